@@ -1,0 +1,38 @@
+#!/bin/sh
+# Creates the development PKI with GnuTLS certtool: a CA, the gateway's
+# certificate, the trunk peer's and a phone's client certificate. Idempotent:
+# existing files are kept unless --force is given. Usage: mkdev.sh [--force] [DIR]
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+force=0
+if [ "${1:-}" = "--force" ]; then force=1; shift; fi
+out=${1:-"$here/dev"}
+
+command -v certtool >/dev/null 2>&1 || {
+	echo "mkdev.sh: certtool not found (Debian package gnutls-bin)" >&2; exit 1; }
+
+if [ "$force" -eq 0 ] && [ -f "$out/ca.crt" ] && [ -f "$out/gateway.crt" ] &&
+   [ -f "$out/trunk.crt" ] && [ -f "$out/phone.crt" ]; then
+	echo "development PKI already present in $out"
+	exit 0
+fi
+
+mkdir -p "$out"
+umask 077
+key() { certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 --outfile "$1" 2>/dev/null; }
+
+key "$out/ca.key"
+certtool --generate-self-signed --load-privkey "$out/ca.key" \
+	--template "$here/templates/ca.cfg" --outfile "$out/ca.crt" 2>/dev/null
+
+for name in gateway trunk phone; do
+	key "$out/$name.key"
+	certtool --generate-certificate --load-privkey "$out/$name.key" \
+		--load-ca-certificate "$out/ca.crt" --load-ca-privkey "$out/ca.key" \
+		--template "$here/templates/$name.cfg" --outfile "$out/$name.crt" 2>/dev/null
+	# Key and certificate in one file, for peers such as stunnel.
+	cat "$out/$name.crt" "$out/$name.key" > "$out/$name.pem"
+done
+chmod 644 "$out"/*.crt
+echo "development PKI written to $out"

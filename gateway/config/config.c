@@ -1,0 +1,429 @@
+/* Reading the configuration with libconfig. Each group is checked against a
+ * list of known keys so a typo is an error naming file and line rather than a
+ * silently ignored setting. Values are validated here, once; the rest of the
+ * gateway trusts struct gateway_config. */
+#include "config.h"
+
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "build_config.h"
+
+extern const char portcullis_default_conf[];
+
+#define DEFAULT_PRIORITY \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:" \
+	"+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:" \
+	"+ECDHE-RSA:%SERVER_PRECEDENCE"
+
+struct loader {
+	const char *source;
+	const char *base_dir;
+	char *err;
+	size_t errlen;
+};
+
+const char *config_embedded_default(void) { return portcullis_default_conf; }
+
+const char *tls_verify_name(enum tls_verify v)
+{
+	static const char *const names[] = { "none", "optional", "required" };
+	return names[v];
+}
+
+static int failf(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int failf(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	const char *file = s ? config_setting_source_file(s) : NULL;
+	unsigned line = s ? config_setting_source_line(s) : 0;
+	const char *name = s ? config_setting_name(s) : NULL;
+	snprintf(ld->err, ld->errlen, "%s:%u: %s%s%s", file ? file : ld->source, line,
+		 name ? name : "", name ? ": " : "", why);
+	return -1;
+}
+
+static int check_keys(struct loader *ld, const config_setting_t *group, const char *const *known)
+{
+	int n = config_setting_length(group);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(s);
+		bool ok = false;
+		for (const char *const *k = known; *k; k++)
+			if (name && strcmp(name, *k) == 0)
+				ok = true;
+		if (!ok)
+			return failf(ld, s, "unknown key");
+	}
+	return 0;
+}
+
+static int get_string(struct loader *ld, const config_setting_t *group, const char *key,
+		      char *out, size_t outlen, bool required)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	if (!s) {
+		if (required)
+			return failf(ld, group, "missing required key \"%s\"", key);
+		return 0;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return failf(ld, s, "must be a string");
+	const char *v = config_setting_get_string(s);
+	if (strlen(v) >= outlen)
+		return failf(ld, s, "value too long (max %zu)", outlen - 1);
+	snprintf(out, outlen, "%s", v);
+	return 0;
+}
+
+static int get_uint(struct loader *ld, const config_setting_t *group, const char *key,
+		    unsigned *out, unsigned min, unsigned max, bool required)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	if (!s) {
+		if (required)
+			return failf(ld, group, "missing required key \"%s\"", key);
+		return 0;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+		return failf(ld, s, "must be an integer");
+	long long v = config_setting_get_int64(s);
+	if (config_setting_type(s) == CONFIG_TYPE_INT)
+		v = config_setting_get_int(s);
+	if (v < (long long)min || v > (long long)max)
+		return failf(ld, s, "must be between %u and %u", min, max);
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int get_bool(struct loader *ld, const config_setting_t *group, const char *key, bool *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return failf(ld, s, "must be true or false");
+	*out = config_setting_get_bool(s);
+	return 0;
+}
+
+static int resolve_path(struct loader *ld, const config_setting_t *s, char *path, size_t len)
+{
+	if (path[0] == '\0' || path[0] == '/')
+		return 0;
+	char joined[PATH_MAX];
+	int n = snprintf(joined, sizeof(joined), "%s/%s", ld->base_dir, path);
+	if (n < 0 || (size_t)n >= len)
+		return failf(ld, s, "path too long");
+	memcpy(path, joined, (size_t)n + 1);
+	return 0;
+}
+
+static int load_tls(struct loader *ld, const config_setting_t *owner, struct tls_config *tls,
+		    bool server_side)
+{
+	static const char *const keys[] = { "certificate", "key", "ca", "verify_peer",
+		"peer_names", "priority", "session_tickets", NULL };
+	const config_setting_t *g = config_setting_get_member(owner, "tls");
+
+	memset(tls, 0, sizeof(*tls));
+	tls->verify_peer = TLS_VERIFY_REQUIRED;
+	tls->session_tickets = true;
+	snprintf(tls->priority, sizeof(tls->priority), "%s", DEFAULT_PRIORITY);
+	if (!g)
+		return failf(ld, owner, "transport tls needs a \"tls\" group");
+	if (!config_setting_is_group(g))
+		return failf(ld, g, "must be a group { ... }");
+	if (check_keys(ld, g, keys) < 0)
+		return -1;
+	if (get_string(ld, g, "certificate", tls->certificate, sizeof(tls->certificate), server_side) < 0 ||
+	    get_string(ld, g, "key", tls->key, sizeof(tls->key), server_side) < 0 ||
+	    get_string(ld, g, "ca", tls->ca, sizeof(tls->ca), false) < 0 ||
+	    get_string(ld, g, "priority", tls->priority, sizeof(tls->priority), false) < 0 ||
+	    get_bool(ld, g, "session_tickets", &tls->session_tickets) < 0)
+		return -1;
+	if ((tls->certificate[0] == '\0') != (tls->key[0] == '\0'))
+		return failf(ld, g, "certificate and key go together");
+	char verify[16] = "required";
+	if (get_string(ld, g, "verify_peer", verify, sizeof(verify), false) < 0)
+		return -1;
+	const config_setting_t *vs = config_setting_get_member(g, "verify_peer");
+	if (!strcmp(verify, "none"))
+		tls->verify_peer = TLS_VERIFY_NONE;
+	else if (!strcmp(verify, "optional"))
+		tls->verify_peer = TLS_VERIFY_OPTIONAL;
+	else if (!strcmp(verify, "required"))
+		tls->verify_peer = TLS_VERIFY_REQUIRED;
+	else
+		return failf(ld, vs, "must be none, optional or required");
+	if (tls->verify_peer != TLS_VERIFY_NONE && tls->ca[0] == '\0')
+		return failf(ld, g, "verify_peer %s needs a \"ca\" bundle", verify);
+
+	const config_setting_t *names = config_setting_get_member(g, "peer_names");
+	if (names) {
+		if (!config_setting_is_array(names) && !config_setting_is_list(names))
+			return failf(ld, names, "must be a list of strings [ \"name\", ... ]");
+		int n = config_setting_length(names);
+		if (n > CFG_MAX_NAMES)
+			return failf(ld, names, "at most %d names", CFG_MAX_NAMES);
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e = config_setting_get_elem(names, (unsigned)i);
+			if (config_setting_type(e) != CONFIG_TYPE_STRING)
+				return failf(ld, names, "must hold strings");
+			const char *v = config_setting_get_string(e);
+			if (strlen(v) >= CFG_HOST_MAX || v[0] == '\0' || strchr(v, '*'))
+				return failf(ld, names, "\"%s\" is not a valid name (no wildcards)", v);
+			snprintf(tls->peer_names[tls->n_peer_names++], CFG_HOST_MAX, "%s", v);
+		}
+	}
+	if (resolve_path(ld, g, tls->certificate, sizeof(tls->certificate)) < 0 ||
+	    resolve_path(ld, g, tls->key, sizeof(tls->key)) < 0 ||
+	    resolve_path(ld, g, tls->ca, sizeof(tls->ca)) < 0)
+		return -1;
+	return 0;
+}
+
+static int load_transport(struct loader *ld, const config_setting_t *g, enum pc_transport *tp)
+{
+	char name[8] = "";
+	if (get_string(ld, g, "transport", name, sizeof(name), true) < 0)
+		return -1;
+	if (pc_transport_from_name(name, tp) < 0)
+		return failf(ld, config_setting_get_member(g, "transport"),
+			     "must be udp, tcp or tls");
+	return 0;
+}
+
+static int load_listeners(struct loader *ld, config_t *cf, struct gateway_config *cfg)
+{
+	static const char *const keys[] = { "name", "leg", "transport", "address", "port", "tls", NULL };
+	const config_setting_t *list = config_lookup(cf, "listeners");
+	if (!list)
+		return failf(ld, config_root_setting(cf), "no \"listeners\" defined");
+	if (!config_setting_is_list(list))
+		return failf(ld, list, "must be a list ( { ... }, ... )");
+	int n = config_setting_length(list);
+	if (n == 0)
+		return failf(ld, list, "at least one listener is needed");
+	if (n > CFG_MAX_LISTENERS)
+		return failf(ld, list, "at most %d listeners", CFG_MAX_LISTENERS);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+		struct listener_config *l = &cfg->listeners[i];
+		if (!config_setting_is_group(g))
+			return failf(ld, list, "entry %d must be a group { ... }", i + 1);
+		if (check_keys(ld, g, keys) < 0 ||
+		    get_string(ld, g, "name", l->name, sizeof(l->name), true) < 0 ||
+		    get_string(ld, g, "leg", l->leg, sizeof(l->leg), true) < 0 ||
+		    load_transport(ld, g, &l->transport) < 0 ||
+		    get_string(ld, g, "address", l->address, sizeof(l->address), true) < 0 ||
+		    get_uint(ld, g, "port", &l->port, 1, 65535, true) < 0)
+			return -1;
+		if (l->transport == PC_TP_TLS) {
+			if (load_tls(ld, g, &l->tls, true) < 0)
+				return -1;
+		} else if (config_setting_get_member(g, "tls")) {
+			return failf(ld, config_setting_get_member(g, "tls"),
+				     "only a tls listener takes TLS settings");
+		}
+		for (int j = 0; j < i; j++) {
+			const struct listener_config *o = &cfg->listeners[j];
+			if (!strcmp(o->name, l->name))
+				return failf(ld, g, "duplicate listener name \"%s\"", l->name);
+			if (o->port == l->port && !strcmp(o->address, l->address) &&
+			    (o->transport == PC_TP_UDP) == (l->transport == PC_TP_UDP))
+				return failf(ld, g, "%s %s:%u is already used by listener \"%s\"",
+					     pc_transport_name(l->transport), l->address, l->port, o->name);
+		}
+		cfg->n_listeners++;
+	}
+	return 0;
+}
+
+static int load_peers(struct loader *ld, config_t *cf, struct gateway_config *cfg)
+{
+	static const char *const keys[] = { "name", "transport", "address", "port", "sip_domain",
+		"keepalive_interval", "tls", NULL };
+	const config_setting_t *list = config_lookup(cf, "peers");
+	if (!list)
+		return 0;
+	if (!config_setting_is_list(list))
+		return failf(ld, list, "must be a list ( { ... }, ... )");
+	int n = config_setting_length(list);
+	if (n > CFG_MAX_PEERS)
+		return failf(ld, list, "at most %d peers", CFG_MAX_PEERS);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+		struct peer_config *p = &cfg->peers[i];
+		if (!config_setting_is_group(g))
+			return failf(ld, list, "entry %d must be a group { ... }", i + 1);
+		if (check_keys(ld, g, keys) < 0 ||
+		    get_string(ld, g, "name", p->name, sizeof(p->name), true) < 0 ||
+		    load_transport(ld, g, &p->transport) < 0 ||
+		    get_string(ld, g, "address", p->address, sizeof(p->address), true) < 0 ||
+		    get_uint(ld, g, "port", &p->port, 1, 65535, true) < 0 ||
+		    get_string(ld, g, "sip_domain", p->sip_domain, sizeof(p->sip_domain), false) < 0 ||
+		    get_uint(ld, g, "keepalive_interval", &p->keepalive_interval_s, 0, 86400, false) < 0)
+			return -1;
+		if (p->sip_domain[0] == '\0')
+			memcpy(p->sip_domain, p->address, sizeof(p->sip_domain));
+		if (p->transport == PC_TP_TLS) {
+			if (load_tls(ld, g, &p->tls, false) < 0)
+				return -1;
+			if (p->tls.verify_peer != TLS_VERIFY_REQUIRED)
+				return failf(ld, config_setting_get_member(g, "tls"),
+					     "a TLS client must verify the server: verify_peer = \"required\"");
+			if (p->tls.n_peer_names == 0) /* RFC 5922: the name we asked for */
+				memcpy(p->tls.peer_names[p->tls.n_peer_names++], p->sip_domain,
+				       CFG_HOST_MAX);
+		} else if (config_setting_get_member(g, "tls")) {
+			return failf(ld, config_setting_get_member(g, "tls"),
+				     "only a tls peer takes TLS settings");
+		}
+		cfg->n_peers++;
+	}
+	return 0;
+}
+
+static int load_limits(struct loader *ld, config_t *cf, struct gateway_config *cfg)
+{
+	static const char *const keys[] = { "max_message_size", "max_connections",
+		"max_connections_per_ip", "idle_timeout", "handshake_timeout", "message_timeout",
+		"max_transactions", NULL };
+	struct limits_config *l = &cfg->limits;
+	const config_setting_t *g = config_lookup(cf, "limits");
+	unsigned max_msg = (unsigned)l->max_message_size;
+
+	if (!g)
+		return 0;
+	if (!config_setting_is_group(g))
+		return failf(ld, g, "must be a group { ... }");
+	if (check_keys(ld, g, keys) < 0 ||
+	    get_uint(ld, g, "max_message_size", &max_msg, 1024, 1048576, false) < 0 ||
+	    get_uint(ld, g, "max_connections", &l->max_connections, 1, 1000000, false) < 0 ||
+	    get_uint(ld, g, "max_connections_per_ip", &l->max_connections_per_ip, 1, 1000000, false) < 0 ||
+	    get_uint(ld, g, "idle_timeout", &l->idle_timeout_s, 1, 86400, false) < 0 ||
+	    get_uint(ld, g, "handshake_timeout", &l->handshake_timeout_s, 1, 300, false) < 0 ||
+	    get_uint(ld, g, "message_timeout", &l->message_timeout_s, 1, 300, false) < 0 ||
+	    get_uint(ld, g, "max_transactions", &l->max_transactions, 1, 10000000, false) < 0)
+		return -1;
+	l->max_message_size = max_msg;
+	return 0;
+}
+
+static int load_timers(struct loader *ld, config_t *cf, struct gateway_config *cfg)
+{
+	static const char *const keys[] = { "t1", "t2", "t4", NULL };
+	struct timers_config *t = &cfg->timers;
+	const config_setting_t *g = config_lookup(cf, "timers");
+	if (!g)
+		return 0;
+	if (!config_setting_is_group(g))
+		return failf(ld, g, "must be a group { ... }");
+	if (check_keys(ld, g, keys) < 0 || get_uint(ld, g, "t1", &t->t1_ms, 10, 60000, false) < 0 ||
+	    get_uint(ld, g, "t2", &t->t2_ms, 10, 600000, false) < 0 ||
+	    get_uint(ld, g, "t4", &t->t4_ms, 10, 600000, false) < 0)
+		return -1;
+	if (t->t2_ms < t->t1_ms)
+		return failf(ld, config_setting_get_member(g, "t2"), "must not be less than t1");
+	return 0;
+}
+
+static void set_defaults(struct gateway_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->domain, sizeof(cfg->domain), "localhost");
+	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
+	cfg->limits = (struct limits_config){
+		.max_message_size = 65535, .max_connections = 1024, .max_connections_per_ip = 64,
+		.idle_timeout_s = 300, .handshake_timeout_s = 10, .message_timeout_s = 10,
+		.max_transactions = 20000,
+	};
+	cfg->timers = (struct timers_config){ .t1_ms = 500, .t2_ms = 4000, .t4_ms = 5000 };
+}
+
+static int load_root(struct loader *ld, config_t *cf, struct gateway_config *cfg)
+{
+	static const char *const keys[] = { "domain", "log_level", "listeners", "peers", "limits",
+		"timers", NULL };
+	const config_setting_t *root = config_root_setting(cf);
+	if (check_keys(ld, root, keys) < 0 ||
+	    get_string(ld, root, "domain", cfg->domain, sizeof(cfg->domain), false) < 0 ||
+	    get_string(ld, root, "log_level", cfg->log_level, sizeof(cfg->log_level), false) < 0)
+		return -1;
+	if (strcmp(cfg->log_level, "error") && strcmp(cfg->log_level, "warning") &&
+	    strcmp(cfg->log_level, "info") && strcmp(cfg->log_level, "debug"))
+		return failf(ld, config_setting_get_member(root, "log_level"),
+			     "must be error, warning, info or debug");
+	if (load_listeners(ld, cf, cfg) < 0 || load_peers(ld, cf, cfg) < 0 ||
+	    load_limits(ld, cf, cfg) < 0 || load_timers(ld, cf, cfg) < 0)
+		return -1;
+	return 0;
+}
+
+int config_load_string(const char *text, const char *source_name, const char *base_dir,
+		       struct gateway_config *cfg, char *errbuf, size_t errlen)
+{
+	struct loader ld = { source_name, base_dir, errbuf, errlen };
+	config_t cf;
+	int rc;
+
+	set_defaults(cfg);
+	snprintf(cfg->source, sizeof(cfg->source), "%s", source_name);
+	config_init(&cf);
+	if (!config_read_string(&cf, text)) {
+		snprintf(errbuf, errlen, "%s:%d: %s", source_name, config_error_line(&cf),
+			 config_error_text(&cf));
+		config_destroy(&cf);
+		return -1;
+	}
+	rc = load_root(&ld, &cf, cfg);
+	config_destroy(&cf);
+	return rc;
+}
+
+int config_load(const char *path, struct gateway_config *cfg, char *errbuf, size_t errlen)
+{
+	if (!path)
+		return config_load_string(portcullis_default_conf, "(embedded default)",
+					  PORTCULLIS_CERT_DIR, cfg, errbuf, errlen);
+
+	char base[PATH_MAX];
+	snprintf(base, sizeof(base), "%s", path);
+	char *slash = strrchr(base, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(base, sizeof(base), ".");
+
+	struct loader ld = { path, base, errbuf, errlen };
+	config_t cf;
+	int rc;
+
+	set_defaults(cfg);
+	snprintf(cfg->source, sizeof(cfg->source), "%s", path);
+	config_init(&cf);
+	if (!config_read_file(&cf, path)) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			snprintf(errbuf, errlen, "%s: cannot read file", path);
+		else
+			snprintf(errbuf, errlen, "%s:%d: %s",
+				 config_error_file(&cf) ? config_error_file(&cf) : path,
+				 config_error_line(&cf), config_error_text(&cf));
+		config_destroy(&cf);
+		return -1;
+	}
+	rc = load_root(&ld, &cf, cfg);
+	config_destroy(&cf);
+	return rc;
+}

@@ -1,0 +1,45 @@
+/* Named counters for every drop, refusal and limit hit, so an operator can see
+ * why traffic was lost. A fixed enum keeps increments allocation-free. */
+#ifndef PC_CORE_COUNTERS_H
+#define PC_CORE_COUNTERS_H
+
+#include <stdint.h>
+
+#define PC_COUNTERS(X) \
+	X(MSG_RECEIVED, "messages_received") \
+	X(MSG_SENT, "messages_sent") \
+	X(MSG_MALFORMED_REQUEST, "malformed_requests") \
+	X(MSG_MALFORMED_RESPONSE, "malformed_responses_dropped") \
+	X(MSG_TOO_LARGE, "messages_too_large") \
+	X(STREAM_FRAMING_ERROR, "stream_framing_errors") \
+	X(KEEPALIVE_PING, "keepalive_pings_answered") \
+	X(CONN_ACCEPTED, "connections_accepted") \
+	X(CONN_REFUSED_LIMIT, "connections_refused_limit") \
+	X(CONN_OUTGOING, "connections_outgoing") \
+	X(CONN_REUSED, "connections_reused") \
+	X(CONN_IDLE_CLOSED, "connections_idle_closed") \
+	X(CONN_TIMEOUT_CLOSED, "connections_timeout_closed") \
+	X(TLS_HANDSHAKE_OK, "tls_handshakes_ok") \
+	X(TLS_HANDSHAKE_FAILED, "tls_handshakes_failed") \
+	X(TLS_VERIFY_FAILED, "tls_peer_verification_failed") \
+	X(TLS_RESUMED, "tls_sessions_resumed") \
+	X(TXN_CREATED, "transactions_created") \
+	X(TXN_RETRANSMIT_ABSORBED, "retransmissions_absorbed") \
+	X(TXN_TIMEOUT, "transaction_timeouts") \
+	X(TXN_STRAY_RESPONSE, "stray_responses_dropped") \
+	X(TXN_LIMIT, "transactions_refused_limit") \
+	X(SEND_FAILED, "send_failures")
+
+enum pc_counter {
+#define PC_COUNTER_ENUM(id, name) CNT_##id,
+	PC_COUNTERS(PC_COUNTER_ENUM)
+#undef PC_COUNTER_ENUM
+	CNT__COUNT
+};
+
+void counter_inc(enum pc_counter c);
+uint64_t counter_get(enum pc_counter c);
+const char *counter_name(enum pc_counter c);
+void counters_reset(void);
+
+#endif

@@ -1,0 +1,53 @@
+/* Printing and naming helpers for struct pc_peer. */
+#include "peer.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <strings.h>
+
+static const char *const tp_names[] = { "udp", "tcp", "tls" };
+
+const char *pc_transport_name(enum pc_transport tp) { return tp_names[tp]; }
+
+int pc_transport_from_name(const char *name, enum pc_transport *out)
+{
+	for (unsigned i = 0; i < 3; i++) {
+		if (strcasecmp(name, tp_names[i]) == 0) {
+			*out = (enum pc_transport)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int pc_sockaddr_str(const struct sockaddr *sa, char *host, unsigned hostlen, unsigned *port)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, hostlen);
+		*port = ntohs(in->sin_port);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, hostlen);
+		*port = ntohs(in6->sin6_port);
+		return 0;
+	}
+	snprintf(host, hostlen, "?");
+	*port = 0;
+	return -1;
+}
+
+const char *pc_peer_str(const struct pc_peer *peer, char *buf, unsigned len)
+{
+	char host[64];
+	unsigned port;
+	pc_sockaddr_str((const struct sockaddr *)&peer->addr, host, sizeof(host), &port);
+	if (peer->addr.ss_family == AF_INET6)
+		snprintf(buf, len, "%s:[%s]:%u", tp_names[peer->transport], host, port);
+	else
+		snprintf(buf, len, "%s:%s:%u", tp_names[peer->transport], host, port);
+	return buf;
+}

@@ -1,0 +1,32 @@
+/* Where a message came from or goes to: transport, address, the stream
+ * connection it rode on and the peer's verified TLS identity. It travels with
+ * every message so responses return on the same connection (RFC 3261 §18.2.2)
+ * and policy can see who the peer proved to be. */
+#ifndef PC_CORE_PEER_H
+#define PC_CORE_PEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum pc_transport { PC_TP_UDP = 0, PC_TP_TCP, PC_TP_TLS };
+
+#define PC_IDENTITY_MAX 256
+
+struct pc_peer {
+	enum pc_transport transport;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	uint64_t conn_id;   /* stream connection id, 0 for UDP */
+	int listener;       /* index of the receiving listener, -1 if outgoing */
+	char identity[PC_IDENTITY_MAX]; /* verified TLS peer identity, "" if none */
+};
+
+static inline bool pc_transport_reliable(enum pc_transport tp) { return tp != PC_TP_UDP; }
+const char *pc_transport_name(enum pc_transport tp);
+int pc_transport_from_name(const char *name, enum pc_transport *out);
+/* "udp:127.0.0.1:5060" style text for logs. */
+const char *pc_peer_str(const struct pc_peer *peer, char *buf, unsigned len);
+int pc_sockaddr_str(const struct sockaddr *sa, char *host, unsigned hostlen, unsigned *port);
+
+#endif

@@ -1,0 +1,522 @@
+/* Implementation of the SIP core. Requests reach on_request() only after the
+ * transaction layer created a server transaction, so retransmissions are
+ * absorbed below; stateless refusals (malformed requests, overload) are sent
+ * from intake without any state. */
+#include "endpoint.h"
+
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/counters.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "sip/check.h"
+#include "sip/msg.h"
+#include "sip/reply.h"
+#include "transaction/txn.h"
+#include "transport/transport.h"
+
+#define ALLOW_HEADER "Allow: INVITE, ACK, CANCEL, OPTIONS, BYE"
+
+struct ping {
+	struct endpoint *ep;
+	const struct peer_config *cfg;
+	struct pc_peer to;
+	struct event *timer;
+	struct txn *pending;
+	unsigned cseq;
+	int up; /* -1 unknown, 0 down, 1 up */
+	char call_id[48];
+	char from_tag[24];
+};
+
+struct endpoint {
+	struct event_base *base;
+	const struct gateway_config *cfg;
+	struct transport *tp;
+	struct txn_layer *txns;
+	struct ping pings[CFG_MAX_PEERS];
+	unsigned n_pings;
+};
+
+/* ---- environment for the transaction layer ---- */
+
+struct ev_timer {
+	struct event *ev;
+	void (*fire)(void *arg);
+	void *arg;
+};
+
+static void ev_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ev_timer *t = arg;
+	t->fire(t->arg);
+}
+
+static void *env_timer_start(void *ctx, unsigned ms, void (*fire)(void *arg), void *arg)
+{
+	struct endpoint *ep = ctx;
+	struct ev_timer *t = malloc(sizeof(*t));
+	if (!t)
+		return NULL;
+	t->fire = fire;
+	t->arg = arg;
+	t->ev = evtimer_new(ep->base, ev_timer_cb, t);
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	if (!t->ev || evtimer_add(t->ev, &tv) < 0) {
+		if (t->ev)
+			event_free(t->ev);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static void env_timer_stop(void *ctx, void *timer)
+{
+	struct ev_timer *t = timer;
+	if (!t)
+		return;
+	event_free(t->ev);
+	free(t);
+}
+
+/* Where a response goes (RFC 3261 §18.2.2, RFC 3581): over a stream, the
+ * connection the request came on; over UDP, the source IP ("received") and the
+ * rport when the client asked for it, else the sent-by port. */
+static void response_destination(msg_t *resp, const struct pc_peer *req_peer, struct pc_peer *dst)
+{
+	*dst = *req_peer;
+	if (req_peer->transport != PC_TP_UDP)
+		return;
+	sip_via_t const *via = sip_object(resp)->sip_via;
+	if (!via || via->v_rport)
+		return;
+	unsigned port = via->v_port ? (unsigned)strtoul(via->v_port, NULL, 10) : 5060;
+	if (port == 0 || port > 65535)
+		return;
+	if (dst->addr.ss_family == AF_INET)
+		((struct sockaddr_in *)&dst->addr)->sin_port = htons((uint16_t)port);
+	else if (dst->addr.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&dst->addr)->sin6_port = htons((uint16_t)port);
+}
+
+static int env_send(void *ctx, const struct pc_peer *peer, msg_t *msg)
+{
+	struct endpoint *ep = ctx;
+	struct pc_peer dst;
+	size_t len = 0;
+
+	if (sip_object(msg)->sip_status)
+		response_destination(msg, peer, &dst);
+	else
+		dst = *peer;
+	char *text = sipmsg_print(msg, &len);
+	if (!text)
+		return PC_ERR_NOMEM;
+	return transport_send(ep->tp, &dst, text, len, NULL);
+}
+
+/* ---- helpers ---- */
+
+static void respond(struct txn *st, int status, const char *phrase, const char *extra1,
+		    const char *extra2)
+{
+	msg_t *resp = sip_reply_make(txn_request_msg(st), status, phrase, txn_local_tag(st));
+	if (!resp) {
+		log_err("cannot build a %d response: out of memory", status);
+		return;
+	}
+	if ((extra1 && sip_add_header_line(resp, extra1) < 0) ||
+	    (extra2 && sip_add_header_line(resp, extra2) < 0))
+		log_warnx("cannot add header to %d response", status);
+	txn_respond(st, resp);
+}
+
+static void send_stateless(struct endpoint *ep, msg_t *req, const struct pc_peer *from,
+			   int status, const char *phrase)
+{
+	char tag[20];
+	sipmsg_random_token(tag, sizeof(tag));
+	msg_t *resp = sip_reply_make(req, status, phrase, tag);
+	if (!resp)
+		return;
+	env_send(ep, from, resp);
+	msg_destroy(resp);
+}
+
+/* Is the Request-URI the gateway itself (no user part, our domain or one of
+ * our listener addresses)? */
+static bool addressed_to_us(struct endpoint *ep, sip_t const *sip)
+{
+	url_t const *u = sip->sip_request->rq_url;
+	if (u->url_type != url_sip && u->url_type != url_sips)
+		return false;
+	if (u->url_user && u->url_user[0])
+		return false;
+	if (!u->url_host)
+		return false;
+	unsigned port = u->url_port ? (unsigned)strtoul(u->url_port, NULL, 10) : 0;
+	if (!strcasecmp(u->url_host, ep->cfg->domain))
+		return true;
+	char host[INET6_ADDRSTRLEN + 2];
+	snprintf(host, sizeof(host), "%s", u->url_host);
+	if (host[0] == '[') { /* IPv6 reference */
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	return transport_is_local(ep->tp, host, port) != 0;
+}
+
+/* ---- transaction user ---- */
+
+/* RFC 3261 §9.2: a CANCEL that matches an INVITE transaction is answered 200
+ * whatever that transaction's state; the INVITE gets 487 only while it is
+ * still unanswered. */
+static void handle_cancel(struct endpoint *ep, struct txn *st)
+{
+	struct txn *invite = txn_cancel_target(st);
+	if (!invite) {
+		respond(st, 481, "Call/Transaction Does Not Exist", NULL, NULL);
+		return;
+	}
+	respond(st, 200, NULL, NULL, NULL);
+	if (txn_state(invite) == TXN_PROCEEDING)
+		respond(invite, 487, "Request Terminated", NULL, NULL);
+}
+
+static void tu_request(void *ctx, struct txn *st, msg_t *req)
+{
+	struct endpoint *ep = ctx;
+	sip_t const *sip = sip_object(req);
+	sip_method_t method = sip->sip_request->rq_method;
+
+	if (method == sip_method_cancel) {
+		handle_cancel(ep, st);
+		return;
+	}
+	/* RFC 3261 §8.2.2.3: no extension is supported yet. */
+	if (sip->sip_require) {
+		char line[256];
+		msg_param_t const *opts = sip->sip_require->k_items;
+		size_t off = (size_t)snprintf(line, sizeof(line), "Unsupported: ");
+		for (unsigned i = 0; opts && opts[i] && off < sizeof(line); i++)
+			off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s", i ? ", " : "",
+						opts[i]);
+		respond(st, 420, "Bad Extension", line, NULL);
+		return;
+	}
+	bool to_us = addressed_to_us(ep, sip);
+	if (method == sip_method_options && to_us) {
+		msg_t *resp = sip_reply_make(req, 200, NULL, txn_local_tag(st));
+		if (!resp)
+			return;
+		sip_add_header_line(resp, ALLOW_HEADER);
+		sip_add_header_line(resp, "Accept: application/sdp");
+		sip_add_header_line(resp, "Accept-Encoding: identity");
+		sip_add_header_line(resp, "Accept-Language: en");
+		txn_respond(st, resp);
+		return;
+	}
+	if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
+		respond(st, 483, "Too Many Hops", NULL, NULL);
+		return;
+	}
+	switch (method) {
+	case sip_method_invite:
+	case sip_method_options:
+	case sip_method_message:
+		if (method == sip_method_invite && sip->sip_to && sip->sip_to->a_tag)
+			respond(st, 481, "Call/Transaction Does Not Exist", NULL, NULL);
+		else
+			respond(st, 404, "No Route to Destination", NULL, NULL);
+		break;
+	case sip_method_bye:
+	case sip_method_info:
+	case sip_method_update:
+	case sip_method_prack:
+		respond(st, 481, "Call/Transaction Does Not Exist", NULL, NULL);
+		break;
+	default:
+		respond(st, 501, "Not Implemented", ALLOW_HEADER, NULL);
+		break;
+	}
+}
+
+static void tu_ack(void *ctx, msg_t *ack, const struct pc_peer *from)
+{
+	/* No call layer yet: an ACK for a 2xx we never sent is dropped. The
+	 * message is the transaction layer's (borrowed). */
+}
+
+static void ping_schedule(struct ping *p);
+
+static void ping_set_state(struct ping *p, int up, const char *why)
+{
+	if (p->up != up)
+		log_info("peer %s is %s (%s)", p->cfg->name, up ? "up" : "down", why);
+	p->up = up;
+}
+
+static void tu_response(void *ctx, struct txn *ct, msg_t *resp)
+{
+	struct ping *p = txn_user_data(ct);
+	int status = sip_object(resp)->sip_status->st_status;
+	if (p && status >= 200) {
+		char why[48];
+		snprintf(why, sizeof(why), "OPTIONS answered %d", status);
+		/* Any final answer proves the peer's SIP stack is alive. */
+		ping_set_state(p, 1, why);
+	}
+}
+
+static void tu_stray_response(void *ctx, msg_t *resp, const struct pc_peer *from)
+{
+	/* A 2xx retransmission for a call we do not have: nothing to do. */
+}
+
+static void tu_failure(void *ctx, struct txn *ct, int status)
+{
+	struct ping *p = txn_user_data(ct);
+	if (p)
+		ping_set_state(p, 0, status == 408 ? "OPTIONS timed out" : "transport failure");
+}
+
+static void tu_terminated(void *ctx, struct txn *t)
+{
+	struct ping *p = txn_user_data(t);
+	if (p && p->pending == t) {
+		p->pending = NULL;
+		ping_schedule(p);
+	}
+}
+
+/* ---- keep-alive pings toward configured peers ---- */
+
+static void ping_send(evutil_socket_t fd, short what, void *arg)
+{
+	struct ping *p = arg;
+	struct endpoint *ep = p->ep;
+	char host[CFG_HOST_MAX];
+	unsigned port = 0;
+	char branch[40];
+	char text[1024];
+
+	if (p->pending)
+		return;
+	if (transport_sent_by(ep->tp, &p->to, host, sizeof(host), &port) < 0) {
+		snprintf(host, sizeof(host), "%s", ep->cfg->domain);
+		port = 0;
+	}
+	txn_new_branch(branch, sizeof(branch));
+	/* Each ping is a new request outside any dialog: a fresh Call-ID. */
+	sipmsg_random_token(p->call_id, sizeof(p->call_id));
+	const char *tpname = p->to.transport == PC_TP_UDP ? "UDP" :
+			     p->to.transport == PC_TP_TCP ? "TCP" : "TLS";
+	int n = snprintf(text, sizeof(text),
+		"OPTIONS %s:%s SIP/2.0\r\n"
+		"Via: SIP/2.0/%s %s%s%s%s%u;branch=%s;rport%s\r\n"
+		"Max-Forwards: 70\r\n"
+		"From: <sip:portcullis@%s>;tag=%s\r\n"
+		"To: <%s:%s>\r\n"
+		"Call-ID: %s\r\n"
+		"CSeq: %u OPTIONS\r\n"
+		"Content-Length: 0\r\n\r\n",
+		p->to.transport == PC_TP_TLS ? "sips" : "sip", p->cfg->sip_domain,
+		tpname, strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+		port ? ":" : "", port, branch, p->to.transport == PC_TP_UDP ? "" : ";alias",
+		ep->cfg->domain, p->from_tag,
+		p->to.transport == PC_TP_TLS ? "sips" : "sip", p->cfg->sip_domain,
+		p->call_id, ++p->cseq);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return;
+	msg_t *req = sipmsg_parse(text, (size_t)n);
+	if (!req) {
+		log_err("peer %s: cannot build OPTIONS ping", p->cfg->name);
+		return;
+	}
+	p->pending = txn_request(ep->txns, req, &p->to, p);
+	if (!p->pending) {
+		ping_set_state(p, 0, "cannot send OPTIONS");
+		ping_schedule(p);
+	}
+}
+
+static void ping_schedule(struct ping *p)
+{
+	struct timeval tv = { p->cfg->keepalive_interval_s, 0 };
+	if (p->timer)
+		evtimer_add(p->timer, &tv);
+}
+
+/* ---- intake ---- */
+
+/* Via handling on receipt (RFC 3261 §18.2.1, RFC 3581, RFC 5923): the top
+ * Via is rebuilt with received= when the sent-by is not the source address and
+ * rport= when the client asked for it, so responses find their way back. */
+static void stamp_via(struct endpoint *ep, msg_t *msg, const struct pc_peer *from)
+{
+	sip_t *sip = sip_object(msg);
+	sip_via_t *via = sip->sip_via;
+	su_home_t *home = msg_home(msg);
+	char host[INET6_ADDRSTRLEN];
+	unsigned port;
+	char text[1024];
+
+	pc_sockaddr_str((const struct sockaddr *)&from->addr, host, sizeof(host), &port);
+	bool want_received = !via->v_host || strcmp(via->v_host, host) != 0;
+	bool want_rport = via->v_rport != NULL;
+	if (want_received || want_rport) {
+		int n = snprintf(text, sizeof(text), "%s %s%s%s", via->v_protocol, via->v_host,
+				 via->v_port ? ":" : "", via->v_port ? via->v_port : "");
+		for (msg_param_t const *p = via->v_params; p && *p && n > 0 && (size_t)n < sizeof(text); p++) {
+			if (!strncasecmp(*p, "received", 8) && ((*p)[8] == '=' || !(*p)[8]))
+				continue;
+			if (!strncasecmp(*p, "rport", 5) && ((*p)[5] == '=' || !(*p)[5]))
+				continue;
+			n += snprintf(text + n, sizeof(text) - (size_t)n, ";%s", *p);
+		}
+		if (n > 0 && (size_t)n < sizeof(text) && want_received)
+			n += snprintf(text + n, sizeof(text) - (size_t)n, ";received=%s", host);
+		if (n > 0 && (size_t)n < sizeof(text) && want_rport)
+			n += snprintf(text + n, sizeof(text) - (size_t)n, ";rport=%u", port);
+		sip_via_t *stamped = n > 0 && (size_t)n < sizeof(text) ? sip_via_make(home, text) : NULL;
+		if (!stamped || msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)via,
+						   (msg_header_t *)stamped) < 0)
+			log_warnx("cannot stamp received/rport on Via from %s", host);
+		via = sip->sip_via;
+	}
+	if (from->transport != PC_TP_UDP && via->v_host &&
+	    msg_header_find_param((msg_common_t const *)via, "alias")) {
+		/* RFC 5923 §5: over TLS only a peer that proved an identity may alias. */
+		if (from->transport == PC_TP_TCP || from->identity[0]) {
+			unsigned vport = via->v_port ? (unsigned)strtoul(via->v_port, NULL, 10) :
+				(from->transport == PC_TP_TLS ? 5061 : 5060);
+			transport_add_alias(ep->tp, from->conn_id, host, vport);
+		}
+	}
+}
+
+static void on_message(void *ctx, const char *data, size_t len, const struct pc_peer *from)
+{
+	struct endpoint *ep = ctx;
+	char where[96];
+	msg_t *msg = sipmsg_parse(data, len);
+
+	if (!msg) {
+		/* Not even a start line: nothing to answer with. */
+		counter_inc(len > 4 && !strncmp(data, "SIP/", 4) ? CNT_MSG_MALFORMED_RESPONSE
+								: CNT_MSG_MALFORMED_REQUEST);
+		log_info("dropped unparsable message of %zu bytes from %s", len,
+			 pc_peer_str(from, where, sizeof(where)));
+		return;
+	}
+	sip_t *sip = sip_object(msg);
+	if (sip->sip_status) {
+		if (sip_check_response(msg) < 0) {
+			counter_inc(CNT_MSG_MALFORMED_RESPONSE);
+			log_info("dropped malformed response from %s",
+				 pc_peer_str(from, where, sizeof(where)));
+			msg_destroy(msg);
+			return;
+		}
+		txn_layer_receive(ep->txns, msg, from);
+		return;
+	}
+	struct sip_check_verdict v;
+	sip_check_request(msg, &v);
+	if (v.status) {
+		counter_inc(CNT_MSG_MALFORMED_REQUEST);
+		log_info("refused request from %s: %d %s%s", pc_peer_str(from, where, sizeof(where)),
+			 v.status, v.phrase, v.can_respond ? "" : " (cannot respond, dropped)");
+		if (v.can_respond && sip->sip_request->rq_method != sip_method_ack)
+			send_stateless(ep, msg, from, v.status, v.phrase);
+		msg_destroy(msg);
+		return;
+	}
+	stamp_via(ep, msg, from);
+	txn_layer_receive(ep->txns, msg, from);
+}
+
+/* ---- lifetime ---- */
+
+struct endpoint *endpoint_new(struct event_base *base, const struct gateway_config *cfg)
+{
+	struct endpoint *ep = calloc(1, sizeof(*ep));
+	if (!ep)
+		return NULL;
+	ep->base = base;
+	ep->cfg = cfg;
+	struct transport_events tev = { .ctx = ep, .on_message = on_message };
+	ep->tp = transport_new(base, cfg, &tev);
+	struct txn_config tcfg = {
+		.t1_ms = cfg->timers.t1_ms, .t2_ms = cfg->timers.t2_ms, .t4_ms = cfg->timers.t4_ms,
+		.max_transactions = cfg->limits.max_transactions,
+	};
+	struct txn_env env = { .ctx = ep, .timer_start = env_timer_start,
+		.timer_stop = env_timer_stop, .send = env_send };
+	struct txn_user tu = { .ctx = ep, .on_request = tu_request, .on_ack = tu_ack,
+		.on_response = tu_response, .on_stray_response = tu_stray_response,
+		.on_failure = tu_failure, .on_terminated = tu_terminated };
+	ep->txns = txn_layer_new(&tcfg, &env, &tu);
+	if (!ep->tp || !ep->txns) {
+		endpoint_free(ep);
+		return NULL;
+	}
+	return ep;
+}
+
+int endpoint_start(struct endpoint *ep)
+{
+	if (transport_start(ep->tp) < 0)
+		return -1;
+	for (unsigned i = 0; i < ep->cfg->n_peers; i++) {
+		const struct peer_config *pc = &ep->cfg->peers[i];
+		if (pc->keepalive_interval_s == 0)
+			continue;
+		struct ping *p = &ep->pings[ep->n_pings++];
+		p->ep = ep;
+		p->cfg = pc;
+		p->up = -1;
+		sipmsg_random_token(p->from_tag, sizeof(p->from_tag));
+		if (transport_peer_address(pc, &p->to) < 0)
+			return -1;
+		p->timer = evtimer_new(ep->base, ping_send, p);
+		if (!p->timer)
+			return -1;
+		struct timeval now = { 0, 0 };
+		evtimer_add(p->timer, &now);
+	}
+	return 0;
+}
+
+void endpoint_free(struct endpoint *ep)
+{
+	if (!ep)
+		return;
+	/* on_terminated during teardown must not re-arm pings: timers go first. */
+	for (unsigned i = 0; i < ep->n_pings; i++) {
+		if (ep->pings[i].timer)
+			event_free(ep->pings[i].timer);
+		ep->pings[i].timer = NULL;
+	}
+	if (ep->txns)
+		txn_layer_free(ep->txns);
+	if (ep->tp)
+		transport_free(ep->tp);
+	free(ep);
+}
+
+void endpoint_log_counters(const struct endpoint *ep)
+{
+	for (int i = 0; i < CNT__COUNT; i++)
+		if (counter_get((enum pc_counter)i))
+			log_info("counter %s = %llu", counter_name((enum pc_counter)i),
+				 (unsigned long long)counter_get((enum pc_counter)i));
+	log_info("counter open_connections = %u, transactions = %u",
+		 transport_connection_count(ep->tp), txn_layer_count(ep->txns));
+}

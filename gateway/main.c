@@ -1,0 +1,132 @@
+/* portcullis: command line, configuration, signals and the event loop. Runs in
+ * the foreground and logs to stderr (a service manager supervises it). */
+#include <event2/event.h>
+#include <getopt.h>
+#include <gnutls/gnutls.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build_config.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "endpoint/endpoint.h"
+#include "sip/msg.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: portcullis [--config FILE] [--check-config] [--print-default-config]\n"
+		"                  [--log-level LEVEL] [--version]\n"
+		"  -c, --config FILE         configuration file (default: the embedded default)\n"
+		"  -n, --check-config        validate the configuration and exit (1 on error)\n"
+		"  -p, --print-default-config  print the embedded default configuration\n"
+		"  -l, --log-level LEVEL     error, warning, info or debug (overrides the file)\n"
+		"  -V, --version             print the version and exit\n");
+}
+
+struct loop_ctx {
+	struct event_base *base;
+	struct endpoint *ep;
+};
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct loop_ctx *lc = arg;
+	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	event_base_loopexit(lc->base, NULL);
+}
+
+static void on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	struct loop_ctx *lc = arg;
+	endpoint_log_counters(lc->ep);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "print-default-config", no_argument, NULL, 'p' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *level_override = NULL;
+	int check_only = 0, ch;
+
+	while ((ch = getopt_long(argc, argv, "c:npl:Vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config_path = optarg; break;
+		case 'n': check_only = 1; break;
+		case 'p': fputs(config_embedded_default(), stdout); return 0;
+		case 'l': level_override = optarg; break;
+		case 'V': printf("portcullis %s\n", PORTCULLIS_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	static struct gateway_config cfg;
+	char err[512];
+	if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "portcullis: %s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration OK\n", cfg.source);
+		return 0;
+	}
+	enum log_level level;
+	const char *lvl = level_override ? level_override : cfg.log_level;
+	if (log_level_from_name(lvl, &level) < 0) {
+		fprintf(stderr, "portcullis: unknown log level \"%s\"\n", lvl);
+		return 2;
+	}
+	log_set_level(level);
+
+	signal(SIGPIPE, SIG_IGN);
+	if (gnutls_global_init() < 0 || sipmsg_init() < 0) {
+		log_err("library initialisation failed");
+		return 1;
+	}
+	struct event_base *base = event_base_new();
+	if (!base) {
+		log_err("cannot create the event loop");
+		return 1;
+	}
+	struct loop_ctx lc = { base, NULL };
+	lc.ep = endpoint_new(base, &cfg);
+	if (!lc.ep || endpoint_start(lc.ep) < 0) {
+		log_err("start-up failed (configuration %s)", cfg.source);
+		endpoint_free(lc.ep);
+		event_base_free(base);
+		return 1;
+	}
+	struct event *sigint = evsignal_new(base, SIGINT, on_stop_signal, &lc);
+	struct event *sigterm = evsignal_new(base, SIGTERM, on_stop_signal, &lc);
+	struct event *sigusr1 = evsignal_new(base, SIGUSR1, on_usr1, &lc);
+	event_add(sigint, NULL);
+	event_add(sigterm, NULL);
+	event_add(sigusr1, NULL);
+	log_info("portcullis %s running with %s", PORTCULLIS_VERSION, cfg.source);
+
+	event_base_dispatch(base);
+
+	endpoint_log_counters(lc.ep);
+	endpoint_free(lc.ep);
+	event_free(sigint);
+	event_free(sigterm);
+	event_free(sigusr1);
+	event_base_free(base);
+	gnutls_global_deinit();
+	log_info("stopped");
+	return 0;
+}

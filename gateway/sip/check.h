@@ -1,0 +1,22 @@
+/* Stateless sanity checks run on every message before any state is created
+ * (RFC 3261 §8.2.1-8.2.2, §16.3): a request that fails gets the response code
+ * and a reason phrase naming the problem; a response that fails is dropped. */
+#ifndef PC_SIP_CHECK_H
+#define PC_SIP_CHECK_H
+
+#include <stdbool.h>
+#include "msg.h"
+
+struct sip_check_verdict {
+	int status;         /* 0 when the message passed; else the error status */
+	char phrase[96];    /* reason phrase for that status */
+	bool can_respond;   /* false: no Via to send an answer to */
+};
+
+/* Checks a request. self_options says whether an OPTIONS addressed to the
+ * gateway may pass with Max-Forwards 0 (RFC 3261 §11.2). */
+void sip_check_request(msg_t *msg, struct sip_check_verdict *out);
+/* 0 when the response can be matched to a transaction, -1 to drop it. */
+int sip_check_response(msg_t *msg);
+
+#endif

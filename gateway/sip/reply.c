@@ -1,0 +1,66 @@
+/* Response construction. Headers are duplicated into the response's own home,
+ * so the response outlives the request it answers. */
+#include "reply.h"
+
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/msg_mclass.h>
+#include <sofia-sip/sip_util.h>
+#include <string.h>
+
+static int add_dup(msg_t *msg, sip_t *sip, void const *hdr)
+{
+	if (!hdr)
+		return 0;
+	return msg_header_add_dup(msg, (msg_pub_t *)sip, (msg_header_t const *)hdr);
+}
+
+msg_t *sip_reply_make(msg_t *req, int status, const char *phrase, const char *to_tag)
+{
+	sip_t const *rq = sip_object(req);
+	msg_t *resp = sipmsg_create();
+	if (!resp)
+		return NULL;
+	su_home_t *home = msg_home(resp);
+	sip_t *rs = sip_object(resp);
+
+	if (!phrase)
+		phrase = sip_status_phrase(status);
+	if (!phrase)
+		phrase = "Unknown";
+	sip_status_t *st = sip_status_create(home, (unsigned)status, phrase, NULL);
+	if (!st || msg_header_insert(resp, (msg_pub_t *)rs, (msg_header_t *)st) < 0)
+		goto fail;
+	if (add_dup(resp, rs, rq->sip_via) < 0 || add_dup(resp, rs, rq->sip_from) < 0 ||
+	    add_dup(resp, rs, rq->sip_to) < 0 || add_dup(resp, rs, rq->sip_call_id) < 0 ||
+	    add_dup(resp, rs, rq->sip_cseq) < 0)
+		goto fail;
+	if (to_tag && status > 100 && rs->sip_to && !rs->sip_to->a_tag) {
+		if (sip_to_tag(home, rs->sip_to, to_tag) < 0)
+			goto fail;
+	}
+	if (msg_header_insert(resp, (msg_pub_t *)rs,
+			      (msg_header_t *)sip_content_length_create(home, 0)) < 0)
+		goto fail;
+	return resp;
+fail:
+	msg_destroy(resp);
+	return NULL;
+}
+
+int sip_add_header_line(msg_t *msg, const char *line)
+{
+	msg_mclass_t const *mc = msg_mclass(msg);
+	isize_t namelen = 0;
+	const char *colon = strchr(line, ':');
+	msg_href_t const *hr = msg_find_hclass(mc, line, &namelen);
+	if (!colon || !hr || !hr->hr_class)
+		return -1;
+	/* Known headers are made from their value; unknown ones keep the name. */
+	const char *value = line;
+	if (hr->hr_class != mc->mc_unknown->hr_class) {
+		value = colon + 1;
+		while (*value == ' ' || *value == '\t')
+			value++;
+	}
+	return msg_header_add_make(msg, NULL, hr->hr_class, value) < 0 ? -1 : 0;
+}

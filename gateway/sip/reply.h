@@ -1,0 +1,15 @@
+/* Build responses to a request (RFC 3261 §8.2.6): Via, From, To, Call-ID and
+ * CSeq copied, a To-tag added where the request had none, Content-Length 0. */
+#ifndef PC_SIP_REPLY_H
+#define PC_SIP_REPLY_H
+
+#include "msg.h"
+
+/* to_tag: tag to put on To when the request's To has none and status > 100;
+ * NULL leaves To as it was. Returns NULL on allocation failure. */
+msg_t *sip_reply_make(msg_t *req, int status, const char *phrase, const char *to_tag);
+
+/* Add a header given as a full "Name: value" line. 0 or -1. */
+int sip_add_header_line(msg_t *msg, const char *line);
+
+#endif

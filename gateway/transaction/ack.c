@@ -1,0 +1,50 @@
+/* The ACK a client INVITE transaction sends for a non-2xx final response
+ * (RFC 3261 §17.1.1.3). It belongs to the INVITE's transaction, so it must
+ * reach the same hop with the same branch: Request-URI, Call-ID, From, top Via
+ * and Route come from the request, To (with the tag the server chose) from
+ * the response. Headers are duplicated into the ACK's own home so it can be
+ * resent after the request and response have changed hands. */
+#include "table.h"
+
+#include <sofia-sip/msg_header.h>
+
+static int add_dup(msg_t *msg, sip_t *sip, void const *hdr)
+{
+	return msg_header_add_dup(msg, (msg_pub_t *)sip, (msg_header_t const *)hdr);
+}
+
+static int insert(msg_t *msg, sip_t *sip, void *hdr)
+{
+	if (!hdr)
+		return -1;
+	return msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)hdr);
+}
+
+msg_t *txn_ack_build(msg_t *req, msg_t *resp)
+{
+	sip_t const *rq = sip_object(req);
+	sip_t const *rs = sip_object(resp);
+	msg_t *ack = sipmsg_create();
+	if (!ack)
+		return NULL;
+	su_home_t *home = msg_home(ack);
+	sip_t *sip = sip_object(ack);
+
+	if (insert(ack, sip, sip_request_create(home, SIP_METHOD_ACK,
+						(url_string_t const *)rq->sip_request->rq_url,
+						NULL)) < 0 ||
+	    insert(ack, sip, msg_header_dup_one(home, (msg_header_t const *)rq->sip_via)) < 0)
+		goto fail;
+	if (rq->sip_route && add_dup(ack, sip, rq->sip_route) < 0)
+		goto fail;
+	if (msg_header_add_make(ack, (msg_pub_t *)sip, sip_max_forwards_class, "70") < 0 ||
+	    add_dup(ack, sip, rq->sip_from) < 0 || add_dup(ack, sip, rs->sip_to) < 0 ||
+	    add_dup(ack, sip, rq->sip_call_id) < 0 ||
+	    insert(ack, sip, sip_cseq_create(home, rq->sip_cseq->cs_seq, SIP_METHOD_ACK)) < 0 ||
+	    insert(ack, sip, sip_content_length_create(home, 0)) < 0)
+		goto fail;
+	return ack;
+fail:
+	msg_destroy(ack);
+	return NULL;
+}

@@ -1,0 +1,185 @@
+/* Matching of messages to transactions. RFC 3261 requests are keyed on the
+ * top Via branch, RFC 2543 ones (no magic cookie, so the branch cannot be
+ * trusted to be unique) on the Call-ID; both land in one chained hash table
+ * sized once from the transaction ceiling, and every candidate in a chain is
+ * compared field by field, so a hash collision never causes a false match. */
+#include "table.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sofia-sip/url.h>
+
+bool txn_branch_is_3261(sip_t const *sip)
+{
+	return sip && sip->sip_via && sip->sip_via->v_branch &&
+	       strncmp(sip->sip_via->v_branch, TXN_MAGIC_COOKIE,
+		       sizeof(TXN_MAGIC_COOKIE) - 1) == 0;
+}
+
+/* FNV-1a; the branch is folded to lower case because it is compared without
+ * regard to case, the Call-ID is not because it is compared byte by byte. */
+static unsigned hash_str(const char *s, bool fold)
+{
+	unsigned h = 2166136261u;
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (fold && c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		h = (h ^ c) * 16777619u;
+	}
+	return h;
+}
+
+static unsigned key_hash(sip_t const *sip)
+{
+	if (txn_branch_is_3261(sip))
+		return hash_str(sip->sip_via->v_branch, true);
+	return hash_str(sip->sip_call_id ? sip->sip_call_id->i_id : NULL, false);
+}
+
+int txn_table_init(struct txn_table *tb, unsigned max_entries)
+{
+	/* About two entries per bucket at the ceiling is short enough chains. */
+	unsigned n = 16;
+	while (n < max_entries / 2 && n < (1u << 20))
+		n <<= 1;
+	tb->buckets = calloc(n, sizeof(*tb->buckets));
+	if (!tb->buckets)
+		return -1;
+	tb->mask = n - 1;
+	return 0;
+}
+
+void txn_table_fini(struct txn_table *tb)
+{
+	free(tb->buckets);
+	tb->buckets = NULL;
+}
+
+void txn_table_insert(struct txn_table *tb, struct txn_entry *e)
+{
+	e->hash = key_hash(e->req);
+	struct txn_entry **head = &tb->buckets[e->hash & tb->mask];
+	e->next = *head;
+	*head = e;
+}
+
+void txn_table_remove(struct txn_table *tb, struct txn_entry *e)
+{
+	for (struct txn_entry **p = &tb->buckets[e->hash & tb->mask]; *p; p = &(*p)->next) {
+		if (*p == e) {
+			*p = e->next;
+			e->next = NULL;
+			return;
+		}
+	}
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static bool str_caseeq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcasecmp(a, b) == 0;
+}
+
+static bool method_eq(sip_method_t a, const char *an, sip_method_t b, const char *bn)
+{
+	if (a != b)
+		return false;
+	return a != sip_method_unknown || str_eq(an, bn);
+}
+
+static unsigned via_port(sip_via_t const *v)
+{
+	if (v->v_port)
+		return (unsigned)strtoul(v->v_port, NULL, 10);
+	/* §18.2.1: an absent port means the transport's default. */
+	return v->v_protocol && strcasecmp(v->v_protocol, "SIP/2.0/TLS") == 0 ? 5061 : 5060;
+}
+
+static bool sent_by_eq(sip_via_t const *a, sip_via_t const *b)
+{
+	return str_caseeq(a->v_host, b->v_host) && via_port(a) == via_port(b);
+}
+
+static bool via_eq(sip_via_t const *a, sip_via_t const *b)
+{
+	return str_caseeq(a->v_protocol, b->v_protocol) && sent_by_eq(a, b) &&
+	       str_caseeq(a->v_branch, b->v_branch);
+}
+
+/* The method a request must have created to be matched by q in this mode. */
+static bool method_matches(sip_t const *created, sip_t const *q, enum txn_match mode)
+{
+	sip_request_t const *c = created->sip_request;
+	if (mode != TXN_MATCH_SAME)
+		return c->rq_method == sip_method_invite;
+	return method_eq(c->rq_method, c->rq_method_name, q->sip_request->rq_method,
+			 q->sip_request->rq_method_name);
+}
+
+static bool match_3261(struct txn_entry const *e, sip_t const *q, enum txn_match mode)
+{
+	sip_t const *r = e->req;
+	return txn_branch_is_3261(r) && str_caseeq(r->sip_via->v_branch, q->sip_via->v_branch) &&
+	       sent_by_eq(r->sip_via, q->sip_via) && method_matches(r, q, mode);
+}
+
+/* §17.2.3, last paragraphs, and §9.2 for CANCEL. */
+static bool match_2543(struct txn_entry const *e, sip_t const *q, enum txn_match mode)
+{
+	sip_t const *r = e->req;
+	if (txn_branch_is_3261(r) || !method_matches(r, q, mode))
+		return false;
+	if (url_cmp(r->sip_request->rq_url, q->sip_request->rq_url) != 0)
+		return false;
+	if (!str_eq(r->sip_call_id->i_id, q->sip_call_id->i_id) ||
+	    r->sip_cseq->cs_seq != q->sip_cseq->cs_seq ||
+	    !str_eq(r->sip_from->a_tag, q->sip_from->a_tag) || !via_eq(r->sip_via, q->sip_via))
+		return false;
+	/* The ACK for a non-2xx carries the tag the server chose, not the one
+	 * (usually none) of the INVITE. */
+	const char *want_to_tag = mode == TXN_MATCH_ACK ? e->resp_to_tag : r->sip_to->a_tag;
+	return str_eq(want_to_tag, q->sip_to->a_tag);
+}
+
+struct txn_entry *txn_table_find_server(const struct txn_table *tb, sip_t const *req,
+					enum txn_match mode)
+{
+	bool rfc3261 = txn_branch_is_3261(req);
+	unsigned h = key_hash(req);
+	for (struct txn_entry *e = tb->buckets[h & tb->mask]; e; e = e->next) {
+		if (!e->server || e->hash != h)
+			continue;
+		if (rfc3261 ? match_3261(e, req, mode) : match_2543(e, req, mode))
+			return e;
+	}
+	return NULL;
+}
+
+/* §17.1.3: branch of the top Via and the CSeq method; the method keeps a
+ * CANCEL's response from matching the INVITE that shares its branch. */
+struct txn_entry *txn_table_find_client(const struct txn_table *tb, sip_t const *resp)
+{
+	if (!txn_branch_is_3261(resp) || !resp->sip_cseq)
+		return NULL;
+	unsigned h = key_hash(resp);
+	for (struct txn_entry *e = tb->buckets[h & tb->mask]; e; e = e->next) {
+		if (e->server || e->hash != h)
+			continue;
+		sip_cseq_t const *cs = e->req->sip_cseq;
+		if (str_caseeq(e->req->sip_via->v_branch, resp->sip_via->v_branch) &&
+		    method_eq(cs->cs_method, cs->cs_method_name, resp->sip_cseq->cs_method,
+			      resp->sip_cseq->cs_method_name))
+			return e;
+	}
+	return NULL;
+}

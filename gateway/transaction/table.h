@@ -1,0 +1,54 @@
+/* Private header of the transaction module: the matching table (RFC 3261
+ * §17.1.3 for responses, §17.2.3 for requests, with the RFC 2543 fallback) and
+ * the §17.1.1.3 ACK builder. The table knows only an embedded entry, not the
+ * transaction, so matching rules can be read and tested apart from the state
+ * machines. Buckets are allocated once from the transaction ceiling, so the
+ * table never grows. */
+#ifndef PC_TRANSACTION_TABLE_H
+#define PC_TRANSACTION_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sip/msg.h"
+
+#define TXN_MAGIC_COOKIE "z9hG4bK"
+
+struct txn_entry {
+	struct txn_entry *next;  /* bucket chain */
+	unsigned hash;
+	bool server;
+	sip_t const *req;        /* the request that created the transaction */
+	/* Server INVITE: the To tag of the final response sent, which an RFC 2543
+	 * ACK carries instead of the request's. */
+	char const *resp_to_tag;
+};
+
+struct txn_table {
+	struct txn_entry **buckets;
+	unsigned mask;
+};
+
+enum txn_match {
+	TXN_MATCH_SAME,   /* a retransmission of the creating request */
+	TXN_MATCH_ACK,    /* an ACK looking for its INVITE */
+	TXN_MATCH_CANCEL, /* a CANCEL looking for the INVITE it cancels (§9.2) */
+};
+
+int txn_table_init(struct txn_table *tb, unsigned max_entries);
+void txn_table_fini(struct txn_table *tb);
+/* e->req must be set; the key is taken from it. */
+void txn_table_insert(struct txn_table *tb, struct txn_entry *e);
+void txn_table_remove(struct txn_table *tb, struct txn_entry *e);
+struct txn_entry *txn_table_find_client(const struct txn_table *tb, sip_t const *resp);
+struct txn_entry *txn_table_find_server(const struct txn_table *tb, sip_t const *req,
+					enum txn_match mode);
+
+/* True when the top Via branch carries the RFC 3261 magic cookie. */
+bool txn_branch_is_3261(sip_t const *sip);
+
+/* The ACK for a non-2xx final response (§17.1.1.3), or NULL on allocation
+ * failure. */
+msg_t *txn_ack_build(msg_t *req, msg_t *resp);
+
+#endif

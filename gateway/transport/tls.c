@@ -1,0 +1,295 @@
+/* GnuTLS glue. Verification runs inside the handshake (a verify callback), so
+ * a peer that fails the chain or name check gets an alert and never reaches
+ * the SIP layer. GnuTLS's own hostname check accepts wildcards and falls back
+ * to the CN, which RFC 5922 forbids, so names are matched here. */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <gnutls/x509.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/counters.h"
+#include "core/log.h"
+
+/* The domain part of a sip:/sips: URI SAN ("sip:example.com" or
+ * "sip:user@example.com"), without port or parameters. */
+static bool uri_domain_equals(const char *uri, size_t len, const char *name)
+{
+	const char *p = uri, *end = uri + len;
+	if (len > 4 && !strncasecmp(p, "sip:", 4))
+		p += 4;
+	else if (len > 5 && !strncasecmp(p, "sips:", 5))
+		p += 5;
+	else
+		return false;
+	const char *at = memchr(p, '@', (size_t)(end - p));
+	if (at)
+		p = at + 1;
+	const char *stop = p;
+	while (stop < end && *stop != ':' && *stop != ';' && *stop != '>' && *stop != '?')
+		stop++;
+	return (size_t)(stop - p) == strlen(name) && !strncasecmp(p, name, (size_t)(stop - p));
+}
+
+bool tls_cert_matches_name(gnutls_x509_crt_t crt, const char *name)
+{
+	unsigned char ipbuf[16];
+	size_t iplen = 0;
+	bool is_ip = false;
+	if (inet_pton(AF_INET, name, ipbuf) == 1) {
+		is_ip = true;
+		iplen = 4;
+	} else if (inet_pton(AF_INET6, name, ipbuf) == 1) {
+		is_ip = true;
+		iplen = 16;
+	}
+
+	bool have_san = false;
+	for (unsigned i = 0;; i++) {
+		char san[1024];
+		size_t len = sizeof(san) - 1;
+		unsigned critical = 0;
+		int type = gnutls_x509_crt_get_subject_alt_name(crt, i, san, &len, &critical);
+		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (type == GNUTLS_E_SHORT_MEMORY_BUFFER)
+			continue; /* absurdly long entry: cannot be ours */
+		if (type < 0)
+			break;
+		have_san = true;
+		san[len] = '\0';
+		switch (type) {
+		case GNUTLS_SAN_URI:
+			if (!is_ip && uri_domain_equals(san, len, name))
+				return true;
+			break;
+		case GNUTLS_SAN_DNSNAME:
+			/* No wildcard matching (RFC 5922 §7.2): '*' is compared literally. */
+			if (!is_ip && len == strlen(name) && !strncasecmp(san, name, len))
+				return true;
+			break;
+		case GNUTLS_SAN_IPADDRESS:
+			if (is_ip && len == iplen && !memcmp(san, ipbuf, iplen))
+				return true;
+			break;
+		default:
+			break;
+		}
+	}
+	if (have_san || is_ip)
+		return false;
+	char cn[256];
+	size_t cnlen = sizeof(cn);
+	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &cnlen) < 0)
+		return false;
+	return !strcasecmp(cn, name);
+}
+
+static int load_peer_cert(gnutls_session_t session, gnutls_x509_crt_t *crt)
+{
+	unsigned n = 0;
+	const gnutls_datum_t *chain = gnutls_certificate_get_peers(session, &n);
+	if (!chain || n == 0)
+		return 1; /* no certificate */
+	if (gnutls_x509_crt_init(crt) < 0)
+		return -1;
+	if (gnutls_x509_crt_import(*crt, &chain[0], GNUTLS_X509_FMT_DER) < 0) {
+		gnutls_x509_crt_deinit(*crt);
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs during the handshake once the peer's certificate arrived. */
+static int verify_peer(gnutls_session_t session)
+{
+	struct tls_ctx *ctx = gnutls_session_get_ptr(session);
+	const struct tls_config *cfg = ctx->cfg;
+	gnutls_x509_crt_t crt;
+	unsigned status = 0;
+
+	if (cfg->verify_peer == TLS_VERIFY_NONE)
+		return 0;
+	int have = load_peer_cert(session, &crt);
+	if (have == 1) {
+		if (cfg->verify_peer == TLS_VERIFY_OPTIONAL && ctx->server)
+			return 0;
+		log_warnx("%s: peer sent no certificate", ctx->label);
+		counter_inc(CNT_TLS_VERIFY_FAILED);
+		return -1;
+	}
+	if (have < 0) {
+		log_warnx("%s: peer certificate cannot be parsed", ctx->label);
+		counter_inc(CNT_TLS_VERIFY_FAILED);
+		return -1;
+	}
+	if (gnutls_certificate_verify_peers2(session, &status) < 0 || status != 0) {
+		gnutls_datum_t why = { NULL, 0 };
+		gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0);
+		log_warnx("%s: peer certificate rejected: %s", ctx->label,
+			  why.data ? (const char *)why.data : "verification error");
+		gnutls_free(why.data);
+		gnutls_x509_crt_deinit(crt);
+		counter_inc(CNT_TLS_VERIFY_FAILED);
+		return -1;
+	}
+	bool name_ok = cfg->n_peer_names == 0;
+	for (unsigned i = 0; i < cfg->n_peer_names && !name_ok; i++)
+		name_ok = tls_cert_matches_name(crt, cfg->peer_names[i]);
+	gnutls_x509_crt_deinit(crt);
+	if (!name_ok) {
+		log_warnx("%s: peer certificate does not name %s%s", ctx->label,
+			  cfg->peer_names[0], cfg->n_peer_names > 1 ? " (or the other expected names)" : "");
+		counter_inc(CNT_TLS_VERIFY_FAILED);
+		return -1;
+	}
+	return 0;
+}
+
+int tls_ctx_init(struct tls_ctx *ctx, const struct tls_config *cfg, bool server, const char *label)
+{
+	const char *err_pos = NULL;
+	int rc;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->cfg = cfg;
+	ctx->server = server;
+	snprintf(ctx->label, sizeof(ctx->label), "%s", label);
+	if ((rc = gnutls_certificate_allocate_credentials(&ctx->cred)) < 0)
+		goto gnutls_fail;
+	if (cfg->certificate[0]) {
+		rc = gnutls_certificate_set_x509_key_file(ctx->cred, cfg->certificate, cfg->key,
+							  GNUTLS_X509_FMT_PEM);
+		if (rc < 0) {
+			log_err("%s: cannot load certificate %s / key %s: %s", label,
+				cfg->certificate, cfg->key, gnutls_strerror(rc));
+			goto fail;
+		}
+	}
+	if (cfg->ca[0]) {
+		rc = gnutls_certificate_set_x509_trust_file(ctx->cred, cfg->ca, GNUTLS_X509_FMT_PEM);
+		if (rc <= 0) {
+			log_err("%s: cannot load CA bundle %s: %s", label, cfg->ca,
+				rc < 0 ? gnutls_strerror(rc) : "no certificates in file");
+			goto fail;
+		}
+	}
+	gnutls_certificate_set_verify_function(ctx->cred, verify_peer);
+	rc = gnutls_priority_init(&ctx->priority, cfg->priority, &err_pos);
+	if (rc < 0) {
+		log_err("%s: invalid TLS priority string at \"%s\": %s", label,
+			err_pos ? err_pos : "", gnutls_strerror(rc));
+		goto fail;
+	}
+	if (server && cfg->session_tickets &&
+	    (rc = gnutls_session_ticket_key_generate(&ctx->ticket_key)) < 0)
+		goto gnutls_fail;
+	return 0;
+gnutls_fail:
+	log_err("%s: TLS set-up failed: %s", label, gnutls_strerror(rc));
+fail:
+	tls_ctx_deinit(ctx);
+	return -1;
+}
+
+void tls_ctx_deinit(struct tls_ctx *ctx)
+{
+	if (ctx->cred)
+		gnutls_certificate_free_credentials(ctx->cred);
+	if (ctx->priority)
+		gnutls_priority_deinit(ctx->priority);
+	if (ctx->ticket_key.data) {
+		gnutls_memset(ctx->ticket_key.data, 0, ctx->ticket_key.size);
+		gnutls_free(ctx->ticket_key.data);
+	}
+	if (ctx->resume_data.data)
+		gnutls_free(ctx->resume_data.data);
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+int tls_session_new(struct tls_ctx *ctx, int fd, gnutls_session_t *out)
+{
+	gnutls_session_t s;
+	unsigned flags = (ctx->server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK;
+	int rc = gnutls_init(&s, flags);
+	if (rc < 0) {
+		log_err("%s: gnutls_init: %s", ctx->label, gnutls_strerror(rc));
+		return -1;
+	}
+	if ((rc = gnutls_priority_set(s, ctx->priority)) < 0 ||
+	    (rc = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, ctx->cred)) < 0)
+		goto fail;
+	gnutls_session_set_ptr(s, ctx);
+	if (ctx->server) {
+		gnutls_certificate_server_set_request(s,
+			ctx->cfg->verify_peer == TLS_VERIFY_REQUIRED ? GNUTLS_CERT_REQUIRE :
+			ctx->cfg->verify_peer == TLS_VERIFY_OPTIONAL ? GNUTLS_CERT_REQUEST :
+			GNUTLS_CERT_IGNORE);
+		if (ctx->ticket_key.data &&
+		    (rc = gnutls_session_ticket_enable_server(s, &ctx->ticket_key)) < 0)
+			goto fail;
+	} else {
+		const char *sni = ctx->cfg->peer_names[0];
+		unsigned char ip[16];
+		/* SNI carries DNS names only (RFC 6066 §3). */
+		if (sni[0] && inet_pton(AF_INET, sni, ip) != 1 && inet_pton(AF_INET6, sni, ip) != 1)
+			gnutls_server_name_set(s, GNUTLS_NAME_DNS, sni, strlen(sni));
+		if (ctx->resume_data.data)
+			gnutls_session_set_data(s, ctx->resume_data.data, ctx->resume_data.size);
+	}
+	gnutls_transport_set_int(s, fd);
+	gnutls_handshake_set_timeout(s, 0); /* our own timer enforces the limit */
+	*out = s;
+	return 0;
+fail:
+	log_err("%s: TLS session set-up: %s", ctx->label, gnutls_strerror(rc));
+	gnutls_deinit(s);
+	return -1;
+}
+
+void tls_peer_identity(gnutls_session_t session, char *out, size_t len)
+{
+	gnutls_x509_crt_t crt;
+	out[0] = '\0';
+	if (load_peer_cert(session, &crt) != 0)
+		return;
+	char dns[PC_IDENTITY_MAX] = "";
+	for (unsigned i = 0;; i++) {
+		char san[PC_IDENTITY_MAX];
+		size_t sl = sizeof(san) - 1;
+		unsigned critical = 0;
+		int type = gnutls_x509_crt_get_subject_alt_name(crt, i, san, &sl, &critical);
+		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (type < 0)
+			continue;
+		san[sl] = '\0';
+		if (type == GNUTLS_SAN_URI) {
+			snprintf(out, len, "%s", san);
+			gnutls_x509_crt_deinit(crt);
+			return;
+		}
+		if (type == GNUTLS_SAN_DNSNAME && !dns[0])
+			snprintf(dns, sizeof(dns), "%s", san);
+	}
+	if (dns[0]) {
+		snprintf(out, len, "%s", dns);
+	} else {
+		size_t cl = len;
+		if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, out, &cl) < 0)
+			out[0] = '\0';
+	}
+	gnutls_x509_crt_deinit(crt);
+}
+
+void tls_ctx_save_session(struct tls_ctx *ctx, gnutls_session_t session)
+{
+	gnutls_datum_t data;
+	if (ctx->server || gnutls_session_get_data2(session, &data) < 0)
+		return;
+	if (ctx->resume_data.data)
+		gnutls_free(ctx->resume_data.data);
+	ctx->resume_data = data;
+}

@@ -1,0 +1,44 @@
+/* TLS credentials and per-connection session set-up with GnuTLS, and the
+ * RFC 5922 peer-name check. One tls_ctx per configured TLS listener or peer.
+ * Only this file and transport.c know GnuTLS exists. */
+#ifndef PC_TRANSPORT_TLS_H
+#define PC_TRANSPORT_TLS_H
+
+#include <gnutls/gnutls.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+
+struct tls_ctx {
+	const struct tls_config *cfg; /* owned by the gateway config */
+	bool server;
+	gnutls_certificate_credentials_t cred;
+	gnutls_priority_t priority;
+	gnutls_datum_t ticket_key;    /* server: session ticket encryption key */
+	gnutls_datum_t resume_data;   /* client: last session, for resumption */
+	char label[CFG_NAME_MAX + 16];/* "listener outside-tls" / "peer trunk" */
+};
+
+/* Load certificates, CA and priority string. Logs and returns -1 on error. */
+int tls_ctx_init(struct tls_ctx *ctx, const struct tls_config *cfg, bool server,
+		 const char *label);
+void tls_ctx_deinit(struct tls_ctx *ctx);
+
+/* A new non-blocking session on fd, ready for gnutls_handshake(). */
+int tls_session_new(struct tls_ctx *ctx, int fd, gnutls_session_t *out);
+
+/* After a handshake: the peer's identity for policy ("" when the peer sent
+ * no certificate). The first SAN URI, else the first SAN DNS name, else CN. */
+void tls_peer_identity(gnutls_session_t session, char *out, size_t len);
+
+/* Save the session for resumption (client side), once a ticket arrived. */
+void tls_ctx_save_session(struct tls_ctx *ctx, gnutls_session_t session);
+
+/* RFC 5922 §7.1 name check of a DER/PEM-parsed certificate against one
+ * expected name: SAN URI (sip:/sips: domain part) and SAN DNS entries, exact
+ * and case-insensitive, no wildcards; SAN IP for an IP literal; the CN only
+ * when the certificate has no SAN at all. Exposed for unit tests. */
+bool tls_cert_matches_name(gnutls_x509_crt_t crt, const char *name);
+
+#endif

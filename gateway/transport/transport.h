@@ -1,0 +1,56 @@
+/* SIP transports on one libevent loop: UDP sockets, TCP and TLS listeners and
+ * connections (both directions), stream framing, keep-alives, connection
+ * reuse and aliasing (RFC 5923), and the limits that stop a peer from holding
+ * resources (connection ceilings, handshake/message/idle timeouts). Complete
+ * messages go up through the on_message callback with the peer they came
+ * from; nothing here parses SIP. */
+#ifndef PC_TRANSPORT_TRANSPORT_H
+#define PC_TRANSPORT_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "core/peer.h"
+
+struct event_base;
+struct transport;
+
+struct transport_events {
+	void *ctx;
+	/* A complete message (datagram, or framed stream message). data is
+	 * valid only during the call. */
+	void (*on_message)(void *ctx, const char *data, size_t len, const struct pc_peer *from);
+};
+
+struct transport *transport_new(struct event_base *base, const struct gateway_config *cfg,
+				const struct transport_events *ev);
+/* Bind every listener and load TLS credentials. Logs the reason; 0 or -1. */
+int transport_start(struct transport *tp);
+void transport_free(struct transport *tp);
+
+/* Send bytes to a peer. Over a stream: the connection peer->conn_id if it is
+ * still open, else an open connection to the same address (or alias), else a
+ * new outgoing connection (TLS only toward a configured peer, whose name is
+ * then verified). Data queued before a connection is ready is sent once it is.
+ * On success, *used_conn (if non-NULL) receives the connection id.
+ * PC_OK or a negative pc_err. */
+int transport_send(struct transport *tp, const struct pc_peer *to, const char *data,
+		   size_t len, uint64_t *used_conn);
+
+/* RFC 5923: requests to host:port may reuse connection conn_id. */
+void transport_add_alias(struct transport *tp, uint64_t conn_id, const char *host, unsigned port);
+
+/* The sent-by (address and port) to put in a Via for messages leaving over
+ * `transport` toward `to`. 0 or -1 when no listener serves that transport. */
+int transport_sent_by(struct transport *tp, const struct pc_peer *to, char *host,
+		      size_t hostlen, unsigned *port);
+
+/* Is this host:port one of our listeners? (for requests addressed to us) */
+int transport_is_local(struct transport *tp, const char *host, unsigned port);
+
+unsigned transport_connection_count(const struct transport *tp);
+/* Resolve a configured peer into a pc_peer (numeric address only). 0 or -1. */
+int transport_peer_address(const struct peer_config *pc, struct pc_peer *out);
+
+#endif

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Quick start for a fresh Debian 12 machine, as root (or with sudo):
+#   ./quickstart.sh run    install dependencies, build, create the development
+#                          PKI, run the gateway in the foreground (embedded default)
+#   ./quickstart.sh test   the same set-up, then every test (tests/run)
+set -eu
+cd "$(dirname "$0")"
+
+PACKAGES="meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3 iproute2
+  libsofia-sip-ua-dev libgnutls28-dev gnutls-bin libsrtp2-dev libevent-dev
+  libconfig-dev libcmocka-dev sip-tester stunnel4 socat"
+
+install_packages() {
+	missing=""
+	for p in $PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	as_root=""
+	[ "$(id -u)" -eq 0 ] || as_root=sudo
+	echo "installing:$missing"
+	$as_root apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+setup() {
+	install_packages
+	./certs/mkdev.sh
+	[ -f build/build.ninja ] || meson setup build >/dev/null
+	ninja -C build
+}
+
+case "${1:-}" in
+run)
+	setup
+	exec build/gateway/portcullis
+	;;
+test)
+	setup
+	exec tests/run
+	;;
+*)
+	echo "usage: $0 run|test" >&2
+	exit 2
+	;;
+esac

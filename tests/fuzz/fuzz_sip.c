@@ -1,0 +1,43 @@
+/* libFuzzer target: message intake as the gateway does it for every datagram
+ * or framed stream message: parse, stateless checks, and for a request that
+ * can be answered, build and print the response. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sip/check.h"
+#include "sip/msg.h"
+#include "sip/reply.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int ready;
+	if (!ready) {
+		if (sipmsg_init() < 0)
+			return 0;
+		ready = 1;
+	}
+	msg_t *msg = sipmsg_parse((const char *)data, size);
+	if (!msg)
+		return 0;
+	sip_t *sip = sip_object(msg);
+	if (sip->sip_status) {
+		(void)sip_check_response(msg);
+	} else {
+		struct sip_check_verdict v;
+		sip_check_request(msg, &v);
+		if (v.can_respond) {
+			msg_t *resp = sip_reply_make(msg, v.status ? v.status : 200,
+						     v.status ? v.phrase : NULL, "fuzztag");
+			if (resp) {
+				(void)sipmsg_print(resp, NULL);
+				msg_destroy(resp);
+			}
+		}
+		(void)sipmsg_identity(sip);
+		(void)sipmsg_print(msg, NULL);
+	}
+	msg_destroy(msg);
+	return 0;
+}

@@ -1,0 +1,151 @@
+# Shared helpers for integration tests (sourced). Each test starts the real
+# gateway binary on 127.0.0.1 with a configuration of its own, drives it with
+# real peers (SIPp, gnutls-cli, stunnel, raw sockets) and stops only the
+# processes it started, by PID. Environment from tests/run:
+#   PORTCULLIS_BIN  gateway binary      CERTS  development PKI directory
+#   WORK            scratch directory for this test
+set -u
+
+PIDS=""
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "  $*" >&2; }
+
+cleanup() {
+	for pid in $PIDS; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in $PIDS; do
+		# Bounded wait: a process that ignores SIGTERM for 5 s is killed.
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null || true
+	done
+}
+trap cleanup EXIT
+
+# wait_port PROTO PORT: until something listens on 127.0.0.1:PORT (5 s max).
+wait_port() {
+	local flag=-t
+	[ "$1" = udp ] && flag=-u
+	for _ in $(seq 100); do
+		if ss -ln $flag | awk '{print $4}' | grep -q ":$2\$"; then return 0; fi
+		sleep 0.05
+	done
+	fail "nothing listening on $1 port $2"
+}
+
+# start_gateway CONFIG_FILE: starts the gateway, waits for its listeners.
+start_gateway() {
+	"$PORTCULLIS_BIN" --config "$1" --log-level debug >"$WORK/gateway.log" 2>&1 &
+	GW_PID=$!
+	PIDS="$PIDS $GW_PID"
+	for _ in $(seq 100); do
+		grep -q "running with" "$WORK/gateway.log" 2>/dev/null && return 0
+		kill -0 "$GW_PID" 2>/dev/null || { cat "$WORK/gateway.log" >&2; fail "gateway exited at start"; }
+		sleep 0.05
+	done
+	fail "gateway did not start"
+}
+
+# stop_gateway: SIGTERM, expect a clean exit within 5 s; a sanitizer report fails the test.
+stop_gateway() {
+	kill -TERM "$GW_PID"
+	for _ in $(seq 50); do kill -0 "$GW_PID" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$GW_PID" 2>/dev/null; then fail "gateway did not stop on SIGTERM"; fi
+	wait "$GW_PID" 2>/dev/null
+	local rc=$?
+	[ "$rc" -eq 0 ] || { tail -30 "$WORK/gateway.log" >&2; fail "gateway exit status $rc"; }
+	if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$WORK/gateway.log"; then
+		grep -A20 -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$WORK/gateway.log" >&2
+		fail "sanitizer report in the gateway log"
+	fi
+	grep -q "stopped" "$WORK/gateway.log" || fail "no clean shutdown line"
+}
+
+# counter NAME: value from the counters the gateway logs on SIGUSR1.
+counter() {
+	: >"$WORK/mark"
+	local before
+	before=$(grep -c "counter open_connections" "$WORK/gateway.log")
+	kill -USR1 "$GW_PID"
+	for _ in $(seq 50); do
+		[ "$(grep -c "counter open_connections" "$WORK/gateway.log")" -gt "$before" ] && break
+		sleep 0.05
+	done
+	awk -v n="$1" '$0 ~ "counter " n " = " { v = $NF } END { print v + 0 }' "$WORK/gateway.log"
+}
+
+expect_log() {
+	local pattern=$1 seconds=${2:-5}
+	for _ in $(seq $((seconds * 20))); do
+		grep -qE "$pattern" "$WORK/gateway.log" && return 0
+		sleep 0.05
+	done
+	tail -20 "$WORK/gateway.log" >&2
+	fail "gateway log never matched: $pattern"
+}
+
+# A configuration with the reference listeners and any extra text appended.
+# write_config FILE [VERIFY] [PEER_NAMES] [EXTRA]
+write_config() {
+	cat >"$1" <<CONF
+domain = "localhost";
+listeners = (
+  { name = "inside-udp"; leg = "inside"; transport = "udp"; address = "127.0.0.1"; port = 5060; },
+  { name = "inside-tcp"; leg = "inside"; transport = "tcp"; address = "127.0.0.1"; port = 5060; },
+  { name = "outside-tls"; leg = "outside"; transport = "tls"; address = "127.0.0.1"; port = 5061;
+    tls = { certificate = "$CERTS/gateway.crt"; key = "$CERTS/gateway.key"; ca = "$CERTS/ca.crt";
+            verify_peer = "${2:-required}"; peer_names = [ ${3:-} ]; }; }
+);
+${4:-}
+CONF
+}
+
+# run_sipp SCENARIO TARGET [extra sipp args...]: one call, 20 s max.
+run_sipp() {
+	local scn=$1 target=$2
+	shift 2
+	timeout 30 sipp -sf "$TESTS/integration/sipp/$scn" "$target" -m 1 -timeout 20s \
+		-timeout_error -nostdin -trace_err -error_file "$WORK/sipp_err.log" \
+		-trace_msg -message_file "$WORK/sipp_msg.log" "$@" >"$WORK/sipp.out" 2>&1
+}
+
+# stunnel_client ACCEPT_PORT CONNECT_PORT CERT_BASENAME: TLS wrapper for SIPp.
+stunnel_client() {
+	cat >"$WORK/stunnel-$1.conf" <<CONF
+foreground = yes
+pid =
+debug = 5
+output = $WORK/stunnel-$1.log
+[sip]
+client = yes
+accept = 127.0.0.1:$1
+connect = 127.0.0.1:$2
+cert = $CERTS/$3.pem
+CAfile = $CERTS/ca.crt
+verifyChain = yes
+checkHost = localhost
+CONF
+	stunnel4 "$WORK/stunnel-$1.conf" >/dev/null 2>&1 &
+	PIDS="$PIDS $!"
+	wait_port tcp "$1"
+}
+
+# stunnel_server ACCEPT_PORT CONNECT_PORT CERT_BASENAME: TLS front for a SIPp UAS.
+stunnel_server() {
+	cat >"$WORK/stunnel-$1.conf" <<CONF
+foreground = yes
+pid =
+debug = 5
+output = $WORK/stunnel-$1.log
+[sip]
+accept = 127.0.0.1:$1
+connect = 127.0.0.1:$2
+cert = $CERTS/$3.pem
+CAfile = $CERTS/ca.crt
+verifyChain = yes
+requireCert = yes
+CONF
+	stunnel4 "$WORK/stunnel-$1.conf" >/dev/null 2>&1 &
+	PIDS="$PIDS $!"
+	wait_port tcp "$1"
+}

@@ -1,0 +1,138 @@
+/* Configuration loading: the embedded default is valid and describes the
+ * reference scenario; every kind of mistake is reported with file and line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config.h"
+
+static struct gateway_config cfg;
+static char err[512];
+
+static int load(const char *text)
+{
+	err[0] = '\0';
+	return config_load_string(text, "test.conf", "/etc/pc", &cfg, err, sizeof(err));
+}
+
+static void embedded_default_is_the_reference_scenario(void **state)
+{
+	assert_int_equal(config_load(NULL, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_listeners, 3);
+	assert_int_equal(cfg.listeners[0].transport, PC_TP_UDP);
+	assert_int_equal(cfg.listeners[0].port, 5060);
+	assert_int_equal(cfg.listeners[2].transport, PC_TP_TLS);
+	assert_int_equal(cfg.listeners[2].port, 5061);
+	assert_int_equal(cfg.listeners[2].tls.verify_peer, TLS_VERIFY_REQUIRED);
+	assert_non_null(strstr(cfg.listeners[2].tls.priority, "-VERS-ALL"));
+	assert_null(strstr(cfg.listeners[2].tls.priority, "TLS1.1"));
+	assert_int_equal(cfg.n_peers, 1);
+	assert_int_equal(cfg.peers[0].port, 5071);
+	assert_string_equal(cfg.peers[0].tls.peer_names[0], "trunk.portcullis.test");
+	assert_int_equal(cfg.timers.t1_ms, 500);
+}
+
+#define LISTENER "listeners = ( { name = \"a\"; leg = \"inside\"; transport = \"udp\"; " \
+		 "address = \"127.0.0.1\"; port = 5060; } );\n"
+
+static void minimal_file_gets_defaults(void **state)
+{
+	assert_int_equal(load(LISTENER), 0);
+	assert_int_equal(cfg.limits.max_message_size, 65535);
+	assert_int_equal(cfg.timers.t2_ms, 4000);
+}
+
+static void syntax_error_names_line(void **state)
+{
+	assert_int_equal(load(LISTENER "\n\ntimers = { t1 = ; };\n"), -1);
+	assert_non_null(strstr(err, "test.conf:4:"));
+}
+
+static void unknown_key_names_line_and_key(void **state)
+{
+	assert_int_equal(load(LISTENER "limits = {\n  max_mesage_size = 100;\n};\n"), -1);
+	assert_non_null(strstr(err, "test.conf:3: max_mesage_size: unknown key"));
+}
+
+static void out_of_range_value(void **state)
+{
+	assert_int_equal(load(LISTENER "timers = { t1 = 5; };\n"), -1);
+	assert_non_null(strstr(err, ":2: t1: must be between"));
+}
+
+static void bad_transport(void **state)
+{
+	assert_int_equal(load("listeners = ( { name = \"a\"; leg = \"x\"; transport = \"sctp\";\n"
+			      " address = \"::1\"; port = 1; } );\n"), -1);
+	assert_non_null(strstr(err, "transport: must be udp, tcp or tls"));
+}
+
+static void tls_listener_needs_certificate(void **state)
+{
+	assert_int_equal(load("listeners = ( { name = \"t\"; leg = \"o\"; transport = \"tls\";\n"
+			      " address = \"::1\"; port = 5061; tls = { ca = \"ca.crt\"; }; } );\n"), -1);
+	assert_non_null(strstr(err, "missing required key \"certificate\""));
+}
+
+static void tls_paths_resolve_against_config_dir(void **state)
+{
+	assert_int_equal(load("listeners = ( { name = \"t\"; leg = \"o\"; transport = \"tls\";"
+			      " address = \"::1\"; port = 5061; tls = { certificate = \"gw.crt\";"
+			      " key = \"/abs/gw.key\"; ca = \"ca.crt\"; verify_peer = \"optional\"; }; } );\n"), 0);
+	assert_string_equal(cfg.listeners[0].tls.certificate, "/etc/pc/gw.crt");
+	assert_string_equal(cfg.listeners[0].tls.key, "/abs/gw.key");
+	assert_int_equal(cfg.listeners[0].tls.verify_peer, TLS_VERIFY_OPTIONAL);
+}
+
+static void wildcard_peer_name_refused(void **state)
+{
+	assert_int_equal(load("listeners = ( { name = \"t\"; leg = \"o\"; transport = \"tls\";"
+			      " address = \"::1\"; port = 5061; tls = { certificate = \"a\"; key = \"b\";"
+			      " ca = \"c\"; peer_names = [ \"*.example.com\" ]; }; } );\n"), -1);
+	assert_non_null(strstr(err, "no wildcards"));
+}
+
+static void tls_client_must_verify(void **state)
+{
+	assert_int_equal(load(LISTENER "peers = ( { name = \"p\"; transport = \"tls\"; address = \"127.0.0.1\";"
+			      " port = 5071; tls = { ca = \"c\"; verify_peer = \"none\"; }; } );\n"), -1);
+	assert_non_null(strstr(err, "must verify the server"));
+}
+
+static void duplicate_listener_address(void **state)
+{
+	assert_int_equal(load("listeners = (\n { name = \"a\"; leg = \"x\"; transport = \"tcp\"; address = \"127.0.0.1\"; port = 1; },\n"
+			      " { name = \"b\"; leg = \"x\"; transport = \"tls\"; address = \"127.0.0.1\"; port = 1;"
+			      " tls = { certificate = \"a\"; key = \"b\"; ca = \"c\"; }; } );\n"), -1);
+	assert_non_null(strstr(err, "test.conf:3:"));
+	assert_non_null(strstr(err, "already used"));
+}
+
+static void missing_file(void **state)
+{
+	assert_int_equal(config_load("/nonexistent/portcullis.conf", &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent/portcullis.conf: cannot read file"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(embedded_default_is_the_reference_scenario),
+		cmocka_unit_test(minimal_file_gets_defaults),
+		cmocka_unit_test(syntax_error_names_line),
+		cmocka_unit_test(unknown_key_names_line_and_key),
+		cmocka_unit_test(out_of_range_value),
+		cmocka_unit_test(bad_transport),
+		cmocka_unit_test(tls_listener_needs_certificate),
+		cmocka_unit_test(tls_paths_resolve_against_config_dir),
+		cmocka_unit_test(wildcard_peer_name_refused),
+		cmocka_unit_test(tls_client_must_verify),
+		cmocka_unit_test(duplicate_listener_address),
+		cmocka_unit_test(missing_file),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

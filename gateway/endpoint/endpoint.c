@@ -442,6 +442,12 @@ static void on_message(void *ctx, const char *data, size_t len, const struct pc_
 	txn_layer_receive(ep->txns, msg, from);
 }
 
+static void on_unreachable(void *ctx, const struct pc_peer *to)
+{
+	struct endpoint *ep = ctx;
+	txn_layer_unreachable(ep->txns, to);
+}
+
 /* ---- lifetime ---- */
 
 struct endpoint *endpoint_new(struct event_base *base, const struct gateway_config *cfg)
@@ -451,7 +457,8 @@ struct endpoint *endpoint_new(struct event_base *base, const struct gateway_conf
 		return NULL;
 	ep->base = base;
 	ep->cfg = cfg;
-	struct transport_events tev = { .ctx = ep, .on_message = on_message };
+	struct transport_events tev = { .ctx = ep, .on_message = on_message,
+		.on_unreachable = on_unreachable };
 	ep->tp = transport_new(base, cfg, &tev);
 	struct txn_config tcfg = {
 		.t1_ms = cfg->timers.t1_ms, .t2_ms = cfg->timers.t2_ms, .t4_ms = cfg->timers.t4_ms,

@@ -13,11 +13,23 @@ static void fail(struct sip_check_verdict *out, int status, const char *phrase)
 	snprintf(out->phrase, sizeof(out->phrase), "%s", phrase);
 }
 
+/* Sofia's error chain links true error fragments (whose class has no name;
+ * er_name holds the header name) and also headers of known classes it could
+ * not place, such as a second CSeq: those are not msg_error_t at all, and
+ * only their class tells their name. */
+static const char *error_header_name(sip_error_t const *e)
+{
+	msg_hclass_t const *hc = e->er_common->h_class;
+	if (hc && hc->hc_name && hc->hc_name[0])
+		return hc->hc_name;
+	return e->er_name;
+}
+
 /* The name of the first mandatory header that is absent or failed to parse. */
 static const char *broken_mandatory(sip_t const *sip)
 {
 	for (sip_error_t const *e = sip->sip_error; e; e = e->er_next) {
-		const char *n = e->er_name;
+		const char *n = error_header_name(e);
 		if (!n)
 			continue;
 		if (!strcasecmp(n, "Via") || !strcasecmp(n, "v"))
@@ -82,7 +94,9 @@ void sip_check_request(msg_t *msg, struct sip_check_verdict *out)
 	}
 	if (sip->sip_error) {
 		char phrase[80];
-		const char *n = sip->sip_error->er_name ? sip->sip_error->er_name : "header";
+		const char *n = error_header_name(sip->sip_error);
+		if (!n)
+			n = "Unnamed";
 		snprintf(phrase, sizeof(phrase), "Malformed %.40s Header", n);
 		fail(out, 400, phrase);
 		return;

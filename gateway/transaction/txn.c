@@ -9,6 +9,7 @@
 #include "txn.h"
 
 #include <assert.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,6 +448,32 @@ void txn_layer_free(struct txn_layer *layer)
 	}
 	txn_table_fini(&layer->table);
 	free(layer);
+}
+
+static bool same_destination(const struct pc_peer *a, const struct pc_peer *b)
+{
+	if (a->transport != b->transport || a->addr.ss_family != b->addr.ss_family)
+		return false;
+	if (a->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)&a->addr, *y = (const void *)&b->addr;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)&a->addr, *y = (const void *)&b->addr;
+		return x->sin6_port == y->sin6_port &&
+		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+	}
+	return false;
+}
+
+void txn_layer_unreachable(struct txn_layer *layer, const struct pc_peer *to)
+{
+	for (struct txn *t = layer->all; t; t = t->next) {
+		if (is_server(t) || !same_destination(&t->peer, to))
+			continue;
+		if (t->state == TXN_CALLING || t->state == TXN_TRYING || t->state == TXN_PROCEEDING)
+			txn_fail(t, 503);
+	}
 }
 
 unsigned txn_layer_count(const struct txn_layer *layer)

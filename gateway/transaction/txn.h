@@ -86,6 +86,12 @@ unsigned txn_layer_count(const struct txn_layer *layer);
  * ownership of msg (it keeps or destroys it). `from` is copied. */
 void txn_layer_receive(struct txn_layer *layer, msg_t *msg, const struct pc_peer *from);
 
+/* The transport could not reach `to` (connect or TLS handshake failed, or
+ * the connection died before its queued data left). Every client transaction
+ * still waiting for a final response from that address and transport fails
+ * now with 503 (RFC 3261 §17.1.4) instead of at Timer B/F. */
+void txn_layer_unreachable(struct txn_layer *layer, const struct pc_peer *to);
+
 /* Server transactions: send a response (provisional or final). Takes
  * ownership of resp. PC_OK, or PC_ERR_STATE after a final response. */
 int txn_respond(struct txn *st, msg_t *resp);

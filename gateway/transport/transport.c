@@ -173,10 +173,20 @@ static void conn_close(struct conn *c, enum pc_counter why_counter, const char *
 		counter_inc(why_counter);
 	if (c->tls && c->state == CONN_OPEN)
 		gnutls_bye(c->tls, GNUTLS_SHUT_WR); /* best effort: non-blocking */
+	bool undelivered = c->outgoing && (c->state != CONN_OPEN || c->out.len > 0);
 	c->state = CONN_CLOSING;
 	event_del(c->ev_read);
 	event_del(c->ev_write);
 	event_active(c->tp->reaper, EV_TIMEOUT, 0);
+	if (undelivered && c->tp->ev.on_unreachable) {
+		struct pc_peer to;
+		memset(&to, 0, sizeof(to));
+		to.transport = c->transport;
+		to.addr = c->addr;
+		to.addrlen = c->addrlen;
+		to.listener = -1;
+		c->tp->ev.on_unreachable(c->tp->ev.ctx, &to);
+	}
 }
 
 static void conn_free(struct conn *c)

@@ -21,6 +21,9 @@ struct transport_events {
 	/* A complete message (datagram, or framed stream message). data is
 	 * valid only during the call. */
 	void (*on_message)(void *ctx, const char *data, size_t len, const struct pc_peer *from);
+	/* An outgoing connection failed before it carried our data (connect or
+	 * handshake failure, or closed with data still queued). May be NULL. */
+	void (*on_unreachable)(void *ctx, const struct pc_peer *to);
 };
 
 struct transport *transport_new(struct event_base *base, const struct gateway_config *cfg,

@@ -345,6 +345,25 @@ def per_ip_connection_limit():
 
 
 @check
+def rfc5923_alias_reuses_inbound_connection():
+    # wire.sh configures a TCP peer at 127.0.0.1:5098 with OPTIONS pings every
+    # second; nothing listens there. Once this connection announces itself with
+    # ;alias as that sent-by, the gateway's pings must arrive on it.
+    c = tcp()
+    c.sendall(request(transport="TCP", via_port=5098).replace(b";rport", b";alias"))
+    assert read_messages(c, 1).startswith("SIP/2.0 200 OK")
+    buf, end = b"", time.time() + 4
+    while time.time() < end and b"OPTIONS sip:" not in buf:
+        c.settimeout(max(0.01, end - time.time()))
+        try:
+            buf += c.recv(65535)
+        except socket.timeout:
+            break
+    assert b"OPTIONS sip:127.0.0.1 SIP/2.0" in buf, buf[:200]
+    c.close()
+
+
+@check
 def ipv6_udp_and_tcp():
     s = udp(socket.AF_INET6)
     s.sendto(request(uri="sip:[::1]:5062", via_host="[::1]"), GW6)

@@ -55,6 +55,14 @@ static void malformed_cseq_is_400(void **state)
 	       "Content-Length: 0\r\n\r\n", 400, "CSeq");
 }
 
+/* Found by fuzz_sip: Sofia chains a duplicate CSeq onto the error list as a
+ * CSeq structure, not an error fragment. */
+static void duplicate_cseq_is_400_naming_it(void **state)
+{
+	expect("OPTIONS sip:gw SIP/2.0\r\n" HDRS "CSeq: 1 OPTIONS\r\nRe\nCSeq: 1 OPTIONS\r\n"
+	       "Content-Length: 0\r\n\r\n", 400, "CSeq");
+}
+
 static void cseq_method_mismatch_is_400(void **state)
 {
 	expect("INVITE sip:bob@example.com SIP/2.0\r\n" HDRS "CSeq: 1 BYE\r\n"
@@ -171,6 +179,7 @@ int main(void)
 		cmocka_unit_test(valid_request_passes),
 		cmocka_unit_test(missing_call_id_is_400_naming_it),
 		cmocka_unit_test(malformed_cseq_is_400),
+		cmocka_unit_test(duplicate_cseq_is_400_naming_it),
 		cmocka_unit_test(cseq_method_mismatch_is_400),
 		cmocka_unit_test(max_forwards_zero_is_483),
 		cmocka_unit_test(unsupported_scheme_is_416),

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "core/counters.h"
 #include "core/err.h"
@@ -589,6 +591,29 @@ static void test_client_transport_error(void **state)
 	assert_int_equal(txn_layer_count(layer), 0);
 }
 
+/* A connection that never came up fails its transactions at once (503), not
+ * after Timer F; transactions toward other destinations are untouched. */
+static void test_client_unreachable(void **state)
+{
+	struct pc_peer tcp_dst = tcp_peer, udp_dst = udp_peer;
+	struct sockaddr_in *a = (struct sockaddr_in *)&tcp_dst.addr;
+	a->sin_family = AF_INET;
+	a->sin_port = htons(5071);
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	udp_dst.addr = tcp_dst.addr; /* same address, other transport */
+	struct txn *to_tcp = client_send("OPTIONS", &tcp_dst);
+	struct txn *to_udp = client_send("OPTIONS", &udp_dst);
+	advance(100);
+	txn_layer_unreachable(layer, &tcp_dst);
+	assert_int_equal(txn_state(to_tcp), TXN_TERMINATED);
+	assert_int_not_equal(txn_state(to_udp), TXN_TERMINATED);
+	advance(0);
+	assert_int_equal(count_events(EV_FAILURE), 1);
+	assert_int_equal(find_event(EV_FAILURE, 0)->status, 503);
+	assert_ptr_equal(find_event(EV_FAILURE, 0)->t, to_tcp);
+	assert_int_equal(find_event(EV_FAILURE, 0)->at, 100);
+}
+
 static void test_stray(void **state)
 {
 	receive(mk_resp(200, "INVITE", "z9hG4bKnone", "rt1"), &udp_peer);
@@ -969,6 +994,7 @@ int main(void)
 		T(test_client_invite_proceeding_guard),
 		T(test_client_cancel_shares_branch),
 		T(test_client_transport_error),
+		T(test_client_unreachable),
 		T(test_stray),
 		T(test_server_invite),
 		T(test_server_invite_timer_h),

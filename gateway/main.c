@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "endpoint/endpoint.h"
 #include "sip/msg.h"
+#include "transport/transport.h"
 
 static void usage(FILE *out)
 {
@@ -81,6 +82,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
+		/* Certificates and keys are part of the configuration: a path that
+		 * does not load must fail the check, not the start. */
+		int ok = gnutls_global_init() >= 0 && transport_check_credentials(&cfg) == 0;
+		gnutls_global_deinit();
+		if (!ok) {
+			fprintf(stderr, "portcullis: %s: TLS credentials failed to load\n", cfg.source);
+			return 1;
+		}
 		printf("%s: configuration OK\n", cfg.source);
 		return 0;
 	}

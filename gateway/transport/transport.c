@@ -917,4 +917,30 @@ int transport_is_local(struct transport *tp, const char *host, unsigned port)
 	return 0;
 }
 
+int transport_check_credentials(const struct gateway_config *cfg)
+{
+	int rc = 0;
+	struct tls_ctx ctx;
+	char label[96];
+	for (unsigned i = 0; i < cfg->n_listeners; i++) {
+		if (cfg->listeners[i].transport != PC_TP_TLS)
+			continue;
+		snprintf(label, sizeof(label), "listener %s", cfg->listeners[i].name);
+		if (tls_ctx_init(&ctx, &cfg->listeners[i].tls, true, label) < 0)
+			rc = -1;
+		else
+			tls_ctx_deinit(&ctx);
+	}
+	for (unsigned i = 0; i < cfg->n_peers; i++) {
+		if (cfg->peers[i].transport != PC_TP_TLS)
+			continue;
+		snprintf(label, sizeof(label), "peer %s", cfg->peers[i].name);
+		if (tls_ctx_init(&ctx, &cfg->peers[i].tls, false, label) < 0)
+			rc = -1;
+		else
+			tls_ctx_deinit(&ctx);
+	}
+	return rc;
+}
+
 unsigned transport_connection_count(const struct transport *tp) { return tp->n_conns; }

@@ -52,6 +52,10 @@ int transport_sent_by(struct transport *tp, const struct pc_peer *to, char *host
 /* Is this host:port one of our listeners? (for requests addressed to us) */
 int transport_is_local(struct transport *tp, const char *host, unsigned port);
 
+/* Load every TLS credential the configuration names, without binding
+ * anything (for --check-config). Logs each problem; 0 or -1. */
+int transport_check_credentials(const struct gateway_config *cfg);
+
 unsigned transport_connection_count(const struct transport *tp);
 /* Resolve a configured peer into a pc_peer (numeric address only). 0 or -1. */
 int transport_peer_address(const struct peer_config *pc, struct pc_peer *out);

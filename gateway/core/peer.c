@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 static const char *const tp_names[] = { "udp", "tcp", "tls" };
@@ -50,4 +51,28 @@ const char *pc_peer_str(const struct pc_peer *peer, char *buf, unsigned len)
 	else
 		snprintf(buf, len, "%s:%s:%u", tp_names[peer->transport], host, port);
 	return buf;
+}
+
+bool pc_sockaddr_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+	return false;
+}
+
+bool pc_sockaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (!pc_sockaddr_same_ip(a, b))
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_port ==
+		       ((const struct sockaddr_in *)b)->sin_port;
+	return ((const struct sockaddr_in6 *)a)->sin6_port ==
+	       ((const struct sockaddr_in6 *)b)->sin6_port;
 }

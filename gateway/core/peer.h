@@ -27,6 +27,10 @@ const char *pc_transport_name(enum pc_transport tp);
 int pc_transport_from_name(const char *name, enum pc_transport *out);
 /* "udp:127.0.0.1:5060" style text for logs. */
 const char *pc_peer_str(const struct pc_peer *peer, char *buf, unsigned len);
+/* Same family, address and port. */
+bool pc_sockaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* Same family and address, any port. */
+bool pc_sockaddr_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 int pc_sockaddr_str(const struct sockaddr *sa, char *host, unsigned hostlen, unsigned *port);
 
 #endif

@@ -7,11 +7,11 @@
 #include <sofia-sip/sip_util.h>
 #include <string.h>
 
-static int add_dup(msg_t *msg, sip_t *sip, void const *hdr)
+int sip_add_copy(msg_t *msg, void const *hdr)
 {
 	if (!hdr)
 		return 0;
-	return msg_header_add_dup(msg, (msg_pub_t *)sip, (msg_header_t const *)hdr);
+	return msg_header_add_dup(msg, NULL, (msg_header_t const *)hdr) < 0 ? -1 : 0;
 }
 
 msg_t *sip_reply_make(msg_t *req, int status, const char *phrase, const char *to_tag)
@@ -30,9 +30,9 @@ msg_t *sip_reply_make(msg_t *req, int status, const char *phrase, const char *to
 	sip_status_t *st = sip_status_create(home, (unsigned)status, phrase, NULL);
 	if (!st || msg_header_insert(resp, (msg_pub_t *)rs, (msg_header_t *)st) < 0)
 		goto fail;
-	if (add_dup(resp, rs, rq->sip_via) < 0 || add_dup(resp, rs, rq->sip_from) < 0 ||
-	    add_dup(resp, rs, rq->sip_to) < 0 || add_dup(resp, rs, rq->sip_call_id) < 0 ||
-	    add_dup(resp, rs, rq->sip_cseq) < 0)
+	if (sip_add_copy(resp, rq->sip_via) < 0 || sip_add_copy(resp, rq->sip_from) < 0 ||
+	    sip_add_copy(resp, rq->sip_to) < 0 || sip_add_copy(resp, rq->sip_call_id) < 0 ||
+	    sip_add_copy(resp, rq->sip_cseq) < 0)
 		goto fail;
 	if (to_tag && status > 100 && rs->sip_to && !rs->sip_to->a_tag) {
 		if (sip_to_tag(home, rs->sip_to, to_tag) < 0)

@@ -9,6 +9,10 @@
  * NULL leaves To as it was. Returns NULL on allocation failure. */
 msg_t *sip_reply_make(msg_t *req, int status, const char *phrase, const char *to_tag);
 
+/* Append a copy of header hdr (and the headers chained to it) to msg, in
+ * msg's own home. NULL hdr adds nothing. 0 or -1. */
+int sip_add_copy(msg_t *msg, void const *hdr);
+
 /* Add a header given as a full "Name: value" line. 0 or -1. */
 int sip_add_header_line(msg_t *msg, const char *line);
 

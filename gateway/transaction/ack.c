@@ -6,12 +6,10 @@
  * resent after the request and response have changed hands. */
 #include "table.h"
 
+#include "sip/reply.h"
+
 #include <sofia-sip/msg_header.h>
 
-static int add_dup(msg_t *msg, sip_t *sip, void const *hdr)
-{
-	return msg_header_add_dup(msg, (msg_pub_t *)sip, (msg_header_t const *)hdr);
-}
 
 static int insert(msg_t *msg, sip_t *sip, void *hdr)
 {
@@ -35,11 +33,11 @@ msg_t *txn_ack_build(msg_t *req, msg_t *resp)
 						NULL)) < 0 ||
 	    insert(ack, sip, msg_header_dup_one(home, (msg_header_t const *)rq->sip_via)) < 0)
 		goto fail;
-	if (rq->sip_route && add_dup(ack, sip, rq->sip_route) < 0)
+	if (rq->sip_route && sip_add_copy(ack, rq->sip_route) < 0)
 		goto fail;
 	if (msg_header_add_make(ack, (msg_pub_t *)sip, sip_max_forwards_class, "70") < 0 ||
-	    add_dup(ack, sip, rq->sip_from) < 0 || add_dup(ack, sip, rs->sip_to) < 0 ||
-	    add_dup(ack, sip, rq->sip_call_id) < 0 ||
+	    sip_add_copy(ack, rq->sip_from) < 0 || sip_add_copy(ack, rs->sip_to) < 0 ||
+	    sip_add_copy(ack, rq->sip_call_id) < 0 ||
 	    insert(ack, sip, sip_cseq_create(home, rq->sip_cseq->cs_seq, SIP_METHOD_ACK)) < 0 ||
 	    insert(ack, sip, sip_content_length_create(home, 0)) < 0)
 		goto fail;

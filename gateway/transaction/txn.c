@@ -9,7 +9,6 @@
 #include "txn.h"
 
 #include <assert.h>
-#include <netinet/in.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -452,18 +451,7 @@ void txn_layer_free(struct txn_layer *layer)
 
 static bool same_destination(const struct pc_peer *a, const struct pc_peer *b)
 {
-	if (a->transport != b->transport || a->addr.ss_family != b->addr.ss_family)
-		return false;
-	if (a->addr.ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)&a->addr, *y = (const void *)&b->addr;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->addr.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)&a->addr, *y = (const void *)&b->addr;
-		return x->sin6_port == y->sin6_port &&
-		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
-	}
-	return false;
+	return a->transport == b->transport && pc_sockaddr_equal(&a->addr, &b->addr);
 }
 
 void txn_layer_unreachable(struct txn_layer *layer, const struct pc_peer *to)

@@ -103,33 +103,6 @@ static time_t now_s(void)
 	return ts.tv_sec;
 }
 
-static bool sockaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-		return x->sin6_port == y->sin6_port &&
-		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
-	}
-	return false;
-}
-
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
-}
-
 static int parse_address(const char *host, unsigned port, struct sockaddr_storage *ss,
 			 socklen_t *len)
 {
@@ -525,7 +498,7 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 		}
 		unsigned same_ip_count = 0;
 		for (struct conn *c = tp->conns; c; c = c->next)
-			if (c->state != CONN_CLOSING && same_ip(&c->addr, &ss))
+			if (c->state != CONN_CLOSING && pc_sockaddr_same_ip(&c->addr, &ss))
 				same_ip_count++;
 		if (tp->n_conns >= tp->cfg->limits.max_connections ||
 		    same_ip_count >= tp->cfg->limits.max_connections_per_ip) {
@@ -616,7 +589,7 @@ static struct peer_ctx *peer_for(struct transport *tp, const struct pc_peer *to)
 {
 	for (unsigned i = 0; i < tp->n_peers; i++)
 		if (tp->peers[i].cfg->transport == to->transport &&
-		    sockaddr_equal(&tp->peers[i].addr, &to->addr))
+		    pc_sockaddr_equal(&tp->peers[i].addr, &to->addr))
 			return &tp->peers[i];
 	return NULL;
 }
@@ -678,7 +651,7 @@ static struct conn *conn_for(struct transport *tp, const struct pc_peer *to)
 		if (c->state == CONN_CLOSING || c->transport != to->transport)
 			continue;
 		/* Our own connections are reusable; the peer's only when aliased. */
-		if ((c->outgoing && sockaddr_equal(&c->addr, &to->addr)) ||
+		if ((c->outgoing && pc_sockaddr_equal(&c->addr, &to->addr)) ||
 		    (c->alias_port == port && !strcmp(c->alias_host, host))) {
 			counter_inc(CNT_CONN_REUSED);
 			return c;
@@ -911,35 +884,34 @@ int transport_is_local(struct transport *tp, const char *host, unsigned port)
 		const struct listener *l = &tp->listeners[i];
 		if (parse_address(host, l->cfg->port, &ss, &sl) < 0)
 			return 0;
-		if (same_ip(&ss, &l->addr) && (port == 0 || port == l->cfg->port))
+		if (pc_sockaddr_same_ip(&ss, &l->addr) && (port == 0 || port == l->cfg->port))
 			return 1;
 	}
+	return 0;
+}
+
+static int check_one(const struct tls_config *tls, bool server, const char *kind, const char *name)
+{
+	struct tls_ctx ctx;
+	char label[96];
+	snprintf(label, sizeof(label), "%s %s", kind, name);
+	if (tls_ctx_init(&ctx, tls, server, label) < 0)
+		return -1;
+	tls_ctx_deinit(&ctx);
 	return 0;
 }
 
 int transport_check_credentials(const struct gateway_config *cfg)
 {
 	int rc = 0;
-	struct tls_ctx ctx;
-	char label[96];
-	for (unsigned i = 0; i < cfg->n_listeners; i++) {
-		if (cfg->listeners[i].transport != PC_TP_TLS)
-			continue;
-		snprintf(label, sizeof(label), "listener %s", cfg->listeners[i].name);
-		if (tls_ctx_init(&ctx, &cfg->listeners[i].tls, true, label) < 0)
+	for (unsigned i = 0; i < cfg->n_listeners; i++)
+		if (cfg->listeners[i].transport == PC_TP_TLS &&
+		    check_one(&cfg->listeners[i].tls, true, "listener", cfg->listeners[i].name) < 0)
 			rc = -1;
-		else
-			tls_ctx_deinit(&ctx);
-	}
-	for (unsigned i = 0; i < cfg->n_peers; i++) {
-		if (cfg->peers[i].transport != PC_TP_TLS)
-			continue;
-		snprintf(label, sizeof(label), "peer %s", cfg->peers[i].name);
-		if (tls_ctx_init(&ctx, &cfg->peers[i].tls, false, label) < 0)
+	for (unsigned i = 0; i < cfg->n_peers; i++)
+		if (cfg->peers[i].transport == PC_TP_TLS &&
+		    check_one(&cfg->peers[i].tls, false, "peer", cfg->peers[i].name) < 0)
 			rc = -1;
-		else
-			tls_ctx_deinit(&ctx);
-	}
 	return rc;
 }
 

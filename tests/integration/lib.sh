@@ -109,43 +109,32 @@ run_sipp() {
 		-trace_msg -message_file "$WORK/sipp_msg.log" "$@" >"$WORK/sipp.out" 2>&1
 }
 
-# stunnel_client ACCEPT_PORT CONNECT_PORT CERT_BASENAME: TLS wrapper for SIPp.
-stunnel_client() {
-	cat >"$WORK/stunnel-$1.conf" <<CONF
+# stunnel_run client|server ACCEPT_PORT CONNECT_PORT CERT_BASENAME: a TLS
+# wrapper for SIPp, which Debian builds without TLS. As client it verifies the
+# gateway (chain and name localhost); as server it demands a client certificate.
+stunnel_run() {
+	local role_opts
+	if [ "$1" = client ]; then
+		role_opts=$'client = yes\ncheckHost = localhost'
+	else
+		role_opts="requireCert = yes"
+	fi
+	cat >"$WORK/stunnel-$2.conf" <<CONF
 foreground = yes
 pid =
 debug = 5
-output = $WORK/stunnel-$1.log
+output = $WORK/stunnel-$2.log
 [sip]
-client = yes
-accept = 127.0.0.1:$1
-connect = 127.0.0.1:$2
-cert = $CERTS/$3.pem
+$role_opts
+accept = 127.0.0.1:$2
+connect = 127.0.0.1:$3
+cert = $CERTS/$4.pem
 CAfile = $CERTS/ca.crt
 verifyChain = yes
-checkHost = localhost
 CONF
-	stunnel4 "$WORK/stunnel-$1.conf" >/dev/null 2>&1 &
+	stunnel4 "$WORK/stunnel-$2.conf" >/dev/null 2>&1 &
 	PIDS="$PIDS $!"
-	wait_port tcp "$1"
+	wait_port tcp "$2"
 }
-
-# stunnel_server ACCEPT_PORT CONNECT_PORT CERT_BASENAME: TLS front for a SIPp UAS.
-stunnel_server() {
-	cat >"$WORK/stunnel-$1.conf" <<CONF
-foreground = yes
-pid =
-debug = 5
-output = $WORK/stunnel-$1.log
-[sip]
-accept = 127.0.0.1:$1
-connect = 127.0.0.1:$2
-cert = $CERTS/$3.pem
-CAfile = $CERTS/ca.crt
-verifyChain = yes
-requireCert = yes
-CONF
-	stunnel4 "$WORK/stunnel-$1.conf" >/dev/null 2>&1 &
-	PIDS="$PIDS $!"
-	wait_port tcp "$1"
-}
+stunnel_client() { stunnel_run client "$@"; }
+stunnel_server() { stunnel_run server "$@"; }

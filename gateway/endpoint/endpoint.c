@@ -357,7 +357,8 @@ static void ping_schedule(struct ping *p)
 
 /* Via handling on receipt (RFC 3261 §18.2.1, RFC 3581, RFC 5923): the top
  * Via is rebuilt with received= when the sent-by is not the source address and
- * rport= when the client asked for it, so responses find their way back. */
+ * rport= when the client asked for it, so responses find their way back; an
+ * ;alias over TLS asks for the connection to be reused toward the sender. */
 static void stamp_via(struct endpoint *ep, msg_t *msg, const struct pc_peer *from)
 {
 	sip_t *sip = sip_object(msg);
@@ -390,14 +391,14 @@ static void stamp_via(struct endpoint *ep, msg_t *msg, const struct pc_peer *fro
 			log_warnx("cannot stamp received/rport on Via from %s", host);
 		via = sip->sip_via;
 	}
-	if (from->transport != PC_TP_UDP && via->v_host &&
+	/* RFC 5923: only a TLS peer whose certificate names its sent-by may
+	 * have the connection reused for requests toward it; the transport
+	 * checks the certificate. */
+	if (from->transport == PC_TP_TLS && via->v_host &&
 	    msg_header_find_param((msg_common_t const *)via, "alias")) {
-		/* RFC 5923 §5: over TLS only a peer that proved an identity may alias. */
-		if (from->transport == PC_TP_TCP || from->identity[0]) {
-			unsigned vport = via->v_port ? (unsigned)strtoul(via->v_port, NULL, 10) :
-				(from->transport == PC_TP_TLS ? 5061 : 5060);
-			transport_add_alias(ep->tp, from->conn_id, host, vport);
-		}
+		unsigned vport = via->v_port ? (unsigned)strtoul(via->v_port, NULL, 10) : 5061;
+		if (vport > 0 && vport <= 65535)
+			transport_add_alias(ep->tp, from->conn_id, via->v_host, vport);
 	}
 }
 

@@ -284,6 +284,16 @@ void tls_peer_identity(gnutls_session_t session, char *out, size_t len)
 	gnutls_x509_crt_deinit(crt);
 }
 
+bool tls_session_peer_matches(gnutls_session_t session, const char *name)
+{
+	gnutls_x509_crt_t crt;
+	if (load_peer_cert(session, &crt) != 0)
+		return false;
+	bool ok = tls_cert_matches_name(crt, name);
+	gnutls_x509_crt_deinit(crt);
+	return ok;
+}
+
 void tls_ctx_save_session(struct tls_ctx *ctx, gnutls_session_t session)
 {
 	gnutls_datum_t data;

@@ -32,6 +32,10 @@ int tls_session_new(struct tls_ctx *ctx, int fd, gnutls_session_t *out);
  * no certificate). The first SAN URI, else the first SAN DNS name, else CN. */
 void tls_peer_identity(gnutls_session_t session, char *out, size_t len);
 
+/* Does the verified peer certificate of this session name `name` (RFC 5922
+ * rules, as tls_cert_matches_name)? False when the peer sent none. */
+bool tls_session_peer_matches(gnutls_session_t session, const char *name);
+
 /* Save the session for resumption (client side), once a ticket arrived. */
 void tls_ctx_save_session(struct tls_ctx *ctx, gnutls_session_t session);
 

@@ -637,6 +637,18 @@ static struct conn *conn_connect(struct transport *tp, const struct pc_peer *to)
 	return c;
 }
 
+static bool alias_fits_peer(struct transport *tp, struct conn *c, const struct pc_peer *to)
+{
+	struct peer_ctx *p = peer_for(tp, to);
+	if (!p || !p->tls_ready)
+		return true;
+	const struct tls_config *cfg = p->tls.cfg;
+	for (unsigned i = 0; i < cfg->n_peer_names; i++)
+		if (tls_session_peer_matches(c->tls, cfg->peer_names[i]))
+			return true;
+	return false;
+}
+
 static struct conn *conn_for(struct transport *tp, const struct pc_peer *to)
 {
 	if (to->conn_id) {
@@ -650,9 +662,14 @@ static struct conn *conn_for(struct transport *tp, const struct pc_peer *to)
 	for (struct conn *c = tp->conns; c; c = c->next) {
 		if (c->state == CONN_CLOSING || c->transport != to->transport)
 			continue;
-		/* Our own connections are reusable; the peer's only when aliased. */
-		if ((c->outgoing && pc_sockaddr_equal(&c->addr, &to->addr)) ||
-		    (c->alias_port == port && !strcmp(c->alias_host, host))) {
+		/* Our own connections are reusable; the peer's only when aliased,
+		 * and toward a configured peer only if it proved that peer's name. */
+		if (c->outgoing && pc_sockaddr_equal(&c->addr, &to->addr)) {
+			counter_inc(CNT_CONN_REUSED);
+			return c;
+		}
+		if (c->alias_port == port && !strcmp(c->alias_host, host) &&
+		    alias_fits_peer(tp, c, to)) {
 			counter_inc(CNT_CONN_REUSED);
 			return c;
 		}
@@ -687,13 +704,24 @@ int transport_send(struct transport *tp, const struct pc_peer *to, const char *d
 	return rc;
 }
 
-void transport_add_alias(struct transport *tp, uint64_t conn_id, const char *host, unsigned port)
+int transport_add_alias(struct transport *tp, uint64_t conn_id, const char *sent_by_host,
+			unsigned port)
 {
+	char desc[128];
 	struct conn *c = conn_find(tp, conn_id);
-	if (!c || strlen(host) >= sizeof(c->alias_host))
-		return;
-	snprintf(c->alias_host, sizeof(c->alias_host), "%s", host);
+	if (!c || c->outgoing || c->state != CONN_OPEN)
+		return PC_ERR_NOTFOUND;
+	if (!c->tls || !tls_session_peer_matches(c->tls, sent_by_host)) {
+		log_info("%s: refusing RFC 5923 alias for %s: %s", conn_str(c, desc, sizeof(desc)),
+			 sent_by_host, c->tls ? "certificate does not name it" : "not TLS");
+		return PC_ERR_STATE;
+	}
+	unsigned ignored;
+	pc_sockaddr_str((const struct sockaddr *)&c->addr, c->alias_host, sizeof(c->alias_host), &ignored);
 	c->alias_port = port;
+	log_debug("%s: aliased as %s:%u (sent-by %s)", conn_str(c, desc, sizeof(desc)),
+		  c->alias_host, port, sent_by_host);
+	return PC_OK;
 }
 
 /* ---- limits sweep ---- */

@@ -41,8 +41,13 @@ void transport_free(struct transport *tp);
 int transport_send(struct transport *tp, const struct pc_peer *to, const char *data,
 		   size_t len, uint64_t *used_conn);
 
-/* RFC 5923: requests to host:port may reuse connection conn_id. */
-void transport_add_alias(struct transport *tp, uint64_t conn_id, const char *host, unsigned port);
+/* RFC 5923: later requests to the peer's address at `port` may reuse the
+ * inbound connection conn_id. Granted only on a TLS connection whose verified
+ * client certificate names `sent_by_host` (the Via sent-by, RFC 5923 §5):
+ * aliasing an unauthenticated connection would let anyone capture requests
+ * meant for another server. PC_OK, or a negative pc_err when refused. */
+int transport_add_alias(struct transport *tp, uint64_t conn_id, const char *sent_by_host,
+			unsigned port);
 
 /* The sent-by (address and port) to put in a Via for messages leaving over
  * `transport` toward `to`. 0 or -1 when no listener serves that transport. */

@@ -439,6 +439,9 @@ static void on_message(void *ctx, const char *data, size_t len, const struct pc_
 		msg_destroy(msg);
 		return;
 	}
+	log_debug("%.*s from %s%s%s%s", (int)strcspn(data, "\r\n"), data,
+		  pc_peer_str(from, where, sizeof(where)), from->identity[0] ? " (identity \"" : "",
+		  from->identity, from->identity[0] ? "\")" : "");
 	stamp_via(ep, msg, from);
 	txn_layer_receive(ep->txns, msg, from);
 }

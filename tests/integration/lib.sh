@@ -84,6 +84,27 @@ expect_log() {
 	fail "gateway log never matched: $pattern"
 }
 
+# opts NAME: an OPTIONS to the gateway over TLS, NAME making branch and Call-ID unique.
+opts() {
+	printf 'OPTIONS sip:localhost SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK%s\r\nMax-Forwards: 70\r\nFrom: <sip:t@localhost>;tag=1\r\nTo: <sip:localhost>\r\nCall-ID: %s\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n' "$1" "$1"
+}
+
+# make_rogue_cert DIR: a CA nobody trusts and a client certificate it signed
+# that carries the trunk's names (DIR/peer.crt, DIR/peer.key).
+make_rogue_cert() {
+	local d=$1
+	mkdir -p "$d"
+	certtool --generate-privkey --key-type=ecdsa --outfile "$d/ca.key" 2>/dev/null
+	printf 'cn = "Rogue CA"\nca\ncert_signing_key\nexpiration_days = 2\n' >"$d/ca.cfg"
+	certtool --generate-self-signed --load-privkey "$d/ca.key" --template "$d/ca.cfg" \
+		--outfile "$d/ca.crt" 2>/dev/null
+	certtool --generate-privkey --key-type=ecdsa --outfile "$d/peer.key" 2>/dev/null
+	printf 'cn = "trunk.portcullis.test"\ndns_name = "trunk.portcullis.test"\nuri = "sip:trunk.portcullis.test"\ntls_www_client\nsigning_key\nexpiration_days = 2\n' >"$d/peer.cfg"
+	certtool --generate-certificate --load-privkey "$d/peer.key" --load-ca-certificate "$d/ca.crt" \
+		--load-ca-privkey "$d/ca.key" --template "$d/peer.cfg" --outfile "$d/peer.crt" 2>/dev/null
+	[ -s "$d/peer.crt" ] || fail "could not make the rogue certificate"
+}
+
 # A configuration with the reference listeners and any extra text appended.
 # write_config FILE [VERIFY] [PEER_NAMES] [EXTRA]
 write_config() {

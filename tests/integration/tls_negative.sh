@@ -7,9 +7,6 @@
 write_config "$WORK/gw.conf" required '"trunk.portcullis.test"'
 start_gateway "$WORK/gw.conf"
 
-opts() {
-	printf 'OPTIONS sip:localhost SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK%s\r\nMax-Forwards: 70\r\nFrom: <sip:t@localhost>;tag=1\r\nTo: <sip:localhost>\r\nCall-ID: %s\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n' "$1" "$1"
-}
 cli() { # cli NAME [gnutls-cli args...]: send OPTIONS, keep output
 	local name=$1; shift
 	(opts "$name"; sleep 1) | timeout 10 gnutls-cli -p 5061 --x509cafile "$CERTS/ca.crt" "$@" localhost >"$WORK/$name.out" 2>&1 || true
@@ -36,14 +33,7 @@ grep -q "^SIP/2.0" "$WORK/nocert.out" && fail "a client without certificate got 
 expect_log "Certificate is required|peer sent no certificate"
 
 # A rogue CA and a client certificate it signed, with the right name.
-mkdir -p "$WORK/rogue"
-certtool --generate-privkey --key-type=ecdsa --outfile "$WORK/rogue/ca.key" 2>/dev/null
-printf 'cn = "Rogue CA"\nca\ncert_signing_key\nexpiration_days = 2\n' >"$WORK/rogue/ca.cfg"
-certtool --generate-self-signed --load-privkey "$WORK/rogue/ca.key" --template "$WORK/rogue/ca.cfg" --outfile "$WORK/rogue/ca.crt" 2>/dev/null
-certtool --generate-privkey --key-type=ecdsa --outfile "$WORK/rogue/peer.key" 2>/dev/null
-printf 'cn = "trunk.portcullis.test"\ndns_name = "trunk.portcullis.test"\nuri = "sip:trunk.portcullis.test"\ntls_www_client\nexpiration_days = 2\n' >"$WORK/rogue/peer.cfg"
-certtool --generate-certificate --load-privkey "$WORK/rogue/peer.key" --load-ca-certificate "$WORK/rogue/ca.crt" \
-	--load-ca-privkey "$WORK/rogue/ca.key" --template "$WORK/rogue/peer.cfg" --outfile "$WORK/rogue/peer.crt" 2>/dev/null
+make_rogue_cert "$WORK/rogue"
 cli rogue --x509certfile "$WORK/rogue/peer.crt" --x509keyfile "$WORK/rogue/peer.key"
 grep -q "^SIP/2.0" "$WORK/rogue.out" && fail "a certificate from an unknown CA was accepted"
 expect_log "peer certificate rejected: .*(not trusted|signer|issuer)"

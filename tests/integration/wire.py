@@ -331,6 +331,17 @@ def tcp_slow_partial_message_times_out():
 
 
 @check
+def tls_silent_client_is_closed_at_handshake_timeout():
+    # wire.sh sets handshake_timeout = 2: a TCP connection to the TLS listener
+    # that never says ClientHello must not hold a slot.
+    c = tcp(("127.0.0.1", 5061))
+    start = time.time()
+    assert closed_by_peer(c, 5), "silent TLS client kept its connection"
+    assert time.time() - start >= 1.0, "closed too early"
+    c.close()
+
+
+@check
 def per_ip_connection_limit():
     conns = [tcp() for _ in range(4)]  # limit is 4 in wire.sh's configuration
     extra = tcp()

@@ -3,7 +3,8 @@
 # a test) and an IPv6 listener, then checks the drop counters it caused.
 . "$TESTS/integration/lib.sh"
 write_config "$WORK/gw.conf" required "" '
-limits = { max_message_size = 8192; max_connections_per_ip = 4; message_timeout = 2; };
+limits = { max_message_size = 8192; max_connections_per_ip = 4; message_timeout = 2;
+           handshake_timeout = 2; };
 peers = ( { name = "aliased"; transport = "tcp"; address = "127.0.0.1"; port = 5098; keepalive_interval = 1; } );'
 sed -i 's|^listeners = (|listeners = (\n  { name = "v6-udp"; leg = "inside"; transport = "udp"; address = "::1"; port = 5062; },\n  { name = "v6-tcp"; leg = "inside"; transport = "tcp"; address = "::1"; port = 5062; },|' "$WORK/gw.conf"
 start_gateway "$WORK/gw.conf"

@@ -1,0 +1,73 @@
+/* The media relay: pairs of UDP ports per stream on two legs, forwarding RTP
+ * and RTCP between them on the event loop, unprotecting SRTP/SRTCP from a
+ * secure side and protecting toward a secure side with that side's own keys
+ * (libsrtp2), so nothing secure is ever passed through unverified. Symmetric
+ * RTP latching; every dropped packet is counted per stream. Keys come in as
+ * srtp_params; media_keys_fresh() makes new ones from GnuTLS's generator. */
+#ifndef PC_MEDIA_MEDIA_H
+#define PC_MEDIA_MEDIA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/srtp_params.h"
+
+struct event_base;
+struct media_engine;
+struct media_stream;
+
+enum media_side { MEDIA_SIDE_A = 0, MEDIA_SIDE_B = 1 };
+
+struct media_engine *media_engine_new(struct event_base *base);
+void media_engine_free(struct media_engine *e);
+
+/* A port range to allocate relay ports from, bound on bind_address (numeric
+ * IPv4/IPv6). Returns the range index (>= 0) or -1 (logged). Ports are taken
+ * in even/odd pairs (RTP, RTCP); a released pair is not reused for
+ * `quarantine_ms` so late packets of an old call never reach a new one. */
+int media_engine_add_range(struct media_engine *e, const char *bind_address, unsigned port_min,
+			   unsigned port_max, unsigned quarantine_ms);
+/* Free RTP/RTCP pairs left in a range (for tests and resource checks). */
+unsigned media_engine_free_pairs(const struct media_engine *e, int range);
+unsigned media_engine_stream_count(const struct media_engine *e);
+
+/* A new stream with a port pair on each side: side A from range_a, side B
+ * from range_b. NULL when a range is exhausted (logged, counted). */
+struct media_stream *media_stream_new(struct media_engine *e, int range_a, int range_b);
+void media_stream_free(struct media_stream *s);
+unsigned media_stream_port(const struct media_stream *s, enum media_side side); /* RTP; RTCP is +1 */
+
+/* Where a side's peer said it receives (from its SDP). Until a packet from
+ * the peer arrives, packets for it go here; afterwards to the latched source
+ * (symmetric RTP). rtcp_port 0 means rtp port + 1; rtcp_mux: RTCP on the RTP
+ * port. 0 or -1. */
+int media_stream_set_remote(struct media_stream *s, enum media_side side,
+			    const struct sockaddr_storage *rtp_addr, unsigned rtcp_port,
+			    bool rtcp_mux);
+
+/* Keys of one side. recv: the key that side's peer protects with (we
+ * unprotect with it; NULL = that side sends plain RTP); send: the key we
+ * protect with toward that side (NULL = plain). Calling it again re-keys: the
+ * previous receive context stays valid for a grace period (see media.c) for
+ * packets in flight. The params are copied; the caller may wipe its copy. */
+int media_stream_set_crypto(struct media_stream *s, enum media_side side,
+			    const struct srtp_params *recv, const struct srtp_params *send);
+
+struct media_side_stats {
+	uint64_t rtp_in, rtcp_in;        /* packets received from this side's peer */
+	uint64_t rtp_out, rtcp_out;      /* packets sent to this side's peer */
+	uint64_t auth_failures;          /* SRTP/SRTCP authentication failed: dropped */
+	uint64_t replays;                /* replayed SRTP/SRTCP index: dropped */
+	uint64_t wrong_source;           /* from a non-latched address: dropped */
+	uint64_t no_destination;         /* other side's peer address unknown: dropped */
+	uint64_t last_packet_ms;         /* monotonic ms of the last packet in, 0 = none */
+};
+void media_stream_stats(const struct media_stream *s, enum media_side side,
+			struct media_side_stats *out);
+
+/* Fresh master key and salt for a suite from GnuTLS's key-grade generator.
+ * 0 or -1. */
+int media_keys_fresh(enum srtp_suite suite, struct srtp_params *out);
+
+#endif

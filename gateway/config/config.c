@@ -295,11 +295,157 @@ static int load_peers(struct loader *ld, config_t *cf, struct gateway_config *cf
 	return 0;
 }
 
+const struct leg_config *config_leg(const struct gateway_config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->n_legs; i++)
+		if (!strcmp(cfg->legs[i].name, name))
+			return &cfg->legs[i];
+	return NULL;
+}
+
+const struct peer_config *config_peer(const struct gateway_config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->n_peers; i++)
+		if (!strcmp(cfg->peers[i].name, name))
+			return &cfg->peers[i];
+	return NULL;
+}
+
+static int load_suites(struct loader *ld, const config_setting_t *g, struct leg_config *leg)
+{
+	const config_setting_t *list = config_setting_get_member(g, "crypto");
+	if (!list) {
+		/* AEAD first: cheapest per packet and strongest (docs/media.md). */
+		static const enum srtp_suite defaults[] = { SRTP_AEAD_AES_256_GCM, SRTP_AEAD_AES_128_GCM,
+			SRTP_AES_256_CM_HMAC_SHA1_80, SRTP_AES_CM_128_HMAC_SHA1_80 };
+		leg->n_suites = sizeof(defaults) / sizeof(defaults[0]);
+		memcpy(leg->suites, defaults, sizeof(defaults));
+		return 0;
+	}
+	if (!config_setting_is_array(list) && !config_setting_is_list(list))
+		return failf(ld, list, "must be a list of suite names [ \"AEAD_AES_256_GCM\", ... ]");
+	int n = config_setting_length(list);
+	if (n == 0 || n > SRTP_SUITE__COUNT)
+		return failf(ld, list, "between 1 and %d suites", SRTP_SUITE__COUNT);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : "";
+		enum srtp_suite suite;
+		if (srtp_suite_from_name(v, strlen(v), &suite) < 0)
+			return failf(ld, list, "unknown SRTP suite \"%s\"", v);
+		for (unsigned j = 0; j < leg->n_suites; j++)
+			if (leg->suites[j] == suite)
+				return failf(ld, list, "suite \"%s\" listed twice", v);
+		leg->suites[leg->n_suites++] = suite;
+	}
+	return 0;
+}
+
+static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg)
+{
+	static const char *const keys[] = { "name", "media", "crypto", "rtp_address", "advertise",
+		"rtp_ports", NULL };
+	const config_setting_t *list = config_lookup(cf, "legs");
+	if (!list)
+		return 0;
+	if (!config_setting_is_list(list))
+		return failf(ld, list, "must be a list ( { ... }, ... )");
+	int n = config_setting_length(list);
+	if (n > CFG_MAX_LEGS)
+		return failf(ld, list, "at most %d legs", CFG_MAX_LEGS);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+		struct leg_config *leg = &cfg->legs[i];
+		char media[16] = "rtp";
+		if (!config_setting_is_group(g))
+			return failf(ld, list, "entry %d must be a group { ... }", i + 1);
+		if (check_keys(ld, g, keys) < 0 ||
+		    get_string(ld, g, "name", leg->name, sizeof(leg->name), true) < 0 ||
+		    get_string(ld, g, "media", media, sizeof(media), false) < 0 ||
+		    get_string(ld, g, "rtp_address", leg->rtp_address, sizeof(leg->rtp_address), true) < 0 ||
+		    get_string(ld, g, "advertise", leg->advertise, sizeof(leg->advertise), false) < 0 ||
+		    load_suites(ld, g, leg) < 0)
+			return -1;
+		if (!strcmp(media, "rtp"))
+			leg->media = MEDIA_MODE_RTP;
+		else if (!strcmp(media, "srtp"))
+			leg->media = MEDIA_MODE_SRTP;
+		else if (!strcmp(media, "best-effort"))
+			leg->media = MEDIA_MODE_BEST_EFFORT;
+		else
+			return failf(ld, config_setting_get_member(g, "media"),
+				     "must be rtp, srtp or best-effort");
+		if (!leg->advertise[0])
+			memcpy(leg->advertise, leg->rtp_address, sizeof(leg->advertise));
+		const config_setting_t *ports = config_setting_get_member(g, "rtp_ports");
+		if (!ports || config_setting_length(ports) != 2 ||
+		    config_setting_type(config_setting_get_elem(ports, 0)) != CONFIG_TYPE_INT ||
+		    config_setting_type(config_setting_get_elem(ports, 1)) != CONFIG_TYPE_INT)
+			return failf(ld, ports ? ports : g, "rtp_ports must be [ first, last ]");
+		int lo = config_setting_get_int_elem(ports, 0), hi = config_setting_get_int_elem(ports, 1);
+		if (lo < 1024 || hi > 65535 || hi - lo < 3)
+			return failf(ld, ports, "need 1024 <= first, last <= 65535 and room for two port pairs");
+		leg->rtp_port_min = (unsigned)lo;
+		leg->rtp_port_max = (unsigned)hi;
+		for (int j = 0; j < i; j++)
+			if (!strcmp(cfg->legs[j].name, leg->name))
+				return failf(ld, g, "duplicate leg \"%s\"", leg->name);
+		cfg->n_legs++;
+	}
+	return 0;
+}
+
+static int load_routes(struct loader *ld, config_t *cf, struct gateway_config *cfg)
+{
+	static const char *const keys[] = { "from_leg", "user", "to_leg", "peer", "transport",
+		"address", "port", NULL };
+	const config_setting_t *list = config_lookup(cf, "routes");
+	if (!list)
+		return 0;
+	if (!config_setting_is_list(list))
+		return failf(ld, list, "must be a list ( { ... }, ... )");
+	int n = config_setting_length(list);
+	if (n > CFG_MAX_ROUTES)
+		return failf(ld, list, "at most %d routes", CFG_MAX_ROUTES);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+		struct route_config *r = &cfg->routes[i];
+		if (!config_setting_is_group(g))
+			return failf(ld, list, "entry %d must be a group { ... }", i + 1);
+		if (check_keys(ld, g, keys) < 0 ||
+		    get_string(ld, g, "from_leg", r->from_leg, sizeof(r->from_leg), true) < 0 ||
+		    get_string(ld, g, "user", r->user, sizeof(r->user), false) < 0 ||
+		    get_string(ld, g, "to_leg", r->to_leg, sizeof(r->to_leg), true) < 0 ||
+		    get_string(ld, g, "peer", r->peer, sizeof(r->peer), false) < 0)
+			return -1;
+		if (!config_leg(cfg, r->from_leg))
+			return failf(ld, config_setting_get_member(g, "from_leg"), "no leg \"%s\"", r->from_leg);
+		if (!config_leg(cfg, r->to_leg))
+			return failf(ld, config_setting_get_member(g, "to_leg"), "no leg \"%s\"", r->to_leg);
+		if (r->peer[0]) {
+			const struct peer_config *p = config_peer(cfg, r->peer);
+			if (!p)
+				return failf(ld, config_setting_get_member(g, "peer"), "no peer \"%s\"", r->peer);
+			if (config_setting_get_member(g, "address"))
+				return failf(ld, g, "a route names either a peer or an address, not both");
+		} else {
+			if (load_transport(ld, g, &r->transport) < 0 ||
+			    get_string(ld, g, "address", r->address, sizeof(r->address), true) < 0 ||
+			    get_uint(ld, g, "port", &r->port, 1, 65535, true) < 0)
+				return -1;
+			if (r->transport == PC_TP_TLS)
+				return failf(ld, g, "TLS targets must be a configured peer (their name is verified)");
+		}
+		cfg->n_routes++;
+	}
+	return 0;
+}
+
 static int load_limits(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
 	static const char *const keys[] = { "max_message_size", "max_connections",
 		"max_connections_per_ip", "idle_timeout", "handshake_timeout", "message_timeout",
-		"max_transactions", NULL };
+		"max_transactions", "max_calls", "media_timeout", NULL };
 	struct limits_config *l = &cfg->limits;
 	const config_setting_t *g = config_lookup(cf, "limits");
 	unsigned max_msg = (unsigned)l->max_message_size;
@@ -315,7 +461,9 @@ static int load_limits(struct loader *ld, config_t *cf, struct gateway_config *c
 	    get_uint(ld, g, "idle_timeout", &l->idle_timeout_s, 1, 86400, false) < 0 ||
 	    get_uint(ld, g, "handshake_timeout", &l->handshake_timeout_s, 1, 300, false) < 0 ||
 	    get_uint(ld, g, "message_timeout", &l->message_timeout_s, 1, 300, false) < 0 ||
-	    get_uint(ld, g, "max_transactions", &l->max_transactions, 1, 10000000, false) < 0)
+	    get_uint(ld, g, "max_transactions", &l->max_transactions, 1, 10000000, false) < 0 ||
+	    get_uint(ld, g, "max_calls", &l->max_calls, 1, 1000000, false) < 0 ||
+	    get_uint(ld, g, "media_timeout", &l->media_timeout_s, 0, 86400, false) < 0)
 		return -1;
 	l->max_message_size = max_msg;
 	return 0;
@@ -347,15 +495,15 @@ static void set_defaults(struct gateway_config *cfg)
 	cfg->limits = (struct limits_config){
 		.max_message_size = 65535, .max_connections = 1024, .max_connections_per_ip = 64,
 		.idle_timeout_s = 300, .handshake_timeout_s = 10, .message_timeout_s = 10,
-		.max_transactions = 20000,
+		.max_transactions = 20000, .max_calls = 10000, .media_timeout_s = 60,
 	};
 	cfg->timers = (struct timers_config){ .t1_ms = 500, .t2_ms = 4000, .t4_ms = 5000 };
 }
 
 static int load_root(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
-	static const char *const keys[] = { "domain", "log_level", "listeners", "peers", "limits",
-		"timers", NULL };
+	static const char *const keys[] = { "domain", "log_level", "listeners", "peers", "legs",
+		"routes", "limits", "timers", NULL };
 	const config_setting_t *root = config_root_setting(cf);
 	if (check_keys(ld, root, keys) < 0 ||
 	    get_string(ld, root, "domain", cfg->domain, sizeof(cfg->domain), false) < 0 ||
@@ -366,8 +514,13 @@ static int load_root(struct loader *ld, config_t *cf, struct gateway_config *cfg
 		return failf(ld, config_setting_get_member(root, "log_level"),
 			     "must be error, warning, info or debug");
 	if (load_listeners(ld, cf, cfg) < 0 || load_peers(ld, cf, cfg) < 0 ||
+	    load_legs(ld, cf, cfg) < 0 || load_routes(ld, cf, cfg) < 0 ||
 	    load_limits(ld, cf, cfg) < 0 || load_timers(ld, cf, cfg) < 0)
 		return -1;
+	for (unsigned i = 0; i < cfg->n_listeners; i++)
+		if (cfg->n_legs && !config_leg(cfg, cfg->listeners[i].leg))
+			return failf(ld, config_lookup(cf, "listeners"), "listener \"%s\" names no defined leg \"%s\"",
+				     cfg->listeners[i].name, cfg->listeners[i].leg);
 	return 0;
 }
 

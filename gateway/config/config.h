@@ -10,9 +10,12 @@
 #include <stddef.h>
 
 #include "core/peer.h"
+#include "core/srtp_params.h"
 
 #define CFG_MAX_LISTENERS 16
 #define CFG_MAX_PEERS 16
+#define CFG_MAX_LEGS 8
+#define CFG_MAX_ROUTES 64
 #define CFG_MAX_NAMES 8
 #define CFG_NAME_MAX 64
 #define CFG_HOST_MAX 256
@@ -53,6 +56,35 @@ struct peer_config {
 	struct tls_config tls; /* client side; peer_names = expected server names */
 };
 
+enum media_mode {
+	MEDIA_MODE_RTP,         /* plain RTP/AVP only */
+	MEDIA_MODE_SRTP,        /* SDES-SRTP required: RTP/SAVP with a=crypto, else 488 */
+	MEDIA_MODE_BEST_EFFORT, /* offer SRTP, accept plain (RFC 8643 style) */
+};
+
+/* A leg: one security domain (inside phones, the outside trunk). */
+struct leg_config {
+	char name[CFG_NAME_MAX];
+	enum media_mode media;
+	enum srtp_suite suites[SRTP_SUITE__COUNT]; /* allowed, in order of preference */
+	unsigned n_suites;
+	char rtp_address[CFG_HOST_MAX];  /* where relay ports are bound */
+	char advertise[CFG_HOST_MAX];    /* the address written into SDP */
+	unsigned rtp_port_min, rtp_port_max;
+};
+
+/* Where a new call goes: from a leg (optionally only for one Request-URI
+ * user) either to a configured peer or to a static contact. */
+struct route_config {
+	char from_leg[CFG_NAME_MAX];
+	char user[CFG_NAME_MAX];         /* "" = any user */
+	char to_leg[CFG_NAME_MAX];
+	char peer[CFG_NAME_MAX];         /* a peers entry, or "" for the static contact */
+	enum pc_transport transport;     /* static contact */
+	char address[CFG_HOST_MAX];
+	unsigned port;
+};
+
 struct limits_config {
 	size_t max_message_size;
 	unsigned max_connections;
@@ -61,6 +93,8 @@ struct limits_config {
 	unsigned handshake_timeout_s;
 	unsigned message_timeout_s; /* a started message must complete within this */
 	unsigned max_transactions;
+	unsigned max_calls;
+	unsigned media_timeout_s; /* no RTP from either side this long ends the call; 0 = off */
 };
 
 struct timers_config {
@@ -75,9 +109,17 @@ struct gateway_config {
 	unsigned n_listeners;
 	struct peer_config peers[CFG_MAX_PEERS];
 	unsigned n_peers;
+	struct leg_config legs[CFG_MAX_LEGS];
+	unsigned n_legs;
+	struct route_config routes[CFG_MAX_ROUTES];
+	unsigned n_routes;
 	struct limits_config limits;
 	struct timers_config timers;
 };
+
+/* The leg named `name`, or NULL. */
+const struct leg_config *config_leg(const struct gateway_config *cfg, const char *name);
+const struct peer_config *config_peer(const struct gateway_config *cfg, const char *name);
 
 /* Load a file (path != NULL) or the embedded default (path == NULL). Errors
  * are written to errbuf as "file:line: key: why". 0 or -1. */

@@ -112,6 +112,43 @@ static void duplicate_listener_address(void **state)
 	assert_non_null(strstr(err, "already used"));
 }
 
+static void default_has_legs_and_routes(void **state)
+{
+	assert_int_equal(config_load(NULL, &cfg, err, sizeof(err)), 0);
+	const struct leg_config *out = config_leg(&cfg, "outside");
+	assert_non_null(out);
+	assert_int_equal(out->media, MEDIA_MODE_SRTP);
+	assert_int_equal(out->suites[0], SRTP_AEAD_AES_256_GCM);
+	assert_int_equal(out->rtp_port_min, 30000);
+	assert_int_equal(cfg.n_routes, 2);
+	assert_string_equal(cfg.routes[0].peer, "trunk");
+	assert_int_equal(cfg.routes[1].port, 5090);
+	assert_int_equal(cfg.limits.media_timeout_s, 60);
+}
+
+#define LEGS "legs = ( { name = \"inside\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 20000, 20099 ]; } );\n"
+
+static void unknown_suite_is_named(void **state)
+{
+	assert_int_equal(load(LISTENER "legs = ( { name = \"inside\"; media = \"srtp\"; rtp_address = \"::1\";\n"
+			      " rtp_ports = [ 20000, 20099 ]; crypto = [ \"AES_CM_128_NULL\" ]; } );\n"), -1);
+	assert_non_null(strstr(err, "test.conf:3: crypto: unknown SRTP suite \"AES_CM_128_NULL\""));
+}
+
+static void route_to_unknown_leg(void **state)
+{
+	assert_int_equal(load(LISTENER LEGS "routes = ( { from_leg = \"inside\"; to_leg = \"nowhere\";\n"
+			      " transport = \"udp\"; address = \"127.0.0.1\"; port = 5090; } );\n"), -1);
+	assert_non_null(strstr(err, "to_leg: no leg \"nowhere\""));
+}
+
+static void route_to_tls_address_refused(void **state)
+{
+	assert_int_equal(load(LISTENER LEGS "routes = ( { from_leg = \"inside\"; to_leg = \"inside\";"
+			      " transport = \"tls\"; address = \"127.0.0.1\"; port = 5071; } );\n"), -1);
+	assert_non_null(strstr(err, "must be a configured peer"));
+}
+
 static void missing_file(void **state)
 {
 	assert_int_equal(config_load("/nonexistent/portcullis.conf", &cfg, err, sizeof(err)), -1);
@@ -133,6 +170,10 @@ int main(void)
 		cmocka_unit_test(tls_client_must_verify),
 		cmocka_unit_test(duplicate_listener_address),
 		cmocka_unit_test(missing_file),
+		cmocka_unit_test(default_has_legs_and_routes),
+		cmocka_unit_test(unknown_suite_is_named),
+		cmocka_unit_test(route_to_unknown_leg),
+		cmocka_unit_test(route_to_tls_address_refused),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

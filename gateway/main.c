@@ -11,7 +11,9 @@
 #include "build_config.h"
 #include "config/config.h"
 #include "core/log.h"
+#include "b2bua/b2bua.h"
 #include "endpoint/endpoint.h"
+#include "media/media.h"
 #include "sip/msg.h"
 #include "transport/transport.h"
 
@@ -30,6 +32,8 @@ static void usage(FILE *out)
 struct loop_ctx {
 	struct event_base *base;
 	struct endpoint *ep;
+	struct media_engine *media;
+	struct b2bua *b2bua;
 };
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
@@ -43,6 +47,17 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
 {
 	struct loop_ctx *lc = arg;
 	endpoint_log_counters(lc->ep);
+	log_info("counter calls = %u", b2bua_call_count(lc->b2bua));
+}
+
+/* The endpoint goes first: freeing its transactions calls back into the
+ * calls that own them, which must still exist; then calls, then media. */
+static void shutdown_all(struct loop_ctx *lc)
+{
+	endpoint_free(lc->ep);
+	b2bua_free(lc->b2bua);
+	media_engine_free(lc->media);
+	event_base_free(lc->base);
 }
 
 int main(int argc, char **argv)
@@ -111,12 +126,14 @@ int main(int argc, char **argv)
 		log_err("cannot create the event loop");
 		return 1;
 	}
-	struct loop_ctx lc = { base, NULL };
+	struct loop_ctx lc = { base, NULL, NULL, NULL };
 	lc.ep = endpoint_new(base, &cfg);
-	if (!lc.ep || endpoint_start(lc.ep) < 0) {
+	lc.media = media_engine_new(base);
+	if (lc.ep && lc.media)
+		lc.b2bua = b2bua_new(base, &cfg, lc.ep, lc.media);
+	if (!lc.b2bua || endpoint_start(lc.ep) < 0) {
 		log_err("start-up failed (configuration %s)", cfg.source);
-		endpoint_free(lc.ep);
-		event_base_free(base);
+		shutdown_all(&lc);
 		return 1;
 	}
 	struct event *sigint = evsignal_new(base, SIGINT, on_stop_signal, &lc);
@@ -130,11 +147,11 @@ int main(int argc, char **argv)
 	event_base_dispatch(base);
 
 	endpoint_log_counters(lc.ep);
-	endpoint_free(lc.ep);
+	log_info("counter calls = %u", b2bua_call_count(lc.b2bua));
 	event_free(sigint);
 	event_free(sigterm);
 	event_free(sigusr1);
-	event_base_free(base);
+	shutdown_all(&lc);
 	gnutls_global_deinit();
 	log_info("stopped");
 	return 0;

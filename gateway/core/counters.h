@@ -28,7 +28,16 @@
 	X(TXN_TIMEOUT, "transaction_timeouts") \
 	X(TXN_STRAY_RESPONSE, "stray_responses_dropped") \
 	X(TXN_LIMIT, "transactions_refused_limit") \
-	X(SEND_FAILED, "send_failures")
+	X(SEND_FAILED, "send_failures") \
+	X(MEDIA_PORTS_EXHAUSTED, "media_ports_exhausted") \
+	X(MEDIA_AUTH_FAILED, "media_auth_failures") \
+	X(MEDIA_REPLAY, "media_replays_dropped") \
+	X(MEDIA_WRONG_SOURCE, "media_wrong_source_dropped") \
+	X(MEDIA_NO_DESTINATION, "media_no_destination_dropped") \
+	X(MEDIA_MALFORMED, "media_malformed_dropped") \
+	X(MEDIA_SSRC_LIMIT, "media_ssrc_limit_dropped") \
+	X(MEDIA_PROTECT_FAILED, "media_protect_failures") \
+	X(MEDIA_SEND_FAILED, "media_send_failures")
 
 enum pc_counter {
 #define PC_COUNTER_ENUM(id, name) CNT_##id,

@@ -23,6 +23,7 @@
 #define ALLOW_HEADER "Allow: INVITE, ACK, CANCEL, OPTIONS, BYE"
 
 struct ping {
+	struct txn_owner owner; /* first: the ping's transactions point here */
 	struct endpoint *ep;
 	const struct peer_config *cfg;
 	struct pc_peer to;
@@ -41,6 +42,7 @@ struct endpoint {
 	struct txn_layer *txns;
 	struct ping pings[CFG_MAX_PEERS];
 	unsigned n_pings;
+	struct call_handler calls;
 };
 
 /* ---- environment for the transaction layer ---- */
@@ -185,7 +187,12 @@ static void handle_cancel(struct endpoint *ep, struct txn *st)
 		return;
 	}
 	respond(st, 200, NULL, NULL, NULL);
-	if (txn_state(invite) == TXN_PROCEEDING)
+	if (txn_state(invite) != TXN_PROCEEDING)
+		return;
+	struct txn_owner *owner = txn_user_data(invite);
+	if (owner && owner->on_cancel)
+		owner->on_cancel(owner, invite); /* the call layer ends both legs */
+	else
 		respond(invite, 487, "Request Terminated", NULL, NULL);
 }
 
@@ -226,6 +233,9 @@ static void tu_request(void *ctx, struct txn *st, msg_t *req)
 		respond(st, 483, "Too Many Hops", NULL, NULL);
 		return;
 	}
+	if (ep->calls.on_request && !(method == sip_method_options && !sip->sip_to->a_tag) &&
+	    ep->calls.on_request(ep->calls.ctx, st, req))
+		return;
 	switch (method) {
 	case sip_method_invite:
 	case sip_method_options:
@@ -249,8 +259,9 @@ static void tu_request(void *ctx, struct txn *st, msg_t *req)
 
 static void tu_ack(void *ctx, msg_t *ack, const struct pc_peer *from)
 {
-	/* No call layer yet: an ACK for a 2xx we never sent is dropped. The
-	 * message is the transaction layer's (borrowed). */
+	struct endpoint *ep = ctx;
+	if (ep->calls.on_ack)
+		ep->calls.on_ack(ep->calls.ctx, ack, from);
 }
 
 static void ping_schedule(struct ping *p);
@@ -264,9 +275,36 @@ static void ping_set_state(struct ping *p, int up, const char *why)
 
 static void tu_response(void *ctx, struct txn *ct, msg_t *resp)
 {
-	struct ping *p = txn_user_data(ct);
+	struct txn_owner *o = txn_user_data(ct);
+	if (o && o->on_response)
+		o->on_response(o, ct, resp);
+}
+
+static void tu_stray_response(void *ctx, msg_t *resp, const struct pc_peer *from)
+{
+	/* A 2xx retransmission whose transaction is gone: the call layer
+	 * already acknowledged the first one. */
+}
+
+static void tu_failure(void *ctx, struct txn *ct, int status)
+{
+	struct txn_owner *o = txn_user_data(ct);
+	if (o && o->on_failure)
+		o->on_failure(o, ct, status);
+}
+
+static void tu_terminated(void *ctx, struct txn *t)
+{
+	struct txn_owner *o = txn_user_data(t);
+	if (o && o->on_terminated)
+		o->on_terminated(o, t);
+}
+
+static void ping_response(struct txn_owner *o, struct txn *ct, msg_t *resp)
+{
+	struct ping *p = (struct ping *)o;
 	int status = sip_object(resp)->sip_status->st_status;
-	if (p && status >= 200) {
+	if (status >= 200) {
 		char why[48];
 		snprintf(why, sizeof(why), "OPTIONS answered %d", status);
 		/* Any final answer proves the peer's SIP stack is alive. */
@@ -274,22 +312,15 @@ static void tu_response(void *ctx, struct txn *ct, msg_t *resp)
 	}
 }
 
-static void tu_stray_response(void *ctx, msg_t *resp, const struct pc_peer *from)
+static void ping_failure(struct txn_owner *o, struct txn *ct, int status)
 {
-	/* A 2xx retransmission for a call we do not have: nothing to do. */
+	ping_set_state((struct ping *)o, 0, status == 408 ? "OPTIONS timed out" : "transport failure");
 }
 
-static void tu_failure(void *ctx, struct txn *ct, int status)
+static void ping_terminated(struct txn_owner *o, struct txn *t)
 {
-	struct ping *p = txn_user_data(ct);
-	if (p)
-		ping_set_state(p, 0, status == 408 ? "OPTIONS timed out" : "transport failure");
-}
-
-static void tu_terminated(void *ctx, struct txn *t)
-{
-	struct ping *p = txn_user_data(t);
-	if (p && p->pending == t) {
+	struct ping *p = (struct ping *)o;
+	if (p->pending == t) {
 		p->pending = NULL;
 		ping_schedule(p);
 	}
@@ -339,7 +370,7 @@ static void ping_send(evutil_socket_t fd, short what, void *arg)
 		log_err("peer %s: cannot build OPTIONS ping", p->cfg->name);
 		return;
 	}
-	p->pending = txn_request(ep->txns, req, &p->to, p);
+	p->pending = txn_request(ep->txns, req, &p->to, &p->owner);
 	if (!p->pending) {
 		ping_set_state(p, 0, "cannot send OPTIONS");
 		ping_schedule(p);
@@ -493,6 +524,9 @@ int endpoint_start(struct endpoint *ep)
 		p->ep = ep;
 		p->cfg = pc;
 		p->up = -1;
+		p->owner.on_response = ping_response;
+		p->owner.on_failure = ping_failure;
+		p->owner.on_terminated = ping_terminated;
 		sipmsg_random_token(p->from_tag, sizeof(p->from_tag));
 		if (transport_peer_address(pc, &p->to) < 0)
 			return -1;
@@ -520,6 +554,24 @@ void endpoint_free(struct endpoint *ep)
 	if (ep->tp)
 		transport_free(ep->tp);
 	free(ep);
+}
+
+void endpoint_set_call_handler(struct endpoint *ep, const struct call_handler *h)
+{
+	ep->calls = *h;
+}
+
+struct txn_layer *endpoint_txns(struct endpoint *ep) { return ep->txns; }
+
+int endpoint_send(struct endpoint *ep, const struct pc_peer *to, msg_t *msg)
+{
+	return env_send(ep, to, msg);
+}
+
+int endpoint_sent_by(struct endpoint *ep, const struct pc_peer *to, char *host, size_t hostlen,
+		     unsigned *port)
+{
+	return transport_sent_by(ep->tp, to, host, hostlen, port);
 }
 
 void endpoint_log_counters(const struct endpoint *ep)

@@ -9,13 +9,52 @@
 
 #include "config/config.h"
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/peer.h"
+#include "sip/msg.h"
+
 struct event_base;
 struct endpoint;
+struct txn;
+struct txn_layer;
+
+/* Whoever starts a client transaction, or takes over a server transaction,
+ * sets the transaction's user data to a struct whose first member is a
+ * struct txn_owner; the endpoint dispatches the transaction layer's
+ * callbacks for that transaction to it. Any member may be NULL. */
+struct txn_owner {
+	void (*on_response)(struct txn_owner *o, struct txn *ct, msg_t *resp);
+	void (*on_failure)(struct txn_owner *o, struct txn *ct, int status);
+	void (*on_terminated)(struct txn_owner *o, struct txn *t);
+	/* A CANCEL matched this server INVITE transaction while it was pending;
+	 * the endpoint already answered the CANCEL with 200. */
+	void (*on_cancel)(struct txn_owner *o, struct txn *invite_st);
+};
+
+/* The call layer: gets the requests the endpoint does not answer itself. */
+struct call_handler {
+	void *ctx;
+	/* Returns true when it took the request (and will answer it through
+	 * the server transaction), false to let the endpoint refuse it. */
+	bool (*on_request)(void *ctx, struct txn *st, msg_t *req);
+	/* An ACK outside any transaction: the ACK for a 2xx (borrowed). */
+	void (*on_ack)(void *ctx, msg_t *ack, const struct pc_peer *from);
+};
 
 struct endpoint *endpoint_new(struct event_base *base, const struct gateway_config *cfg);
 /* Open listeners and start peer keep-alives. 0 or -1 (reason logged). */
 int endpoint_start(struct endpoint *ep);
 void endpoint_free(struct endpoint *ep);
+void endpoint_set_call_handler(struct endpoint *ep, const struct call_handler *h);
+struct txn_layer *endpoint_txns(struct endpoint *ep);
+/* Send a message outside any transaction (the ACK for a 2xx). */
+int endpoint_send(struct endpoint *ep, const struct pc_peer *to, msg_t *msg);
+/* Via sent-by for messages toward `to`. 0 or -1. */
+int endpoint_sent_by(struct endpoint *ep, const struct pc_peer *to, char *host, size_t hostlen,
+		     unsigned *port);
+
 /* Log every non-zero counter (SIGUSR1 and at shutdown). */
 void endpoint_log_counters(const struct endpoint *ep);
 

@@ -28,6 +28,11 @@ void media_engine_free(struct media_engine *e);
  * `quarantine_ms` so late packets of an old call never reach a new one. */
 int media_engine_add_range(struct media_engine *e, const char *bind_address, unsigned port_min,
 			   unsigned port_max, unsigned quarantine_ms);
+/* How long the previous receive context stays valid after a re-key
+ * (media_stream_set_crypto on a side that already had a receive key).
+ * Default 2000 ms; 0 drops the old context at once. Applies to later
+ * re-keys; tests use it to run the expiry quickly. */
+void media_engine_set_rekey_grace_ms(struct media_engine *e, unsigned ms);
 /* Free RTP/RTCP pairs left in a range (for tests and resource checks). */
 unsigned media_engine_free_pairs(const struct media_engine *e, int range);
 unsigned media_engine_stream_count(const struct media_engine *e);

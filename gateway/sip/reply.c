@@ -64,3 +64,27 @@ int sip_add_header_line(msg_t *msg, const char *line)
 	}
 	return msg_header_add_make(msg, NULL, hr->hr_class, value) < 0 ? -1 : 0;
 }
+
+int sip_set_body(msg_t *msg, const char *content_type, const char *body, size_t len)
+{
+	sip_t *sip = sip_object(msg);
+	su_home_t *home = msg_home(msg);
+	if (sip->sip_payload)
+		msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_payload);
+	if (sip->sip_content_type)
+		msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_content_type);
+	if (body) {
+		if (msg_header_insert(msg, (msg_pub_t *)sip,
+				      (msg_header_t *)sip_content_type_make(home, content_type)) < 0 ||
+		    msg_header_insert(msg, (msg_pub_t *)sip,
+				      (msg_header_t *)sip_payload_create(home, body, (isize_t)len)) < 0)
+			return -1;
+	}
+	sip_content_length_t *cl = sip_content_length_create(home, body ? (uint32_t)len : 0);
+	if (!cl)
+		return -1;
+	if (sip->sip_content_length)
+		return msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_content_length,
+					  (msg_header_t *)cl) < 0 ? -1 : 0;
+	return msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)cl) < 0 ? -1 : 0;
+}

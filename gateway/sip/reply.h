@@ -13,6 +13,10 @@ msg_t *sip_reply_make(msg_t *req, int status, const char *phrase, const char *to
  * msg's own home. NULL hdr adds nothing. 0 or -1. */
 int sip_add_copy(msg_t *msg, void const *hdr);
 
+/* Replace the message body (and Content-Type, Content-Length). A NULL body
+ * removes it. 0 or -1. */
+int sip_set_body(msg_t *msg, const char *content_type, const char *body, size_t len);
+
 /* Add a header given as a full "Name: value" line. 0 or -1. */
 int sip_add_header_line(msg_t *msg, const char *line);
 

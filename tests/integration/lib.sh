@@ -121,6 +121,24 @@ ${4:-}
 CONF
 }
 
+# call_config FILE [EXTRA]: the reference scenario for calls: listeners,
+# legs (inside plain RTP, outside SDES-SRTP), the trunk peer over TLS at
+# 127.0.0.1:5071 and routes inside -> trunk, outside -> phone at 127.0.0.1:5090.
+call_config() {
+	write_config "$1" required "" "peers = ( { name = \"trunk\"; transport = \"tls\"; address = \"127.0.0.1\"; port = 5071;
+  sip_domain = \"trunk.portcullis.test\";
+  tls = { certificate = \"$CERTS/gateway.crt\"; key = \"$CERTS/gateway.key\"; ca = \"$CERTS/ca.crt\"; }; } );
+legs = (
+  { name = \"inside\"; media = \"rtp\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 20000, 20999 ]; },
+  { name = \"outside\"; media = \"srtp\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 30000, 30999 ]; }
+);
+routes = (
+  { from_leg = \"inside\"; to_leg = \"outside\"; peer = \"trunk\"; },
+  { from_leg = \"outside\"; to_leg = \"inside\"; transport = \"udp\"; address = \"127.0.0.1\"; port = 5090; }
+);
+${2:-}"
+}
+
 # run_sipp SCENARIO TARGET [extra sipp args...]: one call, 20 s max.
 run_sipp() {
 	local scn=$1 target=$2

@@ -1,0 +1,751 @@
+/* Call signalling of the B2BUA: an INVITE on one leg becomes a new INVITE on
+ * the other (own Call-ID, tags, CSeq, Via, Contact; only the caller's user
+ * part and the dialled user cross), provisional and final responses and the
+ * SDP in them are relayed back with our own headers, BYE and CANCEL end both
+ * legs. Nothing that identifies one leg's network is copied to the other:
+ * messages for a leg are built from scratch, not edited copies. */
+#include "call.h"
+
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/url.h>
+
+#include "core/buf.h"
+#include "core/counters.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "sip/reply.h"
+#include "transaction/txn.h"
+#include "transport/transport.h"
+
+#define ALLOW "INVITE, ACK, CANCEL, OPTIONS, BYE"
+#define MEDIA_CHECK_MS 1000
+
+static void call_close(struct call *c, const char *reason);
+static bool start_timer(struct call *c);
+static void leg_response(struct txn_owner *o, struct txn *ct, msg_t *resp);
+static void leg_failure(struct txn_owner *o, struct txn *ct, int status);
+static void leg_terminated(struct txn_owner *o, struct txn *t);
+static void leg_cancel(struct txn_owner *o, struct txn *st);
+
+/* ---- building messages ---- */
+
+static void appendf(struct pc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void appendf(struct pc_buf *b, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static const char *tp_upper(enum pc_transport tp)
+{
+	return tp == PC_TP_UDP ? "UDP" : tp == PC_TP_TCP ? "TCP" : "TLS";
+}
+
+/* "host:port" of our listener toward a leg's peer (brackets for IPv6). */
+static void leg_sent_by(struct call *c, struct leg *l, char *out, size_t len)
+{
+	char host[CFG_HOST_MAX];
+	unsigned port = 0;
+	if (endpoint_sent_by(c->b2bua->ep, &l->peer, host, sizeof(host), &port) < 0)
+		snprintf(host, sizeof(host), "%s", c->b2bua->cfg->domain);
+	bool v6 = strchr(host, ':') != NULL;
+	if (port)
+		snprintf(out, len, "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
+	else
+		snprintf(out, len, "%s", host);
+}
+
+/* Start a request on leg l: request line, Via, Max-Forwards, From, To,
+ * Call-ID, CSeq, Contact. The caller adds the rest and the body. */
+static void request_head(struct call *c, struct leg *l, const char *method, const char *ruri,
+			 const char *branch, unsigned max_forwards, uint32_t cseq, struct pc_buf *b)
+{
+	char sent_by[CFG_HOST_MAX + 16];
+	leg_sent_by(c, l, sent_by, sizeof(sent_by));
+	appendf(b, "%s %s SIP/2.0\r\n", method, ruri);
+	appendf(b, "Via: SIP/2.0/%s %s;branch=%s;rport\r\n", tp_upper(l->peer.transport), sent_by, branch);
+	appendf(b, "Max-Forwards: %u\r\n", max_forwards);
+	appendf(b, "From: %s;tag=%s\r\n", l->local_uri, l->local_tag);
+	if (l->remote_tag[0])
+		appendf(b, "To: %s;tag=%s\r\n", l->remote_uri, l->remote_tag);
+	else
+		appendf(b, "To: %s\r\n", l->remote_uri);
+	appendf(b, "Call-ID: %s\r\n", l->call_id);
+	appendf(b, "CSeq: %u %s\r\n", cseq, method);
+	if (!strcmp(method, "INVITE"))
+		appendf(b, "Contact: <sip:gw@%s;transport=%s>\r\nAllow: %s\r\n", sent_by,
+			pc_transport_name(l->peer.transport), ALLOW);
+}
+
+static msg_t *finish(struct pc_buf *b, const char *body)
+{
+	size_t blen = body ? strlen(body) : 0;
+	if (body)
+		appendf(b, "Content-Type: application/sdp\r\n");
+	appendf(b, "Content-Length: %zu\r\n\r\n", blen);
+	if (body)
+		buf_append(b, body, blen);
+	msg_t *m = sipmsg_parse((const char *)b->data, b->len);
+	buf_free(b);
+	return m;
+}
+
+/* A response to A's INVITE (or another request of A) with our headers. */
+static msg_t *reply_to(struct call *c, struct txn *st, int status, const char *phrase,
+		       const char *body, const char *warning)
+{
+	struct leg *l = &c->legs[LEG_A];
+	msg_t *resp = sip_reply_make(txn_request_msg(st), status, phrase, l->local_tag);
+	if (!resp)
+		return NULL;
+	if (status >= 180 && status < 300) {
+		char sent_by[CFG_HOST_MAX + 16], contact[CFG_HOST_MAX + 64];
+		leg_sent_by(c, l, sent_by, sizeof(sent_by));
+		snprintf(contact, sizeof(contact), "Contact: <sip:gw@%s;transport=%s>", sent_by,
+			 pc_transport_name(l->peer.transport));
+		sip_add_header_line(resp, contact);
+		sip_add_header_line(resp, "Allow: " ALLOW);
+	}
+	if (warning) {
+		char w[640];
+		snprintf(w, sizeof(w), "Warning: 399 %.255s \"%.200s\"", c->b2bua->cfg->domain, warning);
+		sip_add_header_line(resp, w);
+	}
+	if (body && sip_set_body(resp, "application/sdp", body, strlen(body)) < 0) {
+		msg_destroy(resp);
+		return NULL;
+	}
+	return resp;
+}
+
+static void respond_a(struct call *c, int status, const char *phrase, const char *body,
+		      const char *warning)
+{
+	if (!c->a_invite)
+		return;
+	msg_t *resp = reply_to(c, c->a_invite, status, phrase, body, warning);
+	if (!resp)
+		return;
+	if (status >= 200 && status < 300 && !c->a_ok) {
+		c->a_ok = msg_dup(resp); /* kept for retransmission until A's ACK */
+		if (!c->timer && !start_timer(c))
+			log_warnx("call %u: no timer for 2xx retransmission", c->id);
+	}
+	txn_respond(c->a_invite, resp);
+}
+
+/* ---- call table ---- */
+
+static struct call *call_find(struct b2bua *b, const char *call_id, const char *local_tag,
+			      int *side)
+{
+	for (struct call *c = b->calls; c; c = c->next) {
+		if (c->state == CALL_CLOSED)
+			continue;
+		for (int l = 0; l < 2; l++) {
+			if (!strcmp(c->legs[l].call_id, call_id) &&
+			    (!local_tag || !strcmp(c->legs[l].local_tag, local_tag))) {
+				*side = l;
+				return c;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void leg_init(struct call *c, int side, const struct leg_config *cfg)
+{
+	struct leg *l = &c->legs[side];
+	l->owner.on_response = leg_response;
+	l->owner.on_failure = leg_failure;
+	l->owner.on_terminated = leg_terminated;
+	l->owner.on_cancel = leg_cancel;
+	l->call = c;
+	l->side = side;
+	l->cfg = cfg;
+	sipmsg_random_token(l->local_tag, 20);
+	l->sdp_id = ((uint64_t)c->id << 20) | (uint64_t)(side + 1);
+	l->local_cseq = 1;
+}
+
+/* ---- routing ---- */
+
+static const struct route_config *route_for(struct b2bua *b, const char *leg, const char *user)
+{
+	for (unsigned i = 0; i < b->cfg->n_routes; i++) {
+		const struct route_config *r = &b->cfg->routes[i];
+		if (strcmp(r->from_leg, leg) != 0)
+			continue;
+		if (r->user[0] && (!user || strcmp(r->user, user) != 0))
+			continue;
+		return r;
+	}
+	return NULL;
+}
+
+/* Fill leg B's destination, Request-URI and To from the route. */
+static int route_leg_b(struct call *c, const struct route_config *r, const char *user, char *ruri,
+		       size_t len)
+{
+	struct leg *b = &c->legs[LEG_B];
+	const char *u = user && user[0] ? user : "anonymous";
+	if (r->peer[0]) {
+		const struct peer_config *p = config_peer(c->b2bua->cfg, r->peer);
+		if (!p || transport_peer_address(p, &b->peer) < 0)
+			return -1;
+		snprintf(ruri, len, "%s:%s@%s", p->transport == PC_TP_TLS ? "sips" : "sip", u,
+			 p->sip_domain);
+	} else {
+		struct peer_config tmp;
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.transport = r->transport;
+		snprintf(tmp.address, sizeof(tmp.address), "%s", r->address);
+		tmp.port = r->port;
+		if (transport_peer_address(&tmp, &b->peer) < 0)
+			return -1;
+		bool v6 = strchr(r->address, ':') != NULL;
+		snprintf(ruri, len, "sip:%s@%s%s%s:%u%s", u, v6 ? "[" : "", r->address, v6 ? "]" : "",
+			 r->port, r->transport == PC_TP_TCP ? ";transport=tcp" : "");
+	}
+	snprintf(b->remote_uri, sizeof(b->remote_uri), "<%s>", ruri);
+	snprintf(b->remote_target, sizeof(b->remote_target), "%s", ruri);
+	return 0;
+}
+
+/* ---- new calls ---- */
+
+static const char *listener_leg(struct b2bua *b, const struct pc_peer *from)
+{
+	if (from->listener < 0 || (unsigned)from->listener >= b->cfg->n_listeners)
+		return NULL;
+	return b->cfg->listeners[from->listener].leg;
+}
+
+static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
+{
+	sip_t const *sip = sip_object(req);
+	const struct pc_peer *from = txn_peer(st);
+	const char *leg_name = listener_leg(b, from);
+	const char *user = sip->sip_request->rq_url->url_user;
+	char why[160] = "";
+	char ruri[400];
+
+	const struct route_config *r = leg_name ? route_for(b, leg_name, user) : NULL;
+	if (!r)
+		return false; /* the endpoint answers 404 */
+	if (b->n_calls >= b->cfg->limits.max_calls) {
+		msg_t *resp = sip_reply_make(req, 503, "Service Unavailable", txn_local_tag(st));
+		if (resp) {
+			sip_add_header_line(resp, "Retry-After: 10");
+			txn_respond(st, resp);
+		}
+		return true;
+	}
+	struct call *c = calloc(1, sizeof(*c));
+	if (!c)
+		return false;
+	c->b2bua = b;
+	c->id = ++b->next_id;
+	c->state = CALL_INVITING;
+	c->next = b->calls;
+	b->calls = c;
+	b->n_calls++;
+	leg_init(c, LEG_A, config_leg(b->cfg, leg_name));
+	leg_init(c, LEG_B, config_leg(b->cfg, r->to_leg));
+	c->a_invite = st;
+	txn_set_user_data(st, &c->legs[LEG_A].owner);
+	c->live_txns++;
+
+	/* Leg A: the caller's dialog as the caller sees it. */
+	struct leg *a = &c->legs[LEG_A];
+	a->peer = *from;
+	snprintf(a->call_id, sizeof(a->call_id), "%s", sip->sip_call_id->i_id);
+	snprintf(a->remote_tag, sizeof(a->remote_tag), "%s", sip->sip_from->a_tag ? sip->sip_from->a_tag : "");
+	if (sip->sip_contact)
+		url_e(a->remote_target, (int)sizeof(a->remote_target), sip->sip_contact->m_url);
+	url_e(a->remote_uri + 1, (int)sizeof(a->remote_uri) - 2, sip->sip_from->a_url);
+	a->remote_uri[0] = '<';
+	strncat(a->remote_uri, ">", sizeof(a->remote_uri) - strlen(a->remote_uri) - 1);
+	url_e(a->local_uri + 1, (int)sizeof(a->local_uri) - 2, sip->sip_to->a_url);
+	a->local_uri[0] = '<';
+	strncat(a->local_uri, ">", sizeof(a->local_uri) - strlen(a->local_uri) - 1);
+
+	/* Leg B: a new dialog; only the caller's user part crosses. */
+	struct leg *lb = &c->legs[LEG_B];
+	if (route_leg_b(c, r, user, ruri, sizeof(ruri)) < 0) {
+		respond_a(c, 500, "Server Internal Error", NULL, "route has no usable target");
+		call_close(c, "bad route");
+		return true;
+	}
+	sipmsg_random_token(lb->call_id, 33);
+	const char *caller = sip->sip_from->a_url->url_user;
+	char sent_by[CFG_HOST_MAX + 16];
+	leg_sent_by(c, lb, sent_by, sizeof(sent_by));
+	snprintf(lb->local_uri, sizeof(lb->local_uri), "<sip:%s@%s>", caller ? caller : "anonymous",
+		 sent_by);
+
+	char *b_body = NULL;
+	if (sip->sip_payload && sip->sip_payload->pl_len) {
+		int status = plan_offer_from_a(c, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
+					       &b_body, why, sizeof(why));
+		if (status) {
+			log_info("call %u refused: %d %s", c->id, status, why);
+			respond_a(c, status, status == 488 ? "Not Acceptable Here" : NULL, NULL, why);
+			call_close(c, why);
+			return true;
+		}
+	} else {
+		respond_a(c, 488, "Not Acceptable Here", NULL, "an offer in the INVITE is required");
+		call_close(c, "late offer");
+		return true;
+	}
+
+	char branch[40];
+	struct pc_buf out;
+	unsigned mf = sip->sip_max_forwards ? sip->sip_max_forwards->mf_count : 70;
+	txn_new_branch(branch, sizeof(branch));
+	buf_init(&out, 65536);
+	request_head(c, lb, "INVITE", ruri, branch, mf > 0 ? mf - 1 : 0, lb->local_cseq, &out);
+	msg_t *invite = finish(&out, b_body);
+	if (b_body) {
+		explicit_bzero(b_body, strlen(b_body));
+		free(b_body);
+	}
+	if (!invite || !(c->b_invite = txn_request(endpoint_txns(b->ep), invite, &lb->peer, &lb->owner))) {
+		respond_a(c, 500, "Server Internal Error", NULL, "cannot send the INVITE onward");
+		call_close(c, "INVITE not sent");
+		return true;
+	}
+	c->live_txns++;
+	log_info("call %u: %s -> %s via leg %s%s", c->id, leg_name, ruri, r->to_leg,
+		 lb->secure ? " (SRTP offered)" : "");
+	return true;
+}
+
+/* ---- responses from B ---- */
+
+static void send_ack_b(struct call *c, msg_t *resp)
+{
+	struct leg *b = &c->legs[LEG_B];
+	char branch[40];
+	struct pc_buf out;
+	txn_new_branch(branch, sizeof(branch));
+	buf_init(&out, 8192);
+	request_head(c, b, "ACK", b->remote_target, branch, 70, 1, &out);
+	msg_t *ack = finish(&out, NULL);
+	if (ack) {
+		endpoint_send(c->b2bua->ep, &b->peer, ack);
+		msg_destroy(ack);
+	}
+}
+
+static void send_bye(struct call *c, int side)
+{
+	struct leg *l = &c->legs[side];
+	char branch[40];
+	struct pc_buf out;
+	if (!l->remote_tag[0])
+		return;
+	txn_new_branch(branch, sizeof(branch));
+	buf_init(&out, 8192);
+	request_head(c, l, "BYE", l->remote_target[0] ? l->remote_target : "sip:invalid", branch, 70,
+		     ++l->local_cseq, &out);
+	msg_t *bye = finish(&out, NULL);
+	if (bye && txn_request(endpoint_txns(c->b2bua->ep), bye, &l->peer, &l->owner)) {
+		c->pending_bye++;
+		c->live_txns++;
+	}
+}
+
+static void learn_b_dialog(struct call *c, sip_t const *sip)
+{
+	struct leg *b = &c->legs[LEG_B];
+	if (sip->sip_to->a_tag && !b->remote_tag[0])
+		snprintf(b->remote_tag, sizeof(b->remote_tag), "%s", sip->sip_to->a_tag);
+	if (sip->sip_contact)
+		url_e(b->remote_target, (int)sizeof(b->remote_target), sip->sip_contact->m_url);
+}
+
+/* Apply B's SDP answer once; later copies (18x then 2xx) reuse the result. */
+static int apply_answer(struct call *c, sip_t const *sip, char *why, size_t whylen)
+{
+	if (c->answered || !sip->sip_payload || !sip->sip_payload->pl_len)
+		return 0;
+	char *a_body = NULL;
+	int status = plan_answer_from_b(c, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
+					&a_body, why, whylen);
+	if (status)
+		return status;
+	c->answered = true;
+	c->a_answer = a_body;
+	return 0;
+}
+
+static void b_invite_response(struct call *c, msg_t *resp)
+{
+	sip_t const *sip = sip_object(resp);
+	int status = sip->sip_status->st_status;
+	char why[160] = "";
+
+	if (status == 100)
+		return;
+	if (c->state == CALL_CLOSED) {
+		/* B answered after the call ended (a CANCEL crossed its 2xx, or
+		 * the caller was refused): confirm and end B's dialog at once. */
+		if (status >= 200 && status < 300) {
+			learn_b_dialog(c, sip);
+			send_ack_b(c, resp);
+			send_bye(c, LEG_B);
+		}
+		return;
+	}
+	if (status < 200) {
+		learn_b_dialog(c, sip);
+		int bad = apply_answer(c, sip, why, sizeof(why));
+		if (bad)
+			return; /* early media refused; the final answer decides */
+		if (c->state == CALL_INVITING)
+			c->state = CALL_EARLY;
+		respond_a(c, status, sip->sip_status->st_phrase, c->answered ? c->a_answer : NULL, NULL);
+		return;
+	}
+	if (status < 300) {
+		learn_b_dialog(c, sip);
+		send_ack_b(c, resp);
+		int bad = apply_answer(c, sip, why, sizeof(why));
+		if (bad || !c->answered) {
+			if (!bad)
+				snprintf(why, sizeof(why), "the answer carries no SDP");
+			log_warnx("call %u: refusing B's answer: %s", c->id, why);
+			respond_a(c, 488, "Not Acceptable Here", NULL, why);
+			send_bye(c, LEG_B);
+			c->state = CALL_ENDING;
+			if (!c->pending_bye)
+				call_close(c, why);
+			return;
+		}
+		c->state = CALL_CONFIRMED;
+		respond_a(c, 200, "OK", c->a_answer, NULL);
+		log_info("call %u established (leg A %s, leg B %s)", c->id,
+			 c->legs[LEG_A].secure ? "SRTP" : "RTP", c->legs[LEG_B].secure ? "SRTP" : "RTP");
+		return;
+	}
+	/* A failure: the caller learns the code (3xx is not followed across legs). */
+	if (status < 400)
+		respond_a(c, 480, "Temporarily Unavailable", NULL, "redirect not followed");
+	else
+		respond_a(c, status, sip->sip_status->st_phrase, NULL, NULL);
+	call_close(c, "callee refused");
+}
+
+static void leg_response(struct txn_owner *o, struct txn *ct, msg_t *resp)
+{
+	struct leg *l = (struct leg *)o;
+	struct call *c = l->call;
+	sip_method_t m = sip_object(txn_request_msg(ct))->sip_request->rq_method;
+	int status = sip_object(resp)->sip_status->st_status;
+
+	if (m == sip_method_invite && l->side == LEG_B) {
+		b_invite_response(c, resp);
+	} else if (m == sip_method_bye && status >= 200) {
+		if (--c->pending_bye <= 0)
+			call_close(c, "BYE answered");
+	}
+}
+
+static void leg_failure(struct txn_owner *o, struct txn *ct, int status)
+{
+	struct leg *l = (struct leg *)o;
+	struct call *c = l->call;
+	sip_method_t m = sip_object(txn_request_msg(ct))->sip_request->rq_method;
+	if (m == sip_method_invite && l->side == LEG_B) {
+		log_info("call %u: INVITE to leg %s failed (%d)", c->id, l->cfg->name, status);
+		respond_a(c, status, status == 408 ? "Request Timeout" : "Service Unavailable", NULL,
+			  status == 408 ? "no answer from the next hop" : "next hop unreachable");
+		call_close(c, "INVITE failed");
+	} else if (m == sip_method_bye) {
+		if (--c->pending_bye <= 0)
+			call_close(c, "BYE failed");
+	}
+}
+
+static void leg_terminated(struct txn_owner *o, struct txn *t)
+{
+	struct leg *l = (struct leg *)o;
+	struct call *c = l->call;
+	if (c->a_invite == t)
+		c->a_invite = NULL;
+	if (c->b_invite == t)
+		c->b_invite = NULL;
+	if (c->live_txns && --c->live_txns == 0 && c->state == CALL_CLOSED)
+		event_active(c->b2bua->reaper, EV_TIMEOUT, 0);
+}
+
+/* CANCEL from A while B's INVITE is pending: cancel B, answer A 487. */
+static void leg_cancel(struct txn_owner *o, struct txn *st)
+{
+	struct leg *a = (struct leg *)o;
+	struct call *c = a->call;
+	respond_a(c, 487, "Request Terminated", NULL, NULL);
+	if (c->b_invite && txn_state(c->b_invite) == TXN_PROCEEDING) {
+		/* §9.1: same Request-URI, Call-ID, From, To, CSeq number and branch. */
+		msg_t *inv = txn_request_msg(c->b_invite);
+		sip_t const *is = sip_object(inv);
+		struct leg *b = &c->legs[LEG_B];
+		struct pc_buf out;
+		char ruri[400];
+		url_e(ruri, (int)sizeof(ruri), is->sip_request->rq_url);
+		buf_init(&out, 8192);
+		appendf(&out, "CANCEL %s SIP/2.0\r\n", ruri);
+		char sent_by[CFG_HOST_MAX + 16];
+		leg_sent_by(c, b, sent_by, sizeof(sent_by));
+		appendf(&out, "Via: SIP/2.0/%s %s;branch=%s;rport\r\n", tp_upper(b->peer.transport),
+			sent_by, is->sip_via->v_branch);
+		appendf(&out, "Max-Forwards: 70\r\nFrom: %s;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\n",
+			b->local_uri, b->local_tag, b->remote_uri, b->call_id);
+		appendf(&out, "CSeq: %u CANCEL\r\n", is->sip_cseq->cs_seq);
+		msg_t *cancel = finish(&out, NULL);
+		if (cancel)
+			txn_request(endpoint_txns(c->b2bua->ep), cancel, &b->peer, NULL);
+	}
+	call_close(c, "cancelled by the caller");
+}
+
+/* ---- requests inside a call ---- */
+
+static void in_dialog(struct b2bua *b, struct txn *st, msg_t *req, struct call *c, int side)
+{
+	sip_t const *sip = sip_object(req);
+	sip_method_t m = sip->sip_request->rq_method;
+	msg_t *resp;
+
+	if (m == sip_method_bye) {
+		if ((resp = sip_reply_make(req, 200, NULL, NULL)))
+			txn_respond(st, resp);
+		log_info("call %u: BYE from leg %s", c->id, c->legs[side].cfg->name);
+		int other = side == LEG_A ? LEG_B : LEG_A;
+		if (c->state == CALL_INVITING || c->state == CALL_EARLY) {
+			/* Only A can hang up before the answer, and it does so with CANCEL;
+			 * a BYE here ends what exists. */
+			respond_a(c, 487, "Request Terminated", NULL, NULL);
+		}
+		send_bye(c, other);
+		c->state = CALL_ENDING;
+		if (!c->pending_bye)
+			call_close(c, "BYE");
+		return;
+	}
+	/* Re-INVITE, UPDATE and others are not relayed yet: refuse without
+	 * breaking the call (RFC 3261 §14.2: the session stays as it was). */
+	if ((resp = sip_reply_make(req, m == sip_method_invite ? 488 : 501,
+				   m == sip_method_invite ? "Not Acceptable Here" : "Not Implemented",
+				   NULL))) {
+		sip_add_header_line(resp, "Allow: " ALLOW);
+		txn_respond(st, resp);
+	}
+}
+
+static bool on_request(void *ctx, struct txn *st, msg_t *req)
+{
+	struct b2bua *b = ctx;
+	sip_t const *sip = sip_object(req);
+	const char *to_tag = sip->sip_to->a_tag;
+	int side;
+
+	if (!to_tag) {
+		if (sip->sip_request->rq_method != sip_method_invite)
+			return false;
+		return new_call(b, st, req);
+	}
+	struct call *c = call_find(b, sip->sip_call_id->i_id, to_tag, &side);
+	if (!c)
+		return false; /* 481 from the endpoint */
+	in_dialog(b, st, req, c, side);
+	return true;
+}
+
+static void on_ack(void *ctx, msg_t *ack, const struct pc_peer *from)
+{
+	struct b2bua *b = ctx;
+	sip_t const *sip = sip_object(ack);
+	int side;
+	if (!sip->sip_to->a_tag)
+		return;
+	struct call *c = call_find(b, sip->sip_call_id->i_id, sip->sip_to->a_tag, &side);
+	if (c && side == LEG_A && c->a_ok) {
+		msg_destroy(c->a_ok); /* A has our 2xx: stop retransmitting */
+		c->a_ok = NULL;
+	}
+}
+
+/* ---- timers: 2xx retransmission to A, media watchdog ---- */
+
+static void call_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *c = arg;
+	const struct gateway_config *cfg = c->b2bua->cfg;
+	unsigned next = MEDIA_CHECK_MS;
+
+	if (c->a_ok && c->legs[LEG_A].peer.transport == PC_TP_UDP) {
+		c->ok_elapsed_ms += c->ok_interval_ms;
+		if (c->ok_elapsed_ms >= 64 * cfg->timers.t1_ms) {
+			log_info("call %u: no ACK for our 2xx", c->id);
+			msg_destroy(c->a_ok);
+			c->a_ok = NULL;
+			send_bye(c, LEG_A);
+			send_bye(c, LEG_B);
+			c->state = CALL_ENDING;
+			if (!c->pending_bye)
+				call_close(c, "no ACK");
+			return;
+		}
+		if (c->a_invite)
+			txn_respond(c->a_invite, msg_dup(c->a_ok));
+		c->ok_interval_ms = c->ok_interval_ms * 2 < cfg->timers.t2_ms ? c->ok_interval_ms * 2
+									     : cfg->timers.t2_ms;
+		next = c->ok_interval_ms;
+	} else if (c->state == CALL_CONFIRMED && cfg->limits.media_timeout_s) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+		uint64_t last = 0;
+		bool any = false;
+		for (unsigned i = 0; i < SDP_MAX_STREAMS; i++) {
+			if (!c->streams[i])
+				continue;
+			any = true;
+			for (int s = 0; s < 2; s++) {
+				struct media_side_stats st;
+				media_stream_stats(c->streams[i], (enum media_side)s, &st);
+				if (st.last_packet_ms > last)
+					last = st.last_packet_ms;
+			}
+		}
+		if (!c->media_since)
+			c->media_since = now;
+		if (any && now - (last > c->media_since ? last : c->media_since) >=
+				   (uint64_t)cfg->limits.media_timeout_s * 1000) {
+			log_info("call %u: no media for %us, ending the call", c->id,
+				 cfg->limits.media_timeout_s);
+			send_bye(c, LEG_A);
+			send_bye(c, LEG_B);
+			c->state = CALL_ENDING;
+			if (!c->pending_bye)
+				call_close(c, "media timeout");
+			return;
+		}
+	}
+	struct timeval tv = { next / 1000, (next % 1000) * 1000 };
+	evtimer_add(c->timer, &tv);
+}
+
+/* ---- lifetime ---- */
+
+static void reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct b2bua *b = arg;
+	struct call **pp = &b->calls;
+	while (*pp) {
+		struct call *c = *pp;
+		/* A closed call waits until no transaction still points at it. */
+		if (c->state == CALL_CLOSED && c->live_txns == 0) {
+			*pp = c->next;
+			free(c);
+		} else {
+			pp = &c->next;
+		}
+	}
+}
+
+static void call_close(struct call *c, const char *reason)
+{
+	if (c->state == CALL_CLOSED)
+		return;
+	log_info("call %u closed: %s", c->id, reason);
+	c->state = CALL_CLOSED;
+	c->b2bua->n_calls--;
+	plan_release(c);
+	if (c->a_answer) {
+		explicit_bzero(c->a_answer, strlen(c->a_answer));
+		free(c->a_answer);
+		c->a_answer = NULL;
+	}
+	if (c->a_ok) {
+		msg_destroy(c->a_ok);
+		c->a_ok = NULL;
+	}
+	if (c->timer) {
+		event_free(c->timer);
+		c->timer = NULL;
+	}
+	event_active(c->b2bua->reaper, EV_TIMEOUT, 0);
+}
+
+static bool start_timer(struct call *c)
+{
+	c->timer = evtimer_new(c->b2bua->base, call_timer, c);
+	if (!c->timer)
+		return false;
+	c->ok_interval_ms = c->b2bua->cfg->timers.t1_ms;
+	struct timeval tv = { c->ok_interval_ms / 1000, (c->ok_interval_ms % 1000) * 1000 };
+	return evtimer_add(c->timer, &tv) == 0;
+}
+
+struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cfg,
+			struct endpoint *ep, struct media_engine *media)
+{
+	struct b2bua *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->base = base;
+	b->cfg = cfg;
+	b->ep = ep;
+	b->media = media;
+	for (unsigned i = 0; i < cfg->n_legs; i++) {
+		const struct leg_config *l = &cfg->legs[i];
+		b->range[i] = media_engine_add_range(media, l->rtp_address, l->rtp_port_min,
+						     l->rtp_port_max, 2000);
+		if (b->range[i] < 0) {
+			free(b);
+			return NULL;
+		}
+	}
+	b->reaper = event_new(base, -1, 0, reap, b);
+	if (!b->reaper) {
+		free(b);
+		return NULL;
+	}
+	struct call_handler h = { .ctx = b, .on_request = on_request, .on_ack = on_ack };
+	endpoint_set_call_handler(ep, &h);
+	return b;
+}
+
+void b2bua_free(struct b2bua *b)
+{
+	if (!b)
+		return;
+	while (b->calls) {
+		struct call *c = b->calls;
+		b->calls = c->next;
+		/* The transaction layer is gone already (endpoint_free first):
+		 * nothing points at the call any more. */
+		if (c->state != CALL_CLOSED)
+			call_close(c, "shutdown");
+		free(c);
+	}
+	event_free(b->reaper);
+	free(b);
+}
+
+unsigned b2bua_call_count(const struct b2bua *b) { return b->n_calls; }

@@ -1,0 +1,92 @@
+/* Internal to b2bua/: the call, its two legs and the media plan helpers
+ * shared by call.c (signalling) and media_plan.c (SDP and keys). */
+#ifndef PC_B2BUA_CALL_H
+#define PC_B2BUA_CALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "b2bua.h"
+#include "core/peer.h"
+#include "endpoint/endpoint.h"
+#include "media/media.h"
+#include "sdp/sdp.h"
+
+#define LEG_A 0 /* the caller's leg: we are its UAS */
+#define LEG_B 1 /* the callee's leg: we are its UAC */
+
+enum call_state {
+	CALL_INVITING,   /* INVITE sent to B, no answer yet */
+	CALL_EARLY,      /* a provisional with To-tag from B */
+	CALL_CONFIRMED,  /* 2xx relayed */
+	CALL_ENDING,     /* BYE sent, waiting for its answer */
+	CALL_CLOSED,
+};
+
+struct leg {
+	struct txn_owner owner;   /* first: this leg's transactions point here */
+	struct call *call;
+	int side;                 /* LEG_A or LEG_B, also the media side */
+	const struct leg_config *cfg;
+	struct pc_peer peer;      /* where requests and responses go on this leg */
+	char call_id[96];
+	char local_tag[32];
+	char remote_tag[96];
+	char local_uri[300];      /* name-addr we use in From/To on this leg */
+	char remote_uri[300];
+	char remote_target[300];  /* the peer's Contact: in-dialog Request-URI */
+	uint32_t local_cseq;
+	bool secure;              /* SRTP negotiated on this leg */
+	/* Keys we offered on this leg, by stream: the one the answer picks
+	 * becomes our send key. */
+	struct sdp_crypto offered[SDP_MAX_STREAMS][SDP_MAX_CRYPTO];
+	unsigned n_offered[SDP_MAX_STREAMS];
+	/* The peer's key (we unprotect with it) and ours (we protect with it). */
+	struct sdp_crypto recv_key[SDP_MAX_STREAMS];
+	struct sdp_crypto send_key[SDP_MAX_STREAMS];
+	uint64_t sdp_id, sdp_version;
+};
+
+struct call {
+	struct call *next;
+	struct b2bua *b2bua;
+	enum call_state state;
+	uint32_t id;              /* for logs: never the Call-ID */
+	struct leg legs[2];
+	struct txn *a_invite;     /* server INVITE from A, until it terminates */
+	struct txn *b_invite;     /* client INVITE to B, until it terminates */
+	msg_t *a_ok;              /* our 2xx to A, retransmitted over UDP until ACK */
+	struct event *timer;      /* 2xx retransmission, then media watchdog */
+	unsigned ok_interval_ms;
+	unsigned ok_elapsed_ms;
+	struct media_stream *streams[SDP_MAX_STREAMS];
+	unsigned n_streams;       /* m-lines of the offer */
+	enum sdp_proto a_proto[SDP_MAX_STREAMS]; /* what A offered, for our answer */
+	bool answered;            /* B's SDP answer applied */
+	char *a_answer;           /* the SDP we answered A with (malloc, holds keys) */
+	int pending_bye;          /* legs with a BYE in flight */
+	unsigned live_txns;       /* transactions whose user data is one of our legs */
+	uint64_t media_since;     /* monotonic ms when media was first watched */
+};
+
+struct b2bua {
+	struct event_base *base;
+	const struct gateway_config *cfg;
+	struct endpoint *ep;
+	struct media_engine *media;
+	int range[CFG_MAX_LEGS];  /* media port range per configured leg */
+	struct call *calls;
+	unsigned n_calls;
+	uint32_t next_id;
+	struct event *reaper;
+};
+
+/* media_plan.c: SDP and keys. Each returns 0, or a SIP status (488, 500,
+ * 503) with `why` set for the Warning. */
+int plan_offer_from_a(struct call *c, const char *body, size_t len, char **b_body,
+		      char *why, size_t whylen);
+int plan_answer_from_b(struct call *c, const char *body, size_t len, char **a_body,
+		       char *why, size_t whylen);
+void plan_release(struct call *c);
+
+#endif

@@ -1,0 +1,295 @@
+/* The media side of a call: from A's offer, decide each leg's security,
+ * allocate relay ports and fresh keys and write the offer for B; from B's
+ * answer, check it against what we offered (a leg that requires SRTP refuses
+ * a plain answer: no downgrade), key the relay and write the answer for A.
+ * Keys never cross legs: A's keys stay on side A of the relay, B's on side B,
+ * and every key we send is new from GnuTLS's generator. */
+#include "call.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+#define MAX_OFFERED_SUITES 4
+
+static int leg_range(const struct call *c, const struct leg *l)
+{
+	const struct gateway_config *cfg = c->b2bua->cfg;
+	for (unsigned i = 0; i < cfg->n_legs; i++)
+		if (&cfg->legs[i] == l->cfg)
+			return c->b2bua->range[i];
+	return -1;
+}
+
+static bool proto_is_rtp(enum sdp_proto p) { return p != SDP_PROTO_OTHER; }
+
+static enum sdp_proto proto_for(enum sdp_proto in, bool secure)
+{
+	bool feedback = in == SDP_PROTO_RTP_AVPF || in == SDP_PROTO_RTP_SAVPF;
+	if (secure)
+		return feedback ? SDP_PROTO_RTP_SAVPF : SDP_PROTO_RTP_SAVP;
+	return feedback ? SDP_PROTO_RTP_AVPF : SDP_PROTO_RTP_AVP;
+}
+
+static int to_sockaddr(const struct sdp_stream *s, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, s->address, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)s->port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s->address, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)s->port);
+		return 0;
+	}
+	return -1; /* a host name: not resolved on the media path */
+}
+
+static void wipe_plan(struct sdp_plan *plan)
+{
+	for (unsigned i = 0; i < SDP_MAX_STREAMS; i++)
+		for (unsigned j = 0; j < SDP_MAX_CRYPTO; j++)
+			srtp_params_wipe(&plan->streams[i].crypto[j].params);
+}
+
+static void plan_header(struct sdp_plan *plan, struct leg *l, unsigned n)
+{
+	memset(plan, 0, sizeof(*plan));
+	/* Addresses are numeric (checked at configuration), so they fit. */
+	snprintf(plan->address, sizeof(plan->address), "%.*s", (int)sizeof(plan->address) - 1,
+		 l->cfg->advertise);
+	plan->session_id = l->sdp_id;
+	plan->version = ++l->sdp_version;
+	plan->n_streams = n;
+}
+
+/* Is A's offer acceptable on A's leg, and is that leg secure? */
+static int a_security(struct call *c, const struct sdp_desc *offer, char *why, size_t whylen)
+{
+	struct leg *a = &c->legs[LEG_A];
+	bool any_secure = false, any_plain = false;
+	for (unsigned i = 0; i < offer->n_streams; i++) {
+		const struct sdp_stream *s = &offer->streams[i];
+		if (s->port == 0 || !proto_is_rtp(s->proto))
+			continue;
+		struct sdp_crypto pick;
+		bool usable = sdp_proto_is_secure(s->proto) &&
+			      sdp_pick_crypto(s, a->cfg->suites, a->cfg->n_suites, &pick) == 0;
+		srtp_params_wipe(&pick.params);
+		if (sdp_proto_is_secure(s->proto) && !usable) {
+			snprintf(why, whylen, "no acceptable a=crypto in the %s stream", s->media);
+			return 488;
+		}
+		if (usable)
+			any_secure = true;
+		else
+			any_plain = true;
+	}
+	if (any_secure && a->cfg->media == MEDIA_MODE_RTP) {
+		snprintf(why, whylen, "leg %s is configured for plain RTP", a->cfg->name);
+		return 488;
+	}
+	if (any_plain && a->cfg->media == MEDIA_MODE_SRTP) {
+		snprintf(why, whylen, "leg %s requires SRTP (RTP/SAVP with a=crypto)", a->cfg->name);
+		return 488;
+	}
+	if (any_secure && any_plain) {
+		snprintf(why, whylen, "mixed secure and plain streams are not supported");
+		return 488;
+	}
+	a->secure = any_secure;
+	return 0;
+}
+
+int plan_offer_from_a(struct call *c, const char *body, size_t len, char **b_body, char *why,
+		      size_t whylen)
+{
+	struct leg *a = &c->legs[LEG_A], *b = &c->legs[LEG_B];
+	struct sdp_desc offer;
+	struct sdp_plan plan;
+	int rc;
+
+	*b_body = NULL;
+	if (sdp_read(body, len, &offer, why, whylen) < 0)
+		return 488;
+	if ((rc = a_security(c, &offer, why, whylen)) != 0)
+		goto out;
+	b->secure = b->cfg->media != MEDIA_MODE_RTP; /* offered; the answer decides */
+	c->n_streams = offer.n_streams;
+	plan_header(&plan, b, offer.n_streams);
+	for (unsigned i = 0; i < offer.n_streams; i++) {
+		const struct sdp_stream *s = &offer.streams[i];
+		struct sdp_stream_plan *sp = &plan.streams[i];
+		c->a_proto[i] = s->proto;
+		sp->proto = proto_for(s->proto, b->secure);
+		if (s->port == 0 || !proto_is_rtp(s->proto))
+			continue; /* rejected on both legs: port 0 */
+		c->streams[i] = media_stream_new(c->b2bua->media, leg_range(c, a), leg_range(c, b));
+		if (!c->streams[i]) {
+			snprintf(why, whylen, "no relay ports left");
+			rc = 503;
+			goto out;
+		}
+		struct sockaddr_storage ss;
+		if (to_sockaddr(s, &ss) == 0)
+			media_stream_set_remote(c->streams[i], MEDIA_SIDE_A, &ss, s->rtcp_port, false);
+		if (a->secure) {
+			sdp_pick_crypto(s, a->cfg->suites, a->cfg->n_suites, &a->recv_key[i]);
+			a->send_key[i].tag = a->recv_key[i].tag;
+			if (media_keys_fresh(a->recv_key[i].params.suite, &a->send_key[i].params) < 0) {
+				snprintf(why, whylen, "no key material");
+				rc = 500;
+				goto out;
+			}
+		}
+		sp->port = media_stream_port(c->streams[i], MEDIA_SIDE_B);
+		sp->rtcp_port = sp->port + 1;
+		if (b->secure) {
+			unsigned n = b->cfg->n_suites < MAX_OFFERED_SUITES ? b->cfg->n_suites : MAX_OFFERED_SUITES;
+			for (unsigned k = 0; k < n; k++) {
+				struct sdp_crypto *k_off = &b->offered[i][k];
+				k_off->tag = k + 1;
+				if (media_keys_fresh(b->cfg->suites[k], &k_off->params) < 0) {
+					snprintf(why, whylen, "no key material");
+					rc = 500;
+					goto out;
+				}
+				sp->crypto[k] = *k_off;
+			}
+			b->n_offered[i] = n;
+			sp->n_crypto = n;
+		}
+	}
+	*b_body = sdp_write(body, len, &plan, why, whylen);
+	rc = *b_body ? 0 : 488;
+out:
+	wipe_plan(&plan);
+	sdp_desc_wipe(&offer);
+	return rc;
+}
+
+/* B's answer for stream i: which of our offered keys it took, and its own. */
+static int b_stream_keys(struct leg *b, unsigned i, const struct sdp_stream *as, char *why,
+			 size_t whylen)
+{
+	bool secure = sdp_proto_is_secure(as->proto) && as->n_crypto > 0;
+	if (!secure) {
+		if (b->cfg->media == MEDIA_MODE_SRTP) {
+			snprintf(why, whylen, "leg %s requires SRTP but the answer has no a=crypto",
+				 b->cfg->name);
+			return 488;
+		}
+		return 0;
+	}
+	if (b->n_offered[i] == 0 || as->n_crypto != 1) {
+		snprintf(why, whylen, "the answer must carry exactly one a=crypto we offered");
+		return 488;
+	}
+	for (unsigned k = 0; k < b->n_offered[i]; k++) {
+		if (b->offered[i][k].tag == as->crypto[0].tag &&
+		    b->offered[i][k].params.suite == as->crypto[0].params.suite) {
+			b->send_key[i] = b->offered[i][k];
+			b->recv_key[i] = as->crypto[0];
+			return 1;
+		}
+	}
+	snprintf(why, whylen, "the answer's a=crypto matches no offered tag and suite");
+	return 488;
+}
+
+int plan_answer_from_b(struct call *c, const char *body, size_t len, char **a_body, char *why,
+		       size_t whylen)
+{
+	struct leg *a = &c->legs[LEG_A], *b = &c->legs[LEG_B];
+	struct sdp_desc answer;
+	struct sdp_plan plan;
+	int rc = 0;
+	bool b_secure = false, b_plain = false;
+
+	*a_body = NULL;
+	if (sdp_read(body, len, &answer, why, whylen) < 0)
+		return 488;
+	if (answer.n_streams != c->n_streams) {
+		snprintf(why, whylen, "answer has %u m-lines, the offer had %u", answer.n_streams,
+			 c->n_streams);
+		rc = 488;
+		goto out;
+	}
+	plan_header(&plan, a, answer.n_streams);
+	for (unsigned i = 0; i < answer.n_streams; i++) {
+		const struct sdp_stream *as = &answer.streams[i];
+		struct sdp_stream_plan *sp = &plan.streams[i];
+		sp->proto = proto_for(c->a_proto[i], a->secure);
+		if (!c->streams[i])
+			continue;
+		if (as->port == 0) { /* B rejected the stream */
+			media_stream_free(c->streams[i]);
+			c->streams[i] = NULL;
+			continue;
+		}
+		int k = b_stream_keys(b, i, as, why, whylen);
+		if (k > 1) {
+			rc = k;
+			goto out;
+		}
+		if (k == 1)
+			b_secure = true;
+		else
+			b_plain = true;
+		struct sockaddr_storage ss;
+		if (to_sockaddr(as, &ss) == 0)
+			media_stream_set_remote(c->streams[i], MEDIA_SIDE_B, &ss, as->rtcp_port, false);
+		if (media_stream_set_crypto(c->streams[i], MEDIA_SIDE_B, k == 1 ? &b->recv_key[i].params : NULL,
+					    k == 1 ? &b->send_key[i].params : NULL) < 0 ||
+		    media_stream_set_crypto(c->streams[i], MEDIA_SIDE_A, a->secure ? &a->recv_key[i].params : NULL,
+					    a->secure ? &a->send_key[i].params : NULL) < 0) {
+			snprintf(why, whylen, "cannot key the media relay");
+			rc = 500;
+			goto out;
+		}
+		sp->port = media_stream_port(c->streams[i], MEDIA_SIDE_A);
+		sp->rtcp_port = sp->port + 1;
+		if (a->secure) {
+			sp->crypto[0] = a->send_key[i];
+			sp->n_crypto = 1;
+		}
+	}
+	if (b_secure && b_plain) {
+		snprintf(why, whylen, "mixed secure and plain streams are not supported");
+		rc = 488;
+		goto out;
+	}
+	b->secure = b_secure;
+	*a_body = sdp_write(body, len, &plan, why, whylen);
+	if (!*a_body)
+		rc = 488;
+out:
+	wipe_plan(&plan);
+	sdp_desc_wipe(&answer);
+	return rc;
+}
+
+void plan_release(struct call *c)
+{
+	for (unsigned i = 0; i < SDP_MAX_STREAMS; i++) {
+		if (c->streams[i])
+			media_stream_free(c->streams[i]);
+		c->streams[i] = NULL;
+	}
+	for (int l = 0; l < 2; l++) {
+		struct leg *leg = &c->legs[l];
+		for (unsigned i = 0; i < SDP_MAX_STREAMS; i++) {
+			srtp_params_wipe(&leg->recv_key[i].params);
+			srtp_params_wipe(&leg->send_key[i].params);
+			for (unsigned k = 0; k < SDP_MAX_CRYPTO; k++)
+				srtp_params_wipe(&leg->offered[i][k].params);
+		}
+	}
+}

@@ -1,0 +1,729 @@
+/* The media relay engine: streams of two sides, each with an RTP and an RTCP
+ * socket on the event loop, and the per-packet path between them. A packet
+ * from a secure side is forwarded only after it authenticated under that
+ * side's receive key (or, for a short grace after a re-key, the previous
+ * one); toward a secure side it is protected with that side's own send key,
+ * so no SRTP ever crosses the gateway unverified or under the wrong key.
+ * Symmetric RTP latching pins each side to the first accepted source.
+ * Packets are read in recvmmsg batches into engine-owned fixed buffers and
+ * written with sendmmsg: nothing is allocated per packet. The loop is single
+ * threaded and the relay calls no user code, so nothing here is re-entered. */
+#include "media_internal.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "core/counters.h"
+#include "core/log.h"
+#include "core/peer.h"
+
+#define MEDIA_DEFAULT_GRACE_MS 2000
+/* Distinct SSRCs one context will handle. libsrtp allocates a stream per new
+ * SSRC (on the send side for any packet, on the receive side once one
+ * authenticates); without a cap a plain-side peer, anyone spoofing its
+ * latched address, or a secure peer could grow memory without bound. Real
+ * calls use one or two per direction; a list resets with its context. */
+#define MEDIA_MAX_SSRC 32
+/* recvmmsg rounds per readiness event before yielding to other sockets. */
+#define MEDIA_READS_PER_EVENT 4
+/* Round buffers to 16 bytes: libsrtp reads headers as 32-bit words. */
+#define MEDIA_BUF_ALIGNED ((MEDIA_PKT_BUF + 15) & ~15)
+
+enum { K_RTP = 0, K_RTCP = 1 };
+
+struct side;
+
+struct ssrc_set {
+	uint32_t v[MEDIA_MAX_SSRC];
+	unsigned n;
+};
+
+struct msock {
+	struct side *side;
+	int kind; /* which port this socket is: K_RTP or K_RTCP */
+	int fd;
+	struct event *ev;
+};
+
+struct side {
+	struct media_stream *s;
+	enum media_side id;
+	int range;
+	unsigned pair;
+	bool have_pair;
+	struct msock sock[2];
+	bool have_remote;
+	bool rtcp_mux;
+	struct sockaddr_storage remote[2]; /* from SDP: RTP and RTCP destinations */
+	bool latched[2];
+	struct sockaddr_storage latch[2];  /* first accepted source, per kind */
+	struct msrtp recv, recv_old, send;
+	/* Copies of the keys behind each context, only to recognise a repeated
+	 * offer of the same key (which must keep its context: a new context
+	 * under an old key would reset replay state and the send index). */
+	struct srtp_params recv_p, recv_old_p, send_p;
+	uint64_t old_until_ms;
+	struct event *grace_ev;
+	struct ssrc_set send_ssrcs, recv_ssrcs;
+	struct media_side_stats st;
+};
+
+struct media_stream {
+	struct media_engine *e;
+	struct media_stream *prev, *next;
+	struct side side[2];
+};
+
+struct out_meta {
+	struct side *to;
+	int kind;
+};
+
+struct media_engine {
+	struct event_base *base;
+	struct port_range ranges[MEDIA_MAX_RANGES];
+	int nranges;
+	unsigned nstreams;
+	struct media_stream *streams;
+	unsigned grace_ms;
+	/* One batch is in flight at a time (single-threaded loop), so one set
+	 * of buffers serves every socket of every stream. */
+	_Alignas(16) uint8_t buf[MEDIA_BATCH][MEDIA_BUF_ALIGNED];
+	_Alignas(16) uint8_t spare[MEDIA_BUF_ALIGNED];
+	struct sockaddr_storage from[MEDIA_BATCH];
+	struct iovec in_iov[MEDIA_BATCH];
+	struct mmsghdr in[MEDIA_BATCH];
+	struct iovec out_iov[MEDIA_BATCH];
+	struct mmsghdr out[MEDIA_BATCH];
+	struct out_meta meta[MEDIA_BATCH];
+	unsigned nout;
+	int out_fd;
+};
+
+/* --- helpers ------------------------------------------------------------- */
+
+static socklen_t sa_len(const struct sockaddr_storage *sa)
+{
+	return sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static unsigned sa_port(const struct sockaddr_storage *sa)
+{
+	if (sa->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+}
+
+static void sa_set_port(struct sockaddr_storage *sa, unsigned port)
+{
+	if (sa->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)sa)->sin6_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)port);
+}
+
+static bool is_replay(srtp_err_status_t st)
+{
+	return st == srtp_err_status_replay_fail || st == srtp_err_status_replay_old;
+}
+
+/* RFC 5761 §4: with rtcp-mux, RTCP packet types 192-223 show as RTP payload
+ * types 64-95 (marker bit masked), a range RTP must not use. The whole range
+ * rather than just SR..APP (72-76) so RTPFB/PSFB/XR (205-207) feedback is
+ * recognised too: treating NACK or PLI as RTP would fail SRTP auth. */
+static bool is_rtcp_pt(uint8_t b1)
+{
+	uint8_t pt = b1 & 0x7f;
+	return pt >= 64 && pt <= 95;
+}
+
+static void wipe_params(struct srtp_params *p) { srtp_params_wipe(p); }
+
+/* --- engine -------------------------------------------------------------- */
+
+struct media_engine *media_engine_new(struct event_base *base)
+{
+	if (base == NULL)
+		return NULL;
+	if (msrtp_global_init() < 0)
+		return NULL;
+	struct media_engine *e = calloc(1, sizeof(*e));
+	if (e == NULL) {
+		log_err("media: out of memory for the engine");
+		return NULL;
+	}
+	e->base = base;
+	e->grace_ms = MEDIA_DEFAULT_GRACE_MS;
+	e->out_fd = -1;
+	for (unsigned i = 0; i < MEDIA_BATCH; i++) {
+		e->in_iov[i].iov_base = e->buf[i];
+		e->in[i].msg_hdr.msg_name = &e->from[i];
+		e->in[i].msg_hdr.msg_iov = &e->in_iov[i];
+		e->in[i].msg_hdr.msg_iovlen = 1;
+		e->out[i].msg_hdr.msg_iov = &e->out_iov[i];
+		e->out[i].msg_hdr.msg_iovlen = 1;
+	}
+	return e;
+}
+
+void media_engine_free(struct media_engine *e)
+{
+	if (e == NULL)
+		return;
+	while (e->streams)
+		media_stream_free(e->streams);
+	for (int i = 0; i < e->nranges; i++)
+		range_fini(&e->ranges[i]);
+	free(e);
+}
+
+void media_engine_set_rekey_grace_ms(struct media_engine *e, unsigned ms)
+{
+	if (e)
+		e->grace_ms = ms;
+}
+
+int media_engine_add_range(struct media_engine *e, const char *bind_address, unsigned port_min,
+			   unsigned port_max, unsigned quarantine_ms)
+{
+	if (e == NULL)
+		return -1;
+	if (e->nranges >= MEDIA_MAX_RANGES) {
+		log_warnx("media: too many port ranges (at most %d)", MEDIA_MAX_RANGES);
+		return -1;
+	}
+	if (range_init(&e->ranges[e->nranges], bind_address, port_min, port_max, quarantine_ms) < 0)
+		return -1;
+	return e->nranges++;
+}
+
+unsigned media_engine_free_pairs(const struct media_engine *e, int range)
+{
+	if (e == NULL || range < 0 || range >= e->nranges)
+		return 0;
+	return range_free_pairs(&e->ranges[range]);
+}
+
+unsigned media_engine_stream_count(const struct media_engine *e)
+{
+	return e ? e->nstreams : 0;
+}
+
+/* --- the packet path ------------------------------------------------------ */
+
+/* Sends the queued packets, all bound for one socket. A failed datagram is
+ * counted and skipped so one bad destination cannot stall the rest. */
+static void flush(struct media_engine *e)
+{
+	unsigned done = 0;
+	while (done < e->nout) {
+		int r = sendmmsg(e->out_fd, &e->out[done], e->nout - done, MSG_DONTWAIT);
+		if (r <= 0) {
+			counter_inc(CNT_MEDIA_SEND_FAILED);
+			done++;
+			continue;
+		}
+		for (unsigned k = done; k < done + (unsigned)r; k++) {
+			if (e->meta[k].kind == K_RTCP)
+				e->meta[k].to->st.rtcp_out++;
+			else
+				e->meta[k].to->st.rtp_out++;
+		}
+		done += (unsigned)r;
+	}
+	e->nout = 0;
+	e->out_fd = -1;
+}
+
+static void queue_out(struct media_engine *e, int fd, struct sockaddr_storage *dst, uint8_t *pkt,
+		      int len, struct side *to, int kind)
+{
+	if (e->nout > 0 && e->out_fd != fd)
+		flush(e);
+	unsigned k = e->nout++;
+	e->out_fd = fd;
+	e->out_iov[k].iov_base = pkt;
+	e->out_iov[k].iov_len = (size_t)len;
+	e->out[k].msg_hdr.msg_name = dst;
+	e->out[k].msg_hdr.msg_namelen = sa_len(dst);
+	e->meta[k].to = to;
+	e->meta[k].kind = kind;
+}
+
+/* Where a packet of `kind` for side y goes, and from which of y's sockets
+ * (symmetric RTP: we send from the port the peer sends to). */
+static struct sockaddr_storage *destination(struct side *y, int kind, int *fd)
+{
+	if (y->rtcp_mux) {
+		*fd = y->sock[K_RTP].fd;
+		if (y->latched[K_RTP])
+			return &y->latch[K_RTP];
+		if (y->latched[K_RTCP])
+			return &y->latch[K_RTCP];
+		return y->have_remote ? &y->remote[K_RTP] : NULL;
+	}
+	*fd = y->sock[kind].fd;
+	if (y->latched[kind])
+		return &y->latch[kind];
+	return y->have_remote ? &y->remote[kind] : NULL;
+}
+
+static srtp_err_status_t unprotect(struct media_engine *e, struct side *x, uint8_t *pkt, int *len,
+				   bool rtcp, uint64_t now)
+{
+	if (x->recv_old.ctx == NULL || now >= x->old_until_ms)
+		return msrtp_unprotect(&x->recv, pkt, len, rtcp);
+	/* Within the grace after a re-key a failure may be a packet still in
+	 * flight under the previous key. AEAD decryption may already have
+	 * overwritten the payload when its tag check fails: retry on a copy. */
+	int n = *len;
+	memcpy(e->spare, pkt, (size_t)n);
+	srtp_err_status_t st = msrtp_unprotect(&x->recv, pkt, len, rtcp);
+	if (st == srtp_err_status_ok)
+		return st;
+	memcpy(pkt, e->spare, (size_t)n);
+	*len = n;
+	srtp_err_status_t old = msrtp_unprotect(&x->recv_old, pkt, len, rtcp);
+	if (old == srtp_err_status_ok || is_replay(old))
+		return old;
+	return st;
+}
+
+/* The sender SSRC libsrtp keys its streams by (RTP: header; RTCP: the
+ * first packet's sender SSRC). */
+static uint32_t pkt_ssrc(const uint8_t *pkt, int kind)
+{
+	uint32_t ssrc;
+	memcpy(&ssrc, pkt + (kind == K_RTCP ? 4 : 8), sizeof(ssrc));
+	return ssrc;
+}
+
+static bool ssrc_known(const struct ssrc_set *set, uint32_t ssrc)
+{
+	for (unsigned i = 0; i < set->n; i++) {
+		if (set->v[i] == ssrc)
+			return true;
+	}
+	return false;
+}
+
+/* Admits an SSRC to a set (see MEDIA_MAX_SSRC); false when full. */
+static bool ssrc_admit(struct ssrc_set *set, uint32_t ssrc)
+{
+	if (ssrc_known(set, ssrc))
+		return true;
+	if (set->n == MEDIA_MAX_SSRC)
+		return false;
+	set->v[set->n++] = ssrc;
+	return true;
+}
+
+static void latch(struct side *x, int kind, const struct sockaddr_storage *from)
+{
+	x->latch[kind] = *from;
+	x->latched[kind] = true;
+	if (log_get_level() >= LOG_LVL_DEBUG) {
+		char host[64];
+		unsigned port;
+		pc_sockaddr_str((const struct sockaddr *)from, host, sizeof(host), &port);
+		log_debug("media: stream %p side %c %s latched to %s port %u", (void *)x->s,
+			  x->id == MEDIA_SIDE_A ? 'A' : 'B', kind == K_RTCP ? "RTCP" : "RTP", host,
+			  port);
+	}
+}
+
+static void relay_one(struct media_engine *e, struct side *x, int sock_kind, unsigned i,
+		      uint64_t now)
+{
+	const struct mmsghdr *m = &e->in[i];
+	uint8_t *pkt = e->buf[i];
+	int len = (int)m->msg_len;
+	const struct sockaddr_storage *from = &e->from[i];
+	struct side *y = &x->s->side[x->id == MEDIA_SIDE_A ? MEDIA_SIDE_B : MEDIA_SIDE_A];
+
+	/* Version 2 and a full fixed header, or it is not RTP/RTCP (a STUN
+	 * probe, junk, or a datagram larger than any we accept). */
+	if ((m->msg_hdr.msg_flags & MSG_TRUNC) || len < 8 || (pkt[0] >> 6) != 2 ||
+	    from->ss_family != e->ranges[x->range].addr.ss_family) {
+		counter_inc(CNT_MEDIA_MALFORMED);
+		return;
+	}
+	int kind = sock_kind;
+	if (kind == K_RTP && x->rtcp_mux && is_rtcp_pt(pkt[1]))
+		kind = K_RTCP;
+	if (kind == K_RTP && len < 12) {
+		counter_inc(CNT_MEDIA_MALFORMED);
+		return;
+	}
+
+	/* Source check before any crypto: a copy of a valid packet sent from
+	 * elsewhere must not advance the replay window of the real one. */
+	if (x->latched[kind] && !pc_sockaddr_equal(from, &x->latch[kind])) {
+		x->st.wrong_source++;
+		counter_inc(CNT_MEDIA_WRONG_SOURCE);
+		return;
+	}
+	if (x->recv.ctx) {
+		/* A new SSRC once the set is full is refused before libsrtp
+		 * sees it; one is admitted only after it authenticated. */
+		uint32_t ssrc = pkt_ssrc(pkt, kind);
+		if (x->recv_ssrcs.n == MEDIA_MAX_SSRC && !ssrc_known(&x->recv_ssrcs, ssrc)) {
+			counter_inc(CNT_MEDIA_SSRC_LIMIT);
+			return;
+		}
+		srtp_err_status_t st = unprotect(e, x, pkt, &len, kind == K_RTCP, now);
+		if (st != srtp_err_status_ok) {
+			if (is_replay(st)) {
+				x->st.replays++;
+				counter_inc(CNT_MEDIA_REPLAY);
+			} else {
+				x->st.auth_failures++;
+				counter_inc(CNT_MEDIA_AUTH_FAILED);
+			}
+			return;
+		}
+		ssrc_admit(&x->recv_ssrcs, ssrc);
+	}
+	if (!x->latched[kind])
+		latch(x, kind, from);
+	if (kind == K_RTCP)
+		x->st.rtcp_in++;
+	else
+		x->st.rtp_in++;
+	x->st.last_packet_ms = now;
+
+	int fd;
+	struct sockaddr_storage *dst = destination(y, kind, &fd);
+	if (dst == NULL) {
+		x->st.no_destination++;
+		counter_inc(CNT_MEDIA_NO_DESTINATION);
+		return;
+	}
+	if (y->send.ctx) {
+		if (!ssrc_admit(&y->send_ssrcs, pkt_ssrc(pkt, kind))) {
+			counter_inc(CNT_MEDIA_SSRC_LIMIT);
+			return;
+		}
+		/* Fails on a repeated index from a plain peer (allow_repeat_tx
+		 * is off), an expired key or a malformed header. */
+		if (msrtp_protect(&y->send, pkt, &len, kind == K_RTCP) != srtp_err_status_ok) {
+			counter_inc(CNT_MEDIA_PROTECT_FAILED);
+			return;
+		}
+	}
+	queue_out(e, fd, dst, pkt, len, y, kind);
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct msock *ms = arg;
+	struct side *x = ms->side;
+	struct media_engine *e = x->s->e;
+
+	for (int round = 0; round < MEDIA_READS_PER_EVENT; round++) {
+		for (unsigned i = 0; i < MEDIA_BATCH; i++) {
+			e->in[i].msg_hdr.msg_namelen = sizeof(e->from[i]);
+			e->in[i].msg_hdr.msg_flags = 0;
+			e->in_iov[i].iov_len = MEDIA_PKT_IN_MAX;
+		}
+		int n = recvmmsg(fd, e->in, MEDIA_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_debug("media: recvmmsg failed: %s", strerror(errno));
+			return;
+		}
+		/* One clock read per batch: packets of a batch arrived together. */
+		uint64_t now = media_now_ms();
+		for (unsigned i = 0; i < (unsigned)n; i++)
+			relay_one(e, x, ms->kind, i, now);
+		if (e->nout > 0)
+			flush(e);
+		if (n < MEDIA_BATCH)
+			return;
+	}
+}
+
+/* --- streams ------------------------------------------------------------- */
+
+static void drop_old_recv(struct side *x)
+{
+	msrtp_free(&x->recv_old);
+	wipe_params(&x->recv_old_p);
+	x->old_until_ms = 0;
+	if (x->grace_ev)
+		evtimer_del(x->grace_ev);
+}
+
+static void on_grace_end(evutil_socket_t fd, short what, void *arg)
+{
+	drop_old_recv(arg);
+}
+
+static void side_close(struct media_engine *e, struct side *x, bool used)
+{
+	for (int k = 0; k < 2; k++) {
+		if (x->sock[k].ev)
+			event_free(x->sock[k].ev);
+		x->sock[k].ev = NULL;
+		if (x->sock[k].fd >= 0)
+			close(x->sock[k].fd);
+		x->sock[k].fd = -1;
+	}
+	if (x->have_pair)
+		range_release(&e->ranges[x->range], x->pair, used);
+	x->have_pair = false;
+	drop_old_recv(x);
+	if (x->grace_ev)
+		event_free(x->grace_ev);
+	x->grace_ev = NULL;
+	msrtp_free(&x->recv);
+	msrtp_free(&x->send);
+	wipe_params(&x->recv_p);
+	wipe_params(&x->send_p);
+}
+
+static int side_open(struct media_engine *e, struct media_stream *s, enum media_side id, int range)
+{
+	struct side *x = &s->side[id];
+	struct port_range *r = &e->ranges[range];
+	int fds[2];
+	int rc = range_take(r, fds, &x->pair);
+	if (rc == -1) {
+		counter_inc(CNT_MEDIA_PORTS_EXHAUSTED);
+		if (!r->exhausted_logged) {
+			log_warnx("media: port range %s %u-%u exhausted: new streams refused", r->name,
+				  r->first_port, r->first_port + 2 * r->npairs - 1);
+			r->exhausted_logged = true;
+		}
+		return -1;
+	}
+	if (rc < 0)
+		return -1;
+	r->exhausted_logged = false;
+	x->have_pair = true;
+	for (int k = 0; k < 2; k++) {
+		x->sock[k].fd = fds[k];
+		x->sock[k].ev = event_new(e->base, fds[k], EV_READ | EV_PERSIST, on_readable, &x->sock[k]);
+		if (x->sock[k].ev == NULL || event_add(x->sock[k].ev, NULL) < 0) {
+			log_warnx("media: cannot register relay socket with the event loop");
+			return -1;
+		}
+	}
+	x->grace_ev = evtimer_new(e->base, on_grace_end, x);
+	if (x->grace_ev == NULL) {
+		log_warnx("media: cannot create the re-key timer");
+		return -1;
+	}
+	return 0;
+}
+
+struct media_stream *media_stream_new(struct media_engine *e, int range_a, int range_b)
+{
+	if (e == NULL || range_a < 0 || range_a >= e->nranges || range_b < 0 ||
+	    range_b >= e->nranges) {
+		log_warnx("media: stream on an unknown port range");
+		return NULL;
+	}
+	struct media_stream *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		log_err("media: out of memory for a stream");
+		return NULL;
+	}
+	s->e = e;
+	const int ranges[2] = { range_a, range_b };
+	for (int i = 0; i < 2; i++) {
+		struct side *x = &s->side[i];
+		x->s = s;
+		x->id = (enum media_side)i;
+		x->range = ranges[i];
+		for (int k = 0; k < 2; k++) {
+			x->sock[k].side = x;
+			x->sock[k].kind = k;
+			x->sock[k].fd = -1;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		if (side_open(e, s, (enum media_side)i, ranges[i]) < 0) {
+			/* Never carried traffic: the pairs go straight back. */
+			side_close(e, &s->side[0], false);
+			side_close(e, &s->side[1], false);
+			free(s);
+			return NULL;
+		}
+	}
+	s->next = e->streams;
+	if (e->streams)
+		e->streams->prev = s;
+	e->streams = s;
+	e->nstreams++;
+	return s;
+}
+
+void media_stream_free(struct media_stream *s)
+{
+	if (s == NULL)
+		return;
+	struct media_engine *e = s->e;
+	side_close(e, &s->side[0], true);
+	side_close(e, &s->side[1], true);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		e->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	e->nstreams--;
+	/* The struct held latched addresses and key copies: leave nothing. */
+	volatile uint8_t *v = (volatile uint8_t *)s;
+	for (size_t i = 0; i < sizeof(*s); i++)
+		v[i] = 0;
+	free(s);
+}
+
+unsigned media_stream_port(const struct media_stream *s, enum media_side side)
+{
+	if (s == NULL || (unsigned)side > MEDIA_SIDE_B)
+		return 0;
+	const struct side *x = &s->side[side];
+	return range_port(&s->e->ranges[x->range], x->pair);
+}
+
+int media_stream_set_remote(struct media_stream *s, enum media_side side,
+			    const struct sockaddr_storage *rtp_addr, unsigned rtcp_port,
+			    bool rtcp_mux)
+{
+	if (s == NULL || (unsigned)side > MEDIA_SIDE_B)
+		return -1;
+	struct side *x = &s->side[side];
+	if (rtp_addr == NULL) {
+		/* No destination (e.g. the stream was disabled): forget the
+		 * peer entirely, so a later address latches afresh. */
+		x->have_remote = false;
+		x->latched[K_RTP] = x->latched[K_RTCP] = false;
+		x->rtcp_mux = rtcp_mux;
+		return 0;
+	}
+	if (rtp_addr->ss_family != s->e->ranges[x->range].addr.ss_family) {
+		log_warnx("media: remote address family differs from the relay address");
+		return -1;
+	}
+	unsigned port = sa_port(rtp_addr);
+	unsigned rport = rtcp_port ? rtcp_port : port + 1;
+	if (port == 0 || rtcp_port > 65535 || (!rtcp_mux && rport > 65535)) {
+		log_warnx("media: invalid remote media port %u/%u", port, rtcp_port);
+		return -1;
+	}
+	struct sockaddr_storage rtp, rtcp;
+	memset(&rtp, 0, sizeof(rtp));
+	memcpy(&rtp, rtp_addr, sa_len(rtp_addr));
+	rtcp = rtp;
+	sa_set_port(&rtcp, rtcp_mux ? port : rport);
+
+	/* A changed address means the peer moved (re-INVITE, transfer): let
+	 * the new source latch. The same address keeps the latch, so NAT-ed
+	 * peers are not unlatched by every session refresh. */
+	if (x->have_remote && (!pc_sockaddr_equal(&rtp, &x->remote[K_RTP]) ||
+			       !pc_sockaddr_equal(&rtcp, &x->remote[K_RTCP])))
+		x->latched[K_RTP] = x->latched[K_RTCP] = false;
+	x->remote[K_RTP] = rtp;
+	x->remote[K_RTCP] = rtcp;
+	x->rtcp_mux = rtcp_mux;
+	x->have_remote = true;
+	return 0;
+}
+
+int media_stream_set_crypto(struct media_stream *s, enum media_side side,
+			    const struct srtp_params *recv, const struct srtp_params *send)
+{
+	if (s == NULL || (unsigned)side > MEDIA_SIDE_B)
+		return -1;
+	struct side *x = &s->side[side];
+	struct media_engine *e = s->e;
+	if ((recv && !msrtp_params_valid(recv)) || (send && !msrtp_params_valid(send))) {
+		log_warnx("media: invalid SRTP parameters for side %c", side == MEDIA_SIDE_A ? 'A' : 'B');
+		return -1;
+	}
+	uint64_t now = media_now_ms();
+	/* The same key again (a session refresh) keeps its context, replay
+	 * window and send index: a fresh context under an unchanged key would
+	 * accept replays and reuse keystream. */
+	bool recv_same = recv && x->recv.ctx && srtp_params_equal(recv, &x->recv_p);
+	bool recv_back = recv && !recv_same && x->recv_old.ctx && now < x->old_until_ms &&
+			 srtp_params_equal(recv, &x->recv_old_p);
+	bool send_same = send && x->send.ctx && srtp_params_equal(send, &x->send_p);
+
+	/* Build every new context first so a failure changes nothing. */
+	struct msrtp nr = { 0 }, ns = { 0 };
+	if (recv && !recv_same && !recv_back && msrtp_create(&nr, recv, true) < 0)
+		return -1;
+	if (send && !send_same && msrtp_create(&ns, send, false) < 0) {
+		msrtp_free(&nr);
+		return -1;
+	}
+
+	if (recv == NULL) {
+		/* The side turned plain: nothing of the old keys stays valid. */
+		drop_old_recv(x);
+		msrtp_free(&x->recv);
+		wipe_params(&x->recv_p);
+		x->recv_ssrcs.n = 0;
+	} else if (recv_back) {
+		/* Back to the key still in grace: swap, keeping both states. */
+		struct msrtp t = x->recv;
+		x->recv = x->recv_old;
+		x->recv_old = t;
+		struct srtp_params tp = x->recv_p;
+		x->recv_p = x->recv_old_p;
+		x->recv_old_p = tp;
+		wipe_params(&tp);
+		x->old_until_ms = now + e->grace_ms;
+		struct timeval tv = { .tv_sec = e->grace_ms / 1000,
+				      .tv_usec = (e->grace_ms % 1000) * 1000 };
+		evtimer_add(x->grace_ev, &tv);
+	} else if (!recv_same) {
+		drop_old_recv(x);
+		if (x->recv.ctx && e->grace_ms > 0) {
+			x->recv_old = x->recv;
+			x->recv_old_p = x->recv_p;
+			x->old_until_ms = now + e->grace_ms;
+			struct timeval tv = { .tv_sec = e->grace_ms / 1000,
+					      .tv_usec = (e->grace_ms % 1000) * 1000 };
+			evtimer_add(x->grace_ev, &tv);
+		} else {
+			msrtp_free(&x->recv);
+		}
+		x->recv = nr;
+		x->recv_p = *recv;
+		x->recv_ssrcs.n = 0;
+	}
+
+	if (send == NULL || !send_same) {
+		/* The send context is replaced at once: the peer learns the
+		 * new key in the same signalling exchange that gave it to us. */
+		msrtp_free(&x->send);
+		wipe_params(&x->send_p);
+		x->send_ssrcs.n = 0;
+		if (send) {
+			x->send = ns;
+			x->send_p = *send;
+		}
+	}
+	return 0;
+}
+
+void media_stream_stats(const struct media_stream *s, enum media_side side,
+			struct media_side_stats *out)
+{
+	if (out == NULL)
+		return;
+	if (s == NULL || (unsigned)side > MEDIA_SIDE_B) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	*out = s->side[side].st;
+}

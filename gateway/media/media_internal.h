@@ -1,0 +1,89 @@
+/* Private interfaces between the media module's files: the port-range
+ * allocator (ports.c), the libsrtp2 context wrapper (srtp.c), the buffer
+ * sizes and the monotonic clock. Kept out of media.h so the public contract
+ * stays free of libsrtp2 types and nothing outside media/ depends on them. */
+#ifndef PC_MEDIA_INTERNAL_H
+#define PC_MEDIA_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <srtp2/srtp.h>
+
+#include "media.h"
+
+#define MEDIA_MAX_RANGES 16
+/* The largest datagram accepted: an Ethernet-MTU RTP packet plus the largest
+ * SRTP/SRTCP trailer libsrtp can add (tag, MKI, SRTCP index). Anything larger
+ * is truncated by the kernel and dropped as malformed. */
+#define MEDIA_PKT_IN_MAX (1500 + SRTP_MAX_TRAILER_LEN + 4)
+/* Each buffer also has room for libsrtp to append a full trailer to the
+ * largest accepted packet: srtp_protect assumes it may write
+ * SRTP_MAX_TRAILER_LEN (+4 for SRTCP) past the end without being told. */
+#define MEDIA_PKT_BUF (MEDIA_PKT_IN_MAX + SRTP_MAX_TRAILER_LEN + 4)
+#define MEDIA_BATCH 32
+
+/* Monotonic milliseconds (CLOCK_MONOTONIC): immune to wall-clock steps. */
+uint64_t media_now_ms(void);
+
+/* --- ports.c ------------------------------------------------------------- */
+
+struct quarantined_pair {
+	uint32_t pair;
+	uint64_t until_ms;
+};
+
+/* One port range. Pair i is ports first_port + 2i (RTP) and + 2i + 1 (RTCP).
+ * Free pairs wait in a FIFO ring so a released pair goes to the back and is
+ * reused as late as possible; released pairs first sit in a FIFO quarantine
+ * (one quarantine_ms per range, so it is ordered by expiry). Both rings hold
+ * at most npairs entries: memory is bounded by the range, not by traffic. */
+struct port_range {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char name[64]; /* bind address as text, for log lines */
+	unsigned first_port;
+	unsigned npairs;
+	unsigned quarantine_ms;
+	uint32_t *free_ring;
+	unsigned free_head, free_count;
+	struct quarantined_pair *quar;
+	unsigned quar_head, quar_count;
+	bool exhausted_logged;
+};
+
+int range_init(struct port_range *r, const char *bind_address, unsigned port_min,
+	       unsigned port_max, unsigned quarantine_ms);
+void range_fini(struct port_range *r);
+/* Takes a pair and opens both sockets bound to it (non-blocking, close-on-
+ * exec). 0 on success; -1 when no pair is free (exhausted); -2 on a socket
+ * error other than a port taken by someone else (logged). */
+int range_take(struct port_range *r, int fds[2], unsigned *pair);
+/* Returns a pair; `used` pairs are quarantined, unused ones freed at once. */
+void range_release(struct port_range *r, unsigned pair, bool used);
+unsigned range_free_pairs(const struct port_range *r);
+static inline unsigned range_port(const struct port_range *r, unsigned pair)
+{
+	return r->first_port + 2 * pair;
+}
+
+/* --- srtp.c -------------------------------------------------------------- */
+
+/* A libsrtp2 session for one direction of one side. ctx NULL = none. */
+struct msrtp {
+	srtp_t ctx;
+	bool mki; /* packets carry an MKI: use the *_mki calls */
+};
+
+int msrtp_global_init(void);
+/* Suite known, key length matching, MKI fitting in mki_len bytes. */
+bool msrtp_params_valid(const struct srtp_params *p);
+/* inbound: ssrc_any_inbound (unprotect), else ssrc_any_outbound (protect).
+ * 0 or -1 (logged, without key material). */
+int msrtp_create(struct msrtp *out, const struct srtp_params *p, bool inbound);
+void msrtp_free(struct msrtp *m);
+srtp_err_status_t msrtp_unprotect(const struct msrtp *m, uint8_t *pkt, int *len, bool rtcp);
+srtp_err_status_t msrtp_protect(const struct msrtp *m, uint8_t *pkt, int *len, bool rtcp);
+
+#endif

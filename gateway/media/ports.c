@@ -1,0 +1,182 @@
+/* Relay port ranges: hands out even/odd (RTP, RTCP) port pairs with their
+ * sockets already bound, and holds released pairs in quarantine before reuse
+ * so late packets of an ended call cannot land in a new one. All bookkeeping
+ * is two FIFO rings sized by the range when it is added, so allocation never
+ * grows with traffic and a full range is a clean, countable refusal. */
+#include "media_internal.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+uint64_t media_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int range_init(struct port_range *r, const char *bind_address, unsigned port_min,
+	       unsigned port_max, unsigned quarantine_ms)
+{
+	memset(r, 0, sizeof(*r));
+	if (bind_address == NULL || port_min == 0 || port_max > 65535 || port_min > port_max) {
+		log_warnx("media: invalid port range %u-%u", port_min, port_max);
+		return -1;
+	}
+	/* RTP takes the even port (RFC 3550 §11), RTCP the odd one above it. */
+	unsigned first = port_min + (port_min & 1u);
+	if (first + 1 > port_max) {
+		log_warnx("media: port range %u-%u holds no even/odd pair", port_min, port_max);
+		return -1;
+	}
+
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_DGRAM,
+				  .ai_family = AF_UNSPEC };
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(bind_address, NULL, &hints, &res);
+	if (rc != 0 || res == NULL || res->ai_addrlen > sizeof(r->addr)) {
+		log_warnx("media: bind address \"%s\" is not a numeric address", bind_address);
+		if (res)
+			freeaddrinfo(res);
+		return -1;
+	}
+	memcpy(&r->addr, res->ai_addr, res->ai_addrlen);
+	r->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	snprintf(r->name, sizeof(r->name), "%s", bind_address);
+
+	r->first_port = first;
+	r->npairs = (port_max - first + 1) / 2;
+	r->quarantine_ms = quarantine_ms;
+	r->free_ring = calloc(r->npairs, sizeof(*r->free_ring));
+	r->quar = calloc(r->npairs, sizeof(*r->quar));
+	if (r->free_ring == NULL || r->quar == NULL) {
+		log_warnx("media: out of memory for port range %u-%u", port_min, port_max);
+		range_fini(r);
+		return -1;
+	}
+	for (unsigned i = 0; i < r->npairs; i++)
+		r->free_ring[i] = i;
+	r->free_count = r->npairs;
+	return 0;
+}
+
+void range_fini(struct port_range *r)
+{
+	free(r->free_ring);
+	free(r->quar);
+	memset(r, 0, sizeof(*r));
+}
+
+static void free_push(struct port_range *r, uint32_t pair)
+{
+	r->free_ring[(r->free_head + r->free_count) % r->npairs] = pair;
+	r->free_count++;
+}
+
+static uint32_t free_pop(struct port_range *r)
+{
+	uint32_t pair = r->free_ring[r->free_head];
+	r->free_head = (r->free_head + 1) % r->npairs;
+	r->free_count--;
+	return pair;
+}
+
+/* Moves every pair whose quarantine has run out to the free ring. */
+static void mature(struct port_range *r, uint64_t now)
+{
+	while (r->quar_count > 0 && r->quar[r->quar_head].until_ms <= now) {
+		free_push(r, r->quar[r->quar_head].pair);
+		r->quar_head = (r->quar_head + 1) % r->npairs;
+		r->quar_count--;
+	}
+}
+
+static int open_bound(const struct port_range *r, unsigned port)
+{
+	struct sockaddr_storage sa = r->addr;
+	if (sa.ss_family == AF_INET6) {
+		((struct sockaddr_in6 *)&sa)->sin6_port = htons((uint16_t)port);
+	} else {
+		((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)port);
+	}
+	int fd = socket(sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (sa.ss_family == AF_INET6) {
+		/* A v6 relay address must not silently swallow v4 traffic too. */
+		int one = 1;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	/* No SO_REUSEADDR: if another process holds the port we want to know
+	 * and skip it rather than share its traffic. */
+	if (bind(fd, (struct sockaddr *)&sa, r->addrlen) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int range_take(struct port_range *r, int fds[2], unsigned *pair)
+{
+	mature(r, media_now_ms());
+	/* A pair some other process has bound goes to the back of the ring; try
+	 * each free pair at most once per call so a crowded host cannot spin. */
+	for (unsigned tries = r->free_count; tries > 0; tries--) {
+		uint32_t p = free_pop(r);
+		unsigned port = range_port(r, p);
+		int rtp = open_bound(r, port);
+		int rtcp = rtp >= 0 ? open_bound(r, port + 1) : -1;
+		if (rtp >= 0 && rtcp >= 0) {
+			fds[0] = rtp;
+			fds[1] = rtcp;
+			*pair = p;
+			return 0;
+		}
+		int saved = errno;
+		if (rtp >= 0)
+			close(rtp);
+		free_push(r, p);
+		if (saved != EADDRINUSE) {
+			errno = saved;
+			log_warn("media: cannot open relay socket on %s port %u", r->name,
+				 rtp >= 0 ? port + 1 : port);
+			return -2;
+		}
+		log_debug("media: %s port %u taken by another process, skipped", r->name, port);
+	}
+	return -1;
+}
+
+void range_release(struct port_range *r, unsigned pair, bool used)
+{
+	if (!used || r->quarantine_ms == 0) {
+		free_push(r, pair);
+		return;
+	}
+	r->quar[(r->quar_head + r->quar_count) % r->npairs] =
+		(struct quarantined_pair){ .pair = pair, .until_ms = media_now_ms() + r->quarantine_ms };
+	r->quar_count++;
+}
+
+unsigned range_free_pairs(const struct port_range *r)
+{
+	uint64_t now = media_now_ms();
+	unsigned n = r->free_count;
+	for (unsigned i = 0; i < r->quar_count; i++) {
+		if (r->quar[(r->quar_head + i) % r->npairs].until_ms > now)
+			break; /* FIFO: later entries expire later still */
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,41 @@
+#!/bin/bash
+# A plain phone (SIPp, UDP) calls through the gateway to the SRTP trunk (SIPp
+# behind stunnel, TLS): the trunk must see RTP/SAVP with SDES keys on the
+# outside relay, the phone RTP/AVP without crypto on the inside relay, and
+# neither side may see anything of the other (Call-ID, tags, addresses,
+# ports, User-Agent, SDP origin, keys). Afterwards no call state is left.
+. "$TESTS/integration/lib.sh"
+call_config "$WORK/gw.conf"
+
+timeout 60 sipp -sf "$TESTS/integration/sipp/uas_trunk.xml" -t t1 -p 15072 -i 127.0.0.1 -m 1 -nostdin \
+	-trace_msg -message_file "$WORK/trunk_msg.log" -trace_err -error_file "$WORK/trunk_err.log" \
+	>"$WORK/trunk.out" 2>&1 &
+TRUNK_PID=$!
+PIDS="$PIDS $TRUNK_PID"
+wait_port tcp 15072
+stunnel_server 5071 15072 trunk
+start_gateway "$WORK/gw.conf"
+
+run_sipp uac_call.xml 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 500 || {
+	cat "$WORK/sipp.out" "$WORK/sipp_err.log" "$WORK/trunk_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
+	fail "call from the phone failed"; }
+for _ in $(seq 100); do kill -0 "$TRUNK_PID" 2>/dev/null || break; sleep 0.1; done
+wait "$TRUNK_PID" || { cat "$WORK/trunk.out" "$WORK/trunk_err.log" >&2; fail "the trunk's scenario failed"; }
+
+# What one side sent must not reach the other.
+phone_callid=$(grep -m1 -o 'Call-ID: .*' "$WORK/sipp_msg.log" | cut -d' ' -f2 | tr -d '\r')
+trunk_callid=$(grep -m1 -o 'Call-ID: .*' "$WORK/trunk_msg.log" | cut -d' ' -f2 | tr -d '\r')
+[ -n "$phone_callid" ] && [ -n "$trunk_callid" ] || fail "no Call-IDs in the traces"
+[ "$phone_callid" != "$trunk_callid" ] || fail "the same Call-ID on both legs"
+for leak in "$phone_callid" 15090 SIPpTag InsidePhone "Alice Inside" "o=alice" "Inside Session" 16000; do
+	grep -qF -- "$leak" "$WORK/trunk_msg.log" && fail "inside detail leaked to the trunk: $leak"
+done
+for leak in "$trunk_callid" 15072 "trunk@" "o=trunk" 17000 AQIDBAUG "a=crypto" "RTP/SAVP"; do
+	grep -qF -- "$leak" "$WORK/sipp_msg.log" && fail "outside detail leaked to the phone: $leak"
+done
+# The caller's number crosses; the trunk answers AEAD-AES-256-GCM.
+grep -q "From: <sip:12125551234@\|From: <sip:alice@" "$WORK/trunk_msg.log" || fail "caller identity missing toward the trunk"
+expect_log "call [0-9]+ established \(leg A RTP, leg B SRTP\)"
+expect_log "call [0-9]+ closed: BYE"
+[ "$(counter calls)" -eq 0 ] || fail "call state left behind"
+stop_gateway

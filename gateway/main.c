@@ -48,6 +48,7 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
 	struct loop_ctx *lc = arg;
 	endpoint_log_counters(lc->ep);
 	log_info("counter calls = %u", b2bua_call_count(lc->b2bua));
+	log_info("counter media_streams = %u", media_engine_stream_count(lc->media));
 }
 
 /* The endpoint goes first: freeing its transactions calls back into the

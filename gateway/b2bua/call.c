@@ -32,6 +32,7 @@ static void leg_response(struct txn_owner *o, struct txn *ct, msg_t *resp);
 static void leg_failure(struct txn_owner *o, struct txn *ct, int status);
 static void leg_terminated(struct txn_owner *o, struct txn *t);
 static void leg_cancel(struct txn_owner *o, struct txn *st);
+static void relay_response(struct call *c, struct txn *ct, msg_t *resp);
 
 /* ---- building messages ---- */
 
@@ -101,11 +102,11 @@ static msg_t *finish(struct pc_buf *b, const char *body)
 	return m;
 }
 
-/* A response to A's INVITE (or another request of A) with our headers. */
-static msg_t *reply_to(struct call *c, struct txn *st, int status, const char *phrase,
+/* A response to a request from leg `side`, with our headers. */
+static msg_t *reply_to(struct call *c, struct txn *st, int side, int status, const char *phrase,
 		       const char *body, const char *warning)
 {
-	struct leg *l = &c->legs[LEG_A];
+	struct leg *l = &c->legs[side];
 	msg_t *resp = sip_reply_make(txn_request_msg(st), status, phrase, l->local_tag);
 	if (!resp)
 		return NULL;
@@ -122,6 +123,8 @@ static msg_t *reply_to(struct call *c, struct txn *st, int status, const char *p
 		snprintf(w, sizeof(w), "Warning: 399 %.255s \"%.200s\"", c->b2bua->cfg->domain, warning);
 		sip_add_header_line(resp, w);
 	}
+	if (status == 491 || status == 500)
+		sip_add_header_line(resp, "Retry-After: 1");
 	if (body && sip_set_body(resp, "application/sdp", body, strlen(body)) < 0) {
 		msg_destroy(resp);
 		return NULL;
@@ -129,20 +132,34 @@ static msg_t *reply_to(struct call *c, struct txn *st, int status, const char *p
 	return resp;
 }
 
-static void respond_a(struct call *c, int status, const char *phrase, const char *body,
-		      const char *warning)
+static void respond_on(struct call *c, struct txn *st, int side, int status, const char *phrase,
+		       const char *body, const char *warning)
 {
-	if (!c->a_invite)
+	if (!st)
 		return;
-	msg_t *resp = reply_to(c, c->a_invite, status, phrase, body, warning);
+	msg_t *resp = reply_to(c, st, side, status, phrase, body, warning);
 	if (!resp)
 		return;
-	if (status >= 200 && status < 300 && !c->a_ok) {
-		c->a_ok = msg_dup(resp); /* kept for retransmission until A's ACK */
+	bool invite = sip_object(txn_request_msg(st))->sip_request->rq_method == sip_method_invite;
+	if (invite && status >= 200 && status < 300) {
+		/* Kept for retransmission until the ACK (RFC 6026: the TU's job). */
+		if (c->ok_msg)
+			msg_destroy(c->ok_msg);
+		c->ok_msg = msg_dup(resp);
+		c->ok_st = st;
+		c->ok_side = side;
+		c->ok_interval_ms = c->b2bua->cfg->timers.t1_ms;
+		c->ok_elapsed_ms = 0;
 		if (!c->timer && !start_timer(c))
 			log_warnx("call %u: no timer for 2xx retransmission", c->id);
 	}
-	txn_respond(c->a_invite, resp);
+	txn_respond(st, resp);
+}
+
+static void respond_a(struct call *c, int status, const char *phrase, const char *body,
+		      const char *warning)
+{
+	respond_on(c, c->a_invite, LEG_A, status, phrase, body, warning);
 }
 
 /* ---- call table ---- */
@@ -297,7 +314,7 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 
 	char *b_body = NULL;
 	if (sip->sip_payload && sip->sip_payload->pl_len) {
-		int status = plan_offer_from_a(c, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
+		int status = plan_offer(c, LEG_A, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
 					       &b_body, why, sizeof(why));
 		if (status) {
 			log_info("call %u refused: %d %s", c->id, status, why);
@@ -335,14 +352,15 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 
 /* ---- responses from B ---- */
 
-static void send_ack_b(struct call *c, msg_t *resp)
+/* The ACK for a 2xx to our INVITE with CSeq number cseq on leg side. */
+static void send_ack(struct call *c, int side, uint32_t cseq)
 {
-	struct leg *b = &c->legs[LEG_B];
+	struct leg *b = &c->legs[side];
 	char branch[40];
 	struct pc_buf out;
 	txn_new_branch(branch, sizeof(branch));
 	buf_init(&out, 8192);
-	request_head(c, b, "ACK", b->remote_target, branch, 70, 1, &out);
+	request_head(c, b, "ACK", b->remote_target, branch, 70, cseq, &out);
 	msg_t *ack = finish(&out, NULL);
 	if (ack) {
 		endpoint_send(c->b2bua->ep, &b->peer, ack);
@@ -383,7 +401,7 @@ static int apply_answer(struct call *c, sip_t const *sip, char *why, size_t whyl
 	if (c->answered || !sip->sip_payload || !sip->sip_payload->pl_len)
 		return 0;
 	char *a_body = NULL;
-	int status = plan_answer_from_b(c, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
+	int status = plan_answer(c, LEG_B, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
 					&a_body, why, whylen);
 	if (status)
 		return status;
@@ -405,7 +423,7 @@ static void b_invite_response(struct call *c, msg_t *resp)
 		 * the caller was refused): confirm and end B's dialog at once. */
 		if (status >= 200 && status < 300) {
 			learn_b_dialog(c, sip);
-			send_ack_b(c, resp);
+			send_ack(c, LEG_B, 1);
 			send_bye(c, LEG_B);
 		}
 		return;
@@ -422,7 +440,7 @@ static void b_invite_response(struct call *c, msg_t *resp)
 	}
 	if (status < 300) {
 		learn_b_dialog(c, sip);
-		send_ack_b(c, resp);
+		send_ack(c, LEG_B, 1);
 		int bad = apply_answer(c, sip, why, sizeof(why));
 		if (bad || !c->answered) {
 			if (!bad)
@@ -456,7 +474,9 @@ static void leg_response(struct txn_owner *o, struct txn *ct, msg_t *resp)
 	sip_method_t m = sip_object(txn_request_msg(ct))->sip_request->rq_method;
 	int status = sip_object(resp)->sip_status->st_status;
 
-	if (m == sip_method_invite && l->side == LEG_B) {
+	if (ct == c->relay_ct) {
+		relay_response(c, ct, resp);
+	} else if (ct == c->b_invite) {
 		b_invite_response(c, resp);
 	} else if (m == sip_method_bye && status >= 200) {
 		if (--c->pending_bye <= 0)
@@ -469,7 +489,20 @@ static void leg_failure(struct txn_owner *o, struct txn *ct, int status)
 	struct leg *l = (struct leg *)o;
 	struct call *c = l->call;
 	sip_method_t m = sip_object(txn_request_msg(ct))->sip_request->rq_method;
-	if (m == sip_method_invite && l->side == LEG_B) {
+	if (ct == c->relay_ct) {
+		respond_on(c, c->relay_st, c->relay_from, status,
+			   status == 408 ? "Request Timeout" : "Service Unavailable", NULL,
+			   "the other leg did not answer");
+		c->relay_st = NULL;
+		c->relay_ct = NULL;
+		if (m == sip_method_invite) { /* RFC 3261 §14.1: a failed re-INVITE ends the dialog */
+			send_bye(c, LEG_A);
+			send_bye(c, LEG_B);
+			c->state = CALL_ENDING;
+			if (!c->pending_bye)
+				call_close(c, "re-INVITE failed");
+		}
+	} else if (ct == c->b_invite) {
 		log_info("call %u: INVITE to leg %s failed (%d)", c->id, l->cfg->name, status);
 		respond_a(c, status, status == 408 ? "Request Timeout" : "Service Unavailable", NULL,
 			  status == 408 ? "no answer from the next hop" : "next hop unreachable");
@@ -488,6 +521,12 @@ static void leg_terminated(struct txn_owner *o, struct txn *t)
 		c->a_invite = NULL;
 	if (c->b_invite == t)
 		c->b_invite = NULL;
+	if (c->ok_st == t)
+		c->ok_st = NULL;
+	if (c->relay_st == t)
+		c->relay_st = NULL;
+	if (c->relay_ct == t)
+		c->relay_ct = NULL;
 	if (c->live_txns && --c->live_txns == 0 && c->state == CALL_CLOSED)
 		event_active(c->b2bua->reaper, EV_TIMEOUT, 0);
 }
@@ -524,12 +563,20 @@ static void leg_cancel(struct txn_owner *o, struct txn *st)
 
 /* ---- requests inside a call ---- */
 
+static void relay_request(struct call *c, struct txn *st, msg_t *req, int from);
+
 static void in_dialog(struct b2bua *b, struct txn *st, msg_t *req, struct call *c, int side)
 {
 	sip_t const *sip = sip_object(req);
 	sip_method_t m = sip->sip_request->rq_method;
 	msg_t *resp;
 
+	if (c->state == CALL_CLOSED || c->state == CALL_ENDING) {
+		if ((resp = sip_reply_make(req, m == sip_method_bye ? 200 : 481,
+					   m == sip_method_bye ? NULL : "Call/Transaction Does Not Exist", NULL)))
+			txn_respond(st, resp);
+		return;
+	}
 	if (m == sip_method_bye) {
 		if ((resp = sip_reply_make(req, 200, NULL, NULL)))
 			txn_respond(st, resp);
@@ -546,13 +593,156 @@ static void in_dialog(struct b2bua *b, struct txn *st, msg_t *req, struct call *
 			call_close(c, "BYE");
 		return;
 	}
-	/* Re-INVITE, UPDATE and others are not relayed yet: refuse without
-	 * breaking the call (RFC 3261 §14.2: the session stays as it was). */
-	if ((resp = sip_reply_make(req, m == sip_method_invite ? 488 : 501,
-				   m == sip_method_invite ? "Not Acceptable Here" : "Not Implemented",
-				   NULL))) {
-		sip_add_header_line(resp, "Allow: " ALLOW);
-		txn_respond(st, resp);
+	relay_request(c, st, req, side);
+}
+
+/* A request inside the call (re-INVITE, UPDATE, INFO, OPTIONS, MESSAGE, ...)
+ * becomes the same request on the other leg, its SDP offer re-planned (new
+ * keys on both legs); the answer comes back through relay_response(). One
+ * relayed request at a time: a request crossing ours on the same leg is
+ * glare (491), a second one from the same side must wait (500, Retry-After;
+ * RFC 3261 §14.2). */
+static void relay_request(struct call *c, struct txn *st, msg_t *req, int from)
+{
+	sip_t const *sip = sip_object(req);
+	sip_method_t m = sip->sip_request->rq_method;
+	bool offer_method = m == sip_method_invite || m == sip_method_update;
+	int to = 1 - from;
+	char why[160] = "";
+
+	if (m == sip_method_prack) {
+		respond_on(c, st, from, 481, "Call/Transaction Does Not Exist", NULL,
+			   "reliable provisional responses are not used on this leg");
+		return;
+	}
+	if (c->state != CALL_CONFIRMED && m == sip_method_invite) {
+		respond_on(c, st, from, 491, "Request Pending", NULL, NULL);
+		return;
+	}
+	if (c->relay_st || c->relay_ct) {
+		if (c->relay_from != from)
+			respond_on(c, st, from, 491, "Request Pending", NULL, NULL);
+		else
+			respond_on(c, st, from, 500, "Server Internal Error", NULL,
+				   "a previous request is still pending");
+		return;
+	}
+	struct leg *xl = &c->legs[from], *yl = &c->legs[to];
+	if (m == sip_method_invite && sip->sip_contact) /* target refresh (§12.2.2) */
+		url_e(xl->remote_target, (int)sizeof(xl->remote_target), sip->sip_contact->m_url);
+
+	char *body = NULL;
+	bool has_body = sip->sip_payload && sip->sip_payload->pl_len;
+	if (offer_method && has_body) {
+		int status = plan_offer(c, from, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
+					&body, why, sizeof(why));
+		if (status) {
+			respond_on(c, st, from, status, status == 488 ? "Not Acceptable Here" : NULL,
+				   NULL, why);
+			return;
+		}
+	} else if (m == sip_method_invite) {
+		respond_on(c, st, from, 488, "Not Acceptable Here", NULL,
+			   "a re-INVITE without an offer is not supported");
+		return;
+	} else if (has_body && (!sip->sip_content_type || !sip->sip_content_type->c_type ||
+				strcasecmp(sip->sip_content_type->c_type, "application/sdp") == 0)) {
+		respond_on(c, st, from, 415, "Unsupported Media Type", NULL, NULL);
+		return;
+	}
+
+	char branch[40];
+	struct pc_buf out;
+	txn_new_branch(branch, sizeof(branch));
+	buf_init(&out, 65536);
+	request_head(c, yl, sip->sip_request->rq_method_name, yl->remote_target, branch, 70,
+		     ++yl->local_cseq, &out);
+	if (body) {
+		msg_t *fwd = finish(&out, body);
+		explicit_bzero(body, strlen(body));
+		free(body);
+		c->relay_ct = fwd ? txn_request(endpoint_txns(c->b2bua->ep), fwd, &yl->peer, &yl->owner) : NULL;
+	} else {
+		/* INFO, MESSAGE and the like carry their body across unchanged. */
+		if (has_body)
+			appendf(&out, "Content-Type: %s\r\n", sip->sip_content_type->c_type);
+		appendf(&out, "Content-Length: %u\r\n\r\n",
+			has_body ? (unsigned)sip->sip_payload->pl_len : 0);
+		if (has_body)
+			buf_append(&out, sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+		msg_t *fwd = sipmsg_parse((const char *)out.data, out.len);
+		buf_free(&out);
+		c->relay_ct = fwd ? txn_request(endpoint_txns(c->b2bua->ep), fwd, &yl->peer, &yl->owner) : NULL;
+	}
+	if (!c->relay_ct) {
+		respond_on(c, st, from, 500, "Server Internal Error", NULL, "cannot relay the request");
+		return;
+	}
+	c->live_txns++;
+	c->relay_st = st;
+	c->relay_from = from;
+	txn_set_user_data(st, &xl->owner);
+	c->live_txns++;
+	log_info("call %u: %s from leg %s relayed%s", c->id, sip->sip_request->rq_method_name,
+		 xl->cfg->name, offer_method && has_body ? " with a new offer (re-keyed)" : "");
+}
+
+/* The other leg answered a relayed request: pass the answer back. */
+static void relay_response(struct call *c, struct txn *ct, msg_t *resp)
+{
+	sip_t const *sip = sip_object(resp);
+	sip_t const *rq = sip_object(txn_request_msg(ct));
+	int status = sip->sip_status->st_status;
+	int from = c->relay_from, to = 1 - from;
+	char why[160] = "";
+	char *body = NULL;
+
+	if (status == 100)
+		return;
+	if (rq->sip_request->rq_method == sip_method_invite && status >= 200 && status < 300) {
+		send_ack(c, to, rq->sip_cseq->cs_seq);
+		if (sip->sip_contact) /* target refresh */
+			url_e(c->legs[to].remote_target, (int)sizeof(c->legs[to].remote_target),
+			      sip->sip_contact->m_url);
+	}
+	if (status >= 200 && status < 300 && sip->sip_payload && sip->sip_payload->pl_len &&
+	    (rq->sip_request->rq_method == sip_method_invite ||
+	     rq->sip_request->rq_method == sip_method_update)) {
+		int bad = plan_answer(c, to, sip->sip_payload->pl_data, sip->sip_payload->pl_len, &body,
+				      why, sizeof(why));
+		if (bad) {
+			/* The other side accepted something we cannot honour: end the call
+			 * rather than leave the two legs disagreeing about the media. */
+			log_warnx("call %u: refusing the relayed answer: %s", c->id, why);
+			respond_on(c, c->relay_st, from, 488, "Not Acceptable Here", NULL, why);
+			send_bye(c, LEG_A);
+			send_bye(c, LEG_B);
+			c->state = CALL_ENDING;
+			if (!c->pending_bye)
+				call_close(c, why);
+			return;
+		}
+	}
+	if (status >= 200 && status < 300 && !body && sip->sip_payload && sip->sip_payload->pl_len &&
+	    sip->sip_content_type && sip->sip_content_type->c_type &&
+	    strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0) {
+		/* Non-SDP bodies of INFO/MESSAGE answers cross unchanged. */
+		msg_t *r = reply_to(c, c->relay_st, from, status, sip->sip_status->st_phrase, NULL, NULL);
+		if (r && sip_set_body(r, sip->sip_content_type->c_type, sip->sip_payload->pl_data,
+				      sip->sip_payload->pl_len) == 0 && c->relay_st)
+			txn_respond(c->relay_st, r);
+		else if (r)
+			msg_destroy(r);
+	} else {
+		respond_on(c, c->relay_st, from, status, sip->sip_status->st_phrase, body, NULL);
+	}
+	if (body) {
+		explicit_bzero(body, strlen(body));
+		free(body);
+	}
+	if (status >= 200) {
+		c->relay_st = NULL; /* the transactions finish on their own */
+		c->relay_ct = NULL;
 	}
 }
 
@@ -583,9 +773,11 @@ static void on_ack(void *ctx, msg_t *ack, const struct pc_peer *from)
 	if (!sip->sip_to->a_tag)
 		return;
 	struct call *c = call_find(b, sip->sip_call_id->i_id, sip->sip_to->a_tag, &side);
-	if (c && side == LEG_A && c->a_ok) {
-		msg_destroy(c->a_ok); /* A has our 2xx: stop retransmitting */
-		c->a_ok = NULL;
+	if (c && c->ok_msg && side == c->ok_side &&
+	    sip->sip_cseq->cs_seq == sip_object(c->ok_msg)->sip_cseq->cs_seq) {
+		msg_destroy(c->ok_msg); /* our 2xx arrived: stop retransmitting */
+		c->ok_msg = NULL;
+		c->ok_st = NULL;
 	}
 }
 
@@ -597,12 +789,13 @@ static void call_timer(evutil_socket_t fd, short what, void *arg)
 	const struct gateway_config *cfg = c->b2bua->cfg;
 	unsigned next = MEDIA_CHECK_MS;
 
-	if (c->a_ok && c->legs[LEG_A].peer.transport == PC_TP_UDP) {
+	if (c->ok_msg && c->legs[c->ok_side].peer.transport == PC_TP_UDP) {
 		c->ok_elapsed_ms += c->ok_interval_ms;
 		if (c->ok_elapsed_ms >= 64 * cfg->timers.t1_ms) {
 			log_info("call %u: no ACK for our 2xx", c->id);
-			msg_destroy(c->a_ok);
-			c->a_ok = NULL;
+			msg_destroy(c->ok_msg);
+			c->ok_msg = NULL;
+			c->ok_st = NULL;
 			send_bye(c, LEG_A);
 			send_bye(c, LEG_B);
 			c->state = CALL_ENDING;
@@ -610,8 +803,8 @@ static void call_timer(evutil_socket_t fd, short what, void *arg)
 				call_close(c, "no ACK");
 			return;
 		}
-		if (c->a_invite)
-			txn_respond(c->a_invite, msg_dup(c->a_ok));
+		if (c->ok_st)
+			txn_respond(c->ok_st, msg_dup(c->ok_msg));
 		c->ok_interval_ms = c->ok_interval_ms * 2 < cfg->timers.t2_ms ? c->ok_interval_ms * 2
 									     : cfg->timers.t2_ms;
 		next = c->ok_interval_ms;
@@ -681,9 +874,10 @@ static void call_close(struct call *c, const char *reason)
 		free(c->a_answer);
 		c->a_answer = NULL;
 	}
-	if (c->a_ok) {
-		msg_destroy(c->a_ok);
-		c->a_ok = NULL;
+	if (c->ok_msg) {
+		msg_destroy(c->ok_msg);
+		c->ok_msg = NULL;
+		c->ok_st = NULL;
 	}
 	if (c->timer) {
 		event_free(c->timer);

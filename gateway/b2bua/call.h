@@ -55,13 +55,18 @@ struct call {
 	struct leg legs[2];
 	struct txn *a_invite;     /* server INVITE from A, until it terminates */
 	struct txn *b_invite;     /* client INVITE to B, until it terminates */
-	msg_t *a_ok;              /* our 2xx to A, retransmitted over UDP until ACK */
+	msg_t *ok_msg;            /* our last 2xx to an INVITE, resent over UDP until ACK */
+	struct txn *ok_st;        /* ... on this server transaction */
+	int ok_side;              /* ... of this leg */
+	struct txn *relay_st;     /* an in-dialog request being relayed ... */
+	struct txn *relay_ct;     /* ... as this request on the other leg */
+	int relay_from;           /* ... which came from this leg */
 	struct event *timer;      /* 2xx retransmission, then media watchdog */
 	unsigned ok_interval_ms;
 	unsigned ok_elapsed_ms;
 	struct media_stream *streams[SDP_MAX_STREAMS];
 	unsigned n_streams;       /* m-lines of the offer */
-	enum sdp_proto a_proto[SDP_MAX_STREAMS]; /* what A offered, for our answer */
+	enum sdp_proto offer_proto[SDP_MAX_STREAMS]; /* the offerer's profiles, for our answer */
 	bool answered;            /* B's SDP answer applied */
 	char *a_answer;           /* the SDP we answered A with (malloc, holds keys) */
 	int pending_bye;          /* legs with a BYE in flight */
@@ -81,12 +86,14 @@ struct b2bua {
 	struct event *reaper;
 };
 
-/* media_plan.c: SDP and keys. Each returns 0, or a SIP status (488, 500,
- * 503) with `why` set for the Warning. */
-int plan_offer_from_a(struct call *c, const char *body, size_t len, char **b_body,
-		      char *why, size_t whylen);
-int plan_answer_from_b(struct call *c, const char *body, size_t len, char **a_body,
-		       char *why, size_t whylen);
+/* media_plan.c: SDP and keys. An offer arrives on leg `from` and goes to the
+ * other leg; an answer arrives on leg `from` and goes back to the offerer.
+ * Each returns 0 with a malloc'd body (it holds keys: wipe, then free), or a
+ * SIP status (488, 500, 503) with `why` set for the Warning. */
+int plan_offer(struct call *c, int from, const char *body, size_t len, char **out_body,
+	       char *why, size_t whylen);
+int plan_answer(struct call *c, int from, const char *body, size_t len, char **out_body,
+		char *why, size_t whylen);
 void plan_release(struct call *c);
 
 #endif

@@ -1,7 +1,9 @@
-/* The media side of a call: from A's offer, decide each leg's security,
- * allocate relay ports and fresh keys and write the offer for B; from B's
- * answer, check it against what we offered (a leg that requires SRTP refuses
- * a plain answer: no downgrade), key the relay and write the answer for A.
+/* The media side of a call: from an offer on one leg (the caller's INVITE, or
+ * either side's re-INVITE/UPDATE), decide that leg's security, allocate relay
+ * ports once and fresh keys every time, and write the offer for the other
+ * leg; from the other leg's answer, check it against what we offered (a leg
+ * that requires SRTP refuses a plain answer: no downgrade), key the relay and
+ * write the answer for the offerer.
  * Keys never cross legs: A's keys stay on side A of the relay, B's on side B,
  * and every key we send is new from GnuTLS's generator. */
 #include "call.h"
@@ -70,10 +72,9 @@ static void plan_header(struct sdp_plan *plan, struct leg *l, unsigned n)
 	plan->n_streams = n;
 }
 
-/* Is A's offer acceptable on A's leg, and is that leg secure? */
-static int a_security(struct call *c, const struct sdp_desc *offer, char *why, size_t whylen)
+/* Is an offer acceptable on the offering leg, and is that leg secure? */
+static int offer_security(struct leg *a, const struct sdp_desc *offer, char *why, size_t whylen)
 {
-	struct leg *a = &c->legs[LEG_A];
 	bool any_secure = false, any_plain = false;
 	for (unsigned i = 0; i < offer->n_streams; i++) {
 		const struct sdp_stream *s = &offer->streams[i];
@@ -108,18 +109,24 @@ static int a_security(struct call *c, const struct sdp_desc *offer, char *why, s
 	return 0;
 }
 
-int plan_offer_from_a(struct call *c, const char *body, size_t len, char **b_body, char *why,
-		      size_t whylen)
+int plan_offer(struct call *c, int from, const char *body, size_t len, char **out_body,
+	       char *why, size_t whylen)
 {
-	struct leg *a = &c->legs[LEG_A], *b = &c->legs[LEG_B];
+	struct leg *a = &c->legs[from], *b = &c->legs[1 - from];
 	struct sdp_desc offer;
 	struct sdp_plan plan;
 	int rc;
 
-	*b_body = NULL;
+	*out_body = NULL;
+	memset(&plan, 0, sizeof(plan));
 	if (sdp_read(body, len, &offer, why, whylen) < 0)
 		return 488;
-	if ((rc = a_security(c, &offer, why, whylen)) != 0)
+	if (c->n_streams && offer.n_streams != c->n_streams) {
+		snprintf(why, whylen, "changing the number of media streams is not supported");
+		rc = 488;
+		goto out;
+	}
+	if ((rc = offer_security(a, &offer, why, whylen)) != 0)
 		goto out;
 	b->secure = b->cfg->media != MEDIA_MODE_RTP; /* offered; the answer decides */
 	c->n_streams = offer.n_streams;
@@ -127,11 +134,14 @@ int plan_offer_from_a(struct call *c, const char *body, size_t len, char **b_bod
 	for (unsigned i = 0; i < offer.n_streams; i++) {
 		const struct sdp_stream *s = &offer.streams[i];
 		struct sdp_stream_plan *sp = &plan.streams[i];
-		c->a_proto[i] = s->proto;
-		sp->proto = proto_for(s->proto, b->secure);
+		c->offer_proto[i] = s->proto;
+		/* A profile we do not relay keeps its own text (port 0). */
+		sp->proto = proto_is_rtp(s->proto) ? proto_for(s->proto, b->secure) : SDP_PROTO_OTHER;
 		if (s->port == 0 || !proto_is_rtp(s->proto))
-			continue; /* rejected on both legs: port 0 */
-		c->streams[i] = media_stream_new(c->b2bua->media, leg_range(c, a), leg_range(c, b));
+			continue; /* rejected on both legs: port 0 (the relay stays for a re-offer) */
+		if (!c->streams[i])
+			c->streams[i] = media_stream_new(c->b2bua->media, leg_range(c, &c->legs[LEG_A]),
+							 leg_range(c, &c->legs[LEG_B]));
 		if (!c->streams[i]) {
 			snprintf(why, whylen, "no relay ports left");
 			rc = 503;
@@ -139,8 +149,9 @@ int plan_offer_from_a(struct call *c, const char *body, size_t len, char **b_bod
 		}
 		struct sockaddr_storage ss;
 		if (to_sockaddr(s, &ss) == 0)
-			media_stream_set_remote(c->streams[i], MEDIA_SIDE_A, &ss, s->rtcp_port, false);
+			media_stream_set_remote(c->streams[i], (enum media_side)from, &ss, s->rtcp_port, false);
 		if (a->secure) {
+			/* Every offer gets a new key from us in the answer: re-keying. */
 			sdp_pick_crypto(s, a->cfg->suites, a->cfg->n_suites, &a->recv_key[i]);
 			a->send_key[i].tag = a->recv_key[i].tag;
 			if (media_keys_fresh(a->recv_key[i].params.suite, &a->send_key[i].params) < 0) {
@@ -149,7 +160,7 @@ int plan_offer_from_a(struct call *c, const char *body, size_t len, char **b_bod
 				goto out;
 			}
 		}
-		sp->port = media_stream_port(c->streams[i], MEDIA_SIDE_B);
+		sp->port = media_stream_port(c->streams[i], (enum media_side)(1 - from));
 		sp->rtcp_port = sp->port + 1;
 		if (b->secure) {
 			unsigned n = b->cfg->n_suites < MAX_OFFERED_SUITES ? b->cfg->n_suites : MAX_OFFERED_SUITES;
@@ -167,15 +178,15 @@ int plan_offer_from_a(struct call *c, const char *body, size_t len, char **b_bod
 			sp->n_crypto = n;
 		}
 	}
-	*b_body = sdp_write(body, len, &plan, why, whylen);
-	rc = *b_body ? 0 : 488;
+	*out_body = sdp_write(body, len, &plan, why, whylen);
+	rc = *out_body ? 0 : 488;
 out:
 	wipe_plan(&plan);
 	sdp_desc_wipe(&offer);
 	return rc;
 }
 
-/* B's answer for stream i: which of our offered keys it took, and its own. */
+/* The answerer's stream i: which of our offered keys it took, and its own. */
 static int b_stream_keys(struct leg *b, unsigned i, const struct sdp_stream *as, char *why,
 			 size_t whylen)
 {
@@ -204,16 +215,17 @@ static int b_stream_keys(struct leg *b, unsigned i, const struct sdp_stream *as,
 	return 488;
 }
 
-int plan_answer_from_b(struct call *c, const char *body, size_t len, char **a_body, char *why,
-		       size_t whylen)
+int plan_answer(struct call *c, int from, const char *body, size_t len, char **out_body,
+		char *why, size_t whylen)
 {
-	struct leg *a = &c->legs[LEG_A], *b = &c->legs[LEG_B];
+	struct leg *a = &c->legs[1 - from], *b = &c->legs[from];
 	struct sdp_desc answer;
 	struct sdp_plan plan;
 	int rc = 0;
 	bool b_secure = false, b_plain = false;
 
-	*a_body = NULL;
+	*out_body = NULL;
+	memset(&plan, 0, sizeof(plan));
 	if (sdp_read(body, len, &answer, why, whylen) < 0)
 		return 488;
 	if (answer.n_streams != c->n_streams) {
@@ -226,10 +238,11 @@ int plan_answer_from_b(struct call *c, const char *body, size_t len, char **a_bo
 	for (unsigned i = 0; i < answer.n_streams; i++) {
 		const struct sdp_stream *as = &answer.streams[i];
 		struct sdp_stream_plan *sp = &plan.streams[i];
-		sp->proto = proto_for(c->a_proto[i], a->secure);
-		if (!c->streams[i])
+		sp->proto = proto_is_rtp(c->offer_proto[i]) ? proto_for(c->offer_proto[i], a->secure)
+							     : SDP_PROTO_OTHER;
+		if (!c->streams[i] || c->offer_proto[i] == SDP_PROTO_OTHER)
 			continue;
-		if (as->port == 0) { /* B rejected the stream */
+		if (as->port == 0) { /* the answerer rejected the stream */
 			media_stream_free(c->streams[i]);
 			c->streams[i] = NULL;
 			continue;
@@ -245,16 +258,18 @@ int plan_answer_from_b(struct call *c, const char *body, size_t len, char **a_bo
 			b_plain = true;
 		struct sockaddr_storage ss;
 		if (to_sockaddr(as, &ss) == 0)
-			media_stream_set_remote(c->streams[i], MEDIA_SIDE_B, &ss, as->rtcp_port, false);
-		if (media_stream_set_crypto(c->streams[i], MEDIA_SIDE_B, k == 1 ? &b->recv_key[i].params : NULL,
+			media_stream_set_remote(c->streams[i], (enum media_side)from, &ss, as->rtcp_port, false);
+		if (media_stream_set_crypto(c->streams[i], (enum media_side)from,
+					    k == 1 ? &b->recv_key[i].params : NULL,
 					    k == 1 ? &b->send_key[i].params : NULL) < 0 ||
-		    media_stream_set_crypto(c->streams[i], MEDIA_SIDE_A, a->secure ? &a->recv_key[i].params : NULL,
+		    media_stream_set_crypto(c->streams[i], (enum media_side)(1 - from),
+					    a->secure ? &a->recv_key[i].params : NULL,
 					    a->secure ? &a->send_key[i].params : NULL) < 0) {
 			snprintf(why, whylen, "cannot key the media relay");
 			rc = 500;
 			goto out;
 		}
-		sp->port = media_stream_port(c->streams[i], MEDIA_SIDE_A);
+		sp->port = media_stream_port(c->streams[i], (enum media_side)(1 - from));
 		sp->rtcp_port = sp->port + 1;
 		if (a->secure) {
 			sp->crypto[0] = a->send_key[i];
@@ -267,8 +282,8 @@ int plan_answer_from_b(struct call *c, const char *body, size_t len, char **a_bo
 		goto out;
 	}
 	b->secure = b_secure;
-	*a_body = sdp_write(body, len, &plan, why, whylen);
-	if (!*a_body)
+	*out_body = sdp_write(body, len, &plan, why, whylen);
+	if (!*out_body)
 		rc = 488;
 out:
 	wipe_plan(&plan);

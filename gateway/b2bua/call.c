@@ -323,9 +323,7 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 			return true;
 		}
 	} else {
-		respond_a(c, 488, "Not Acceptable Here", NULL, "an offer in the INVITE is required");
-		call_close(c, "late offer");
-		return true;
+		c->late_offer = true; /* B will offer in its 2xx, A answer in its ACK */
 	}
 
 	char branch[40];
@@ -352,8 +350,15 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 
 /* ---- responses from B ---- */
 
-/* The ACK for a 2xx to our INVITE with CSeq number cseq on leg side. */
+/* The ACK for a 2xx to our INVITE with CSeq number cseq on leg side, with an
+ * SDP answer when the offer came in the 2xx. */
+static void send_ack_body(struct call *c, int side, uint32_t cseq, const char *body);
 static void send_ack(struct call *c, int side, uint32_t cseq)
+{
+	send_ack_body(c, side, cseq, NULL);
+}
+
+static void send_ack_body(struct call *c, int side, uint32_t cseq, const char *body)
 {
 	struct leg *b = &c->legs[side];
 	char branch[40];
@@ -361,7 +366,7 @@ static void send_ack(struct call *c, int side, uint32_t cseq)
 	txn_new_branch(branch, sizeof(branch));
 	buf_init(&out, 8192);
 	request_head(c, b, "ACK", b->remote_target, branch, 70, cseq, &out);
-	msg_t *ack = finish(&out, NULL);
+	msg_t *ack = finish(&out, body);
 	if (ack) {
 		endpoint_send(c->b2bua->ep, &b->peer, ack);
 		msg_destroy(ack);
@@ -430,12 +435,40 @@ static void b_invite_response(struct call *c, msg_t *resp)
 	}
 	if (status < 200) {
 		learn_b_dialog(c, sip);
-		int bad = apply_answer(c, sip, why, sizeof(why));
+		/* With a late offer, SDP in an unreliable provisional is not an
+		 * offer we can take (RFC 3261 §13.2.1): ringing only. */
+		int bad = c->late_offer ? 0 : apply_answer(c, sip, why, sizeof(why));
 		if (bad)
 			return; /* early media refused; the final answer decides */
 		if (c->state == CALL_INVITING)
 			c->state = CALL_EARLY;
 		respond_a(c, status, sip->sip_status->st_phrase, c->answered ? c->a_answer : NULL, NULL);
+		return;
+	}
+	if (status < 300 && c->late_offer) {
+		learn_b_dialog(c, sip);
+		char *a_body = NULL;
+		int bad = sip->sip_payload && sip->sip_payload->pl_len
+				  ? plan_offer(c, LEG_B, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
+					       &a_body, why, sizeof(why))
+				  : (snprintf(why, sizeof(why), "no offer in the 2xx to an INVITE without one"), 488);
+		if (bad) {
+			log_warnx("call %u: refusing B's offer: %s", c->id, why);
+			send_ack(c, LEG_B, 1);
+			respond_a(c, 488, "Not Acceptable Here", NULL, why);
+			send_bye(c, LEG_B);
+			c->state = CALL_ENDING;
+			if (!c->pending_bye)
+				call_close(c, why);
+			return;
+		}
+		c->b_ack_pending = true;
+		c->state = CALL_CONFIRMED;
+		respond_a(c, 200, "OK", a_body, NULL);
+		explicit_bzero(a_body, strlen(a_body));
+		free(a_body);
+		log_info("call %u: offer from leg %s sent to the caller in the 2xx (late offer)", c->id,
+			 c->legs[LEG_B].cfg->name);
 		return;
 	}
 	if (status < 300) {
@@ -773,11 +806,40 @@ static void on_ack(void *ctx, msg_t *ack, const struct pc_peer *from)
 	if (!sip->sip_to->a_tag)
 		return;
 	struct call *c = call_find(b, sip->sip_call_id->i_id, sip->sip_to->a_tag, &side);
-	if (c && c->ok_msg && side == c->ok_side &&
+	if (!c)
+		return;
+	if (c->ok_msg && side == c->ok_side &&
 	    sip->sip_cseq->cs_seq == sip_object(c->ok_msg)->sip_cseq->cs_seq) {
 		msg_destroy(c->ok_msg); /* our 2xx arrived: stop retransmitting */
 		c->ok_msg = NULL;
 		c->ok_st = NULL;
+	}
+	if (side == LEG_A && c->b_ack_pending) {
+		/* Late offer: A's answer rides in its ACK; B gets it in ours. */
+		char why[160] = "";
+		char *b_body = NULL;
+		c->b_ack_pending = false;
+		int bad = sip->sip_payload && sip->sip_payload->pl_len
+				  ? plan_answer(c, LEG_A, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
+						&b_body, why, sizeof(why))
+				  : (snprintf(why, sizeof(why), "the ACK carries no answer"), 488);
+		send_ack_body(c, LEG_B, 1, bad ? NULL : b_body);
+		if (b_body) {
+			explicit_bzero(b_body, strlen(b_body));
+			free(b_body);
+		}
+		if (bad) {
+			log_warnx("call %u: refusing the caller's answer: %s", c->id, why);
+			send_bye(c, LEG_A);
+			send_bye(c, LEG_B);
+			c->state = CALL_ENDING;
+			if (!c->pending_bye)
+				call_close(c, why);
+			return;
+		}
+		c->answered = true;
+		log_info("call %u established (leg A %s, leg B %s, late offer)", c->id,
+			 c->legs[LEG_A].secure ? "SRTP" : "RTP", c->legs[LEG_B].secure ? "SRTP" : "RTP");
 	}
 }
 

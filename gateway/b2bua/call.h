@@ -68,6 +68,8 @@ struct call {
 	unsigned n_streams;       /* m-lines of the offer */
 	enum sdp_proto offer_proto[SDP_MAX_STREAMS]; /* the offerer's profiles, for our answer */
 	bool answered;            /* B's SDP answer applied */
+	bool late_offer;          /* A's INVITE had no SDP: offer in B's 2xx, answer in A's ACK */
+	bool b_ack_pending;       /* late offer: B's 2xx awaits our ACK carrying A's answer */
 	char *a_answer;           /* the SDP we answered A with (malloc, holds keys) */
 	int pending_bye;          /* legs with a BYE in flight */
 	unsigned live_txns;       /* transactions whose user data is one of our legs */

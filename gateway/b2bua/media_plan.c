@@ -81,7 +81,10 @@ static int offer_security(struct leg *a, const struct sdp_desc *offer, char *why
 		if (s->port == 0 || !proto_is_rtp(s->proto))
 			continue;
 		struct sdp_crypto pick;
-		bool usable = sdp_proto_is_secure(s->proto) &&
+		/* RFC 8643: on a best-effort leg, keys on RTP/AVP are taken too. */
+		bool keyed_profile = sdp_proto_is_secure(s->proto) ||
+				     (a->cfg->media == MEDIA_MODE_BEST_EFFORT && s->n_crypto > 0);
+		bool usable = keyed_profile &&
 			      sdp_pick_crypto(s, a->cfg->suites, a->cfg->n_suites, &pick) == 0;
 		srtp_params_wipe(&pick.params);
 		if (sdp_proto_is_secure(s->proto) && !usable) {
@@ -135,8 +138,13 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 		const struct sdp_stream *s = &offer.streams[i];
 		struct sdp_stream_plan *sp = &plan.streams[i];
 		c->offer_proto[i] = s->proto;
-		/* A profile we do not relay keeps its own text (port 0). */
-		sp->proto = proto_is_rtp(s->proto) ? proto_for(s->proto, b->secure) : SDP_PROTO_OTHER;
+		/* A profile we do not relay keeps its own text (port 0). A
+		 * best-effort leg gets RFC 8643 opportunistic SRTP: RTP/AVP with
+		 * a=crypto, which a plain peer still accepts. */
+		bool opportunistic = b->cfg->media == MEDIA_MODE_BEST_EFFORT;
+		sp->proto = proto_is_rtp(s->proto) ? proto_for(s->proto, b->secure && !opportunistic)
+						   : SDP_PROTO_OTHER;
+		sp->opportunistic = opportunistic;
 		if (s->port == 0 || !proto_is_rtp(s->proto))
 			continue; /* rejected on both legs: port 0 (the relay stays for a re-offer) */
 		if (!c->streams[i])
@@ -190,7 +198,8 @@ out:
 static int b_stream_keys(struct leg *b, unsigned i, const struct sdp_stream *as, char *why,
 			 size_t whylen)
 {
-	bool secure = sdp_proto_is_secure(as->proto) && as->n_crypto > 0;
+	bool secure = as->n_crypto > 0 && (sdp_proto_is_secure(as->proto) ||
+					   b->cfg->media == MEDIA_MODE_BEST_EFFORT);
 	if (!secure) {
 		if (b->cfg->media == MEDIA_MODE_SRTP) {
 			snprintf(why, whylen, "leg %s requires SRTP but the answer has no a=crypto",
@@ -238,8 +247,12 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 	for (unsigned i = 0; i < answer.n_streams; i++) {
 		const struct sdp_stream *as = &answer.streams[i];
 		struct sdp_stream_plan *sp = &plan.streams[i];
-		sp->proto = proto_is_rtp(c->offer_proto[i]) ? proto_for(c->offer_proto[i], a->secure)
+		/* The answer keeps the offer's profile; keys on RTP/AVP only when
+		 * the offerer used RFC 8643 opportunistic SRTP. */
+		bool offered_secure = sdp_proto_is_secure(c->offer_proto[i]);
+		sp->proto = proto_is_rtp(c->offer_proto[i]) ? proto_for(c->offer_proto[i], offered_secure)
 							     : SDP_PROTO_OTHER;
+		sp->opportunistic = a->secure && !offered_secure;
 		if (!c->streams[i] || c->offer_proto[i] == SDP_PROTO_OTHER)
 			continue;
 		if (as->port == 0) { /* the answerer rejected the stream */

@@ -616,7 +616,7 @@ static int check_plan(const struct sdp_plan *plan, unsigned n_streams, bool *v6,
 		}
 		/* Keys on a plain profile would be sent for nothing, and in the
 		 * clear if the signalling leg is. */
-		if (sp->port && sp->n_crypto && !sdp_proto_is_secure(sp->proto)) {
+		if (sp->port && sp->n_crypto && !sdp_proto_is_secure(sp->proto) && !sp->opportunistic) {
 			set_why(why, whylen, "plan: stream %u has keys but a plain profile", i + 1);
 			return -1;
 		}

@@ -66,6 +66,10 @@ struct sdp_stream_plan {
 	bool rtcp_mux;             /* keep/offer a=rtcp-mux */
 	struct sdp_crypto crypto[SDP_MAX_CRYPTO]; /* our a=crypto lines, in order */
 	unsigned n_crypto;
+	/* RFC 8643 opportunistic SRTP: a=crypto lines on a plain RTP/AVP(F)
+	 * profile, so a peer that does not do SRTP still accepts the stream.
+	 * Without it, keys on a plain profile are refused as a planning error. */
+	bool opportunistic;
 };
 
 struct sdp_plan {

@@ -33,6 +33,9 @@ done
 for leak in "$trunk_callid" 15072 "trunk@" "o=trunk" 17000 AQIDBAUG "a=crypto" "RTP/SAVP"; do
 	grep -qF -- "$leak" "$WORK/sipp_msg.log" && fail "outside detail leaked to the phone: $leak"
 done
+# Codecs and payload types survive both rewrites (the trunk chose 0 and 101).
+awk '/^SIP\/2.0 200 OK/{f=1} f' "$WORK/sipp_msg.log" | grep -q "a=rtpmap:101 telephone-event/8000" ||
+	fail "telephone-event lost in the answer to the phone"
 # The caller's number crosses; the trunk answers AEAD-AES-256-GCM.
 grep -q "From: <sip:12125551234@\|From: <sip:alice@" "$WORK/trunk_msg.log" || fail "caller identity missing toward the trunk"
 expect_log "call [0-9]+ established \(leg A RTP, leg B SRTP\)"

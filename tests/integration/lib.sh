@@ -121,7 +121,8 @@ ${4:-}
 CONF
 }
 
-# call_config FILE [EXTRA]: the reference scenario for calls: listeners,
+# call_config FILE [EXTRA]: the reference scenario for calls (OUTSIDE_MEDIA
+# overrides the outside leg's media mode): listeners,
 # legs (inside plain RTP, outside SDES-SRTP), the trunk peer over TLS at
 # 127.0.0.1:5071 and routes inside -> trunk, outside -> phone at 127.0.0.1:5090.
 call_config() {
@@ -130,7 +131,7 @@ call_config() {
   tls = { certificate = \"$CERTS/gateway.crt\"; key = \"$CERTS/gateway.key\"; ca = \"$CERTS/ca.crt\"; }; } );
 legs = (
   { name = \"inside\"; media = \"rtp\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 20000, 20999 ]; },
-  { name = \"outside\"; media = \"srtp\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 30000, 30999 ]; }
+  { name = \"outside\"; media = \"${OUTSIDE_MEDIA:-srtp}\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 30000, 30999 ]; }
 );
 routes = (
   { from_leg = \"inside\"; to_leg = \"outside\"; peer = \"trunk\"; },

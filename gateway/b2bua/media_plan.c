@@ -147,13 +147,20 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 		sp->opportunistic = opportunistic;
 		if (s->port == 0 || !proto_is_rtp(s->proto))
 			continue; /* rejected on both legs: port 0 (the relay stays for a re-offer) */
-		if (!c->streams[i])
+		if (!c->streams[i]) {
 			c->streams[i] = media_stream_new(c->b2bua->media, leg_range(c, &c->legs[LEG_A]),
 							 leg_range(c, &c->legs[LEG_B]));
-		if (!c->streams[i]) {
-			snprintf(why, whylen, "no relay ports left");
-			rc = 503;
-			goto out;
+			if (!c->streams[i]) {
+				snprintf(why, whylen, "no relay ports left");
+				rc = 503;
+				goto out;
+			}
+			/* Until the answer keys them, secure sides forward nothing:
+			 * early SRTP must not cross unauthenticated. */
+			if (a->secure)
+				media_stream_await_keys(c->streams[i], (enum media_side)from);
+			if (b->cfg->media != MEDIA_MODE_RTP)
+				media_stream_await_keys(c->streams[i], (enum media_side)(1 - from));
 		}
 		struct sockaddr_storage ss;
 		if (to_sockaddr(s, &ss) == 0)

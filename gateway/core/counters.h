@@ -31,6 +31,7 @@
 	X(SEND_FAILED, "send_failures") \
 	X(MEDIA_PORTS_EXHAUSTED, "media_ports_exhausted") \
 	X(MEDIA_AUTH_FAILED, "media_auth_failures") \
+	X(MEDIA_UNKEYED, "media_unkeyed_dropped") \
 	X(MEDIA_REPLAY, "media_replays_dropped") \
 	X(MEDIA_WRONG_SOURCE, "media_wrong_source_dropped") \
 	X(MEDIA_NO_DESTINATION, "media_no_destination_dropped") \

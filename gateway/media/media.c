@@ -61,6 +61,7 @@ struct side {
 	bool rtcp_mux;
 	struct sockaddr_storage remote[2]; /* from SDP: RTP and RTCP destinations */
 	bool latched[2];
+	bool awaiting_keys;                /* secure but not keyed yet: drop all */
 	struct sockaddr_storage latch[2];  /* first accepted source, per kind */
 	struct msrtp recv, recv_old, send;
 	/* Copies of the keys behind each context, only to recognise a repeated
@@ -368,6 +369,12 @@ static void relay_one(struct media_engine *e, struct side *x, int sock_kind, uns
 		counter_inc(CNT_MEDIA_WRONG_SOURCE);
 		return;
 	}
+	if (x->awaiting_keys) {
+		/* Nothing from a side that will be secure crosses, nor latches,
+		 * before its key is known. */
+		counter_inc(CNT_MEDIA_UNKEYED);
+		return;
+	}
 	if (x->recv.ctx) {
 		/* A new SSRC once the set is full is refused before libsrtp
 		 * sees it; one is admitted only after it authenticated. */
@@ -649,6 +656,7 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 		return -1;
 	}
 	uint64_t now = media_now_ms();
+	x->awaiting_keys = false;
 	/* The same key again (a session refresh) keeps its context, replay
 	 * window and send index: a fresh context under an unchanged key would
 	 * accept replays and reuse keystream. */
@@ -714,6 +722,12 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 		}
 	}
 	return 0;
+}
+
+void media_stream_await_keys(struct media_stream *s, enum media_side side)
+{
+	if (s && (unsigned)side <= MEDIA_SIDE_B)
+		s->side[side].awaiting_keys = true;
 }
 
 void media_stream_stats(const struct media_stream *s, enum media_side side,

@@ -59,6 +59,13 @@ int media_stream_set_remote(struct media_stream *s, enum media_side side,
 int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 			    const struct srtp_params *recv, const struct srtp_params *send);
 
+/* The side will be keyed (its leg is or may be secure) but its keys are not
+ * known yet, e.g. between an offer and its answer: until the next
+ * media_stream_set_crypto() for this side, every packet from it is dropped
+ * (counted as media_unkeyed_dropped), never forwarded or latched. Early
+ * media from an SRTP peer must not cross unauthenticated. */
+void media_stream_await_keys(struct media_stream *s, enum media_side side);
+
 struct media_side_stats {
 	uint64_t rtp_in, rtcp_in;        /* packets received from this side's peer */
 	uint64_t rtp_out, rtcp_out;      /* packets sent to this side's peer */

@@ -550,13 +550,16 @@ static void attr_name(struct line l, char *name, size_t namelen)
 	name[k] = '\0';
 }
 
-/* ICE attributes carry the sender's own addresses, and we, not the sender,
- * are the media endpoint the other leg talks to. */
+/* Attributes that describe the sender rather than the session: ICE ones
+ * carry its own addresses (and we, not the sender, are the media endpoint
+ * the other leg talks to); a=ssrc carries its RTCP CNAME, typically
+ * user@address; a=tool names its software. None may cross a leg. */
 static bool is_ice(const char *name)
 {
 	static const char *const ice[] = {
 		"candidate", "remote-candidates", "ice-ufrag", "ice-pwd", "ice-options",
 		"ice-lite", "ice-mismatch", "end-of-candidates", "ice-pacing",
+		"ssrc", "ssrc-group", "tool",
 	};
 	for (size_t i = 0; i < sizeof(ice) / sizeof(ice[0]); i++)
 		if (strcasecmp(name, ice[i]) == 0)

@@ -10,7 +10,9 @@
 #     authenticate under the key its sender put in the SDP (from baresip's SIP
 #     trace), no piece of any plain payload of the inside leg is visible in
 #     them, and each one decrypts to a payload the inside leg carried
-#     (tests/tools/srtp_check); the inside leg has packets both ways;
+#     (tests/tools/srtp_check); the inside leg has packets both ways, and
+#     every packet the phone received is the plaintext of an outside packet
+#     that authenticated (nothing unverified crossed, even before the answer);
 #   - the gateway counted no SRTP authentication failure and left no call.
 # Plain RTP on the outside leg, or no media, fails the test.
 . "$TESTS/integration/lib.sh"
@@ -97,23 +99,28 @@ grep -q "SRTP is Enabled (cryptosuite=$suite)" "$WORK/trunk.trace" || fail "the 
 if grep -q "srtp: failed to decrypt" "$WORK/trunk.trace"; then fail "the trunk could not decrypt the gateway's SRTP"; fi
 
 # Outside leg, each direction: real SRTP under the sender's key, plaintext of
-# the inside leg (same direction) never visible, the same media inside.
+# the inside leg (same direction) never visible, the same media inside. Toward
+# the phone the inside leg is the relay's output: every packet the phone got
+# must be the plaintext of an outside packet that authenticated (--derived).
 "$CHECK" --pcap "$WORK/media.pcap" --min 100 --flow "$out_gw:$trunk_rtp" --key "$suite:$gw_key" \
 	--plain "$phone_rtp:$in_gw" >"$WORK/check_to_trunk.out" 2>&1
 rc_to_trunk=$?
 "$CHECK" --pcap "$WORK/media.pcap" --min 100 --flow "$trunk_rtp:$out_gw" --key "$suite:$trunk_key" \
-	--plain "$in_gw:$phone_rtp" >"$WORK/check_to_phone.out" 2>&1
+	--plain "$in_gw:$phone_rtp" --derived >"$WORK/check_to_phone.out" 2>&1
 rc_to_phone=$?
 note "to trunk: $(cat "$WORK/check_to_trunk.out")"
 note "to phone: $(cat "$WORK/check_to_phone.out")"
 [ $rc_to_trunk -eq 0 ] || fail "phone -> trunk: outside packets missing, not SRTP under the offered key, or plaintext visible"
+if grep -q "not_from_authenticated=[1-9]" "$WORK/check_to_phone.out"; then
+	fail "the gateway forwarded to the phone packets that never authenticated on the SRTP leg"
+fi
 [ $rc_to_phone -eq 0 ] || fail "trunk -> phone: outside packets missing, not SRTP under the answered key, or plaintext visible"
 
-# What each user agent heard: the other one's tone.
-python3 "$B/audio.py" tone "$(ls "$WORK"/rec-phone/dump-*-dec.wav | head -1)" 1000 440 >&2 ||
-	fail "the phone did not hear the trunk's 1000 Hz tone"
-python3 "$B/audio.py" tone "$(ls "$WORK"/rec-trunk/dump-*-dec.wav | head -1)" 440 1000 >&2 ||
-	fail "the trunk did not hear the phone's 440 Hz tone"
+# What each user agent heard (sndfile's dump of its decoder output): the
+# other one's tone.
+heard() { local f=("$WORK/rec-$1"/dump-*-dec.wav); echo "${f[0]}"; }
+python3 "$B/audio.py" tone "$(heard phone)" 1000 440 >&2 || fail "the phone did not hear the trunk's 1000 Hz tone"
+python3 "$B/audio.py" tone "$(heard trunk)" 440 1000 >&2 || fail "the trunk did not hear the phone's 440 Hz tone"
 
 [ "$(counter media_auth_failures)" -eq 0 ] || fail "the gateway rejected some of the trunk's SRTP"
 [ "$(counter calls)" -eq 0 ] || fail "call state left behind"

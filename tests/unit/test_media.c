@@ -533,6 +533,26 @@ static void test_tampered_dropped(void **state)
 	call_close(&c);
 }
 
+/* Found by the baresip test: an SRTP peer that sends before its answer
+ * reached us must not get its packets forwarded raw (or its source
+ * latched) while the side has no key yet. */
+static void test_unkeyed_side_forwards_nothing(void **state)
+{
+	struct call c;
+	call_open(&c, SRTP_AEAD_AES_128_GCM, false);
+	media_stream_await_keys(c.s, MEDIA_SIDE_B);
+	struct pkt plain, wire;
+	trunk_make(&c, &plain, &wire, c.trunk_tx, &c.b_recv, false);
+	send_pkt(c.trunk.rtp, media_stream_port(c.s, MEDIA_SIDE_B), &wire);
+	expect_nothing(c.phone.rtp);
+	assert_int_equal(counter_get(CNT_MEDIA_UNKEYED), 1);
+	assert_int_equal(stats(c.s, MEDIA_SIDE_B).rtp_in, 0);
+	/* Keyed (the answer arrived): the stream flows. */
+	assert_int_equal(media_stream_set_crypto(c.s, MEDIA_SIDE_B, &c.b_recv, &c.b_send), 0);
+	trunk_to_phone(&c, false, false);
+	call_close(&c);
+}
+
 static void test_replay_dropped(void **state)
 {
 	struct call c;
@@ -959,6 +979,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mki, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rtcp_and_mux, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unkeyed_side_forwards_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latching, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_destination, setup, teardown),

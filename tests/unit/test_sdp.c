@@ -500,6 +500,9 @@ static void nothing_of_the_sender_survives(void **state)
 		"a=candidate:1 1 UDP 2130706431 10.47.16.5 49170 typ host\r\n"
 		"a=candidate:2 1 UDP 1694498815 192.0.2.33 49170 typ srflx raddr 10.47.16.5 rport 49170\r\n"
 		"a=end-of-candidates\r\n"
+		"a=ssrc:1234 cname:sip:alice.smith@10.47.16.5\r\n"
+		"a=ssrc-group:FID 1234 5678\r\n"
+		"a=tool:AliceSoftphone 2.1\r\n"
 		"a=recvonly\r\n";
 	struct sdp_plan p;
 	plan_for(&p, "203.0.113.1", 1);
@@ -517,6 +520,9 @@ static void nothing_of_the_sender_survives(void **state)
 	assert_null(strstr(out, "candidate"));
 	assert_null(strstr(out, "49170"));
 	assert_null(strstr(out, "49999"));
+	assert_null(strstr(out, "ssrc"));
+	assert_null(strstr(out, "cname"));
+	assert_null(strstr(out, "tool"));
 	assert_non_null(strstr(out, "o=portcullis 4242 7 IN IP4 203.0.113.1\r\n"));
 	assert_non_null(strstr(out, "\r\ns=-\r\n"));
 	assert_non_null(strstr(out, "a=recvonly\r\na=rtcp:20001\r\n"));

@@ -391,6 +391,18 @@ static void send_bye(struct call *c, int side)
 	}
 }
 
+/* End the call by BYE on the legs in `legs` (a bit per leg); it closes once
+ * those BYEs are answered, or now if there was nothing to send. */
+static void end_call(struct call *c, unsigned legs, const char *why)
+{
+	for (int side = LEG_A; side <= LEG_B; side++)
+		if (legs & (1u << side))
+			send_bye(c, side);
+	c->state = CALL_ENDING;
+	if (!c->pending_bye)
+		call_close(c, why);
+}
+
 static void learn_b_dialog(struct call *c, sip_t const *sip)
 {
 	struct leg *b = &c->legs[LEG_B];
@@ -456,10 +468,7 @@ static void b_invite_response(struct call *c, msg_t *resp)
 			log_warnx("call %u: refusing B's offer: %s", c->id, why);
 			send_ack(c, LEG_B, 1);
 			respond_a(c, 488, "Not Acceptable Here", NULL, why);
-			send_bye(c, LEG_B);
-			c->state = CALL_ENDING;
-			if (!c->pending_bye)
-				call_close(c, why);
+			end_call(c, 1 << LEG_B, why);
 			return;
 		}
 		c->b_ack_pending = true;
@@ -480,10 +489,7 @@ static void b_invite_response(struct call *c, msg_t *resp)
 				snprintf(why, sizeof(why), "the answer carries no SDP");
 			log_warnx("call %u: refusing B's answer: %s", c->id, why);
 			respond_a(c, 488, "Not Acceptable Here", NULL, why);
-			send_bye(c, LEG_B);
-			c->state = CALL_ENDING;
-			if (!c->pending_bye)
-				call_close(c, why);
+			end_call(c, 1 << LEG_B, why);
 			return;
 		}
 		c->state = CALL_CONFIRMED;
@@ -529,11 +535,7 @@ static void leg_failure(struct txn_owner *o, struct txn *ct, int status)
 		c->relay_st = NULL;
 		c->relay_ct = NULL;
 		if (m == sip_method_invite) { /* RFC 3261 §14.1: a failed re-INVITE ends the dialog */
-			send_bye(c, LEG_A);
-			send_bye(c, LEG_B);
-			c->state = CALL_ENDING;
-			if (!c->pending_bye)
-				call_close(c, "re-INVITE failed");
+			end_call(c, (1 << LEG_A) | (1 << LEG_B), "re-INVITE failed");
 		}
 	} else if (ct == c->b_invite) {
 		log_info("call %u: INVITE to leg %s failed (%d)", c->id, l->cfg->name, status);
@@ -748,11 +750,7 @@ static void relay_response(struct call *c, struct txn *ct, msg_t *resp)
 			 * rather than leave the two legs disagreeing about the media. */
 			log_warnx("call %u: refusing the relayed answer: %s", c->id, why);
 			respond_on(c, c->relay_st, from, 488, "Not Acceptable Here", NULL, why);
-			send_bye(c, LEG_A);
-			send_bye(c, LEG_B);
-			c->state = CALL_ENDING;
-			if (!c->pending_bye)
-				call_close(c, why);
+			end_call(c, (1 << LEG_A) | (1 << LEG_B), why);
 			return;
 		}
 	}
@@ -830,11 +828,7 @@ static void on_ack(void *ctx, msg_t *ack, const struct pc_peer *from)
 		}
 		if (bad) {
 			log_warnx("call %u: refusing the caller's answer: %s", c->id, why);
-			send_bye(c, LEG_A);
-			send_bye(c, LEG_B);
-			c->state = CALL_ENDING;
-			if (!c->pending_bye)
-				call_close(c, why);
+			end_call(c, (1 << LEG_A) | (1 << LEG_B), why);
 			return;
 		}
 		c->answered = true;
@@ -858,11 +852,7 @@ static void call_timer(evutil_socket_t fd, short what, void *arg)
 			msg_destroy(c->ok_msg);
 			c->ok_msg = NULL;
 			c->ok_st = NULL;
-			send_bye(c, LEG_A);
-			send_bye(c, LEG_B);
-			c->state = CALL_ENDING;
-			if (!c->pending_bye)
-				call_close(c, "no ACK");
+			end_call(c, (1 << LEG_A) | (1 << LEG_B), "no ACK");
 			return;
 		}
 		if (c->ok_st)
@@ -893,11 +883,7 @@ static void call_timer(evutil_socket_t fd, short what, void *arg)
 				   (uint64_t)cfg->limits.media_timeout_s * 1000) {
 			log_info("call %u: no media for %us, ending the call", c->id,
 				 cfg->limits.media_timeout_s);
-			send_bye(c, LEG_A);
-			send_bye(c, LEG_B);
-			c->state = CALL_ENDING;
-			if (!c->pending_bye)
-				call_close(c, "media timeout");
+			end_call(c, (1 << LEG_A) | (1 << LEG_B), "media timeout");
 			return;
 		}
 	}

@@ -7,20 +7,13 @@
 . "$TESTS/integration/lib.sh"
 call_config "$WORK/gw.conf"
 
-timeout 60 sipp -sf "$TESTS/integration/sipp/uas_trunk.xml" -t t1 -p 15072 -i 127.0.0.1 -m 1 -nostdin \
-	-trace_msg -message_file "$WORK/trunk_msg.log" -trace_err -error_file "$WORK/trunk_err.log" \
-	>"$WORK/trunk.out" 2>&1 &
-TRUNK_PID=$!
-PIDS="$PIDS $TRUNK_PID"
-wait_port tcp 15072
-stunnel_server 5071 15072 trunk
+start_trunk uas_trunk.xml
 start_gateway "$WORK/gw.conf"
 
 run_sipp uac_call.xml 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 500 || {
 	cat "$WORK/sipp.out" "$WORK/sipp_err.log" "$WORK/trunk_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
 	fail "call from the phone failed"; }
-for _ in $(seq 100); do kill -0 "$TRUNK_PID" 2>/dev/null || break; sleep 0.1; done
-wait "$TRUNK_PID" || { cat "$WORK/trunk.out" "$WORK/trunk_err.log" >&2; fail "the trunk's scenario failed"; }
+wait_trunk
 
 # What one side sent must not reach the other.
 phone_callid=$(grep -m1 -o 'Call-ID: .*' "$WORK/sipp_msg.log" | cut -d' ' -f2 | tr -d '\r')

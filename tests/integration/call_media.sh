@@ -10,12 +10,7 @@ PROBE="$(dirname "$PORTCULLIS_BIN")/../tests/tools/rtp_probe"
 [ -x "$PROBE" ] || fail "rtp_probe not built"
 call_config "$WORK/gw.conf"
 
-timeout 60 sipp -sf "$TESTS/integration/sipp/uas_trunk.xml" -t t1 -p 15072 -i 127.0.0.1 -m 1 -nostdin \
-	-trace_msg -message_file "$WORK/trunk_msg.log" >"$WORK/trunk.out" 2>&1 &
-TRUNK_PID=$!
-PIDS="$PIDS $TRUNK_PID"
-wait_port tcp 15072
-stunnel_server 5071 15072 trunk
+start_trunk uas_trunk.xml
 start_gateway "$WORK/gw.conf"
 
 # The phone calls and stays on the line for 4 s.

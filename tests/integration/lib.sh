@@ -140,6 +140,27 @@ routes = (
 ${2:-}"
 }
 
+# start_trunk SCENARIO [CALLS]: SIPp playing the trunk (TCP 127.0.0.1:15072)
+# behind stunnel's TLS on 5071 with the trunk's certificate; SCENARIO is a
+# file in sipp/ or a path. Traces in $WORK/trunk_{msg,err}.log.
+start_trunk() {
+	local scn=$1
+	[ -f "$scn" ] || scn="$TESTS/integration/sipp/$1"
+	timeout 90 sipp -sf "$scn" -t t1 -p 15072 -i 127.0.0.1 -m "${2:-1}" -nostdin \
+		-trace_msg -message_file "$WORK/trunk_msg.log" -trace_err -error_file "$WORK/trunk_err.log" \
+		>"$WORK/trunk.out" 2>&1 &
+	TRUNK_PID=$!
+	PIDS="$PIDS $TRUNK_PID"
+	wait_port tcp 15072
+	[ -f "$WORK/stunnel-5071.conf" ] || stunnel_server 5071 15072 trunk
+}
+
+# wait_trunk: the trunk's scenario must finish, successfully, within 10 s.
+wait_trunk() {
+	for _ in $(seq 100); do kill -0 "$TRUNK_PID" 2>/dev/null || break; sleep 0.1; done
+	wait "$TRUNK_PID" || { cat "$WORK/trunk.out" "$WORK/trunk_err.log" >&2; fail "the trunk's scenario failed"; }
+}
+
 # run_sipp SCENARIO TARGET [extra sipp args...]: one call, 20 s max.
 run_sipp() {
 	local scn=$1 target=$2

@@ -606,6 +606,16 @@ static void in_dialog(struct b2bua *b, struct txn *st, msg_t *req, struct call *
 	sip_method_t m = sip->sip_request->rq_method;
 	msg_t *resp;
 
+	/* A peer that came back on a new connection: the dialog follows it. */
+	const struct pc_peer *from = txn_peer(st);
+	struct leg *l = &c->legs[side];
+	if (from->conn_id && from->conn_id != l->peer.conn_id && from->listener >= 0) {
+		if (l->conn_lost_ms)
+			log_info("call %u: leg %s is back on a new connection", c->id, l->cfg->name);
+		l->peer = *from;
+		l->conn_lost_ms = 0;
+	}
+
 	if (c->state == CALL_CLOSED || c->state == CALL_ENDING) {
 		if ((resp = sip_reply_make(req, m == sip_method_bye ? 200 : 481,
 					   m == sip_method_bye ? NULL : "Call/Transaction Does Not Exist", NULL)))
@@ -777,6 +787,33 @@ static void relay_response(struct call *c, struct txn *ct, msg_t *resp)
 	}
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A peer's connection carrying one of our legs closed. We cannot reconnect
+ * to a peer's connection (it came from a port of its own), so the leg waits
+ * connection_grace for the peer to come back; the call timer ends it then. */
+static void on_inbound_closed(void *ctx, uint64_t conn_id)
+{
+	struct b2bua *b = ctx;
+	for (struct call *c = b->calls; c; c = c->next) {
+		if (c->state == CALL_CLOSED)
+			continue;
+		for (int side = LEG_A; side <= LEG_B; side++) {
+			struct leg *l = &c->legs[side];
+			if (l->peer.conn_id == conn_id && l->peer.listener >= 0 && !l->conn_lost_ms) {
+				l->conn_lost_ms = mono_ms();
+				log_info("call %u: connection of leg %s lost; waiting %us for it", c->id,
+					 l->cfg->name, b->cfg->limits.connection_grace_s);
+			}
+		}
+	}
+}
+
 static bool on_request(void *ctx, struct txn *st, msg_t *req)
 {
 	struct b2bua *b = ctx;
@@ -844,6 +881,17 @@ static void call_timer(evutil_socket_t fd, short what, void *arg)
 	struct call *c = arg;
 	const struct gateway_config *cfg = c->b2bua->cfg;
 	unsigned next = MEDIA_CHECK_MS;
+
+	for (int side = LEG_A; side <= LEG_B; side++) {
+		struct leg *l = &c->legs[side];
+		if (l->conn_lost_ms && mono_ms() - l->conn_lost_ms >= cfg->limits.connection_grace_s * 1000ull) {
+			log_info("call %u: connection of leg %s did not return, ending the call", c->id,
+				 l->cfg->name);
+			/* No BYE can reach the lost leg: end the other one. */
+			end_call(c, 1u << (1 - side), "connection lost");
+			return;
+		}
+	}
 
 	if (c->ok_msg && c->legs[c->ok_side].peer.transport == PC_TP_UDP) {
 		c->ok_elapsed_ms += c->ok_interval_ms;
@@ -968,7 +1016,8 @@ struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cf
 		free(b);
 		return NULL;
 	}
-	struct call_handler h = { .ctx = b, .on_request = on_request, .on_ack = on_ack };
+	struct call_handler h = { .ctx = b, .on_request = on_request, .on_ack = on_ack,
+		.on_inbound_closed = on_inbound_closed };
 	endpoint_set_call_handler(ep, &h);
 	return b;
 }

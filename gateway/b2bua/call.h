@@ -45,6 +45,7 @@ struct leg {
 	struct sdp_crypto recv_key[SDP_MAX_STREAMS];
 	struct sdp_crypto send_key[SDP_MAX_STREAMS];
 	uint64_t sdp_id, sdp_version;
+	uint64_t conn_lost_ms;    /* monotonic ms the peer's connection closed, 0 = fine */
 };
 
 struct call {

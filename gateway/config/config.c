@@ -445,7 +445,7 @@ static int load_limits(struct loader *ld, config_t *cf, struct gateway_config *c
 {
 	static const char *const keys[] = { "max_message_size", "max_connections",
 		"max_connections_per_ip", "idle_timeout", "handshake_timeout", "message_timeout",
-		"max_transactions", "max_calls", "media_timeout", NULL };
+		"max_transactions", "max_calls", "media_timeout", "connection_grace", NULL };
 	struct limits_config *l = &cfg->limits;
 	const config_setting_t *g = config_lookup(cf, "limits");
 	unsigned max_msg = (unsigned)l->max_message_size;
@@ -463,7 +463,8 @@ static int load_limits(struct loader *ld, config_t *cf, struct gateway_config *c
 	    get_uint(ld, g, "message_timeout", &l->message_timeout_s, 1, 300, false) < 0 ||
 	    get_uint(ld, g, "max_transactions", &l->max_transactions, 1, 10000000, false) < 0 ||
 	    get_uint(ld, g, "max_calls", &l->max_calls, 1, 1000000, false) < 0 ||
-	    get_uint(ld, g, "media_timeout", &l->media_timeout_s, 0, 86400, false) < 0)
+	    get_uint(ld, g, "media_timeout", &l->media_timeout_s, 0, 86400, false) < 0 ||
+	    get_uint(ld, g, "connection_grace", &l->connection_grace_s, 1, 3600, false) < 0)
 		return -1;
 	l->max_message_size = max_msg;
 	return 0;
@@ -496,6 +497,7 @@ static void set_defaults(struct gateway_config *cfg)
 		.max_message_size = 65535, .max_connections = 1024, .max_connections_per_ip = 64,
 		.idle_timeout_s = 300, .handshake_timeout_s = 10, .message_timeout_s = 10,
 		.max_transactions = 20000, .max_calls = 10000, .media_timeout_s = 60,
+		.connection_grace_s = 10,
 	};
 	cfg->timers = (struct timers_config){ .t1_ms = 500, .t2_ms = 4000, .t4_ms = 5000 };
 }

@@ -95,6 +95,7 @@ struct limits_config {
 	unsigned max_transactions;
 	unsigned max_calls;
 	unsigned media_timeout_s; /* no RTP from either side this long ends the call; 0 = off */
+	unsigned connection_grace_s; /* a call leg whose peer's connection closed waits this long for it to return */
 };
 
 struct timers_config {

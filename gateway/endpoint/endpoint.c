@@ -483,6 +483,13 @@ static void on_unreachable(void *ctx, const struct pc_peer *to)
 	txn_layer_unreachable(ep->txns, to);
 }
 
+static void on_inbound_closed(void *ctx, uint64_t conn_id)
+{
+	struct endpoint *ep = ctx;
+	if (ep->calls.on_inbound_closed)
+		ep->calls.on_inbound_closed(ep->calls.ctx, conn_id);
+}
+
 /* ---- lifetime ---- */
 
 struct endpoint *endpoint_new(struct event_base *base, const struct gateway_config *cfg)
@@ -493,7 +500,7 @@ struct endpoint *endpoint_new(struct event_base *base, const struct gateway_conf
 	ep->base = base;
 	ep->cfg = cfg;
 	struct transport_events tev = { .ctx = ep, .on_message = on_message,
-		.on_unreachable = on_unreachable };
+		.on_unreachable = on_unreachable, .on_inbound_closed = on_inbound_closed };
 	ep->tp = transport_new(base, cfg, &tev);
 	struct txn_config tcfg = {
 		.t1_ms = cfg->timers.t1_ms, .t2_ms = cfg->timers.t2_ms, .t4_ms = cfg->timers.t4_ms,

@@ -41,6 +41,8 @@ struct call_handler {
 	bool (*on_request)(void *ctx, struct txn *st, msg_t *req);
 	/* An ACK outside any transaction: the ACK for a 2xx (borrowed). */
 	void (*on_ack)(void *ctx, msg_t *ack, const struct pc_peer *from);
+	/* A peer's inbound TCP/TLS connection closed. */
+	void (*on_inbound_closed)(void *ctx, uint64_t conn_id);
 };
 
 struct endpoint *endpoint_new(struct event_base *base, const struct gateway_config *cfg);

@@ -160,6 +160,8 @@ static void conn_close(struct conn *c, enum pc_counter why_counter, const char *
 		to.listener = -1;
 		c->tp->ev.on_unreachable(c->tp->ev.ctx, &to);
 	}
+	if (!c->outgoing && c->tp->ev.on_inbound_closed)
+		c->tp->ev.on_inbound_closed(c->tp->ev.ctx, c->id);
 }
 
 static void conn_free(struct conn *c)

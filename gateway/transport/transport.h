@@ -24,6 +24,9 @@ struct transport_events {
 	/* An outgoing connection failed before it carried our data (connect or
 	 * handshake failure, or closed with data still queued). May be NULL. */
 	void (*on_unreachable)(void *ctx, const struct pc_peer *to);
+	/* An inbound stream connection (a peer's, not ours) closed: dialogs that
+	 * depend on it can only recover if the peer connects again. May be NULL. */
+	void (*on_inbound_closed)(void *ctx, uint64_t conn_id);
 };
 
 struct transport *transport_new(struct event_base *base, const struct gateway_config *cfg,

@@ -14,7 +14,7 @@ wait_port udp 5090
 start_gateway "$WORK/gw.conf"
 stunnel_client 15061 5061 trunk
 
-run_sipp uac_trunk_call.xml 127.0.0.1:15061 -s 1001 -t t1 -p 15073 || {
+run_sipp uac_trunk_call.xml 127.0.0.1:15061 -s 1001 -t t1 -p 15073 -d 500 || {
 	cat "$WORK/sipp.out" "$WORK/sipp_err.log" "$WORK/phone_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
 	fail "call from the trunk failed"; }
 for _ in $(seq 100); do kill -0 "$PHONE_PID" 2>/dev/null || break; sleep 0.1; done

@@ -496,7 +496,7 @@ static void set_defaults(struct gateway_config *cfg)
 	cfg->limits = (struct limits_config){
 		.max_message_size = 65535, .max_connections = 1024, .max_connections_per_ip = 64,
 		.idle_timeout_s = 300, .handshake_timeout_s = 10, .message_timeout_s = 10,
-		.max_transactions = 20000, .max_calls = 10000, .media_timeout_s = 60,
+		.max_transactions = 200000, .max_calls = 10000, .media_timeout_s = 60,
 		.connection_grace_s = 10,
 	};
 	cfg->timers = (struct timers_config){ .t1_ms = 500, .t2_ms = 4000, .t4_ms = 5000 };

@@ -1,0 +1,634 @@
+#!/usr/bin/env python3
+"""Portcullis on-demand benchmarks (never run by the test suite).
+
+  bench/run [media] [sip] [mem] [--quick]        (default: all three)
+
+media  Relay CPU per bridged packet and concurrent G.711 calls one core
+       sustains, plain inside <-> SDES-SRTP outside, for Portcullis's relay
+       (bench/media_relay) and rtpengine (userspace, one worker thread) in the
+       same run, AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM.
+sip    Calls/s sustained for 30 s with zero failed calls: SIPp UDP (inside)
+       -> proxy -> TLS -> SIPp trunk; the gateway (SDP rewrite, SRTP keys)
+       and Kamailio (stateful TLS proxy) one after the other.
+mem    Gateway RSS per established idle call at 1,000 calls and at the most
+       calls this machine's descriptor limit allows.
+
+The system under test is pinned to CPU 0, every load generator and this
+driver to CPU 1. Results go to bench/results/<UTC time>.txt. Every load
+loop is bounded in count and time; only processes started here are stopped,
+by PID."""
+import argparse
+import atexit
+import datetime
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+CERTS = os.path.join(ROOT, "certs", "dev")
+
+GEN_PLAIN, GEN_SRTP = 32100, 32300  # media_load's sockets (below the ephemeral range)
+MEDIA_SECONDS = 8
+MEDIA_P99_MAX_MS = 10.0  # a level counts as sustained only with p99 one-way latency <= this
+MEDIA_MAX_CALLS = 4500   # 4 relay sockets a call; RLIMIT_NOFILE is 20,000 here
+SIP_SECONDS = 30
+SIP_HOLD_MS = 1000
+CLK = os.sysconf("SC_CLK_TCK")
+
+started = []
+out_lines = []
+
+
+def log(msg=""):
+    print(msg, flush=True)
+    out_lines.append(msg)
+
+
+# --- processes -----------------------------------------------------------------
+
+def start(args, **kw):
+    p = subprocess.Popen(args, **kw)
+    started.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGTERM, wait=5.0):
+    """Stops one process we started, by PID: signal, bounded wait, then SIGKILL."""
+    if p.poll() is None:
+        try:
+            os.kill(p.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(wait)
+        except subprocess.TimeoutExpired:
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait(5)
+    if p in started:
+        started.remove(p)
+
+
+@atexit.register
+def stop_all():
+    for p in list(started):
+        stop(p)
+
+
+def descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        q = todo.pop()
+        out.append(q)
+        try:
+            for t in os.listdir("/proc/%d/task" % q):
+                with open("/proc/%d/task/%s/children" % (q, t)) as f:
+                    todo += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def cpu_s(pid, tree=False):
+    """utime + stime of a process (all its threads; with tree, its descendants too)."""
+    total = 0
+    for q in (descendants(pid) if tree else [pid]):
+        try:
+            with open("/proc/%d/stat" % q) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / CLK
+
+
+def status_kib(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return -1
+
+
+def kv(line):
+    return {k: v for k, v in re.findall(r"(\w+)=(\S+)", line)}
+
+
+def listening(proto, port):
+    out = subprocess.run(["ss", "-ln", "-u" if proto == "udp" else "-t"], capture_output=True, text=True).stdout
+    return any(l.split()[3].endswith(":%d" % port) for l in out.splitlines()[1:] if len(l.split()) > 3)
+
+
+def wait_for(cond, seconds, what):
+    end = time.time() + seconds
+    while time.time() < end:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise RuntimeError("timed out waiting for " + what)
+
+
+def wait_test_suite_idle():
+    """The gateway and the tests share ports: never run while tests/run does."""
+    for i in range(120):  # at most 10 minutes
+        r = subprocess.run(["pgrep", "-f", "tests/run"], capture_output=True, text=True)
+        if not r.stdout.strip():
+            return
+        if i % 12 == 0:
+            print("test suite running (pid %s); waiting" % " ".join(r.stdout.split()), flush=True)
+        time.sleep(5)
+    raise RuntimeError("the test suite is still running after 10 minutes")
+
+
+# --- media ---------------------------------------------------------------------
+
+def media_step(a, kind, suite, n, seconds):
+    wait_test_suite_idle()
+    table = os.path.join(a.work, "table-%s.txt" % kind)
+    if kind == "portcullis":
+        relay = start(["taskset", "-c", "0", os.path.join(a.bin, "media_relay"), "--calls", str(n),
+                       "--suite", suite, "--gen-plain", str(GEN_PLAIN), "--gen-srtp", str(GEN_SRTP),
+                       "--table", table], stdout=subprocess.PIPE, text=True)
+        line = relay.stdout.readline()  # "ready ..." once all streams exist
+        if not line.startswith("ready"):
+            stop(relay)
+            raise RuntimeError("media_relay did not start: %r" % line)
+        setup = kv(line)
+    else:
+        logf = open(os.path.join(a.work, "rtpengine.log"), "w")
+        relay = start(["taskset", "-c", "0", "rtpengine", "--config-file=none", "--foreground",
+                       "--interface=127.0.0.1", "--listen-ng=127.0.0.1:22222", "--port-min=10000",
+                       "--port-max=31999", "--num-threads=1", "--media-num-threads=0", "--table=-1",
+                       "--log-stderr", "--log-level=4", "--delete-delay=0", "--timeout=600",
+                       "--pidfile=" + os.path.join(a.work, "rtpengine.pid")],
+                      stdout=logf, stderr=subprocess.STDOUT)
+        wait_for(lambda: listening("udp", 22222), 10, "rtpengine's ng port")
+        r = subprocess.run([sys.executable, os.path.join(BENCH, "rtpengine_calls.py"), "--calls", str(n),
+                            "--suite", suite, "--gen-plain", str(GEN_PLAIN), "--gen-srtp", str(GEN_SRTP),
+                            "--table", table], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            stop(relay)
+            raise RuntimeError("rtpengine call setup failed: " + r.stderr[-2000:])
+        setup = {"rss_after_kib": str(status_kib(relay.pid, "VmRSS"))}
+    time.sleep(0.3)
+    c0, t0, busy0 = cpu_s(relay.pid), time.time(), cpu0_busy()
+    g = subprocess.run(["taskset", "-c", "1", os.path.join(a.bin, "media_load"), "--table", table,
+                        "--plain-port", str(GEN_PLAIN), "--srtp-port", str(GEN_SRTP),
+                        "--seconds", str(seconds)], capture_output=True, text=True, timeout=seconds + 60)
+    wall, c1 = time.time() - t0, cpu_s(relay.pid)
+    stop(relay)
+    res = kv(g.stdout)
+    if kind == "portcullis":
+        res.update(kv(relay.stdout.read()))
+    if "lost" not in res:
+        raise RuntimeError("media_load failed: " + g.stdout + g.stderr)
+    bridged = int(res["recv_out"]) + int(res["recv_in"])
+    res["relay_cpu_s"] = c1 - c0
+    res["relay_util"] = (c1 - c0) / wall
+    res["us_per_pkt"] = (c1 - c0) * 1e6 / max(bridged, 1)
+    res["pps"] = bridged / wall
+    res["setup_rss_kib"] = setup.get("rss_after_kib", "?")
+    slots = n * 50 * seconds
+    # The generator is the limit when it ran out of CPU or fell far behind its schedule.
+    res["gen_limited"] = float(res["gen_cpu_s"]) / wall > 0.9 or float(res["gen_late_max_ms"]) > 20
+    res["late_pct"] = 100.0 * int(res["gen_late_slots"]) / slots
+    busy1 = cpu0_busy()
+    res["core0_other"] = (busy1[0] - busy0[0]) / max(busy1[1] - busy0[1], 1) - res["relay_util"]
+    res["pass"] = (int(res["lost"]) == 0 and int(res["auth_fail"]) == 0 and int(res.get("auth_failures", 0)) == 0
+                   and float(res["lat_p99_ms"]) <= MEDIA_P99_MAX_MS)
+    log("  %-10s %-24s calls=%5d %s  relay_cpu=%5.1f%%  us/pkt=%5.2f  lost=%d p50=%sms p99=%sms max=%sms  gen_cpu=%s%s" % (
+        kind, suite, n, "PASS" if res["pass"] else "FAIL", 100 * res["relay_util"], res["us_per_pkt"],
+        int(res["lost"]), res["lat_p50_ms"], res["lat_p99_ms"], res["lat_max_ms"],
+        res["gen_cpu_s"], " (generator-limited)" if res["gen_limited"] else "") +
+        ("  [other load on CPU 0: %.0f%%]" % (100 * res["core0_other"]) if res["core0_other"] > 0.05 else ""))
+    return res
+
+
+def cpu0_busy(cpu=0):
+    """(busy, total) jiffies of one CPU from /proc/stat (busy = all but idle and iowait)."""
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu%d " % cpu):
+                v = [int(x) for x in line.split()[1:]]
+                return sum(v) - v[3] - v[4], sum(v)
+    return 0, 1
+
+
+def round50(x):
+    return max(50, int(round(x / 50.0)) * 50)
+
+
+def media_search(a, kind, suite):
+    """Highest calls with zero loss and p99 <= MEDIA_P99_MAX_MS: probe at 500,
+    estimate from the relay's CPU share, then bisect; at most 6 steps."""
+    steps = {}
+    probe = 500
+    r = steps[probe] = media_step(a, kind, suite, probe, a.media_seconds)
+    lo, hi = (probe, None) if r["pass"] else (0, probe)
+    n = round50(probe * 0.85 / max(r["relay_util"], 0.05))
+    n = min(n, MEDIA_MAX_CALLS)
+    if r["pass"] and n <= lo:
+        n = lo + 50
+    elif not r["pass"] and n >= hi:
+        n = round50(hi * 0.8)
+    limited = False
+    for _ in range(5):
+        if hi is not None and (n >= hi or n <= lo):
+            n = round50((lo + hi) / 2)
+        if n in steps or n > MEDIA_MAX_CALLS or (hi is not None and hi - lo <= max(50, 0.05 * lo)):
+            break
+        r = steps[n] = media_step(a, kind, suite, n, a.media_seconds)
+        if r["pass"]:
+            lo = max(lo, n)
+            n = round50(n * 1.15) if hi is None else round50((lo + hi) / 2)
+        else:
+            if r["gen_limited"]:
+                limited = True  # the generator, not the relay, may have failed: stop here
+                hi = n
+                break
+            hi = n if hi is None else min(hi, n)
+            n = round50((lo + hi) / 2)
+    return lo, hi, limited, steps
+
+
+def run_media(a):
+    log("== media: G.711 50 pps each way, plain inside <-> SDES-SRTP outside; relay on CPU 0, "
+        "generator on CPU 1; %d s per level; sustained = 0 lost, 0 auth failures, p99 <= %.0f ms" % (
+            a.media_seconds, MEDIA_P99_MAX_MS))
+    have_rtpengine = shutil.which("rtpengine") is not None
+    if not have_rtpengine:
+        log("  rtpengine not installed: gateway numbers only")
+    suites = ["AES_CM_128_HMAC_SHA1_80"] if a.quick else ["AES_CM_128_HMAC_SHA1_80", "AEAD_AES_128_GCM"]
+    summary = []
+    for suite in suites:
+        found = {}
+        for kind in (["portcullis", "rtpengine"] if have_rtpengine else ["portcullis"]):
+            lo, hi, limited, steps = media_search(a, kind, suite)
+            found[kind] = (lo, hi, limited, steps)
+        for kind, (lo, hi, limited, steps) in found.items():
+            at500 = steps[500]
+            best = steps.get(lo)
+            summary.append("  %-10s %-24s max calls/core=%s%s  us/pkt@500=%.2f  us/pkt@max=%s  p99@max=%s ms  "
+                           "RSS@500=%s KiB" % (
+                               kind, suite, lo, " (generator-limited, at least)" if limited else
+                               ("" if hi else " (search cap)"), at500["us_per_pkt"],
+                               "%.2f" % best["us_per_pkt"] if best else "-",
+                               best["lat_p99_ms"] if best else "-", at500["setup_rss_kib"]))
+        if "rtpengine" in found:
+            p, r = found["portcullis"], found["rtpengine"]
+            ratio = p[0] / r[0] if r[0] else float("inf")
+            cpu_ratio = found["rtpengine"][3][500]["us_per_pkt"] / found["portcullis"][3][500]["us_per_pkt"]
+            summary.append("  RATIO %-24s calls/core portcullis/rtpengine = %.2f (target >= 1.5: %s); "
+                           "CPU per packet at 500 calls rtpengine/portcullis = %.2f" % (
+                               suite, ratio, "met" if ratio >= 1.5 else "NOT met", cpu_ratio))
+    log("-- media summary")
+    for s in summary:
+        log(s)
+
+
+# --- signalling ------------------------------------------------------------------
+
+def gateway_config(a, path, extra=""):
+    with open(path, "w") as f:
+        f.write("""domain = "localhost";
+log_level = "warning";
+listeners = (
+  { name = "inside-udp"; leg = "inside"; transport = "udp"; address = "127.0.0.1"; port = 5060; },
+  { name = "outside-tls"; leg = "outside"; transport = "tls"; address = "127.0.0.1"; port = 5061;
+    tls = { certificate = "%(c)s/gateway.crt"; key = "%(c)s/gateway.key"; ca = "%(c)s/ca.crt"; }; }
+);
+peers = ( { name = "trunk"; transport = "tls"; address = "127.0.0.1"; port = 5071;
+  sip_domain = "trunk.portcullis.test";
+  tls = { certificate = "%(c)s/gateway.crt"; key = "%(c)s/gateway.key"; ca = "%(c)s/ca.crt"; }; } );
+legs = (
+  { name = "inside"; media = "rtp"; rtp_address = "127.0.0.1"; rtp_ports = [ 10000, 20999 ]; },
+  { name = "outside"; media = "srtp"; rtp_address = "127.0.0.1"; rtp_ports = [ 21000, 31999 ]; }
+);
+routes = (
+  { from_leg = "inside"; to_leg = "outside"; peer = "trunk"; },
+  { from_leg = "outside"; to_leg = "inside"; transport = "udp"; address = "127.0.0.1"; port = 5090; }
+);
+%(extra)s
+""" % {"c": CERTS, "extra": extra})
+
+
+def kamailio_config(a):
+    cfg, tls = os.path.join(a.work, "kamailio.cfg"), os.path.join(a.work, "kamailio-tls.cfg")
+    with open(tls, "w") as f:
+        f.write("""[server:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+certificate = %(c)s/gateway.crt
+private_key = %(c)s/gateway.key
+ca_list = %(c)s/ca.crt
+
+[client:default]
+method = TLSv1.2+
+verify_certificate = yes
+require_certificate = yes
+certificate = %(c)s/gateway.crt
+private_key = %(c)s/gateway.key
+ca_list = %(c)s/ca.crt
+""" % {"c": CERTS})
+    with open(cfg, "w") as f:
+        f.write("""#!KAMAILIO
+# Kamailio as a stateful TLS edge proxy: UDP inside, TLS to the trunk, for
+# the signalling benchmark. No media handling (no rtpengine).
+debug=1
+log_stderror=yes
+children=4
+tcp_children=4
+listen=udp:127.0.0.1:5060
+listen=tls:127.0.0.1:5061
+enable_tls=yes
+auto_aliases=no
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "tls.so"
+loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "rr.so"
+loadmodule "maxfwd.so"
+loadmodule "pv.so"
+loadmodule "siputils.so"
+loadmodule "textops.so"
+modparam("tls", "config", "%s")
+request_route {
+    if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+    if (has_totag()) {
+        if (loose_route()) { t_relay(); exit; }
+        if (is_method("ACK")) { if (t_check_trans()) { t_relay(); } exit; }
+        sl_send_reply("404", "Not here");
+        exit;
+    }
+    if (is_method("CANCEL")) { if (t_check_trans()) { t_relay(); } exit; }
+    t_check_trans();
+    record_route();
+    $du = "sip:127.0.0.1:5071;transport=tls";
+    if (!t_relay()) { sl_reply_error(); }
+    exit;
+}
+""" % tls)
+    return cfg
+
+
+def start_trunk(a, tag):
+    """SIPp trunk (TCP 15072) behind a stunnel TLS server on 5071 demanding a client certificate."""
+    conf = os.path.join(a.work, "stunnel-%s.conf" % tag)
+    with open(conf, "w") as f:
+        f.write("foreground = yes\npid =\ndebug = 3\noutput = %s/stunnel-%s.log\n[sip]\nrequireCert = yes\n"
+                "accept = 127.0.0.1:5071\nconnect = 127.0.0.1:15072\ncert = %s/trunk.pem\nCAfile = %s/ca.crt\n"
+                "verifyChain = yes\n" % (a.work, tag, CERTS, CERTS))
+    uas = start(["sipp", "-sf", os.path.join(BENCH, "sipp", "uas.xml"), "-t", "t1", "-p", "15072",
+                 "-i", "127.0.0.1", "-nostdin", "-m", "2000000", "-timeout", "1800s", "-max_socket", "1000"],
+                stdout=open(os.path.join(a.work, "uas-%s.out" % tag), "w"), stderr=subprocess.STDOUT,
+                cwd=a.work)
+    wait_for(lambda: listening("tcp", 15072), 10, "SIPp trunk")
+    tun = start(["stunnel4", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: listening("tcp", 5071), 10, "stunnel")
+    return [uas, tun]
+
+
+def start_proxy(a, kind, config_extra="", tag=""):
+    if kind == "portcullis":
+        cfg = os.path.join(a.work, "gw%s.conf" % tag)
+        gateway_config(a, cfg, config_extra)
+        p = start(["taskset", "-c", "0", a.gateway, "--config", cfg],
+                  stdout=open(os.path.join(a.work, "gateway%s.log" % tag), "w"), stderr=subprocess.STDOUT)
+    else:
+        p = start(["taskset", "-c", "0", "kamailio", "-f", kamailio_config(a), "-DD", "-E", "-m", "256", "-M", "16"],
+                  stdout=open(os.path.join(a.work, "kamailio.log"), "w"), stderr=subprocess.STDOUT)
+    wait_for(lambda: listening("udp", 5060) and listening("tcp", 5061), 15, kind + " listeners")
+    time.sleep(0.5)
+    if p.poll() is not None:
+        raise RuntimeError(kind + " exited at start")
+    return p
+
+
+def sipp_uac(a, rate, count, hold_ms, port, extra=(), timeout=None):
+    args = ["taskset", "-c", "1", "sipp", "-sf", os.path.join(BENCH, "sipp", "uac.xml"), "127.0.0.1:5060",
+            "-s", "12125551234", "-t", "u1", "-p", str(port), "-i", "127.0.0.1", "-r", str(rate), "-m", str(count),
+            "-d", str(hold_ms), "-nostdin", "-recv_timeout", "10000", "-max_socket", "100"] + list(extra)
+    if timeout:
+        args += ["-timeout", "%ds" % timeout, "-timeout_error"]
+    return args
+
+
+def sipp_counts(text):
+    def grab(name):
+        m = re.findall(r"%s\s*\|\s*\d+\s*\|\s*(\d+)" % name, text)
+        return int(m[-1]) if m else -1
+    return grab("Successful call"), grab("Failed call")
+
+
+def sip_step(a, kind, rate, seconds):
+    """One run at `rate` calls/s for `seconds` against a freshly started proxy
+    and trunk (no transactions left over from the previous step)."""
+    wait_test_suite_idle()
+    helpers = start_trunk(a, kind)
+    extra = "limits = { max_transactions = 1000000; max_calls = 100000; };" if kind == "portcullis" else ""
+    proxy = start_proxy(a, kind, extra)
+    try:
+        # Warm-up: opens the TLS connection to the trunk.
+        subprocess.run(sipp_uac(a, 5, 5, 0, 15090, timeout=20), capture_output=True, timeout=40, cwd=a.work)
+        count = rate * seconds
+        c0 = cpu_s(proxy.pid, tree=True)
+        h0 = sum(cpu_s(h.pid) for h in helpers)
+        k0 = os.times()
+        b0 = cpu0_busy(1)
+        t0 = time.time()
+        r = subprocess.run(sipp_uac(a, rate, count, SIP_HOLD_MS, 15090, timeout=seconds + 60), capture_output=True,
+                           text=True, timeout=seconds + 90, cwd=a.work)
+        wall = time.time() - t0
+        k1 = os.times()
+        b1 = cpu0_busy(1)
+        gen_busy = (b1[0] - b0[0]) / max(b1[1] - b0[1], 1)
+        cpu = cpu_s(proxy.pid, tree=True) - c0
+        helper_cpu = sum(cpu_s(h.pid) for h in helpers) - h0
+        uac_cpu = (k1.children_user + k1.children_system) - (k0.children_user + k0.children_system)
+        alive = proxy.poll() is None
+    finally:
+        stop(proxy)
+        for h in helpers:
+            stop(h)
+    ok, failed = sipp_counts(r.stdout)
+    # SIPp paces at the requested rate unless it falls behind; a run that took
+    # much longer than count/rate + hold did not sustain the rate.
+    on_time = wall <= seconds + SIP_HOLD_MS / 1000.0 + 6
+    passed = r.returncode == 0 and failed == 0 and ok == count and on_time and alive
+    log("  %-10s rate=%4d cps x %ds: %s  ok=%d failed=%d wall=%.1fs  proxy_cpu=%.0f%% (%.0f us/call)  "
+        "generators: uac=%.0f%% trunk+stunnel=%.0f%% CPU1 busy=%.0f%%%s%s" % (
+            kind, rate, seconds, "PASS" if passed else "FAIL", ok, failed, wall, 100 * cpu / wall,
+            cpu * 1e6 / max(ok, 1), 100 * uac_cpu / wall, 100 * helper_cpu / wall, 100 * gen_busy,
+            "" if on_time else " (rate not kept)", " (generator-limited?)" if gen_busy > 0.9 else ""))
+    if not passed and kind == "portcullis":
+        refused = subprocess.run(["grep", "-c", "refusing", os.path.join(a.work, "gateway.log")],
+                                 capture_output=True, text=True).stdout.strip()
+        log("    gateway log: %s 'refusing' lines" % refused)
+    return passed, cpu * 1e6 / max(ok, 1)
+
+
+def sip_search(a, kind):
+    """5 s pre-scan doubling from 100 cps, then 30 s runs: from the best
+    pre-scan rate up by bisection or down by 20 %; at most 4 long runs."""
+    best, fail_at, rate = 0, None, 100
+    while rate <= a.sip_max_rate:
+        ok, _ = sip_step(a, kind, rate, 5)
+        if not ok:
+            fail_at = rate
+            break
+        best = rate
+        rate *= 2
+    sustained, us_call = 0, None
+    rate = best if best else 50
+    hi = fail_at
+    for _ in range(4):
+        ok, us = sip_step(a, kind, rate, a.sip_seconds)
+        if ok:
+            sustained, us_call = rate, us
+            if hi is None or hi - rate <= max(25, rate // 8):
+                break
+            rate = (rate + hi) // 2
+        else:
+            hi = rate
+            if sustained:
+                break
+            rate = int(rate * 0.8)
+            if rate < 10:
+                break
+    return sustained, us_call, fail_at
+
+
+def run_sip(a):
+    log("== signalling: SIPp UDP inside -> proxy (CPU 0) -> TLS 127.0.0.1:5071 (stunnel) -> SIPp trunk; "
+        "INVITE/180/200(SDP)/ACK, %d ms hold, BYE; sustained = %d s with 0 failed calls" % (
+            SIP_HOLD_MS, a.sip_seconds))
+    res = {}
+    kinds = ["portcullis"] + (["kamailio"] if shutil.which("kamailio") else [])
+    for kind in kinds:
+        res[kind] = sip_search(a, kind)
+    log("-- signalling summary")
+    for kind, (cps, us, fail_at) in res.items():
+        log("  %-10s sustained %d calls/s for %d s (pre-scan first failure at %s cps); proxy CPU %s us per call" % (
+            kind, cps, a.sip_seconds, fail_at, "%.0f" % us if us else "-"))
+    if "kamailio" in res and res["kamailio"][0]:
+        log("  RATIO calls/s portcullis/kamailio = %.2f" % (res["portcullis"][0] / res["kamailio"][0]))
+
+
+# --- memory ---------------------------------------------------------------------------
+
+def trace_stat(path):
+    with open(path) as f:
+        rows = [l.rstrip("\n").split(";") for l in f if l.strip()]
+    return dict(zip(rows[0], rows[-1])) if len(rows) > 1 else {}
+
+
+def run_mem(a):
+    soft = subprocess.run(["bash", "-c", "ulimit -n"], capture_output=True, text=True).stdout.strip()
+    counts = [1000, min(4500, (int(soft) - 500) // 4)]
+    log("== memory: gateway RSS per established idle call (4 relay sockets a call; RLIMIT_NOFILE %s, "
+        "so at most %d calls; 10,000 would need 40,000 descriptors)" % (soft, counts[-1]))
+    wait_test_suite_idle()
+    helpers = start_trunk(a, "mem")
+    gw = start_proxy(a, "portcullis", 'limits = { max_calls = 20000; max_transactions = 60000; media_timeout = 0; };\n'
+                                     'timers = { t1 = 100; };', tag="-mem")
+    uacs = []
+    try:
+        # Warm-up: a few complete calls open the TLS connection and warm the allocator.
+        subprocess.run(sipp_uac(a, 20, 20, 0, 15090, timeout=30), capture_output=True, timeout=60, cwd=a.work)
+        time.sleep(7)  # 64 x T1 = 6.4 s: their transactions are gone
+        rss0 = status_kib(gw.pid, "VmRSS")
+        log("  baseline after warm-up: VmRSS %d KiB" % rss0)
+        have, base = 0, rss0
+        for i, target in enumerate(counts):
+            add = target - have
+            stat = os.path.join(a.work, "mem-uac%d.csv" % i)
+            uacs.append(start(sipp_uac(a, 250, add, 1800000, 15091 + i, ["-trace_stat", "-fd", "1", "-stf", stat]),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=a.work))
+            time.sleep(add / 250.0 + 3)
+            st = {}
+            for _ in range(40):  # up to 20 s more for the last calls to settle
+                st = trace_stat(stat) if os.path.exists(stat) else {}
+                if st and int(st.get("CurrentCall", 0)) + int(st.get("FailedCall(C)", 0)) >= add and \
+                        int(st.get("OutgoingCall(C)", 0)) >= add:
+                    break
+                time.sleep(0.5)
+            failed = int(st.get("FailedCall(C)", -1))
+            have += int(st.get("CurrentCall", 0))
+            time.sleep(7)  # INVITE transactions of the new calls end (Timer L/M = 64 x T1)
+            rss = status_kib(gw.pid, "VmRSS")
+            anon = status_kib(gw.pid, "RssAnon")
+            fds = len(os.listdir("/proc/%d/fd" % gw.pid))
+            log("  %5d established calls (failed %d): VmRSS %d KiB (RssAnon %d), %d fds; %.0f bytes per call "
+                "((RSS - baseline) / calls)" % (have, failed, rss, anon, fds, (rss - base) * 1024.0 / max(have, 1)))
+        log("  target: under 16 KiB (16384 bytes) per call including media state")
+    finally:
+        for u in uacs:
+            stop(u, signal.SIGKILL)
+        stop(gw)
+        for h in helpers:
+            stop(h)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", nargs="*", default=[], help="media, sip, mem (default: all)")
+    ap.add_argument("--build", default=os.path.join(ROOT, "build-bench"))
+    ap.add_argument("--quick", action="store_true", help="AES-CM only, 10 s signalling runs")
+    ap.add_argument("--media-seconds", type=int, default=MEDIA_SECONDS)
+    ap.add_argument("--sip-seconds", type=int, default=SIP_SECONDS)
+    ap.add_argument("--sip-max-rate", type=int, default=3200)
+    ap.add_argument("--out", default=None, help="results file (default bench/results/<UTC time>.txt)")
+    a = ap.parse_args()
+    what = a.what or ["media", "sip", "mem"]
+    if a.quick:
+        a.sip_seconds = min(a.sip_seconds, 10)
+    a.bin = os.path.join(a.build, "bench-bin")
+    a.gateway = os.path.join(a.build, "gateway", "portcullis")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    a.work = os.path.join("/tmp", "portcullis-bench-" + stamp)
+    os.makedirs(a.work)
+    out = a.out or os.path.join(BENCH, "results", stamp + ".txt")
+    os.sched_setaffinity(0, {1})  # this driver and its helpers stay off the measured core
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "gateway"], capture_output=True, text=True).stdout
+    log("Portcullis benchmark %s  commit %s%s  build %s" % (stamp, head, " (gateway/ modified)" if dirty else "", a.build))
+    log("command: bench/run %s" % " ".join(sys.argv[1:]))
+    log("machine: %d CPUs (%s), kernel %s" % (os.cpu_count(), cpu_model(), os.uname().release))
+    log("versions: %s" % versions())
+    t0 = time.time()
+    try:
+        for w in what:
+            {"media": run_media, "sip": run_sip, "mem": run_mem}[w](a)
+    finally:
+        log("total %.0f s; scratch files in %s" % (time.time() - t0, a.work))
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with open(out, "w") as f:
+            f.write("\n".join(out_lines) + "\n")
+        print("results written to " + os.path.relpath(out, ROOT))
+
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "?"
+
+
+def versions():
+    out = []
+    for pkg in ["libsrtp2-1", "libgnutls30", "rtpengine-daemon", "kamailio", "sip-tester", "stunnel4"]:
+        r = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg], capture_output=True, text=True)
+        out.append("%s %s" % (pkg, r.stdout or "absent"))
+    return ", ".join(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+#!/bin/bash
+# Builds the benchmark programs into BUILD/bench-bin from the release build's
+# static libraries (bench/ is not part of the meson project):
+#   bench/build.sh [BUILD]     (default: build-bench)
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build-bench}
+OUT=$BUILD/bench-bin
+mkdir -p "$OUT"
+CFLAGS="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror"
+cc $CFLAGS -o "$OUT/media_load" "$ROOT/bench/media_load.c" "$ROOT/bench/srtp_lite.c" \
+	$(pkg-config --cflags --libs nettle libsrtp2)
+cc $CFLAGS -I"$ROOT/gateway" -I"$BUILD" -o "$OUT/media_relay" "$ROOT/bench/media_relay.c" \
+	"$BUILD/gateway/media/libpc_media.a" "$BUILD/gateway/core/libpc_core.a" \
+	$(pkg-config --cflags --libs libevent_core libsrtp2 gnutls)
+"$OUT/media_load" --selftest >/dev/null

@@ -164,18 +164,45 @@ static void respond_a(struct call *c, int status, const char *phrase, const char
 
 /* ---- call table ---- */
 
+/* The dialog index: both legs of every live call, by Call-ID, so finding the
+ * call of an in-dialog message does not grow with the number of calls. */
+static unsigned index_slot(const struct b2bua *b, const char *call_id)
+{
+	unsigned h = 2166136261u; /* FNV-1a: Call-IDs are compared byte by byte */
+	for (const char *p = call_id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h % b->index_size;
+}
+
+static void index_add(struct b2bua *b, struct leg *l)
+{
+	unsigned slot = index_slot(b, l->call_id);
+	l->hnext = b->index[slot];
+	b->index[slot] = l;
+	l->indexed = true;
+}
+
+static void index_remove(struct b2bua *b, struct leg *l)
+{
+	if (!l->indexed)
+		return;
+	for (struct leg **pp = &b->index[index_slot(b, l->call_id)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == l) {
+			*pp = l->hnext;
+			break;
+		}
+	}
+	l->indexed = false;
+}
+
 static struct call *call_find(struct b2bua *b, const char *call_id, const char *local_tag,
 			      int *side)
 {
-	for (struct call *c = b->calls; c; c = c->next) {
-		if (c->state == CALL_CLOSED)
-			continue;
-		for (int l = 0; l < 2; l++) {
-			if (!strcmp(c->legs[l].call_id, call_id) &&
-			    (!local_tag || !strcmp(c->legs[l].local_tag, local_tag))) {
-				*side = l;
-				return c;
-			}
+	for (struct leg *l = b->index[index_slot(b, call_id)]; l; l = l->hnext) {
+		if (!strcmp(l->call_id, call_id) && !strcmp(l->local_tag, local_tag) &&
+		    l->call->state != CALL_CLOSED) {
+			*side = l->side;
+			return l->call;
 		}
 	}
 	return NULL;
@@ -261,6 +288,15 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 	const struct route_config *r = leg_name ? route_for(b, leg_name, user) : NULL;
 	if (!r)
 		return false; /* the endpoint answers 404 */
+	/* The dialog is found again by these: they must fit whole. */
+	if (strlen(sip->sip_call_id->i_id) >= sizeof(((struct leg *)0)->call_id) ||
+	    (sip->sip_from->a_tag &&
+	     strlen(sip->sip_from->a_tag) >= sizeof(((struct leg *)0)->remote_tag))) {
+		msg_t *resp = sip_reply_make(req, 400, "Call-ID or Tag Too Long", txn_local_tag(st));
+		if (resp)
+			txn_respond(st, resp);
+		return true;
+	}
 	if (b->n_calls >= b->cfg->limits.max_calls) {
 		msg_t *resp = sip_reply_make(req, 503, "Service Unavailable", txn_local_tag(st));
 		if (resp) {
@@ -288,6 +324,7 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 	struct leg *a = &c->legs[LEG_A];
 	a->peer = *from;
 	snprintf(a->call_id, sizeof(a->call_id), "%s", sip->sip_call_id->i_id);
+	index_add(b, a);
 	snprintf(a->remote_tag, sizeof(a->remote_tag), "%s", sip->sip_from->a_tag ? sip->sip_from->a_tag : "");
 	if (sip->sip_contact)
 		url_e(a->remote_target, (int)sizeof(a->remote_target), sip->sip_contact->m_url);
@@ -306,6 +343,7 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 		return true;
 	}
 	sipmsg_random_token(lb->call_id, 33);
+	index_add(b, lb);
 	const char *caller = sip->sip_from->a_url->url_user;
 	char sent_by[CFG_HOST_MAX + 16];
 	leg_sent_by(c, lb, sent_by, sizeof(sent_by));
@@ -406,7 +444,7 @@ static void end_call(struct call *c, unsigned legs, const char *why)
 static void learn_b_dialog(struct call *c, sip_t const *sip)
 {
 	struct leg *b = &c->legs[LEG_B];
-	if (sip->sip_to->a_tag && !b->remote_tag[0])
+	if (sip->sip_to->a_tag && !b->remote_tag[0] && strlen(sip->sip_to->a_tag) < sizeof(b->remote_tag))
 		snprintf(b->remote_tag, sizeof(b->remote_tag), "%s", sip->sip_to->a_tag);
 	if (sip->sip_contact)
 		url_e(b->remote_target, (int)sizeof(b->remote_target), sip->sip_contact->m_url);
@@ -963,6 +1001,8 @@ static void call_close(struct call *c, const char *reason)
 		return;
 	log_info("call %u closed: %s", c->id, reason);
 	c->state = CALL_CLOSED;
+	index_remove(c->b2bua, &c->legs[LEG_A]);
+	index_remove(c->b2bua, &c->legs[LEG_B]);
 	c->b2bua->n_calls--;
 	plan_release(c);
 	if (c->a_answer) {
@@ -1012,7 +1052,13 @@ struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cf
 		}
 	}
 	b->reaper = event_new(base, -1, 0, reap, b);
-	if (!b->reaper) {
+	/* Two legs per call, about one per slot at the ceiling. */
+	b->index_size = 2 * cfg->limits.max_calls + 1;
+	b->index = calloc(b->index_size, sizeof(*b->index));
+	if (!b->reaper || !b->index) {
+		if (b->reaper)
+			event_free(b->reaper);
+		free(b->index);
 		free(b);
 		return NULL;
 	}
@@ -1036,6 +1082,7 @@ void b2bua_free(struct b2bua *b)
 		free(c);
 	}
 	event_free(b->reaper);
+	free(b->index);
 	free(b);
 }
 

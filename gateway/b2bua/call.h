@@ -29,9 +29,9 @@ struct leg {
 	int side;                 /* LEG_A or LEG_B, also the media side */
 	const struct leg_config *cfg;
 	struct pc_peer peer;      /* where requests and responses go on this leg */
-	char call_id[96];
+	char call_id[256];
 	char local_tag[32];
-	char remote_tag[96];
+	char remote_tag[128];
 	char local_uri[300];      /* name-addr we use in From/To on this leg */
 	char remote_uri[300];
 	char remote_target[300];  /* the peer's Contact: in-dialog Request-URI */
@@ -46,6 +46,8 @@ struct leg {
 	struct sdp_crypto send_key[SDP_MAX_STREAMS];
 	uint64_t sdp_id, sdp_version;
 	uint64_t conn_lost_ms;    /* monotonic ms the peer's connection closed, 0 = fine */
+	struct leg *hnext;        /* chain in the b2bua's dialog index */
+	bool indexed;
 };
 
 struct call {
@@ -85,6 +87,8 @@ struct b2bua {
 	int range[CFG_MAX_LEGS];  /* media port range per configured leg */
 	struct call *calls;
 	unsigned n_calls;
+	struct leg **index;       /* dialogs by Call-ID: every message of a call looks here */
+	unsigned index_size;
 	uint32_t next_id;
 	struct event *reaper;
 };

@@ -31,6 +31,21 @@ timeout 30 sipp -sf "$TESTS/integration/sipp/uac_call_cancel.xml" 127.0.0.1:5060
 wait_trunk
 expect_log "closed: cancelled by the caller"
 
+# A Call-ID the dialog could not be found again by is refused, not truncated.
+python3 - <<'PY' || fail "an over-long Call-ID was not refused with 400"
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); s.settimeout(2)
+port = s.getsockname()[1]
+cid = "x" * 300
+s.sendto((f"INVITE sip:12125550002@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKlong1\r\n"
+          f"Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: {cid}\r\n"
+          "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n").encode(), ("127.0.0.1", 5060))
+while True:
+    m = s.recv(65535).decode()
+    if not m.startswith("SIP/2.0 100"):
+        raise SystemExit(0 if m.startswith("SIP/2.0 400 Call-ID or Tag Too Long") else 1)
+PY
+
 sleep 0.5
 [ "$(counter calls)" -eq 0 ] || fail "call state left behind"
 [ "$(counter media_streams)" -eq 0 ] || fail "relay streams left behind"

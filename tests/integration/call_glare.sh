@@ -4,19 +4,13 @@
 # with 491 and the trunk's re-INVITE still completes.
 . "$TESTS/integration/lib.sh"
 call_config "$WORK/gw.conf"
-timeout 60 sipp -sf "$TESTS/integration/sipp/uas_phone_glare.xml" -t u1 -p 5090 -i 127.0.0.1 -m 1 -nostdin \
-	-trace_msg -message_file "$WORK/phone_msg.log" -trace_err -error_file "$WORK/phone_err.log" \
-	>"$WORK/phone.out" 2>&1 &
-PHONE_PID=$!
-PIDS="$PIDS $PHONE_PID"
-wait_port udp 5090
+start_phone uas_phone_glare.xml
 start_gateway "$WORK/gw.conf"
 stunnel_client 15061 5061 trunk
 run_sipp uac_trunk_hold.xml 127.0.0.1:15061 -s 1001 -t t1 -p 15073 -d 300 || {
 	cat "$WORK/sipp.out" "$WORK/sipp_err.log" "$WORK/phone_err.log" >&2; tail -20 "$WORK/gateway.log" >&2
 	fail "the trunk's call with hold failed"; }
-for _ in $(seq 100); do kill -0 "$PHONE_PID" 2>/dev/null || break; sleep 0.1; done
-wait "$PHONE_PID" || { cat "$WORK/phone.out" "$WORK/phone_err.log" >&2; fail "the phone's glare scenario failed"; }
+wait_phone "the phone's glare scenario failed"
 grep -q "^SIP/2.0 491 Request Pending" "$WORK/phone_msg.log" || fail "no 491 for the crossing re-INVITE"
 expect_log "INVITE from leg outside relayed with a new offer"
 # The phone's ACK for the 491 matched its transaction (no retransmissions).

@@ -5,20 +5,14 @@
 # left behind.
 . "$TESTS/integration/lib.sh"
 call_config "$WORK/gw.conf"
-timeout 60 sipp -sf "$TESTS/integration/sipp/uas_phone.xml" -t u1 -p 5090 -i 127.0.0.1 -m 1 -nostdin \
-	-trace_msg -message_file "$WORK/phone_msg.log" -trace_err -error_file "$WORK/phone_err.log" \
-	>"$WORK/phone.out" 2>&1 &
-PHONE_PID=$!
-PIDS="$PIDS $PHONE_PID"
-wait_port udp 5090
+start_phone uas_phone.xml
 start_gateway "$WORK/gw.conf"
 stunnel_client 15061 5061 trunk
 
 run_sipp uac_trunk_call.xml 127.0.0.1:15061 -s 1001 -t t1 -p 15073 -d 500 || {
 	cat "$WORK/sipp.out" "$WORK/sipp_err.log" "$WORK/phone_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
 	fail "call from the trunk failed"; }
-for _ in $(seq 100); do kill -0 "$PHONE_PID" 2>/dev/null || break; sleep 0.1; done
-wait "$PHONE_PID" || { cat "$WORK/phone.out" "$WORK/phone_err.log" >&2; fail "the phone's scenario failed"; }
+wait_phone "the phone's scenario failed"
 for leak in TrunkTag TrunkCore "o=trunk" "Trunk Session" 17002 ZWZnaGlq "a=crypto" 15073; do
 	grep -qF -- "$leak" "$WORK/phone_msg.log" && fail "outside detail leaked to the phone: $leak"
 done

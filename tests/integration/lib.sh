@@ -161,6 +161,24 @@ wait_trunk() {
 	wait "$TRUNK_PID" || { cat "$WORK/trunk.out" "$WORK/trunk_err.log" >&2; fail "the trunk's scenario failed"; }
 }
 
+# start_phone SCENARIO: SIPp as the phone behind the gateway (UDP
+# 127.0.0.1:5090, where routes from the trunk lead). Traces in
+# $WORK/phone_{msg,err}.log.
+start_phone() {
+	timeout 60 sipp -sf "$TESTS/integration/sipp/$1" -t u1 -p 5090 -i 127.0.0.1 -m 1 -nostdin \
+		-trace_msg -message_file "$WORK/phone_msg.log" -trace_err -error_file "$WORK/phone_err.log" \
+		>"$WORK/phone.out" 2>&1 &
+	PHONE_PID=$!
+	PIDS="$PIDS $PHONE_PID"
+	wait_port udp 5090
+}
+
+# wait_phone WHAT: the phone's scenario must finish, successfully, within 10 s.
+wait_phone() {
+	for _ in $(seq 100); do kill -0 "$PHONE_PID" 2>/dev/null || break; sleep 0.1; done
+	wait "$PHONE_PID" || { cat "$WORK/phone.out" "$WORK/phone_err.log" >&2; fail "$1"; }
+}
+
 # run_sipp SCENARIO TARGET [extra sipp args...]: one call, 20 s max.
 run_sipp() {
 	local scn=$1 target=$2

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sofia-sip/base64.h>
+#include "srtp_spec.h"
 
 #define MARKER "PCPROBE-PAYLOAD"
 #define PAYLOAD 160
@@ -34,59 +34,10 @@ struct key {
 	srtp_t session;
 };
 
-static int suite_policy(const char *name, srtp_policy_t *p, size_t *keylen)
-{
-	memset(p, 0, sizeof(*p));
-	if (!strcmp(name, "AES_CM_128_HMAC_SHA1_80")) {
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p->rtp);
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p->rtcp);
-		*keylen = 30;
-	} else if (!strcmp(name, "AES_CM_128_HMAC_SHA1_32")) {
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&p->rtp);
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p->rtcp);
-		*keylen = 30;
-	} else if (!strcmp(name, "AES_256_CM_HMAC_SHA1_80")) {
-		srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&p->rtp);
-		srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&p->rtcp);
-		*keylen = 46;
-	} else if (!strcmp(name, "AEAD_AES_128_GCM")) {
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&p->rtp);
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&p->rtcp);
-		*keylen = 28;
-	} else if (!strcmp(name, "AEAD_AES_256_GCM")) {
-		srtp_crypto_policy_set_aes_gcm_256_16_auth(&p->rtp);
-		srtp_crypto_policy_set_aes_gcm_256_16_auth(&p->rtcp);
-		*keylen = 44;
-	} else {
-		return -1;
-	}
-	return 0;
-}
-
 /* "SUITE:base64" -> a libsrtp2 session. */
 static int make_key(const char *spec, bool inbound, struct key *k)
 {
-	static unsigned char material[64];
-	char suite[64];
-	const char *colon = strchr(spec, ':');
-	srtp_policy_t pol;
-	size_t keylen;
-
-	if (!colon || (size_t)(colon - spec) >= sizeof(suite))
-		return -1;
-	memcpy(suite, spec, (size_t)(colon - spec));
-	suite[colon - spec] = '\0';
-	if (suite_policy(suite, &pol, &keylen) < 0)
-		return -1;
-	isize_t n = base64_d((char *)material, sizeof(material), colon + 1);
-	if (n != (isize_t)keylen) {
-		fprintf(stderr, "rtp_probe: key for %s is %ld bytes, expected %zu\n", suite, (long)n, keylen);
-		return -1;
-	}
-	pol.ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
-	pol.key = material;
-	pol.window_size = 1024;
-	if (srtp_create(&k->session, &pol) != srtp_err_status_ok)
+	if (srtp_spec_session("rtp_probe", spec, inbound, &k->session) < 0)
 		return -1;
 	k->set = true;
 	return 0;

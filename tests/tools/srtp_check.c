@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sofia-sip/base64.h>
+#include "srtp_spec.h"
 
 #define MAX_PKT 2048
 #define WINDOW 32 /* bytes of a plain payload that must not appear outside */
@@ -175,68 +175,6 @@ static int read_pcap(const char *path, struct flow **flows, size_t nflows)
 	return 0;
 }
 
-static int suite_policy(const char *name, srtp_policy_t *p, size_t *keylen)
-{
-	memset(p, 0, sizeof(*p));
-	if (!strcmp(name, "AES_CM_128_HMAC_SHA1_80")) {
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p->rtp);
-		*keylen = 30;
-	} else if (!strcmp(name, "AES_CM_128_HMAC_SHA1_32")) {
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&p->rtp);
-		*keylen = 30;
-	} else if (!strcmp(name, "AES_256_CM_HMAC_SHA1_80")) {
-		srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&p->rtp);
-		*keylen = 46;
-	} else if (!strcmp(name, "AES_256_CM_HMAC_SHA1_32")) {
-		srtp_crypto_policy_set_aes_cm_256_hmac_sha1_32(&p->rtp);
-		*keylen = 46;
-	} else if (!strcmp(name, "AEAD_AES_128_GCM")) {
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&p->rtp);
-		*keylen = 28;
-	} else if (!strcmp(name, "AEAD_AES_256_GCM")) {
-		srtp_crypto_policy_set_aes_gcm_256_16_auth(&p->rtp);
-		*keylen = 44;
-	} else {
-		return -1;
-	}
-	p->rtcp = p->rtp;
-	return 0;
-}
-
-static int make_session(const char *spec, srtp_t *session)
-{
-	static unsigned char material[64];
-	char suite[64];
-	const char *colon = strchr(spec, ':');
-	srtp_policy_t pol;
-	size_t keylen;
-
-	if (!colon || (size_t)(colon - spec) >= sizeof(suite))
-		return -1;
-	memcpy(suite, spec, (size_t)(colon - spec));
-	suite[colon - spec] = '\0';
-	if (suite_policy(suite, &pol, &keylen) < 0) {
-		fprintf(stderr, "srtp_check: unknown suite %s\n", suite);
-		return -1;
-	}
-	/* An SDES inline value may carry |lifetime|MKI after the key. */
-	char b64[128];
-	size_t n = strcspn(colon + 1, "|");
-	if (n >= sizeof(b64))
-		return -1;
-	memcpy(b64, colon + 1, n);
-	b64[n] = '\0';
-	isize_t got = base64_d((char *)material, sizeof(material), b64);
-	if (got != (isize_t)keylen) {
-		fprintf(stderr, "srtp_check: key for %s is %ld bytes, expected %zu\n", suite, (long)got, keylen);
-		return -1;
-	}
-	pol.ssrc.type = ssrc_any_inbound;
-	pol.key = material;
-	pol.window_size = 1024;
-	return srtp_create(session, &pol) == srtp_err_status_ok ? 0 : -1;
-}
-
 static int parse_ports(const char *s, struct flow *f)
 {
 	char *end;
@@ -321,7 +259,7 @@ int main(int argc, char **argv)
 	if (srtp_init() != srtp_err_status_ok)
 		return 2;
 	srtp_t session;
-	if (make_session(key, &session) < 0)
+	if (srtp_spec_session("srtp_check", key, true, &session) < 0)
 		return 2;
 	struct flow *flows[2] = { &flow, &plain };
 	if (read_pcap(pcap, flows, have_plain ? 2 : 1) < 0)

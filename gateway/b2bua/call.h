@@ -23,6 +23,21 @@ enum call_state {
 	CALL_CLOSED,
 };
 
+/* Maximum crypto suites we offer per m-line (the leg's first ones). */
+#define MAX_OFFERED_SUITES 4
+
+/* The SDES keys of one m-line on one leg: those we offered (the answer
+ * picks one, which becomes our send key), the peer's key (we unprotect with
+ * it) and ours (we protect with it). Allocated only for legs that are or may
+ * become secure, one per m-line, so a plain leg costs nothing. Secret:
+ * wiped before it is freed. */
+struct stream_keys {
+	struct sdp_crypto offered[MAX_OFFERED_SUITES];
+	unsigned n_offered;
+	struct sdp_crypto recv_key;
+	struct sdp_crypto send_key;
+};
+
 struct leg {
 	struct txn_owner owner;   /* first: this leg's transactions point here */
 	struct call *call;
@@ -37,13 +52,7 @@ struct leg {
 	char remote_target[300];  /* the peer's Contact: in-dialog Request-URI */
 	uint32_t local_cseq;
 	bool secure;              /* SRTP negotiated on this leg */
-	/* Keys we offered on this leg, by stream: the one the answer picks
-	 * becomes our send key. */
-	struct sdp_crypto offered[SDP_MAX_STREAMS][SDP_MAX_CRYPTO];
-	unsigned n_offered[SDP_MAX_STREAMS];
-	/* The peer's key (we unprotect with it) and ours (we protect with it). */
-	struct sdp_crypto recv_key[SDP_MAX_STREAMS];
-	struct sdp_crypto send_key[SDP_MAX_STREAMS];
+	struct stream_keys *keys; /* per m-line of the call, secure legs only (media_plan.c) */
 	uint64_t sdp_id, sdp_version;
 	uint64_t conn_lost_ms;    /* monotonic ms the peer's connection closed, 0 = fine */
 	struct leg *hnext;        /* chain in the b2bua's dialog index */

@@ -15,7 +15,6 @@
 
 #include "core/log.h"
 
-#define MAX_OFFERED_SUITES 4
 
 static int leg_range(const struct call *c, const struct leg *l)
 {
@@ -70,6 +69,27 @@ static void plan_header(struct sdp_plan *plan, struct leg *l, unsigned n)
 	plan->session_id = l->sdp_id;
 	plan->version = ++l->sdp_version;
 	plan->n_streams = n;
+}
+
+/* A leg's per-m-line key slots, made when it first offers or is offered
+ * SRTP. The number of m-lines is fixed by the call's first offer. */
+static int need_keys(struct call *c, struct leg *l)
+{
+	if (l->keys || c->n_streams == 0)
+		return 0;
+	l->keys = calloc(c->n_streams, sizeof(*l->keys));
+	return l->keys ? 0 : -1;
+}
+
+static void free_keys(struct call *c, struct leg *l)
+{
+	if (l->keys == NULL)
+		return;
+	volatile uint8_t *v = (volatile uint8_t *)l->keys;
+	for (size_t i = 0; i < c->n_streams * sizeof(*l->keys); i++)
+		v[i] = 0;
+	free(l->keys);
+	l->keys = NULL;
 }
 
 /* Is an offer acceptable on the offering leg, and is that leg secure? */
@@ -133,6 +153,11 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 		goto out;
 	b->secure = b->cfg->media != MEDIA_MODE_RTP; /* offered; the answer decides */
 	c->n_streams = offer.n_streams;
+	if ((a->secure && need_keys(c, a) < 0) || (b->secure && need_keys(c, b) < 0)) {
+		snprintf(why, whylen, "out of memory");
+		rc = 503;
+		goto out;
+	}
 	plan_header(&plan, b, offer.n_streams);
 	for (unsigned i = 0; i < offer.n_streams; i++) {
 		const struct sdp_stream *s = &offer.streams[i];
@@ -167,9 +192,10 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 			media_stream_set_remote(c->streams[i], (enum media_side)from, &ss, s->rtcp_port, false);
 		if (a->secure) {
 			/* Every offer gets a new key from us in the answer: re-keying. */
-			sdp_pick_crypto(s, a->cfg->suites, a->cfg->n_suites, &a->recv_key[i]);
-			a->send_key[i].tag = a->recv_key[i].tag;
-			if (media_keys_fresh(a->recv_key[i].params.suite, &a->send_key[i].params) < 0) {
+			struct stream_keys *ak = &a->keys[i];
+			sdp_pick_crypto(s, a->cfg->suites, a->cfg->n_suites, &ak->recv_key);
+			ak->send_key.tag = ak->recv_key.tag;
+			if (media_keys_fresh(ak->recv_key.params.suite, &ak->send_key.params) < 0) {
 				snprintf(why, whylen, "no key material");
 				rc = 500;
 				goto out;
@@ -180,7 +206,7 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 		if (b->secure) {
 			unsigned n = b->cfg->n_suites < MAX_OFFERED_SUITES ? b->cfg->n_suites : MAX_OFFERED_SUITES;
 			for (unsigned k = 0; k < n; k++) {
-				struct sdp_crypto *k_off = &b->offered[i][k];
+				struct sdp_crypto *k_off = &b->keys[i].offered[k];
 				k_off->tag = k + 1;
 				if (media_keys_fresh(b->cfg->suites[k], &k_off->params) < 0) {
 					snprintf(why, whylen, "no key material");
@@ -189,7 +215,7 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 				}
 				sp->crypto[k] = *k_off;
 			}
-			b->n_offered[i] = n;
+			b->keys[i].n_offered = n;
 			sp->n_crypto = n;
 		}
 	}
@@ -215,15 +241,16 @@ static int b_stream_keys(struct leg *b, unsigned i, const struct sdp_stream *as,
 		}
 		return 0;
 	}
-	if (b->n_offered[i] == 0 || as->n_crypto != 1) {
+	struct stream_keys *bk = b->keys ? &b->keys[i] : NULL;
+	if (bk == NULL || bk->n_offered == 0 || as->n_crypto != 1) {
 		snprintf(why, whylen, "the answer must carry exactly one a=crypto we offered");
 		return 488;
 	}
-	for (unsigned k = 0; k < b->n_offered[i]; k++) {
-		if (b->offered[i][k].tag == as->crypto[0].tag &&
-		    b->offered[i][k].params.suite == as->crypto[0].params.suite) {
-			b->send_key[i] = b->offered[i][k];
-			b->recv_key[i] = as->crypto[0];
+	for (unsigned k = 0; k < bk->n_offered; k++) {
+		if (bk->offered[k].tag == as->crypto[0].tag &&
+		    bk->offered[k].params.suite == as->crypto[0].params.suite) {
+			bk->send_key = bk->offered[k];
+			bk->recv_key = as->crypto[0];
 			return 1;
 		}
 	}
@@ -280,11 +307,11 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 		if (to_sockaddr(as, &ss) == 0)
 			media_stream_set_remote(c->streams[i], (enum media_side)from, &ss, as->rtcp_port, false);
 		if (media_stream_set_crypto(c->streams[i], (enum media_side)from,
-					    k == 1 ? &b->recv_key[i].params : NULL,
-					    k == 1 ? &b->send_key[i].params : NULL) < 0 ||
+					    k == 1 ? &b->keys[i].recv_key.params : NULL,
+					    k == 1 ? &b->keys[i].send_key.params : NULL) < 0 ||
 		    media_stream_set_crypto(c->streams[i], (enum media_side)(1 - from),
-					    a->secure ? &a->recv_key[i].params : NULL,
-					    a->secure ? &a->send_key[i].params : NULL) < 0) {
+					    a->secure ? &a->keys[i].recv_key.params : NULL,
+					    a->secure ? &a->keys[i].send_key.params : NULL) < 0) {
 			snprintf(why, whylen, "cannot key the media relay");
 			rc = 500;
 			goto out;
@@ -292,7 +319,7 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 		sp->port = media_stream_port(c->streams[i], (enum media_side)(1 - from));
 		sp->rtcp_port = sp->port + 1;
 		if (a->secure) {
-			sp->crypto[0] = a->send_key[i];
+			sp->crypto[0] = a->keys[i].send_key;
 			sp->n_crypto = 1;
 		}
 	}
@@ -318,13 +345,6 @@ void plan_release(struct call *c)
 			media_stream_free(c->streams[i]);
 		c->streams[i] = NULL;
 	}
-	for (int l = 0; l < 2; l++) {
-		struct leg *leg = &c->legs[l];
-		for (unsigned i = 0; i < SDP_MAX_STREAMS; i++) {
-			srtp_params_wipe(&leg->recv_key[i].params);
-			srtp_params_wipe(&leg->send_key[i].params);
-			for (unsigned k = 0; k < SDP_MAX_CRYPTO; k++)
-				srtp_params_wipe(&leg->offered[i][k].params);
-		}
-	}
+	for (int l = 0; l < 2; l++)
+		free_keys(c, &c->legs[l]);
 }

@@ -12,5 +12,5 @@ cc $CFLAGS -o "$OUT/media_load" "$ROOT/bench/media_load.c" "$ROOT/bench/srtp_lit
 	$(pkg-config --cflags --libs nettle libsrtp2)
 cc $CFLAGS -I"$ROOT/gateway" -I"$BUILD" -o "$OUT/media_relay" "$ROOT/bench/media_relay.c" \
 	"$BUILD/gateway/media/libpc_media.a" "$BUILD/gateway/core/libpc_core.a" \
-	$(pkg-config --cflags --libs libevent_core libsrtp2 gnutls)
+	$(pkg-config --cflags --libs libevent_core nettle gnutls)
 "$OUT/media_load" --selftest >/dev/null

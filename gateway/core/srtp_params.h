@@ -1,7 +1,7 @@
 /* SRTP keying parameters as data: the crypto suites Portcullis supports
  * (RFC 4568, RFC 6188, RFC 7714) and one SDES key set (master key || salt,
  * optional MKI). Shared by sdp/ (which turns them into a=crypto text) and
- * media/ (which turns them into libsrtp2 contexts); neither includes the
+ * media/ (which turns them into SRTP contexts); neither includes the
  * other. The bytes are secret: never log them; wipe with srtp_params_wipe. */
 #ifndef PC_CORE_SRTP_PARAMS_H
 #define PC_CORE_SRTP_PARAMS_H

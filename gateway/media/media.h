@@ -1,7 +1,7 @@
 /* The media relay: pairs of UDP ports per stream on two legs, forwarding RTP
  * and RTCP between them on the event loop, unprotecting SRTP/SRTCP from a
  * secure side and protecting toward a secure side with that side's own keys
- * (libsrtp2), so nothing secure is ever passed through unverified. Symmetric
+ * (srtp.c, on nettle), so nothing secure is ever passed through unverified. Symmetric
  * RTP latching; every dropped packet is counted per stream. Keys come in as
  * srtp_params; media_keys_fresh() makes new ones from GnuTLS's generator. */
 #ifndef PC_MEDIA_MEDIA_H

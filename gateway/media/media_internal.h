@@ -1,7 +1,7 @@
 /* Private interfaces between the media module's files: the port-range
- * allocator (ports.c), the libsrtp2 context wrapper (srtp.c), the buffer
- * sizes and the monotonic clock. Kept out of media.h so the public contract
- * stays free of libsrtp2 types and nothing outside media/ depends on them. */
+ * allocator (ports.c), the buffer sizes and the monotonic clock. Kept out of
+ * media.h so the public contract stays small; the SRTP transform has its own
+ * header (srtp.h). */
 #ifndef PC_MEDIA_INTERNAL_H
 #define PC_MEDIA_INTERNAL_H
 
@@ -9,19 +9,17 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include <srtp2/srtp.h>
-
 #include "media.h"
+#include "srtp.h"
 
 #define MEDIA_MAX_RANGES 16
 /* The largest datagram accepted: an Ethernet-MTU RTP packet plus the largest
- * SRTP/SRTCP trailer libsrtp can add (tag, MKI, SRTCP index). Anything larger
- * is truncated by the kernel and dropped as malformed. */
-#define MEDIA_PKT_IN_MAX (1500 + SRTP_MAX_TRAILER_LEN + 4)
-/* Each buffer also has room for libsrtp to append a full trailer to the
- * largest accepted packet: srtp_protect assumes it may write
- * SRTP_MAX_TRAILER_LEN (+4 for SRTCP) past the end without being told. */
-#define MEDIA_PKT_BUF (MEDIA_PKT_IN_MAX + SRTP_MAX_TRAILER_LEN + 4)
+ * SRTP/SRTCP trailer (tag, MKI, SRTCP index). Anything larger is truncated
+ * by the kernel and dropped as malformed. */
+#define MEDIA_PKT_IN_MAX (1500 + MSRTP_MAX_TRAILER)
+/* Each buffer also has room to append a full trailer to the largest
+ * accepted packet when it is protected toward a secure side. */
+#define MEDIA_PKT_BUF (MEDIA_PKT_IN_MAX + MSRTP_MAX_TRAILER)
 #define MEDIA_BATCH 32
 
 /* Monotonic milliseconds (CLOCK_MONOTONIC): immune to wall-clock steps. */
@@ -67,23 +65,5 @@ static inline unsigned range_port(const struct port_range *r, unsigned pair)
 {
 	return r->first_port + 2 * pair;
 }
-
-/* --- srtp.c -------------------------------------------------------------- */
-
-/* A libsrtp2 session for one direction of one side. ctx NULL = none. */
-struct msrtp {
-	srtp_t ctx;
-	bool mki; /* packets carry an MKI: use the *_mki calls */
-};
-
-int msrtp_global_init(void);
-/* Suite known, key length matching, MKI fitting in mki_len bytes. */
-bool msrtp_params_valid(const struct srtp_params *p);
-/* inbound: ssrc_any_inbound (unprotect), else ssrc_any_outbound (protect).
- * 0 or -1 (logged, without key material). */
-int msrtp_create(struct msrtp *out, const struct srtp_params *p, bool inbound);
-void msrtp_free(struct msrtp *m);
-srtp_err_status_t msrtp_unprotect(const struct msrtp *m, uint8_t *pkt, int *len, bool rtcp);
-srtp_err_status_t msrtp_protect(const struct msrtp *m, uint8_t *pkt, int *len, bool rtcp);
 
 #endif

@@ -28,6 +28,7 @@
 #include "core/counters.h"
 #include "core/log.h"
 #include "media/media.h"
+#include "libsrtp_ref.h"
 
 #define PKT_MAX 2048
 #define WAIT_MS 1000   /* longest wait for a packet that should arrive */
@@ -184,56 +185,12 @@ static void mk_rtcp(struct pkt *p, uint32_t ssrc, uint8_t fill)
 	p->len = 28;
 }
 
-static void set_suite(srtp_policy_t *pol, enum srtp_suite suite)
-{
-	switch (suite) {
-	case SRTP_AES_CM_128_HMAC_SHA1_80:
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol->rtp);
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol->rtcp);
-		break;
-	case SRTP_AES_CM_128_HMAC_SHA1_32:
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&pol->rtp);
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol->rtcp);
-		break;
-	case SRTP_AES_256_CM_HMAC_SHA1_80:
-		srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&pol->rtp);
-		srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&pol->rtcp);
-		break;
-	case SRTP_AEAD_AES_128_GCM:
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol->rtp);
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol->rtcp);
-		break;
-	default:
-		srtp_crypto_policy_set_aes_gcm_256_16_auth(&pol->rtp);
-		srtp_crypto_policy_set_aes_gcm_256_16_auth(&pol->rtcp);
-		break;
-	}
-}
-
 /* The test's own context for a key: inbound to verify what the relay sent,
  * outbound to produce what a secure peer would send. */
 static srtp_t tctx(const struct srtp_params *k, bool inbound)
 {
-	srtp_policy_t pol;
-	memset(&pol, 0, sizeof(pol));
-	set_suite(&pol, k->suite);
-	pol.ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
-	pol.window_size = 1024;
-	unsigned char key[SRTP_MAX_KEY_SALT];
-	unsigned char mki[4];
-	memcpy(key, k->key_salt, k->key_salt_len);
-	srtp_master_key_t mk = { key, mki, k->mki_len };
-	srtp_master_key_t *keys[1] = { &mk };
-	if (k->mki_len) {
-		for (unsigned i = 0; i < k->mki_len; i++)
-			mki[i] = (uint8_t)(k->mki >> (8 * (k->mki_len - 1 - i)));
-		pol.keys = keys;
-		pol.num_master_keys = 1;
-	} else {
-		pol.key = key;
-	}
-	srtp_t s = NULL;
-	assert_int_equal(srtp_create(&s, &pol), srtp_err_status_ok);
+	srtp_t s = libsrtp_ref_new(k, inbound, false);
+	assert_non_null(s);
 	return s;
 }
 
@@ -973,6 +930,9 @@ static void test_bad_params(void **state)
 int main(void)
 {
 	log_set_level(LOG_LVL_ERR);
+	/* The relay has its own SRTP; libsrtp2 is only the test's peer. */
+	if (srtp_init() != srtp_err_status_ok)
+		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_plain_to_srtp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_suite, setup, teardown),

@@ -92,6 +92,42 @@ static void free_keys(struct call *c, struct leg *l)
 	l->keys = NULL;
 }
 
+static bool stream_keyed(const struct leg *a, const struct sdp_stream *s)
+{
+	return sdp_proto_is_secure(s->proto) ||
+	       (a->cfg->media == MEDIA_MODE_BEST_EFFORT && s->n_crypto > 0);
+}
+
+/* The older way of offering SRTP "best effort", before RFC 8643: the same
+ * media twice in adjacent m-lines, once RTP/SAVP with a=crypto and once
+ * RTP/AVP, for the answerer to accept one and reject the other (port 0).
+ * The offering leg's policy picks: the keyed one unless the leg is plain
+ * RTP. The other is disabled here, so it goes to the far leg with port 0
+ * and its answer to the offerer is port 0 too: the m-line count, which the
+ * answer must keep, never changes. */
+static void pick_alternatives(const struct leg *a, struct sdp_desc *offer)
+{
+	for (unsigned i = 0; i + 1 < offer->n_streams; i++) {
+		struct sdp_stream *s = &offer->streams[i], *t = &offer->streams[i + 1];
+		if (s->port == 0 || t->port == 0 || !proto_is_rtp(s->proto) ||
+		    !proto_is_rtp(t->proto) || strcmp(s->media, t->media) != 0 ||
+		    stream_keyed(a, s) == stream_keyed(a, t))
+			continue;
+		struct sdp_stream *keyed = stream_keyed(a, s) ? s : t;
+		struct sdp_stream *plain = keyed == s ? t : s;
+		/* A best-effort leg falls back to the plain one when none of the
+		 * keys is of a suite it allows; an SRTP leg keeps the keyed one
+		 * and offer_security refuses it. */
+		struct sdp_crypto pick;
+		bool usable = sdp_pick_crypto(keyed, a->cfg->suites, a->cfg->n_suites, &pick) == 0;
+		srtp_params_wipe(&pick.params);
+		bool keep_keyed = a->cfg->media == MEDIA_MODE_SRTP ||
+				  (a->cfg->media == MEDIA_MODE_BEST_EFFORT && usable);
+		(keep_keyed ? plain : keyed)->port = 0;
+		i++; /* a pair: the next m-line is spoken for */
+	}
+}
+
 /* Is an offer acceptable on the offering leg, and is that leg secure? */
 static int offer_security(struct leg *a, const struct sdp_desc *offer, char *why, size_t whylen)
 {
@@ -102,9 +138,7 @@ static int offer_security(struct leg *a, const struct sdp_desc *offer, char *why
 			continue;
 		struct sdp_crypto pick;
 		/* RFC 8643: on a best-effort leg, keys on RTP/AVP are taken too. */
-		bool keyed_profile = sdp_proto_is_secure(s->proto) ||
-				     (a->cfg->media == MEDIA_MODE_BEST_EFFORT && s->n_crypto > 0);
-		bool usable = keyed_profile &&
+		bool usable = stream_keyed(a, s) &&
 			      sdp_pick_crypto(s, a->cfg->suites, a->cfg->n_suites, &pick) == 0;
 		srtp_params_wipe(&pick.params);
 		if (sdp_proto_is_secure(s->proto) && !usable) {
@@ -149,6 +183,7 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 		rc = 488;
 		goto out;
 	}
+	pick_alternatives(a, &offer);
 	if ((rc = offer_security(a, &offer, why, whylen)) != 0)
 		goto out;
 	b->secure = b->cfg->media != MEDIA_MODE_RTP; /* offered; the answer decides */

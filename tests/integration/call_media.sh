@@ -19,22 +19,15 @@ UAC_PID=$!
 PIDS="$PIDS $UAC_PID"
 
 # The relay ports and the key the gateway offered, from what the peers saw.
-for _ in $(seq 100); do
-	grep -q "^SIP/2.0 200 OK" "$WORK/sipp_msg.log" 2>/dev/null && grep -q "a=crypto:1" "$WORK/trunk_msg.log" 2>/dev/null && break
-	sleep 0.05
-done
-in_port=$(awk '/^SIP\/2.0 200 OK/{f=1} f && /^m=audio/{print $2; exit}' "$WORK/sipp_msg.log")
-out_port=$(awk '/^INVITE /{f=1} f && /^m=audio/{print $2; exit}' "$WORK/trunk_msg.log")
-offered=$(grep -m1 -o 'a=crypto:1 AEAD_AES_256_GCM inline:[A-Za-z0-9+/=]*' "$WORK/trunk_msg.log" | sed 's/.*inline://')
-[ -n "$in_port" ] && [ -n "$out_port" ] && [ -n "$offered" ] || fail "no relay ports or key in the traces"
-note "inside relay $in_port, outside relay $out_port"
+relay_ports
+
 
 "$PROBE" --bind 16000 --to "$in_port" --count 50 --ssrc 1111 >"$WORK/phone_probe.out" 2>&1 &
 PHONE_PROBE=$!
 sleep 0.2 # the phone's socket is bound before the trunk's first packet
 "$PROBE" --bind 17000 --to "$out_port" --count 50 --ssrc 2222 --tamper --replay \
 	--send "AEAD_AES_256_GCM:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKyw=" \
-	--recv "AEAD_AES_256_GCM:$offered" >"$WORK/trunk_probe.out" 2>&1
+	--recv "AEAD_AES_256_GCM:$offered_key" >"$WORK/trunk_probe.out" 2>&1
 trunk_rc=$?
 wait $PHONE_PROBE
 phone_rc=$?

@@ -121,8 +121,8 @@ ${4:-}
 CONF
 }
 
-# call_config FILE [EXTRA]: the reference scenario for calls (OUTSIDE_MEDIA
-# overrides the outside leg's media mode): listeners,
+# call_config FILE [EXTRA]: the reference scenario for calls (INSIDE_MEDIA and
+# OUTSIDE_MEDIA override the legs' media modes): listeners,
 # legs (inside plain RTP, outside SDES-SRTP), the trunk peer over TLS at
 # 127.0.0.1:5071 and routes inside -> trunk, outside -> phone at 127.0.0.1:5090.
 call_config() {
@@ -130,7 +130,7 @@ call_config() {
   sip_domain = \"trunk.portcullis.test\";
   tls = { certificate = \"$CERTS/gateway.crt\"; key = \"$CERTS/gateway.key\"; ca = \"$CERTS/ca.crt\"; }; } );
 legs = (
-  { name = \"inside\"; media = \"rtp\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 20000, 20999 ]; },
+  { name = \"inside\"; media = \"${INSIDE_MEDIA:-rtp}\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 20000, 20999 ]; },
   { name = \"outside\"; media = \"${OUTSIDE_MEDIA:-srtp}\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 30000, 30999 ]; }
 );
 routes = (
@@ -183,7 +183,8 @@ wait_phone() {
 run_sipp() {
 	local scn=$1 target=$2
 	shift 2
-	timeout 30 sipp -sf "$TESTS/integration/sipp/$scn" "$target" -m 1 -timeout 20s \
+	[ -f "$scn" ] || scn="$TESTS/integration/sipp/$scn"
+	timeout 30 sipp -sf "$scn" "$target" -m 1 -timeout 20s \
 		-timeout_error -nostdin -trace_err -error_file "$WORK/sipp_err.log" \
 		-trace_msg -message_file "$WORK/sipp_msg.log" "$@" >"$WORK/sipp.out" 2>&1
 }
@@ -217,3 +218,21 @@ CONF
 }
 stunnel_client() { stunnel_run client "$@"; }
 stunnel_server() { stunnel_run server "$@"; }
+
+# relay_ports: once the phone has the gateway's 200 and the trunk its INVITE
+# (from the SIPp traces), sets in_port / out_port to the relay ports each
+# side was given and offered_key to the gateway's AEAD_AES_256_GCM key
+# offered to the trunk (tag 1); fails when any is missing.
+relay_ports() {
+	for _ in $(seq 100); do
+		grep -q "^SIP/2.0 200 OK" "$WORK/sipp_msg.log" 2>/dev/null &&
+			grep -q "a=crypto:1" "$WORK/trunk_msg.log" 2>/dev/null && break
+		sleep 0.05
+	done
+	in_port=$(awk '/^SIP\/2.0 200 OK/{f=1} f && /^m=audio/{print $2; exit}' "$WORK/sipp_msg.log")
+	out_port=$(awk '/^INVITE /{f=1} f && /^m=audio/{print $2; exit}' "$WORK/trunk_msg.log")
+	offered_key=$(grep -m1 -o 'a=crypto:1 AEAD_AES_256_GCM inline:[A-Za-z0-9+/=]*' "$WORK/trunk_msg.log" |
+		sed 's/.*inline://')
+	[ -n "$in_port" ] && [ -n "$out_port" ] && [ -n "$offered_key" ] || fail "no relay ports or key in the traces"
+	note "inside relay $in_port, outside relay $out_port"
+}

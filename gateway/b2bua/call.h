@@ -60,7 +60,7 @@ struct leg {
 };
 
 struct call {
-	struct call *next;
+	struct call *next, *prev; /* the b2bua's calls; once buried, next chains the dead */
 	struct b2bua *b2bua;
 	enum call_state state;
 	uint32_t id;              /* for logs: never the Call-ID */
@@ -94,7 +94,8 @@ struct b2bua {
 	struct endpoint *ep;
 	struct media_engine *media;
 	int range[CFG_MAX_LEGS];  /* media port range per configured leg */
-	struct call *calls;
+	struct call *calls;       /* live and closing calls, doubly linked */
+	struct call *dead;        /* closed, nothing points at them: for the reaper */
 	unsigned n_calls;
 	struct leg **index;       /* dialogs by Call-ID: every message of a call looks here */
 	unsigned index_size;

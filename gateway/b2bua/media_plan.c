@@ -85,9 +85,7 @@ static void free_keys(struct call *c, struct leg *l)
 {
 	if (l->keys == NULL)
 		return;
-	volatile uint8_t *v = (volatile uint8_t *)l->keys;
-	for (size_t i = 0; i < c->n_streams * sizeof(*l->keys); i++)
-		v[i] = 0;
+	explicit_bzero(l->keys, c->n_streams * sizeof(*l->keys));
 	free(l->keys);
 	l->keys = NULL;
 }

@@ -50,7 +50,5 @@ bool srtp_params_equal(const struct srtp_params *a, const struct srtp_params *b)
 
 void srtp_params_wipe(struct srtp_params *p)
 {
-	volatile uint8_t *v = (volatile uint8_t *)p;
-	for (size_t i = 0; i < sizeof(*p); i++)
-		v[i] = 0;
+	explicit_bzero(p, sizeof(*p));
 }

@@ -628,9 +628,7 @@ void media_stream_free(struct media_stream *s)
 		s->next->prev = s->prev;
 	e->nstreams--;
 	/* The struct held latched addresses and key copies: leave nothing. */
-	volatile uint8_t *v = (volatile uint8_t *)s;
-	for (size_t i = 0; i < sizeof(*s); i++)
-		v[i] = 0;
+	explicit_bzero(s, sizeof(*s));
 	free(s);
 }
 

@@ -97,13 +97,6 @@ static size_t b64_encode(const uint8_t *in, size_t n, char *out)
 	return o;
 }
 
-static void wipe(void *p, size_t n)
-{
-	volatile uint8_t *v = p;
-	while (n--)
-		*v++ = 0;
-}
-
 static int fail(char *why, size_t whylen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -325,10 +318,10 @@ int sdes_print(const struct sdp_crypto *c, char *buf, size_t len)
 
 	b64_encode(p->key_salt, p->key_salt_len, b64);
 	int n = snprintf(buf, len, "%u %s inline:%s%s", c->tag, srtp_suite_name(p->suite), b64, tail);
-	wipe(b64, sizeof(b64));
+	explicit_bzero(b64, sizeof(b64));
 	if (n < 0 || (size_t)n >= len) {
 		if (len)
-			wipe(buf, len);
+			explicit_bzero(buf, len);
 		return -1;
 	}
 	return n;

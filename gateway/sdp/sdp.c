@@ -39,13 +39,6 @@ struct mline {
 	unsigned port;
 };
 
-static void wipe(void *p, size_t n)
-{
-	volatile uint8_t *v = p;
-	while (n--)
-		*v++ = 0;
-}
-
 /* The reason goes into a Warning header: keep it to printable ASCII without
  * quotes, whatever Sofia's message quoted from the body. */
 static void set_why(char *why, size_t whylen, const char *fmt, ...)
@@ -384,7 +377,7 @@ static int read_stream(const sdp_session_t *sess, const sdp_media_t *m, const st
  * it are keys. Its text type is const only to its users. */
 static void wipe_text(const char *s)
 {
-	wipe((void *)(uintptr_t)s, strlen(s));
+	explicit_bzero((void *)(uintptr_t)s, strlen(s));
 }
 
 static void wipe_sofia_keys(sdp_session_t *sess)
@@ -457,7 +450,7 @@ done:
 
 void sdp_desc_wipe(struct sdp_desc *d)
 {
-	wipe(d, sizeof(*d));
+	explicit_bzero(d, sizeof(*d));
 }
 
 int sdp_pick_crypto(const struct sdp_stream *offered, const enum srtp_suite *allowed,
@@ -500,7 +493,7 @@ static bool out_reserve(struct outbuf *b, size_t more)
 	}
 	if (b->p) {
 		memcpy(p, b->p, b->len);
-		wipe(b->p, b->cap);
+		explicit_bzero(b->p, b->cap);
 		free(b->p);
 	}
 	b->p = p;
@@ -536,7 +529,7 @@ static void out_fmt(struct outbuf *b, const char *fmt, ...)
 		b->failed = true;
 	else
 		out_mem(b, tmp, (size_t)n);
-	wipe(tmp, sizeof(tmp));
+	explicit_bzero(tmp, sizeof(tmp));
 }
 
 /* The attribute name as Sofia reads it: optional blanks, then a token. */
@@ -589,7 +582,7 @@ static void section_tail(struct outbuf *b, const struct sdp_stream_plan *sp)
 			b->failed = true;
 		else
 			out_fmt(b, "a=crypto:%s\r\n", line);
-		wipe(line, sizeof(line));
+		explicit_bzero(line, sizeof(line));
 	}
 }
 
@@ -714,7 +707,7 @@ char *sdp_write(const char *body, size_t len, const struct sdp_plan *plan, char 
 
 fail:
 	if (b.p) {
-		wipe(b.p, b.cap);
+		explicit_bzero(b.p, b.cap);
 		free(b.p);
 	}
 	sdp_desc_wipe(desc);

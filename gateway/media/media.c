@@ -65,12 +65,16 @@ struct side {
 	bool latched[2];
 	bool awaiting_keys;                /* secure but not keyed yet: drop all */
 	struct sockaddr_storage latch[2];  /* first accepted source, per kind */
-	/* SRTP contexts; NULL = plain. Each caps its own SSRC count
-	 * (MSRTP_MAX_SSRC), so no peer can grow them. */
+	/* Keyed = secure in that direction, with recv_p / send_p the key.
+	 * Their contexts are made from the key by the first packet that needs
+	 * them, so a call that carries no media (on hold, not yet answered,
+	 * idle) holds no derived keys: a GCM context is 4.6 KiB. Each caps
+	 * its own SSRC count (MSRTP_MAX_SSRC), so no peer can grow them. */
+	bool recv_keyed, send_keyed;
 	struct msrtp *recv, *recv_old, *send;
-	/* Copies of the keys behind each context, only to recognise a repeated
-	 * offer of the same key (which must keep its context: a new context
-	 * under an old key would reset replay state and the send index). */
+	/* The keys behind each context; also how a repeated offer of the same
+	 * key is recognised (it must keep its context: a new context under an
+	 * old key would reset replay state and the send index). */
 	struct srtp_params recv_p, recv_old_p, send_p;
 	uint64_t old_until_ms;
 	struct event *grace_ev;
@@ -381,7 +385,11 @@ static void relay_one(struct media_engine *e, struct side *x, int sock_kind, uns
 		return;
 	}
 	size_t n = (size_t)len;
-	if (x->recv) {
+	if (x->recv_keyed) {
+		if (x->recv == NULL && (x->recv = msrtp_new(&x->recv_p, true)) == NULL) {
+			counter_inc(CNT_MEDIA_AUTH_FAILED); /* no memory: nothing unverified passes */
+			return;
+		}
 		enum msrtp_status st = unprotect(x, pkt, &n, kind == K_RTCP, now);
 		if (st != MSRTP_OK) {
 			count_recv_failure(x, st);
@@ -403,7 +411,11 @@ static void relay_one(struct media_engine *e, struct side *x, int sock_kind, uns
 		counter_inc(CNT_MEDIA_NO_DESTINATION);
 		return;
 	}
-	if (y->send) {
+	if (y->send_keyed) {
+		if (y->send == NULL && (y->send = msrtp_new(&y->send_p, false)) == NULL) {
+			counter_inc(CNT_MEDIA_PROTECT_FAILED);
+			return;
+		}
 		/* Fails on a repeated index from a plain peer (keystream reuse),
 		 * an expired key, too many SSRCs or a malformed header. */
 		enum msrtp_status st = msrtp_protect(y->send, pkt, &n, MEDIA_PKT_BUF, kind == K_RTCP);
@@ -531,6 +543,7 @@ static void side_close(struct media_engine *e, struct side *x, bool used)
 	msrtp_free(x->recv);
 	msrtp_free(x->send);
 	x->recv = x->send = NULL;
+	x->recv_keyed = x->send_keyed = false;
 	wipe_params(&x->recv_p);
 	wipe_params(&x->send_p);
 }
@@ -709,28 +722,22 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 	/* The same key again (a session refresh) keeps its context, replay
 	 * window and send index: a fresh context under an unchanged key would
 	 * accept replays and reuse keystream. */
-	bool recv_same = recv && x->recv && srtp_params_equal(recv, &x->recv_p);
+	bool recv_same = recv && x->recv_keyed && srtp_params_equal(recv, &x->recv_p);
 	bool recv_back = recv && !recv_same && x->recv_old && now < x->old_until_ms &&
 			 srtp_params_equal(recv, &x->recv_old_p);
-	bool send_same = send && x->send && srtp_params_equal(send, &x->send_p);
-
-	/* Build every new context first so a failure changes nothing. */
-	struct msrtp *nr = NULL, *ns = NULL;
-	if (recv && !recv_same && !recv_back && (nr = msrtp_new(recv, true)) == NULL)
-		return -1;
-	if (send && !send_same && (ns = msrtp_new(send, false)) == NULL) {
-		msrtp_free(nr);
-		return -1;
-	}
+	bool send_same = send && x->send_keyed && srtp_params_equal(send, &x->send_p);
 
 	if (recv == NULL) {
 		/* The side turned plain: nothing of the old keys stays valid. */
 		drop_old_recv(x);
 		msrtp_free(x->recv);
 		x->recv = NULL;
+		x->recv_keyed = false;
 		wipe_params(&x->recv_p);
 	} else if (recv_back) {
-		/* Back to the key still in grace: swap, keeping both states. */
+		/* Back to the key still in grace: swap, keeping both states (the
+		 * abandoned key's context, if it was never made, is not needed
+		 * for the grace either). */
 		struct msrtp *t = x->recv;
 		x->recv = x->recv_old;
 		x->recv_old = t;
@@ -748,16 +755,18 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 		} else {
 			msrtp_free(x->recv);
 		}
-		x->recv = nr;
+		x->recv = NULL;
 		x->recv_p = *recv;
+		x->recv_keyed = true;
 	}
 
 	if (send == NULL || !send_same) {
-		/* The send context is replaced at once: the peer learns the
-		 * new key in the same signalling exchange that gave it to us. */
+		/* The send key is replaced at once: the peer learns the new key
+		 * in the same signalling exchange that gave it to us. */
 		msrtp_free(x->send);
-		x->send = ns;
+		x->send = NULL;
 		wipe_params(&x->send_p);
+		x->send_keyed = send != NULL;
 		if (send)
 			x->send_p = *send;
 	}

@@ -21,7 +21,6 @@ PIDS="$PIDS $UAC_PID"
 # The relay ports and the key the gateway offered, from what the peers saw.
 relay_ports
 
-
 "$PROBE" --bind 16000 --to "$in_port" --count 50 --ssrc 1111 >"$WORK/phone_probe.out" 2>&1 &
 PHONE_PROBE=$!
 sleep 0.2 # the phone's socket is bound before the trunk's first packet

@@ -472,9 +472,13 @@ def sip_step(a, kind, rate, seconds):
             cpu * 1e6 / max(ok, 1), 100 * uac_cpu / wall, 100 * helper_cpu / wall, 100 * gen_busy,
             "" if on_time else " (rate not kept)", " (generator-limited?)" if gen_busy > 0.9 else ""))
     if not passed and kind == "portcullis":
-        refused = subprocess.run(["grep", "-c", "refusing", os.path.join(a.work, "gateway.log")],
-                                 capture_output=True, text=True).stdout.strip()
-        log("    gateway log: %s 'refusing' lines" % refused)
+        # Limits the gateway hit: transactions or calls ("refusing") and relay
+        # ports ("exhausted": each call holds a port pair per leg for its
+        # duration plus the 2 s quarantine).
+        log_path = os.path.join(a.work, "gateway.log")
+        counts = [subprocess.run(["grep", "-c", w, log_path], capture_output=True, text=True).stdout.strip()
+                  for w in ("refusing", "exhausted")]
+        log("    gateway log: %s 'refusing' lines, %s 'port range exhausted' lines" % tuple(counts))
     return passed, cpu * 1e6 / max(ok, 1)
 
 

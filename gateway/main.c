@@ -118,6 +118,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "portcullis: %s: TLS credentials failed to load\n", cfg.source);
 			return 1;
 		}
+		if (sipmsg_init() < 0) {
+			fprintf(stderr, "portcullis: SIP parser initialisation failed\n");
+			return 1;
+		}
+		if (b2bua_check_config(&cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "portcullis: %s\n", err);
+			return 1;
+		}
 		printf("%s: configuration OK\n", cfg.source);
 		return 0;
 	}

@@ -132,7 +132,7 @@ int nonce_counts_init(struct nonce_counts *t, size_t capacity, uint64_t now_s)
 		t->buckets[i] = NONCE_SLOT_NONE;
 	t->capacity = capacity;
 	t->nbuckets = nb;
-	t->watermark_s = now_s;
+	t->watermark_s = now_s ? now_s - 1 : 0; /* minted before init: unknown */
 	return 0;
 }
 

@@ -50,9 +50,10 @@ enum nonce_status nonce_check(const uint8_t *secret, size_t secret_len, const ch
  * table and was minted at or before the watermark may have been used before;
  * it is answered NC_FORGOTTEN, which the caller treats as stale (the client
  * re-authenticates with a fresh nonce, no user interaction). The watermark
- * starts at the time of init, so nonces minted before this table existed
- * (an earlier run of the gateway with the same secret) cannot be replayed
- * either. Size the table above the number of nonces that are used within
+ * starts just before the second of init, so nonces minted before this
+ * table existed (an earlier run of the gateway with the same secret)
+ * cannot be replayed either, while those minted in the second the gateway
+ * started are usable. Size the table above the number of nonces that are used within
  * one nonce lifetime, or clients see extra stale challenges. */
 struct nonce_count_slot {
 	uint8_t id[8 + NONCE_RANDOM_LEN]; /* minting time and random bytes name the nonce */

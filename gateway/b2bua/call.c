@@ -245,6 +245,19 @@ static int route_leg_b(struct call *c, const struct route_config *r, const char 
 {
 	struct leg *b = &c->legs[LEG_B];
 	const char *u = user && user[0] ? user : "anonymous";
+	if (r->registered) {
+		/* The user's newest registration, reached where its REGISTER came
+		 * from (NAT); the Request-URI is the contact it registered, the To
+		 * its address of record. One contact: no forking yet. */
+		const struct reg_binding *bd;
+		if (reg_service_lookup(c->b2bua->reg, user, &bd, 1) == 0)
+			return -2;
+		b->peer = bd->flow;
+		snprintf(ruri, len, "%s", bd->contact);
+		snprintf(b->remote_uri, sizeof(b->remote_uri), "<sip:%s@%s>", u, c->b2bua->cfg->domain);
+		snprintf(b->remote_target, sizeof(b->remote_target), "%s", ruri);
+		return 0;
+	}
 	if (r->peer[0]) {
 		const struct peer_config *p = config_peer(c->b2bua->cfg, r->peer);
 		if (!p || transport_peer_address(p, &b->peer) < 0)
@@ -340,7 +353,13 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 
 	/* Leg B: a new dialog; only the caller's user part crosses. */
 	struct leg *lb = &c->legs[LEG_B];
-	if (route_leg_b(c, r, user, ruri, sizeof(ruri)) < 0) {
+	int routed = route_leg_b(c, r, user, ruri, sizeof(ruri));
+	if (routed == -2) {
+		respond_a(c, 480, "Temporarily Unavailable", NULL, NULL);
+		call_close(c, "callee not registered");
+		return true;
+	}
+	if (routed < 0) {
 		respond_a(c, 500, "Server Internal Error", NULL, "route has no usable target");
 		call_close(c, "bad route");
 		return true;
@@ -863,6 +882,10 @@ static bool on_request(void *ctx, struct txn *st, msg_t *req)
 	int side;
 
 	if (!to_tag) {
+		if (sip->sip_request->rq_method == sip_method_register) {
+			const char *leg = listener_leg(b, txn_peer(st));
+			return reg_service_handle(b->reg, st, req, leg ? config_leg(b->cfg, leg) : NULL);
+		}
 		if (sip->sip_request->rq_method != sip_method_invite)
 			return false;
 		return new_call(b, st, req);
@@ -1071,10 +1094,12 @@ struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cf
 		}
 	}
 	b->reaper = event_new(base, -1, 0, reap, b);
+	b->reg = reg_service_new(base, cfg);
 	/* Two legs per call, about one per slot at the ceiling. */
 	b->index_size = 2 * cfg->limits.max_calls + 1;
 	b->index = calloc(b->index_size, sizeof(*b->index));
-	if (!b->reaper || !b->index) {
+	if (!b->reaper || !b->index || !b->reg) {
+		reg_service_free(b->reg);
 		if (b->reaper)
 			event_free(b->reaper);
 		free(b->index);
@@ -1101,6 +1126,7 @@ void b2bua_free(struct b2bua *b)
 			bury(c);
 	}
 	reap(-1, 0, b);
+	reg_service_free(b->reg);
 	event_free(b->reaper);
 	free(b->index);
 	free(b);

@@ -10,6 +10,7 @@
 #include "core/peer.h"
 #include "endpoint/endpoint.h"
 #include "media/media.h"
+#include "register.h"
 #include "sdp/sdp.h"
 
 #define LEG_A 0 /* the caller's leg: we are its UAS */
@@ -96,6 +97,7 @@ struct b2bua {
 	int range[CFG_MAX_LEGS];  /* media port range per configured leg */
 	struct call *calls;       /* live and closing calls, doubly linked */
 	struct call *dead;        /* closed, nothing points at them: for the reaper */
+	struct reg_service *reg;  /* REGISTER, digest and the registrar (register.c) */
 	unsigned n_calls;
 	struct leg **index;       /* dialogs by Call-ID: every message of a call looks here */
 	unsigned index_size;

@@ -344,7 +344,7 @@ static int load_suites(struct loader *ld, const config_setting_t *g, struct leg_
 static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
 	static const char *const keys[] = { "name", "media", "crypto", "rtp_address", "advertise",
-		"rtp_ports", NULL };
+		"rtp_ports", "registrar", "auth", NULL };
 	const config_setting_t *list = config_lookup(cf, "legs");
 	if (!list)
 		return 0;
@@ -356,7 +356,7 @@ static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
 		struct leg_config *leg = &cfg->legs[i];
-		char media[16] = "rtp";
+		char media[16] = "rtp", auth[16] = "none";
 		if (!config_setting_is_group(g))
 			return failf(ld, list, "entry %d must be a group { ... }", i + 1);
 		if (check_keys(ld, g, keys) < 0 ||
@@ -364,8 +364,14 @@ static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg
 		    get_string(ld, g, "media", media, sizeof(media), false) < 0 ||
 		    get_string(ld, g, "rtp_address", leg->rtp_address, sizeof(leg->rtp_address), true) < 0 ||
 		    get_string(ld, g, "advertise", leg->advertise, sizeof(leg->advertise), false) < 0 ||
+		    get_bool(ld, g, "registrar", &leg->registrar) < 0 ||
+		    get_string(ld, g, "auth", auth, sizeof(auth), false) < 0 ||
 		    load_suites(ld, g, leg) < 0)
 			return -1;
+		if (!strcmp(auth, "digest"))
+			leg->digest_auth = true;
+		else if (strcmp(auth, "none"))
+			return failf(ld, config_setting_get_member(g, "auth"), "must be none or digest");
 		if (!strcmp(media, "rtp"))
 			leg->media = MEDIA_MODE_RTP;
 		else if (!strcmp(media, "srtp"))
@@ -398,7 +404,7 @@ static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg
 static int load_routes(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
 	static const char *const keys[] = { "from_leg", "user", "to_leg", "peer", "transport",
-		"address", "port", NULL };
+		"address", "port", "registered", NULL };
 	const config_setting_t *list = config_lookup(cf, "routes");
 	if (!list)
 		return 0;
@@ -416,13 +422,20 @@ static int load_routes(struct loader *ld, config_t *cf, struct gateway_config *c
 		    get_string(ld, g, "from_leg", r->from_leg, sizeof(r->from_leg), true) < 0 ||
 		    get_string(ld, g, "user", r->user, sizeof(r->user), false) < 0 ||
 		    get_string(ld, g, "to_leg", r->to_leg, sizeof(r->to_leg), true) < 0 ||
-		    get_string(ld, g, "peer", r->peer, sizeof(r->peer), false) < 0)
+		    get_string(ld, g, "peer", r->peer, sizeof(r->peer), false) < 0 ||
+		    get_bool(ld, g, "registered", &r->registered) < 0)
 			return -1;
 		if (!config_leg(cfg, r->from_leg))
 			return failf(ld, config_setting_get_member(g, "from_leg"), "no leg \"%s\"", r->from_leg);
 		if (!config_leg(cfg, r->to_leg))
 			return failf(ld, config_setting_get_member(g, "to_leg"), "no leg \"%s\"", r->to_leg);
-		if (r->peer[0]) {
+		if (r->registered) {
+			if (r->peer[0] || config_setting_get_member(g, "address"))
+				return failf(ld, g, "a route to registered contacts names no peer or address");
+			if (!config_leg(cfg, r->to_leg)->registrar)
+				return failf(ld, config_setting_get_member(g, "to_leg"),
+					     "leg \"%s\" has no registrar (registrar = true)", r->to_leg);
+		} else if (r->peer[0]) {
 			const struct peer_config *p = config_peer(cfg, r->peer);
 			if (!p)
 				return failf(ld, config_setting_get_member(g, "peer"), "no peer \"%s\"", r->peer);
@@ -488,6 +501,75 @@ static int load_timers(struct loader *ld, config_t *cf, struct gateway_config *c
 	return 0;
 }
 
+static int load_auth(struct loader *ld, config_t *cf, struct gateway_config *cfg)
+{
+	static const char *const keys[] = { "realm", "users", "nonce_lifetime", "max_users",
+		"algorithms", NULL };
+	struct auth_config *a = &cfg->auth;
+	const config_setting_t *g = config_lookup(cf, "auth");
+	if (g) {
+		if (!config_setting_is_group(g))
+			return failf(ld, g, "must be a group { ... }");
+		if (check_keys(ld, g, keys) < 0 ||
+		    get_string(ld, g, "realm", a->realm, sizeof(a->realm), false) < 0 ||
+		    get_string(ld, g, "users", a->users, sizeof(a->users), false) < 0 ||
+		    resolve_path(ld, config_setting_get_member(g, "users"), a->users, sizeof(a->users)) < 0 ||
+		    get_uint(ld, g, "nonce_lifetime", &a->nonce_lifetime_s, 10, 86400, false) < 0 ||
+		    get_uint(ld, g, "max_users", &a->max_users, 1, 10000000, false) < 0)
+			return -1;
+		const config_setting_t *algs = config_setting_get_member(g, "algorithms");
+		if (algs) {
+			int n = config_setting_is_array(algs) ? config_setting_length(algs) : -1;
+			if (n < 1)
+				return failf(ld, algs, "must be a list of \"SHA-256\" and/or \"MD5\"");
+			a->md5 = a->sha256 = false;
+			for (int i = 0; i < n; i++) {
+				const char *v = config_setting_get_string_elem(algs, (unsigned)i);
+				if (v && !strcmp(v, "MD5"))
+					a->md5 = true;
+				else if (v && !strcmp(v, "SHA-256"))
+					a->sha256 = true;
+				else
+					return failf(ld, algs, "unknown algorithm (SHA-256 or MD5)");
+			}
+		}
+	}
+	if (!a->realm[0])
+		snprintf(a->realm, sizeof(a->realm), "%s", cfg->domain);
+	for (unsigned i = 0; i < cfg->n_legs; i++) {
+		if (cfg->legs[i].digest_auth && !a->users[0])
+			return failf(ld, g ? g : config_lookup(cf, "legs"),
+				     "leg \"%s\" uses digest authentication: auth.users must name the user store",
+				     cfg->legs[i].name);
+	}
+	return 0;
+}
+
+static int load_registrar(struct loader *ld, config_t *cf, struct gateway_config *cfg)
+{
+	static const char *const keys[] = { "store", "min_expires", "max_expires", "default_expires",
+		"max_users", "max_contacts", NULL };
+	struct registrar_config *r = &cfg->registrar;
+	const config_setting_t *g = config_lookup(cf, "registrar");
+	if (!g)
+		return 0;
+	if (!config_setting_is_group(g))
+		return failf(ld, g, "must be a group { ... }");
+	if (check_keys(ld, g, keys) < 0 ||
+	    get_string(ld, g, "store", r->store, sizeof(r->store), false) < 0 ||
+	    resolve_path(ld, config_setting_get_member(g, "store"), r->store, sizeof(r->store)) < 0 ||
+	    get_uint(ld, g, "min_expires", &r->min_expires_s, 1, 86400, false) < 0 ||
+	    get_uint(ld, g, "max_expires", &r->max_expires_s, 1, 604800, false) < 0 ||
+	    get_uint(ld, g, "default_expires", &r->default_expires_s, 1, 604800, false) < 0 ||
+	    get_uint(ld, g, "max_users", &r->max_users, 1, 10000000, false) < 0 ||
+	    get_uint(ld, g, "max_contacts", &r->max_contacts, 1, 32, false) < 0)
+		return -1;
+	if (r->min_expires_s > r->max_expires_s || r->default_expires_s < r->min_expires_s ||
+	    r->default_expires_s > r->max_expires_s)
+		return failf(ld, g, "need min_expires <= default_expires <= max_expires");
+	return 0;
+}
+
 static void set_defaults(struct gateway_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -500,12 +582,18 @@ static void set_defaults(struct gateway_config *cfg)
 		.connection_grace_s = 10,
 	};
 	cfg->timers = (struct timers_config){ .t1_ms = 500, .t2_ms = 4000, .t4_ms = 5000 };
+	cfg->auth = (struct auth_config){ .nonce_lifetime_s = 300, .max_users = 100000,
+					  .md5 = true, .sha256 = true };
+	cfg->registrar = (struct registrar_config){
+		.min_expires_s = 60, .max_expires_s = 3600, .default_expires_s = 3600,
+		.max_users = 100000, .max_contacts = 5,
+	};
 }
 
 static int load_root(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
 	static const char *const keys[] = { "domain", "log_level", "listeners", "peers", "legs",
-		"routes", "limits", "timers", NULL };
+		"routes", "limits", "timers", "auth", "registrar", NULL };
 	const config_setting_t *root = config_root_setting(cf);
 	if (check_keys(ld, root, keys) < 0 ||
 	    get_string(ld, root, "domain", cfg->domain, sizeof(cfg->domain), false) < 0 ||
@@ -517,7 +605,8 @@ static int load_root(struct loader *ld, config_t *cf, struct gateway_config *cfg
 			     "must be error, warning, info or debug");
 	if (load_listeners(ld, cf, cfg) < 0 || load_peers(ld, cf, cfg) < 0 ||
 	    load_legs(ld, cf, cfg) < 0 || load_routes(ld, cf, cfg) < 0 ||
-	    load_limits(ld, cf, cfg) < 0 || load_timers(ld, cf, cfg) < 0)
+	    load_limits(ld, cf, cfg) < 0 || load_timers(ld, cf, cfg) < 0 ||
+	    load_auth(ld, cf, cfg) < 0 || load_registrar(ld, cf, cfg) < 0)
 		return -1;
 	for (unsigned i = 0; i < cfg->n_listeners; i++)
 		if (cfg->n_legs && !config_leg(cfg, cfg->listeners[i].leg))

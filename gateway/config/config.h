@@ -71,6 +71,8 @@ struct leg_config {
 	char rtp_address[CFG_HOST_MAX];  /* where relay ports are bound */
 	char advertise[CFG_HOST_MAX];    /* the address written into SDP */
 	unsigned rtp_port_min, rtp_port_max;
+	bool registrar;                  /* REGISTER accepted from this leg */
+	bool digest_auth;                /* its requests are authenticated (auth = "digest") */
 };
 
 /* Where a new call goes: from a leg (optionally only for one Request-URI
@@ -83,6 +85,24 @@ struct route_config {
 	enum pc_transport transport;     /* static contact */
 	char address[CFG_HOST_MAX];
 	unsigned port;
+	bool registered;                 /* to the Request-URI user's registered contacts */
+};
+
+/* Digest authentication (RFC 3261, RFC 8760): the realm and the user store
+ * of HA1 hashes (policy/users.h format, made with portcullis-passwd). */
+struct auth_config {
+	char realm[CFG_HOST_MAX];        /* "" = the domain */
+	char users[PATH_MAX];            /* user store file; required when a leg uses digest */
+	unsigned nonce_lifetime_s;
+	unsigned max_users;
+	bool md5, sha256;                /* algorithms offered and accepted (RFC 8760) */
+};
+
+/* The registrar for phones on legs with `registrar = true`. */
+struct registrar_config {
+	char store[PATH_MAX];            /* SQLite file for the bindings; "" = memory only */
+	unsigned min_expires_s, max_expires_s, default_expires_s;
+	unsigned max_users, max_contacts;
 };
 
 struct limits_config {
@@ -116,6 +136,8 @@ struct gateway_config {
 	unsigned n_routes;
 	struct limits_config limits;
 	struct timers_config timers;
+	struct auth_config auth;
+	struct registrar_config registrar;
 };
 
 /* The leg named `name`, or NULL. */

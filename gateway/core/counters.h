@@ -38,7 +38,10 @@
 	X(MEDIA_MALFORMED, "media_malformed_dropped") \
 	X(MEDIA_SSRC_LIMIT, "media_ssrc_limit_dropped") \
 	X(MEDIA_PROTECT_FAILED, "media_protect_failures") \
-	X(MEDIA_SEND_FAILED, "media_send_failures")
+	X(MEDIA_SEND_FAILED, "media_send_failures") \
+	X(AUTH_CHALLENGES, "auth_challenges_sent") \
+	X(AUTH_FAILURES, "auth_failures") \
+	X(REGISTRATIONS, "registrations_accepted")
 
 enum pc_counter {
 #define PC_COUNTER_ENUM(id, name) CNT_##id,

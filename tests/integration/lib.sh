@@ -122,7 +122,8 @@ CONF
 }
 
 # call_config FILE [EXTRA]: the reference scenario for calls (INSIDE_MEDIA and
-# OUTSIDE_MEDIA override the legs' media modes): listeners,
+# OUTSIDE_MEDIA override the legs' media modes, INSIDE_LEG adds settings to
+# the inside leg, PHONE_ROUTE replaces the target of calls from the trunk):
 # legs (inside plain RTP, outside SDES-SRTP), the trunk peer over TLS at
 # 127.0.0.1:5071 and routes inside -> trunk, outside -> phone at 127.0.0.1:5090.
 call_config() {
@@ -130,12 +131,12 @@ call_config() {
   sip_domain = \"trunk.portcullis.test\";
   tls = { certificate = \"$CERTS/gateway.crt\"; key = \"$CERTS/gateway.key\"; ca = \"$CERTS/ca.crt\"; }; } );
 legs = (
-  { name = \"inside\"; media = \"${INSIDE_MEDIA:-rtp}\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 20000, 20999 ]; },
+  { name = \"inside\"; media = \"${INSIDE_MEDIA:-rtp}\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 20000, 20999 ]; ${INSIDE_LEG:-} },
   { name = \"outside\"; media = \"${OUTSIDE_MEDIA:-srtp}\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 30000, 30999 ]; }
 );
 routes = (
   { from_leg = \"inside\"; to_leg = \"outside\"; peer = \"trunk\"; },
-  { from_leg = \"outside\"; to_leg = \"inside\"; transport = \"udp\"; address = \"127.0.0.1\"; port = 5090; }
+  { from_leg = \"outside\"; to_leg = \"inside\"; ${PHONE_ROUTE:-transport = \"udp\"; address = \"127.0.0.1\"; port = 5090;} }
 );
 ${2:-}"
 }

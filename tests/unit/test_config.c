@@ -155,6 +155,49 @@ static void missing_file(void **state)
 	assert_non_null(strstr(err, "/nonexistent/portcullis.conf: cannot read file"));
 }
 
+#define RLEGS "legs = ( { name = \"inside\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 20000, 20099 ];\n" \
+	     "  registrar = true; auth = \"digest\"; },\n" \
+	     "  { name = \"outside\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 30000, 30099 ]; } );\n"
+
+static void registrar_and_digest(void **state)
+{
+	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"users.txt\"; algorithms = [ \"MD5\" ]; };\n"
+			      "registrar = { store = \"reg.db\"; max_contacts = 3; };\n"
+			      "routes = ( { from_leg = \"outside\"; to_leg = \"inside\"; registered = true; } );\n"),
+			 0);
+	assert_true(cfg.legs[0].registrar);
+	assert_true(cfg.legs[0].digest_auth);
+	assert_false(cfg.legs[1].registrar);
+	assert_string_equal(cfg.auth.users, "/etc/pc/users.txt");
+	assert_string_equal(cfg.auth.realm, "localhost"); /* the domain */
+	assert_true(cfg.auth.md5);
+	assert_false(cfg.auth.sha256);
+	assert_string_equal(cfg.registrar.store, "/etc/pc/reg.db");
+	assert_int_equal(cfg.registrar.max_contacts, 3);
+	assert_int_equal(cfg.registrar.min_expires_s, 60);
+	assert_true(cfg.routes[0].registered);
+}
+
+static void digest_without_users_refused(void **state)
+{
+	assert_int_equal(load(LISTENER RLEGS), -1);
+	assert_non_null(strstr(err, "auth.users must name the user store"));
+	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"u\";\n algorithms = [ \"SHA-1\" ]; };\n"), -1);
+	assert_non_null(strstr(err, ":6: algorithms: unknown algorithm"));
+}
+
+static void registered_route_needs_registrar(void **state)
+{
+	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"u\"; };\n"
+			      "routes = ( { from_leg = \"inside\"; to_leg = \"outside\";\n registered = true; } );\n"),
+			 -1);
+	assert_non_null(strstr(err, "has no registrar"));
+	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"u\"; };\n"
+			      "registrar = { min_expires = 600; default_expires = 60; };\n"),
+			 -1);
+	assert_non_null(strstr(err, "min_expires <= default_expires <= max_expires"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +217,9 @@ int main(void)
 		cmocka_unit_test(unknown_suite_is_named),
 		cmocka_unit_test(route_to_unknown_leg),
 		cmocka_unit_test(route_to_tls_address_refused),
+		cmocka_unit_test(registrar_and_digest),
+		cmocka_unit_test(digest_without_users_refused),
+		cmocka_unit_test(registered_route_needs_registrar),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

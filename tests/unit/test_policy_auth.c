@@ -715,6 +715,12 @@ static void nonce_counts_table(void **state)
 	assert_int_equal(nonce_counts_init(&t, 0, T0), -1);
 	assert_int_equal(nonce_counts_init(&t, NONCE_COUNTS_MAX + 1, T0), -1);
 	assert_int_equal(nonce_counts_init(&t, 3, T0), 0);
+	/* Minted before the table existed: unknown, so stale. Minted in the
+	 * very second of init (a gateway challenging as it starts): fine. */
+	assert_int_equal(nonce_mint(secret, sizeof(secret), REALM, T0 - 1, rnd, a, sizeof(a)), 0);
+	assert_int_equal(nonce_counts_accept(&t, a, 1), NC_FORGOTTEN);
+	assert_int_equal(nonce_mint(secret, sizeof(secret), REALM, T0, rnd, a, sizeof(a)), 0);
+	assert_int_equal(nonce_counts_accept(&t, a, 1), NC_OK);
 	assert_int_equal(nonce_mint(secret, sizeof(secret), REALM, T0 + 1, rnd, a, sizeof(a)), 0);
 	assert_int_equal(nonce_counts_accept(&t, a, 1), NC_OK);
 	assert_int_equal(nonce_counts_accept(&t, a, 1), NC_REPLAY);

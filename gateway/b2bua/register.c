@@ -1,0 +1,301 @@
+/* REGISTER from phones: the gateway as registrar. On a leg with
+ * `registrar = true` a REGISTER is authenticated by digest when the leg
+ * says `auth = "digest"` (policy/digest.c decides; a 401 carries SHA-256
+ * and MD5 challenges), the authenticated user may only change its own
+ * bindings, and the registrar (registrar/) applies it. The bindings, with
+ * the flow each REGISTER came on, are what routes marked `registered`
+ * lead to. The user store is read once at start; the nonce secret is drawn
+ * fresh at every start, so nonces of an earlier run are stale. */
+#include "register.h"
+
+#include "b2bua.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <gnutls/crypto.h>
+
+#include "core/counters.h"
+#include "core/log.h"
+#include "policy/digest.h"
+#include "policy/nonce.h"
+#include "policy/users.h"
+#include "registrar/registrar.h"
+#include "registrar/store.h"
+#include "sip/reply.h"
+
+#define USERS_FILE_MAX (16u << 20)
+#define SECRET_LEN 32
+#define EXPIRE_EVERY_S 30
+/* Nonces tracked for their counts: more than a busy minute of challenges. */
+#define NONCE_TABLE 65536
+
+struct reg_service {
+	const struct gateway_config *cfg;
+	struct users users;
+	bool have_users;
+	uint8_t secret[SECRET_LEN];
+	struct nonce_counts counts;
+	bool have_counts;
+	struct registrar *registrar;
+	struct reg_store *store;
+	struct event *expire_ev;
+};
+
+static uint64_t wall_s(void) { return (uint64_t)time(NULL); }
+
+int reg_service_load_users(const struct gateway_config *cfg, struct users *out, char *err,
+			   size_t errlen)
+{
+	FILE *f = fopen(cfg->auth.users, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", cfg->auth.users, strerror(errno));
+		return -1;
+	}
+	char *text = malloc(USERS_FILE_MAX);
+	size_t len = text ? fread(text, 1, USERS_FILE_MAX, f) : 0;
+	bool too_big = text && len == USERS_FILE_MAX;
+	bool read_error = ferror(f);
+	fclose(f);
+	int rc = -1;
+	if (text == NULL)
+		snprintf(err, errlen, "%s: out of memory", cfg->auth.users);
+	else if (read_error)
+		snprintf(err, errlen, "%s: read error", cfg->auth.users);
+	else if (too_big)
+		snprintf(err, errlen, "%s: larger than %u bytes", cfg->auth.users, USERS_FILE_MAX);
+	else
+		rc = users_parse(text, len, cfg->auth.users, cfg->auth.max_users, out, err, errlen);
+	if (text) {
+		explicit_bzero(text, len); /* HA1s are password equivalents */
+		free(text);
+	}
+	return rc;
+}
+
+static bool any_leg(const struct gateway_config *cfg, bool registrar)
+{
+	for (unsigned i = 0; i < cfg->n_legs; i++) {
+		if (registrar ? cfg->legs[i].registrar : cfg->legs[i].digest_auth)
+			return true;
+	}
+	return false;
+}
+
+int b2bua_check_config(const struct gateway_config *cfg, char *err, size_t errlen)
+{
+	struct users u;
+	if (!any_leg(cfg, false))
+		return 0;
+	if (reg_service_load_users(cfg, &u, err, errlen) < 0)
+		return -1;
+	users_free(&u);
+	return 0;
+}
+
+static void on_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct reg_service *rs = arg;
+	registrar_expire(rs->registrar, wall_s());
+}
+
+struct reg_service *reg_service_new(struct event_base *base, const struct gateway_config *cfg)
+{
+	struct reg_service *rs = calloc(1, sizeof(*rs));
+	char err[512];
+	if (rs == NULL)
+		return NULL;
+	rs->cfg = cfg;
+	if (any_leg(cfg, false)) {
+		if (reg_service_load_users(cfg, &rs->users, err, sizeof(err)) < 0) {
+			log_err("%s", err);
+			goto fail;
+		}
+		rs->have_users = true;
+		if (gnutls_rnd(GNUTLS_RND_KEY, rs->secret, sizeof(rs->secret)) < 0 ||
+		    nonce_counts_init(&rs->counts, NONCE_TABLE, wall_s()) < 0) {
+			log_err("digest: cannot set up nonces");
+			goto fail;
+		}
+		rs->have_counts = true;
+	}
+	if (any_leg(cfg, true)) {
+		const struct registrar_config *rc = &cfg->registrar;
+		struct reg_limits lim = { .max_users = rc->max_users, .max_per_user = rc->max_contacts,
+					  .min_expires = rc->min_expires_s,
+					  .max_expires = rc->max_expires_s,
+					  .default_expires = rc->default_expires_s };
+		rs->registrar = registrar_new(&lim);
+		if (rs->registrar == NULL) {
+			log_err("registrar: cannot allocate its tables");
+			goto fail;
+		}
+		if (rc->store[0]) {
+			rs->store = reg_store_open(rc->store, err, sizeof(err));
+			int n = rs->store ? reg_store_attach(rs->store, rs->registrar, wall_s(), err,
+							     sizeof(err))
+					  : -1;
+			if (n < 0) {
+				log_err("registrar: %s", err);
+				goto fail;
+			}
+			log_info("registrar: %d bindings restored from %s", n, rc->store);
+		}
+		rs->expire_ev = event_new(base, -1, EV_PERSIST, on_expire, rs);
+		struct timeval every = { EXPIRE_EVERY_S, 0 };
+		if (rs->expire_ev == NULL || event_add(rs->expire_ev, &every) < 0)
+			goto fail;
+	}
+	return rs;
+fail:
+	reg_service_free(rs);
+	return NULL;
+}
+
+void reg_service_free(struct reg_service *rs)
+{
+	if (rs == NULL)
+		return;
+	if (rs->expire_ev)
+		event_free(rs->expire_ev);
+	registrar_free(rs->registrar); /* before the store it reports to */
+	reg_store_close(rs->store);
+	if (rs->have_counts)
+		nonce_counts_free(&rs->counts);
+	if (rs->have_users)
+		users_free(&rs->users);
+	explicit_bzero(rs->secret, sizeof(rs->secret));
+	free(rs);
+}
+
+static void respond(struct txn *st, msg_t *req, int status, const char *phrase,
+		    const char *const *lines, unsigned nlines)
+{
+	msg_t *resp = sip_reply_make(req, status, phrase, txn_local_tag(st));
+	if (resp == NULL)
+		return;
+	for (unsigned i = 0; i < nlines; i++) {
+		if (lines[i] && lines[i][0] && sip_add_header_line(resp, lines[i]) < 0)
+			log_warnx("register: cannot add a header to the %d answer", status);
+	}
+	txn_respond(st, resp);
+}
+
+static struct digest_server server(struct reg_service *rs)
+{
+	const struct auth_config *a = &rs->cfg->auth;
+	return (struct digest_server){
+		.realm = a->realm, .secret = rs->secret, .secret_len = sizeof(rs->secret),
+		.nonce_lifetime_s = a->nonce_lifetime_s, .users = &rs->users, .counts = &rs->counts,
+		.algorithms = (a->md5 ? DIGEST_ALG_BIT(DIGEST_MD5) : 0) |
+			      (a->sha256 ? DIGEST_ALG_BIT(DIGEST_SHA256) : 0),
+	};
+}
+
+static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool stale)
+{
+	struct digest_server ds = server(rs);
+	struct digest_challenge ch;
+	uint8_t rnd[NONCE_RANDOM_LEN];
+	char lines[2][sizeof(ch.value[0]) + 32];
+	const char *ptrs[2] = { lines[0], lines[1] };
+	int n = gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0
+			? -1
+			: digest_challenge(&ds, wall_s(), rnd, stale, &ch);
+	if (n < 1 || n > 2) {
+		respond(st, req, 500, "Server Internal Error", NULL, 0);
+		return;
+	}
+	/* In the order given: the preferred algorithm first (RFC 8760). */
+	for (int i = 0; i < n; i++)
+		snprintf(lines[i], sizeof(lines[i]), "WWW-Authenticate: %s", ch.value[i]);
+	counter_inc(CNT_AUTH_CHALLENGES);
+	respond(st, req, 401, "Unauthorized", ptrs, (unsigned)n);
+}
+
+/* Who the REGISTER is for: the To user, which an authenticated user may
+ * only be itself (RFC 3261 §10.3 step 3 leaves the mapping to policy). */
+static const char *aor_user(const sip_t *sip)
+{
+	return sip->sip_to && sip->sip_to->a_url->url_user ? sip->sip_to->a_url->url_user : NULL;
+}
+
+bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
+			const struct leg_config *leg)
+{
+	sip_t const *sip = sip_object(req);
+	if (rs == NULL || leg == NULL || !leg->registrar || rs->registrar == NULL)
+		return false;
+	const char *user = aor_user(sip);
+	if (user == NULL) {
+		respond(st, req, 400, "Bad Request", NULL, 0);
+		return true;
+	}
+	if (leg->digest_auth) {
+		struct digest_server ds = server(rs);
+		struct auth_result ar;
+		enum auth_outcome out = digest_verify(&ds, sip, DIGEST_AUTHORIZATION, wall_s(), &ar);
+		switch (out) {
+		case AUTH_OK:
+			break;
+		case AUTH_MALFORMED:
+			counter_inc(CNT_AUTH_FAILURES);
+			log_info("register: malformed credentials for %s: %s", user, ar.reason);
+			respond(st, req, 400, "Bad Request", NULL, 0);
+			return true;
+		case AUTH_FAILED:
+		case AUTH_REPLAY:
+			counter_inc(CNT_AUTH_FAILURES);
+			log_info("register: authentication of \"%s\" failed: %s", ar.username, ar.reason);
+			challenge(rs, st, req, false);
+			return true;
+		default: /* no credentials yet, or a stale nonce */
+			challenge(rs, st, req, out == AUTH_STALE);
+			return true;
+		}
+		if (strcmp(ar.username, user) != 0) {
+			log_info("register: \"%s\" may not register \"%s\"", ar.username, user);
+			respond(st, req, 403, "Forbidden", NULL, 0);
+			return true;
+		}
+	}
+	uint64_t now = wall_s();
+	struct reg_result res = registrar_register(rs->registrar, user, sip, txn_peer(st), now);
+	if (res.status != 200) {
+		log_info("register: %s: %d %s (%s)", user, res.status, res.phrase, res.why);
+		char min[48];
+		snprintf(min, sizeof(min), "Min-Expires: %u", res.min_expires);
+		const char *lines[1] = { res.status == 423 ? min : NULL };
+		respond(st, req, res.status, res.phrase, lines, 1);
+		return true;
+	}
+	char contacts[REG_MAX_PER_USER * (REG_CONTACT_MAX + 32)];
+	if (registrar_contact_lines(rs->registrar, user, now, contacts, sizeof(contacts)) < 0)
+		contacts[0] = '\0';
+	counter_inc(CNT_REGISTRATIONS);
+	log_info("register: %s: %s", user, res.why);
+	/* One line per Contact: sip_add_header_line takes one header. */
+	const char *lines[REG_MAX_PER_USER + 1];
+	unsigned n = 0;
+	for (char *p = contacts, *eol; *p && n < REG_MAX_PER_USER; p = eol + 2) {
+		eol = strstr(p, "\r\n");
+		if (eol == NULL)
+			break;
+		*eol = '\0';
+		lines[n++] = p;
+	}
+	respond(st, req, 200, "OK", lines, n);
+	return true;
+}
+
+unsigned reg_service_lookup(const struct reg_service *rs, const char *user,
+			    const struct reg_binding **out, unsigned max)
+{
+	if (rs == NULL || rs->registrar == NULL || user == NULL)
+		return 0;
+	return registrar_lookup(rs->registrar, user, wall_s(), out, max);
+}

@@ -1,0 +1,36 @@
+/* The gateway's REGISTER service (register.c): digest authentication of
+ * phones and the registrar behind routes marked `registered`. */
+#ifndef PC_B2BUA_REGISTER_H
+#define PC_B2BUA_REGISTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+#include "policy/users.h"
+#include "registrar/registrar.h"
+#include "transaction/txn.h"
+
+struct event_base;
+struct reg_service;
+
+/* NULL on failure (logged): the user store does not load, the store file
+ * cannot be opened. Nothing is set up for legs that use neither. */
+struct reg_service *reg_service_new(struct event_base *base, const struct gateway_config *cfg);
+void reg_service_free(struct reg_service *rs);
+
+/* Reads and parses the configured user store ("file:line: why" errors);
+ * also what --check-config uses. */
+int reg_service_load_users(const struct gateway_config *cfg, struct users *out, char *err,
+			   size_t errlen);
+
+/* A REGISTER that arrived on `leg`: answered here (true), or not ours
+ * (false: the leg has no registrar). */
+bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
+			const struct leg_config *leg);
+
+/* The live bindings of `user`, newest first. */
+unsigned reg_service_lookup(const struct reg_service *rs, const char *user,
+			    const struct reg_binding **out, unsigned max);
+
+#endif

@@ -370,6 +370,34 @@ static void test_plain_to_srtp(void **state)
 	assert_int_equal(media_engine_stream_count(eng), 0);
 }
 
+/* More packets queued on one socket than a wake-up serves (4 batches of
+ * 32): the relay sockets are edge-triggered, so the rest must be served
+ * from the backlog on the next turn of the loop, not left until some new
+ * packet happens to arrive. */
+static void test_burst_beyond_one_turn(void **state)
+{
+	/* Over 128, and few enough for default socket buffers (~1 KiB of
+	 * kernel memory a datagram) on both the relay's side and ours. */
+	enum { BURST = 160 };
+	struct call c;
+	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	unsigned aport = media_stream_port(c.s, MEDIA_SIDE_A);
+	for (int i = 0; i < BURST; i++) {
+		struct pkt plain;
+		mk_rtp(&plain, (uint16_t)(c.phone_seq++), PHONE_SSRC, (uint8_t)i);
+		send_pkt(c.phone.rtp, aport, &plain);
+	}
+	int got = 0;
+	struct pkt p;
+	while (got < BURST && recv_wait(c.trunk.rtp, &p, WAIT_MS, NULL))
+		got++;
+	assert_int_equal(got, BURST);
+	struct media_side_stats a = stats(c.s, MEDIA_SIDE_A), b = stats(c.s, MEDIA_SIDE_B);
+	assert_int_equal(a.rtp_in, BURST);
+	assert_int_equal(b.rtp_out, BURST);
+	call_close(&c);
+}
+
 static void test_every_suite(void **state)
 {
 	for (int suite = 0; suite < SRTP_SUITE__COUNT; suite++) {
@@ -936,6 +964,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_plain_to_srtp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_suite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_burst_beyond_one_turn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mki, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rtcp_and_mux, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_dropped, setup, teardown),

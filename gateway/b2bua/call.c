@@ -299,6 +299,11 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 	char why[160] = "";
 	char ruri[400];
 
+	/* Who is calling, before anything is allocated for the call. */
+	char caller_user[REG_USER_MAX];
+	if (!reg_service_authorize(b->reg, st, req, leg_name ? config_leg(b->cfg, leg_name) : NULL,
+				   caller_user, sizeof(caller_user)))
+		return true;
 	const struct route_config *r = leg_name ? route_for(b, leg_name, user) : NULL;
 	if (!r)
 		return false; /* the endpoint answers 404 */

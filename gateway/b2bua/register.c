@@ -196,7 +196,10 @@ static struct digest_server server(struct reg_service *rs)
 	};
 }
 
-static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool stale)
+/* REGISTER is challenged by the registrar (401, WWW-Authenticate), other
+ * requests by the gateway standing in front of the phones' calls as a
+ * proxy would (407, Proxy-Authenticate; RFC 3261 §22.3). */
+static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool stale, bool proxy)
 {
 	struct digest_server ds = server(rs);
 	struct digest_challenge ch;
@@ -212,9 +215,55 @@ static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool s
 	}
 	/* In the order given: the preferred algorithm first (RFC 8760). */
 	for (int i = 0; i < n; i++)
-		snprintf(lines[i], sizeof(lines[i]), "WWW-Authenticate: %s", ch.value[i]);
+		snprintf(lines[i], sizeof(lines[i]), "%s: %s",
+			 proxy ? "Proxy-Authenticate" : "WWW-Authenticate", ch.value[i]);
 	counter_inc(CNT_AUTH_CHALLENGES);
-	respond(st, req, 401, "Unauthorized", ptrs, (unsigned)n);
+	if (proxy)
+		respond(st, req, 407, "Proxy Authentication Required", ptrs, (unsigned)n);
+	else
+		respond(st, req, 401, "Unauthorized", ptrs, (unsigned)n);
+}
+
+/* Digest authentication of one request; true with the user name in `who`,
+ * false when the request has been answered (challenge, 400). */
+static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, bool proxy, char *who,
+			 size_t wholen)
+{
+	sip_t const *sip = sip_object(req);
+	struct digest_server ds = server(rs);
+	struct auth_result ar;
+	enum auth_outcome out = digest_verify(&ds, sip,
+					      proxy ? DIGEST_PROXY_AUTHORIZATION : DIGEST_AUTHORIZATION,
+					      wall_s(), &ar);
+	const char *method = sip->sip_request->rq_method_name;
+	switch (out) {
+	case AUTH_OK:
+		snprintf(who, wholen, "%s", ar.username);
+		return true;
+	case AUTH_MALFORMED:
+		counter_inc(CNT_AUTH_FAILURES);
+		log_info("%s: malformed credentials: %s", method, ar.reason);
+		respond(st, req, 400, "Bad Request", NULL, 0);
+		return false;
+	case AUTH_FAILED:
+	case AUTH_REPLAY:
+		counter_inc(CNT_AUTH_FAILURES);
+		log_info("%s: authentication of \"%s\" failed: %s", method, ar.username, ar.reason);
+		challenge(rs, st, req, false, proxy);
+		return false;
+	default: /* no credentials yet, or a stale nonce */
+		challenge(rs, st, req, out == AUTH_STALE, proxy);
+		return false;
+	}
+}
+
+bool reg_service_authorize(struct reg_service *rs, struct txn *st, msg_t *req,
+			   const struct leg_config *leg, char *who, size_t wholen)
+{
+	who[0] = '\0';
+	if (leg == NULL || !leg->digest_auth)
+		return true;
+	return authenticate(rs, st, req, true, who, wholen);
 }
 
 /* Who the REGISTER is for: the To user, which an authenticated user may
@@ -236,29 +285,11 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 		return true;
 	}
 	if (leg->digest_auth) {
-		struct digest_server ds = server(rs);
-		struct auth_result ar;
-		enum auth_outcome out = digest_verify(&ds, sip, DIGEST_AUTHORIZATION, wall_s(), &ar);
-		switch (out) {
-		case AUTH_OK:
-			break;
-		case AUTH_MALFORMED:
-			counter_inc(CNT_AUTH_FAILURES);
-			log_info("register: malformed credentials for %s: %s", user, ar.reason);
-			respond(st, req, 400, "Bad Request", NULL, 0);
+		char who[REG_USER_MAX];
+		if (!authenticate(rs, st, req, false, who, sizeof(who)))
 			return true;
-		case AUTH_FAILED:
-		case AUTH_REPLAY:
-			counter_inc(CNT_AUTH_FAILURES);
-			log_info("register: authentication of \"%s\" failed: %s", ar.username, ar.reason);
-			challenge(rs, st, req, false);
-			return true;
-		default: /* no credentials yet, or a stale nonce */
-			challenge(rs, st, req, out == AUTH_STALE);
-			return true;
-		}
-		if (strcmp(ar.username, user) != 0) {
-			log_info("register: \"%s\" may not register \"%s\"", ar.username, user);
+		if (strcmp(who, user) != 0) {
+			log_info("register: \"%s\" may not register \"%s\"", who, user);
 			respond(st, req, 403, "Forbidden", NULL, 0);
 			return true;
 		}

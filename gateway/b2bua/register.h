@@ -29,6 +29,12 @@ int reg_service_load_users(const struct gateway_config *cfg, struct users *out, 
 bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 			const struct leg_config *leg);
 
+/* A request other than REGISTER from `leg`: when the leg uses digest,
+ * authenticate it (407 challenges); true to go on, with the user in `who`
+ * ("" when the leg does not authenticate), false when it was answered. */
+bool reg_service_authorize(struct reg_service *rs, struct txn *st, msg_t *req,
+			   const struct leg_config *leg, char *who, size_t wholen);
+
 /* The live bindings of `user`, newest first. */
 unsigned reg_service_lookup(const struct reg_service *rs, const char *user,
 			    const struct reg_binding **out, unsigned max);

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -313,8 +314,26 @@ static enum msrtp_status unprotect(struct side *x, uint8_t *pkt, size_t *len, bo
 	return st;
 }
 
-static void count_recv_failure(struct side *x, enum msrtp_status st)
+/* The first few refusals of a side are logged (at debug level, with what
+ * identifies the packet but nothing of its contents or keys): enough to
+ * diagnose a peer keying mismatch without a flood from an attacker. */
+#define MEDIA_LOGGED_FAILURES 3
+
+static void count_recv_failure(struct side *x, enum msrtp_status st, int kind, const uint8_t *pkt,
+			       size_t len)
 {
+	uint64_t seen = x->st.auth_failures + x->st.replays;
+	if (seen < MEDIA_LOGGED_FAILURES && log_get_level() >= LOG_LVL_DEBUG) {
+		uint32_t ssrc;
+		memcpy(&ssrc, pkt + (kind == K_RTCP ? 4 : 8), sizeof(ssrc));
+		char seq[16] = "";
+		if (kind == K_RTP)
+			snprintf(seq, sizeof(seq), ", seq %u", (unsigned)(pkt[2] << 8 | pkt[3]));
+		log_debug("media: stream %p side %c %s refused (status %d, %zu bytes, SSRC %08x%s, %s)",
+			  (void *)x->s, x->id == MEDIA_SIDE_A ? 'A' : 'B',
+			  kind == K_RTCP ? "SRTCP" : "SRTP", (int)st, len, ntohl(ssrc), seq,
+			  x->recv_old && x->old_until_ms ? "re-key grace" : "one key");
+	}
 	switch (st) {
 	case MSRTP_REPLAY:
 		x->st.replays++;
@@ -392,7 +411,7 @@ static void relay_one(struct media_engine *e, struct side *x, int sock_kind, uns
 		}
 		enum msrtp_status st = unprotect(x, pkt, &n, kind == K_RTCP, now);
 		if (st != MSRTP_OK) {
-			count_recv_failure(x, st);
+			count_recv_failure(x, st, kind, pkt, n);
 			return;
 		}
 	}

@@ -6,6 +6,8 @@
 #     configuration, which challenges SHA-256 first, then MD5;
 #   - a wrong password, a replayed Authorization and registering another
 #     user's address are refused and counted;
+#   - a phone's INVITE is challenged with 407 and goes through with
+#     credentials; without them nothing is allocated;
 #   - the trunk's call to the registered user reaches the phone at the
 #     address its REGISTER came from, with the registered contact as the
 #     Request-URI; a call to a user with no registration gets 480.
@@ -50,6 +52,25 @@ grep -q "^Contact: <sip:alice@127.0.0.1:5090>;expires=300" "$WORK/sipp_msg.log" 
 sed -e "s/USER/alice/g" -e "s/username=alice/username=bob/" -e "s/PASSWORD/s3cret-bob/" -e "s/FINAL/403/" \
 	"$TESTS/integration/sipp/uac_register.xml" >"$WORK/register.xml"
 run_sipp "$WORK/register.xml" 127.0.0.1:5060 -t u1 -p 5091 || fail "bob registered alice's address"
+
+# alice calls out: her INVITE is challenged (407) and goes through with her
+# credentials; a phone without them gets nothing but challenges. (SIPp
+# answers with uri="sip:host:port" unless told the Request-URI: -auth_uri.
+# The gateway insists on the Request-URI, RFC 7616 §3.4.6.)
+start_trunk uas_trunk.xml
+run_sipp uac_call_auth.xml 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 200 \
+	-auth_uri 12125551234@127.0.0.1:5060 || {
+	cat "$WORK/sipp.out" "$WORK/sipp_err.log" "$WORK/trunk_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
+	fail "alice's authenticated call failed"; }
+wait_trunk
+grep -q "^SIP/2.0 407 Proxy Authentication Required" "$WORK/sipp_msg.log" || fail "the INVITE was not challenged"
+grep -q "^Proxy-Authenticate: Digest realm=\"portcullis.test\"" "$WORK/sipp_msg.log" ||
+	fail "the 407 carries no Proxy-Authenticate"
+expect_log "call [0-9]+ established"
+run_sipp uac_call.xml 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 200 &&
+	fail "an INVITE without credentials got through"
+grep -q "^SIP/2.0 407" "$WORK/sipp_msg.log" || fail "the unauthenticated INVITE was not challenged"
+[ "$(counter calls)" -eq 0 ] || fail "state left for an unauthenticated INVITE"
 
 # The trunk calls alice: the call reaches the phone that registered.
 start_phone uas_phone.xml

@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "policy/digest.h"
 #include "policy/nonce.h"
+#include "policy/ratelimit.h"
 #include "policy/users.h"
 #include "registrar/registrar.h"
 #include "registrar/store.h"
@@ -33,6 +34,9 @@
 #define EXPIRE_EVERY_S 30
 /* Nonces tracked for their counts: more than a busy minute of challenges. */
 #define NONCE_TABLE 65536
+/* Sources and claimed user names whose failed logins are counted. */
+#define LOCKOUT_SOURCES 65536
+#define LOCKOUT_USERS 65536
 
 struct reg_service {
 	const struct gateway_config *cfg;
@@ -41,12 +45,23 @@ struct reg_service {
 	uint8_t secret[SECRET_LEN];
 	struct nonce_counts counts;
 	bool have_counts;
+	/* Failed authentication per source address and per claimed user:
+	 * past auth.max_failures within auth.lockout, refused for that long. */
+	struct rl_table by_source, by_user;
+	bool have_lockouts;
 	struct registrar *registrar;
 	struct reg_store *store;
 	struct event *expire_ev;
 };
 
 static uint64_t wall_s(void) { return (uint64_t)time(NULL); }
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 int reg_service_load_users(const struct gateway_config *cfg, struct users *out, char *err,
 			   size_t errlen)
@@ -122,6 +137,18 @@ struct reg_service *reg_service_new(struct event_base *base, const struct gatewa
 			goto fail;
 		}
 		rs->have_counts = true;
+		struct rl_config lc = { .auth_fail_max = cfg->auth.max_failures,
+					.auth_window_ms = (uint64_t)cfg->auth.lockout_s * 1000,
+					.lockout_ms = (uint64_t)cfg->auth.lockout_s * 1000 };
+		uint8_t seed[2][16];
+		if (gnutls_rnd(GNUTLS_RND_NONCE, seed, sizeof(seed)) < 0 ||
+		    rl_table_init(&rs->by_source, &lc, LOCKOUT_SOURCES, seed[0]) < 0)
+			goto fail;
+		if (rl_table_init(&rs->by_user, &lc, LOCKOUT_USERS, seed[1]) < 0) {
+			rl_table_fini(&rs->by_source);
+			goto fail;
+		}
+		rs->have_lockouts = true;
 	}
 	if (any_leg(cfg, true)) {
 		const struct registrar_config *rc = &cfg->registrar;
@@ -166,6 +193,10 @@ void reg_service_free(struct reg_service *rs)
 	reg_store_close(rs->store);
 	if (rs->have_counts)
 		nonce_counts_free(&rs->counts);
+	if (rs->have_lockouts) {
+		rl_table_fini(&rs->by_source);
+		rl_table_fini(&rs->by_user);
+	}
 	if (rs->have_users)
 		users_free(&rs->users);
 	explicit_bzero(rs->secret, sizeof(rs->secret));
@@ -199,6 +230,16 @@ static struct digest_server server(struct reg_service *rs)
 /* REGISTER is challenged by the registrar (401, WWW-Authenticate), other
  * requests by the gateway standing in front of the phones' calls as a
  * proxy would (407, Proxy-Authenticate; RFC 3261 §22.3). */
+/* A lockout verdict (403, or 503 + Retry-After when it cannot be tracked). */
+static void refuse(struct txn *st, msg_t *req, const struct verdict *v)
+{
+	char retry[40];
+	snprintf(retry, sizeof(retry), "Retry-After: %u", v->retry_after);
+	const char *lines[1] = { v->retry_after ? retry : NULL };
+	counter_inc(CNT_AUTH_LOCKED_OUT);
+	respond(st, req, v->status, v->phrase, lines, 1);
+}
+
 static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool stale, bool proxy)
 {
 	struct digest_server ds = server(rs);
@@ -232,25 +273,58 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 	sip_t const *sip = sip_object(req);
 	struct digest_server ds = server(rs);
 	struct auth_result ar;
+	uint64_t now_ms = mono_ms();
+	struct rl_key src, usr;
+	bool by_src = rl_key_addr(&src, (const struct sockaddr *)&txn_peer(st)->addr) == 0;
+	if (by_src) {
+		/* A locked-out source is not even told whether its guess was right. */
+		struct verdict v = rl_auth_check(&rs->by_source, &src, now_ms);
+		if (v.kind != VERDICT_ACCEPT) {
+			refuse(st, req, &v);
+			return false;
+		}
+	}
 	enum auth_outcome out = digest_verify(&ds, sip,
 					      proxy ? DIGEST_PROXY_AUTHORIZATION : DIGEST_AUTHORIZATION,
 					      wall_s(), &ar);
 	const char *method = sip->sip_request->rq_method_name;
+	bool by_user = rl_key_name(&usr, ar.username) == 0;
 	switch (out) {
-	case AUTH_OK:
+	case AUTH_OK: {
+		struct verdict v = by_user ? rl_auth_check(&rs->by_user, &usr, now_ms)
+					   : verdict_accept();
+		if (v.kind != VERDICT_ACCEPT) {
+			log_info("%s: \"%s\" is locked out after failed logins", method, ar.username);
+			refuse(st, req, &v);
+			return false;
+		}
+		if (by_user)
+			rl_auth_success(&rs->by_user, &usr, now_ms);
 		snprintf(who, wholen, "%s", ar.username);
 		return true;
+	}
 	case AUTH_MALFORMED:
 		counter_inc(CNT_AUTH_FAILURES);
 		log_info("%s: malformed credentials: %s", method, ar.reason);
 		respond(st, req, 400, "Bad Request", NULL, 0);
 		return false;
 	case AUTH_FAILED:
-	case AUTH_REPLAY:
+	case AUTH_REPLAY: {
 		counter_inc(CNT_AUTH_FAILURES);
 		log_info("%s: authentication of \"%s\" failed: %s", method, ar.username, ar.reason);
+		struct verdict vs = by_src ? rl_auth_failure(&rs->by_source, &src, now_ms)
+					   : verdict_accept();
+		struct verdict vu = by_user ? rl_auth_failure(&rs->by_user, &usr, now_ms)
+					    : verdict_accept();
+		if (vs.kind != VERDICT_ACCEPT || vu.kind != VERDICT_ACCEPT) {
+			log_info("%s: failed logins: locking out %s", method,
+				 vs.kind != VERDICT_ACCEPT ? "the source" : "the user");
+			refuse(st, req, vs.kind != VERDICT_ACCEPT ? &vs : &vu);
+			return false;
+		}
 		challenge(rs, st, req, false, proxy);
 		return false;
+	}
 	default: /* no credentials yet, or a stale nonce */
 		challenge(rs, st, req, out == AUTH_STALE, proxy);
 		return false;

@@ -96,6 +96,8 @@ struct auth_config {
 	unsigned nonce_lifetime_s;
 	unsigned max_users;
 	bool md5, sha256;                /* algorithms offered and accepted (RFC 8760) */
+	unsigned max_failures;           /* per source and per user, then locked out; 0 = never */
+	unsigned lockout_s;              /* lockout length, also the window failures count in */
 };
 
 /* The registrar for phones on legs with `registrar = true`. */

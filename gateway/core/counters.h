@@ -41,6 +41,7 @@
 	X(MEDIA_SEND_FAILED, "media_send_failures") \
 	X(AUTH_CHALLENGES, "auth_challenges_sent") \
 	X(AUTH_FAILURES, "auth_failures") \
+	X(AUTH_LOCKED_OUT, "auth_refused_locked_out") \
 	X(REGISTRATIONS, "registrations_accepted")
 
 enum pc_counter {

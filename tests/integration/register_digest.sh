@@ -5,7 +5,8 @@
 #   - SHA-256 (RFC 8760) with register_sha256.py against the default
 #     configuration, which challenges SHA-256 first, then MD5;
 #   - a wrong password, a replayed Authorization and registering another
-#     user's address are refused and counted;
+#     user's address are refused and counted; the third failure from one
+#     source locks it out (403), even for the right password;
 #   - a phone's INVITE is challenged with 407 and goes through with
 #     credentials; without them nothing is allocated;
 #   - the trunk's call to the registered user reaches the phone at the
@@ -42,7 +43,7 @@ python3 "$TESTS/integration/register_sha256.py" bob s3cret-bob portcullis.test 5
 stop_gateway
 
 # MD5 with SIPp, then calls.
-gateway_with 'algorithms = [ "MD5" ];'
+gateway_with 'algorithms = [ "MD5" ]; max_failures = 3; lockout = 60;'
 register alice wrong-password 401
 [ "$(counter auth_failures)" -ge 1 ] || fail "a wrong MD5 password was not counted"
 register alice secret123 200
@@ -87,4 +88,15 @@ sed -e 's/bob@/carol@/g' -e 's/response="404"/response="480"/' "$TESTS/integrati
 run_sipp "$WORK/carol.xml" 127.0.0.1:15061 -t t1 -p 15074 || {
 	cat "$WORK/sipp.out" "$WORK/sipp_err.log" >&2; fail "a call to an unregistered user did not get 480"; }
 [ "$(counter calls)" -eq 0 ] || fail "call state left behind"
+
+# Password guessing: the third failure from this source within the window
+# locks it out (403), after which even the right password is refused
+# before any challenge.
+register alice wrong-again 401
+register alice wrong-thrice 403
+sed -e 's/USER/alice/g' -e '/<recv response="401"/,$d' "$TESTS/integration/sipp/uac_register.xml" >"$WORK/locked.xml"
+printf '  <recv response="403"/>\n</scenario>\n' >>"$WORK/locked.xml"
+run_sipp "$WORK/locked.xml" 127.0.0.1:5060 -t u1 -p 5090 || {
+	cat "$WORK/sipp.out" "$WORK/sipp_err.log" >&2; fail "a locked-out source was still challenged"; }
+[ "$(counter auth_refused_locked_out)" -ge 2 ] || fail "lockout refusals not counted"
 stop_gateway

@@ -176,6 +176,8 @@ static void registrar_and_digest(void **state)
 	assert_int_equal(cfg.registrar.max_contacts, 3);
 	assert_int_equal(cfg.registrar.min_expires_s, 60);
 	assert_true(cfg.routes[0].registered);
+	assert_int_equal(cfg.auth.max_failures, 5);
+	assert_int_equal(cfg.auth.lockout_s, 300);
 }
 
 static void digest_without_users_refused(void **state)

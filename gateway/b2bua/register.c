@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -66,27 +67,36 @@ static uint64_t mono_ms(void)
 int reg_service_load_users(const struct gateway_config *cfg, struct users *out, char *err,
 			   size_t errlen)
 {
-	FILE *f = fopen(cfg->auth.users, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", cfg->auth.users, strerror(errno));
+	const char *path = cfg->auth.users;
+	FILE *f = fopen(path, "r");
+	struct stat st;
+	if (f == NULL || fstat(fileno(f), &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (f)
+			fclose(f);
 		return -1;
 	}
-	char *text = malloc(USERS_FILE_MAX);
-	size_t len = text ? fread(text, 1, USERS_FILE_MAX, f) : 0;
-	bool too_big = text && len == USERS_FILE_MAX;
-	bool read_error = ferror(f);
+	/* Unbuffered: HA1s are password equivalents, and stdio's own buffer
+	 * would keep a copy we cannot wipe. Read exactly the file's size. */
+	setvbuf(f, NULL, _IONBF, 0);
+	if (st.st_size > (off_t)USERS_FILE_MAX) {
+		fclose(f);
+		snprintf(err, errlen, "%s: larger than %u bytes", path, USERS_FILE_MAX);
+		return -1;
+	}
+	size_t size = (size_t)st.st_size;
+	char *text = malloc(size + 1);
+	size_t len = text ? fread(text, 1, size, f) : 0;
 	fclose(f);
 	int rc = -1;
 	if (text == NULL)
-		snprintf(err, errlen, "%s: out of memory", cfg->auth.users);
-	else if (read_error)
-		snprintf(err, errlen, "%s: read error", cfg->auth.users);
-	else if (too_big)
-		snprintf(err, errlen, "%s: larger than %u bytes", cfg->auth.users, USERS_FILE_MAX);
+		snprintf(err, errlen, "%s: out of memory", path);
+	else if (len != size)
+		snprintf(err, errlen, "%s: read error", path);
 	else
-		rc = users_parse(text, len, cfg->auth.users, cfg->auth.max_users, out, err, errlen);
+		rc = users_parse(text, len, path, cfg->auth.max_users, out, err, errlen);
 	if (text) {
-		explicit_bzero(text, len); /* HA1s are password equivalents */
+		explicit_bzero(text, len);
 		free(text);
 	}
 	return rc;

@@ -60,6 +60,17 @@ static struct pc_peer flow(const char *ip, unsigned port)
 	return p;
 }
 
+/* The binding is reached where its REGISTER came from. */
+static void assert_flow(const struct reg_binding *b, const char *ip, unsigned port)
+{
+	char host[64];
+	unsigned got;
+	assert_int_equal(pc_sockaddr_str((const struct sockaddr *)&b->flow.addr, host, sizeof(host),
+					 &got), 0);
+	assert_string_equal(host, ip);
+	assert_int_equal(got, port);
+}
+
 static int apply(struct registrar *r, const char *user, const char *call_id, unsigned cseq,
 		 const char *headers, uint64_t now)
 {
@@ -92,12 +103,7 @@ static void test_add_and_lookup(void **state)
 	assert_string_equal(b[0]->contact, "sip:alice@192.168.1.20:5060");
 	assert_int_equal(b[0]->expires_at, T0 + 3600);
 	/* The flow is where the REGISTER came from (NAT), not the Contact. */
-	char host[64];
-	unsigned port;
-	assert_int_equal(pc_sockaddr_str((const struct sockaddr *)&b[0]->flow.addr, host,
-					 sizeof(host), &port), 0);
-	assert_string_equal(host, "203.0.113.5");
-	assert_int_equal(port, 40000);
+	assert_flow(b[0], "203.0.113.5", 40000);
 	char lines[512];
 	assert_int_equal(registrar_contact_lines(r, "alice", T0 + 100, lines, sizeof(lines)), 0);
 	assert_string_equal(lines, "Contact: <sip:alice@192.168.1.20:5060>;expires=3500\r\n");
@@ -293,12 +299,7 @@ static void test_store_survives_restart(void **state)
 	assert_int_equal(registrar_lookup(r2, "alice", T0 + 200, b, 4), 1);
 	assert_string_equal(b[0]->contact, "sip:alice@10.0.0.2");
 	assert_int_equal(b[0]->expires_at, T0 + 3600);
-	char host[64];
-	unsigned port;
-	assert_int_equal(pc_sockaddr_str((const struct sockaddr *)&b[0]->flow.addr, host,
-					 sizeof(host), &port), 0);
-	assert_string_equal(host, "203.0.113.5");
-	assert_int_equal(port, 40000);
+	assert_flow(b[0], "203.0.113.5", 40000);
 	assert_int_equal(b[0]->flow.conn_id, 0);
 	assert_int_equal(registrar_lookup(r2, "bob", T0 + 200, b, 4), 0);
 	reg_store_close(s);

@@ -5,6 +5,7 @@
  * legs. Nothing that identifies one leg's network is copied to the other:
  * messages for a leg are built from scratch, not edited copies. */
 #include "call.h"
+#include "identity.h"
 
 #include <event2/event.h>
 #include <stdarg.h>
@@ -27,6 +28,16 @@
 #define MEDIA_CHECK_MS 1000
 
 static void call_close(struct call *c, const char *reason);
+static uint64_t mono_ms(void);
+
+/* The call left set-up (answered or closed): a slot of the set-up cap frees. */
+static void leave_setup(struct call *c)
+{
+	if (c->in_setup) {
+		c->in_setup = false;
+		c->b2bua->n_setup--;
+	}
+}
 static void bury(struct call *c);
 static bool start_timer(struct call *c);
 static void leg_response(struct txn_owner *o, struct txn *ct, msg_t *resp);
@@ -290,6 +301,57 @@ static const char *listener_leg(struct b2bua *b, const struct pc_peer *from)
 	return b->cfg->listeners[from->listener].leg;
 }
 
+/* Whether the route's next hop is reached over TLS (a registered user
+ * without a binding counts as TLS: the 480 for "not registered" follows). */
+static bool route_is_tls(struct b2bua *b, const struct route_config *r, const char *user)
+{
+	if (r->registered) {
+		const struct reg_binding *bd;
+		if (reg_service_lookup(b->reg, user, &bd, 1) == 0)
+			return true;
+		return bd->flow.transport == PC_TP_TLS;
+	}
+	if (r->peer[0]) {
+		const struct peer_config *p = config_peer(b->cfg, r->peer);
+		return p && p->transport == PC_TP_TLS;
+	}
+	return r->transport == PC_TP_TLS;
+}
+
+/* The identity decision for a new call's B leg (identity.c), counted and
+ * logged; 0 or the status to refuse the call with. */
+static int decide_identity(struct call *c, sip_t const *sip, const struct pc_peer *from,
+			   const struct route_config *r, const char *user, struct identity_out *out,
+			   char *phrase, size_t phrase_len)
+{
+	struct b2bua *b = c->b2bua;
+	const struct peer_config *next = r->peer[0] ? config_peer(b->cfg, r->peer) : NULL;
+	const char *const *ids = NULL;
+	size_t n_ids = reg_service_identities(b->reg, user, &ids);
+	char own[CFG_NAME_MAX + CFG_HOST_MAX + 8];
+	snprintf(own, sizeof(own), "sip:%s@%s", user, b->cfg->auth.realm);
+	struct identity_in in = {
+		.prev_hop_trusted = identity_prev_hop_trusted(b->cfg, b->guard, from),
+		.next_hop_trusted = identity_next_hop_trusted(b->cfg, b->guard, &c->legs[LEG_B].peer, next),
+		.user = user,
+		.identities = ids,
+		.n_identities = n_ids,
+		.default_identity = user[0] ? own : NULL,
+	};
+	int status = identity_decide(b->cfg, sip, &in, out, phrase, phrase_len);
+	if (status)
+		return status;
+	if (out->anonymous)
+		counter_inc(CNT_FROM_ANONYMISED);
+	if (out->pai_removed)
+		counter_inc(CNT_PAI_REMOVED);
+	if (out->n_asserted)
+		counter_inc(CNT_PAI_ASSERTED);
+	log_info("call %u: privacy: %s; asserted identity: %s (%u sent)", c->id, out->why,
+		 out->pai_why, out->n_asserted);
+	return 0;
+}
+
 static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 {
 	sip_t const *sip = sip_object(req);
@@ -297,7 +359,7 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 	const char *leg_name = listener_leg(b, from);
 	const char *user = sip->sip_request->rq_url->url_user;
 	char why[160] = "";
-	char ruri[400];
+	char ruri[sizeof(((struct leg *)0)->remote_uri) - 2]; /* fits "<ruri>" */
 
 	/* Who is calling, before anything is allocated for the call. */
 	char caller_user[REG_USER_MAX];
@@ -324,9 +386,26 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 		}
 		return true;
 	}
+	/* SIPS on the next hop and the call limits, before the call exists. */
+	struct verdict v = guard_next_hop(b->guard, sip, route_is_tls(b, r, user));
+	struct guard_call limits = { 0 };
+	if (v.kind == VERDICT_ACCEPT)
+		v = guard_call_start(b->guard, b->n_setup, caller_user, leg_name, r->peer, mono_ms(),
+				     &limits);
+	if (v.kind != VERDICT_ACCEPT) {
+		log_info("INVITE from leg %s%s%s refused: %d %s (%s)", leg_name,
+			 caller_user[0] ? " user " : "", caller_user, v.status, v.phrase, v.why);
+		guard_answer(st, req, &v, b->cfg->domain);
+		return true;
+	}
 	struct call *c = calloc(1, sizeof(*c));
-	if (!c)
+	if (!c) {
+		guard_call_end(b->guard, &limits, mono_ms());
 		return false;
+	}
+	c->limits = limits;
+	c->in_setup = true;
+	b->n_setup++;
 	c->b2bua = b;
 	c->id = ++b->next_id;
 	c->state = CALL_INVITING;
@@ -371,11 +450,26 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 	}
 	sipmsg_random_token(lb->call_id, 33);
 	index_add(b, lb);
+
+	/* Who the B leg says is calling: privacy and asserted identity. */
+	struct identity_out idn;
+	char phrase[128];
+	int refused = decide_identity(c, sip, from, r, caller_user, &idn, phrase, sizeof(phrase));
+	if (refused) {
+		counter_inc(CNT_PRIVACY_REFUSED);
+		log_info("call %u refused: %d %s (%s)", c->id, refused, phrase, idn.why);
+		respond_a(c, refused, phrase, NULL, NULL);
+		call_close(c, "privacy cannot be honoured");
+		return true;
+	}
 	const char *caller = sip->sip_from->a_url->url_user;
 	char sent_by[CFG_HOST_MAX + 16];
 	leg_sent_by(c, lb, sent_by, sizeof(sent_by));
-	snprintf(lb->local_uri, sizeof(lb->local_uri), "<sip:%s@%s>", caller ? caller : "anonymous",
-		 sent_by);
+	if (idn.anonymous)
+		snprintf(lb->local_uri, sizeof(lb->local_uri), "%s", IDENTITY_ANONYMOUS_FROM);
+	else
+		snprintf(lb->local_uri, sizeof(lb->local_uri), "<sip:%s@%s>",
+			 caller ? caller : "anonymous", sent_by);
 
 	char *b_body = NULL;
 	if (sip->sip_payload && sip->sip_payload->pl_len) {
@@ -397,6 +491,7 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 	txn_new_branch(branch, sizeof(branch));
 	buf_init(&out, 65536);
 	request_head(c, lb, "INVITE", ruri, branch, mf > 0 ? mf - 1 : 0, lb->local_cseq, &out);
+	buf_append(&out, idn.headers, strlen(idn.headers));
 	msg_t *invite = finish(&out, b_body);
 	if (b_body) {
 		explicit_bzero(b_body, strlen(b_body));
@@ -538,6 +633,7 @@ static void b_invite_response(struct call *c, msg_t *resp)
 		}
 		c->b_ack_pending = true;
 		c->state = CALL_CONFIRMED;
+		leave_setup(c);
 		respond_a(c, 200, "OK", a_body, NULL);
 		explicit_bzero(a_body, strlen(a_body));
 		free(a_body);
@@ -558,6 +654,7 @@ static void b_invite_response(struct call *c, msg_t *resp)
 			return;
 		}
 		c->state = CALL_CONFIRMED;
+		leave_setup(c);
 		respond_a(c, 200, "OK", c->a_answer, NULL);
 		log_info("call %u established (leg A %s, leg B %s)", c->id,
 			 c->legs[LEG_A].secure ? "SRTP" : "RTP", c->legs[LEG_B].secure ? "SRTP" : "RTP");
@@ -643,7 +740,7 @@ static void leg_cancel(struct txn_owner *o, struct txn *st)
 		sip_t const *is = sip_object(inv);
 		struct leg *b = &c->legs[LEG_B];
 		struct pc_buf out;
-		char ruri[400];
+		char ruri[sizeof(((struct leg *)0)->remote_uri) - 2]; /* fits "<ruri>" */
 		url_e(ruri, (int)sizeof(ruri), is->sip_request->rq_url);
 		buf_init(&out, 8192);
 		appendf(&out, "CANCEL %s SIP/2.0\r\n", ruri);
@@ -884,13 +981,22 @@ static bool on_request(void *ctx, struct txn *st, msg_t *req)
 	struct b2bua *b = ctx;
 	sip_t const *sip = sip_object(req);
 	const char *to_tag = sip->sip_to->a_tag;
+	const char *leg = listener_leg(b, txn_peer(st));
+	const struct leg_config *leg_cfg = leg ? config_leg(b->cfg, leg) : NULL;
 	int side;
 
+	/* Network lists, rates, scanners, transport and SIPS: before any state. */
+	struct verdict v = guard_request(b->guard, sip, txn_peer(st), leg_cfg, mono_ms());
+	if (v.kind != VERDICT_ACCEPT) {
+		char peer[128];
+		log_info("%s from %s refused: %d %s (%s)", sip->sip_request->rq_method_name,
+			 pc_peer_str(txn_peer(st), peer, sizeof(peer)), v.status, v.phrase, v.why);
+		guard_answer(st, req, &v, b->cfg->domain);
+		return true;
+	}
 	if (!to_tag) {
-		if (sip->sip_request->rq_method == sip_method_register) {
-			const char *leg = listener_leg(b, txn_peer(st));
-			return reg_service_handle(b->reg, st, req, leg ? config_leg(b->cfg, leg) : NULL);
-		}
+		if (sip->sip_request->rq_method == sip_method_register)
+			return reg_service_handle(b->reg, st, req, leg_cfg);
 		if (sip->sip_request->rq_method != sip_method_invite)
 			return false;
 		return new_call(b, st, req);
@@ -1050,6 +1156,8 @@ static void call_close(struct call *c, const char *reason)
 	index_remove(c->b2bua, &c->legs[LEG_A]);
 	index_remove(c->b2bua, &c->legs[LEG_B]);
 	c->b2bua->n_calls--;
+	leave_setup(c);
+	guard_call_end(c->b2bua->guard, &c->limits, mono_ms());
 	plan_release(c);
 	if (c->a_answer) {
 		explicit_bzero(c->a_answer, strlen(c->a_answer));
@@ -1098,6 +1206,13 @@ struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cf
 			return NULL;
 		}
 	}
+	char err[512];
+	b->guard = guard_new(cfg, err, sizeof(err));
+	if (b->guard == NULL) {
+		log_err("%s", err);
+		free(b);
+		return NULL;
+	}
 	b->reaper = event_new(base, -1, 0, reap, b);
 	b->reg = reg_service_new(base, cfg);
 	/* Two legs per call, about one per slot at the ceiling. */
@@ -1105,6 +1220,7 @@ struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cf
 	b->index = calloc(b->index_size, sizeof(*b->index));
 	if (!b->reaper || !b->index || !b->reg) {
 		reg_service_free(b->reg);
+		guard_free(b->guard);
 		if (b->reaper)
 			event_free(b->reaper);
 		free(b->index);
@@ -1132,6 +1248,7 @@ void b2bua_free(struct b2bua *b)
 	}
 	reap(-1, 0, b);
 	reg_service_free(b->reg);
+	guard_free(b->guard);
 	event_free(b->reaper);
 	free(b->index);
 	free(b);

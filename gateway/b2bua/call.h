@@ -9,6 +9,7 @@
 #include "b2bua.h"
 #include "core/peer.h"
 #include "endpoint/endpoint.h"
+#include "guard.h"
 #include "media/media.h"
 #include "register.h"
 #include "sdp/sdp.h"
@@ -81,6 +82,8 @@ struct call {
 	unsigned n_streams;       /* m-lines of the offer */
 	enum sdp_proto offer_proto[SDP_MAX_STREAMS]; /* the offerer's profiles, for our answer */
 	bool answered;            /* B's SDP answer applied */
+	bool in_setup;            /* counted in b2bua.n_setup */
+	struct guard_call limits; /* the user and trunk it is counted under */
 	bool late_offer;          /* A's INVITE had no SDP: offer in B's 2xx, answer in A's ACK */
 	bool b_ack_pending;       /* late offer: B's 2xx awaits our ACK carrying A's answer */
 	char *a_answer;           /* the SDP we answered A with (malloc, holds keys) */
@@ -98,7 +101,9 @@ struct b2bua {
 	struct call *calls;       /* live and closing calls, doubly linked */
 	struct call *dead;        /* closed, nothing points at them: for the reaper */
 	struct reg_service *reg;  /* REGISTER, digest and the registrar (register.c) */
+	struct guard *guard;      /* intake rules and call limits (guard.c) */
 	unsigned n_calls;
+	unsigned n_setup;         /* calls not yet answered, for the set-up cap */
 	struct leg **index;       /* dialogs by Call-ID: every message of a call looks here */
 	unsigned index_size;
 	uint32_t next_id;

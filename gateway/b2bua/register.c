@@ -9,6 +9,7 @@
 #include "register.h"
 
 #include "b2bua.h"
+#include "guard.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -105,7 +106,8 @@ int reg_service_load_users(const struct gateway_config *cfg, struct users *out, 
 static bool any_leg(const struct gateway_config *cfg, bool registrar)
 {
 	for (unsigned i = 0; i < cfg->n_legs; i++) {
-		if (registrar ? cfg->legs[i].registrar : cfg->legs[i].digest_auth)
+		if (registrar ? cfg->legs[i].registrar
+			      : (cfg->legs[i].digest_auth || cfg->legs[i].cert_auth))
 			return true;
 	}
 	return false;
@@ -114,6 +116,10 @@ static bool any_leg(const struct gateway_config *cfg, bool registrar)
 int b2bua_check_config(const struct gateway_config *cfg, char *err, size_t errlen)
 {
 	struct users u;
+	struct guard *g = guard_new(cfg, err, errlen); /* its networks parse */
+	if (g == NULL)
+		return -1;
+	guard_free(g);
 	if (!any_leg(cfg, false))
 		return 0;
 	if (reg_service_load_users(cfg, &u, err, errlen) < 0)
@@ -341,13 +347,68 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 	}
 }
 
+/* The user a verified client certificate names: its identity (the first
+ * subjectAltName URI, see transport/tls.c) is one of the user's id= entries,
+ * or sip:USER@REALM / sips:USER@REALM of the configured realm. NULL if none:
+ * a certificate for a name the store does not know authenticates nobody. */
+static const struct user_entry *cert_user(const struct reg_service *rs, const struct pc_peer *from)
+{
+	if (!rs->have_users || from->transport != PC_TP_TLS || from->identity[0] == '\0')
+		return NULL;
+	const char *realm = rs->cfg->auth.realm;
+	for (size_t i = 0; i < rs->users.n; i++) {
+		const struct user_entry *u = &rs->users.v[i];
+		if (strcmp(u->realm, realm) != 0)
+			continue;
+		for (size_t k = 0; k < u->n_ids; k++)
+			if (strcmp(u->ids[k], from->identity) == 0)
+				return u;
+		char own[USERS_NAME_MAX + CFG_HOST_MAX + 8];
+		snprintf(own, sizeof(own), "sip:%s@%s", u->name, realm);
+		if (strcmp(own, from->identity) == 0)
+			return u;
+		snprintf(own, sizeof(own), "sips:%s@%s", u->name, realm);
+		if (strcmp(own, from->identity) == 0)
+			return u;
+	}
+	return NULL;
+}
+
 bool reg_service_authorize(struct reg_service *rs, struct txn *st, msg_t *req,
 			   const struct leg_config *leg, char *who, size_t wholen)
 {
 	who[0] = '\0';
-	if (leg == NULL || !leg->digest_auth)
+	if (leg == NULL || (!leg->digest_auth && !leg->cert_auth))
 		return true;
+	if (leg->cert_auth) {
+		const struct user_entry *u = cert_user(rs, txn_peer(st));
+		if (u) {
+			counter_inc(CNT_CERT_AUTH_OK);
+			snprintf(who, wholen, "%s", u->name);
+			return true;
+		}
+		if (!leg->digest_auth) {
+			log_info("%s: no verified client certificate naming a user (identity \"%s\")",
+				 sip_object(req)->sip_request->rq_method_name, txn_peer(st)->identity);
+			counter_inc(CNT_AUTH_FAILURES);
+			respond(st, req, 403, "Forbidden", NULL, 0);
+			return false;
+		}
+	}
 	return authenticate(rs, st, req, true, who, wholen);
+}
+
+size_t reg_service_identities(const struct reg_service *rs, const char *user,
+			      const char *const **ids)
+{
+	*ids = NULL;
+	if (rs == NULL || !rs->have_users || user == NULL || !user[0])
+		return 0;
+	const struct user_entry *u = users_lookup(&rs->users, user, rs->cfg->auth.realm);
+	if (u == NULL)
+		return 0;
+	*ids = (const char *const *)u->ids;
+	return u->n_ids;
 }
 
 /* Who the REGISTER is for: the To user, which an authenticated user may

@@ -29,11 +29,17 @@ int reg_service_load_users(const struct gateway_config *cfg, struct users *out, 
 bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 			const struct leg_config *leg);
 
-/* A request other than REGISTER from `leg`: when the leg uses digest,
- * authenticate it (407 challenges); true to go on, with the user in `who`
- * ("" when the leg does not authenticate), false when it was answered. */
+/* A request other than REGISTER from `leg`: when the leg authenticates
+ * users, a verified client certificate naming a user (auth = "certificate"
+ * or "certificate-or-digest") or digest (407 challenges) does; true to go
+ * on, with the user in `who` ("" when the leg does not authenticate), false
+ * when it was answered (challenge, 403 without a usable certificate). */
 bool reg_service_authorize(struct reg_service *rs, struct txn *st, msg_t *req,
 			   const struct leg_config *leg, char *who, size_t wholen);
+
+/* The identities (id= entries of the user store) `user` owns; 0 if none. */
+size_t reg_service_identities(const struct reg_service *rs, const char *user,
+			      const char *const **ids);
 
 /* The live bindings of `user`, newest first. */
 unsigned reg_service_lookup(const struct reg_service *rs, const char *user,

@@ -344,7 +344,7 @@ static int load_suites(struct loader *ld, const config_setting_t *g, struct leg_
 static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
 	static const char *const keys[] = { "name", "media", "crypto", "rtp_address", "advertise",
-		"rtp_ports", "registrar", "auth", NULL };
+		"rtp_ports", "registrar", "auth", "require_tls", "require_client_cert", NULL };
 	const config_setting_t *list = config_lookup(cf, "legs");
 	if (!list)
 		return 0;
@@ -356,7 +356,7 @@ static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
 		struct leg_config *leg = &cfg->legs[i];
-		char media[16] = "rtp", auth[16] = "none";
+		char media[16] = "rtp", auth[32] = "none";
 		if (!config_setting_is_group(g))
 			return failf(ld, list, "entry %d must be a group { ... }", i + 1);
 		if (check_keys(ld, g, keys) < 0 ||
@@ -366,12 +366,22 @@ static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg
 		    get_string(ld, g, "advertise", leg->advertise, sizeof(leg->advertise), false) < 0 ||
 		    get_bool(ld, g, "registrar", &leg->registrar) < 0 ||
 		    get_string(ld, g, "auth", auth, sizeof(auth), false) < 0 ||
+		    get_bool(ld, g, "require_tls", &leg->require_tls) < 0 ||
+		    get_bool(ld, g, "require_client_cert", &leg->require_client_cert) < 0 ||
 		    load_suites(ld, g, leg) < 0)
 			return -1;
-		if (!strcmp(auth, "digest"))
+		if (!strcmp(auth, "digest")) {
 			leg->digest_auth = true;
-		else if (strcmp(auth, "none"))
-			return failf(ld, config_setting_get_member(g, "auth"), "must be none or digest");
+		} else if (!strcmp(auth, "certificate")) {
+			leg->cert_auth = true;
+		} else if (!strcmp(auth, "certificate-or-digest")) {
+			leg->cert_auth = leg->digest_auth = true;
+		} else if (strcmp(auth, "none")) {
+			return failf(ld, config_setting_get_member(g, "auth"),
+				     "must be none, digest, certificate or certificate-or-digest");
+		}
+		if (leg->require_client_cert)
+			leg->require_tls = true;
 		if (!strcmp(media, "rtp"))
 			leg->media = MEDIA_MODE_RTP;
 		else if (!strcmp(media, "srtp"))
@@ -539,9 +549,9 @@ static int load_auth(struct loader *ld, config_t *cf, struct gateway_config *cfg
 	if (!a->realm[0])
 		snprintf(a->realm, sizeof(a->realm), "%s", cfg->domain);
 	for (unsigned i = 0; i < cfg->n_legs; i++) {
-		if (cfg->legs[i].digest_auth && !a->users[0])
+		if ((cfg->legs[i].digest_auth || cfg->legs[i].cert_auth) && !a->users[0])
 			return failf(ld, g ? g : config_lookup(cf, "legs"),
-				     "leg \"%s\" uses digest authentication: auth.users must name the user store",
+				     "leg \"%s\" authenticates users: auth.users must name the user store",
 				     cfg->legs[i].name);
 	}
 	return 0;
@@ -572,6 +582,119 @@ static int load_registrar(struct loader *ld, config_t *cf, struct gateway_config
 	return 0;
 }
 
+/* A list of networks: each kept as text with its line, parsed by policy. */
+static int get_nets(struct loader *ld, const config_setting_t *group, const char *key,
+		    struct cfg_net *out, unsigned *n)
+{
+	const config_setting_t *list = config_setting_get_member(group, key);
+	if (!list)
+		return 0;
+	if (!config_setting_is_array(list) && !config_setting_is_list(list))
+		return failf(ld, list, "must be a list of networks [ \"10.0.0.0/8\", ... ]");
+	int len = config_setting_length(list);
+	if (len > CFG_MAX_NETS)
+		return failf(ld, list, "at most %d networks", CFG_MAX_NETS);
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
+		if (!v || !v[0] || strlen(v) >= CFG_NET_MAX)
+			return failf(ld, list, "entry %d must be a network such as \"10.0.0.0/8\"", i + 1);
+		snprintf(out[*n].text, CFG_NET_MAX, "%s", v);
+		out[*n].line = (unsigned)config_setting_source_line(e);
+		(*n)++;
+	}
+	return 0;
+}
+
+static int load_abuse(struct loader *ld, config_t *cf, struct gateway_config *cfg)
+{
+	static const char *const keys[] = { "allow", "deny", "exempt", "block_user_agents",
+		"request_rate", "request_burst", "ban_after", "ban_window", "ban", "max_sources",
+		"max_calls_in_setup", "user_max_calls", "user_cps", "trunk_max_calls", "trunk_cps",
+		NULL };
+	struct abuse_config *a = &cfg->abuse;
+	const config_setting_t *g = config_lookup(cf, "abuse");
+	if (!g)
+		return 0;
+	if (!config_setting_is_group(g))
+		return failf(ld, g, "must be a group { ... }");
+	if (check_keys(ld, g, keys) < 0 || get_nets(ld, g, "allow", a->allow, &a->n_allow) < 0 ||
+	    get_nets(ld, g, "deny", a->deny, &a->n_deny) < 0 ||
+	    get_nets(ld, g, "exempt", a->exempt, &a->n_exempt) < 0 ||
+	    get_uint(ld, g, "request_rate", &a->request_rate, 0, 1000000, false) < 0 ||
+	    get_uint(ld, g, "request_burst", &a->request_burst, 0, 1000000, false) < 0 ||
+	    get_uint(ld, g, "ban_after", &a->ban_after, 0, 1000, false) < 0 ||
+	    get_uint(ld, g, "ban_window", &a->ban_window_s, 1, 86400, false) < 0 ||
+	    get_uint(ld, g, "ban", &a->ban_s, 1, 604800, false) < 0 ||
+	    get_uint(ld, g, "max_sources", &a->max_sources, 16, 16000000, false) < 0 ||
+	    get_uint(ld, g, "max_calls_in_setup", &a->max_calls_in_setup, 0, 10000000, false) < 0 ||
+	    get_uint(ld, g, "user_max_calls", &a->user_max_calls, 0, 1000000, false) < 0 ||
+	    get_uint(ld, g, "user_cps", &a->user_cps, 0, 1000000, false) < 0 ||
+	    get_uint(ld, g, "trunk_max_calls", &a->trunk_max_calls, 0, 10000000, false) < 0 ||
+	    get_uint(ld, g, "trunk_cps", &a->trunk_cps, 0, 1000000, false) < 0)
+		return -1;
+	if (a->request_rate && !a->request_burst)
+		a->request_burst = a->request_rate * 2;
+	const config_setting_t *uas = config_setting_get_member(g, "block_user_agents");
+	if (uas) {
+		if (!config_setting_is_array(uas) && !config_setting_is_list(uas))
+			return failf(ld, uas, "must be a list of User-Agent substrings");
+		int n = config_setting_length(uas);
+		if (n > CFG_MAX_UAS)
+			return failf(ld, uas, "at most %d entries", CFG_MAX_UAS);
+		a->default_scanner_uas = false;
+		a->n_scanner_uas = 0;
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e = config_setting_get_elem(uas, (unsigned)i);
+			const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
+			if (!v || !v[0] || strlen(v) >= CFG_NAME_MAX)
+				return failf(ld, uas, "entry %d must be a non-empty string under %d bytes", i + 1,
+					     CFG_NAME_MAX);
+			snprintf(a->scanner_uas[a->n_scanner_uas++], CFG_NAME_MAX, "%s", v);
+		}
+	}
+	return 0;
+}
+
+static int load_identity(struct loader *ld, config_t *cf, struct gateway_config *cfg)
+{
+	static const char *const keys[] = { "trusted_networks", "trusted_names", "assert_tel",
+		"pai_toward_untrusted", "hide_subject", NULL };
+	struct identity_config *id = &cfg->identity;
+	const config_setting_t *g = config_lookup(cf, "identity");
+	if (!g)
+		return 0;
+	char pai[16] = "remove";
+	if (!config_setting_is_group(g))
+		return failf(ld, g, "must be a group { ... }");
+	if (check_keys(ld, g, keys) < 0 ||
+	    get_nets(ld, g, "trusted_networks", id->trusted_networks, &id->n_trusted_networks) < 0 ||
+	    get_bool(ld, g, "assert_tel", &id->assert_tel) < 0 ||
+	    get_bool(ld, g, "hide_subject", &id->hide_subject) < 0 ||
+	    get_string(ld, g, "pai_toward_untrusted", pai, sizeof(pai), false) < 0)
+		return -1;
+	if (!strcmp(pai, "keep"))
+		id->keep_pai_untrusted = true;
+	else if (strcmp(pai, "remove"))
+		return failf(ld, config_setting_get_member(g, "pai_toward_untrusted"), "must be remove or keep");
+	const config_setting_t *names = config_setting_get_member(g, "trusted_names");
+	if (names) {
+		if (!config_setting_is_array(names) && !config_setting_is_list(names))
+			return failf(ld, names, "must be a list of certificate names");
+		int n = config_setting_length(names);
+		if (n > CFG_MAX_NAMES)
+			return failf(ld, names, "at most %d names", CFG_MAX_NAMES);
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e = config_setting_get_elem(names, (unsigned)i);
+			const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
+			if (!v || !v[0] || strlen(v) >= CFG_HOST_MAX || strchr(v, '*'))
+				return failf(ld, names, "entry %d must be a name (no wildcards)", i + 1);
+			snprintf(id->trusted_names[id->n_trusted_names++], CFG_HOST_MAX, "%s", v);
+		}
+	}
+	return 0;
+}
+
 static void set_defaults(struct gateway_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -591,12 +714,14 @@ static void set_defaults(struct gateway_config *cfg)
 		.min_expires_s = 60, .max_expires_s = 3600, .default_expires_s = 3600,
 		.max_users = 100000, .max_contacts = 5,
 	};
+	cfg->abuse = (struct abuse_config){ .default_scanner_uas = true, .ban_window_s = 60,
+					    .ban_s = 300, .max_sources = 65536 };
 }
 
 static int load_root(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
 	static const char *const keys[] = { "domain", "log_level", "listeners", "peers", "legs",
-		"routes", "limits", "timers", "auth", "registrar", NULL };
+		"routes", "limits", "timers", "auth", "registrar", "abuse", "identity", NULL };
 	const config_setting_t *root = config_root_setting(cf);
 	if (check_keys(ld, root, keys) < 0 ||
 	    get_string(ld, root, "domain", cfg->domain, sizeof(cfg->domain), false) < 0 ||
@@ -609,7 +734,8 @@ static int load_root(struct loader *ld, config_t *cf, struct gateway_config *cfg
 	if (load_listeners(ld, cf, cfg) < 0 || load_peers(ld, cf, cfg) < 0 ||
 	    load_legs(ld, cf, cfg) < 0 || load_routes(ld, cf, cfg) < 0 ||
 	    load_limits(ld, cf, cfg) < 0 || load_timers(ld, cf, cfg) < 0 ||
-	    load_auth(ld, cf, cfg) < 0 || load_registrar(ld, cf, cfg) < 0)
+	    load_auth(ld, cf, cfg) < 0 || load_registrar(ld, cf, cfg) < 0 ||
+	    load_abuse(ld, cf, cfg) < 0 || load_identity(ld, cf, cfg) < 0)
 		return -1;
 	for (unsigned i = 0; i < cfg->n_listeners; i++)
 		if (cfg->n_legs && !config_leg(cfg, cfg->listeners[i].leg))

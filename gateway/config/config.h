@@ -20,6 +20,17 @@
 #define CFG_NAME_MAX 64
 #define CFG_HOST_MAX 256
 #define CFG_PRIORITY_MAX 512
+#define CFG_MAX_NETS 64
+#define CFG_NET_MAX 64
+#define CFG_MAX_UAS 32
+
+/* A network as written ("10.0.0.0/8", "192.0.2.7") and the line it is on:
+ * policy/admit.c parses it when the gateway starts, and its errors name this
+ * line (the configuration layer stays below policy). */
+struct cfg_net {
+	char text[CFG_NET_MAX];
+	unsigned line;
+};
 
 enum tls_verify { TLS_VERIFY_NONE, TLS_VERIFY_OPTIONAL, TLS_VERIFY_REQUIRED };
 
@@ -72,7 +83,10 @@ struct leg_config {
 	char advertise[CFG_HOST_MAX];    /* the address written into SDP */
 	unsigned rtp_port_min, rtp_port_max;
 	bool registrar;                  /* REGISTER accepted from this leg */
-	bool digest_auth;                /* its requests are authenticated (auth = "digest") */
+	bool digest_auth;                /* its requests may authenticate by digest */
+	bool cert_auth;                  /* ... or by a verified client certificate naming a user */
+	bool require_tls;                /* requests only over TLS (else 403) */
+	bool require_client_cert;        /* ... only with a verified client certificate */
 };
 
 /* Where a new call goes: from a leg (optionally only for one Request-URI
@@ -105,6 +119,39 @@ struct registrar_config {
 	char store[PATH_MAX];            /* SQLite file for the bindings; "" = memory only */
 	unsigned min_expires_s, max_expires_s, default_expires_s;
 	unsigned max_users, max_contacts;
+};
+
+/* Abuse control (SPIT and floods): every number 0 = that limit is off. */
+struct abuse_config {
+	struct cfg_net allow[CFG_MAX_NETS]; /* when not empty, only these sources */
+	unsigned n_allow;
+	struct cfg_net deny[CFG_MAX_NETS];
+	unsigned n_deny;
+	struct cfg_net exempt[CFG_MAX_NETS]; /* never rate-limited (trunks, own proxies) */
+	unsigned n_exempt;
+	char scanner_uas[CFG_MAX_UAS][CFG_NAME_MAX]; /* User-Agent substrings refused */
+	unsigned n_scanner_uas;
+	bool default_scanner_uas;        /* the built-in list (block_user_agents not set) */
+	unsigned request_rate;           /* requests per second per source */
+	unsigned request_burst;
+	unsigned ban_after;              /* rate overruns within ban_window that start a ban */
+	unsigned ban_window_s, ban_s;
+	unsigned max_sources;            /* sources tracked at once */
+	unsigned max_calls_in_setup;     /* global: INVITEs not yet answered */
+	unsigned user_max_calls, user_cps; /* per authenticated user */
+	unsigned trunk_max_calls, trunk_cps; /* per unauthenticated inbound leg and per peer */
+};
+
+/* The trust domain of RFC 3325 (Spec(T)) and what the gateway does with
+ * asserted identities and privacy at its edge. */
+struct identity_config {
+	struct cfg_net trusted_networks[CFG_MAX_NETS];
+	unsigned n_trusted_networks;
+	char trusted_names[CFG_MAX_NAMES][CFG_HOST_MAX]; /* verified certificate identities */
+	unsigned n_trusted_names;
+	bool assert_tel;                 /* assert the caller's tel: identity too */
+	bool keep_pai_untrusted;         /* pai_toward_untrusted = "keep" (default "remove") */
+	bool hide_subject;               /* header privacy also removes Subject */
 };
 
 struct limits_config {
@@ -140,6 +187,8 @@ struct gateway_config {
 	struct timers_config timers;
 	struct auth_config auth;
 	struct registrar_config registrar;
+	struct abuse_config abuse;
+	struct identity_config identity;
 };
 
 /* The leg named `name`, or NULL. */

@@ -42,7 +42,25 @@
 	X(AUTH_CHALLENGES, "auth_challenges_sent") \
 	X(AUTH_FAILURES, "auth_failures") \
 	X(AUTH_LOCKED_OUT, "auth_refused_locked_out") \
-	X(REGISTRATIONS, "registrations_accepted")
+	X(REGISTRATIONS, "registrations_accepted") \
+	X(DENIED_ACL, "requests_denied_acl") \
+	X(REFUSED_SCANNER, "requests_refused_scanner_ua") \
+	X(REFUSED_RATE, "requests_refused_rate") \
+	X(SOURCES_BANNED, "sources_banned") \
+	X(REFUSED_BANNED, "requests_refused_banned") \
+	X(RATE_TABLE_FULL, "ratelimit_table_full") \
+	X(REFUSED_SETUP_CAP, "calls_refused_setup_cap") \
+	X(REFUSED_CALL_LIMIT, "calls_refused_concurrency_limit") \
+	X(REFUSED_CPS, "calls_refused_cps_limit") \
+	X(SIPS_INSECURE_IN, "sips_refused_insecure_inbound") \
+	X(SIPS_INSECURE_OUT, "sips_refused_non_tls_next_hop") \
+	X(REFUSED_TLS_REQUIRED, "requests_refused_tls_required") \
+	X(REFUSED_CERT_REQUIRED, "requests_refused_client_cert_required") \
+	X(PRIVACY_REFUSED, "calls_refused_privacy") \
+	X(PAI_REMOVED, "pai_removed_untrusted") \
+	X(PAI_ASSERTED, "pai_asserted") \
+	X(FROM_ANONYMISED, "from_anonymised") \
+	X(CERT_AUTH_OK, "auth_client_certificate_accepted")
 
 enum pc_counter {
 #define PC_COUNTER_ENUM(id, name) CNT_##id,

@@ -253,6 +253,12 @@ void tls_peer_identity(gnutls_session_t session, char *out, size_t len)
 {
 	gnutls_x509_crt_t crt;
 	out[0] = '\0';
+	/* An identity is something policy may act on (client-certificate
+	 * authentication, the trust domain): only a certificate that was
+	 * verified during the handshake has one. */
+	const struct tls_ctx *ctx = gnutls_session_get_ptr(session);
+	if (ctx == NULL || ctx->cfg->verify_peer == TLS_VERIFY_NONE)
+		return;
 	if (load_peer_cert(session, &crt) != 0)
 		return;
 	char dns[PC_IDENTITY_MAX] = "";

@@ -1,0 +1,279 @@
+/* Intake guard: the order in which the admission rules of policy/ apply to a
+ * request, the tables they keep, and a counter for every refusal. The cheap
+ * and stateless checks come first so that a denied or banned source costs
+ * one lookup: network lists, then the per-source rate (a denied source never
+ * takes a slot in the rate table), then the User-Agent, then what the leg
+ * requires of the transport and SIPS. Call limits come only after the caller
+ * authenticated (guard_call_start), so an unauthenticated flood cannot use
+ * up a user's quota. */
+#include "guard.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "core/counters.h"
+#include "core/log.h"
+#include "policy/admit.h"
+#include "policy/sips.h"
+#include "sip/reply.h"
+
+struct guard {
+	struct admit_net allow[CFG_MAX_NETS], deny[CFG_MAX_NETS], exempt[CFG_MAX_NETS],
+		trusted[CFG_MAX_NETS];
+	unsigned n_allow, n_deny, n_exempt, n_trusted;
+	const char *uas[CFG_MAX_UAS + 64];
+	size_t n_uas;
+	unsigned setup_cap;
+	bool rate_on, users_on, trunks_on;
+	struct rl_table sources, users, trunks;
+};
+
+static int parse_nets(const char *file, const char *key, const struct cfg_net *in, unsigned n,
+		      struct admit_net *out, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const char *why = NULL;
+		if (admit_net_parse(in[i].text, &out[i], &why) < 0) {
+			snprintf(err, errlen, "%s:%u: %s: \"%s\": %s", file, in[i].line, key, in[i].text,
+				 why ? why : "not a network");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int init_table(struct rl_table *t, const struct rl_config *c, uint32_t capacity)
+{
+	uint8_t seed[16];
+	if (gnutls_rnd(GNUTLS_RND_NONCE, seed, sizeof(seed)) < 0)
+		return -1;
+	return rl_table_init(t, c, capacity, seed);
+}
+
+struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errlen)
+{
+	const struct abuse_config *a = &cfg->abuse;
+	struct guard *g = calloc(1, sizeof(*g));
+	if (g == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (parse_nets(cfg->source, "abuse.allow", a->allow, a->n_allow, g->allow, err, errlen) < 0 ||
+	    parse_nets(cfg->source, "abuse.deny", a->deny, a->n_deny, g->deny, err, errlen) < 0 ||
+	    parse_nets(cfg->source, "abuse.exempt", a->exempt, a->n_exempt, g->exempt, err, errlen) < 0 ||
+	    parse_nets(cfg->source, "identity.trusted_networks", cfg->identity.trusted_networks,
+		       cfg->identity.n_trusted_networks, g->trusted, err, errlen) < 0) {
+		free(g);
+		return NULL;
+	}
+	g->n_allow = a->n_allow;
+	g->n_deny = a->n_deny;
+	g->n_exempt = a->n_exempt;
+	g->n_trusted = cfg->identity.n_trusted_networks;
+	if (a->default_scanner_uas) {
+		size_t n = 0;
+		const char *const *def = admit_default_scanner_uas(&n);
+		for (size_t i = 0; i < n && g->n_uas < sizeof(g->uas) / sizeof(g->uas[0]); i++)
+			g->uas[g->n_uas++] = def[i];
+	} else {
+		for (unsigned i = 0; i < a->n_scanner_uas; i++)
+			g->uas[g->n_uas++] = a->scanner_uas[i];
+	}
+	g->setup_cap = a->max_calls_in_setup;
+
+	/* Three tables so that a flood of sources cannot evict the state of
+	 * users and trunks, and the reverse. */
+	struct rl_config src = {
+		.request = { RL_PER_SEC(a->request_rate), a->request_burst },
+		.ban_after = a->ban_after,
+		.overrun_window_ms = (uint64_t)a->ban_window_s * 1000,
+		.ban_ms = (uint64_t)a->ban_s * 1000,
+	};
+	struct rl_config usr = { .max_calls = a->user_max_calls,
+				 .calls = { RL_PER_SEC(a->user_cps), a->user_cps ? a->user_cps : 0 } };
+	struct rl_config trk = { .max_calls = a->trunk_max_calls,
+				 .calls = { RL_PER_SEC(a->trunk_cps), a->trunk_cps ? a->trunk_cps : 0 } };
+	g->rate_on = rl_rate_enabled(&src.request);
+	g->users_on = usr.max_calls || rl_rate_enabled(&usr.calls);
+	g->trunks_on = trk.max_calls || rl_rate_enabled(&trk.calls);
+	if ((g->rate_on && init_table(&g->sources, &src, a->max_sources) < 0) ||
+	    (g->users_on && init_table(&g->users, &usr, cfg->auth.max_users) < 0) ||
+	    (g->trunks_on && init_table(&g->trunks, &trk, 4 * (CFG_MAX_PEERS + CFG_MAX_LEGS)) < 0)) {
+		snprintf(err, errlen, "cannot allocate the rate-limit tables");
+		guard_free(g);
+		return NULL;
+	}
+	return g;
+}
+
+void guard_free(struct guard *g)
+{
+	if (g == NULL)
+		return;
+	if (g->rate_on)
+		rl_table_fini(&g->sources);
+	if (g->users_on)
+		rl_table_fini(&g->users);
+	if (g->trunks_on)
+		rl_table_fini(&g->trunks);
+	free(g);
+}
+
+static bool in_nets(const struct admit_net *nets, unsigned n, const struct sockaddr *sa)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (admit_net_match(&nets[i], sa))
+			return true;
+	return false;
+}
+
+bool guard_trusted_network(const struct guard *g, const struct sockaddr *sa)
+{
+	return g && in_nets(g->trusted, g->n_trusted, sa);
+}
+
+/* The counter of a refusal, from the why pointer the policy module used. */
+static struct verdict counted(struct verdict v)
+{
+	static const struct {
+		const char *why;
+		enum pc_counter c;
+	} map[] = {
+		{ admit_why_denied, CNT_DENIED_ACL },
+		{ admit_why_not_allowed, CNT_DENIED_ACL },
+		{ admit_why_scanner, CNT_REFUSED_SCANNER },
+		{ admit_why_setup_cap, CNT_REFUSED_SETUP_CAP },
+		{ rl_why_rate, CNT_REFUSED_RATE },
+		{ rl_why_ban_started, CNT_SOURCES_BANNED },
+		{ rl_why_banned, CNT_REFUSED_BANNED },
+		{ rl_why_table_full, CNT_RATE_TABLE_FULL },
+		{ rl_why_calls, CNT_REFUSED_CALL_LIMIT },
+		{ rl_why_cps, CNT_REFUSED_CPS },
+		{ sips_why_leg_tls, CNT_REFUSED_TLS_REQUIRED },
+		{ sips_why_leg_cert, CNT_REFUSED_CERT_REQUIRED },
+		{ sips_why_in_insecure, CNT_SIPS_INSECURE_IN },
+		{ sips_why_route_insecure, CNT_SIPS_INSECURE_IN },
+		{ sips_why_out_insecure, CNT_SIPS_INSECURE_OUT },
+	};
+	if (v.kind != VERDICT_REJECT)
+		return v;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (v.why == map[i].why) {
+			counter_inc(map[i].c);
+			v.counted = true;
+			v.counter = map[i].c;
+			break;
+		}
+	}
+	return v;
+}
+
+struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_peer *from,
+			     const struct leg_config *leg, uint64_t now_ms)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&from->addr;
+	struct admit_acl acl = { g->deny, g->n_deny, g->allow, g->n_allow };
+	struct verdict v = admit_acl_check(&acl, sa);
+	if (v.kind != VERDICT_ACCEPT)
+		return counted(v);
+	if (g->rate_on && !in_nets(g->exempt, g->n_exempt, sa)) {
+		struct rl_key k;
+		if (rl_key_addr(&k, sa) == 0) {
+			v = rl_request(&g->sources, &k, now_ms);
+			if (v.kind != VERDICT_ACCEPT)
+				return counted(v);
+		}
+	}
+	if (g->n_uas) {
+		v = admit_ua_check(sip, g->uas, g->n_uas);
+		if (v.kind != VERDICT_ACCEPT)
+			return counted(v);
+	}
+	struct sips_ctx ctx = {
+		.in_tls = from->transport == PC_TP_TLS,
+		.in_cert_verified = from->transport == PC_TP_TLS && from->identity[0] != '\0',
+		.leg_requires_tls = leg && leg->require_tls,
+		.leg_requires_cert = leg && leg->require_client_cert,
+	};
+	return counted(sips_check_inbound(sip, &ctx));
+}
+
+struct verdict guard_next_hop(struct guard *g, const sip_t *sip, bool next_hop_tls)
+{
+	(void)g;
+	struct sips_ctx ctx = { .in_tls = true, .next_hop_tls = next_hop_tls };
+	return counted(sips_check_outbound(sip, &ctx));
+}
+
+struct verdict guard_call_start(struct guard *g, unsigned in_setup, const char *user,
+				const char *inbound_leg, const char *peer, uint64_t now_ms,
+				struct guard_call *gc)
+{
+	memset(gc, 0, sizeof(*gc));
+	struct verdict v = admit_setup_cap(in_setup, g->setup_cap);
+	if (v.kind != VERDICT_ACCEPT)
+		return counted(v);
+	char name[RL_NAME_MAX];
+	if (user && user[0] && g->users_on) {
+		if (rl_key_name(&gc->user, user) < 0)
+			return counted(verdict_reject(403, "Forbidden", "user name too long to track"));
+		v = rl_call_start(&g->users, &gc->user, now_ms);
+		if (v.kind != VERDICT_ACCEPT)
+			return counted(v);
+		gc->user_counted = true;
+	}
+	/* A trunk is the peer a call goes to, or the leg an unauthenticated call
+	 * came in on: "peer:" and "leg:" keep the two name spaces apart. */
+	const char *trunk = NULL, *prefix = NULL;
+	if (peer && peer[0]) {
+		trunk = peer;
+		prefix = "peer:";
+	} else if ((!user || !user[0]) && inbound_leg) {
+		trunk = inbound_leg;
+		prefix = "leg:";
+	}
+	if (trunk && g->trunks_on) {
+		snprintf(name, sizeof(name), "%s%s", prefix, trunk);
+		if (rl_key_name(&gc->trunk, name) == 0) {
+			v = rl_call_start(&g->trunks, &gc->trunk, now_ms);
+			if (v.kind != VERDICT_ACCEPT) {
+				guard_call_end(g, gc, now_ms);
+				return counted(v);
+			}
+			gc->trunk_counted = true;
+		}
+	}
+	return verdict_accept();
+}
+
+void guard_call_end(struct guard *g, struct guard_call *gc, uint64_t now_ms)
+{
+	if (gc->user_counted)
+		rl_call_end(&g->users, &gc->user, now_ms);
+	if (gc->trunk_counted)
+		rl_call_end(&g->trunks, &gc->trunk, now_ms);
+	gc->user_counted = gc->trunk_counted = false;
+}
+
+void guard_answer(struct txn *st, msg_t *req, const struct verdict *v, const char *warn_host)
+{
+	msg_t *resp = sip_reply_make(req, v->status, v->phrase, txn_local_tag(st));
+	if (resp == NULL)
+		return;
+	char line[CFG_HOST_MAX + 64];
+	if (v->retry_after) {
+		snprintf(line, sizeof(line), "Retry-After: %u", v->retry_after);
+		sip_add_header_line(resp, line);
+	}
+	if (v->status == 480 && (v->why == sips_why_in_insecure || v->why == sips_why_route_insecure ||
+				 v->why == sips_why_out_insecure)) {
+		snprintf(line, sizeof(line), "Warning: %d %s \"%s\"", SIPS_WARN_CODE, warn_host,
+			 SIPS_WARN_TEXT);
+		sip_add_header_line(resp, line);
+	}
+	txn_respond(st, resp);
+}

@@ -1,0 +1,63 @@
+/* The gateway's intake guard (guard.c): applies the admission decisions of
+ * policy/ (network lists, per-source rates and bans, scanner User-Agents,
+ * per-leg transport requirements, SIPS) to every request before anything is
+ * allocated for it, and the call limits (set-up cap, per-user and per-trunk
+ * concurrency and rate) to every new call before it gets media or state.
+ * It owns the rate tables; it decides and counts, the caller answers. */
+#ifndef PC_B2BUA_GUARD_H
+#define PC_B2BUA_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "core/peer.h"
+#include "policy/ratelimit.h"
+#include "policy/verdict.h"
+#include "sip/msg.h"
+#include "transaction/txn.h"
+
+struct guard;
+
+/* NULL with "file:line: why" in err when a network does not parse, or when
+ * memory runs out. */
+struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errlen);
+void guard_free(struct guard *g);
+
+/* Every request (not ACK) from `from` on `leg` (NULL: a listener without a
+ * leg): allow/deny lists, the per-source rate and ban (exempt networks
+ * skip it), the scanner block-list, the leg's TLS and client-certificate
+ * requirements and SIPS on the inbound hop. Counted here when refused. */
+struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_peer *from,
+			     const struct leg_config *leg, uint64_t now_ms);
+
+/* SIPS on the outbound hop: a sips request may only leave over TLS. */
+struct verdict guard_next_hop(struct guard *g, const sip_t *sip, bool next_hop_tls);
+
+/* The keys a call is counted under, to release them when it ends. */
+struct guard_call {
+	bool user_counted, trunk_counted;
+	struct rl_key user, trunk;
+};
+
+/* A new call, after authentication: the global set-up cap (in_setup calls
+ * not yet answered), then the limits of the authenticated `user` (or of the
+ * inbound leg when nobody authenticated: `inbound_leg`) and of the peer the
+ * call goes to (`peer`, "" for a contact). On accept the call is counted
+ * in `gc` and guard_call_end must follow. */
+struct verdict guard_call_start(struct guard *g, unsigned in_setup, const char *user,
+				const char *inbound_leg, const char *peer, uint64_t now_ms,
+				struct guard_call *gc);
+void guard_call_end(struct guard *g, struct guard_call *gc, uint64_t now_ms);
+
+/* Answer a refused request with the verdict's status and phrase, its
+ * Retry-After, and for a SIPS refusal the Warning 380 "SIPS Not Allowed"
+ * RFC 5630 asks for (warn-agent `warn_host`). */
+void guard_answer(struct txn *st, msg_t *req, const struct verdict *v, const char *warn_host);
+
+/* Whether a source address lies in the configured trust domain networks
+ * (identity.trusted_networks). */
+bool guard_trusted_network(const struct guard *g, const struct sockaddr *sa);
+
+#endif

@@ -1,0 +1,106 @@
+/* Identity at the edge: the trust domain test for a hop, and the From,
+ * P-Asserted-Identity and Privacy that the B2BUA writes on the leg it builds.
+ * The B2BUA copies nothing of the caller's request headers except what this
+ * file returns, so every header RFC 3323 asks a privacy service to remove
+ * (Call-Info, User-Agent, Organization, Reply-To, In-Reply-To, Subject,
+ * Warning) never crosses, and Via, Contact, Record-Route and Call-ID are the
+ * gateway's own on every call. What is left to decide per request is the
+ * From, the asserted identity and the Privacy header itself. */
+#include "identity.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <sofia-sip/msg_header.h>
+
+#include "guard.h"
+#include "policy/pai.h"
+#include "policy/privacy.h"
+
+static bool trusted_name(const struct gateway_config *cfg, const char *name)
+{
+	for (unsigned i = 0; name && name[0] && i < cfg->identity.n_trusted_names; i++)
+		if (strcmp(cfg->identity.trusted_names[i], name) == 0)
+			return true;
+	return false;
+}
+
+bool identity_prev_hop_trusted(const struct gateway_config *cfg, const struct guard *g,
+			       const struct pc_peer *from)
+{
+	/* identity[] is set only for a certificate that verified (transport). */
+	if (from->transport == PC_TP_TLS && trusted_name(cfg, from->identity))
+		return true;
+	return guard_trusted_network(g, (const struct sockaddr *)&from->addr);
+}
+
+bool identity_next_hop_trusted(const struct gateway_config *cfg, const struct guard *g,
+			       const struct pc_peer *to, const struct peer_config *peer)
+{
+	if (peer && peer->transport == PC_TP_TLS && peer->tls.verify_peer == TLS_VERIFY_REQUIRED) {
+		/* The handshake refuses a certificate without one of peer_names,
+		 * so every one of them must be trusted for the hop to be. */
+		bool all = peer->tls.n_peer_names > 0;
+		for (unsigned i = 0; i < peer->tls.n_peer_names; i++)
+			all = all && trusted_name(cfg, peer->tls.peer_names[i]);
+		if (all)
+			return true;
+	}
+	return guard_trusted_network(g, (const struct sockaddr *)&to->addr);
+}
+
+static void add_line(struct identity_out *out, const char *name, const char *value)
+{
+	size_t used = strlen(out->headers);
+	snprintf(out->headers + used, sizeof(out->headers) - used, "%s: %s\r\n", name, value);
+}
+
+int identity_decide(const struct gateway_config *cfg, const sip_t *req,
+		    const struct identity_in *in, struct identity_out *out, char *phrase,
+		    size_t phrase_len)
+{
+	memset(out, 0, sizeof(*out));
+	struct privacy_ctx pctx = { .next_hop_trusted = in->next_hop_trusted,
+				    .hide_subject = cfg->identity.hide_subject };
+	struct privacy_decision pd = privacy_decide(req, &pctx);
+	out->why = pd.why;
+	if (pd.verdict.kind != VERDICT_ACCEPT) {
+		if (pd.verdict.status == 500)
+			privacy_reject_phrase(&pd, phrase, phrase_len);
+		else
+			snprintf(phrase, phrase_len, "%s", pd.verdict.phrase ? pd.verdict.phrase : "Bad Request");
+		return pd.verdict.status ? pd.verdict.status : 400;
+	}
+	out->anonymous = pd.anonymise_from;
+
+	const char *one[1] = { in->default_identity };
+	struct pai_ctx actx = {
+		.prev_hop_trusted = in->prev_hop_trusted,
+		.next_hop_trusted = in->next_hop_trusted,
+		.user = in->user && in->user[0] ? in->user : NULL,
+		.identities = in->n_identities ? in->identities : one,
+		.n_identities = in->n_identities ? in->n_identities : (in->default_identity ? 1 : 0),
+		.assert_tel = cfg->identity.assert_tel,
+		.untrusted_default = cfg->identity.keep_pai_untrusted ? PAI_UNTRUSTED_KEEP
+								     : PAI_UNTRUSTED_REMOVE,
+	};
+	struct pai_decision ad = pai_decide(req, &actx);
+	out->pai_why = ad.why;
+	for (unsigned i = 0; i < ad.count && i < 2; i++) {
+		char v[PAI_URI_MAX + 2];
+		snprintf(v, sizeof(v), "<%s>", ad.uri[i]);
+		add_line(out, "P-Asserted-Identity", v);
+	}
+	out->n_asserted = ad.count;
+	/* The caller's own assertion did not leave as it came. */
+	out->pai_removed = ad.incoming != PAI_IN_ABSENT &&
+			   !(ad.incoming == PAI_IN_PASSED && ad.outgoing == PAI_OUT_ASSERTED);
+
+	if (pd.header == PRIVACY_HEADER_PASS && req->sip_privacy) {
+		char v[512];
+		issize_t n = msg_header_field_e(v, sizeof(v), (const msg_header_t *)req->sip_privacy, 0);
+		if (n > 0 && (size_t)n < sizeof(v))
+			add_line(out, "Privacy", v);
+	}
+	return 0;
+}

@@ -1,0 +1,58 @@
+/* Identity at the gateway's edge (identity.c): whether a hop is inside the
+ * trust domain of RFC 3325, and what the B-leg request says about the caller:
+ * its From (anonymised for RFC 3323 header/user privacy), the
+ * P-Asserted-Identity values and the Privacy header it carries. The
+ * decisions are policy/pai.c's and policy/privacy.c's; this file gathers
+ * their context and turns them into header text. */
+#ifndef PC_B2BUA_IDENTITY_H
+#define PC_B2BUA_IDENTITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+#include "core/peer.h"
+#include "sip/msg.h"
+
+struct guard;
+
+/* The From of a caller who asked for header or user privacy (RFC 3323 §4.1.1.3). */
+#define IDENTITY_ANONYMOUS_FROM "\"Anonymous\" <sip:anonymous@anonymous.invalid>"
+
+/* The previous hop of a request is trusted when its source address is in
+ * identity.trusted_networks or the identity of its verified TLS certificate
+ * is one of identity.trusted_names. */
+bool identity_prev_hop_trusted(const struct gateway_config *cfg, const struct guard *g,
+			       const struct pc_peer *from);
+
+/* The next hop is trusted when its address is in the trusted networks, or
+ * it is a configured peer reached over TLS whose verified certificate must
+ * carry a name that is one of the trusted names. `peer` may be NULL. */
+bool identity_next_hop_trusted(const struct gateway_config *cfg, const struct guard *g,
+			       const struct pc_peer *to, const struct peer_config *peer);
+
+struct identity_in {
+	bool prev_hop_trusted, next_hop_trusted;
+	const char *user;               /* authenticated caller, NULL or "" if none */
+	const char *const *identities;  /* the identities that user owns */
+	size_t n_identities;
+	const char *default_identity;   /* sip:USER@DOMAIN when the user owns none */
+};
+
+struct identity_out {
+	bool anonymous;      /* From is the anonymous one */
+	char headers[1100];  /* P-Asserted-Identity / Privacy lines, each ending in CRLF */
+	unsigned n_asserted;
+	bool pai_removed;    /* an incoming P-Asserted-Identity was not passed on */
+	const char *why;     /* for the log: the privacy and PAI decisions */
+	const char *pai_why;
+};
+
+/* 0, or the SIP status to refuse the request with (500 for privacy that
+ * cannot be honoured with `critical`, 400 for an unreadable Privacy), with
+ * its reason phrase in `phrase`. */
+int identity_decide(const struct gateway_config *cfg, const sip_t *req,
+		    const struct identity_in *in, struct identity_out *out, char *phrase,
+		    size_t phrase_len);
+
+#endif

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The command line: --version, --check-config on good and bad files (errors
-# name file and line, exit 1), a missing certificate caught by the check, the
+# name file and line, exit 1, also for networks parsed later by policy), a
+# missing certificate caught by the check, the
 # embedded default printed and accepted, and a clean stop on SIGINT.
 . "$TESTS/integration/lib.sh"
 "$PORTCULLIS_BIN" --version | grep -qE '^portcullis [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
@@ -20,6 +21,12 @@ out=$("$PORTCULLIS_BIN" -n -c "$WORK/syntax.conf" 2>&1) && fail "syntax error ac
 sed "s|$CERTS/gateway.crt|$WORK/missing.crt|" "$WORK/good.conf" >"$WORK/nocert.conf"
 out=$("$PORTCULLIS_BIN" --check-config --config "$WORK/nocert.conf" 2>&1) && fail "missing certificate accepted"
 [[ "$out" == *"missing.crt"* ]] || fail "missing certificate not named: $out"
+
+# Networks are parsed by policy when the gateway starts: still file and line.
+write_config "$WORK/net.conf" required "" $'abuse = {\n  deny = [ "192.0.2.0/24",\n    "10.0.0.1/8" ];\n};'
+out=$("$PORTCULLIS_BIN" --check-config --config "$WORK/net.conf" 2>&1) && fail "network with host bits accepted"
+line=$(grep -n '"10.0.0.1/8"' "$WORK/net.conf" | cut -d: -f1)
+[[ "$out" == *"$WORK/net.conf:$line: abuse.deny: \"10.0.0.1/8\""* ]] || fail "network error: $out"
 
 "$PORTCULLIS_BIN" --print-default-config >"$WORK/default.conf"
 grep -q 'port = 5061' "$WORK/default.conf" || fail "default configuration not printed"

@@ -34,6 +34,11 @@ static void embedded_default_is_the_reference_scenario(void **state)
 	assert_int_equal(cfg.peers[0].port, 5071);
 	assert_string_equal(cfg.peers[0].tls.peer_names[0], "trunk.portcullis.test");
 	assert_int_equal(cfg.timers.t1_ms, 500);
+	/* The trunk side takes TLS only; the trunk is in the trust domain. */
+	assert_true(config_leg(&cfg, "outside")->require_tls);
+	assert_false(config_leg(&cfg, "inside")->require_tls);
+	assert_string_equal(cfg.identity.trusted_names[0], "trunk.portcullis.test");
+	assert_true(cfg.abuse.request_rate > 0);
 }
 
 #define LISTENER "listeners = ( { name = \"a\"; leg = \"inside\"; transport = \"udp\"; " \
@@ -188,6 +193,76 @@ static void digest_without_users_refused(void **state)
 	assert_non_null(strstr(err, ":6: algorithms: unknown algorithm"));
 }
 
+static void abuse_and_identity_groups(void **state)
+{
+	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"u\"; };\n"
+			      "abuse = { deny = [ \"10.0.0.0/8\",\n \"192.0.2.7\" ]; request_rate = 20;\n"
+			      "  ban_after = 3; user_max_calls = 4; block_user_agents = [ \"evil\" ]; };\n"
+			      "identity = { trusted_names = [ \"trunk.example\" ]; assert_tel = true;\n"
+			      "  pai_toward_untrusted = \"keep\"; trusted_networks = [ \"2001:db8::/32\" ]; };\n"),
+			 0);
+	assert_int_equal(cfg.abuse.n_deny, 2);
+	assert_string_equal(cfg.abuse.deny[1].text, "192.0.2.7");
+	assert_int_equal(cfg.abuse.deny[0].line, 6); /* for errors found when it is parsed */
+	assert_int_equal(cfg.abuse.deny[1].line, 7);
+	assert_int_equal(cfg.abuse.request_rate, 20);
+	assert_int_equal(cfg.abuse.request_burst, 40); /* twice the rate unless set */
+	assert_int_equal(cfg.abuse.ban_after, 3);
+	assert_int_equal(cfg.abuse.ban_s, 300);
+	assert_int_equal(cfg.abuse.user_max_calls, 4);
+	assert_false(cfg.abuse.default_scanner_uas);
+	assert_int_equal(cfg.abuse.n_scanner_uas, 1);
+	assert_string_equal(cfg.abuse.scanner_uas[0], "evil");
+	assert_int_equal(cfg.identity.n_trusted_names, 1);
+	assert_true(cfg.identity.assert_tel);
+	assert_true(cfg.identity.keep_pai_untrusted);
+	assert_string_equal(cfg.identity.trusted_networks[0].text, "2001:db8::/32");
+
+	/* Without the groups: nothing limited, the built-in scanner list. */
+	assert_int_equal(load(LISTENER), 0);
+	assert_int_equal(cfg.abuse.request_rate, 0);
+	assert_true(cfg.abuse.default_scanner_uas);
+	assert_false(cfg.identity.keep_pai_untrusted);
+}
+
+static void abuse_and_identity_mistakes(void **state)
+{
+	assert_int_equal(load(LISTENER "abuse = {\n deny = [ 10 ]; };\n"), -1);
+	assert_non_null(strstr(err, "test.conf:3: deny: entry 1 must be a network"));
+	assert_int_equal(load(LISTENER "abuse = { request_rte = 5; };\n"), -1);
+	assert_non_null(strstr(err, "request_rte"));
+	assert_int_equal(load(LISTENER "identity = {\n pai_toward_untrusted = \"sometimes\"; };\n"), -1);
+	assert_non_null(strstr(err, "test.conf:3: pai_toward_untrusted: must be remove or keep"));
+	assert_int_equal(load(LISTENER "identity = { trusted_names = [ \"*.example\" ]; };\n"), -1);
+	assert_non_null(strstr(err, "no wildcards"));
+}
+
+static void leg_auth_and_transport_requirements(void **state)
+{
+	assert_int_equal(load(LISTENER "legs = ( { name = \"inside\"; rtp_address = \"127.0.0.1\";\n"
+			      "  rtp_ports = [ 20000, 20099 ]; auth = \"certificate\"; require_client_cert = true; },\n"
+			      "  { name = \"outside\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 30000, 30099 ];\n"
+			      "  auth = \"certificate-or-digest\"; } );\n"
+			      "auth = { users = \"u\"; };\n"),
+			 0);
+	assert_true(cfg.legs[0].cert_auth);
+	assert_false(cfg.legs[0].digest_auth);
+	assert_true(cfg.legs[0].require_client_cert);
+	assert_true(cfg.legs[0].require_tls); /* a client certificate implies TLS */
+	assert_true(cfg.legs[1].cert_auth);
+	assert_true(cfg.legs[1].digest_auth);
+	assert_false(cfg.legs[1].require_tls);
+	/* Certificate authentication maps to users of the store: it needs one. */
+	assert_int_equal(load(LISTENER "legs = ( { name = \"inside\"; rtp_address = \"127.0.0.1\";\n"
+			      "  rtp_ports = [ 20000, 20099 ]; auth = \"certificate\"; } );\n"),
+			 -1);
+	assert_non_null(strstr(err, "auth.users must name the user store"));
+	assert_int_equal(load(LISTENER "legs = ( { name = \"inside\"; rtp_address = \"127.0.0.1\";\n"
+			      "  rtp_ports = [ 20000, 20099 ]; auth = \"tls\"; } );\n"),
+			 -1);
+	assert_non_null(strstr(err, "must be none, digest, certificate or certificate-or-digest"));
+}
+
 static void registered_route_needs_registrar(void **state)
 {
 	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"u\"; };\n"
@@ -222,6 +297,9 @@ int main(void)
 		cmocka_unit_test(registrar_and_digest),
 		cmocka_unit_test(digest_without_users_refused),
 		cmocka_unit_test(registered_route_needs_registrar),
+		cmocka_unit_test(abuse_and_identity_groups),
+		cmocka_unit_test(abuse_and_identity_mistakes),
+		cmocka_unit_test(leg_auth_and_transport_requirements),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -122,8 +122,8 @@ CONF
 }
 
 # call_config FILE [EXTRA]: the reference scenario for calls (INSIDE_MEDIA and
-# OUTSIDE_MEDIA override the legs' media modes, INSIDE_LEG adds settings to
-# the inside leg, PHONE_ROUTE replaces the target of calls from the trunk):
+# OUTSIDE_MEDIA override the legs' media modes, INSIDE_LEG and OUTSIDE_LEG add
+# settings to the inside and outside legs, PHONE_ROUTE replaces the target of calls from the trunk):
 # legs (inside plain RTP, outside SDES-SRTP), the trunk peer over TLS at
 # 127.0.0.1:5071 and routes inside -> trunk, outside -> phone at 127.0.0.1:5090.
 call_config() {
@@ -132,7 +132,7 @@ call_config() {
   tls = { certificate = \"$CERTS/gateway.crt\"; key = \"$CERTS/gateway.key\"; ca = \"$CERTS/ca.crt\"; }; } );
 legs = (
   { name = \"inside\"; media = \"${INSIDE_MEDIA:-rtp}\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 20000, 20999 ]; ${INSIDE_LEG:-} },
-  { name = \"outside\"; media = \"${OUTSIDE_MEDIA:-srtp}\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 30000, 30999 ]; }
+  { name = \"outside\"; media = \"${OUTSIDE_MEDIA:-srtp}\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 30000, 30999 ]; ${OUTSIDE_LEG:-} }
 );
 routes = (
   { from_leg = \"inside\"; to_leg = \"outside\"; peer = \"trunk\"; },

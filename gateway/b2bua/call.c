@@ -250,6 +250,29 @@ static const struct route_config *route_for(struct b2bua *b, const char *leg, co
 	return NULL;
 }
 
+/* Point leg B at binding `index` of `user` (newest first): its flow, its
+ * contact as Request-URI and target, and its Path (RFC 3327) as the route
+ * set the INVITE carries. -1 when there is no such binding. */
+static int use_binding(struct call *c, const char *user, unsigned index, char *ruri, size_t len)
+{
+	const struct reg_binding *bd[REG_MAX_PER_USER];
+	unsigned n = reg_service_lookup(c->b2bua->reg, user, bd, REG_MAX_PER_USER);
+	if (index >= n)
+		return -1;
+	struct leg *b = &c->legs[LEG_B];
+	b->peer = bd[index]->flow;
+	snprintf(ruri, len, "%s", bd[index]->contact);
+	snprintf(b->remote_target, sizeof(b->remote_target), "%s", ruri);
+	free(c->b_route);
+	c->b_route = NULL;
+	if (bd[index]->path[0]) {
+		size_t need = strlen(bd[index]->path) + sizeof("Route: \r\n");
+		if ((c->b_route = malloc(need)) != NULL)
+			snprintf(c->b_route, need, "Route: %s\r\n", bd[index]->path);
+	}
+	return 0;
+}
+
 /* Fill leg B's destination, Request-URI and To from the route. */
 static int route_leg_b(struct call *c, const struct route_config *r, const char *user, char *ruri,
 		       size_t len)
@@ -257,16 +280,13 @@ static int route_leg_b(struct call *c, const struct route_config *r, const char 
 	struct leg *b = &c->legs[LEG_B];
 	const char *u = user && user[0] ? user : "anonymous";
 	if (r->registered) {
-		/* The user's newest registration, reached where its REGISTER came
-		 * from (NAT); the Request-URI is the contact it registered, the To
-		 * its address of record. One contact: no forking yet. */
-		const struct reg_binding *bd;
-		if (reg_service_lookup(c->b2bua->reg, user, &bd, 1) == 0)
+		/* The user's newest registration first (fork_next tries the
+		 * others), reached where its REGISTER came from (NAT); the
+		 * Request-URI is the contact it registered, the To its address
+		 * of record. */
+		if (use_binding(c, user, 0, ruri, len) < 0)
 			return -2;
-		b->peer = bd->flow;
-		snprintf(ruri, len, "%s", bd->contact);
 		snprintf(b->remote_uri, sizeof(b->remote_uri), "<sip:%s@%s>", u, c->b2bua->cfg->domain);
-		snprintf(b->remote_target, sizeof(b->remote_target), "%s", ruri);
 		return 0;
 	}
 	if (r->peer[0]) {
@@ -299,6 +319,69 @@ static const char *listener_leg(struct b2bua *b, const struct pc_peer *from)
 	if (from->listener < 0 || (unsigned)from->listener >= b->cfg->n_listeners)
 		return NULL;
 	return b->cfg->listeners[from->listener].leg;
+}
+
+/* Send leg B's INVITE to ruri with the identity lines `extra` and the offer
+ * `body` (NULL: late offer); 0, or -1 when it cannot be built or sent. */
+static int send_b_invite(struct call *c, const char *ruri, unsigned max_forwards,
+			 const char *extra, const char *body)
+{
+	struct leg *lb = &c->legs[LEG_B];
+	char branch[40];
+	struct pc_buf out;
+	txn_new_branch(branch, sizeof(branch));
+	buf_init(&out, 65536);
+	request_head(c, lb, "INVITE", ruri, branch, max_forwards, lb->local_cseq, &out);
+	if (c->b_route)
+		buf_append(&out, c->b_route, strlen(c->b_route));
+	if (extra)
+		buf_append(&out, extra, strlen(extra));
+	msg_t *invite = finish(&out, body);
+	if (!invite)
+		return -1;
+	c->b_invite = txn_request(endpoint_txns(c->b2bua->ep), invite, &lb->peer, &lb->owner);
+	if (!c->b_invite)
+		return -1;
+	c->live_txns++;
+	return 0;
+}
+
+/* After B's INVITE failed: the callee's next registered contact, as a new
+ * INVITE in the same B dialog-to-be (CSeq + 1, To-tag forgotten). Only
+ * before any early answer was applied (its media would belong to the
+ * contact that failed). True when an attempt was sent. */
+static bool fork_next(struct call *c, int status)
+{
+	struct fork_state *f = c->fork;
+	if (f == NULL || c->answered || c->state == CALL_CLOSED || status >= 600)
+		return false;
+	struct leg *lb = &c->legs[LEG_B];
+	char ruri[sizeof(((struct leg *)0)->remote_uri) - 2];
+	if (use_binding(c, f->callee, f->next, ruri, sizeof(ruri)) < 0)
+		return false;
+	f->next++;
+	lb->remote_tag[0] = '\0';
+	lb->local_cseq++;
+	if (send_b_invite(c, ruri, f->max_forwards, f->extra, f->offer) < 0)
+		return false;
+	log_info("call %u: contact %u of the callee failed (%d); trying contact %u", c->id,
+		 f->next - 1, status, f->next);
+	return true;
+}
+
+static void fork_free(struct call *c)
+{
+	if (c->fork) {
+		if (c->fork->offer) {
+			explicit_bzero(c->fork->offer, strlen(c->fork->offer));
+			free(c->fork->offer);
+		}
+		free(c->fork->extra);
+		free(c->fork);
+		c->fork = NULL;
+	}
+	free(c->b_route);
+	c->b_route = NULL;
 }
 
 /* Whether the route's next hop is reached over TLS (a registered user
@@ -485,24 +568,25 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 		c->late_offer = true; /* B will offer in its 2xx, A answer in its ACK */
 	}
 
-	char branch[40];
-	struct pc_buf out;
 	unsigned mf = sip->sip_max_forwards ? sip->sip_max_forwards->mf_count : 70;
-	txn_new_branch(branch, sizeof(branch));
-	buf_init(&out, 65536);
-	request_head(c, lb, "INVITE", ruri, branch, mf > 0 ? mf - 1 : 0, lb->local_cseq, &out);
-	buf_append(&out, idn.headers, strlen(idn.headers));
-	msg_t *invite = finish(&out, b_body);
+	mf = mf > 0 ? mf - 1 : 0;
+	if (r->registered && (c->fork = calloc(1, sizeof(*c->fork))) != NULL) {
+		snprintf(c->fork->callee, sizeof(c->fork->callee), "%s", user ? user : "");
+		c->fork->next = 1;
+		c->fork->max_forwards = mf;
+		c->fork->offer = b_body ? strdup(b_body) : NULL;
+		c->fork->extra = strdup(idn.headers);
+	}
+	int sent = send_b_invite(c, ruri, mf, idn.headers, b_body);
 	if (b_body) {
 		explicit_bzero(b_body, strlen(b_body));
 		free(b_body);
 	}
-	if (!invite || !(c->b_invite = txn_request(endpoint_txns(b->ep), invite, &lb->peer, &lb->owner))) {
+	if (sent < 0) {
 		respond_a(c, 500, "Server Internal Error", NULL, "cannot send the INVITE onward");
 		call_close(c, "INVITE not sent");
 		return true;
 	}
-	c->live_txns++;
 	log_info("call %u: %s -> %s via leg %s%s", c->id, leg_name, ruri, r->to_leg,
 		 lb->secure ? " (SRTP offered)" : "");
 	return true;
@@ -660,7 +744,10 @@ static void b_invite_response(struct call *c, msg_t *resp)
 			 c->legs[LEG_A].secure ? "SRTP" : "RTP", c->legs[LEG_B].secure ? "SRTP" : "RTP");
 		return;
 	}
-	/* A failure: the caller learns the code (3xx is not followed across legs). */
+	/* A failure: another contact of the callee, or the caller learns the
+	 * code (3xx is not followed across legs). */
+	if (fork_next(c, status))
+		return;
 	if (status < 400)
 		respond_a(c, 480, "Temporarily Unavailable", NULL, "redirect not followed");
 	else
@@ -701,6 +788,8 @@ static void leg_failure(struct txn_owner *o, struct txn *ct, int status)
 		}
 	} else if (ct == c->b_invite) {
 		log_info("call %u: INVITE to leg %s failed (%d)", c->id, l->cfg->name, status);
+		if (fork_next(c, status))
+			return;
 		respond_a(c, status, status == 408 ? "Request Timeout" : "Service Unavailable", NULL,
 			  status == 408 ? "no answer from the next hop" : "next hop unreachable");
 		call_close(c, "INVITE failed");
@@ -1158,6 +1247,7 @@ static void call_close(struct call *c, const char *reason)
 	c->b2bua->n_calls--;
 	leave_setup(c);
 	guard_call_end(c->b2bua->guard, &c->limits, mono_ms());
+	fork_free(c);
 	plan_release(c);
 	if (c->a_answer) {
 		explicit_bzero(c->a_answer, strlen(c->a_answer));

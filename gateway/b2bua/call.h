@@ -61,6 +61,17 @@ struct leg {
 	bool indexed;
 };
 
+/* A call to a registered user tries its contacts one after another (serial
+ * forking, RFC 3261 §16.6 leaves serial or parallel to the forker): what the
+ * next attempt needs, kept only for such calls. */
+struct fork_state {
+	char callee[REG_USER_MAX]; /* the address-of-record user */
+	unsigned next;             /* index of the next binding to try */
+	unsigned max_forwards;
+	char *offer;               /* the SDP offered to B (malloc; may hold keys) */
+	char *extra;               /* identity header lines for B (malloc) */
+};
+
 struct call {
 	struct call *next, *prev; /* the b2bua's calls; once buried, next chains the dead */
 	struct b2bua *b2bua;
@@ -90,6 +101,8 @@ struct call {
 	int pending_bye;          /* legs with a BYE in flight */
 	unsigned live_txns;       /* transactions whose user data is one of our legs */
 	uint64_t media_since;     /* monotonic ms when media was first watched */
+	struct fork_state *fork;  /* calls to a registered user only */
+	char *b_route;            /* "Route: <Path>\r\n" toward B's binding (malloc), or NULL */
 };
 
 struct b2bua {

@@ -1065,6 +1065,28 @@ static void on_inbound_closed(void *ctx, uint64_t conn_id)
 	}
 }
 
+/* Network lists, rates, scanners, transport and SIPS, for every request
+ * (OPTIONS to the gateway included) before any state or answer. */
+static bool on_admit(void *ctx, struct txn *st, msg_t *req)
+{
+	struct b2bua *b = ctx;
+	sip_t const *sip = sip_object(req);
+	const char *leg = listener_leg(b, txn_peer(st));
+	struct verdict v = guard_request(b->guard, sip, txn_peer(st),
+					 leg ? config_leg(b->cfg, leg) : NULL, mono_ms());
+	if (v.kind == VERDICT_ACCEPT)
+		return true;
+	uint64_t logged = guard_log_allowed(b->guard, mono_ms());
+	if (logged) {
+		char peer[128];
+		log_info("%s from %s refused: %d %s (%s)%s", sip->sip_request->rq_method_name,
+			 pc_peer_str(txn_peer(st), peer, sizeof(peer)), v.status, v.phrase, v.why,
+			 logged > 1 ? "; earlier refusals not logged, see the counters" : "");
+	}
+	guard_answer(st, req, &v, b->cfg->domain);
+	return false;
+}
+
 static bool on_request(void *ctx, struct txn *st, msg_t *req)
 {
 	struct b2bua *b = ctx;
@@ -1074,15 +1096,6 @@ static bool on_request(void *ctx, struct txn *st, msg_t *req)
 	const struct leg_config *leg_cfg = leg ? config_leg(b->cfg, leg) : NULL;
 	int side;
 
-	/* Network lists, rates, scanners, transport and SIPS: before any state. */
-	struct verdict v = guard_request(b->guard, sip, txn_peer(st), leg_cfg, mono_ms());
-	if (v.kind != VERDICT_ACCEPT) {
-		char peer[128];
-		log_info("%s from %s refused: %d %s (%s)", sip->sip_request->rq_method_name,
-			 pc_peer_str(txn_peer(st), peer, sizeof(peer)), v.status, v.phrase, v.why);
-		guard_answer(st, req, &v, b->cfg->domain);
-		return true;
-	}
 	if (!to_tag) {
 		if (sip->sip_request->rq_method == sip_method_register)
 			return reg_service_handle(b->reg, st, req, leg_cfg);
@@ -1317,7 +1330,7 @@ struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cf
 		free(b);
 		return NULL;
 	}
-	struct call_handler h = { .ctx = b, .on_request = on_request, .on_ack = on_ack,
+	struct call_handler h = { .ctx = b, .admit = on_admit, .on_request = on_request, .on_ack = on_ack,
 		.on_inbound_closed = on_inbound_closed };
 	endpoint_set_call_handler(ep, &h);
 	return b;

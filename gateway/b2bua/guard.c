@@ -30,7 +30,14 @@ struct guard {
 	unsigned setup_cap;
 	bool rate_on, users_on, trunks_on;
 	struct rl_table sources, users, trunks;
+	/* Refusals are logged at most GUARD_LOG_PER_SEC a second: a flood must
+	 * not become a flood of log lines (the counters count every one). */
+	struct rl_bucket log_bucket;
+	uint64_t log_suppressed;
 };
+
+#define GUARD_LOG_PER_SEC 10
+static const struct rl_rate log_rate = { RL_PER_SEC(GUARD_LOG_PER_SEC), GUARD_LOG_PER_SEC };
 
 static int parse_nets(const char *file, const char *key, const struct cfg_net *in, unsigned n,
 		      struct admit_net *out, char *err, size_t errlen)
@@ -84,6 +91,7 @@ struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errl
 			g->uas[g->n_uas++] = a->scanner_uas[i];
 	}
 	g->setup_cap = a->max_calls_in_setup;
+	rl_bucket_init(&g->log_bucket, &log_rate, 0);
 
 	/* Three tables so that a flood of sources cannot evict the state of
 	 * users and trunks, and the reverse. */
@@ -276,4 +284,15 @@ void guard_answer(struct txn *st, msg_t *req, const struct verdict *v, const cha
 		sip_add_header_line(resp, line);
 	}
 	txn_respond(st, resp);
+}
+
+uint64_t guard_log_allowed(struct guard *g, uint64_t now_ms)
+{
+	if (!rl_bucket_take(&g->log_bucket, &log_rate, now_ms)) {
+		g->log_suppressed++;
+		return 0;
+	}
+	uint64_t n = g->log_suppressed;
+	g->log_suppressed = 0;
+	return n + 1;
 }

@@ -56,6 +56,10 @@ void guard_call_end(struct guard *g, struct guard_call *gc, uint64_t now_ms);
  * RFC 5630 asks for (warn-agent `warn_host`). */
 void guard_answer(struct txn *st, msg_t *req, const struct verdict *v, const char *warn_host);
 
+/* Whether a refusal may be logged now (a few a second): 0 when not, else
+ * 1 + the number of refusals left unlogged since the last line. */
+uint64_t guard_log_allowed(struct guard *g, uint64_t now_ms);
+
 /* Whether a source address lies in the configured trust domain networks
  * (identity.trusted_networks). */
 bool guard_trusted_network(const struct guard *g, const struct sockaddr *sa);

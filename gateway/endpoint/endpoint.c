@@ -206,6 +206,8 @@ static void tu_request(void *ctx, struct txn *st, msg_t *req)
 		handle_cancel(ep, st);
 		return;
 	}
+	if (ep->calls.admit && !ep->calls.admit(ep->calls.ctx, st, req))
+		return;
 	/* RFC 3261 §8.2.2.3: no extension is supported yet. */
 	if (sip->sip_require) {
 		char line[256];

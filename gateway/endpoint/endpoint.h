@@ -36,6 +36,10 @@ struct txn_owner {
 /* The call layer: gets the requests the endpoint does not answer itself. */
 struct call_handler {
 	void *ctx;
+	/* Runs first for every request but CANCEL (which only reaches an
+	 * existing transaction), before the endpoint answers anything itself:
+	 * false when it refused the request (and answered it). NULL admits all. */
+	bool (*admit)(void *ctx, struct txn *st, msg_t *req);
 	/* Returns true when it took the request (and will answer it through
 	 * the server transaction), false to let the endpoint refuse it. */
 	bool (*on_request)(void *ctx, struct txn *st, msg_t *req);

@@ -129,6 +129,34 @@ static int resolve_path(struct loader *ld, const config_setting_t *s, char *path
 	return 0;
 }
 
+/* A list of strings into `max` slots of `stride` bytes. Names (certificate
+ * identities) may not hold wildcards: RFC 5922 matches exactly. */
+static int get_strings(struct loader *ld, const config_setting_t *group, const char *key,
+		       char *out, size_t stride, unsigned max, unsigned *n, bool names)
+{
+	const config_setting_t *list = config_setting_get_member(group, key);
+	if (!list)
+		return 0;
+	if (!config_setting_is_array(list) && !config_setting_is_list(list))
+		return failf(ld, list, "must be a list of strings [ \"...\", ... ]");
+	int len = config_setting_length(list);
+	if (len > (int)max)
+		return failf(ld, list, "at most %u entries", max);
+	*n = 0;
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
+		if (!v || !v[0] || strlen(v) >= stride)
+			return failf(ld, list, "entry %d must be a non-empty string under %zu bytes", i + 1,
+				     stride);
+		if (names && strchr(v, '*'))
+			return failf(ld, list, "\"%s\" is not a valid name (no wildcards)", v);
+		snprintf(out + (size_t)*n * stride, stride, "%s", v);
+		(*n)++;
+	}
+	return 0;
+}
+
 static int load_tls(struct loader *ld, const config_setting_t *owner, struct tls_config *tls,
 		    bool server_side)
 {
@@ -169,23 +197,9 @@ static int load_tls(struct loader *ld, const config_setting_t *owner, struct tls
 	if (tls->verify_peer != TLS_VERIFY_NONE && tls->ca[0] == '\0')
 		return failf(ld, g, "verify_peer %s needs a \"ca\" bundle", verify);
 
-	const config_setting_t *names = config_setting_get_member(g, "peer_names");
-	if (names) {
-		if (!config_setting_is_array(names) && !config_setting_is_list(names))
-			return failf(ld, names, "must be a list of strings [ \"name\", ... ]");
-		int n = config_setting_length(names);
-		if (n > CFG_MAX_NAMES)
-			return failf(ld, names, "at most %d names", CFG_MAX_NAMES);
-		for (int i = 0; i < n; i++) {
-			const config_setting_t *e = config_setting_get_elem(names, (unsigned)i);
-			if (config_setting_type(e) != CONFIG_TYPE_STRING)
-				return failf(ld, names, "must hold strings");
-			const char *v = config_setting_get_string(e);
-			if (strlen(v) >= CFG_HOST_MAX || v[0] == '\0' || strchr(v, '*'))
-				return failf(ld, names, "\"%s\" is not a valid name (no wildcards)", v);
-			snprintf(tls->peer_names[tls->n_peer_names++], CFG_HOST_MAX, "%s", v);
-		}
-	}
+	if (get_strings(ld, g, "peer_names", tls->peer_names[0], CFG_HOST_MAX, CFG_MAX_NAMES,
+			&tls->n_peer_names, true) < 0)
+		return -1;
 	if (resolve_path(ld, g, tls->certificate, sizeof(tls->certificate)) < 0 ||
 	    resolve_path(ld, g, tls->key, sizeof(tls->key)) < 0 ||
 	    resolve_path(ld, g, tls->ca, sizeof(tls->ca)) < 0)
@@ -635,23 +649,11 @@ static int load_abuse(struct loader *ld, config_t *cf, struct gateway_config *cf
 		return -1;
 	if (a->request_rate && !a->request_burst)
 		a->request_burst = a->request_rate * 2;
-	const config_setting_t *uas = config_setting_get_member(g, "block_user_agents");
-	if (uas) {
-		if (!config_setting_is_array(uas) && !config_setting_is_list(uas))
-			return failf(ld, uas, "must be a list of User-Agent substrings");
-		int n = config_setting_length(uas);
-		if (n > CFG_MAX_UAS)
-			return failf(ld, uas, "at most %d entries", CFG_MAX_UAS);
+	if (config_setting_get_member(g, "block_user_agents")) {
 		a->default_scanner_uas = false;
-		a->n_scanner_uas = 0;
-		for (int i = 0; i < n; i++) {
-			const config_setting_t *e = config_setting_get_elem(uas, (unsigned)i);
-			const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
-			if (!v || !v[0] || strlen(v) >= CFG_NAME_MAX)
-				return failf(ld, uas, "entry %d must be a non-empty string under %d bytes", i + 1,
-					     CFG_NAME_MAX);
-			snprintf(a->scanner_uas[a->n_scanner_uas++], CFG_NAME_MAX, "%s", v);
-		}
+		if (get_strings(ld, g, "block_user_agents", a->scanner_uas[0], CFG_NAME_MAX, CFG_MAX_UAS,
+				&a->n_scanner_uas, false) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -677,22 +679,8 @@ static int load_identity(struct loader *ld, config_t *cf, struct gateway_config 
 		id->keep_pai_untrusted = true;
 	else if (strcmp(pai, "remove"))
 		return failf(ld, config_setting_get_member(g, "pai_toward_untrusted"), "must be remove or keep");
-	const config_setting_t *names = config_setting_get_member(g, "trusted_names");
-	if (names) {
-		if (!config_setting_is_array(names) && !config_setting_is_list(names))
-			return failf(ld, names, "must be a list of certificate names");
-		int n = config_setting_length(names);
-		if (n > CFG_MAX_NAMES)
-			return failf(ld, names, "at most %d names", CFG_MAX_NAMES);
-		for (int i = 0; i < n; i++) {
-			const config_setting_t *e = config_setting_get_elem(names, (unsigned)i);
-			const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
-			if (!v || !v[0] || strlen(v) >= CFG_HOST_MAX || strchr(v, '*'))
-				return failf(ld, names, "entry %d must be a name (no wildcards)", i + 1);
-			snprintf(id->trusted_names[id->n_trusted_names++], CFG_HOST_MAX, "%s", v);
-		}
-	}
-	return 0;
+	return get_strings(ld, g, "trusted_names", id->trusted_names[0], CFG_HOST_MAX, CFG_MAX_NAMES,
+			   &id->n_trusted_names, true);
 }
 
 static void set_defaults(struct gateway_config *cfg)

@@ -1,7 +1,10 @@
 #!/bin/sh
 # Creates the development PKI with GnuTLS certtool: a CA, the gateway's
-# certificate, the trunk peer's and a phone's client certificate. Idempotent:
-# existing files are kept unless --force is given. Usage: mkdev.sh [--force] [DIR]
+# certificate, the trunk peer's, a phone's and user alice's client
+# certificates. Idempotent: existing files are kept unless --force is given;
+# a certificate missing beside an existing CA (one added to this script
+# later) is issued by that CA, the others are left alone.
+# Usage: mkdev.sh [--force] [DIR]
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,21 +15,31 @@ out=${1:-"$here/dev"}
 command -v certtool >/dev/null 2>&1 || {
 	echo "mkdev.sh: certtool not found (Debian package gnutls-bin)" >&2; exit 1; }
 
-if [ "$force" -eq 0 ] && [ -f "$out/ca.crt" ] && [ -f "$out/gateway.crt" ] &&
-   [ -f "$out/trunk.crt" ] && [ -f "$out/phone.crt" ]; then
-	echo "development PKI already present in $out"
-	exit 0
+names="gateway trunk phone alice"
+if [ "$force" -eq 0 ] && [ -f "$out/ca.crt" ] && [ -f "$out/ca.key" ]; then
+	missing=""
+	for name in $names; do [ -f "$out/$name.crt" ] || missing="$missing $name"; done
+	if [ -z "$missing" ]; then
+		echo "development PKI already present in $out"
+		exit 0
+	fi
+	names=$missing
+	new_ca=0
+else
+	new_ca=1
 fi
 
 mkdir -p "$out"
 umask 077
 key() { certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 --outfile "$1" 2>/dev/null; }
 
-key "$out/ca.key"
-certtool --generate-self-signed --load-privkey "$out/ca.key" \
-	--template "$here/templates/ca.cfg" --outfile "$out/ca.crt" 2>/dev/null
+if [ "$new_ca" -eq 1 ]; then
+	key "$out/ca.key"
+	certtool --generate-self-signed --load-privkey "$out/ca.key" \
+		--template "$here/templates/ca.cfg" --outfile "$out/ca.crt" 2>/dev/null
+fi
 
-for name in gateway trunk phone; do
+for name in $names; do
 	key "$out/$name.key"
 	certtool --generate-certificate --load-privkey "$out/$name.key" \
 		--load-ca-certificate "$out/ca.crt" --load-ca-privkey "$out/ca.key" \

@@ -237,3 +237,55 @@ relay_ports() {
 	[ -n "$in_port" ] && [ -n "$out_port" ] && [ -n "$offered_key" ] || fail "no relay ports or key in the traces"
 	note "inside relay $in_port, outside relay $out_port"
 }
+
+# fill_scenario TEMPLATE OUT [NAME VALUE]...: a copy of the SIPp scenario
+# TEMPLATE (a file in sipp/ or a path) with each @NAME@ replaced by VALUE,
+# which may span lines; a line holding only a placeholder whose VALUE is
+# empty is removed (an empty line would end the headers). Fails when a
+# placeholder is left. In XML attributes (an ereg regexp) write &quot; for ".
+fill_scenario() {
+	local src=$1 out=$2 text
+	shift 2
+	[ -f "$src" ] || src="$TESTS/integration/sipp/$src"
+	text=$(<"$src")
+	while [ $# -ge 2 ]; do
+		[ -z "$2" ] && text=${text//$'\n'"@$1@"$'\n'/$'\n'}
+		text=${text//"@$1@"/"$2"}
+		shift 2
+	done
+	printf '%s\n' "$text" >"$out"
+	! grep -qE '@[A-Z_]+@' "$out" || fail "placeholder left in $out: $(grep -oE '@[A-Z_]+@' "$out" | head -1)"
+}
+
+# start_sipp NAME SCENARIO TARGET [sipp args...]: one SIPp call in the
+# background (20 s max), traces in $WORK/NAME_{msg,err}.log; wait_sipp NAME
+# WHAT: it must end successfully within 20 s, or the test fails with WHAT.
+start_sipp() {
+	local name=$1 scn=$2 target=$3
+	shift 3
+	[ -f "$scn" ] || scn="$TESTS/integration/sipp/$scn"
+	timeout 30 sipp -sf "$scn" "$target" -m 1 -timeout 20s -timeout_error -nostdin \
+		-trace_err -error_file "$WORK/${name}_err.log" -trace_msg -message_file "$WORK/${name}_msg.log" \
+		"$@" >"$WORK/$name.out" 2>&1 &
+	echo $! >"$WORK/$name.pid"
+	PIDS="$PIDS $!"
+}
+wait_sipp() {
+	local pid
+	pid=$(cat "$WORK/$1.pid")
+	for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	wait "$pid" || { cat "$WORK/$1.out" "$WORK/$1_err.log" >&2; tail -20 "$WORK/gateway.log" >&2; fail "$2"; }
+}
+
+# received_msg TRACE START [N]: the Nth (default first) message a SIPp trace
+# shows as received whose first line begins with START ("INVITE",
+# "SIP/2.0 503"), start line, headers and body.
+received_msg() {
+	awk -v start="$2" -v want="${3:-1}" '
+		/^-----------------------------------------------/ { rcv = 0; first = 0; hit = 0; next }
+		/^(UDP|TCP|TLS|SCTP) message received/ { rcv = 1; first = 1; next }
+		rcv && first && /^\r?$/ { next }
+		rcv && first { first = 0; hit = index($0, start) == 1 && ++n == want }
+		hit { print }
+	' "$1" 2>/dev/null
+}

@@ -1,0 +1,102 @@
+#!/bin/bash
+# Abuse protection at intake, with real SIPp peers (abuse: request_rate 5/s,
+# burst 10, ban after 5 overruns within 10 s, for 30 s; deny 127.0.0.3):
+#  (a) SIPp floods INVITEs from 127.0.0.2 (300 at 100/s): after its burst it
+#      gets 503 with Retry-After, then 403 once banned; meanwhile three
+#      normal calls from 127.0.0.1 go through to the trunk; afterwards the
+#      banned source is still refused (requests_refused_rate, sources_banned,
+#      requests_refused_banned);
+#  (b) an INVITE from the denied 127.0.0.3 gets 403 (requests_denied_acl);
+#  (c) an INVITE with "User-Agent: friendly-scanner" (the built-in list)
+#      gets 403 (requests_refused_scanner_ua);
+#  none of these reach the trunk, which sees exactly the three calls;
+#  (d) "every request" includes OPTIONS: from the denied source, with the
+#      scanner's User-Agent (SIPVicious svmap probes with OPTIONS) and from
+#      the banned source, OPTIONS must get 403 too, not a 200 that
+#      fingerprints the gateway (the endpoint used to answer OPTIONS before
+#      the guard ran). Checked last, so that a failure here does not hide
+#      the results above.
+# Without the feature every flood INVITE would be admitted (481, no 503 or
+# 403), the denied and scanner INVITEs would be routed to the trunk (which
+# would see more than three INVITEs) and the counters would stay at 0.
+. "$TESTS/integration/lib.sh"
+python3 -c 'import socket
+for a in ("127.0.0.2", "127.0.0.3"): socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind((a, 0))' ||
+	fail "cannot bind 127.0.0.2 / 127.0.0.3 on this machine"
+call_config "$WORK/gw.conf" 'abuse = { deny = [ "127.0.0.3" ]; request_rate = 5; request_burst = 10;
+  ban_after = 5; ban_window = 10; ban = 30; };'
+start_trunk uas_trunk.xml 3
+start_gateway "$WORK/gw.conf"
+
+# refused NAME EXPECT CHECK HEADERS [sipp args]: an INVITE to the trunk's route, refused.
+refused() {
+	local name=$1 expect=$2 check=$3 headers=$4
+	shift 4
+	fill_scenario policy_uac_refused.xml "$WORK/$name.xml" RURI "sip:[service]@[remote_ip]:[remote_port]" \
+		TO "sip:[service]@[remote_ip]:[remote_port]" HEADERS "$headers" EXPECT "$expect" CHECK "$check"
+	run_sipp "$WORK/$name.xml" 127.0.0.1:5060 -s 12125550000 -t u1 "$@" || {
+		cat "$WORK/sipp.out" "$WORK/sipp_err.log" >&2; tail -20 "$WORK/gateway.log" >&2
+		fail "$name: not refused with $expect"; }
+}
+
+# (b) the denied source.
+refused denied 403 "^SIP/2.0 403 Forbidden" "" -i 127.0.0.3 -p 15095
+[ "$(counter requests_denied_acl)" -ge 1 ] || fail "denied: requests_denied_acl not counted"
+# (c) a scanner's User-Agent from an otherwise good source.
+refused scanner 403 "^SIP/2.0 403 Forbidden" "User-Agent: friendly-scanner" -i 127.0.0.1 -p 15090
+[ "$(counter requests_refused_scanner_ua)" -ge 1 ] || fail "scanner: requests_refused_scanner_ua not counted"
+
+# (a) the flood, bounded in count (300), rate (100/s) and time (25 s).
+timeout 25 sipp -sf "$TESTS/integration/sipp/policy_flood.xml" 127.0.0.1:5060 -i 127.0.0.2 -p 15096 -t u1 \
+	-m 300 -r 100 -timeout 20s -timeout_error -nostdin -trace_msg -message_file "$WORK/flood_msg.log" \
+	-trace_err -error_file "$WORK/flood_err.log" >"$WORK/flood.out" 2>&1 &
+FLOOD_PID=$!
+PIDS="$PIDS $FLOOD_PID"
+# Once the flooder is banned, and while it goes on, three normal calls.
+for _ in $(seq 200); do grep -q "^SIP/2.0 403" "$WORK/flood_msg.log" 2>/dev/null && break; sleep 0.05; done
+grep -q "^SIP/2.0 403" "$WORK/flood_msg.log" || { tail -20 "$WORK/gateway.log" >&2; fail "flood: never banned"; }
+for i in 1 2 3; do
+	run_sipp uac_call.xml 127.0.0.1:5060 -s 1212555123$i -t u1 -p 15090 -d 100 || {
+		cat "$WORK/sipp.out" "$WORK/sipp_err.log" "$WORK/trunk_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
+		fail "normal call $i from 127.0.0.1 failed during the flood"; }
+done
+kill -0 "$FLOOD_PID" 2>/dev/null || note "the flood ended before the third call (slow machine?)"
+wait_trunk
+for _ in $(seq 250); do kill -0 "$FLOOD_PID" 2>/dev/null || break; sleep 0.1; done
+wait "$FLOOD_PID" || { tail -5 "$WORK/flood.out" "$WORK/flood_err.log" >&2; fail "flood: a response other than 481/503/403"; }
+n481=$(grep -c "^SIP/2.0 481" "$WORK/flood_msg.log")
+n503=$(grep -c "^SIP/2.0 503" "$WORK/flood_msg.log")
+n403=$(grep -c "^SIP/2.0 403" "$WORK/flood_msg.log")
+note "flood responses: 481 x$n481 (admitted), 503 x$n503 (rate), 403 x$n403 (banned)"
+{ [ "$n481" -ge 1 ] && [ "$n481" -le 20 ]; } || fail "flood: $n481 requests admitted, want the burst (10) and little more"
+[ "$n503" -ge 1 ] || fail "flood: no 503 for the rate overruns"
+[ "$n403" -ge 250 ] || fail "flood: only $n403 refusals once banned"
+first503=$(grep -n -m1 "^SIP/2.0 503" "$WORK/flood_msg.log" | cut -d: -f1)
+first403=$(grep -n -m1 "^SIP/2.0 403" "$WORK/flood_msg.log" | cut -d: -f1)
+[ "$first503" -lt "$first403" ] || fail "flood: banned before any 503"
+received_msg "$WORK/flood_msg.log" "SIP/2.0 503" | grep -q "^Retry-After: [1-9]" || fail "flood: the 503 has no Retry-After"
+received_msg "$WORK/flood_msg.log" "SIP/2.0 403" | grep -q "^Retry-After" && fail "flood: the ban's 403 has a Retry-After"
+[ "$(counter requests_refused_rate)" -ge 1 ] || fail "requests_refused_rate not counted"
+[ "$(counter sources_banned)" -ge 1 ] || fail "sources_banned not counted"
+[ "$(counter requests_refused_banned)" -ge 1 ] || fail "requests_refused_banned not counted"
+# Still banned afterwards, even for a single, slow request.
+refused banned 403 "^SIP/2.0 403 Forbidden" "" -i 127.0.0.2 -p 15097
+# The trunk saw exactly the three normal calls.
+[ "$(grep -c '^INVITE ' "$WORK/trunk_msg.log")" -eq 3 ] || fail "the trunk did not get exactly the three normal calls"
+grep -q "12125550000\|flood@" "$WORK/trunk_msg.log" && fail "a refused INVITE reached the trunk"
+[ "$(counter calls)" -eq 0 ] || fail "call state left behind"
+
+# (d) OPTIONS is a request like any other.
+bugs=""
+options() { # options NAME UA [sipp args]: an OPTIONS to the gateway must get 403
+	local name=$1 ua=$2
+	shift 2
+	fill_scenario policy_options.xml "$WORK/$name.xml" UA "$ua" EXPECT 403
+	run_sipp "$WORK/$name.xml" 127.0.0.1:5060 -t u1 "$@" || {
+		bugs="$bugs; $name: $(grep -m1 -o '^SIP/2.0 [0-9]* [A-Za-z ]*' "$WORK/sipp_msg.log" || echo 'no answer')"; }
+}
+options options_denied probe/1.0 -i 127.0.0.3 -p 15095
+options options_scanner friendly-scanner -i 127.0.0.1 -p 15090
+options options_banned probe/1.0 -i 127.0.0.2 -p 15097
+[ -z "$bugs" ] || fail "OPTIONS bypasses the intake guard, want 403, got${bugs#;}"
+stop_gateway

@@ -70,7 +70,8 @@ static void leg_sent_by(struct call *c, struct leg *l, char *out, size_t len)
 {
 	char host[CFG_HOST_MAX];
 	unsigned port = 0;
-	if (endpoint_sent_by(c->b2bua->ep, &l->peer, host, sizeof(host), &port) < 0)
+	if (endpoint_sent_by(c->b2bua->ep, &l->peer, l->cfg ? l->cfg->name : NULL, host, sizeof(host),
+			     &port) < 0)
 		snprintf(host, sizeof(host), "%s", c->b2bua->cfg->domain);
 	bool v6 = strchr(host, ':') != NULL;
 	if (port)

@@ -341,7 +341,7 @@ static void ping_send(evutil_socket_t fd, short what, void *arg)
 
 	if (p->pending)
 		return;
-	if (transport_sent_by(ep->tp, &p->to, host, sizeof(host), &port) < 0) {
+	if (transport_sent_by(ep->tp, &p->to, NULL, host, sizeof(host), &port) < 0) {
 		snprintf(host, sizeof(host), "%s", ep->cfg->domain);
 		port = 0;
 	}
@@ -577,10 +577,10 @@ int endpoint_send(struct endpoint *ep, const struct pc_peer *to, msg_t *msg)
 	return env_send(ep, to, msg);
 }
 
-int endpoint_sent_by(struct endpoint *ep, const struct pc_peer *to, char *host, size_t hostlen,
-		     unsigned *port)
+int endpoint_sent_by(struct endpoint *ep, const struct pc_peer *to, const char *leg, char *host,
+		     size_t hostlen, unsigned *port)
 {
-	return transport_sent_by(ep->tp, to, host, hostlen, port);
+	return transport_sent_by(ep->tp, to, leg, host, hostlen, port);
 }
 
 void endpoint_log_counters(const struct endpoint *ep)

@@ -58,8 +58,8 @@ struct txn_layer *endpoint_txns(struct endpoint *ep);
 /* Send a message outside any transaction (the ACK for a 2xx). */
 int endpoint_send(struct endpoint *ep, const struct pc_peer *to, msg_t *msg);
 /* Via sent-by for messages toward `to`. 0 or -1. */
-int endpoint_sent_by(struct endpoint *ep, const struct pc_peer *to, char *host, size_t hostlen,
-		     unsigned *port);
+int endpoint_sent_by(struct endpoint *ep, const struct pc_peer *to, const char *leg, char *host,
+		     size_t hostlen, unsigned *port);
 
 /* Log every non-zero counter (SIGUSR1 and at shutdown). */
 void endpoint_log_counters(const struct endpoint *ep);

@@ -891,19 +891,29 @@ void transport_free(struct transport *tp)
 	free(tp);
 }
 
-int transport_sent_by(struct transport *tp, const struct pc_peer *to, char *host, size_t hostlen,
-		      unsigned *port)
+static bool serves(const struct listener *l, const struct pc_peer *to)
 {
-	for (unsigned i = 0; i < tp->n_listeners; i++) {
-		const struct listener *l = &tp->listeners[i];
-		bool same_kind = l->cfg->transport == to->transport;
-		if (same_kind && l->addr.ss_family == to->addr.ss_family) {
-			snprintf(host, hostlen, "%s", l->cfg->address);
-			*port = l->cfg->port;
-			return 0;
-		}
-	}
-	return -1;
+	return l->cfg->transport == to->transport && l->addr.ss_family == to->addr.ss_family;
+}
+
+int transport_sent_by(struct transport *tp, const struct pc_peer *to, const char *leg,
+		      char *host, size_t hostlen, unsigned *port)
+{
+	const struct listener *pick = NULL;
+	if (to->listener >= 0 && (unsigned)to->listener < tp->n_listeners &&
+	    serves(&tp->listeners[to->listener], to))
+		pick = &tp->listeners[to->listener];
+	for (unsigned i = 0; i < tp->n_listeners && !pick && leg; i++)
+		if (serves(&tp->listeners[i], to) && strcmp(tp->listeners[i].cfg->leg, leg) == 0)
+			pick = &tp->listeners[i];
+	for (unsigned i = 0; i < tp->n_listeners && !pick; i++)
+		if (serves(&tp->listeners[i], to))
+			pick = &tp->listeners[i];
+	if (!pick)
+		return -1;
+	snprintf(host, hostlen, "%s", pick->cfg->address);
+	*port = pick->cfg->port;
+	return 0;
 }
 
 int transport_is_local(struct transport *tp, const char *host, unsigned port)

@@ -52,10 +52,13 @@ int transport_send(struct transport *tp, const struct pc_peer *to, const char *d
 int transport_add_alias(struct transport *tp, uint64_t conn_id, const char *sent_by_host,
 			unsigned port);
 
-/* The sent-by (address and port) to put in a Via for messages leaving over
- * `transport` toward `to`. 0 or -1 when no listener serves that transport. */
-int transport_sent_by(struct transport *tp, const struct pc_peer *to, char *host,
-		      size_t hostlen, unsigned *port);
+/* The sent-by (address and port) to put in a Via or Contact for messages
+ * toward `to`: the listener `to` arrived on when it serves that transport,
+ * else one of leg `leg` (NULL: any leg), else any listener of the transport
+ * and family. The peer's next request must reach the leg it belongs to, with
+ * that leg's requirements. 0, or -1 when no listener serves that transport. */
+int transport_sent_by(struct transport *tp, const struct pc_peer *to, const char *leg,
+		      char *host, size_t hostlen, unsigned *port);
 
 /* Is this host:port one of our listeners? (for requests addressed to us) */
 int transport_is_local(struct transport *tp, const char *host, unsigned port);

@@ -102,6 +102,10 @@ start_gateway "$WORK/gw.conf"
 # (a) alice's certificate authenticates her.
 tls_client_as 15062 5062 "$CERTS/alice.pem"
 call alice_cert 127.0.0.1:15062 15080
+# The 200's Contact is the listener she called in on, not the first TLS one
+# (5061, the trunk's leg): her ACK and BYE must come back to this leg.
+grep -q "^Contact: <sip:gw@127.0.0.1:5062;transport=tls>" "$WORK/sipp_msg.log" ||
+	fail "alice_cert: the 200's Contact does not name the listener of her leg"
 expect_log 'TLS established .*peer identity "sip:alice@localhost"'
 grep -q "^P-Asserted-Identity: <sip:alice@localhost>" "$WORK/alice_cert.invite" ||
 	{ cat "$WORK/alice_cert.invite" >&2; fail "alice_cert: the trunk's INVITE does not assert alice"; }
@@ -134,6 +138,8 @@ refused certonly_tcp 127.0.0.1:5064 15084
 [ "$(counter requests_refused_tls_required)" -ge 1 ] || fail "requests_refused_tls_required not counted"
 tls_client_as 15066 5063 "$CERTS/alice.pem"
 call certonly_cert 127.0.0.1:15066 15085
+grep -q "^Contact: <sip:gw@127.0.0.1:5063;transport=tls>" "$WORK/sipp_msg.log" ||
+	fail "certonly_cert: the 200's Contact does not name the listener of its leg"
 
 wait_trunk
 [ "$(grep -c '^INVITE ' "$WORK/trunk_msg.log")" -eq 2 ] || fail "the trunk did not get exactly the two admitted calls"

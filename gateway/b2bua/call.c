@@ -487,7 +487,16 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 		guard_call_end(b->guard, &limits, mono_ms());
 		return false;
 	}
-	c->limits = limits;
+	/* Kept only when counted: most deployments limit few calls, and every
+	 * byte of struct call is paid per established call. */
+	if ((limits.user_counted || limits.trunk_counted) &&
+	    (c->limits = malloc(sizeof(*c->limits))) == NULL) {
+		guard_call_end(b->guard, &limits, mono_ms());
+		free(c);
+		return false;
+	}
+	if (c->limits)
+		*c->limits = limits;
 	c->in_setup = true;
 	b->n_setup++;
 	c->b2bua = b;
@@ -1260,7 +1269,11 @@ static void call_close(struct call *c, const char *reason)
 	index_remove(c->b2bua, &c->legs[LEG_B]);
 	c->b2bua->n_calls--;
 	leave_setup(c);
-	guard_call_end(c->b2bua->guard, &c->limits, mono_ms());
+	if (c->limits) {
+		guard_call_end(c->b2bua->guard, c->limits, mono_ms());
+		free(c->limits);
+		c->limits = NULL;
+	}
 	fork_free(c);
 	plan_release(c);
 	if (c->a_answer) {

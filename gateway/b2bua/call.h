@@ -94,7 +94,7 @@ struct call {
 	enum sdp_proto offer_proto[SDP_MAX_STREAMS]; /* the offerer's profiles, for our answer */
 	bool answered;            /* B's SDP answer applied */
 	bool in_setup;            /* counted in b2bua.n_setup */
-	struct guard_call limits; /* the user and trunk it is counted under */
+	struct guard_call *limits; /* the user and trunk it is counted under (malloc), or NULL */
 	bool late_offer;          /* A's INVITE had no SDP: offer in B's 2xx, answer in A's ACK */
 	bool b_ack_pending;       /* late offer: B's 2xx awaits our ACK carrying A's answer */
 	char *a_answer;           /* the SDP we answered A with (malloc, holds keys) */

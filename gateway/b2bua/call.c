@@ -431,8 +431,12 @@ static int decide_identity(struct call *c, sip_t const *sip, const struct pc_pee
 		counter_inc(CNT_PAI_REMOVED);
 	if (out->n_asserted)
 		counter_inc(CNT_PAI_ASSERTED);
-	log_info("call %u: privacy: %s; asserted identity: %s (%u sent)", c->id, out->why,
-		 out->pai_why, out->n_asserted);
+	/* At info level only when the edge changed something. */
+	if (out->anonymous || out->pai_removed || out->n_asserted || sip->sip_privacy)
+		log_info("call %u: privacy: %s; asserted identity: %s (%u sent)", c->id, out->why,
+			 out->pai_why, out->n_asserted);
+	else
+		log_debug("call %u: no privacy asked, no identity asserted", c->id);
 	return 0;
 }
 

@@ -61,6 +61,16 @@ static int init_table(struct rl_table *t, const struct rl_config *c, uint32_t ca
 	return rl_table_init(t, c, capacity, seed);
 }
 
+/* A user's entry must stay while it has live calls, and no more users than
+ * calls can have one: the smaller of the two bounds the table (an idle
+ * user's entry may be evicted, losing only its calls-per-second history). */
+static uint32_t users_capacity(const struct gateway_config *cfg)
+{
+	unsigned n = cfg->auth.max_users < cfg->limits.max_calls ? cfg->auth.max_users
+								 : cfg->limits.max_calls;
+	return n < 16 ? 16 : n;
+}
+
 struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errlen)
 {
 	const struct abuse_config *a = &cfg->abuse;
@@ -109,7 +119,7 @@ struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errl
 	g->users_on = usr.max_calls || rl_rate_enabled(&usr.calls);
 	g->trunks_on = trk.max_calls || rl_rate_enabled(&trk.calls);
 	if ((g->rate_on && init_table(&g->sources, &src, a->max_sources) < 0) ||
-	    (g->users_on && init_table(&g->users, &usr, cfg->auth.max_users) < 0) ||
+	    (g->users_on && init_table(&g->users, &usr, users_capacity(cfg)) < 0) ||
 	    (g->trunks_on && init_table(&g->trunks, &trk, 4 * (CFG_MAX_PEERS + CFG_MAX_LEGS)) < 0)) {
 		snprintf(err, errlen, "cannot allocate the rate-limit tables");
 		guard_free(g);

@@ -1086,8 +1086,9 @@ static bool on_admit(void *ctx, struct txn *st, msg_t *req)
 	struct b2bua *b = ctx;
 	sip_t const *sip = sip_object(req);
 	const char *leg = listener_leg(b, txn_peer(st));
+	bool trusted = identity_prev_hop_trusted(b->cfg, b->guard, txn_peer(st));
 	struct verdict v = guard_request(b->guard, sip, txn_peer(st),
-					 leg ? config_leg(b->cfg, leg) : NULL, mono_ms());
+					 leg ? config_leg(b->cfg, leg) : NULL, trusted, mono_ms());
 	if (v.kind == VERDICT_ACCEPT)
 		return true;
 	uint64_t logged = guard_log_allowed(b->guard, mono_ms());

@@ -191,14 +191,14 @@ static struct verdict counted(struct verdict v)
 }
 
 struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_peer *from,
-			     const struct leg_config *leg, uint64_t now_ms)
+			     const struct leg_config *leg, bool trusted_hop, uint64_t now_ms)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&from->addr;
 	struct admit_acl acl = { g->deny, g->n_deny, g->allow, g->n_allow };
 	struct verdict v = admit_acl_check(&acl, sa);
 	if (v.kind != VERDICT_ACCEPT)
 		return counted(v);
-	if (g->rate_on && !in_nets(g->exempt, g->n_exempt, sa)) {
+	if (g->rate_on && !trusted_hop && !in_nets(g->exempt, g->n_exempt, sa)) {
 		struct rl_key k;
 		if (rl_key_addr(&k, sa) == 0) {
 			v = rl_request(&g->sources, &k, now_ms);

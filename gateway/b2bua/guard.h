@@ -26,11 +26,13 @@ struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errl
 void guard_free(struct guard *g);
 
 /* Every request (not ACK) from `from` on `leg` (NULL: a listener without a
- * leg): allow/deny lists, the per-source rate and ban (exempt networks
- * skip it), the scanner block-list, the leg's TLS and client-certificate
- * requirements and SIPS on the inbound hop. Counted here when refused. */
+ * leg): allow/deny lists, the per-source rate and ban (exempt networks and
+ * hops inside the trust domain, `trusted_hop`, skip it: a trunk sends more
+ * than any phone), the scanner block-list, the leg's TLS and
+ * client-certificate requirements and SIPS on the inbound hop. Counted here
+ * when refused. */
 struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_peer *from,
-			     const struct leg_config *leg, uint64_t now_ms);
+			     const struct leg_config *leg, bool trusted_hop, uint64_t now_ms);
 
 /* SIPS on the outbound hop: a sips request may only leave over TLS. */
 struct verdict guard_next_hop(struct guard *g, const sip_t *sip, bool next_hop_tls);

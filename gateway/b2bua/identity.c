@@ -17,9 +17,18 @@
 #include "policy/pai.h"
 #include "policy/privacy.h"
 
+/* A certificate identity is a DNS name or, preferred by transport/tls.c, a
+ * subjectAltName URI; a URI without a user part (sip:example.com) names the
+ * domain, as RFC 5922 §7.1 matches it, so both forms match "example.com". */
 static bool trusted_name(const struct gateway_config *cfg, const char *name)
 {
-	for (unsigned i = 0; name && name[0] && i < cfg->identity.n_trusted_names; i++)
+	if (name == NULL || name[0] == '\0')
+		return false;
+	if (strncmp(name, "sip:", 4) == 0 && !strchr(name, '@'))
+		name += 4;
+	else if (strncmp(name, "sips:", 5) == 0 && !strchr(name, '@'))
+		name += 5;
+	for (unsigned i = 0; i < cfg->identity.n_trusted_names; i++)
 		if (strcmp(cfg->identity.trusted_names[i], name) == 0)
 			return true;
 	return false;

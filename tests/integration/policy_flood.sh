@@ -10,6 +10,7 @@
 #  (c) an INVITE with "User-Agent: friendly-scanner" (the built-in list)
 #      gets 403 (requests_refused_scanner_ua);
 #  none of these reach the trunk, which sees exactly the three calls;
+#  (e) a trunk inside the trust domain is exempt from the per-source rate;
 #  (d) "every request" includes OPTIONS: from the denied source, with the
 #      scanner's User-Agent (SIPVicious svmap probes with OPTIONS) and from
 #      the banned source, OPTIONS must get 403 too, not a 200 that
@@ -24,7 +25,8 @@ python3 -c 'import socket
 for a in ("127.0.0.2", "127.0.0.3"): socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind((a, 0))' ||
 	fail "cannot bind 127.0.0.2 / 127.0.0.3 on this machine"
 call_config "$WORK/gw.conf" 'abuse = { deny = [ "127.0.0.3" ]; request_rate = 5; request_burst = 10;
-  ban_after = 5; ban_window = 10; ban = 30; };'
+  ban_after = 5; ban_window = 10; ban = 30; };
+identity = { trusted_names = [ "trunk.portcullis.test" ]; };'
 start_trunk uas_trunk.xml 3
 start_gateway "$WORK/gw.conf"
 
@@ -85,6 +87,28 @@ refused banned 403 "^SIP/2.0 403 Forbidden" "" -i 127.0.0.2 -p 15097
 [ "$(grep -c '^INVITE ' "$WORK/trunk_msg.log")" -eq 3 ] || fail "the trunk did not get exactly the three normal calls"
 grep -q "12125550000\|flood@" "$WORK/trunk_msg.log" && fail "a refused INVITE reached the trunk"
 [ "$(counter calls)" -eq 0 ] || fail "call state left behind"
+
+# (e) A trunk inside the trust domain (its verified certificate names
+# trunk.portcullis.test) is not held to a phone's rate: eight calls from it
+# at 20/s (16 requests, over the burst of 10, from 127.0.0.1 whose bucket the
+# calls above already used) all reach the phone. Without the exemption the
+# trunk would get 503s and then a ban.
+rate_before=$(counter requests_refused_rate)
+timeout 40 sipp -sf "$TESTS/integration/sipp/uas_phone.xml" -t u1 -p 5090 -i 127.0.0.1 -m 8 -nostdin \
+	-trace_msg -message_file "$WORK/phone8_msg.log" -trace_err -error_file "$WORK/phone8_err.log" \
+	>"$WORK/phone8.out" 2>&1 &
+PHONE8_PID=$!
+PIDS="$PIDS $PHONE8_PID"
+wait_port udp 5090
+stunnel_client 15061 5061 trunk
+timeout 40 sipp -sf "$TESTS/integration/sipp/uac_trunk_call.xml" 127.0.0.1:15061 -s 1001 -t t1 -p 15073 \
+	-m 8 -r 20 -d 100 -timeout 30s -timeout_error -nostdin -trace_err -error_file "$WORK/trunk8_err.log" \
+	>"$WORK/trunk8.out" 2>&1 || {
+	cat "$WORK/trunk8.out" "$WORK/trunk8_err.log" >&2; tail -20 "$WORK/gateway.log" >&2
+	fail "trusted trunk: its calls were refused"; }
+for _ in $(seq 100); do kill -0 "$PHONE8_PID" 2>/dev/null || break; sleep 0.1; done
+wait "$PHONE8_PID" || { cat "$WORK/phone8.out" "$WORK/phone8_err.log" >&2; fail "trusted trunk: the phone did not get all eight calls"; }
+[ "$(counter requests_refused_rate)" -eq "$rate_before" ] || fail "trusted trunk: rate-limited"
 
 # (d) OPTIONS is a request like any other.
 bugs=""

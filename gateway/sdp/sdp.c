@@ -149,9 +149,15 @@ static bool parse_mline(struct line l, struct mline *m)
 		return false;
 	i++;
 
+	/* proto = token *("/" token) (RFC 4566 §9): a leading, trailing or
+	 * doubled '/' is refused, also because Sofia reads "6 /2" as a port
+	 * count and would then find no protocol in what we write. */
 	k = span(s + i, n - i, SDP_TOKEN_CHARS "/");
-	if (k == 0)
+	if (k == 0 || s[i] == '/' || s[i + k - 1] == '/')
 		return false;
+	for (size_t j = i + 1; j < i + k; j++)
+		if (s[j] == '/' && s[j - 1] == '/')
+			return false;
 	m->proto = (struct line){ s + i, k };
 	i += k;
 	m->rest = (struct line){ s + i, n - i };

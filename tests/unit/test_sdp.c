@@ -336,6 +336,14 @@ static void lexically_odd_bodies_are_refused(void **state)
 	/* Found by fuzz_sdp: Sofia loops for ever, allocating, on this. */
 	read_fails("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
 		   "m=image 6000 udptl =t38\r\n", "malformed m= line 1");
+	/* Found by fuzz_sdp: a protocol starting with '/' after a port count
+	 * was accepted, and what we wrote ("6 /2") Sofia reads as a count. */
+	read_fails("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+		   "m=audio 6/1 /2\r\n", "malformed m= line 1");
+	read_fails("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+		   "m=audio 5004 RTP//AVP 0\r\n", "malformed m= line 1");
+	read_fails("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+		   "m=audio 5004 RTP/ 0\r\n", "malformed m= line 1");
 	read_fails("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 pbx.example.com\r\n"
 		   "t=0 0\r\nm=audio 5004 RTP/AVP 0\r\n", "not a unicast IP4 address");
 	read_fails("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"

@@ -127,8 +127,35 @@ void users_free(struct users *u)
 	for (size_t i = 0; i < u->n; i++)
 		entry_clear(&u->v[i]);
 	free(u->v);
+	free(u->by_id);
 	u->v = NULL;
 	u->n = 0;
+	u->by_id = NULL;
+	u->n_by_id = 0;
+}
+
+static int id_ref_cmp(const void *a, const void *b)
+{
+	const struct users_id_ref *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+	return c ? c : strcmp(x->user->realm, y->user->realm);
+}
+
+/* After the entries are sorted (their addresses are final). */
+static int index_ids(struct users *u)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < u->n; i++)
+		n += u->v[i].n_ids;
+	if (n == 0)
+		return 0;
+	if ((u->by_id = calloc(n, sizeof(*u->by_id))) == NULL)
+		return -1;
+	for (size_t i = 0; i < u->n; i++)
+		for (size_t k = 0; k < u->v[i].n_ids; k++)
+			u->by_id[u->n_by_id++] = (struct users_id_ref){ u->v[i].ids[k], &u->v[i] };
+	qsort(u->by_id, u->n_by_id, sizeof(*u->by_id), id_ref_cmp);
+	return 0;
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -297,6 +324,8 @@ int users_parse(const char *text, size_t len, const char *source_name, size_t ma
 
 	out->v = NULL;
 	out->n = 0;
+	out->by_id = NULL;
+	out->n_by_id = 0;
 	if (err && errlen)
 		err[0] = '\0';
 	if (!text && len)
@@ -335,6 +364,10 @@ int users_parse(const char *text, size_t len, const char *source_name, size_t ma
 		qsort(out->v, out->n, sizeof(*out->v), entry_cmp);
 	if (check_duplicates(&p, out) < 0)
 		goto fail;
+	if (index_ids(out) < 0) {
+		fail(&p, line, "out of memory");
+		goto fail;
+	}
 	return 0;
 fail:
 	users_free(out);
@@ -360,4 +393,30 @@ const struct user_entry *users_lookup(const struct users *u, const char *name, c
 		return NULL;
 	const struct lookup_key k = { .name = name, .realm = realm };
 	return bsearch(&k, u->v, u->n, sizeof(*u->v), key_cmp);
+}
+
+const struct user_entry *users_lookup_id(const struct users *u, const char *id, const char *realm)
+{
+	if (!u || !u->n_by_id || !id || !realm)
+		return NULL;
+	/* The first (id, realm) entry, then no other user behind it. */
+	size_t lo = 0, hi = u->n_by_id;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct users_id_ref *r = &u->by_id[mid];
+		int c = strcmp(r->id, id);
+		if (c == 0)
+			c = strcmp(r->user->realm, realm);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == u->n_by_id || strcmp(u->by_id[lo].id, id) || strcmp(u->by_id[lo].user->realm, realm))
+		return NULL;
+	for (size_t i = lo + 1; i < u->n_by_id && !strcmp(u->by_id[i].id, id) &&
+			       !strcmp(u->by_id[i].user->realm, realm); i++)
+		if (u->by_id[i].user != u->by_id[lo].user)
+			return NULL;
+	return u->by_id[lo].user;
 }

@@ -32,9 +32,17 @@ struct user_entry {
 	size_t line;              /* where it was defined, for messages */
 };
 
+/* One id= of one user, for the lookup by identity. */
+struct users_id_ref {
+	const char *id;
+	const struct user_entry *user;
+};
+
 struct users {
 	struct user_entry *v; /* sorted by realm, then name */
 	size_t n;
+	struct users_id_ref *by_id; /* every id=, sorted by id, then realm */
+	size_t n_by_id;
 };
 
 /* Parse the whole text (len bytes, NULs are errors) into out, holding at
@@ -46,6 +54,11 @@ int users_parse(const char *text, size_t len, const char *source_name, size_t ma
 
 /* The entry for user in realm (both compared exactly), or NULL. */
 const struct user_entry *users_lookup(const struct users *u, const char *name, const char *realm);
+
+/* The one user of `realm` that owns identity `id` (an id= entry, compared
+ * exactly), or NULL when none or several do: an identity that names two
+ * users names nobody. O(log n). */
+const struct user_entry *users_lookup_id(const struct users *u, const char *id, const char *realm);
 
 /* Wipes the hashes and frees everything; u is empty afterwards. */
 void users_free(struct users *u);

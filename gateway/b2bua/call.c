@@ -475,7 +475,7 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 		return true;
 	}
 	/* SIPS on the next hop and the call limits, before the call exists. */
-	struct verdict v = guard_next_hop(b->guard, sip, route_is_tls(b, r, user));
+	struct verdict v = guard_next_hop(sip, route_is_tls(b, r, user));
 	struct guard_call limits = { 0 };
 	if (v.kind == VERDICT_ACCEPT)
 		v = guard_call_start(b->guard, b->n_setup, caller_user, leg_name, r->peer, mono_ms(),

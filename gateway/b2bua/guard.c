@@ -111,10 +111,11 @@ struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errl
 		.overrun_window_ms = (uint64_t)a->ban_window_s * 1000,
 		.ban_ms = (uint64_t)a->ban_s * 1000,
 	};
+	/* Calls per second with a burst of one second's worth. */
 	struct rl_config usr = { .max_calls = a->user_max_calls,
-				 .calls = { RL_PER_SEC(a->user_cps), a->user_cps ? a->user_cps : 0 } };
+				 .calls = { RL_PER_SEC(a->user_cps), a->user_cps } };
 	struct rl_config trk = { .max_calls = a->trunk_max_calls,
-				 .calls = { RL_PER_SEC(a->trunk_cps), a->trunk_cps ? a->trunk_cps : 0 } };
+				 .calls = { RL_PER_SEC(a->trunk_cps), a->trunk_cps } };
 	g->rate_on = rl_rate_enabled(&src.request);
 	g->users_on = usr.max_calls || rl_rate_enabled(&usr.calls);
 	g->trunks_on = trk.max_calls || rl_rate_enabled(&trk.calls);
@@ -220,9 +221,8 @@ struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_
 	return counted(sips_check_inbound(sip, &ctx));
 }
 
-struct verdict guard_next_hop(struct guard *g, const sip_t *sip, bool next_hop_tls)
+struct verdict guard_next_hop(const sip_t *sip, bool next_hop_tls)
 {
-	(void)g;
 	struct sips_ctx ctx = { .in_tls = true, .next_hop_tls = next_hop_tls };
 	return counted(sips_check_outbound(sip, &ctx));
 }

@@ -35,7 +35,7 @@ struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_
 			     const struct leg_config *leg, bool trusted_hop, uint64_t now_ms);
 
 /* SIPS on the outbound hop: a sips request may only leave over TLS. */
-struct verdict guard_next_hop(struct guard *g, const sip_t *sip, bool next_hop_tls);
+struct verdict guard_next_hop(const sip_t *sip, bool next_hop_tls);
 
 /* The keys a call is counted under, to release them when it ends. */
 struct guard_call {

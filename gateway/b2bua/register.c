@@ -247,13 +247,10 @@ static struct digest_server server(struct reg_service *rs)
  * requests by the gateway standing in front of the phones' calls as a
  * proxy would (407, Proxy-Authenticate; RFC 3261 §22.3). */
 /* A lockout verdict (403, or 503 + Retry-After when it cannot be tracked). */
-static void refuse(struct txn *st, msg_t *req, const struct verdict *v)
+static void refuse(struct reg_service *rs, struct txn *st, msg_t *req, const struct verdict *v)
 {
-	char retry[40];
-	snprintf(retry, sizeof(retry), "Retry-After: %u", v->retry_after);
-	const char *lines[1] = { v->retry_after ? retry : NULL };
 	counter_inc(CNT_AUTH_LOCKED_OUT);
-	respond(st, req, v->status, v->phrase, lines, 1);
+	guard_answer(st, req, v, rs->cfg->domain);
 }
 
 static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool stale, bool proxy)
@@ -296,7 +293,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 		/* A locked-out source is not even told whether its guess was right. */
 		struct verdict v = rl_auth_check(&rs->by_source, &src, now_ms);
 		if (v.kind != VERDICT_ACCEPT) {
-			refuse(st, req, &v);
+			refuse(rs, st, req, &v);
 			return false;
 		}
 	}
@@ -311,7 +308,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 					   : verdict_accept();
 		if (v.kind != VERDICT_ACCEPT) {
 			log_info("%s: \"%s\" is locked out after failed logins", method, ar.username);
-			refuse(st, req, &v);
+			refuse(rs, st, req, &v);
 			return false;
 		}
 		if (by_user)
@@ -335,7 +332,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 		if (vs.kind != VERDICT_ACCEPT || vu.kind != VERDICT_ACCEPT) {
 			log_info("%s: failed logins: locking out %s", method,
 				 vs.kind != VERDICT_ACCEPT ? "the source" : "the user");
-			refuse(st, req, vs.kind != VERDICT_ACCEPT ? &vs : &vu);
+			refuse(rs, st, req, vs.kind != VERDICT_ACCEPT ? &vs : &vu);
 			return false;
 		}
 		challenge(rs, st, req, false, proxy);
@@ -348,30 +345,27 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 }
 
 /* The user a verified client certificate names: its identity (the first
- * subjectAltName URI, see transport/tls.c) is one of the user's id= entries,
- * or sip:USER@REALM / sips:USER@REALM of the configured realm. NULL if none:
- * a certificate for a name the store does not know authenticates nobody. */
+ * subjectAltName URI, see transport/tls.c) is sip:USER@REALM or sips:USER@REALM
+ * of the configured realm, or one of a user's id= entries. NULL if none: a
+ * certificate for a name the store does not know authenticates nobody. Two
+ * lookups in the sorted store, whatever its size (this runs per INVITE). */
 static const struct user_entry *cert_user(const struct reg_service *rs, const struct pc_peer *from)
 {
 	if (!rs->have_users || from->transport != PC_TP_TLS || from->identity[0] == '\0')
 		return NULL;
 	const char *realm = rs->cfg->auth.realm;
-	for (size_t i = 0; i < rs->users.n; i++) {
-		const struct user_entry *u = &rs->users.v[i];
-		if (strcmp(u->realm, realm) != 0)
-			continue;
-		for (size_t k = 0; k < u->n_ids; k++)
-			if (strcmp(u->ids[k], from->identity) == 0)
-				return u;
-		char own[USERS_NAME_MAX + CFG_HOST_MAX + 8];
-		snprintf(own, sizeof(own), "sip:%s@%s", u->name, realm);
-		if (strcmp(own, from->identity) == 0)
-			return u;
-		snprintf(own, sizeof(own), "sips:%s@%s", u->name, realm);
-		if (strcmp(own, from->identity) == 0)
+	const char *id = from->identity;
+	const char *user = !strncmp(id, "sip:", 4) ? id + 4 : !strncmp(id, "sips:", 5) ? id + 5 : NULL;
+	const char *at = user ? strchr(user, '@') : NULL;
+	if (at && at > user && (size_t)(at - user) <= USERS_NAME_MAX && !strcmp(at + 1, realm)) {
+		char name[USERS_NAME_MAX + 1];
+		memcpy(name, user, (size_t)(at - user));
+		name[at - user] = '\0';
+		const struct user_entry *u = users_lookup(&rs->users, name, realm);
+		if (u)
 			return u;
 	}
-	return NULL;
+	return users_lookup_id(&rs->users, id, realm);
 }
 
 bool reg_service_authorize(struct reg_service *rs, struct txn *st, msg_t *req,

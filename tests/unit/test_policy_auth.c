@@ -794,9 +794,33 @@ static void users_good_file(void **state)
 	assert_null(users_lookup(&u, "bob", "other.org"));
 	assert_null(users_lookup(&u, "carol", "example.com"));
 	assert_null(users_lookup(&u, "ALICE", "example.com"));
+	/* By identity, within a realm. */
+	assert_ptr_equal(users_lookup_id(&u, "tel:+15550002", "example.com"), b);
+	assert_ptr_equal(users_lookup_id(&u, "sips:alice@example.com", "example.com"), a);
+	assert_null(users_lookup_id(&u, "sips:alice@example.com", "other.org"));
+	assert_null(users_lookup_id(&u, "sip:alice@example.com", "example.com"));
 	users_free(&u);
 	assert_int_equal(u.n, 0);
 	assert_null(u.v);
+	assert_null(u.by_id);
+}
+
+/* An identity two users of a realm claim names neither of them. */
+static void users_shared_id_names_nobody(void **state)
+{
+	static const char text[] =
+		"alice example.com md5=37593d991414f52c30246c60c7798431 id=tel:+15550100\n"
+		"bob example.com md5=37593d991414f52c30246c60c7798431 id=tel:+15550100 id=tel:+15550200\n"
+		"carol other.org md5=37593d991414f52c30246c60c7798431 id=tel:+15550200\n";
+	struct users u;
+	char err[256];
+	assert_int_equal(users_parse(text, strlen(text), "u", 10, &u, err, sizeof(err)), 0);
+	assert_null(users_lookup_id(&u, "tel:+15550100", "example.com"));
+	assert_ptr_equal(users_lookup_id(&u, "tel:+15550200", "example.com"),
+			 users_lookup(&u, "bob", "example.com"));
+	assert_ptr_equal(users_lookup_id(&u, "tel:+15550200", "other.org"),
+			 users_lookup(&u, "carol", "other.org"));
+	users_free(&u);
 }
 
 static void users_empty_file(void **state)
@@ -1022,6 +1046,7 @@ int main(void)
 		T(nonce_refuses_short_secret_and_buffer),
 		T(nonce_counts_table),
 		T(users_good_file),
+		T(users_shared_id_names_nobody),
 		T(users_empty_file),
 		T(users_errors_name_file_and_line),
 		T(users_overlong_user_and_line),

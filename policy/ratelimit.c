@@ -469,6 +469,14 @@ struct verdict rl_request(struct rl_table *t, const struct rl_key *k, uint64_t n
 	return unavailable(rl_why_rate, retry_seconds(rl_bucket_wait_ms(&e->req, &c->request, now_ms)));
 }
 
+struct verdict rl_ban_check(const struct rl_table *t, const struct rl_key *k, uint64_t now_ms)
+{
+	uint32_t i = find(t, k);
+	if (i != NIL && t->entries[i].ban_until_ms > now_ms)
+		return verdict_reject(403, phrase_forbidden, rl_why_banned);
+	return verdict_accept();
+}
+
 struct verdict rl_auth_check(struct rl_table *t, const struct rl_key *k, uint64_t now_ms)
 {
 	uint32_t i = find(t, k);

@@ -165,6 +165,10 @@ uint64_t rl_siphash24(const uint8_t key[16], const void *data, size_t len);
  * extends it to now + ban_ms: a source that keeps flooding stays out, one
  * that slows down is let back in when the ban ends. */
 struct verdict rl_request(struct rl_table *t, const struct rl_key *k, uint64_t now_ms);
+/* Whether a source is banned (rl_why_banned), without taking from its rate:
+ * for messages that answer the gateway's own (ACK) rather than ask for
+ * work. Creates nothing. */
+struct verdict rl_ban_check(const struct rl_table *t, const struct rl_key *k, uint64_t now_ms);
 
 /* Before verifying credentials: 403 (rl_why_locked_out) while the key is
  * locked out, otherwise accept. Creates nothing. */

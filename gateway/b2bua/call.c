@@ -1079,26 +1079,27 @@ static void on_inbound_closed(void *ctx, uint64_t conn_id)
 	}
 }
 
-/* Network lists, rates, scanners, transport and SIPS, for every request
- * (OPTIONS to the gateway included) before any state or answer. */
-static bool on_admit(void *ctx, struct txn *st, msg_t *req)
+/* Network lists, bans, rates, scanners, transport and SIPS, for every
+ * request (OPTIONS to the gateway, ACK and CANCEL included) before any
+ * transaction, state or answer exists for it. */
+static bool on_screen(void *ctx, msg_t *req, const struct pc_peer *from, msg_t **answer)
 {
 	struct b2bua *b = ctx;
 	sip_t const *sip = sip_object(req);
-	const char *leg = listener_leg(b, txn_peer(st));
-	bool trusted = identity_prev_hop_trusted(b->cfg, b->guard, txn_peer(st));
-	struct verdict v = guard_request(b->guard, sip, txn_peer(st),
-					 leg ? config_leg(b->cfg, leg) : NULL, trusted, mono_ms());
+	const char *leg = listener_leg(b, from);
+	bool trusted = identity_prev_hop_trusted(b->cfg, b->guard, from);
+	struct verdict v = guard_request(b->guard, sip, from, leg ? config_leg(b->cfg, leg) : NULL,
+					 trusted, mono_ms());
 	if (v.kind == VERDICT_ACCEPT)
 		return true;
 	uint64_t logged = guard_log_allowed(b->guard, mono_ms());
 	if (logged) {
 		char peer[128];
 		log_info("%s from %s refused: %d %s (%s)%s", sip->sip_request->rq_method_name,
-			 pc_peer_str(txn_peer(st), peer, sizeof(peer)), v.status, v.phrase, v.why,
+			 pc_peer_str(from, peer, sizeof(peer)), v.status, v.phrase, v.why,
 			 logged > 1 ? "; earlier refusals not logged, see the counters" : "");
 	}
-	guard_answer(st, req, &v, b->cfg->domain);
+	*answer = guard_stateless_answer(req, &v, b->cfg->domain);
 	return false;
 }
 
@@ -1349,7 +1350,7 @@ struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cf
 		free(b);
 		return NULL;
 	}
-	struct call_handler h = { .ctx = b, .admit = on_admit, .on_request = on_request, .on_ack = on_ack,
+	struct call_handler h = { .ctx = b, .screen = on_screen, .on_request = on_request, .on_ack = on_ack,
 		.on_inbound_closed = on_inbound_closed };
 	endpoint_set_call_handler(ep, &h);
 	return b;

@@ -202,7 +202,11 @@ struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_
 	if (g->rate_on && !trusted_hop && !in_nets(g->exempt, g->n_exempt, sa)) {
 		struct rl_key k;
 		if (rl_key_addr(&k, sa) == 0) {
-			v = rl_request(&g->sources, &k, now_ms);
+			/* An ACK finishes what the gateway answered: it is held to
+			 * the ban but takes nothing from the source's rate. */
+			v = sip->sip_request->rq_method == sip_method_ack
+				    ? rl_ban_check(&g->sources, &k, now_ms)
+				    : rl_request(&g->sources, &k, now_ms);
 			if (v.kind != VERDICT_ACCEPT)
 				return counted(v);
 		}
@@ -277,11 +281,14 @@ void guard_call_end(struct guard *g, struct guard_call *gc, uint64_t now_ms)
 	gc->user_counted = gc->trunk_counted = false;
 }
 
-void guard_answer(struct txn *st, msg_t *req, const struct verdict *v, const char *warn_host)
+/* The response for a refusal, with its Retry-After and, for a SIPS refusal,
+ * the Warning 380 "SIPS Not Allowed" RFC 5630 asks for. */
+static msg_t *refusal_make(msg_t *req, const struct verdict *v, const char *warn_host,
+			   const char *to_tag)
 {
-	msg_t *resp = sip_reply_make(req, v->status, v->phrase, txn_local_tag(st));
+	msg_t *resp = sip_reply_make(req, v->status, v->phrase, to_tag);
 	if (resp == NULL)
-		return;
+		return NULL;
 	char line[CFG_HOST_MAX + 64];
 	if (v->retry_after) {
 		snprintf(line, sizeof(line), "Retry-After: %u", v->retry_after);
@@ -293,7 +300,25 @@ void guard_answer(struct txn *st, msg_t *req, const struct verdict *v, const cha
 			 SIPS_WARN_TEXT);
 		sip_add_header_line(resp, line);
 	}
-	txn_respond(st, resp);
+	return resp;
+}
+
+void guard_answer(struct txn *st, msg_t *req, const struct verdict *v, const char *warn_host)
+{
+	msg_t *resp = refusal_make(req, v, warn_host, txn_local_tag(st));
+	if (resp != NULL)
+		txn_respond(st, resp);
+}
+
+msg_t *guard_stateless_answer(msg_t *req, const struct verdict *v, const char *warn_host)
+{
+	/* A banned source has had its answers: from now on it learns nothing,
+	 * not even that something listens. ACK is never answered. */
+	if (v->why == rl_why_banned || sip_object(req)->sip_request->rq_method == sip_method_ack)
+		return NULL;
+	char tag[20];
+	sipmsg_random_token(tag, sizeof(tag));
+	return refusal_make(req, v, warn_host, tag);
 }
 
 uint64_t guard_log_allowed(struct guard *g, uint64_t now_ms)

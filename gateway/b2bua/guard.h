@@ -25,7 +25,7 @@ struct guard;
 struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errlen);
 void guard_free(struct guard *g);
 
-/* Every request (not ACK) from `from` on `leg` (NULL: a listener without a
+/* Every request (ACK and CANCEL too) from `from` on `leg` (NULL: a listener without a
  * leg): allow/deny lists, the per-source rate and ban (exempt networks and
  * hops inside the trust domain, `trusted_hop`, skip it: a trunk sends more
  * than any phone), the scanner block-list, the leg's TLS and
@@ -57,6 +57,10 @@ void guard_call_end(struct guard *g, struct guard_call *gc, uint64_t now_ms);
  * Retry-After, and for a SIPS refusal the Warning 380 "SIPS Not Allowed"
  * RFC 5630 asks for (warn-agent `warn_host`). */
 void guard_answer(struct txn *st, msg_t *req, const struct verdict *v, const char *warn_host);
+/* The same answer for a request refused before any transaction exists, to
+ * be sent once and never retransmitted; NULL when the request gets no answer
+ * at all (a banned source, an ACK). */
+msg_t *guard_stateless_answer(msg_t *req, const struct verdict *v, const char *warn_host);
 
 /* Whether a refusal may be logged now (a few a second): 0 when not, else
  * 1 + the number of refusals left unlogged since the last line. */

@@ -206,8 +206,6 @@ static void tu_request(void *ctx, struct txn *st, msg_t *req)
 		handle_cancel(ep, st);
 		return;
 	}
-	if (ep->calls.admit && !ep->calls.admit(ep->calls.ctx, st, req))
-		return;
 	/* RFC 3261 §8.2.2.3: no extension is supported yet. */
 	if (sip->sip_require) {
 		char line[256];
@@ -388,10 +386,9 @@ static void ping_schedule(struct ping *p)
 
 /* ---- intake ---- */
 
-/* Via handling on receipt (RFC 3261 §18.2.1, RFC 3581, RFC 5923): the top
- * Via is rebuilt with received= when the sent-by is not the source address and
- * rport= when the client asked for it, so responses find their way back; an
- * ;alias over TLS asks for the connection to be reused toward the sender. */
+/* Via handling on receipt (RFC 3261 §18.2.1, RFC 3581): the top Via is
+ * rebuilt with received= when the sent-by is not the source address and
+ * rport= when the client asked for it, so responses find their way back. */
 static void stamp_via(struct endpoint *ep, msg_t *msg, const struct pc_peer *from)
 {
 	sip_t *sip = sip_object(msg);
@@ -422,17 +419,37 @@ static void stamp_via(struct endpoint *ep, msg_t *msg, const struct pc_peer *fro
 		if (!stamped || msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)via,
 						   (msg_header_t *)stamped) < 0)
 			log_warnx("cannot stamp received/rport on Via from %s", host);
-		via = sip->sip_via;
 	}
-	/* RFC 5923: only a TLS peer whose certificate names its sent-by may
-	 * have the connection reused for requests toward it; the transport
-	 * checks the certificate. */
+}
+
+/* RFC 5923: only a TLS peer whose certificate names its sent-by may have the
+ * connection reused for requests toward it; the transport checks the
+ * certificate. Done only for admitted requests: an alias is state. */
+static void learn_alias(struct endpoint *ep, msg_t *msg, const struct pc_peer *from)
+{
+	sip_via_t const *via = sip_object(msg)->sip_via;
 	if (from->transport == PC_TP_TLS && via->v_host &&
 	    msg_header_find_param((msg_common_t const *)via, "alias")) {
 		unsigned vport = via->v_port ? (unsigned)strtoul(via->v_port, NULL, 10) : 5061;
 		if (vport > 0 && vport <= 65535)
 			transport_add_alias(ep->tp, from->conn_id, via->v_host, vport);
 	}
+}
+
+/* The call layer's screen (network lists, bans, rates, ...) runs before the
+ * transaction layer sees the request: a refused source costs no transaction,
+ * no 100 Trying and no Timer G retransmissions toward a spoofable address. */
+static bool screened_in(struct endpoint *ep, msg_t *msg, const struct pc_peer *from)
+{
+	msg_t *answer = NULL;
+	if (!ep->calls.screen || ep->calls.screen(ep->calls.ctx, msg, from, &answer))
+		return true;
+	if (answer) {
+		env_send(ep, from, answer);
+		msg_destroy(answer);
+	}
+	msg_destroy(msg);
+	return false;
 }
 
 static void on_message(void *ctx, const char *data, size_t len, const struct pc_peer *from)
@@ -476,6 +493,9 @@ static void on_message(void *ctx, const char *data, size_t len, const struct pc_
 		  pc_peer_str(from, where, sizeof(where)), from->identity[0] ? " (identity \"" : "",
 		  from->identity, from->identity[0] ? "\")" : "");
 	stamp_via(ep, msg, from);
+	if (!screened_in(ep, msg, from))
+		return;
+	learn_alias(ep, msg, from);
 	txn_layer_receive(ep->txns, msg, from);
 }
 

@@ -36,10 +36,14 @@ struct txn_owner {
 /* The call layer: gets the requests the endpoint does not answer itself. */
 struct call_handler {
 	void *ctx;
-	/* Runs first for every request but CANCEL (which only reaches an
-	 * existing transaction), before the endpoint answers anything itself:
-	 * false when it refused the request (and answered it). NULL admits all. */
-	bool (*admit)(void *ctx, struct txn *st, msg_t *req);
+	/* Runs for every well-formed request, ACK and CANCEL included, before
+	 * any transaction or other state exists for it and before the endpoint
+	 * answers anything itself: false when refused. A refusal may set
+	 * *answer to a response, which the endpoint sends once and statelessly:
+	 * never retransmitted, so a spoofed UDP source gets at most one packet
+	 * per request it sent; left NULL, the request is dropped in silence.
+	 * NULL admits all. */
+	bool (*screen)(void *ctx, msg_t *req, const struct pc_peer *from, msg_t **answer);
 	/* Returns true when it took the request (and will answer it through
 	 * the server transaction), false to let the endpoint refuse it. */
 	bool (*on_request)(void *ctx, struct txn *st, msg_t *req);

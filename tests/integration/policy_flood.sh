@@ -2,11 +2,14 @@
 # Abuse protection at intake, with real SIPp peers (abuse: request_rate 5/s,
 # burst 10, ban after 5 overruns within 10 s, for 30 s; deny 127.0.0.3):
 #  (a) SIPp floods INVITEs from 127.0.0.2 (300 at 100/s): after its burst it
-#      gets 503 with Retry-After, then 403 once banned; meanwhile three
-#      normal calls from 127.0.0.1 go through to the trunk; afterwards the
-#      banned source is still refused (requests_refused_rate, sources_banned,
-#      requests_refused_banned);
-#  (b) an INVITE from the denied 127.0.0.3 gets 403 (requests_denied_acl);
+#      gets 503 with Retry-After, then one 403 when the ban starts, then
+#      silence: a banned source gets no answer and costs no transaction;
+#      meanwhile three normal calls from 127.0.0.1 go through to the trunk;
+#      afterwards the banned source is still refused (requests_refused_rate,
+#      sources_banned, requests_refused_banned);
+#  (b) an INVITE from the denied 127.0.0.3 gets 403 (requests_denied_acl),
+#      and a refused UDP request gets exactly one packet back: no 100
+#      Trying, no retransmitted refusal (no reflection toward a spoofed source);
 #  (c) an INVITE with "User-Agent: friendly-scanner" (the built-in list)
 #      gets 403 (requests_refused_scanner_ua);
 #  none of these reach the trunk, which sees exactly the three calls;
@@ -15,7 +18,7 @@
 #      scanner's User-Agent (SIPVicious svmap probes with OPTIONS) and from
 #      the banned source, OPTIONS must get 403 too, not a 200 that
 #      fingerprints the gateway (the endpoint used to answer OPTIONS before
-#      the guard ran). Checked last, so that a failure here does not hide
+#      the guard ran); from the banned source, no answer at all. Checked last, so that a failure here does not hide
 #      the results above.
 # Without the feature every flood INVITE would be admitted (481, no 503 or
 # 403), the denied and scanner INVITEs would be routed to the trunk (which
@@ -48,15 +51,13 @@ refused denied 403 "^SIP/2.0 403 Forbidden" "" -i 127.0.0.3 -p 15095
 refused scanner 403 "^SIP/2.0 403 Forbidden" "User-Agent: friendly-scanner" -i 127.0.0.1 -p 15090
 [ "$(counter requests_refused_scanner_ua)" -ge 1 ] || fail "scanner: requests_refused_scanner_ua not counted"
 
-# (a) the flood, bounded in count (300), rate (100/s) and time (25 s).
-timeout 25 sipp -sf "$TESTS/integration/sipp/policy_flood.xml" 127.0.0.1:5060 -i 127.0.0.2 -p 15096 -t u1 \
-	-m 300 -r 100 -timeout 20s -timeout_error -nostdin -trace_msg -message_file "$WORK/flood_msg.log" \
-	-trace_err -error_file "$WORK/flood_err.log" >"$WORK/flood.out" 2>&1 &
+# (a) the flood, bounded in count (300), rate (100/s) and time (3 s + 4 s).
+python3 "$TESTS/integration/flood.py" --src 127.0.0.2 --port 15096 --count 300 --rate 100 \
+	--listen 4 --to-tag nodialog >"$WORK/flood.out" 2>&1 &
 FLOOD_PID=$!
 PIDS="$PIDS $FLOOD_PID"
 # Once the flooder is banned, and while it goes on, three normal calls.
-for _ in $(seq 200); do grep -q "^SIP/2.0 403" "$WORK/flood_msg.log" 2>/dev/null && break; sleep 0.05; done
-grep -q "^SIP/2.0 403" "$WORK/flood_msg.log" || { tail -20 "$WORK/gateway.log" >&2; fail "flood: never banned"; }
+expect_log "refused: 403 Forbidden \(source banned after" 10 || { tail -20 "$WORK/gateway.log" >&2; fail "flood: never banned"; }
 for i in 1 2 3; do
 	run_sipp uac_call.xml 127.0.0.1:5060 -s 1212555123$i -t u1 -p 15090 -d 100 || {
 		cat "$WORK/sipp.out" "$WORK/sipp_err.log" "$WORK/trunk_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
@@ -64,25 +65,42 @@ for i in 1 2 3; do
 done
 kill -0 "$FLOOD_PID" 2>/dev/null || note "the flood ended before the third call (slow machine?)"
 wait_trunk
-for _ in $(seq 250); do kill -0 "$FLOOD_PID" 2>/dev/null || break; sleep 0.1; done
-wait "$FLOOD_PID" || { tail -5 "$WORK/flood.out" "$WORK/flood_err.log" >&2; fail "flood: a response other than 481/503/403"; }
-n481=$(grep -c "^SIP/2.0 481" "$WORK/flood_msg.log")
-n503=$(grep -c "^SIP/2.0 503" "$WORK/flood_msg.log")
-n403=$(grep -c "^SIP/2.0 403" "$WORK/flood_msg.log")
-note "flood responses: 481 x$n481 (admitted), 503 x$n503 (rate), 403 x$n403 (banned)"
+for _ in $(seq 150); do kill -0 "$FLOOD_PID" 2>/dev/null || break; sleep 0.1; done
+wait "$FLOOD_PID" || { cat "$WORK/flood.out" >&2; fail "flood: the flooder failed"; }
+figure() { awk -v k="$1" -v c="${2:-}" '$1 == k && (c == "" || $2 == c) { print $NF; f = 1 } END { if (!f) print (k == "retry_after" ? "absent" : 0) }' "$WORK/flood.out"; }
+n481=$(figure status 481) n503=$(figure status 503) n403=$(figure status 403) silent=$(figure silent)
+note "flood: 481 x$n481 (admitted), 503 x$n503 (rate), 403 x$n403 (ban starts), $silent unanswered (banned)"
 { [ "$n481" -ge 1 ] && [ "$n481" -le 20 ]; } || fail "flood: $n481 requests admitted, want the burst (10) and little more"
 [ "$n503" -ge 1 ] || fail "flood: no 503 for the rate overruns"
-[ "$n403" -ge 250 ] || fail "flood: only $n403 refusals once banned"
-first503=$(grep -n -m1 "^SIP/2.0 503" "$WORK/flood_msg.log" | cut -d: -f1)
-first403=$(grep -n -m1 "^SIP/2.0 403" "$WORK/flood_msg.log" | cut -d: -f1)
-[ "$first503" -lt "$first403" ] || fail "flood: banned before any 503"
-received_msg "$WORK/flood_msg.log" "SIP/2.0 503" | grep -q "^Retry-After: [1-9]" || fail "flood: the 503 has no Retry-After"
-received_msg "$WORK/flood_msg.log" "SIP/2.0 403" | grep -q "^Retry-After" && fail "flood: the ban's 403 has a Retry-After"
+# The ban is announced once with a 403; from then on a banned source is
+# dropped in silence: no answer, no transaction, nothing to reflect.
+{ [ "$n403" -ge 1 ] && [ "$n403" -le 2 ]; } || fail "flood: $n403 403s, want one when the ban starts"
+[ "$silent" -ge 250 ] || fail "flood: only $silent requests dropped in silence once banned"
+[ "$(figure status 100)" -le "$n481" ] || fail "flood: a refused INVITE got 100 Trying (a transaction was made for it)"
+[ "$(figure first 503)" -lt "$(figure first 403)" ] || fail "flood: banned before any 503"
+[ "$(figure retry_after 503)" -ge 1 ] 2>/dev/null || fail "flood: the 503 has no Retry-After"
+[ "$(figure retry_after 403)" = none ] || fail "flood: the ban's 403 has a Retry-After"
 [ "$(counter requests_refused_rate)" -ge 1 ] || fail "requests_refused_rate not counted"
 [ "$(counter sources_banned)" -ge 1 ] || fail "sources_banned not counted"
-[ "$(counter requests_refused_banned)" -ge 1 ] || fail "requests_refused_banned not counted"
-# Still banned afterwards, even for a single, slow request.
-refused banned 403 "^SIP/2.0 403 Forbidden" "" -i 127.0.0.2 -p 15097
+[ "$(counter requests_refused_banned)" -ge 250 ] || fail "requests_refused_banned not counted"
+# No transaction was made for a refused request: of the flood's 300 INVITEs
+# only the admitted ones (481, waiting out Timer H) may hold one now.
+kill -USR1 "$GW_PID"; sleep 0.3
+txns=$(grep -o "transactions = [0-9]*" "$WORK/gateway.log" | tail -1 | awk '{print $3}')
+[ "${txns:-999}" -le 25 ] || fail "flood: $txns transactions held after the flood, want only the admitted ones"
+# Still banned afterwards, even for a single, slow request: no answer at all.
+python3 "$TESTS/integration/flood.py" --src 127.0.0.2 --port 15097 --count 1 --listen 2 >"$WORK/banned.out" 2>&1
+grep -qx "silent 1" "$WORK/banned.out" || { cat "$WORK/banned.out" >&2; fail "banned: a request from the banned source was answered"; }
+# CANCEL and ACK pass the guard too: a CANCEL from the denied network is
+# refused, not matched against transactions (it used to get 481 or 200).
+python3 "$TESTS/integration/flood.py" --src 127.0.0.3 --port 15098 --method CANCEL --count 1 --listen 1 >"$WORK/cancel.out" 2>&1
+grep -qx "status 403 1" "$WORK/cancel.out" || { cat "$WORK/cancel.out" >&2; fail "a CANCEL from a denied network was not refused"; }
+# A refusal toward an unverified UDP source is one packet per request: no
+# 100 Trying, no Timer G retransmissions (a spoofed source would otherwise
+# have the gateway send it a dozen packets for each one it was sent).
+python3 "$TESTS/integration/flood.py" --src 127.0.0.3 --port 15098 --count 5 --rate 10 --listen 4 >"$WORK/reflect.out" 2>&1
+grep -qx "packets 5" "$WORK/reflect.out" && grep -qx "status 403 5" "$WORK/reflect.out" || {
+	cat "$WORK/reflect.out" >&2; fail "reflection: want exactly one 403 per refused request"; }
 # The trunk saw exactly the three normal calls.
 [ "$(grep -c '^INVITE ' "$WORK/trunk_msg.log")" -eq 3 ] || fail "the trunk did not get exactly the three normal calls"
 grep -q "12125550000\|flood@" "$WORK/trunk_msg.log" && fail "a refused INVITE reached the trunk"
@@ -121,6 +139,7 @@ options() { # options NAME UA [sipp args]: an OPTIONS to the gateway must get 40
 }
 options options_denied probe/1.0 -i 127.0.0.3 -p 15095
 options options_scanner friendly-scanner -i 127.0.0.1 -p 15090
-options options_banned probe/1.0 -i 127.0.0.2 -p 15097
-[ -z "$bugs" ] || fail "OPTIONS bypasses the intake guard, want 403, got${bugs#;}"
+python3 "$TESTS/integration/flood.py" --src 127.0.0.2 --port 15097 --method OPTIONS --count 1 --listen 2 >"$WORK/options_banned.out" 2>&1
+grep -qx "silent 1" "$WORK/options_banned.out" || bugs="$bugs; options_banned: answered"
+[ -z "$bugs" ] || fail "OPTIONS bypasses the intake guard, want 403 (silence when banned), got${bugs#;}"
 stop_gateway

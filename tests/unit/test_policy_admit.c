@@ -562,6 +562,27 @@ static void ban_is_extended_while_the_source_keeps_flooding(void **state)
 	rl_table_fini(&t);
 }
 
+/* ACKs are held to a ban but take nothing from the rate, and looking at a
+ * source that is not in the table leaves it out of the table. */
+static void ban_check_reads_without_taking(void **state)
+{
+	struct rl_table t;
+	assert_int_equal(rl_table_init(&t, &ban_cfg, 64, seed_a), 0);
+	struct rl_key src = addr_key("203.0.113.66");
+	expect_accept(rl_ban_check(&t, &src, 0));
+	assert_false(rl_table_has(&t, &src));
+	expect_accept(rl_request(&t, &src, 0));
+	for (int i = 0; i < 10; i++)
+		expect_accept(rl_ban_check(&t, &src, 0));
+	expect_accept(rl_request(&t, &src, 0)); /* the burst of two is untouched */
+	expect_reject(rl_request(&t, &src, 0), 503, "Service Unavailable", rl_why_rate, 1);
+	expect_reject(rl_request(&t, &src, 0), 503, "Service Unavailable", rl_why_rate, 1);
+	expect_reject(rl_request(&t, &src, 0), 403, "Forbidden", rl_why_ban_started, 0);
+	expect_reject(rl_ban_check(&t, &src, 59999), 403, "Forbidden", rl_why_banned, 0);
+	expect_accept(rl_ban_check(&t, &src, 60000));
+	rl_table_fini(&t);
+}
+
 static void overruns_spread_beyond_the_window_do_not_ban(void **state)
 {
 	struct rl_config cfg = { .request = { RL_PER_SEC(1), 1 },
@@ -1089,6 +1110,7 @@ int main(void)
 		cmocka_unit_test(over_rate_is_503_with_exact_retry_after),
 		cmocka_unit_test(ban_starts_after_repeated_overruns_and_expires),
 		cmocka_unit_test(ban_is_extended_while_the_source_keeps_flooding),
+		cmocka_unit_test(ban_check_reads_without_taking),
 		cmocka_unit_test(overruns_spread_beyond_the_window_do_not_ban),
 		cmocka_unit_test(lockout_after_n_failures_and_expiry),
 		cmocka_unit_test(failures_outside_the_window_do_not_lock),

@@ -347,40 +347,48 @@ static int send_b_invite(struct call *c, const char *ruri, unsigned max_forwards
 	return 0;
 }
 
+static int b_attempt(struct call *c, sip_t const *sip, const struct route_config *r,
+		     const char *caller_user, const char *ruri, unsigned mf, char *phrase,
+		     size_t phrase_len, char *why, size_t whylen, bool *why_public);
+
 /* After B's INVITE failed: the callee's next registered contact, as a new
  * INVITE in the same B dialog-to-be (CSeq + 1, To-tag forgotten). Only
  * before any early answer was applied (its media would belong to the
- * contact that failed). True when an attempt was sent. */
+ * contact that failed). Each contact is a device of its own, maybe on
+ * another transport: it gets a decision of its own (SIPS, identity) and
+ * keys of its own; a contact it may not have is skipped. True when an
+ * attempt was sent. */
 static bool fork_next(struct call *c, int status)
 {
 	struct fork_state *f = c->fork;
-	if (f == NULL || c->answered || c->state == CALL_CLOSED || status >= 600)
+	if (f == NULL || c->answered || c->state == CALL_CLOSED || status >= 600 || !c->a_invite)
 		return false;
 	struct leg *lb = &c->legs[LEG_B];
+	sip_t const *sip = sip_object(txn_request_msg(c->a_invite));
 	char ruri[sizeof(((struct leg *)0)->remote_uri) - 2];
-	if (use_binding(c, f->callee, f->next, ruri, sizeof(ruri)) < 0)
-		return false;
-	f->next++;
-	lb->remote_tag[0] = '\0';
-	lb->local_cseq++;
-	if (send_b_invite(c, ruri, f->max_forwards, f->extra, f->offer) < 0)
-		return false;
-	log_info("call %u: contact %u of the callee failed (%d); trying contact %u", c->id,
-		 f->next - 1, status, f->next);
-	return true;
+	char phrase[128], why[160];
+	bool why_public;
+	while (use_binding(c, f->callee, f->next, ruri, sizeof(ruri)) == 0) {
+		f->next++;
+		lb->remote_tag[0] = '\0';
+		lb->local_cseq++;
+		int refused = b_attempt(c, sip, f->route, f->caller, ruri, f->max_forwards, phrase,
+					sizeof(phrase), why, sizeof(why), &why_public);
+		if (!refused) {
+			log_info("call %u: contact %u of the callee failed (%d); trying contact %u", c->id,
+				 f->next - 1, status, f->next);
+			return true;
+		}
+		log_info("call %u: contact %u of the callee skipped: %d %s (%s)", c->id, f->next,
+			 refused, phrase, why);
+	}
+	return false;
 }
 
 static void fork_free(struct call *c)
 {
-	if (c->fork) {
-		if (c->fork->offer) {
-			explicit_bzero(c->fork->offer, strlen(c->fork->offer));
-			free(c->fork->offer);
-		}
-		free(c->fork->extra);
-		free(c->fork);
-		c->fork = NULL;
-	}
+	free(c->fork);
+	c->fork = NULL;
 	free(c->b_route);
 	c->b_route = NULL;
 }
@@ -548,16 +556,55 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 	sipmsg_random_token(lb->call_id, 33);
 	index_add(b, lb);
 
-	/* Who the B leg says is calling: privacy and asserted identity. */
-	struct identity_out idn;
+	unsigned mf = sip->sip_max_forwards ? sip->sip_max_forwards->mf_count : 70;
+	mf = mf > 0 ? mf - 1 : 0;
+	if (r->registered && (c->fork = calloc(1, sizeof(*c->fork))) != NULL) {
+		snprintf(c->fork->callee, sizeof(c->fork->callee), "%s", user ? user : "");
+		c->fork->next = 1;
+		c->fork->max_forwards = mf;
+		c->fork->route = r;
+		snprintf(c->fork->caller, sizeof(c->fork->caller), "%s", caller_user);
+	}
 	char phrase[128];
-	int refused = decide_identity(c, sip, from, r, caller_user, &idn, phrase, sizeof(phrase));
+	bool why_public;
+	int refused = b_attempt(c, sip, r, caller_user, ruri, mf, phrase, sizeof(phrase), why,
+				sizeof(why), &why_public);
+	if (refused) {
+		log_info("call %u refused: %d %s (%s)", c->id, refused, phrase, why);
+		respond_a(c, refused, phrase, NULL, why_public ? why : NULL);
+		call_close(c, why);
+		return true;
+	}
+	log_info("call %u: %s -> %s via leg %s%s", c->id, leg_name, ruri, r->to_leg,
+		 lb->secure ? " (SRTP offered)" : "");
+	return true;
+}
+
+/* One INVITE toward leg B's current target (lb->peer, `ruri`): SIPS on this
+ * hop, who this next hop is told is calling (privacy and asserted identity),
+ * and an offer with keys made for it alone. 0 when sent, else the status to
+ * refuse with, `phrase` its reason phrase and `why` the cause, which may go
+ * in a Warning when `why_public`. */
+static int b_attempt(struct call *c, sip_t const *sip, const struct route_config *r,
+		     const char *caller_user, const char *ruri, unsigned mf, char *phrase,
+		     size_t phrase_len, char *why, size_t whylen, bool *why_public)
+{
+	struct leg *lb = &c->legs[LEG_B];
+	const struct pc_peer *from = &c->legs[LEG_A].peer;
+
+	*why_public = false;
+	struct verdict v = guard_next_hop(sip, lb->peer.transport == PC_TP_TLS);
+	if (v.kind != VERDICT_ACCEPT) {
+		snprintf(phrase, phrase_len, "%s", v.phrase);
+		snprintf(why, whylen, "%s", v.why);
+		return v.status;
+	}
+	struct identity_out idn;
+	int refused = decide_identity(c, sip, from, r, caller_user, &idn, phrase, phrase_len);
 	if (refused) {
 		counter_inc(CNT_PRIVACY_REFUSED);
-		log_info("call %u refused: %d %s (%s)", c->id, refused, phrase, idn.why);
-		respond_a(c, refused, phrase, NULL, NULL);
-		call_close(c, "privacy cannot be honoured");
-		return true;
+		snprintf(why, whylen, "%s", idn.why);
+		return refused;
 	}
 	const char *caller = sip->sip_from->a_url->url_user;
 	char sent_by[CFG_HOST_MAX + 16];
@@ -569,27 +616,18 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 			 caller ? caller : "anonymous", sent_by);
 
 	char *b_body = NULL;
+	*why_public = true;
 	if (sip->sip_payload && sip->sip_payload->pl_len) {
 		int status = plan_offer(c, LEG_A, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
-					       &b_body, why, sizeof(why));
+					&b_body, why, whylen);
 		if (status) {
-			log_info("call %u refused: %d %s", c->id, status, why);
-			respond_a(c, status, status == 488 ? "Not Acceptable Here" : NULL, NULL, why);
-			call_close(c, why);
-			return true;
+			snprintf(phrase, phrase_len, "%s",
+				 status == 488 ? "Not Acceptable Here" :
+				 sip_status_phrase(status) ? sip_status_phrase(status) : "Refused");
+			return status;
 		}
 	} else {
 		c->late_offer = true; /* B will offer in its 2xx, A answer in its ACK */
-	}
-
-	unsigned mf = sip->sip_max_forwards ? sip->sip_max_forwards->mf_count : 70;
-	mf = mf > 0 ? mf - 1 : 0;
-	if (r->registered && (c->fork = calloc(1, sizeof(*c->fork))) != NULL) {
-		snprintf(c->fork->callee, sizeof(c->fork->callee), "%s", user ? user : "");
-		c->fork->next = 1;
-		c->fork->max_forwards = mf;
-		c->fork->offer = b_body ? strdup(b_body) : NULL;
-		c->fork->extra = strdup(idn.headers);
 	}
 	int sent = send_b_invite(c, ruri, mf, idn.headers, b_body);
 	if (b_body) {
@@ -597,13 +635,11 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 		free(b_body);
 	}
 	if (sent < 0) {
-		respond_a(c, 500, "Server Internal Error", NULL, "cannot send the INVITE onward");
-		call_close(c, "INVITE not sent");
-		return true;
+		snprintf(phrase, phrase_len, "Server Internal Error");
+		snprintf(why, whylen, "cannot send the INVITE onward");
+		return 500;
 	}
-	log_info("call %u: %s -> %s via leg %s%s", c->id, leg_name, ruri, r->to_leg,
-		 lb->secure ? " (SRTP offered)" : "");
-	return true;
+	return 0;
 }
 
 /* ---- responses from B ---- */

@@ -68,8 +68,8 @@ struct fork_state {
 	char callee[REG_USER_MAX]; /* the address-of-record user */
 	unsigned next;             /* index of the next binding to try */
 	unsigned max_forwards;
-	char *offer;               /* the SDP offered to B (malloc; may hold keys) */
-	char *extra;               /* identity header lines for B (malloc) */
+	const struct route_config *route;
+	char caller[REG_USER_MAX]; /* the authenticated caller, "" for none */
 };
 
 struct call {

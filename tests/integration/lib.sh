@@ -163,10 +163,12 @@ wait_trunk() {
 }
 
 # start_phone SCENARIO: SIPp as the phone behind the gateway (UDP
-# 127.0.0.1:5090, where routes from the trunk lead). Traces in
+# ${PHONE_IP:-127.0.0.1}:5090, where routes from the trunk lead). Traces in
 # $WORK/phone_{msg,err}.log.
 start_phone() {
-	timeout 60 sipp -sf "$TESTS/integration/sipp/$1" -t u1 -p 5090 -i 127.0.0.1 -m 1 -nostdin \
+	local scn=$1
+	[ -f "$scn" ] || scn="$TESTS/integration/sipp/$1"
+	timeout 60 sipp -sf "$scn" -t u1 -p 5090 -i "${PHONE_IP:-127.0.0.1}" -m 1 -nostdin \
 		-trace_msg -message_file "$WORK/phone_msg.log" -trace_err -error_file "$WORK/phone_err.log" \
 		>"$WORK/phone.out" 2>&1 &
 	PHONE_PID=$!

@@ -983,6 +983,8 @@ static void relay_request(struct call *c, struct txn *st, msg_t *req, int from)
 		int status = plan_offer(c, from, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
 					&body, why, sizeof(why));
 		if (status) {
+			log_info("call %u: %s from leg %s refused: %d (%s)", c->id,
+				 sip->sip_request->rq_method_name, c->legs[from].cfg->name, status, why);
 			respond_on(c, st, from, status, status == 488 ? "Not Acceptable Here" : NULL,
 				   NULL, why);
 			return;

@@ -164,6 +164,18 @@ static int offer_security(struct leg *a, const struct sdp_desc *offer, char *why
 	return 0;
 }
 
+/* A peer's key for stream i that this leg used before and retired: its
+ * replay state is gone, and under a fresh one every packet recorded under
+ * that key could be replayed. */
+static bool key_reused(struct call *c, unsigned i, int side, const struct srtp_params *p,
+		       char *why, size_t whylen)
+{
+	if (!c->streams[i] || !media_stream_key_retired(c->streams[i], (enum media_side)side, p))
+		return false;
+	snprintf(why, whylen, "leg %s offered an SRTP key it had retired", c->legs[side].cfg->name);
+	return true;
+}
+
 int plan_offer(struct call *c, int from, const char *body, size_t len, char **out_body,
 	       char *why, size_t whylen)
 {
@@ -227,6 +239,10 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 			/* Every offer gets a new key from us in the answer: re-keying. */
 			struct stream_keys *ak = &a->keys[i];
 			sdp_pick_crypto(s, a->cfg->suites, a->cfg->n_suites, &ak->recv_key);
+			if (key_reused(c, i, from, &ak->recv_key.params, why, whylen)) {
+				rc = 488;
+				goto out;
+			}
 			ak->send_key.tag = ak->recv_key.tag;
 			if (media_keys_fresh(ak->recv_key.params.suite, &ak->send_key.params) < 0) {
 				snprintf(why, whylen, "no key material");
@@ -330,6 +346,10 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 		int k = b_stream_keys(b, i, as, why, whylen);
 		if (k > 1) {
 			rc = k;
+			goto out;
+		}
+		if (k == 1 && key_reused(c, i, from, &b->keys[i].recv_key.params, why, whylen)) {
+			rc = 488;
 			goto out;
 		}
 		if (k == 1)

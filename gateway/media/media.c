@@ -31,6 +31,10 @@
 #include "core/peer.h"
 
 #define MEDIA_DEFAULT_GRACE_MS 2000
+/* Receive keys a side remembers having retired (fingerprints, 8 bytes each):
+ * a peer that cycles through more keys than this within one call is not a
+ * peer we know of, and the cost is paid per stream. */
+#define MEDIA_RETIRED_KEYS 4
 /* recvmmsg rounds per socket per wake-up before the other sockets' turn. */
 #define MEDIA_READS_PER_EVENT 4
 /* Ready sockets taken from the epoll set per wake-up; more wait for the
@@ -79,6 +83,8 @@ struct side {
 	struct srtp_params recv_p, recv_old_p, send_p;
 	uint64_t old_until_ms;
 	struct event *grace_ev;
+	uint64_t retired[MEDIA_RETIRED_KEYS]; /* fingerprints of retired recv keys */
+	uint8_t n_retired, retired_next;      /* entries in use; the next to overwrite */
 	struct media_side_stats st;
 };
 
@@ -528,8 +534,33 @@ static void on_ready(evutil_socket_t fd, short what, void *arg)
 
 /* --- streams ------------------------------------------------------------- */
 
+/* A receive key leaves for good: remember it, so that it cannot come back
+ * with a fresh replay window. */
+static void retire_key(struct side *x, const struct srtp_params *p)
+{
+	uint64_t fp;
+	if (p->key_salt_len == 0 || media_key_fingerprint(p, &fp) < 0)
+		return;
+	x->retired[x->retired_next] = fp;
+	x->retired_next = (uint8_t)((x->retired_next + 1) % MEDIA_RETIRED_KEYS);
+	if (x->n_retired < MEDIA_RETIRED_KEYS)
+		x->n_retired++;
+}
+
+static bool key_is_retired(const struct side *x, const struct srtp_params *p)
+{
+	uint64_t fp;
+	if (x->n_retired == 0 || media_key_fingerprint(p, &fp) < 0)
+		return false;
+	for (unsigned i = 0; i < x->n_retired; i++)
+		if (x->retired[i] == fp)
+			return true;
+	return false;
+}
+
 static void drop_old_recv(struct side *x)
 {
+	retire_key(x, &x->recv_old_p);
 	msrtp_free(x->recv_old);
 	x->recv_old = NULL;
 	wipe_params(&x->recv_old_p);
@@ -737,6 +768,11 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 		return -1;
 	}
 	uint64_t now = media_now_ms();
+	if (recv && media_stream_key_retired(s, side, recv)) {
+		log_warnx("media: side %c offered a receive key it used before; refused",
+			  side == MEDIA_SIDE_A ? 'A' : 'B');
+		return -1;
+	}
 	x->awaiting_keys = false;
 	/* The same key again (a session refresh) keeps its context, replay
 	 * window and send index: a fresh context under an unchanged key would
@@ -751,6 +787,8 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 		drop_old_recv(x);
 		msrtp_free(x->recv);
 		x->recv = NULL;
+		if (x->recv_keyed)
+			retire_key(x, &x->recv_p);
 		x->recv_keyed = false;
 		wipe_params(&x->recv_p);
 	} else if (recv_back) {
@@ -772,6 +810,9 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 			x->recv_old_p = x->recv_p;
 			start_grace(e, x, now);
 		} else {
+			/* Never used (no context yet) or no grace: gone now. */
+			if (x->recv_keyed)
+				retire_key(x, &x->recv_p);
 			msrtp_free(x->recv);
 		}
 		x->recv = NULL;
@@ -790,6 +831,20 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 			x->send_p = *send;
 	}
 	return 0;
+}
+
+bool media_stream_key_retired(const struct media_stream *s, enum media_side side,
+			      const struct srtp_params *recv)
+{
+	if (s == NULL || recv == NULL || (unsigned)side > MEDIA_SIDE_B)
+		return false;
+	const struct side *x = &s->side[side];
+	/* The current key (a session refresh) and one still in its grace (a
+	 * peer going back within it) keep their replay state: not retired. */
+	if ((x->recv_keyed && srtp_params_equal(recv, &x->recv_p)) ||
+	    (x->recv_old && x->old_until_ms && srtp_params_equal(recv, &x->recv_old_p)))
+		return false;
+	return key_is_retired(x, recv);
 }
 
 void media_stream_await_keys(struct media_stream *s, enum media_side side)

@@ -81,5 +81,14 @@ void media_stream_stats(const struct media_stream *s, enum media_side side,
 /* Fresh master key and salt for a suite from GnuTLS's key-grade generator.
  * 0 or -1. */
 int media_keys_fresh(enum srtp_suite suite, struct srtp_params *out);
+/* A keyed fingerprint of a key set (suite, master key and salt), to know a
+ * key again without keeping it. 0 or -1. */
+int media_key_fingerprint(const struct srtp_params *p, uint64_t *out);
+/* Whether `recv` is a key this side received with before and has retired
+ * (its replay state is gone: accepting it again would reopen every packet
+ * recorded under it). The current key and one still in its re-key grace are
+ * not retired. A bounded memory: the last MEDIA_RETIRED_KEYS keys. */
+bool media_stream_key_retired(const struct media_stream *s, enum media_side side,
+			      const struct srtp_params *recv);
 
 #endif

@@ -800,6 +800,13 @@ static void test_rekey(void **state)
 	send_pkt(c.trunk.rtp, media_stream_port(c.s, MEDIA_SIDE_B), &wire);
 	expect_nothing(c.phone.rtp);
 	assert_int_equal(stats(c.s, MEDIA_SIDE_B).auth_failures, 1);
+	/* ... and cannot come back: a new context under k1 would start a fresh
+	 * replay window, and the packet recorded under it would pass again. */
+	assert_true(media_stream_key_retired(c.s, MEDIA_SIDE_B, &k1));
+	assert_false(media_stream_key_retired(c.s, MEDIA_SIDE_B, &k2));
+	assert_int_equal(media_stream_set_crypto(c.s, MEDIA_SIDE_B, &k1, &c.b_send), -1);
+	send_pkt(c.trunk.rtp, media_stream_port(c.s, MEDIA_SIDE_B), &wire);
+	expect_nothing(c.phone.rtp);
 	c.trunk_tx = tx2;
 	c.b_recv = k2;
 	trunk_to_phone(&c, false, false);
@@ -835,6 +842,9 @@ static void test_rekey(void **state)
 	assert_true(recv_wait(c.trunk.rtp, &got, WAIT_MS, NULL));
 	assert_int_equal(got.len, plain.len);
 	assert_memory_equal(got.b, plain.b, (size_t)plain.len);
+	/* The key it had is retired with it. */
+	assert_int_equal(media_stream_set_crypto(c.s, MEDIA_SIDE_B, &k2, &s2), -1);
+	assert_int_equal(media_stream_set_crypto(c.s, MEDIA_SIDE_B, &s2, &k2), 0);
 
 	srtp_dealloc(tx1);
 	c.trunk_tx = tx2;

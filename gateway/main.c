@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "build_config.h"
 #include "config/config.h"
@@ -61,6 +62,35 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
 static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 {
 	heap_release(HEAP_SLACK);
+}
+
+/* Every budget in the configuration (connections per listener and outgoing,
+ * relay ports) must be backed by file descriptors, or the process runs out
+ * before any limit is reached and a flood of one kind starves all others.
+ * The soft limit is raised to what is needed (the hard limit too, if
+ * allowed); when that fails the gateway refuses to start, naming the limit. */
+static int raise_fd_limit(const struct gateway_config *cfg)
+{
+	rlim_t need = (rlim_t)config_fd_need(cfg);
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("getrlimit(RLIMIT_NOFILE)");
+		return -1;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return 0;
+	struct rlimit want = { need, rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? need : rl.rlim_max };
+	if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
+		log_warn("RLIMIT_NOFILE is %llu (hard %llu) but the configured limits need %llu file "
+			 "descriptors (limits.max_connections per listener, max_outgoing_connections, "
+			 "rtp_ports); raise the limit (ulimit -n, LimitNOFILE=) or lower those; cannot raise it",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+			 (unsigned long long)need);
+		return -1;
+	}
+	log_info("RLIMIT_NOFILE raised from %llu to %llu for the configured limits",
+		 (unsigned long long)rl.rlim_cur, (unsigned long long)need);
+	return 0;
 }
 
 /* The endpoint goes first: freeing its transactions calls back into the
@@ -138,6 +168,8 @@ int main(int argc, char **argv)
 	log_set_level(level);
 
 	signal(SIGPIPE, SIG_IGN);
+	if (raise_fd_limit(&cfg) < 0)
+		return 1;
 	if (gnutls_global_init() < 0 || sipmsg_init() < 0) {
 		log_err("library initialisation failed");
 		return 1;

@@ -320,14 +320,14 @@ static int load_peers(struct loader *ld, config_t *cf, struct gateway_config *cf
 #define FD_RESERVE 64
 #define FD_PER_LISTENER 64
 
-unsigned long config_fd_need(const struct gateway_config *cfg)
+void config_fd_need(const struct gateway_config *cfg, struct cfg_fd_need *need)
 {
-	unsigned long n = FD_RESERVE + cfg->limits.max_outgoing_connections + cfg->n_peers;
+	need->connections = FD_RESERVE + cfg->limits.max_outgoing_connections + cfg->n_peers;
 	for (unsigned i = 0; i < cfg->n_listeners; i++)
-		n += 1 + FD_PER_LISTENER + cfg->listeners[i].max_connections;
+		need->connections += 1 + FD_PER_LISTENER + cfg->listeners[i].max_connections;
+	need->relay = 0;
 	for (unsigned i = 0; i < cfg->n_legs; i++)
-		n += cfg->legs[i].rtp_port_max - cfg->legs[i].rtp_port_min + 1;
-	return n;
+		need->relay += cfg->legs[i].rtp_port_max - cfg->legs[i].rtp_port_min + 1;
 }
 
 const struct leg_config *config_leg(const struct gateway_config *cfg, const char *name)

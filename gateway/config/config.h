@@ -210,9 +210,13 @@ int config_load_string(const char *text, const char *source_name, const char *ba
 		       struct gateway_config *cfg, char *errbuf, size_t errlen);
 const char *config_embedded_default(void);
 const char *tls_verify_name(enum tls_verify v);
-/* File descriptors the configuration can need at once (listeners, every
- * connection budget, relay ports, and a reserve for files and the event
- * loop): the RLIMIT_NOFILE the gateway must have. */
-unsigned long config_fd_need(const struct gateway_config *cfg);
+/* File descriptors the configuration can need at once: `connections` for the
+ * listeners, every connection budget and a reserve for files and the event
+ * loop (what the gateway must have); `relay` more for every relay port. */
+struct cfg_fd_need {
+	unsigned long connections;
+	unsigned long relay;
+};
+void config_fd_need(const struct gateway_config *cfg, struct cfg_fd_need *need);
 
 #endif

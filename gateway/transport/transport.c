@@ -93,6 +93,7 @@ struct conn {
 	char alias_host[INET6_ADDRSTRLEN];
 	unsigned alias_port;
 	time_t created;
+	uint64_t created_ms;     /* the first-message timeout is short: seconds are too coarse */
 	time_t last_activity;
 	time_t message_started; /* when the partial message in `in` began */
 };
@@ -531,6 +532,7 @@ static struct conn *conn_new(struct transport *tp, int fd, enum pc_transport tra
 	c->addr = *addr;
 	c->addrlen = addrlen;
 	c->created = c->last_activity = c->message_started = now_s();
+	c->created_ms = now_ms();
 	/* Room for one maximal message plus one read beyond it. */
 	buf_init(&c->in, tp->cfg->limits.max_message_size + TLS_RECORD_MAX);
 	buf_init(&c->out, OUT_BUF_MAX);
@@ -875,6 +877,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	struct transport *tp = arg;
 	const struct limits_config *lim = &tp->cfg->limits;
 	time_t now = now_s();
+	uint64_t now_msec = now_ms();
 	char desc[128];
 	for (struct conn *c = tp->conns; c; c = c->next) {
 		if (c->state == CONN_CLOSING)
@@ -884,7 +887,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 				  conn_state_names[c->state], lim->handshake_timeout_s);
 			conn_close(c, CNT_CONN_TIMEOUT_CLOSED, "handshake timeout");
 		} else if (!c->proven && !c->outgoing &&
-			   now - c->created >= (time_t)lim->first_message_timeout_s) {
+			   now_msec - c->created_ms >= (uint64_t)lim->first_message_timeout_s * 1000) {
 			log_info("%s: no valid message within %us; closing",
 				 conn_str(c, desc, sizeof(desc)), lim->first_message_timeout_s);
 			conn_close(c, CNT_CONN_FIRST_MESSAGE_TIMEOUT, "first message timeout");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "build_config.h"
 #include "config/config.h"
@@ -61,6 +62,47 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
 static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 {
 	heap_release(HEAP_SLACK);
+}
+
+/* Every connection budget in the configuration must be backed by file
+ * descriptors, or the process runs out before any limit is reached and a
+ * flood of one kind starves all others. The soft limit is raised to what the
+ * budgets and relay ports need (the hard limit too, if allowed). Without room
+ * for the connection budgets the gateway refuses to start, naming the limit;
+ * with room for those but not every relay port it starts and says so (a call
+ * that finds no port is refused and counted, media_ports_exhausted). */
+static int raise_fd_limit(const struct gateway_config *cfg)
+{
+	struct cfg_fd_need need;
+	config_fd_need(cfg, &need);
+	rlim_t want = (rlim_t)(need.connections + need.relay);
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("getrlimit(RLIMIT_NOFILE)");
+		return -1;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return 0;
+	struct rlimit raised = { want, rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? want : rl.rlim_max };
+	if (setrlimit(RLIMIT_NOFILE, &raised) < 0) {
+		raised.rlim_cur = raised.rlim_max = rl.rlim_max;
+		if (rl.rlim_max < (rlim_t)need.connections || setrlimit(RLIMIT_NOFILE, &raised) < 0) {
+			log_err("RLIMIT_NOFILE is %llu (hard %llu) but the connection budgets need %llu "
+				"file descriptors (each listener's max_connections, "
+				"max_outgoing_connections); raise the limit (ulimit -n, LimitNOFILE=) "
+				"or lower those", (unsigned long long)rl.rlim_cur,
+				(unsigned long long)rl.rlim_max, (unsigned long long)need.connections);
+			return -1;
+		}
+		log_warnx("RLIMIT_NOFILE raised to its hard limit %llu, short of the %llu the "
+			  "connection budgets and relay ports (rtp_ports) need: calls may find no "
+			  "relay port before the port ranges are used up",
+			  (unsigned long long)rl.rlim_max, (unsigned long long)want);
+		return 0;
+	}
+	log_info("RLIMIT_NOFILE raised from %llu to %llu for the configured limits",
+		 (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+	return 0;
 }
 
 /* The endpoint goes first: freeing its transactions calls back into the
@@ -138,6 +180,8 @@ int main(int argc, char **argv)
 	log_set_level(level);
 
 	signal(SIGPIPE, SIG_IGN);
+	if (raise_fd_limit(&cfg) < 0)
+		return 1;
 	if (gnutls_global_init() < 0 || sipmsg_init() < 0) {
 		log_err("library initialisation failed");
 		return 1;

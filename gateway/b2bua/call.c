@@ -138,6 +138,11 @@ static msg_t *reply_to(struct call *c, struct txn *st, int side, int status, con
 	}
 	if (status == 491 || status == 500)
 		sip_add_header_line(resp, "Retry-After: 1");
+	if (status == 503 && c->retry_after_s) {
+		char line[40];
+		snprintf(line, sizeof(line), "Retry-After: %u", c->retry_after_s);
+		sip_add_header_line(resp, line);
+	}
 	if (body && sip_set_body(resp, "application/sdp", body, strlen(body)) < 0) {
 		msg_destroy(resp);
 		return NULL;
@@ -553,6 +558,15 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 		call_close(c, "bad route");
 		return true;
 	}
+	/* A next hop backed off after failed connections: refused before any
+	 * relay port or key is spent, with when to try again (RFC 3261 §21.5.4). */
+	c->retry_after_s = endpoint_peer_retry_after(b->ep, &lb->peer);
+	if (c->retry_after_s) {
+		counter_inc(CNT_PEER_BACKOFF_REFUSED);
+		respond_a(c, 503, "Service Unavailable", NULL, "next hop down");
+		call_close(c, "next hop down");
+		return true;
+	}
 	sipmsg_random_token(lb->call_id, 33);
 	index_add(b, lb);
 
@@ -840,6 +854,8 @@ static void leg_failure(struct txn_owner *o, struct txn *ct, int status)
 		log_info("call %u: INVITE to leg %s failed (%d)", c->id, l->cfg->name, status);
 		if (fork_next(c, status))
 			return;
+		if (status == 503)
+			c->retry_after_s = endpoint_peer_retry_after(c->b2bua->ep, &l->peer);
 		respond_a(c, status, status == 408 ? "Request Timeout" : "Service Unavailable", NULL,
 			  status == 408 ? "no answer from the next hop" : "next hop unreachable");
 		call_close(c, "INVITE failed");

@@ -96,6 +96,7 @@ struct call {
 	bool in_setup;            /* counted in b2bua.n_setup */
 	struct guard_call *limits; /* the user and trunk it is counted under (malloc), or NULL */
 	bool late_offer;          /* A's INVITE had no SDP: offer in B's 2xx, answer in A's ACK */
+	unsigned retry_after_s;   /* a 503 toward A says when the down next hop is tried again */
 	bool b_ack_pending;       /* late offer: B's 2xx awaits our ACK carrying A's answer */
 	char *a_answer;           /* the SDP we answered A with (malloc, holds keys) */
 	int pending_bye;          /* legs with a BYE in flight */

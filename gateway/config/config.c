@@ -220,7 +220,8 @@ static int load_transport(struct loader *ld, const config_setting_t *g, enum pc_
 
 static int load_listeners(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
-	static const char *const keys[] = { "name", "leg", "transport", "address", "port", "tls", NULL };
+	static const char *const keys[] = { "name", "leg", "transport", "address", "port",
+		"max_connections", "tls", NULL };
 	const config_setting_t *list = config_lookup(cf, "listeners");
 	if (!list)
 		return failf(ld, config_root_setting(cf), "no \"listeners\" defined");
@@ -241,8 +242,12 @@ static int load_listeners(struct loader *ld, config_t *cf, struct gateway_config
 		    get_string(ld, g, "leg", l->leg, sizeof(l->leg), true) < 0 ||
 		    load_transport(ld, g, &l->transport) < 0 ||
 		    get_string(ld, g, "address", l->address, sizeof(l->address), true) < 0 ||
-		    get_uint(ld, g, "port", &l->port, 1, 65535, true) < 0)
+		    get_uint(ld, g, "port", &l->port, 1, 65535, true) < 0 ||
+		    get_uint(ld, g, "max_connections", &l->max_connections, 1, 1000000, false) < 0)
 			return -1;
+		if (l->transport == PC_TP_UDP && config_setting_get_member(g, "max_connections"))
+			return failf(ld, config_setting_get_member(g, "max_connections"),
+				     "a udp listener has no connections");
 		if (l->transport == PC_TP_TLS) {
 			if (load_tls(ld, g, &l->tls, true) < 0)
 				return -1;
@@ -307,6 +312,22 @@ static int load_peers(struct loader *ld, config_t *cf, struct gateway_config *cf
 		cfg->n_peers++;
 	}
 	return 0;
+}
+
+/* Beyond the budgets: stdio, the event loop's own descriptors, the log, the
+ * registrar's database, and connections closed but not yet reaped (each
+ * listener may evict up to one accept batch before the reaper runs). */
+#define FD_RESERVE 64
+#define FD_PER_LISTENER 64
+
+void config_fd_need(const struct gateway_config *cfg, struct cfg_fd_need *need)
+{
+	need->connections = FD_RESERVE + cfg->limits.max_outgoing_connections + cfg->n_peers;
+	for (unsigned i = 0; i < cfg->n_listeners; i++)
+		need->connections += 1 + FD_PER_LISTENER + cfg->listeners[i].max_connections;
+	need->relay = 0;
+	for (unsigned i = 0; i < cfg->n_legs; i++)
+		need->relay += cfg->legs[i].rtp_port_max - cfg->legs[i].rtp_port_min + 1;
 }
 
 const struct leg_config *config_leg(const struct gateway_config *cfg, const char *name)
@@ -481,8 +502,10 @@ static int load_routes(struct loader *ld, config_t *cf, struct gateway_config *c
 static int load_limits(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
 	static const char *const keys[] = { "max_message_size", "max_connections",
-		"max_connections_per_ip", "idle_timeout", "handshake_timeout", "message_timeout",
-		"max_transactions", "max_calls", "media_timeout", "connection_grace", NULL };
+		"max_connections_per_ip", "max_outgoing_connections", "idle_timeout",
+		"handshake_timeout", "message_timeout", "first_message_timeout", "peer_retry_min",
+		"peer_retry_max", "max_transactions", "max_calls", "media_timeout", "connection_grace",
+		NULL };
 	struct limits_config *l = &cfg->limits;
 	const config_setting_t *g = config_lookup(cf, "limits");
 	unsigned max_msg = (unsigned)l->max_message_size;
@@ -495,6 +518,10 @@ static int load_limits(struct loader *ld, config_t *cf, struct gateway_config *c
 	    get_uint(ld, g, "max_message_size", &max_msg, 1024, 1048576, false) < 0 ||
 	    get_uint(ld, g, "max_connections", &l->max_connections, 1, 1000000, false) < 0 ||
 	    get_uint(ld, g, "max_connections_per_ip", &l->max_connections_per_ip, 1, 1000000, false) < 0 ||
+	    get_uint(ld, g, "max_outgoing_connections", &l->max_outgoing_connections, 1, 1000000, false) < 0 ||
+	    get_uint(ld, g, "first_message_timeout", &l->first_message_timeout_s, 1, 300, false) < 0 ||
+	    get_uint(ld, g, "peer_retry_min", &l->peer_retry_min_s, 1, 3600, false) < 0 ||
+	    get_uint(ld, g, "peer_retry_max", &l->peer_retry_max_s, 1, 3600, false) < 0 ||
 	    get_uint(ld, g, "idle_timeout", &l->idle_timeout_s, 1, 86400, false) < 0 ||
 	    get_uint(ld, g, "handshake_timeout", &l->handshake_timeout_s, 1, 300, false) < 0 ||
 	    get_uint(ld, g, "message_timeout", &l->message_timeout_s, 1, 300, false) < 0 ||
@@ -504,6 +531,12 @@ static int load_limits(struct loader *ld, config_t *cf, struct gateway_config *c
 	    get_uint(ld, g, "connection_grace", &l->connection_grace_s, 1, 3600, false) < 0)
 		return -1;
 	l->max_message_size = max_msg;
+	if (l->peer_retry_max_s < l->peer_retry_min_s) {
+		const config_setting_t *max = config_setting_get_member(g, "peer_retry_max");
+		if (max)
+			return failf(ld, max, "must be at least peer_retry_min (%u)", l->peer_retry_min_s);
+		l->peer_retry_max_s = l->peer_retry_min_s;
+	}
 	return 0;
 }
 
@@ -689,8 +722,9 @@ static void set_defaults(struct gateway_config *cfg)
 	snprintf(cfg->domain, sizeof(cfg->domain), "localhost");
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 	cfg->limits = (struct limits_config){
-		.max_message_size = 65535, .max_connections = 1024, .max_connections_per_ip = 64,
-		.idle_timeout_s = 300, .handshake_timeout_s = 10, .message_timeout_s = 10,
+		.max_message_size = 65535, .max_connections = 1024, .max_outgoing_connections = 256,
+		.max_connections_per_ip = 64, .first_message_timeout_s = 5, .peer_retry_min_s = 1,
+		.peer_retry_max_s = 30, .idle_timeout_s = 300, .handshake_timeout_s = 10, .message_timeout_s = 10,
 		.max_transactions = 200000, .max_calls = 10000, .media_timeout_s = 60,
 		.connection_grace_s = 10,
 	};
@@ -725,6 +759,9 @@ static int load_root(struct loader *ld, config_t *cf, struct gateway_config *cfg
 	    load_auth(ld, cf, cfg) < 0 || load_registrar(ld, cf, cfg) < 0 ||
 	    load_abuse(ld, cf, cfg) < 0 || load_identity(ld, cf, cfg) < 0)
 		return -1;
+	for (unsigned i = 0; i < cfg->n_listeners; i++)
+		if (cfg->listeners[i].transport != PC_TP_UDP && cfg->listeners[i].max_connections == 0)
+			cfg->listeners[i].max_connections = cfg->limits.max_connections;
 	for (unsigned i = 0; i < cfg->n_listeners; i++)
 		if (cfg->n_legs && !config_leg(cfg, cfg->listeners[i].leg))
 			return failf(ld, config_lookup(cf, "listeners"), "listener \"%s\" names no defined leg \"%s\"",

@@ -53,6 +53,7 @@ struct listener_config {
 	enum pc_transport transport;
 	char address[CFG_HOST_MAX];
 	unsigned port;
+	unsigned max_connections; /* inbound connections at once (stream listeners) */
 	struct tls_config tls; /* transport == tls only */
 };
 
@@ -156,8 +157,15 @@ struct identity_config {
 
 struct limits_config {
 	size_t max_message_size;
+	/* Separate budgets, so outsiders filling one cannot starve another: each
+	 * stream listener's inbound connections (its max_connections, default
+	 * this), and the connections the gateway opens itself; connections to a
+	 * configured peer come from neither and are always possible. */
 	unsigned max_connections;
-	unsigned max_connections_per_ip;
+	unsigned max_outgoing_connections;
+	unsigned max_connections_per_ip; /* inbound, per IPv4 address or IPv6 /64 */
+	unsigned first_message_timeout_s; /* a new inbound connection must prove itself within this */
+	unsigned peer_retry_min_s, peer_retry_max_s; /* back-off after a configured peer fails */
 	unsigned idle_timeout_s;
 	unsigned handshake_timeout_s;
 	unsigned message_timeout_s; /* a started message must complete within this */
@@ -202,5 +210,13 @@ int config_load_string(const char *text, const char *source_name, const char *ba
 		       struct gateway_config *cfg, char *errbuf, size_t errlen);
 const char *config_embedded_default(void);
 const char *tls_verify_name(enum tls_verify v);
+/* File descriptors the configuration can need at once: `connections` for the
+ * listeners, every connection budget and a reserve for files and the event
+ * loop (what the gateway must have); `relay` more for every relay port. */
+struct cfg_fd_need {
+	unsigned long connections;
+	unsigned long relay;
+};
+void config_fd_need(const struct gateway_config *cfg, struct cfg_fd_need *need);
 
 #endif

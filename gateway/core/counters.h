@@ -19,6 +19,11 @@
 	X(CONN_REUSED, "connections_reused") \
 	X(CONN_IDLE_CLOSED, "connections_idle_closed") \
 	X(CONN_TIMEOUT_CLOSED, "connections_timeout_closed") \
+	X(CONN_FIRST_MESSAGE_TIMEOUT, "connections_first_message_timeout") \
+	X(CONN_EVICTED, "connections_evicted") \
+	X(ACCEPT_NO_FD, "accept_paused_no_descriptors") \
+	X(PEER_CONNECT_FAILED, "peer_connect_failures") \
+	X(PEER_BACKOFF_REFUSED, "peer_backoff_refused") \
 	X(TLS_HANDSHAKE_OK, "tls_handshakes_ok") \
 	X(TLS_HANDSHAKE_FAILED, "tls_handshakes_failed") \
 	X(TLS_VERIFY_FAILED, "tls_peer_verification_failed") \

@@ -15,6 +15,7 @@ const char *pc_strerror(int err)
 	case PC_ERR_NOTFOUND: return "not found";
 	case PC_ERR_CLOSED: return "connection closed";
 	case PC_ERR_STATE: return "invalid state";
+	case PC_ERR_DOWN: return "next hop down, backing off";
 	}
 	return "unknown error";
 }

@@ -15,6 +15,7 @@ enum pc_err {
 	PC_ERR_NOTFOUND = -8,
 	PC_ERR_CLOSED = -9, /* peer closed the connection */
 	PC_ERR_STATE = -10, /* operation not valid in the object's state */
+	PC_ERR_DOWN = -11,  /* the next hop is backed off after failures; retry later */
 };
 
 const char *pc_strerror(int err);

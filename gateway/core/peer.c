@@ -66,6 +66,14 @@ bool pc_sockaddr_same_ip(const struct sockaddr_storage *a, const struct sockaddr
 	return false;
 }
 
+bool pc_sockaddr_same_source(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family == AF_INET6 && b->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr, 8);
+	return pc_sockaddr_same_ip(a, b);
+}
+
 bool pc_sockaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (!pc_sockaddr_same_ip(a, b))

@@ -31,6 +31,10 @@ const char *pc_peer_str(const struct pc_peer *peer, char *buf, unsigned len);
 bool pc_sockaddr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 /* Same family and address, any port. */
 bool pc_sockaddr_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* The same source for per-source limits: the same IPv4 address, or the same
+ * IPv6 /64 (one host is given a whole /64 and could otherwise rotate through
+ * it to dodge every per-address limit). */
+bool pc_sockaddr_same_source(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 int pc_sockaddr_str(const struct sockaddr *sa, char *host, unsigned hostlen, unsigned *port);
 
 #endif

@@ -475,6 +475,8 @@ static void on_message(void *ctx, const char *data, size_t len, const struct pc_
 			msg_destroy(msg);
 			return;
 		}
+		if (from->conn_id)
+			transport_conn_proven(ep->tp, from->conn_id);
 		txn_layer_receive(ep->txns, msg, from);
 		return;
 	}
@@ -492,6 +494,10 @@ static void on_message(void *ctx, const char *data, size_t len, const struct pc_
 	log_debug("%.*s from %s%s%s%s", (int)strcspn(data, "\r\n"), data,
 		  pc_peer_str(from, where, sizeof(where)), from->identity[0] ? " (identity \"" : "",
 		  from->identity, from->identity[0] ? "\")" : "");
+	/* A connection that carried a valid request is no longer a candidate
+	 * for eviction or the first-message timeout. */
+	if (from->conn_id)
+		transport_conn_proven(ep->tp, from->conn_id);
 	stamp_via(ep, msg, from);
 	if (!screened_in(ep, msg, from))
 		return;
@@ -601,6 +607,11 @@ int endpoint_sent_by(struct endpoint *ep, const struct pc_peer *to, const char *
 		     size_t hostlen, unsigned *port)
 {
 	return transport_sent_by(ep->tp, to, leg, host, hostlen, port);
+}
+
+unsigned endpoint_peer_retry_after(struct endpoint *ep, const struct pc_peer *to)
+{
+	return transport_peer_retry_after(ep->tp, to);
 }
 
 void endpoint_log_counters(const struct endpoint *ep)

@@ -65,6 +65,10 @@ int endpoint_send(struct endpoint *ep, const struct pc_peer *to, msg_t *msg);
 int endpoint_sent_by(struct endpoint *ep, const struct pc_peer *to, const char *leg, char *host,
 		     size_t hostlen, unsigned *port);
 
+/* Seconds before the transport tries the configured peer `to` again after
+ * failed connections (0: it will try now): the Retry-After of a 503. */
+unsigned endpoint_peer_retry_after(struct endpoint *ep, const struct pc_peer *to);
+
 /* Log every non-zero counter (SIGUSR1 and at shutdown). */
 void endpoint_log_counters(const struct endpoint *ep);
 

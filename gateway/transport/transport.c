@@ -23,11 +23,14 @@
 #include "core/counters.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "backoff.h"
 #include "framing.h"
 #include "tls.h"
 
 #define READS_PER_EVENT 16      /* fairness between connections */
 #define DATAGRAMS_PER_EVENT 64
+#define ACCEPTS_PER_EVENT 64    /* config_fd_need() reserves this much per listener */
+#define ACCEPT_PAUSE_MS 100     /* out of descriptors: stop accepting this long */
 #define OUT_BUF_MAX (1024 * 1024) /* a peer that does not read gets closed */
 #define TLS_RECORD_MAX 16384
 
@@ -44,14 +47,23 @@ struct listener {
 	bool tls_ready;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	unsigned n_open;         /* inbound connections not closing: its budget */
+	struct event *resume;    /* re-arms accepting after a pause for descriptors */
+	bool starved;            /* paused since the last successful accept */
 };
 
+/* A configured next hop: its TLS client context and its health. After a
+ * failed attempt no new connection is tried before retry_at_ms, so an
+ * outage costs a bounded number of attempts, not one per request. */
 struct peer_ctx {
 	const struct peer_config *cfg;
 	struct tls_ctx tls;
 	bool tls_ready;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	unsigned failures;       /* consecutive failed attempts */
+	uint64_t retry_at_ms;
+	bool down;
 };
 
 struct conn {
@@ -63,6 +75,11 @@ struct conn {
 	enum conn_state state;
 	bool outgoing;
 	int listener;            /* receiving listener, -1 when outgoing */
+	struct peer_ctx *peer;   /* outgoing to a configured peer: outside any budget */
+	/* Inbound: delivered a valid message (the endpoint said so) or showed a
+	 * verified certificate. Until then it may be evicted and must speak
+	 * within first_message_timeout. */
+	bool proven;
 	struct tls_ctx *tls_ctx; /* listener's or peer's; NULL for TCP */
 	gnutls_session_t tls;
 	bool session_saved;
@@ -76,6 +93,7 @@ struct conn {
 	char alias_host[INET6_ADDRSTRLEN];
 	unsigned alias_port;
 	time_t created;
+	uint64_t created_ms;     /* the first-message timeout is short: seconds are too coarse */
 	time_t last_activity;
 	time_t message_started; /* when the partial message in `in` began */
 };
@@ -90,6 +108,7 @@ struct transport {
 	unsigned n_peers;
 	struct conn *conns;
 	unsigned n_conns;
+	unsigned n_out;          /* outgoing connections to other than configured peers */
 	uint64_t next_conn_id;
 	struct event *sweep;
 	struct event *reaper;
@@ -101,6 +120,13 @@ static time_t now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static int parse_address(const char *host, unsigned port, struct sockaddr_storage *ss,
@@ -134,6 +160,37 @@ static const char *conn_str(const struct conn *c, char *buf, size_t len)
 	return buf;
 }
 
+/* ---- peer health ---- */
+
+static void peer_failed(struct transport *tp, struct peer_ctx *p)
+{
+	const struct limits_config *lim = &tp->cfg->limits;
+	unsigned delay = backoff_delay_s(lim->peer_retry_min_s, lim->peer_retry_max_s, ++p->failures);
+	p->retry_at_ms = now_ms() + (uint64_t)delay * 1000;
+	counter_inc(CNT_PEER_CONNECT_FAILED);
+	log_warnx("peer %s: %s (%u failed attempt%s); no new attempt for %u s", p->cfg->name,
+		  p->down ? "still unreachable" : "unreachable, marked down", p->failures,
+		  p->failures == 1 ? "" : "s", delay);
+	p->down = true;
+}
+
+static void peer_reached(struct peer_ctx *p)
+{
+	if (p->down)
+		log_info("peer %s is reachable again after %u failed attempt%s", p->cfg->name,
+			 p->failures, p->failures == 1 ? "" : "s");
+	p->down = false;
+	p->failures = 0;
+	p->retry_at_ms = 0;
+}
+
+/* Milliseconds until a new attempt toward p is allowed; 0 when it is. */
+static uint64_t peer_wait_ms(const struct peer_ctx *p)
+{
+	uint64_t now = now_ms();
+	return p->down && p->retry_at_ms > now ? p->retry_at_ms - now : 0;
+}
+
 /* ---- connection lifetime ---- */
 
 static void conn_close(struct conn *c, enum pc_counter why_counter, const char *why)
@@ -147,6 +204,12 @@ static void conn_close(struct conn *c, enum pc_counter why_counter, const char *
 	if (c->tls && c->state == CONN_OPEN)
 		gnutls_bye(c->tls, GNUTLS_SHUT_WR); /* best effort: non-blocking */
 	bool undelivered = c->outgoing && (c->state != CONN_OPEN || c->out.len > 0);
+	if (!c->outgoing)
+		c->tp->listeners[c->listener].n_open--;
+	else if (!c->peer)
+		c->tp->n_out--;
+	else if (c->state != CONN_OPEN)
+		peer_failed(c->tp, c->peer);
 	c->state = CONN_CLOSING;
 	event_del(c->ev_read);
 	event_del(c->ev_write);
@@ -389,6 +452,10 @@ static void conn_handshake(struct conn *c)
 	if (gnutls_session_is_resumed(c->tls))
 		counter_inc(CNT_TLS_RESUMED);
 	tls_peer_identity(c->tls, c->identity, sizeof(c->identity));
+	if (c->identity[0])
+		c->proven = true;
+	if (c->peer)
+		peer_reached(c->peer);
 	char *desc_s = gnutls_session_get_desc(c->tls);
 	log_info("%s: TLS established %s%s, peer identity \"%s\"",
 		 conn_str(c, desc, sizeof(desc)), desc_s ? desc_s : "",
@@ -420,6 +487,8 @@ static void conn_connected(struct conn *c)
 		conn_handshake(c);
 	} else {
 		c->state = CONN_OPEN;
+		if (c->peer)
+			peer_reached(c->peer);
 		conn_flush(c);
 	}
 }
@@ -463,6 +532,7 @@ static struct conn *conn_new(struct transport *tp, int fd, enum pc_transport tra
 	c->addr = *addr;
 	c->addrlen = addrlen;
 	c->created = c->last_activity = c->message_started = now_s();
+	c->created_ms = now_ms();
 	/* Room for one maximal message plus one read beyond it. */
 	buf_init(&c->in, tp->cfg->limits.max_message_size + TLS_RECORD_MAX);
 	buf_init(&c->out, OUT_BUF_MAX);
@@ -485,33 +555,92 @@ fail:
 
 /* ---- accepting ---- */
 
+/* Out of descriptors (EMFILE/ENFILE) the pending connection stays in the
+ * backlog and the listening socket stays readable: accepting again at once
+ * would spin. The listener sleeps briefly instead; closing connections (the
+ * sweep's timeouts, peers leaving) frees descriptors meanwhile. */
+static void listener_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+	event_add(l->ev, NULL);
+}
+
+static void listener_pause(struct listener *l, int err)
+{
+	counter_inc(CNT_ACCEPT_NO_FD);
+	if (!l->starved)
+		log_warnx("listener %s: accept: %s; pausing accepts for %d ms at a time until "
+			  "descriptors are free", l->cfg->name, strerror(err), ACCEPT_PAUSE_MS);
+	l->starved = true;
+	struct timeval pause = { 0, ACCEPT_PAUSE_MS * 1000 };
+	event_del(l->ev);
+	evtimer_add(l->resume, &pause);
+}
+
+/* The listener's oldest idle connection that has proven nothing: no valid
+ * message yet and no verified certificate. NULL when every one has. */
+static struct conn *eviction_victim(struct transport *tp, const struct listener *l)
+{
+	struct conn *victim = NULL;
+	for (struct conn *c = tp->conns; c; c = c->next)
+		if (!c->outgoing && c->listener == l->index && c->state != CONN_CLOSING &&
+		    !c->proven && (!victim || c->last_activity < victim->last_activity))
+			victim = c;
+	return victim;
+}
+
+/* May a new connection from ss enter listener l? Per source (IPv6: /64)
+ * then the listener's own budget, which makes room by evicting a
+ * connection that has proven nothing rather than turning everyone away. */
+static bool admit_connection(struct transport *tp, struct listener *l,
+			     const struct sockaddr_storage *ss)
+{
+	const struct limits_config *lim = &tp->cfg->limits;
+	char host[INET6_ADDRSTRLEN], desc[128];
+	unsigned port, same_source = 0;
+	pc_sockaddr_str((const struct sockaddr *)ss, host, sizeof(host), &port);
+	for (struct conn *c = tp->conns; c; c = c->next)
+		if (!c->outgoing && c->state != CONN_CLOSING && pc_sockaddr_same_source(&c->addr, ss))
+			same_source++;
+	if (same_source >= lim->max_connections_per_ip) {
+		log_warnx("listener %s: refusing connection from %s:%u: max_connections_per_ip "
+			  "limit reached", l->cfg->name, host, port);
+		counter_inc(CNT_CONN_REFUSED_LIMIT);
+		return false;
+	}
+	if (l->n_open < l->cfg->max_connections)
+		return true;
+	struct conn *victim = eviction_victim(tp, l);
+	if (!victim) {
+		log_warnx("listener %s: refusing connection from %s:%u: max_connections (%u) "
+			  "reached and every connection has proven itself", l->cfg->name, host, port,
+			  l->cfg->max_connections);
+		counter_inc(CNT_CONN_REFUSED_LIMIT);
+		return false;
+	}
+	log_info("listener %s: max_connections reached; evicting %s for %s:%u",
+		 l->cfg->name, conn_str(victim, desc, sizeof(desc)), host, port);
+	conn_close(victim, CNT_CONN_EVICTED, "evicted: listener budget full");
+	return true;
+}
+
 static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct listener *l = arg;
 	struct transport *tp = l->tp;
-	for (int i = 0; i < DATAGRAMS_PER_EVENT; i++) {
+	for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				listener_pause(l, errno);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn("listener %s: accept", l->cfg->name);
 			return;
 		}
-		unsigned same_ip_count = 0;
-		for (struct conn *c = tp->conns; c; c = c->next)
-			if (c->state != CONN_CLOSING && pc_sockaddr_same_ip(&c->addr, &ss))
-				same_ip_count++;
-		if (tp->n_conns >= tp->cfg->limits.max_connections ||
-		    same_ip_count >= tp->cfg->limits.max_connections_per_ip) {
-			char host[INET6_ADDRSTRLEN];
-			unsigned port;
-			pc_sockaddr_str((struct sockaddr *)&ss, host, sizeof(host), &port);
-			log_warnx("listener %s: refusing connection from %s:%u: %s limit reached",
-				  l->cfg->name, host, port,
-				  tp->n_conns >= tp->cfg->limits.max_connections ? "max_connections"
-										  : "max_connections_per_ip");
-			counter_inc(CNT_CONN_REFUSED_LIMIT);
+		l->starved = false;
+		if (!admit_connection(tp, l, &ss)) {
 			close(fd);
 			continue;
 		}
@@ -523,6 +652,7 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 			close(fd);
 			continue;
 		}
+		l->n_open++;
 		counter_inc(CNT_CONN_ACCEPTED);
 		c->state = c->tls ? CONN_HANDSHAKING : CONN_OPEN;
 		if (c->tls)
@@ -596,47 +726,63 @@ static struct peer_ctx *peer_for(struct transport *tp, const struct pc_peer *to)
 	return NULL;
 }
 
-static struct conn *conn_connect(struct transport *tp, const struct pc_peer *to)
+/* A new outgoing connection in *out. Toward a configured peer it is always
+ * allowed (outsiders cannot fill that budget; reuse keeps it to one at a
+ * time) unless the peer is backed off after failures; toward anyone else it
+ * comes out of max_outgoing_connections. PC_OK or a negative pc_err. */
+static int conn_connect(struct transport *tp, const struct pc_peer *to, struct conn **out)
 {
 	char where[96];
 	struct tls_ctx *tls_ctx = NULL;
+	struct peer_ctx *p = peer_for(tp, to);
 	if (to->transport == PC_TP_TLS) {
-		struct peer_ctx *p = peer_for(tp, to);
 		if (!p || !p->tls_ready) {
 			/* Without a configured peer there is no name to verify. */
 			log_warnx("no TLS peer configured for %s; refusing to connect",
 				  pc_peer_str(to, where, sizeof(where)));
-			return NULL;
+			return PC_ERR_NOTFOUND;
 		}
 		tls_ctx = &p->tls;
 	}
-	if (tp->n_conns >= tp->cfg->limits.max_connections) {
+	if (p && peer_wait_ms(p) > 0) {
+		counter_inc(CNT_PEER_BACKOFF_REFUSED);
+		log_debug("peer %s is down; no connection attempt for another %llu ms",
+			  p->cfg->name, (unsigned long long)peer_wait_ms(p));
+		return PC_ERR_DOWN;
+	}
+	if (!p && tp->n_out >= tp->cfg->limits.max_outgoing_connections) {
 		counter_inc(CNT_CONN_REFUSED_LIMIT);
-		log_warnx("max_connections reached; cannot connect to %s",
+		log_warnx("max_outgoing_connections reached; cannot connect to %s",
 			  pc_peer_str(to, where, sizeof(where)));
-		return NULL;
+		return PC_ERR_LIMIT;
 	}
 	int fd = socket(to->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		log_warn("socket for %s", pc_peer_str(to, where, sizeof(where)));
-		return NULL;
+		return PC_ERR_IO;
 	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, (const struct sockaddr *)&to->addr, to->addrlen) < 0 && errno != EINPROGRESS) {
 		log_warn("connect to %s", pc_peer_str(to, where, sizeof(where)));
 		close(fd);
-		return NULL;
+		if (p)
+			peer_failed(tp, p);
+		return PC_ERR_IO;
 	}
 	struct conn *c = conn_new(tp, fd, to->transport, &to->addr, to->addrlen, tls_ctx, -1, true);
 	if (!c) {
 		close(fd);
-		return NULL;
+		return PC_ERR_NOMEM;
 	}
+	c->peer = p;
+	if (!p)
+		tp->n_out++;
 	counter_inc(CNT_CONN_OUTGOING);
 	c->state = CONN_CONNECTING;
 	conn_want_write(c, true);
-	return c;
+	*out = c;
+	return PC_OK;
 }
 
 static bool alias_fits_peer(struct transport *tp, struct conn *c, const struct pc_peer *to)
@@ -691,10 +837,8 @@ int transport_send(struct transport *tp, const struct pc_peer *to, const char *d
 		struct conn *c = conn_for(tp, to);
 		if (!c && to->conn_id && to->listener >= 0)
 			return PC_ERR_CLOSED; /* a response whose connection is gone */
-		if (!c)
-			c = conn_connect(tp, to);
-		if (!c)
-			return PC_ERR_IO;
+		if (!c && (rc = conn_connect(tp, to, &c)) < 0)
+			return rc;
 		if (used_conn)
 			*used_conn = c->id;
 		rc = conn_queue(c, data, len);
@@ -733,6 +877,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	struct transport *tp = arg;
 	const struct limits_config *lim = &tp->cfg->limits;
 	time_t now = now_s();
+	uint64_t now_msec = now_ms();
 	char desc[128];
 	for (struct conn *c = tp->conns; c; c = c->next) {
 		if (c->state == CONN_CLOSING)
@@ -741,6 +886,11 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 			log_warnx("%s: %s for %us; closing", conn_str(c, desc, sizeof(desc)),
 				  conn_state_names[c->state], lim->handshake_timeout_s);
 			conn_close(c, CNT_CONN_TIMEOUT_CLOSED, "handshake timeout");
+		} else if (!c->proven && !c->outgoing &&
+			   now_msec - c->created_ms >= (uint64_t)lim->first_message_timeout_s * 1000) {
+			log_info("%s: no valid message within %us; closing",
+				 conn_str(c, desc, sizeof(desc)), lim->first_message_timeout_s);
+			conn_close(c, CNT_CONN_FIRST_MESSAGE_TIMEOUT, "first message timeout");
 		} else if (c->state == CONN_OPEN && c->in.len > 0 &&
 			   now - c->message_started >= (time_t)lim->message_timeout_s) {
 			log_warnx("%s: incomplete message for %us; closing",
@@ -790,7 +940,9 @@ static int listener_open(struct transport *tp, struct listener *l)
 		return -1;
 	}
 	l->ev = event_new(tp->base, l->fd, EV_READ | EV_PERSIST, stream ? accept_cb : udp_cb, l);
-	if (!l->ev || event_add(l->ev, NULL) < 0) {
+	if (stream)
+		l->resume = evtimer_new(tp->base, listener_resume, l);
+	if (!l->ev || (stream && !l->resume) || event_add(l->ev, NULL) < 0) {
 		log_err("listener %s: cannot register with the event loop", lc->name);
 		return -1;
 	}
@@ -875,6 +1027,8 @@ void transport_free(struct transport *tp)
 		struct listener *l = &tp->listeners[i];
 		if (l->ev)
 			event_free(l->ev);
+		if (l->resume)
+			event_free(l->resume);
 		if (l->fd >= 0)
 			close(l->fd);
 		if (l->tls_ready)
@@ -956,3 +1110,17 @@ int transport_check_credentials(const struct gateway_config *cfg)
 }
 
 unsigned transport_connection_count(const struct transport *tp) { return tp->n_conns; }
+
+void transport_conn_proven(struct transport *tp, uint64_t conn_id)
+{
+	struct conn *c = conn_find(tp, conn_id);
+	if (c)
+		c->proven = true;
+}
+
+unsigned transport_peer_retry_after(struct transport *tp, const struct pc_peer *to)
+{
+	struct peer_ctx *p = to->transport == PC_TP_UDP ? NULL : peer_for(tp, to);
+	uint64_t ms = p ? peer_wait_ms(p) : 0;
+	return (unsigned)((ms + 999) / 1000);
+}

@@ -1,7 +1,9 @@
 /* SIP transports on one libevent loop: UDP sockets, TCP and TLS listeners and
  * connections (both directions), stream framing, keep-alives, connection
  * reuse and aliasing (RFC 5923), and the limits that stop a peer from holding
- * resources (connection ceilings, handshake/message/idle timeouts). Complete
+ * resources (a connection budget per listener and one for outgoing
+ * connections, eviction of connections that proved nothing, first-message,
+ * handshake, message and idle timeouts, back-off from a failing peer). Complete
  * messages go up through the on_message callback with the peer they came
  * from; nothing here parses SIP. */
 #ifndef PC_TRANSPORT_TRANSPORT_H
@@ -68,6 +70,14 @@ int transport_is_local(struct transport *tp, const char *host, unsigned port);
 int transport_check_credentials(const struct gateway_config *cfg);
 
 unsigned transport_connection_count(const struct transport *tp);
+/* The inbound connection conn_id delivered a valid message: it is no longer
+ * subject to the first-message timeout or to eviction when its listener's
+ * budget is full. */
+void transport_conn_proven(struct transport *tp, uint64_t conn_id);
+/* Seconds before a new connection to `to` (a configured peer that failed) is
+ * tried again; 0 when one may be tried now. transport_send() refuses with
+ * PC_ERR_DOWN meanwhile, so callers can answer 503 with Retry-After. */
+unsigned transport_peer_retry_after(struct transport *tp, const struct pc_peer *to);
 /* Resolve a configured peer into a pc_peer (numeric address only). 0 or -1. */
 int transport_peer_address(const struct peer_config *pc, struct pc_peer *out);
 

@@ -275,6 +275,48 @@ static void registered_route_needs_registrar(void **state)
 	assert_non_null(strstr(err, "min_expires <= default_expires <= max_expires"));
 }
 
+/* Connection budgets (issue 8): each stream listener has its own, by default
+ * limits.max_connections; outgoing connections another; and the gateway
+ * needs a descriptor for every connection and relay port they allow. */
+static void connection_budgets(void **state)
+{
+	assert_int_equal(load("listeners = (\n"
+			      "  { name = \"u\"; leg = \"in\"; transport = \"udp\"; address = \"127.0.0.1\"; port = 5060; },\n"
+			      "  { name = \"t\"; leg = \"in\"; transport = \"tcp\"; address = \"127.0.0.1\"; port = 5060; },\n"
+			      "  { name = \"t2\"; leg = \"in\"; transport = \"tcp\"; address = \"127.0.0.1\"; port = 5070;\n"
+			      "    max_connections = 10; } );\n"
+			      "limits = { max_connections = 100; max_outgoing_connections = 50;\n"
+			      "  first_message_timeout = 3; peer_retry_min = 2; peer_retry_max = 16; };\n"), 0);
+	assert_int_equal(cfg.listeners[0].max_connections, 0);
+	assert_int_equal(cfg.listeners[1].max_connections, 100);
+	assert_int_equal(cfg.listeners[2].max_connections, 10);
+	assert_int_equal(cfg.limits.max_outgoing_connections, 50);
+	assert_int_equal(cfg.limits.first_message_timeout_s, 3);
+	assert_int_equal(cfg.limits.peer_retry_min_s, 2);
+	assert_int_equal(cfg.limits.peer_retry_max_s, 16);
+	/* 64 reserve, 50 outgoing, 3 listeners with 64 each beside 110 connections. */
+	struct cfg_fd_need need;
+	config_fd_need(&cfg, &need);
+	assert_int_equal(need.connections, 64 + 50 + 3 * 65 + 110);
+	assert_int_equal(need.relay, 0);
+
+	assert_int_equal(load(LISTENER "limits = { peer_retry_min = 10; peer_retry_max = 5; };\n"), -1);
+	assert_non_null(strstr(err, "peer_retry_max"));
+	assert_int_equal(load(LISTENER "limits = { peer_retry_min = 60; };\n"), 0);
+	assert_int_equal(cfg.limits.peer_retry_max_s, 60);
+	assert_int_equal(load(LISTENER "limits = { first_message_timeout = 0; };\n"), -1);
+	assert_int_equal(load("listeners = ( { name = \"a\"; leg = \"in\"; transport = \"udp\"; "
+			      "address = \"127.0.0.1\"; port = 5060; max_connections = 5; } );\n"), -1);
+	assert_non_null(strstr(err, "max_connections"));
+
+	/* The embedded default: relay ports of both legs are counted. */
+	assert_int_equal(config_load(NULL, &cfg, err, sizeof(err)), 0);
+	config_fd_need(&cfg, &need);
+	assert_true(need.connections > 2 * 1024 + 256);
+	assert_int_equal(need.relay, 2000);
+	assert_int_equal(cfg.limits.first_message_timeout_s, 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +340,7 @@ int main(void)
 		cmocka_unit_test(digest_without_users_refused),
 		cmocka_unit_test(registered_route_needs_registrar),
 		cmocka_unit_test(abuse_and_identity_groups),
+		cmocka_unit_test(connection_budgets),
 		cmocka_unit_test(abuse_and_identity_mistakes),
 		cmocka_unit_test(leg_auth_and_transport_requirements),
 	};

@@ -25,6 +25,21 @@ static int leg_range(const struct call *c, const struct leg *l)
 	return -1;
 }
 
+/* Tells the relay who a leg's media peer is: the leg's source rule and
+ * where its SIP comes from (the rule is moot on a secure side, whose
+ * packets must authenticate instead). */
+static void set_source(struct call *c, unsigned i, const struct leg *l)
+{
+	enum media_source rule = MEDIA_SOURCE_STRICT;
+	switch (l->cfg->media_source) {
+	case MEDIA_SOURCE_RULE_SIGNALLING_IP: rule = MEDIA_SOURCE_SIGNALLING_IP; break;
+	case MEDIA_SOURCE_RULE_SDP: rule = MEDIA_SOURCE_SDP; break;
+	case MEDIA_SOURCE_RULE_STRICT: break;
+	}
+	media_stream_set_source(c->streams[i], (enum media_side)l->side, rule,
+				l->peer.addr.ss_family ? &l->peer.addr : NULL);
+}
+
 static bool proto_is_rtp(enum sdp_proto p) { return p != SDP_PROTO_OTHER; }
 
 static enum sdp_proto proto_for(enum sdp_proto in, bool secure)
@@ -223,6 +238,8 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 		struct sockaddr_storage ss;
 		if (to_sockaddr(s, &ss) == 0)
 			media_stream_set_remote(c->streams[i], (enum media_side)from, &ss, s->rtcp_port, false);
+		set_source(c, i, a);
+		set_source(c, i, b);
 		if (a->secure) {
 			/* Every offer gets a new key from us in the answer: re-keying. */
 			struct stream_keys *ak = &a->keys[i];
@@ -339,6 +356,9 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 		struct sockaddr_storage ss;
 		if (to_sockaddr(as, &ss) == 0)
 			media_stream_set_remote(c->streams[i], (enum media_side)from, &ss, as->rtcp_port, false);
+		/* Again for the answerer: a forked call may have reached another
+		 * contact than the one the offer was planned for. */
+		set_source(c, i, b);
 		if (media_stream_set_crypto(c->streams[i], (enum media_side)from,
 					    k == 1 ? &b->keys[i].recv_key.params : NULL,
 					    k == 1 ? &b->keys[i].send_key.params : NULL) < 0 ||
@@ -349,6 +369,7 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 			rc = 500;
 			goto out;
 		}
+		media_stream_answered(c->streams[i]);
 		sp->port = media_stream_port(c->streams[i], (enum media_side)(1 - from));
 		sp->rtcp_port = sp->port + 1;
 		if (a->secure) {

@@ -33,9 +33,19 @@ answer_key() {
 		sed 's/.*inline://'
 }
 
-# check_call WHAT: the attacker got nothing, the probes both passed and
-# received no more than the 50 packets their peer sent.
-check_call() {
+# probes_and_check WHAT PHONE_PORT TRUNK_PORT TRUNK_SEND TRUNK_RECV: 50
+# packets each way between the phone's and the trunk's SDP ports and the
+# relay ports in_port / out_port; then the attacker must have got nothing,
+# both probes must pass, and neither may receive more than the 50 packets
+# its peer sent.
+probes_and_check() {
+	"$PROBE" --bind "$2" --to "$in_port" --count 50 --ssrc 1111 >"$WORK/phone_probe.out" 2>&1 &
+	local phone_pid=$!
+	"$PROBE" --bind "$3" --to "$out_port" --count 50 --ssrc 2222 --send "$4" --recv "$5" \
+		>"$WORK/trunk_probe.out" 2>&1
+	local trunk_rc=$?
+	wait $phone_pid
+	local phone_rc=$?
 	wait "$ATTACK_PID"
 	note "$1 attacker: $(cat "$WORK/attacker.out")"
 	note "$1 phone: $(cat "$WORK/phone_probe.out")"
@@ -70,15 +80,8 @@ in_port=$(cat "$WORK/phone_offer_port")
 out_port=$(awk '/^SIP\/2.0 200 OK/{f=1} f && /^m=audio/{print $2; exit}' "$WORK/sipp_msg.log")
 gw_key=$(answer_key "$WORK/sipp_msg.log")
 [ -n "$in_port" ] && [ -n "$out_port" ] && [ -n "$gw_key" ] || fail "(a) no relay ports or key in the traces"
-"$PROBE" --bind 16002 --to "$in_port" --count 50 --ssrc 1111 >"$WORK/phone_probe.out" 2>&1 &
-PHONE_PROBE=$!
-"$PROBE" --bind 17002 --to "$out_port" --count 50 --ssrc 2222 \
-	--send "AES_CM_128_HMAC_SHA1_80:ZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5/gIGC" \
-	--recv "AES_CM_128_HMAC_SHA1_80:$gw_key" >"$WORK/trunk_probe.out" 2>&1
-trunk_rc=$?
-wait $PHONE_PROBE
-phone_rc=$?
-check_call "bleed_trunk_calls_in"
+probes_and_check bleed_trunk_calls_in 16002 17002 \
+	"AES_CM_128_HMAC_SHA1_80:ZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5/gIGC" "AES_CM_128_HMAC_SHA1_80:$gw_key"
 wait "$CALL_PID" || fail "(a) the call from the trunk failed"
 wait_phone "(a) the phone's scenario failed"
 first_in=$in_port
@@ -95,15 +98,9 @@ PIDS="$PIDS $CALL_PID"
 ATTACK_PID=$!
 PIDS="$PIDS $ATTACK_PID"
 relay_ports
-"$PROBE" --bind 16000 --to "$in_port" --count 50 --ssrc 1111 >"$WORK/phone_probe.out" 2>&1 &
-PHONE_PROBE=$!
-"$PROBE" --bind 17000 --to "$out_port" --count 50 --ssrc 2222 \
-	--send "AEAD_AES_256_GCM:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKyw=" \
-	--recv "AEAD_AES_256_GCM:$offered_key" >"$WORK/trunk_probe.out" 2>&1
-trunk_rc=$?
-wait $PHONE_PROBE
-phone_rc=$?
-check_call "bleed_phone_calls_out"
+probes_and_check bleed_phone_calls_out 16000 17000 \
+	"AEAD_AES_256_GCM:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKyw=" \
+	"AEAD_AES_256_GCM:$offered_key"
 wait "$CALL_PID" || fail "(b) the phone's call failed"
 wait_trunk
 

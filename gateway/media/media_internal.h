@@ -54,8 +54,8 @@ struct port_range {
 int range_init(struct port_range *r, const char *bind_address, unsigned port_min,
 	       unsigned port_max, unsigned quarantine_ms);
 void range_fini(struct port_range *r);
-/* Takes a pair and opens both sockets bound to it (non-blocking, close-on-
- * exec). 0 on success; -1 when no pair is free (exhausted); -2 on a socket
+/* Takes a pair drawn at random from the free set and opens both sockets
+ * bound to it (non-blocking, close-on-exec). 0 on success; -1 when no pair is free (exhausted); -2 on a socket
  * error other than a port taken by someone else (logged). */
 int range_take(struct port_range *r, int fds[2], unsigned *pair);
 /* Returns a pair; `used` pairs are quarantined, unused ones freed at once. */

@@ -25,6 +25,21 @@ static int leg_range(const struct call *c, const struct leg *l)
 	return -1;
 }
 
+/* Tells the relay who a leg's media peer is: the leg's source rule and
+ * where its SIP comes from (the rule is moot on a secure side, whose
+ * packets must authenticate instead). */
+static void set_source(struct call *c, unsigned i, const struct leg *l)
+{
+	enum media_source rule = MEDIA_SOURCE_STRICT;
+	switch (l->cfg->media_source) {
+	case MEDIA_SOURCE_RULE_SIGNALLING_IP: rule = MEDIA_SOURCE_SIGNALLING_IP; break;
+	case MEDIA_SOURCE_RULE_SDP: rule = MEDIA_SOURCE_SDP; break;
+	case MEDIA_SOURCE_RULE_STRICT: break;
+	}
+	media_stream_set_source(c->streams[i], (enum media_side)l->side, rule,
+				l->peer.addr.ss_family ? &l->peer.addr : NULL);
+}
+
 static bool proto_is_rtp(enum sdp_proto p) { return p != SDP_PROTO_OTHER; }
 
 static enum sdp_proto proto_for(enum sdp_proto in, bool secure)
@@ -51,6 +66,92 @@ static int to_sockaddr(const struct sdp_stream *s, struct sockaddr_storage *ss)
 		return 0;
 	}
 	return -1; /* a host name: not resolved on the media path */
+}
+
+enum target { TARGET_OK, TARGET_NONE, TARGET_REFUSED };
+
+static bool v4_is(const struct sockaddr_storage *ss, uint32_t net, unsigned bits)
+{
+	uint32_t a = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+	return ss->ss_family == AF_INET && (a >> (32 - bits)) == (net >> (32 - bits));
+}
+
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			return a->s6_addr[12] == 127;
+		return IN6_IS_ADDR_LOOPBACK(a);
+	}
+	return v4_is(ss, 0x7f000000u, 8);
+}
+
+/* A relay port of the gateway's own (any leg's bind or advertised address,
+ * inside its port range): media sent there would loop through the relay. */
+static bool is_own_relay(const struct gateway_config *cfg, const struct sockaddr_storage *ss)
+{
+	unsigned port = ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+							: ((const struct sockaddr_in *)ss)->sin_port);
+	const void *addr = ss->ss_family == AF_INET6
+				   ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+				   : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+	size_t alen = ss->ss_family == AF_INET6 ? 16 : 4;
+	for (unsigned i = 0; i < cfg->n_legs; i++) {
+		const struct leg_config *l = &cfg->legs[i];
+		if (port < l->rtp_port_min || port > l->rtp_port_max)
+			continue;
+		const char *names[2] = { l->rtp_address, l->advertise };
+		for (int k = 0; k < 2; k++) {
+			uint8_t mine[16];
+			if (inet_pton(ss->ss_family, names[k], mine) == 1 && memcmp(mine, addr, alen) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Where a peer's SDP may ask us to send media (c= and the m= port). Not
+ * anywhere: a peer could otherwise aim the relay at the gateway's own
+ * services or relay ports, at a multicast group, or at the loopback of a
+ * host it does not share. Loopback is fine when the peer itself talks to
+ * us over loopback (the reference scenario); an unspecified address (the
+ * old c=0.0.0.0 hold) means no destination at all. */
+static enum target media_target(const struct call *c, const struct leg *l,
+				const struct sockaddr_storage *ss, char *why, size_t whylen)
+{
+	bool v6 = ss->ss_family == AF_INET6;
+	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (v6 ? IN6_IS_ADDR_UNSPECIFIED(a6) : v4_is(ss, 0, 8))
+		return TARGET_NONE;
+	if (v6 ? IN6_IS_ADDR_MULTICAST(a6) : v4_is(ss, 0xe0000000u, 4) || v4_is(ss, 0xffffffffu, 32)) {
+		snprintf(why, whylen, "SDP: c= is a multicast or broadcast address");
+		return TARGET_REFUSED;
+	}
+	if (is_loopback(ss) && !is_loopback(&l->peer.addr)) {
+		snprintf(why, whylen, "SDP: c= is a loopback address");
+		return TARGET_REFUSED;
+	}
+	if (is_own_relay(c->b2bua->cfg, ss)) {
+		snprintf(why, whylen, "SDP: c= and port name one of the gateway's relay ports");
+		return TARGET_REFUSED;
+	}
+	return TARGET_OK;
+}
+
+/* The peer's media address from stream `s` of leg l's SDP onto the relay;
+ * 0, or 488 with `why` when the address is refused. A host name is not
+ * resolved on the media path: like 0.0.0.0, no destination. */
+static int apply_remote(struct call *c, unsigned i, const struct leg *l,
+			const struct sdp_stream *s, char *why, size_t whylen)
+{
+	struct sockaddr_storage ss;
+	enum target t = to_sockaddr(s, &ss) == 0 ? media_target(c, l, &ss, why, whylen) : TARGET_NONE;
+	if (t == TARGET_REFUSED)
+		return 488;
+	media_stream_set_remote(c->streams[i], (enum media_side)l->side, t == TARGET_OK ? &ss : NULL,
+				s->rtcp_port, false);
+	return 0;
 }
 
 static void wipe_plan(struct sdp_plan *plan)
@@ -232,9 +333,10 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 			if (b->cfg->media != MEDIA_MODE_RTP)
 				media_stream_await_keys(c->streams[i], (enum media_side)(1 - from));
 		}
-		struct sockaddr_storage ss;
-		if (to_sockaddr(s, &ss) == 0)
-			media_stream_set_remote(c->streams[i], (enum media_side)from, &ss, s->rtcp_port, false);
+		if ((rc = apply_remote(c, i, a, s, why, whylen)) != 0)
+			goto out;
+		set_source(c, i, a);
+		set_source(c, i, b);
 		if (a->secure) {
 			/* Every offer gets a new key from us in the answer: re-keying. */
 			struct stream_keys *ak = &a->keys[i];
@@ -356,9 +458,11 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 			b_secure = true;
 		else
 			b_plain = true;
-		struct sockaddr_storage ss;
-		if (to_sockaddr(as, &ss) == 0)
-			media_stream_set_remote(c->streams[i], (enum media_side)from, &ss, as->rtcp_port, false);
+		if ((rc = apply_remote(c, i, b, as, why, whylen)) != 0)
+			goto out;
+		/* Again for the answerer: a forked call may have reached another
+		 * contact than the one the offer was planned for. */
+		set_source(c, i, b);
 		if (media_stream_set_crypto(c->streams[i], (enum media_side)from,
 					    k == 1 ? &b->keys[i].recv_key.params : NULL,
 					    k == 1 ? &b->keys[i].send_key.params : NULL) < 0 ||
@@ -369,6 +473,7 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 			rc = 500;
 			goto out;
 		}
+		media_stream_answered(c->streams[i]);
 		sp->port = media_stream_port(c->streams[i], (enum media_side)(1 - from));
 		sp->rtcp_port = sp->port + 1;
 		if (a->secure) {

@@ -379,7 +379,8 @@ static int load_suites(struct loader *ld, const config_setting_t *g, struct leg_
 static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
 	static const char *const keys[] = { "name", "media", "crypto", "rtp_address", "advertise",
-		"rtp_ports", "registrar", "auth", "require_tls", "require_client_cert", NULL };
+		"rtp_ports", "registrar", "auth", "require_tls", "require_client_cert", "media_source",
+		NULL };
 	const config_setting_t *list = config_lookup(cf, "legs");
 	if (!list)
 		return 0;
@@ -391,12 +392,13 @@ static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
 		struct leg_config *leg = &cfg->legs[i];
-		char media[16] = "rtp", auth[32] = "none";
+		char media[16] = "rtp", auth[32] = "none", source[16] = "strict";
 		if (!config_setting_is_group(g))
 			return failf(ld, list, "entry %d must be a group { ... }", i + 1);
 		if (check_keys(ld, g, keys) < 0 ||
 		    get_string(ld, g, "name", leg->name, sizeof(leg->name), true) < 0 ||
 		    get_string(ld, g, "media", media, sizeof(media), false) < 0 ||
+		    get_string(ld, g, "media_source", source, sizeof(source), false) < 0 ||
 		    get_string(ld, g, "rtp_address", leg->rtp_address, sizeof(leg->rtp_address), true) < 0 ||
 		    get_string(ld, g, "advertise", leg->advertise, sizeof(leg->advertise), false) < 0 ||
 		    get_bool(ld, g, "registrar", &leg->registrar) < 0 ||
@@ -426,6 +428,17 @@ static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg
 		else
 			return failf(ld, config_setting_get_member(g, "media"),
 				     "must be rtp, srtp or best-effort");
+		/* Strict by default: a phone behind NAT needs the operator to
+		 * say so, since every looser rule lets more sources in. */
+		if (!strcmp(source, "strict"))
+			leg->media_source = MEDIA_SOURCE_RULE_STRICT;
+		else if (!strcmp(source, "signalling-ip"))
+			leg->media_source = MEDIA_SOURCE_RULE_SIGNALLING_IP;
+		else if (!strcmp(source, "sdp"))
+			leg->media_source = MEDIA_SOURCE_RULE_SDP;
+		else
+			return failf(ld, config_setting_get_member(g, "media_source"),
+				     "must be strict, signalling-ip or sdp");
 		if (!leg->advertise[0])
 			memcpy(leg->advertise, leg->rtp_address, sizeof(leg->advertise));
 		const config_setting_t *ports = config_setting_get_member(g, "rtp_ports");

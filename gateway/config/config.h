@@ -74,10 +74,19 @@ enum media_mode {
 	MEDIA_MODE_BEST_EFFORT, /* offer SRTP, accept plain (RFC 8643 style) */
 };
 
+/* Which sources a plain (unauthenticated) media side of a leg accepts and
+ * may latch to (docs/media.md, "Plain-side sources"). */
+enum media_source_rule {
+	MEDIA_SOURCE_RULE_STRICT,        /* the SDP's address and port exactly (default) */
+	MEDIA_SOURCE_RULE_SIGNALLING_IP, /* the address the leg's SIP came from, any port */
+	MEDIA_SOURCE_RULE_SDP,           /* the SDP's address, any port */
+};
+
 /* A leg: one security domain (inside phones, the outside trunk). */
 struct leg_config {
 	char name[CFG_NAME_MAX];
 	enum media_mode media;
+	enum media_source_rule media_source;
 	enum srtp_suite suites[SRTP_SUITE__COUNT]; /* allowed, in order of preference */
 	unsigned n_suites;
 	char rtp_address[CFG_HOST_MAX];  /* where relay ports are bound */

@@ -39,6 +39,8 @@
 	X(MEDIA_UNKEYED, "media_unkeyed_dropped") \
 	X(MEDIA_REPLAY, "media_replays_dropped") \
 	X(MEDIA_WRONG_SOURCE, "media_wrong_source_dropped") \
+	X(MEDIA_SOURCE_REFUSED, "media_source_refused_dropped") \
+	X(MEDIA_TOWARD_UNKEYED, "media_toward_unkeyed_dropped") \
 	X(MEDIA_NO_DESTINATION, "media_no_destination_dropped") \
 	X(MEDIA_MALFORMED, "media_malformed_dropped") \
 	X(MEDIA_SSRC_LIMIT, "media_ssrc_limit_dropped") \

@@ -4,7 +4,12 @@
  * side's receive key (or, for a short grace after a re-key, the previous
  * one); toward a secure side it is protected with that side's own send key,
  * so no SRTP ever crosses the gateway unverified or under the wrong key.
- * Symmetric RTP latching pins each side to the first accepted source.
+ * A plain side has nothing to authenticate, so its source is checked
+ * against what the signalling named (the per-leg rule: SDP address and
+ * port, SDP address, or the SIP peer's address) before anything else, and
+ * symmetric RTP latching happens only in a window after the answer; a
+ * secure side latches to the first source whose packet authenticated.
+ * Nothing crosses toward a side that will be secure before its keys exist.
  * Packets are read in recvmmsg batches into engine-owned fixed buffers and
  * written with sendmmsg: nothing is allocated per packet. The relay sockets
  * sit in an epoll set of the engine's own, edge-triggered, which is one
@@ -35,6 +40,10 @@
  * a peer that cycles through more keys than this within one call is not a
  * peer we know of, and the cost is paid per stream. */
 #define MEDIA_RETIRED_KEYS 4
+/* A phone's first packets follow its answer (or the answer it receives)
+ * within milliseconds; ten seconds leaves room for a slow start without
+ * leaving a latch open for the whole call. */
+#define MEDIA_DEFAULT_LATCH_WINDOW_MS 10000
 /* recvmmsg rounds per socket per wake-up before the other sockets' turn. */
 #define MEDIA_READS_PER_EVENT 4
 /* Ready sockets taken from the epoll set per wake-up; more wait for the
@@ -70,6 +79,12 @@ struct side {
 	bool latched[2];
 	bool awaiting_keys;                /* secure but not keyed yet: drop all */
 	struct sockaddr_storage latch[2];  /* first accepted source, per kind */
+	/* A plain side's peer: which sources count as it (media_stream_set_source)
+	 * and until when it may latch (set by media_stream_answered). */
+	enum media_source rule;
+	bool have_sig;
+	struct sockaddr_storage sig;       /* the SIP peer's address; port ignored */
+	uint64_t latch_until_ms;           /* 0: never answered, no latching */
 	/* Keyed = secure in that direction, with recv_p / send_p the key.
 	 * Their contexts are made from the key by the first packet that needs
 	 * them, so a call that carries no media (on hold, not yet answered,
@@ -110,6 +125,7 @@ struct media_engine {
 	unsigned nstreams;
 	struct media_stream *streams;
 	unsigned grace_ms;
+	unsigned latch_window_ms;
 	/* One batch is in flight at a time (single-threaded loop), so one set
 	 * of buffers serves every socket of every stream. */
 	_Alignas(16) uint8_t buf[MEDIA_BATCH][MEDIA_BUF_ALIGNED];
@@ -172,6 +188,7 @@ struct media_engine *media_engine_new(struct event_base *base)
 	}
 	e->base = base;
 	e->grace_ms = MEDIA_DEFAULT_GRACE_MS;
+	e->latch_window_ms = MEDIA_DEFAULT_LATCH_WINDOW_MS;
 	e->out_fd = -1;
 	e->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (e->epfd < 0) {
@@ -218,6 +235,12 @@ void media_engine_set_rekey_grace_ms(struct media_engine *e, unsigned ms)
 {
 	if (e)
 		e->grace_ms = ms;
+}
+
+void media_engine_set_latch_window_ms(struct media_engine *e, unsigned ms)
+{
+	if (e)
+		e->latch_window_ms = ms;
 }
 
 int media_engine_add_range(struct media_engine *e, const char *bind_address, unsigned port_min,
@@ -372,6 +395,22 @@ static void latch(struct side *x, int kind, const struct sockaddr_storage *from)
 	}
 }
 
+/* Is `from` the peer of plain side x under its rule? Nothing is known
+ * about a side without an SDP address (or, for signalling-ip, without a
+ * signalling peer): then nothing is. */
+static bool source_allowed(const struct side *x, int kind, const struct sockaddr_storage *from)
+{
+	switch (x->rule) {
+	case MEDIA_SOURCE_SIGNALLING_IP:
+		return x->have_sig && pc_sockaddr_same_ip(from, &x->sig);
+	case MEDIA_SOURCE_SDP:
+		return x->have_remote && pc_sockaddr_same_ip(from, &x->remote[kind]);
+	case MEDIA_SOURCE_STRICT:
+	default:
+		return x->have_remote && pc_sockaddr_equal(from, &x->remote[kind]);
+	}
+}
+
 static void relay_one(struct media_engine *e, struct side *x, int sock_kind, unsigned i,
 		      uint64_t now)
 {
@@ -396,17 +435,33 @@ static void relay_one(struct media_engine *e, struct side *x, int sock_kind, uns
 		return;
 	}
 
-	/* Source check before any crypto: a copy of a valid packet sent from
-	 * elsewhere must not advance the replay window of the real one. */
-	if (x->latched[kind] && !pc_sockaddr_equal(from, &x->latch[kind])) {
-		x->st.wrong_source++;
-		counter_inc(CNT_MEDIA_WRONG_SOURCE);
-		return;
-	}
 	if (x->awaiting_keys) {
 		/* Nothing from a side that will be secure crosses, nor latches,
 		 * before its key is known. */
 		counter_inc(CNT_MEDIA_UNKEYED);
+		return;
+	}
+	/* Source checks before any crypto: a copy of a valid packet sent from
+	 * elsewhere must not advance the replay window of the real one. */
+	bool plain = !x->recv_keyed;
+	bool may_latch = !plain || now < x->latch_until_ms;
+	if (plain && !source_allowed(x, kind, from)) {
+		/* No authentication here: only the source the signalling named
+		 * counts as the peer, or anyone who guessed the port would be. */
+		x->st.source_refused++;
+		counter_inc(CNT_MEDIA_SOURCE_REFUSED);
+		return;
+	}
+	if (x->latched[kind] && !pc_sockaddr_equal(from, &x->latch[kind]) && !(plain && may_latch)) {
+		x->st.wrong_source++;
+		counter_inc(CNT_MEDIA_WRONG_SOURCE);
+		return;
+	}
+	if (y->awaiting_keys) {
+		/* Toward a side that will be secure, nothing before its send
+		 * key exists: it would go out in clear. */
+		x->st.toward_unkeyed++;
+		counter_inc(CNT_MEDIA_TOWARD_UNKEYED);
 		return;
 	}
 	size_t n = (size_t)len;
@@ -421,7 +476,9 @@ static void relay_one(struct media_engine *e, struct side *x, int sock_kind, uns
 			return;
 		}
 	}
-	if (!x->latched[kind])
+	/* A secure side's source proved itself just now (it authenticated);
+	 * a plain side's matched its rule, and may (re-)latch in the window. */
+	if (may_latch && (!x->latched[kind] || !pc_sockaddr_equal(from, &x->latch[kind])))
 		latch(x, kind, from);
 	if (kind == K_RTCP)
 		x->st.rtcp_in++;
@@ -745,6 +802,33 @@ int media_stream_set_remote(struct media_stream *s, enum media_side side,
 	x->rtcp_mux = rtcp_mux;
 	x->have_remote = true;
 	return 0;
+}
+
+int media_stream_set_source(struct media_stream *s, enum media_side side, enum media_source rule,
+			    const struct sockaddr_storage *signalling)
+{
+	if (s == NULL || (unsigned)side > MEDIA_SIDE_B || (unsigned)rule > MEDIA_SOURCE_SDP)
+		return -1;
+	struct side *x = &s->side[side];
+	x->rule = rule;
+	x->have_sig = signalling != NULL;
+	if (signalling)
+		x->sig = *signalling;
+	/* A latch the new rule would not admit goes: the rule is checked on
+	 * every packet, and destination() must not keep sending there. */
+	for (int k = 0; k < 2; k++)
+		if (x->latched[k] && !x->recv_keyed && !source_allowed(x, k, &x->latch[k]))
+			x->latched[k] = false;
+	return 0;
+}
+
+void media_stream_answered(struct media_stream *s)
+{
+	if (s == NULL)
+		return;
+	uint64_t until = media_now_ms() + s->e->latch_window_ms;
+	s->side[MEDIA_SIDE_A].latch_until_ms = until;
+	s->side[MEDIA_SIDE_B].latch_until_ms = until;
 }
 
 /* The previous receive context stays valid for grace_ms after a re-key. */

@@ -19,6 +19,14 @@ struct media_stream;
 
 enum media_side { MEDIA_SIDE_A = 0, MEDIA_SIDE_B = 1 };
 
+/* Which sources a plain side accepts (a secure side accepts what
+ * authenticates under its key, from anywhere, until it latches). */
+enum media_source {
+	MEDIA_SOURCE_STRICT,        /* the SDP's address and port exactly */
+	MEDIA_SOURCE_SIGNALLING_IP, /* the signalling peer's address, any port */
+	MEDIA_SOURCE_SDP,           /* the SDP's address, any port */
+};
+
 struct media_engine *media_engine_new(struct event_base *base);
 void media_engine_free(struct media_engine *e);
 
@@ -33,12 +41,16 @@ int media_engine_add_range(struct media_engine *e, const char *bind_address, uns
  * Default 2000 ms; 0 drops the old context at once. Applies to later
  * re-keys; tests use it to run the expiry quickly. */
 void media_engine_set_rekey_grace_ms(struct media_engine *e, unsigned ms);
+/* How long after media_stream_answered() a plain side may latch (default
+ * 10000 ms; tests shorten it). */
+void media_engine_set_latch_window_ms(struct media_engine *e, unsigned ms);
 /* Free RTP/RTCP pairs left in a range (for tests and resource checks). */
 unsigned media_engine_free_pairs(const struct media_engine *e, int range);
 unsigned media_engine_stream_count(const struct media_engine *e);
 
 /* A new stream with a port pair on each side: side A from range_a, side B
- * from range_b. NULL when a range is exhausted (logged, counted). */
+ * from range_b, each pair drawn at random from the range's free pairs so an
+ * outsider cannot guess which ports a new call uses. NULL when a range is exhausted (logged, counted). */
 struct media_stream *media_stream_new(struct media_engine *e, int range_a, int range_b);
 void media_stream_free(struct media_stream *s);
 unsigned media_stream_port(const struct media_stream *s, enum media_side side); /* RTP; RTCP is +1 */
@@ -51,6 +63,22 @@ int media_stream_set_remote(struct media_stream *s, enum media_side side,
 			    const struct sockaddr_storage *rtp_addr, unsigned rtcp_port,
 			    bool rtcp_mux);
 
+/* How a plain side recognises its peer: `rule`, with `signalling` the
+ * address the side's SIP peer uses (its port is ignored; NULL = unknown,
+ * which refuses everything under MEDIA_SOURCE_SIGNALLING_IP). Until this is
+ * called a side is MEDIA_SOURCE_STRICT. A packet that does not match is
+ * dropped and counted (media_source_refused_dropped) before anything else
+ * is done with it: it neither crosses nor latches. 0 or -1. */
+int media_stream_set_source(struct media_stream *s, enum media_side side, enum media_source rule,
+			    const struct sockaddr_storage *signalling);
+
+/* The SDP answer was applied: for the engine's latch window each plain side
+ * may latch (symmetric RTP) to a source that matches its rule, and re-latch
+ * to another such source; outside the window a latched side keeps its
+ * source and an unlatched one sends to its SDP address. A secure side
+ * latches to the first source whose packet authenticated. */
+void media_stream_answered(struct media_stream *s);
+
 /* Keys of one side. recv: the key that side's peer protects with (we
  * unprotect with it; NULL = that side sends plain RTP); send: the key we
  * protect with toward that side (NULL = plain). Calling it again re-keys: the
@@ -62,8 +90,10 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 /* The side will be keyed (its leg is or may be secure) but its keys are not
  * known yet, e.g. between an offer and its answer: until the next
  * media_stream_set_crypto() for this side, every packet from it is dropped
- * (counted as media_unkeyed_dropped), never forwarded or latched. Early
- * media from an SRTP peer must not cross unauthenticated. */
+ * (counted as media_unkeyed_dropped), never forwarded or latched, and
+ * every packet toward it too (media_toward_unkeyed_dropped): early media
+ * from an SRTP peer must not cross unauthenticated, nor plain media reach
+ * it in clear. */
 void media_stream_await_keys(struct media_stream *s, enum media_side side);
 
 struct media_side_stats {
@@ -72,6 +102,8 @@ struct media_side_stats {
 	uint64_t auth_failures;          /* SRTP/SRTCP authentication failed: dropped */
 	uint64_t replays;                /* replayed SRTP/SRTCP index: dropped */
 	uint64_t wrong_source;           /* from a non-latched address: dropped */
+	uint64_t source_refused;         /* plain side: source not allowed by its rule */
+	uint64_t toward_unkeyed;         /* from this side toward one awaiting keys: dropped */
 	uint64_t no_destination;         /* other side's peer address unknown: dropped */
 	uint64_t last_packet_ms;         /* monotonic ms of the last packet in, 0 = none */
 };

@@ -33,10 +33,10 @@ struct quarantined_pair {
 };
 
 /* One port range. Pair i is ports first_port + 2i (RTP) and + 2i + 1 (RTCP).
- * Free pairs wait in a FIFO ring so a released pair goes to the back and is
- * reused as late as possible; released pairs first sit in a FIFO quarantine
- * (one quarantine_ms per range, so it is ordered by expiry). Both rings hold
- * at most npairs entries: memory is bounded by the range, not by traffic. */
+ * Free pairs are an unordered set (free_set[0, free_count)) drawn from at
+ * random; released pairs first sit in a FIFO quarantine ring (one
+ * quarantine_ms per range, so it is ordered by expiry). Both hold at most
+ * npairs entries: memory is bounded by the range, not by traffic. */
 struct port_range {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
@@ -44,8 +44,8 @@ struct port_range {
 	unsigned first_port;
 	unsigned npairs;
 	unsigned quarantine_ms;
-	uint32_t *free_ring;
-	unsigned free_head, free_count;
+	uint32_t *free_set;
+	unsigned free_count;
 	struct quarantined_pair *quar;
 	unsigned quar_head, quar_count;
 	bool exhausted_logged;
@@ -54,8 +54,8 @@ struct port_range {
 int range_init(struct port_range *r, const char *bind_address, unsigned port_min,
 	       unsigned port_max, unsigned quarantine_ms);
 void range_fini(struct port_range *r);
-/* Takes a pair and opens both sockets bound to it (non-blocking, close-on-
- * exec). 0 on success; -1 when no pair is free (exhausted); -2 on a socket
+/* Takes a pair drawn at random from the free set and opens both sockets
+ * bound to it (non-blocking, close-on-exec). 0 on success; -1 when no pair is free (exhausted); -2 on a socket
  * error other than a port taken by someone else (logged). */
 int range_take(struct port_range *r, int fds[2], unsigned *pair);
 /* Returns a pair; `used` pairs are quarantined, unused ones freed at once. */

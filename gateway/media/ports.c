@@ -1,8 +1,13 @@
 /* Relay port ranges: hands out even/odd (RTP, RTCP) port pairs with their
  * sockets already bound, and holds released pairs in quarantine before reuse
- * so late packets of an ended call cannot land in a new one. All bookkeeping
- * is two FIFO rings sized by the range when it is added, so allocation never
- * grows with traffic and a full range is a clean, countable refusal. */
+ * so late packets of an ended call cannot land in a new one. A pair is drawn
+ * uniformly at random from the free set (GnuTLS's nonce generator), so the
+ * ports of the next call cannot be predicted from the last one's: an
+ * attacker who wants to reach a plain side must hit its exact source too,
+ * and cannot aim at a call before it exists. The free set is an array with
+ * swap-removal (O(1) per draw), the quarantine a FIFO ring; both are sized
+ * by the range when it is added, so allocation never grows with traffic and
+ * a full range is a clean, countable refusal. */
 #include "media_internal.h"
 
 #include <errno.h>
@@ -13,6 +18,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 
 #include "core/log.h"
 
@@ -56,38 +64,49 @@ int range_init(struct port_range *r, const char *bind_address, unsigned port_min
 	r->first_port = first;
 	r->npairs = (port_max - first + 1) / 2;
 	r->quarantine_ms = quarantine_ms;
-	r->free_ring = calloc(r->npairs, sizeof(*r->free_ring));
+	r->free_set = calloc(r->npairs, sizeof(*r->free_set));
 	r->quar = calloc(r->npairs, sizeof(*r->quar));
-	if (r->free_ring == NULL || r->quar == NULL) {
+	if (r->free_set == NULL || r->quar == NULL) {
 		log_warnx("media: out of memory for port range %u-%u", port_min, port_max);
 		range_fini(r);
 		return -1;
 	}
 	for (unsigned i = 0; i < r->npairs; i++)
-		r->free_ring[i] = i;
+		r->free_set[i] = i;
 	r->free_count = r->npairs;
 	return 0;
 }
 
 void range_fini(struct port_range *r)
 {
-	free(r->free_ring);
+	free(r->free_set);
 	free(r->quar);
 	memset(r, 0, sizeof(*r));
 }
 
 static void free_push(struct port_range *r, uint32_t pair)
 {
-	r->free_ring[(r->free_head + r->free_count) % r->npairs] = pair;
-	r->free_count++;
+	r->free_set[r->free_count++] = pair;
 }
 
-static uint32_t free_pop(struct port_range *r)
+static void free_swap(struct port_range *r, unsigned i, unsigned j)
 {
-	uint32_t pair = r->free_ring[r->free_head];
-	r->free_head = (r->free_head + 1) % r->npairs;
-	r->free_count--;
-	return pair;
+	uint32_t t = r->free_set[i];
+	r->free_set[i] = r->free_set[j];
+	r->free_set[j] = t;
+}
+
+/* A uniform index below n (n <= 32768 pairs): 64 random bits reduced
+ * modulo n, whose bias (under 2^-48) no observer can measure. -1 when the
+ * generator fails: then no port is handed out at all. */
+static long draw_below(unsigned n)
+{
+	uint64_t v;
+	if (gnutls_rnd(GNUTLS_RND_NONCE, &v, sizeof(v)) != 0) {
+		log_err("media: the random generator failed");
+		return -1;
+	}
+	return (long)(v % n);
 }
 
 /* Moves every pair whose quarantine has run out to the free ring. */
@@ -130,14 +149,22 @@ static int open_bound(const struct port_range *r, unsigned port)
 int range_take(struct port_range *r, int fds[2], unsigned *pair)
 {
 	mature(r, media_now_ms());
-	/* A pair some other process has bound goes to the back of the ring; try
-	 * each free pair at most once per call so a crowded host cannot spin. */
-	for (unsigned tries = r->free_count; tries > 0; tries--) {
-		uint32_t p = free_pop(r);
+	/* Draws come from free_set[0, avail); a pair some other process has
+	 * bound is swapped to the tail [avail, free_count), where it stays free
+	 * but is not drawn again by this call, so each free pair is tried at
+	 * most once and a crowded host cannot make a call spin. */
+	for (unsigned avail = r->free_count; avail > 0; avail--) {
+		long j = draw_below(avail);
+		if (j < 0)
+			return -2;
+		free_swap(r, (unsigned)j, avail - 1);
+		uint32_t p = r->free_set[avail - 1];
 		unsigned port = range_port(r, p);
 		int rtp = open_bound(r, port);
 		int rtcp = rtp >= 0 ? open_bound(r, port + 1) : -1;
 		if (rtp >= 0 && rtcp >= 0) {
+			free_swap(r, avail - 1, r->free_count - 1);
+			r->free_count--;
 			fds[0] = rtp;
 			fds[1] = rtcp;
 			*pair = p;
@@ -146,7 +173,6 @@ int range_take(struct port_range *r, int fds[2], unsigned *pair)
 		int saved = errno;
 		if (rtp >= 0)
 			close(rtp);
-		free_push(r, p);
 		if (saved != EADDRINUSE) {
 			errno = saved;
 			log_warn("media: cannot open relay socket on %s port %u", r->name,

@@ -691,8 +691,11 @@ char *sdp_write(const char *body, size_t len, const struct sdp_plan *plan, char 
 		}
 		case 'a':
 			attr_name(l, name, sizeof(name));
+			/* Key material of this leg never reaches the other:
+			 * SDES (a=crypto, ours replace it) and MIKEY (a=key-mgmt,
+			 * RFC 4567), at session or media level. */
 			if (is_ice(name) || strcasecmp(name, "crypto") == 0 ||
-			    (sec >= 0 && replaced_media_attr(name)))
+			    strcasecmp(name, "key-mgmt") == 0 || (sec >= 0 && replaced_media_attr(name)))
 				break;
 			out_line(&b, l.p, l.len);
 			break;

@@ -84,7 +84,7 @@ struct sdp_plan {
  * (username "portcullis", the plan's ids and address: nothing about the
  * original sender survives), every c= replaced by the plan's address, each
  * m= line's port and proto replaced, its a=crypto/a=rtcp/a=rtcp-mux lines
- * replaced by the plan's, everything else (formats, rtpmap, fmtp, ptime,
+ * replaced by the plan's, key material (k=, a=key-mgmt) removed, everything else (formats, rtpmap, fmtp, ptime,
  * direction, other attributes) kept in order. Returns a NUL-terminated string
  * allocated with malloc (caller frees, after wiping: it holds keys), or NULL
  * with `why` set. */

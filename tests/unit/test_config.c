@@ -263,6 +263,28 @@ static void leg_auth_and_transport_requirements(void **state)
 	assert_non_null(strstr(err, "must be none, digest, certificate or certificate-or-digest"));
 }
 
+/* A plain leg's media source rule: strict unless the operator loosens it
+ * for phones behind NAT; anything else is an error on its line. */
+static void leg_media_source(void **state)
+{
+	assert_int_equal(load(LISTENER LEGS), 0);
+	assert_int_equal(cfg.legs[0].media_source, MEDIA_SOURCE_RULE_STRICT);
+	assert_int_equal(load(LISTENER "legs = ( { name = \"inside\"; rtp_address = \"127.0.0.1\";\n"
+			      "  rtp_ports = [ 20000, 20099 ]; media_source = \"signalling-ip\"; },\n"
+			      "  { name = \"outside\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 30000, 30099 ];\n"
+			      "  media_source = \"sdp\"; } );\n"),
+			 0);
+	assert_int_equal(cfg.legs[0].media_source, MEDIA_SOURCE_RULE_SIGNALLING_IP);
+	assert_int_equal(cfg.legs[1].media_source, MEDIA_SOURCE_RULE_SDP);
+	assert_int_equal(load(LISTENER "legs = ( { name = \"inside\"; rtp_address = \"127.0.0.1\";\n"
+			      "  rtp_ports = [ 20000, 20099 ]; media_source = \"any\"; } );\n"),
+			 -1);
+	assert_non_null(strstr(err, "test.conf:3: media_source: must be strict, signalling-ip or sdp"));
+	assert_int_equal(config_load(NULL, &cfg, err, sizeof(err)), 0);
+	for (unsigned i = 0; i < cfg.n_legs; i++)
+		assert_int_equal(cfg.legs[i].media_source, MEDIA_SOURCE_RULE_STRICT);
+}
+
 static void registered_route_needs_registrar(void **state)
 {
 	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"u\"; };\n"
@@ -338,6 +360,7 @@ int main(void)
 		cmocka_unit_test(route_to_tls_address_refused),
 		cmocka_unit_test(registrar_and_digest),
 		cmocka_unit_test(digest_without_users_refused),
+		cmocka_unit_test(leg_media_source),
 		cmocka_unit_test(registered_route_needs_registrar),
 		cmocka_unit_test(abuse_and_identity_groups),
 		cmocka_unit_test(connection_budgets),

@@ -324,6 +324,22 @@ static void trunk_to_phone(struct call *c, bool rtcp, bool b_mux)
 	assert_memory_equal(got.b, plain.b, (size_t)plain.len);
 }
 
+/* The phone's RTP sent from socket `from` must reach the trunk, and the
+ * trunk's next SRTP packet must come out on socket `to` (where side A's
+ * media goes now: its SDP address or its latched source). */
+static void round_trip_via(struct call *c, int from, int to)
+{
+	struct pkt plain, wire, got;
+	mk_rtp(&plain, c->phone_seq, PHONE_SSRC, (uint8_t)c->phone_seq);
+	c->phone_seq++;
+	send_pkt(from, media_stream_port(c->s, MEDIA_SIDE_A), &plain);
+	assert_true(recv_wait(c->trunk.rtp, &got, WAIT_MS, NULL));
+	trunk_make(c, &plain, &wire, c->trunk_tx, &c->b_recv, false);
+	send_pkt(c->trunk.rtp, media_stream_port(c->s, MEDIA_SIDE_B), &wire);
+	assert_true(recv_wait(to, &got, WAIT_MS, NULL));
+	assert_memory_equal(got.b, plain.b, (size_t)plain.len);
+}
+
 /* --- fixtures ------------------------------------------------------------ */
 
 static int setup(void **state)
@@ -612,40 +628,162 @@ static void test_latching(void **state)
 
 	call_close(&c);
 
-	/* Plain side A: the first packet latches, wherever it comes from. A's
-	 * SDP says phone, but a NAT-ed phone sends from `other`. */
+	/* Plain side A (strict, the default): only the SDP's address and port
+	 * are the phone. Another source neither crosses nor latches, before
+	 * the answer or in the latch window after it (RTP bleed). */
 	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
 	aport = media_stream_port(c.s, MEDIA_SIDE_A);
 	bport = media_stream_port(c.s, MEDIA_SIDE_B);
 	mk_rtp(&plain, 3, PHONE_SSRC, 3);
 	send_pkt(other.rtp, aport, &plain);
-	assert_true(recv_wait(c.trunk.rtp, &got, WAIT_MS, NULL));
-	trunk_make(&c, &plain, &wire, c.trunk_tx, &c.b_recv, false);
-	send_pkt(c.trunk.rtp, bport, &wire);
-	assert_true(recv_wait(other.rtp, &got, WAIT_MS, NULL)); /* to the latched source */
-	expect_nothing(c.phone.rtp);
-	/* ... and the phone's own address is now a wrong source. */
-	mk_rtp(&plain, 4, PHONE_SSRC, 4);
-	send_pkt(c.phone.rtp, aport, &plain);
 	expect_nothing(c.trunk.rtp);
-	assert_int_equal(stats(c.s, MEDIA_SIDE_A).wrong_source, 1);
+	media_stream_answered(c.s);
+	send_pkt(other.rtp, aport, &plain);
+	send_pkt(other.rtcp, aport + 1, &plain);
+	expect_nothing(c.trunk.rtp);
+	expect_nothing(c.trunk.rtcp);
+	assert_int_equal(stats(c.s, MEDIA_SIDE_A).source_refused, 3);
+	assert_int_equal(counter_get(CNT_MEDIA_SOURCE_REFUSED), 3);
+	/* The trunk's media goes to the phone's SDP address only. */
+	trunk_to_phone(&c, false, false);
+	expect_nothing(other.rtp);
+	phone_to_trunk(&c, false);
+	phone_to_trunk(&c, true);
 
-	/* A new SDP address for A (the peer moved) unlatches it: the phone's
-	 * own port may latch again. */
+	/* A new SDP address for A (the peer moved): that address is the phone
+	 * now, and the old one is refused. */
 	sa = lo(other.rtp_port);
 	assert_int_equal(media_stream_set_remote(c.s, MEDIA_SIDE_A, &sa, other.rtcp_port, false), 0);
-	phone_to_trunk(&c, false);
-	trunk_to_phone(&c, false, false);
-	/* The same SDP address again (a session refresh) keeps the latch. */
-	assert_int_equal(media_stream_set_remote(c.s, MEDIA_SIDE_A, &sa, other.rtcp_port, false), 0);
+	round_trip_via(&c, other.rtp, other.rtp);
 	mk_rtp(&plain, 5, PHONE_SSRC, 5);
-	send_pkt(other.rtp, aport, &plain);
+	send_pkt(c.phone.rtp, aport, &plain);
 	expect_nothing(c.trunk.rtp);
-	assert_int_equal(stats(c.s, MEDIA_SIDE_A).wrong_source, 2);
-	trunk_to_phone(&c, false, false);
+	assert_int_equal(stats(c.s, MEDIA_SIDE_A).source_refused, 4);
 
 	ep_close(&sdp_b);
 	ep_close(&other);
+	call_close(&c);
+}
+
+static struct sockaddr_storage lo_ip(const char *ip, unsigned port)
+{
+	struct sockaddr_storage ss = lo(port);
+	assert_int_equal(inet_pton(AF_INET, ip, &((struct sockaddr_in *)&ss)->sin_addr), 1);
+	return ss;
+}
+
+/* The looser rules for phones behind NAT: `sdp` (the SDP's address, any
+ * port) and `signalling-ip` (the SIP peer's address, any port). A source
+ * they admit crosses, but latches only in the window after the answer and
+ * re-latches only under the same rule; when the window has closed the
+ * latched source is the only one. A source the rule does not admit never
+ * crosses. */
+static void test_nat_source_rules(void **state)
+{
+	media_engine_set_latch_window_ms(eng, 300);
+	struct call c;
+	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	struct ep nat; /* where the phone really sends from; its SDP names c.phone */
+	ep_open(&nat);
+	unsigned aport = media_stream_port(c.s, MEDIA_SIDE_A);
+	struct pkt plain;
+	assert_int_equal(media_stream_set_source(c.s, MEDIA_SIDE_A, MEDIA_SOURCE_SDP, NULL), 0);
+
+	/* Before the answer: the NAT port crosses but does not latch. */
+	round_trip_via(&c, nat.rtp, c.phone.rtp);
+	expect_nothing(nat.rtp);
+
+	/* Answered: it latches, and the trunk's media follows it. */
+	media_stream_answered(c.s);
+	round_trip_via(&c, nat.rtp, nat.rtp);
+	expect_nothing(c.phone.rtp);
+	/* Within the window another admitted source re-latches. */
+	phone_to_trunk(&c, false);
+	trunk_to_phone(&c, false, false);
+	/* After it, the latched source is the only one. */
+	pump(350);
+	mk_rtp(&plain, 3, PHONE_SSRC, 3);
+	send_pkt(nat.rtp, aport, &plain);
+	expect_nothing(c.trunk.rtp);
+	assert_int_equal(stats(c.s, MEDIA_SIDE_A).wrong_source, 1);
+	trunk_to_phone(&c, false, false);
+
+	/* An SDP address elsewhere: 127.0.0.1 is not the phone, and the latch
+	 * the rule no longer admits is dropped (media goes to the SDP). */
+	struct sockaddr_storage far = lo_ip("127.0.0.2", c.phone.rtp_port);
+	assert_int_equal(media_stream_set_remote(c.s, MEDIA_SIDE_A, &far, 0, false), 0);
+	mk_rtp(&plain, 4, PHONE_SSRC, 4);
+	send_pkt(c.phone.rtp, aport, &plain);
+	expect_nothing(c.trunk.rtp);
+	assert_int_equal(stats(c.s, MEDIA_SIDE_A).source_refused, 1);
+
+	/* signalling-ip: the SIP peer's address, whatever the SDP says. */
+	struct sockaddr_storage sig = lo_ip("127.0.0.2", 5060);
+	assert_int_equal(media_stream_set_source(c.s, MEDIA_SIDE_A, MEDIA_SOURCE_SIGNALLING_IP, &sig), 0);
+	send_pkt(nat.rtp, aport, &plain);
+	expect_nothing(c.trunk.rtp);
+	assert_int_equal(stats(c.s, MEDIA_SIDE_A).source_refused, 2);
+	sig = lo(5060);
+	assert_int_equal(media_stream_set_source(c.s, MEDIA_SIDE_A, MEDIA_SOURCE_SIGNALLING_IP, &sig), 0);
+	media_stream_answered(c.s);
+	round_trip_via(&c, nat.rtp, nat.rtp);
+	/* ... and no signalling peer known: nobody. */
+	assert_int_equal(media_stream_set_source(c.s, MEDIA_SIDE_A, MEDIA_SOURCE_SIGNALLING_IP, NULL), 0);
+	send_pkt(nat.rtp, aport, &plain);
+	expect_nothing(c.trunk.rtp);
+	assert_int_equal(stats(c.s, MEDIA_SIDE_A).source_refused, 3);
+	assert_int_equal(media_stream_set_source(c.s, MEDIA_SIDE_A, (enum media_source)7, NULL), -1);
+
+	ep_close(&nat);
+	call_close(&c);
+}
+
+/* A secure side latches only to a source whose packet authenticated: a
+ * forged packet sent first, even inside the latch window, takes nothing. */
+static void test_secure_latch_needs_auth(void **state)
+{
+	struct call c;
+	call_open(&c, SRTP_AEAD_AES_128_GCM, false);
+	media_stream_answered(c.s);
+	struct ep other;
+	ep_open(&other);
+	unsigned bport = media_stream_port(c.s, MEDIA_SIDE_B);
+	struct pkt plain;
+	mk_rtp(&plain, 9, TRUNK_SSRC, 9);
+	plain.len += 16;
+	send_pkt(other.rtp, bport, &plain);
+	expect_nothing(c.phone.rtp);
+	assert_int_equal(stats(c.s, MEDIA_SIDE_B).auth_failures, 1);
+	/* Not latched to `other`: the phone's media still goes to the trunk. */
+	phone_to_trunk(&c, false);
+	trunk_to_phone(&c, false, false);
+	ep_close(&other);
+	call_close(&c);
+}
+
+/* Issue 8 item 2: plain media toward a side that will be secure but has no
+ * send key yet (ringing on a call from an SRTP trunk) would leave in clear:
+ * nothing crosses, RTP or RTCP, until the side is keyed. */
+static void test_nothing_toward_unkeyed_side(void **state)
+{
+	struct call c;
+	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	media_stream_await_keys(c.s, MEDIA_SIDE_B);
+	unsigned aport = media_stream_port(c.s, MEDIA_SIDE_A);
+	struct pkt plain;
+	mk_rtp(&plain, 1, PHONE_SSRC, 1);
+	send_pkt(c.phone.rtp, aport, &plain);
+	mk_rtcp(&plain, PHONE_SSRC, 1);
+	send_pkt(c.phone.rtcp, aport + 1, &plain);
+	expect_nothing(c.trunk.rtp);
+	expect_nothing(c.trunk.rtcp);
+	assert_int_equal(stats(c.s, MEDIA_SIDE_A).toward_unkeyed, 2);
+	assert_int_equal(counter_get(CNT_MEDIA_TOWARD_UNKEYED), 2);
+	assert_int_equal(stats(c.s, MEDIA_SIDE_B).rtp_out + stats(c.s, MEDIA_SIDE_B).rtcp_out, 0);
+	/* Keyed: it flows, protected. */
+	assert_int_equal(media_stream_set_crypto(c.s, MEDIA_SIDE_B, &c.b_recv, &c.b_send), 0);
+	phone_to_trunk(&c, false);
+	phone_to_trunk(&c, true);
 	call_close(&c);
 }
 
@@ -692,6 +830,12 @@ static void test_no_destination(void **state)
 	ep_open(&phone);
 	struct pkt p;
 	mk_rtp(&p, 1, PHONE_SSRC, 1);
+	/* A plain side with no SDP address yet knows no peer: refused. */
+	send_pkt(phone.rtp, media_stream_port(s, MEDIA_SIDE_A), &p);
+	pump(QUIET_MS);
+	assert_int_equal(stats(s, MEDIA_SIDE_A).source_refused, 1);
+	struct sockaddr_storage pa = lo(phone.rtp_port);
+	assert_int_equal(media_stream_set_remote(s, MEDIA_SIDE_A, &pa, phone.rtcp_port, false), 0);
 	send_pkt(phone.rtp, media_stream_port(s, MEDIA_SIDE_A), &p);
 	pump(QUIET_MS);
 	struct media_side_stats a = stats(s, MEDIA_SIDE_A);
@@ -928,6 +1072,73 @@ static void test_ports(void **state)
 	assert_int_equal(count_fds(), fds_before);
 }
 
+/* Relay ports are drawn at random from the free set: successive calls do
+ * not get neighbouring ports and a fresh range does not start at its first
+ * port (the old FIFO handed out 50000, 50002, 50004, ...). Pairs some other
+ * process holds are skipped, each at most once per draw. */
+static void test_ports_unpredictable(void **state)
+{
+	struct media_engine *pe = media_engine_new(base);
+	assert_non_null(pe);
+	int r0 = media_engine_add_range(pe, "127.0.0.1", 50000, 50999, 0);
+	int r1 = media_engine_add_range(pe, "127.0.0.1", 51000, 51999, 0);
+	struct media_stream *s[20];
+	unsigned neighbours = 0, prev = 0;
+	for (int i = 0; i < 20; i++) {
+		s[i] = media_stream_new(pe, r0, r1);
+		assert_non_null(s[i]);
+		unsigned p = media_stream_port(s[i], MEDIA_SIDE_A);
+		if (i > 0 && (p == prev + 2 || p + 2 == prev))
+			neighbours++;
+		prev = p;
+	}
+	assert_true(neighbours <= 3);
+	for (int i = 0; i < 20; i++)
+		media_stream_free(s[i]);
+	media_engine_free(pe);
+
+	/* The first draw of a fresh range: many different ports. */
+	unsigned first[24], distinct = 0;
+	for (int i = 0; i < 24; i++) {
+		pe = media_engine_new(base);
+		r0 = media_engine_add_range(pe, "127.0.0.1", 50000, 50999, 0);
+		r1 = media_engine_add_range(pe, "127.0.0.1", 51000, 51999, 0);
+		struct media_stream *t = media_stream_new(pe, r0, r1);
+		assert_non_null(t);
+		first[i] = media_stream_port(t, MEDIA_SIDE_A);
+		bool seen = false;
+		for (int j = 0; j < i; j++)
+			seen |= first[j] == first[i];
+		distinct += !seen;
+		media_engine_free(pe);
+	}
+	assert_true(distinct >= 16);
+
+	/* Three of four pairs held by someone else: the fourth is found, the
+	 * busy ones stay free for later, and a fifth stream is refused. */
+	pe = media_engine_new(base);
+	r0 = media_engine_add_range(pe, "127.0.0.1", 52000, 52007, 0);
+	r1 = media_engine_add_range(pe, "127.0.0.1", 53000, 53099, 0);
+	int busy[3];
+	for (int i = 0; i < 3; i++) {
+		busy[i] = socket(AF_INET, SOCK_DGRAM, 0);
+		struct sockaddr_storage sa = lo(52002 + 2 * (unsigned)i);
+		assert_int_equal(bind(busy[i], (struct sockaddr *)&sa, sizeof(struct sockaddr_in)), 0);
+	}
+	struct media_stream *t = media_stream_new(pe, r0, r1);
+	assert_non_null(t);
+	assert_int_equal(media_stream_port(t, MEDIA_SIDE_A), 52000);
+	assert_int_equal(media_engine_free_pairs(pe, r0), 3);
+	assert_null(media_stream_new(pe, r0, r1));
+	close(busy[1]);
+	struct media_stream *u = media_stream_new(pe, r0, r1);
+	assert_non_null(u);
+	assert_int_equal(media_stream_port(u, MEDIA_SIDE_A), 52004);
+	close(busy[0]);
+	close(busy[2]);
+	media_engine_free(pe);
+}
+
 static void test_keys_fresh(void **state)
 {
 	static const size_t want[SRTP_SUITE__COUNT] = { 30, 30, 46, 28, 44 };
@@ -982,10 +1193,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latching, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_destination, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nat_source_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secure_latch_needs_auth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nothing_toward_unkeyed_side, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ssrc_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_srtp_to_srtp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ports, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ports_unpredictable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keys_fresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
 	};

@@ -537,6 +537,35 @@ static void nothing_of_the_sender_survives(void **state)
 	free(out);
 }
 
+/* Issue 8: MIKEY key material (RFC 4567 a=key-mgmt, session or media
+ * level) and k= lines are one leg's secrets: they never reach the other. */
+static void key_material_does_not_cross(void **state)
+{
+	static const char body[] =
+		"v=0\r\n"
+		"o=- 1 1 IN IP4 192.0.2.7\r\n"
+		"s=-\r\n"
+		"c=IN IP4 192.0.2.7\r\n"
+		"t=0 0\r\n"
+		"k=clear:sessionsecret\r\n"
+		"a=key-mgmt:mikey AQAFgM0XflABAAAAAAAAAAAAAAsAyO/\r\n"
+		"m=audio 49170 RTP/AVP 0\r\n"
+		"a=KEY-MGMT:mikey AQEFgM0XflABAAAAAAAAAAAAAAsAyO/\r\n"
+		"a=rtpmap:0 PCMU/8000\r\n";
+	struct sdp_plan p;
+	plan_for(&p, "203.0.113.1", 1);
+	p.streams[0].port = 20000;
+	p.streams[0].proto = SDP_PROTO_RTP_AVP;
+	char *out = write_ok(body, &p);
+	assert_null(strcasestr(out, "key-mgmt"));
+	assert_null(strstr(out, "mikey"));
+	assert_null(strstr(out, "AQ"));
+	assert_null(strstr(out, "k="));
+	assert_null(strstr(out, "sessionsecret"));
+	assert_non_null(strstr(out, "a=rtpmap:0 PCMU/8000\r\n"));
+	free(out);
+}
+
 static void declined_stream_stays_declined(void **state)
 {
 	struct sdp_plan p;
@@ -777,6 +806,7 @@ int main(void)
 		cmocka_unit_test(srtp_to_plain),
 		cmocka_unit_test(keeps_codecs_and_attributes_in_order),
 		cmocka_unit_test(nothing_of_the_sender_survives),
+		cmocka_unit_test(key_material_does_not_cross),
 		cmocka_unit_test(declined_stream_stays_declined),
 		cmocka_unit_test(rtcp_and_rtcp_mux_come_from_the_plan),
 		cmocka_unit_test(round_trip_gives_the_plan),

@@ -175,6 +175,9 @@ struct gateway_config {
 	char source[PATH_MAX]; /* file name, or "(embedded default)" */
 	char domain[CFG_HOST_MAX];
 	char log_level[16];
+	/* The unprivileged user the network process and the key holder run as
+	 * (sandbox_resolve_user: empty means "nobody" when started as root). */
+	char user[64];
 	struct listener_config listeners[CFG_MAX_LISTENERS];
 	unsigned n_listeners;
 	struct peer_config peers[CFG_MAX_PEERS];
@@ -202,5 +205,7 @@ int config_load_string(const char *text, const char *source_name, const char *ba
 		       struct gateway_config *cfg, char *errbuf, size_t errlen);
 const char *config_embedded_default(void);
 const char *tls_verify_name(enum tls_verify v);
+/* A name the `user` key and --user accept (letters, digits, . _ -). */
+bool config_user_name_valid(const char *name);
 
 #endif

@@ -48,6 +48,7 @@ static int set_timeout(int fd, unsigned ms)
 
 bool keyholder_active(void) { return kh.fd >= 0; }
 int keyholder_fd(void) { return kh.fd; }
+pid_t keyholder_pid(void) { return kh.pid; }
 
 int keyholder_start(const struct gateway_config *cfg, const struct sandbox_user *user)
 {
@@ -99,10 +100,8 @@ void keyholder_stop(void)
 			struct timespec ts = { 0, 10 * 1000000 };
 			nanosleep(&ts, NULL);
 		}
-		if (waited > 100) {
-			kill(kh.pid, SIGKILL);
+		if (waited > 100 && kill(kh.pid, SIGKILL) == 0)
 			waitpid(kh.pid, &status, 0);
-		}
 	}
 	kh.pid = -1;
 }

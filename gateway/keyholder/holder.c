@@ -189,7 +189,7 @@ void keyholder_child_main(int fd, pid_t parent, const struct gateway_config *cfg
 	/* A credential change clears the parent-death signal: set it after. */
 	if (sandbox_drop_user(user) < 0 || sandbox_no_dumps() < 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent ||
-	    sandbox_seccomp(SANDBOX_KEYHOLDER) < 0)
+	    sandbox_seccomp(SANDBOX_KEYHOLDER, 0) < 0)
 		_exit(1);
 
 	struct kh_reply ready = { .seq = 0, .status = (int32_t)n_keys, .len = 0 };

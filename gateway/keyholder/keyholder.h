@@ -9,6 +9,7 @@
 
 #include <gnutls/abstract.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "config/config.h"
 #include "sandbox/sandbox.h"
@@ -35,7 +36,12 @@ int keyholder_fd(void);
  * key takes no reference to pubkey. 0 or a GnuTLS error (logged). */
 int keyholder_privkey(const char *key_path, gnutls_pubkey_t pubkey, gnutls_privkey_t *out);
 
-/* Closes the socket, so the holder exits, and reaps it. */
+/* The holder's process id (-1 when not active): the one process the
+ * network process's filter lets it signal. */
+pid_t keyholder_pid(void);
+
+/* Closes the socket, so the holder exits, and reaps it (killing it when it
+ * has not gone within a second). */
 void keyholder_stop(void);
 
 #endif

@@ -202,9 +202,12 @@ static int add_list(scmp_filter_ctx f, uint32_t action, const int *calls, size_t
 /* The network process opens only IPv4/IPv6 sockets (relay ports, outgoing
  * connections); no executable memory is ever mapped after start; ioctl only
  * for the two requests libevent and the transport use. */
-static int add_network_rules(scmp_filter_ctx f)
+static int add_network_rules(scmp_filter_ctx f, pid_t child)
 {
 	int rc = 0;
+	if (child > 0)
+		rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)child));
 	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
 	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
 	rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_GT, AF_INET6));
@@ -244,7 +247,7 @@ static int add_memory_rules(scmp_filter_ctx f)
 	return rc < 0 ? -1 : 0;
 }
 
-int sandbox_seccomp(enum sandbox_role role)
+int sandbox_seccomp(enum sandbox_role role, pid_t child)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		log_warn("PR_SET_NO_NEW_PRIVS");
@@ -276,7 +279,7 @@ int sandbox_seccomp(enum sandbox_role role)
 		if (rc == 0 && role == SANDBOX_NETWORK)
 			rc = ADD_LIST(f, SCMP_ACT_ALLOW, network_calls);
 		if (rc == 0)
-			rc = role == SANDBOX_NETWORK ? add_network_rules(f) : add_keyholder_rules(f);
+			rc = role == SANDBOX_NETWORK ? add_network_rules(f, child) : add_keyholder_rules(f);
 	}
 	if (rc == 0 && (rc = seccomp_load(f)) < 0)
 		log_warnx("seccomp_load: %s", strerror(-rc));

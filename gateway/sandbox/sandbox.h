@@ -38,13 +38,14 @@ int sandbox_drop_user(const struct sandbox_user *u);
  * dumpable flag, so this runs again after sandbox_drop_user. 0 or -1. */
 int sandbox_no_dumps(void);
 
-/* PR_SET_NO_NEW_PRIVS and the role's seccomp allowlist. Calls outside the
+/* PR_SET_NO_NEW_PRIVS and the role's seccomp allowlist; `child` (> 0) is
+ * the one process the network process may signal (its key holder). Calls outside the
  * list fail with EPERM and a log line (SIGSYS handler); calls that only an
  * attacker makes (exec, ptrace, fork, changing users, sockets other than
  * IPv4/IPv6, kernel modules...) kill the process. Sanitizer builds need
  * clone, ptrace and more at exit (LeakSanitizer), so there everything not
  * on the kill list is allowed (sandbox_relaxed()). 0 or -1 (logged). */
-int sandbox_seccomp(enum sandbox_role role);
+int sandbox_seccomp(enum sandbox_role role, pid_t child);
 
 /* True in AddressSanitizer builds, where the filter is relaxed. */
 bool sandbox_relaxed(void);

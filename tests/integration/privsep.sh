@@ -56,9 +56,11 @@ if [ "$(id -u)" -eq 0 ]; then
 	nobody=$(id -u nobody)
 	check network_uid "network process uids $(uids "$GW_PID")" [ "$(uids "$GW_PID")" = "$nobody $nobody $nobody $nobody" ]
 	check keyholder_uid "key holder uids $(uids "$KH_PID")" [ "$(uids "$KH_PID")" = "$nobody $nobody $nobody $nobody" ]
-	# The key file as the network process's user: unreadable.
-	if setpriv --reuid="$nobody" --regid="$(id -g nobody)" --clear-groups cat "$CERTS/gateway.key" >/dev/null 2>&1; then
-		flunk key_file_unreadable "the network process's user can read $CERTS/gateway.key"
+	# The key file, read with the network process's own credentials: refused.
+	read -r _ ruid _ < <(awk '$1 == "Uid:"' "/proc/$GW_PID/status")
+	read -r _ rgid _ < <(awk '$1 == "Gid:"' "/proc/$GW_PID/status")
+	if setpriv --reuid="$ruid" --regid="$rgid" --clear-groups cat "$CERTS/gateway.key" >/dev/null 2>&1; then
+		flunk key_file_unreadable "uid $ruid can read $CERTS/gateway.key"
 	else
 		pass key_file_unreadable
 	fi
@@ -121,6 +123,7 @@ if gone_within "$GW_PID" 5; then
 	check keyholder_death_logged "no log line" grep -q "the key holder exited" "$WORK/gateway.log"
 else
 	flunk gateway_ends_with_keyholder "the gateway runs on without its key holder"
+	kill "$GW_PID"; gone_within "$GW_PID" 5 || kill -9 "$GW_PID"; wait "$GW_PID" 2>/dev/null
 fi
 
 # 8. The network process killed outright: no orphaned key holder.

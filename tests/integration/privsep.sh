@@ -132,7 +132,28 @@ KH_PID=$(keyholder_of "$GW_PID")
 kill -9 "$GW_PID"; wait "$GW_PID" 2>/dev/null
 check keyholder_not_orphaned "key holder $KH_PID outlived a killed gateway" gone_within "$KH_PID" 3
 
-# 9. A user that does not exist is a start-up error naming it.
+# 9. Files written after the switch: the SQLite registrar store, opened by
+#    root before it, keeps taking bindings (a guard, not an attack: SQLite
+#    writes through the descriptors it opened at start).
+INSIDE_LEG='registrar = true;' call_config "$WORK/reg.conf" "registrar = { store = \"$WORK/bindings.db\"; };"
+start_gateway "$WORK/reg.conf"
+reply=$(python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0)); s.settimeout(5)
+port = s.getsockname()[1]
+s.sendto((f"REGISTER sip:localhost SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKprivsepreg\r\n"
+          "Max-Forwards: 70\r\nFrom: <sip:carol@localhost>;tag=1\r\nTo: <sip:carol@localhost>\r\n"
+          f"Call-ID: privsep-reg\r\nCSeq: 1 REGISTER\r\nContact: <sip:carol@127.0.0.1:{port}>\r\n"
+          "Expires: 300\r\nContent-Length: 0\r\n\r\n").encode(), ("127.0.0.1", 5060))
+print(s.recv(4096).decode(errors="replace").split("\r\n")[0])
+PY
+)
+stop_gateway
+check registrar_store_written "REGISTER answered \"$reply\"; bindings: $(sqlite3 "$WORK/bindings.db" 'select user from bindings' 2>&1)" \
+	[ "$(sqlite3 "$WORK/bindings.db" 'select user from bindings' 2>&1)" = carol ]
+
+# 10. A user that does not exist is a start-up error naming it.
 out=$(timeout 5 "$PORTCULLIS_BIN" --config "$WORK/gw.conf" --user no-such-user-x 2>&1) && flunk unknown_user "started"
 [[ "$out" == *'user "no-such-user-x"'* ]] && pass unknown_user || flunk unknown_user "message: $out"
 exit $rc

@@ -50,12 +50,14 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(lc->base, NULL);
 }
 
-/* The key holder never writes unasked: a readable socket between requests
- * is its end. Without it no TLS handshake can complete, and a gateway that
+/* The key holder writes only answers: a readable socket between requests is
+ * a late answer (discarded) or its end. Without it no TLS handshake can complete, and a gateway that
  * looks alive but cannot serve is worse than one that stops. */
 static void on_keyholder_gone(evutil_socket_t fd, short what, void *arg)
 {
 	struct loop_ctx *lc = arg;
+	if (keyholder_alive())
+		return;
 	log_err("the key holder exited: no private-key operations possible, stopping");
 	lc->exit_status = 1;
 	event_base_loopexit(lc->base, NULL);
@@ -201,7 +203,7 @@ int main(int argc, char **argv)
 	lc.media = media_engine_new(base);
 	if (lc.ep && lc.media)
 		lc.b2bua = b2bua_new(base, &cfg, lc.ep, lc.media);
-	struct event *kh_watch = event_new(base, keyholder_fd(), EV_READ, on_keyholder_gone, &lc);
+	struct event *kh_watch = event_new(base, keyholder_fd(), EV_READ | EV_PERSIST, on_keyholder_gone, &lc);
 	if (!lc.b2bua || endpoint_start(lc.ep) < 0 || !kh_watch || event_add(kh_watch, NULL) < 0 ||
 	    enter_sandbox(&user) < 0) {
 		log_err("start-up failed (configuration %s)", cfg.source);

@@ -47,6 +47,20 @@ static int set_timeout(int fd, unsigned ms)
 }
 
 bool keyholder_active(void) { return kh.fd >= 0; }
+
+bool keyholder_alive(void)
+{
+	struct kh_reply stale;
+	for (;;) {
+		ssize_t got = recv(kh.fd, &stale, sizeof(stale), MSG_DONTWAIT);
+		if (got > 0) {
+			log_warnx("keyholder: late answer %u discarded", (unsigned)stale.seq);
+			gnutls_memset(&stale, 0, sizeof(stale));
+			continue;
+		}
+		return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+	}
+}
 int keyholder_fd(void) { return kh.fd; }
 pid_t keyholder_pid(void) { return kh.pid; }
 

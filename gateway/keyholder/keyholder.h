@@ -26,9 +26,12 @@ int keyholder_start(const struct gateway_config *cfg, const struct sandbox_user 
 bool keyholder_active(void);
 
 /* The socket to the holder, for an event that notices the holder's death
- * (it never writes unless asked, so a readable socket between requests
- * means it is gone). -1 when not active. */
+ * (it writes only answers, so a readable socket between requests is either
+ * a late answer to a timed-out request or its end). -1 when not active. */
 int keyholder_fd(void);
+
+/* For that event: discards late answers; false when the holder is gone. */
+bool keyholder_alive(void);
 
 /* A GnuTLS private key for the key file `key_path` of the configuration,
  * whose private operations run in the holder; `pubkey` (the certificate's

@@ -139,7 +139,6 @@ static const int common_calls[] = {
 	SCMP_SYS(getgid), SCMP_SYS(getegid),
 	SCMP_SYS(getrandom), SCMP_SYS(futex), SCMP_SYS(sched_yield),
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
-	SCMP_SYS(tgkill), /* abort() on a broken invariant */
 };
 
 /* The network process: the event loop, sockets, relay ports opened per call,
@@ -234,16 +233,20 @@ static int add_keyholder_rules(scmp_filter_ctx f)
 	return rc < 0 ? -1 : 0;
 }
 
-/* Memory may be mapped, never made executable: no injected code runs. */
-static int add_memory_rules(scmp_filter_ctx f)
+/* Memory may be mapped, never made executable: no injected code runs.
+ * Signals only to the process itself (abort() on a broken invariant), not
+ * to other processes of the same user. */
+static int add_self_rules(scmp_filter_ctx f)
 {
 	int rc = 0;
+	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+			       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 			       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
 			       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	if (rc < 0)
-		log_warnx("seccomp: cannot add the memory rules");
+		log_warnx("seccomp: cannot add the memory and signal rules");
 	return rc < 0 ? -1 : 0;
 }
 
@@ -275,7 +278,7 @@ int sandbox_seccomp(enum sandbox_role role, pid_t child)
 	if (rc == 0 && !SANDBOX_RELAXED) {
 		rc = ADD_LIST(f, SCMP_ACT_ALLOW, common_calls);
 		if (rc == 0)
-			rc = add_memory_rules(f);
+			rc = add_self_rules(f);
 		if (rc == 0 && role == SANDBOX_NETWORK)
 			rc = ADD_LIST(f, SCMP_ACT_ALLOW, network_calls);
 		if (rc == 0)

@@ -51,8 +51,9 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /* The key holder writes only answers: a readable socket between requests is
- * a late answer (discarded) or its end. Without it no TLS handshake can complete, and a gateway that
- * looks alive but cannot serve is worse than one that stops. */
+ * a late answer (discarded) or its end. Without it no TLS handshake can
+ * complete, and a gateway that looks alive but cannot serve is worse than
+ * one that stops. */
 static void on_keyholder_gone(evutil_socket_t fd, short what, void *arg)
 {
 	struct loop_ctx *lc = arg;

@@ -126,6 +126,12 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 #endif
 }
 
+/* One comparison on argument n; both datums spelled out (clang's
+ * -Wmissing-field-initializers rejects libseccomp's short form). */
+#define ARG(n, op, a) ((struct scmp_arg_cmp){ n, op, (scmp_datum_t)(a), 0 })
+#define ARG_MASKED(n, mask, want) \
+	((struct scmp_arg_cmp){ n, SCMP_CMP_MASKED_EQ, (scmp_datum_t)(mask), (scmp_datum_t)(want) })
+
 /* Both roles: memory, time, signals, exit, randomness, logging. */
 static const int common_calls[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
@@ -206,16 +212,16 @@ static int add_network_rules(scmp_filter_ctx f, pid_t child)
 	int rc = 0;
 	if (child > 0)
 		rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
-				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)child));
-	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
-	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
-	rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_GT, AF_INET6));
-	rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_LT, AF_INET));
+				       ARG(0, SCMP_CMP_EQ, child));
+	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, ARG(0, SCMP_CMP_EQ, AF_INET));
+	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, ARG(0, SCMP_CMP_EQ, AF_INET6));
+	rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 1, ARG(0, SCMP_CMP_GT, AF_INET6));
+	rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 1, ARG(0, SCMP_CMP_LT, AF_INET));
 	for (int family = AF_INET + 1; family < AF_INET6; family++)
 		rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 1,
-				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)family));
-	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, FIONREAD));
-	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, FIONBIO));
+				       ARG(0, SCMP_CMP_EQ, family));
+	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, ARG(1, SCMP_CMP_EQ, FIONREAD));
+	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, ARG(1, SCMP_CMP_EQ, FIONBIO));
 	if (rc < 0)
 		log_warnx("seccomp: cannot add the socket and ioctl rules");
 	return rc < 0 ? -1 : 0;
@@ -240,11 +246,11 @@ static int add_self_rules(scmp_filter_ctx f)
 {
 	int rc = 0;
 	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-			       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+			       ARG(0, SCMP_CMP_EQ, getpid()));
 	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-			       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+			       ARG_MASKED(2, PROT_EXEC, 0));
 	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-			       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+			       ARG_MASKED(2, PROT_EXEC, 0));
 	if (rc < 0)
 		log_warnx("seccomp: cannot add the memory and signal rules");
 	return rc < 0 ? -1 : 0;

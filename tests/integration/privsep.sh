@@ -132,7 +132,18 @@ KH_PID=$(keyholder_of "$GW_PID")
 kill -9 "$GW_PID"; wait "$GW_PID" 2>/dev/null
 check keyholder_not_orphaned "key holder $KH_PID outlived a killed gateway" gone_within "$KH_PID" 3
 
-# 9. Files written after the switch: the SQLite registrar store, opened by
+# 9. An RSA key (RSA-PSS in TLS 1.3, PKCS#1 in TLS 1.2) through the holder.
+certtool --generate-privkey --key-type=rsa --bits=2048 --outfile "$WORK/rsa.key" 2>/dev/null
+printf 'cn = "localhost"\ndns_name = "localhost"\nip_address = "127.0.0.1"\ntls_www_server\nsigning_key\nexpiration_days = 2\n' >"$WORK/rsa.cfg"
+certtool --generate-certificate --load-privkey "$WORK/rsa.key" --load-ca-certificate "$CERTS/ca.crt" \
+	--load-ca-privkey "$CERTS/ca.key" --template "$WORK/rsa.cfg" --outfile "$WORK/rsa.crt" 2>/dev/null
+sed "s|$CERTS/gateway.crt|$WORK/rsa.crt|; s|$CERTS/gateway.key|$WORK/rsa.key|" "$WORK/gw.conf" >"$WORK/rsa.conf"
+start_gateway "$WORK/rsa.conf"
+check rsa_tls_13 "no 200 over TLS 1.3 with an RSA key" grep -q "^SIP/2.0 200" <<<"$(tls_options rsa13 'NORMAL:-VERS-ALL:+VERS-TLS1.3')"
+check rsa_tls_12 "no 200 over TLS 1.2 with an RSA key" grep -q "^SIP/2.0 200" <<<"$(tls_options rsa12 'NORMAL:-VERS-ALL:+VERS-TLS1.2')"
+stop_gateway
+
+# 10. Files written after the switch: the SQLite registrar store, opened by
 #    root before it, keeps taking bindings (a guard, not an attack: SQLite
 #    writes through the descriptors it opened at start).
 INSIDE_LEG='registrar = true;' call_config "$WORK/reg.conf" "registrar = { store = \"$WORK/bindings.db\"; };"
@@ -153,7 +164,7 @@ stop_gateway
 check registrar_store_written "REGISTER answered \"$reply\"; bindings: $(sqlite3 "$WORK/bindings.db" 'select user from bindings' 2>&1)" \
 	[ "$(sqlite3 "$WORK/bindings.db" 'select user from bindings' 2>&1)" = carol ]
 
-# 10. A user that does not exist is a start-up error naming it.
+# 11. A user that does not exist is a start-up error naming it.
 out=$(timeout 5 "$PORTCULLIS_BIN" --config "$WORK/gw.conf" --user no-such-user-x 2>&1) && flunk unknown_user "started"
 [[ "$out" == *'user "no-such-user-x"'* ]] && pass unknown_user || flunk unknown_user "message: $out"
 exit $rc

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "build_config.h"
 #include "config/config.h"
@@ -15,7 +16,9 @@
 #include "core/log.h"
 #include "b2bua/b2bua.h"
 #include "endpoint/endpoint.h"
+#include "keyholder/keyholder.h"
 #include "media/media.h"
+#include "sandbox/sandbox.h"
 #include "sip/msg.h"
 #include "transport/transport.h"
 
@@ -23,11 +26,13 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: portcullis [--config FILE] [--check-config] [--print-default-config]\n"
-		"                  [--log-level LEVEL] [--version]\n"
+		"                  [--log-level LEVEL] [--user NAME] [--version]\n"
 		"  -c, --config FILE         configuration file (default: the embedded default)\n"
 		"  -n, --check-config        validate the configuration and exit (1 on error)\n"
 		"  -p, --print-default-config  print the embedded default configuration\n"
 		"  -l, --log-level LEVEL     error, warning, info or debug (overrides the file)\n"
+		"  -u, --user NAME           unprivileged user to run as (overrides the file;\n"
+		"                            default when started as root: nobody)\n"
 		"  -V, --version             print the version and exit\n");
 }
 
@@ -36,6 +41,7 @@ struct loop_ctx {
 	struct endpoint *ep;
 	struct media_engine *media;
 	struct b2bua *b2bua;
+	int exit_status;
 };
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
@@ -43,6 +49,33 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	struct loop_ctx *lc = arg;
 	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	event_base_loopexit(lc->base, NULL);
+}
+
+/* The key holder writes only answers: a readable socket between requests is
+ * a late answer (discarded) or its end. Without it no TLS handshake can
+ * complete, and a gateway that looks alive but cannot serve is worse than
+ * one that stops. */
+static void on_keyholder_gone(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop_ctx *lc = arg;
+	if (keyholder_alive())
+		return;
+	log_err("the key holder exited: no private-key operations possible, stopping");
+	lc->exit_status = 1;
+	event_base_loopexit(lc->base, NULL);
+}
+
+/* After the listeners are bound and every file is open: the unprivileged
+ * user, no core dumps, no new privileges, the system-call allowlist. */
+static int enter_sandbox(const struct sandbox_user *user)
+{
+	if (sandbox_drop_user(user) < 0 || sandbox_no_dumps() < 0 ||
+	    sandbox_seccomp(SANDBOX_NETWORK, keyholder_pid()) < 0)
+		return -1;
+	log_info("network process %d runs as uid %u%s%s under seccomp%s", (int)getpid(),
+		 (unsigned)getuid(), user->drop ? " " : "", user->drop ? user->name : "",
+		 sandbox_relaxed() ? " (relaxed for a sanitizer build)" : "");
+	return 0;
 }
 
 static void on_usr1(evutil_socket_t sig, short what, void *arg)
@@ -122,19 +155,21 @@ int main(int argc, char **argv)
 		{ "check-config", no_argument, NULL, 'n' },
 		{ "print-default-config", no_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = NULL, *level_override = NULL;
+	const char *config_path = NULL, *level_override = NULL, *user_override = NULL;
 	int check_only = 0, ch;
 
-	while ((ch = getopt_long(argc, argv, "c:npl:Vh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:npl:u:Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
 		case 'n': check_only = 1; break;
 		case 'p': fputs(config_embedded_default(), stdout); return 0;
 		case 'l': level_override = optarg; break;
+		case 'u': user_override = optarg; break;
 		case 'V': printf("portcullis %s\n", PORTCULLIS_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -149,6 +184,18 @@ int main(int argc, char **argv)
 	char err[512];
 	if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "portcullis: %s\n", err);
+		return 1;
+	}
+	if (user_override) {
+		if (!config_user_name_valid(user_override) || strlen(user_override) >= sizeof(cfg.user)) {
+			fprintf(stderr, "portcullis: --user: \"%s\" is not a user name\n", user_override);
+			return 2;
+		}
+		snprintf(cfg.user, sizeof(cfg.user), "%s", user_override);
+	}
+	struct sandbox_user user;
+	if (sandbox_resolve_user(cfg.user, &user, err, sizeof(err)) < 0) {
+		fprintf(stderr, "portcullis: %s: %s\n", cfg.source, err);
 		return 1;
 	}
 	if (check_only) {
@@ -180,25 +227,34 @@ int main(int argc, char **argv)
 	log_set_level(level);
 
 	signal(SIGPIPE, SIG_IGN);
-	if (raise_fd_limit(&cfg) < 0)
+	/* The descriptor limit while still allowed to raise it; then the key
+	 * holder, before any key file, socket or peer byte. */
+	if (raise_fd_limit(&cfg) < 0 || sandbox_no_dumps() < 0 || keyholder_start(&cfg, &user) < 0)
 		return 1;
 	if (gnutls_global_init() < 0 || sipmsg_init() < 0) {
 		log_err("library initialisation failed");
+		keyholder_stop();
 		return 1;
 	}
 	struct event_base *base = event_base_new();
 	if (!base) {
 		log_err("cannot create the event loop");
+		keyholder_stop();
 		return 1;
 	}
-	struct loop_ctx lc = { base, NULL, NULL, NULL };
+	struct loop_ctx lc = { base, NULL, NULL, NULL, 0 };
 	lc.ep = endpoint_new(base, &cfg);
 	lc.media = media_engine_new(base);
 	if (lc.ep && lc.media)
 		lc.b2bua = b2bua_new(base, &cfg, lc.ep, lc.media);
-	if (!lc.b2bua || endpoint_start(lc.ep) < 0) {
+	struct event *kh_watch = event_new(base, keyholder_fd(), EV_READ | EV_PERSIST, on_keyholder_gone, &lc);
+	if (!lc.b2bua || endpoint_start(lc.ep) < 0 || !kh_watch || event_add(kh_watch, NULL) < 0 ||
+	    enter_sandbox(&user) < 0) {
 		log_err("start-up failed (configuration %s)", cfg.source);
+		if (kh_watch)
+			event_free(kh_watch);
 		shutdown_all(&lc);
+		keyholder_stop();
 		return 1;
 	}
 	struct event *sigint = evsignal_new(base, SIGINT, on_stop_signal, &lc);
@@ -222,8 +278,10 @@ int main(int argc, char **argv)
 	event_free(sigusr1);
 	if (housekeeping)
 		event_free(housekeeping);
+	event_free(kh_watch);
 	shutdown_all(&lc);
+	keyholder_stop();
 	gnutls_global_deinit();
 	log_info("stopped");
-	return 0;
+	return lc.exit_status;
 }

@@ -4,6 +4,7 @@
  * gateway trusts struct gateway_config. */
 #include "config.h"
 
+#include <ctype.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -753,15 +754,29 @@ static void set_defaults(struct gateway_config *cfg)
 					    .ban_s = 300, .max_sources = 65536 };
 }
 
+bool config_user_name_valid(const char *name)
+{
+	if (!name[0] || name[0] == '-')
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
+			return false;
+	return true;
+}
+
 static int load_root(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
-	static const char *const keys[] = { "domain", "log_level", "listeners", "peers", "legs",
+	static const char *const keys[] = { "domain", "log_level", "user", "listeners", "peers", "legs",
 		"routes", "limits", "timers", "auth", "registrar", "abuse", "identity", NULL };
 	const config_setting_t *root = config_root_setting(cf);
 	if (check_keys(ld, root, keys) < 0 ||
 	    get_string(ld, root, "domain", cfg->domain, sizeof(cfg->domain), false) < 0 ||
-	    get_string(ld, root, "log_level", cfg->log_level, sizeof(cfg->log_level), false) < 0)
+	    get_string(ld, root, "log_level", cfg->log_level, sizeof(cfg->log_level), false) < 0 ||
+	    get_string(ld, root, "user", cfg->user, sizeof(cfg->user), false) < 0)
 		return -1;
+	if (config_setting_get_member(root, "user") && !config_user_name_valid(cfg->user))
+		return failf(ld, config_setting_get_member(root, "user"),
+			     "must be a user name (letters, digits, '.', '_', '-'; not starting with '-')");
 	if (strcmp(cfg->log_level, "error") && strcmp(cfg->log_level, "warning") &&
 	    strcmp(cfg->log_level, "info") && strcmp(cfg->log_level, "debug"))
 		return failf(ld, config_setting_get_member(root, "log_level"),

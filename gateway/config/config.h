@@ -192,6 +192,9 @@ struct gateway_config {
 	char source[PATH_MAX]; /* file name, or "(embedded default)" */
 	char domain[CFG_HOST_MAX];
 	char log_level[16];
+	/* The unprivileged user the network process and the key holder run as
+	 * (sandbox_resolve_user: empty means "nobody" when started as root). */
+	char user[64];
 	struct listener_config listeners[CFG_MAX_LISTENERS];
 	unsigned n_listeners;
 	struct peer_config peers[CFG_MAX_PEERS];
@@ -227,5 +230,7 @@ struct cfg_fd_need {
 	unsigned long relay;
 };
 void config_fd_need(const struct gateway_config *cfg, struct cfg_fd_need *need);
+/* A name the `user` key and --user accept (letters, digits, . _ -). */
+bool config_user_name_valid(const char *name);
 
 #endif

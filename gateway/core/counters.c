@@ -11,6 +11,7 @@ static const char *const names[CNT__COUNT] = {
 };
 
 void counter_inc(enum pc_counter c) { values[c]++; }
+void counter_add(enum pc_counter c, uint64_t n) { values[c] += n; }
 uint64_t counter_get(enum pc_counter c) { return values[c]; }
 const char *counter_name(enum pc_counter c) { return names[c]; }
 void counters_reset(void) { memset(values, 0, sizeof(values)); }

@@ -67,7 +67,10 @@
 	X(PAI_REMOVED, "pai_removed_untrusted") \
 	X(PAI_ASSERTED, "pai_asserted") \
 	X(FROM_ANONYMISED, "from_anonymised") \
-	X(CERT_AUTH_OK, "auth_client_certificate_accepted")
+	X(CERT_AUTH_OK, "auth_client_certificate_accepted") \
+	X(KEYHOLDER_REQUESTS, "keyholder_requests") \
+	X(KEYHOLDER_WAIT_US, "keyholder_wait_us") \
+	X(KEYHOLDER_FAILURES, "keyholder_failures")
 
 enum pc_counter {
 #define PC_COUNTER_ENUM(id, name) CNT_##id,
@@ -77,6 +80,7 @@ enum pc_counter {
 };
 
 void counter_inc(enum pc_counter c);
+void counter_add(enum pc_counter c, uint64_t n);
 uint64_t counter_get(enum pc_counter c);
 const char *counter_name(enum pc_counter c);
 void counters_reset(void);

@@ -12,6 +12,10 @@
 
 #include "core/counters.h"
 #include "core/log.h"
+#include "keyholder/keyholder.h"
+
+/* Certificates in one chain file: the leaf and its intermediates. */
+#define TLS_MAX_CHAIN 16
 
 /* The domain part of a sip:/sips: URI SAN ("sip:example.com" or
  * "sip:user@example.com"), without port or parameters. */
@@ -148,6 +152,32 @@ static int verify_peer(gnutls_session_t session)
 	return 0;
 }
 
+/* The certificate chain is loaded here; the private key stays in the key
+ * holder when one runs (the network process never reads the key file) and
+ * is read directly only by --check-config and the unit tests. */
+static int load_cert_and_key(gnutls_certificate_credentials_t cred, const struct tls_config *cfg)
+{
+	if (!keyholder_active())
+		return gnutls_certificate_set_x509_key_file(cred, cfg->certificate, cfg->key,
+							    GNUTLS_X509_FMT_PEM);
+	gnutls_pcert_st chain[TLS_MAX_CHAIN];
+	unsigned n = TLS_MAX_CHAIN;
+	int rc = gnutls_pcert_list_import_x509_file(chain, &n, cfg->certificate, GNUTLS_X509_FMT_PEM,
+						    NULL, NULL, 0);
+	if (rc < 0)
+		return rc;
+	gnutls_privkey_t key = NULL;
+	rc = keyholder_privkey(cfg->key, chain[0].pubkey, &key);
+	/* On success the credentials own the chain's contents and the key. */
+	if (rc >= 0 && (rc = gnutls_certificate_set_key(cred, NULL, 0, chain, (int)n, key)) >= 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++)
+		gnutls_pcert_deinit(&chain[i]);
+	if (key)
+		gnutls_privkey_deinit(key);
+	return rc;
+}
+
 int tls_ctx_init(struct tls_ctx *ctx, const struct tls_config *cfg, bool server, const char *label)
 {
 	const char *err_pos = NULL;
@@ -160,8 +190,7 @@ int tls_ctx_init(struct tls_ctx *ctx, const struct tls_config *cfg, bool server,
 	if ((rc = gnutls_certificate_allocate_credentials(&ctx->cred)) < 0)
 		goto gnutls_fail;
 	if (cfg->certificate[0]) {
-		rc = gnutls_certificate_set_x509_key_file(ctx->cred, cfg->certificate, cfg->key,
-							  GNUTLS_X509_FMT_PEM);
+		rc = load_cert_and_key(ctx->cred, cfg);
 		if (rc < 0) {
 			log_err("%s: cannot load certificate %s / key %s: %s", label,
 				cfg->certificate, cfg->key, gnutls_strerror(rc));

@@ -121,6 +121,24 @@ ${4:-}
 CONF
 }
 
+# trunk_peer KEEPALIVE: a configuration fragment naming the trunk peer over
+# TLS at 127.0.0.1:5071, pinged with OPTIONS every KEEPALIVE seconds, to which
+# the gateway presents its own certificate.
+trunk_peer() {
+	echo "peers = ( { name = \"trunk\"; transport = \"tls\"; address = \"127.0.0.1\"; port = 5071;
+  sip_domain = \"trunk.portcullis.test\"; keepalive_interval = $1;
+  tls = { certificate = \"$CERTS/gateway.crt\"; key = \"$CERTS/gateway.key\"; ca = \"$CERTS/ca.crt\"; }; } );"
+}
+
+# start_options_uas CALLS: SIPp answering up to CALLS OPTIONS on TCP
+# 127.0.0.1:15072 (the trunk behind a stunnel_server on 5071).
+start_options_uas() {
+	timeout 60 sipp -sf "$TESTS/integration/sipp/options_uas.xml" -t t1 -p 15072 -i 127.0.0.1 -m "$1" -nostdin \
+		>"$WORK/uas.out" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_port tcp 15072
+}
+
 # call_config FILE [EXTRA]: the reference scenario for calls (INSIDE_MEDIA and
 # OUTSIDE_MEDIA override the legs' media modes, INSIDE_LEG and OUTSIDE_LEG add
 # settings to the inside and outside legs, PHONE_ROUTE replaces the target of calls from the trunk):

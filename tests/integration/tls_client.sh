@@ -4,16 +4,9 @@
 # (RFC 5922). A trunk presenting a certificate for another name is refused and
 # marked down; the right certificate gives "up" and a 200 from the SIPp UAS.
 . "$TESTS/integration/lib.sh"
-peer_cfg="timers = { t1 = 100; t2 = 400; t4 = 500; };
-peers = ( { name = \"trunk\"; transport = \"tls\"; address = \"127.0.0.1\"; port = 5071;
-  sip_domain = \"trunk.portcullis.test\"; keepalive_interval = 1;
-  tls = { certificate = \"$CERTS/gateway.crt\"; key = \"$CERTS/gateway.key\"; ca = \"$CERTS/ca.crt\"; }; } );"
-write_config "$WORK/gw.conf" required "" "$peer_cfg"
-
-timeout 60 sipp -sf "$TESTS/integration/sipp/options_uas.xml" -t t1 -p 15072 -i 127.0.0.1 -m 50 -nostdin \
-	>"$WORK/uas.out" 2>&1 &
-PIDS="$PIDS $!"
-wait_port tcp 15072
+write_config "$WORK/gw.conf" required "" "timers = { t1 = 100; t2 = 400; t4 = 500; };
+$(trunk_peer 1)"
+start_options_uas 50
 
 # 1. Impostor: signed by our CA, but for sip:alice@localhost.
 stunnel_server 5071 15072 phone

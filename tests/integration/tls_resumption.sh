@@ -5,14 +5,9 @@
 . "$TESTS/integration/lib.sh"
 write_config "$WORK/gw.conf" required "" "limits = { idle_timeout = 1; };
 timers = { t1 = 100; t2 = 400; t4 = 500; };
-peers = ( { name = \"trunk\"; transport = \"tls\"; address = \"127.0.0.1\"; port = 5071;
-  sip_domain = \"trunk.portcullis.test\"; keepalive_interval = 3;
-  tls = { certificate = \"$CERTS/gateway.crt\"; key = \"$CERTS/gateway.key\"; ca = \"$CERTS/ca.crt\"; }; } );"
+$(trunk_peer 3)"
 # The trunk: stunnel (TLS 1.2, so sessions are resumable by ID or ticket) in front of a SIPp UAS.
-timeout 60 sipp -sf "$TESTS/integration/sipp/options_uas.xml" -t t1 -p 15072 -i 127.0.0.1 -m 30 -nostdin \
-	>"$WORK/uas.out" 2>&1 &
-PIDS="$PIDS $!"
-wait_port tcp 15072
+start_options_uas 30
 stunnel_server 5071 15072 trunk
 start_gateway "$WORK/gw.conf"
 

@@ -69,6 +69,22 @@ static void out_of_range_value(void **state)
 	assert_non_null(strstr(err, ":2: t1: must be between"));
 }
 
+/* The user to drop to: empty by default (nobody when root, decided at
+ * start), a name when given, and a name only. */
+static void user_key(void **state)
+{
+	assert_int_equal(load(LISTENER), 0);
+	assert_string_equal(cfg.user, "");
+	assert_int_equal(load(LISTENER "user = \"sip-gw\";\n"), 0);
+	assert_string_equal(cfg.user, "sip-gw");
+	assert_int_equal(load(LISTENER "user = \"-x\";\n"), -1);
+	assert_non_null(strstr(err, ":2: user: must be a user name"));
+	assert_int_equal(load(LISTENER "user = \"a b\";\n"), -1);
+	assert_non_null(strstr(err, ":2: user: must be a user name"));
+	assert_int_equal(load(LISTENER "user = 5;\n"), -1);
+	assert_non_null(strstr(err, ":2: user: must be a string"));
+}
+
 static void bad_transport(void **state)
 {
 	assert_int_equal(load("listeners = ( { name = \"a\"; leg = \"x\"; transport = \"sctp\";\n"
@@ -347,6 +363,7 @@ int main(void)
 		cmocka_unit_test(syntax_error_names_line),
 		cmocka_unit_test(unknown_key_names_line_and_key),
 		cmocka_unit_test(out_of_range_value),
+		cmocka_unit_test(user_key),
 		cmocka_unit_test(bad_transport),
 		cmocka_unit_test(tls_listener_needs_certificate),
 		cmocka_unit_test(tls_paths_resolve_against_config_dir),

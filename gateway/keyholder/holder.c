@@ -1,0 +1,202 @@
+/* The key-holder process itself: loads the private keys, gives up everything
+ * else (other descriptors, root, core dumps, every system call but a
+ * handful), then answers requests from the network process one at a time
+ * until that process goes away. Every request is checked against the
+ * operation table and the key's allowed operations before any key is
+ * touched; input and output buffers are wiped after each request (a
+ * decryption result is a premaster secret). */
+#include "proto.h"
+
+#include <errno.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "keyholder.h"
+#include "sandbox/sandbox.h"
+
+/* Sign flags GnuTLS passes for TLS signatures. */
+#define KH_SIGN_FLAGS (GNUTLS_PRIVKEY_SIGN_FLAG_TLS1_RSA | GNUTLS_PRIVKEY_SIGN_FLAG_RSA_PSS | \
+		       GNUTLS_PRIVKEY_FLAG_REPRODUCIBLE)
+
+struct held_key {
+	gnutls_privkey_t key;
+	gnutls_pk_algorithm_t pk;
+	unsigned ops; /* bit (1 << op) for each allowed operation */
+};
+
+typedef int (*kh_run_fn)(const struct held_key *k, const struct kh_request *req,
+			 gnutls_datum_t *out);
+
+static int run_sign_data(const struct held_key *k, const struct kh_request *req, gnutls_datum_t *out)
+{
+	const gnutls_datum_t in = { (unsigned char *)req->data, req->len };
+	return gnutls_privkey_sign_data2(k->key, (gnutls_sign_algorithm_t)req->algo, req->flags, &in, out);
+}
+
+static int run_sign_hash(const struct held_key *k, const struct kh_request *req, gnutls_datum_t *out)
+{
+	const gnutls_datum_t in = { (unsigned char *)req->data, req->len };
+	return gnutls_privkey_sign_hash2(k->key, (gnutls_sign_algorithm_t)req->algo, req->flags, &in, out);
+}
+
+static int run_decrypt(const struct held_key *k, const struct kh_request *req, gnutls_datum_t *out)
+{
+	const gnutls_datum_t in = { (unsigned char *)req->data, req->len };
+	return gnutls_privkey_decrypt_data(k->key, 0, &in, out);
+}
+
+/* The operations: what each may be given, and what runs it. */
+static const struct kh_op_entry {
+	const char *name;
+	uint32_t max_input;
+	uint32_t allowed_flags;
+	bool signs; /* algo must be a signature algorithm of the key's type */
+	kh_run_fn run;
+} op_table[KH_OP__COUNT] = {
+	[KH_OP_SIGN_DATA] = { "sign-data", KH_MAX_INPUT, KH_SIGN_FLAGS, true, run_sign_data },
+	[KH_OP_SIGN_HASH] = { "sign-hash", 64, KH_SIGN_FLAGS, true, run_sign_hash },
+	[KH_OP_DECRYPT] = { "decrypt", 1024, 0, false, run_decrypt },
+};
+
+static struct held_key keys[KH_MAX_KEYS];
+static unsigned n_keys;
+
+static int load_key(const char *path, struct held_key *k)
+{
+	gnutls_datum_t pem = { NULL, 0 };
+	int rc = gnutls_load_file(path, &pem);
+	if (rc >= 0 && (rc = gnutls_privkey_init(&k->key)) >= 0)
+		rc = gnutls_privkey_import_x509_raw(k->key, &pem, GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (pem.data) {
+		gnutls_memset(pem.data, 0, pem.size);
+		gnutls_free(pem.data);
+	}
+	if (rc < 0) {
+		log_err("keyholder: cannot load private key %s: %s", path, gnutls_strerror(rc));
+		return -1;
+	}
+	k->pk = (gnutls_pk_algorithm_t)gnutls_privkey_get_pk_algorithm(k->key, NULL);
+	/* TLS keys sign; RSA keys may also decrypt a static-RSA premaster
+	 * secret (the default priorities do not offer that key exchange). */
+	k->ops = 1u << KH_OP_SIGN_DATA | 1u << KH_OP_SIGN_HASH;
+	if (k->pk == GNUTLS_PK_RSA)
+		k->ops |= 1u << KH_OP_DECRYPT;
+	return 0;
+}
+
+/* Why a request is refused before any key is used, or NULL. */
+static const char *check_request(const struct kh_request *req, size_t got)
+{
+	if (got < KH_REQUEST_HEADER || got > sizeof(*req))
+		return "bad size";
+	if (req->len != got - KH_REQUEST_HEADER)
+		return "length mismatch";
+	if (req->op == KH_OP_READY || req->op >= KH_OP__COUNT || !op_table[req->op].run)
+		return "unknown operation";
+	const struct kh_op_entry *e = &op_table[req->op];
+	if (req->len > e->max_input)
+		return "input too long";
+	if (req->flags & ~e->allowed_flags)
+		return "flags not allowed";
+	if (req->key >= n_keys)
+		return "unknown key";
+	const struct held_key *k = &keys[req->key];
+	if (!(k->ops & (1u << req->op)))
+		return "operation not allowed for this key";
+	if (e->signs ? !gnutls_sign_supports_pk_algorithm((gnutls_sign_algorithm_t)req->algo, k->pk)
+		     : req->algo != 0)
+		return "algorithm not allowed for this key";
+	return NULL;
+}
+
+static void serve(int fd)
+{
+	static struct kh_request req;
+	static struct kh_reply rep;
+	for (;;) {
+		ssize_t got = recv(fd, &req, sizeof(req), MSG_TRUNC);
+		if (got == 0)
+			return; /* the network process is gone */
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("keyholder: recv");
+			return;
+		}
+		memset(&rep, 0, KH_REPLY_HEADER);
+		rep.seq = got >= (ssize_t)sizeof(req.seq) ? req.seq : 0;
+		const char *why = check_request(&req, (size_t)got);
+		gnutls_datum_t out = { NULL, 0 };
+		if (why) {
+			log_warnx("keyholder: request refused: %s", why);
+			rep.status = GNUTLS_E_INVALID_REQUEST;
+		} else {
+			rep.status = op_table[req.op].run(&keys[req.key], &req, &out);
+			if (rep.status >= 0 && out.size > KH_MAX_OUTPUT)
+				rep.status = GNUTLS_E_SHORT_MEMORY_BUFFER;
+			if (rep.status >= 0) {
+				rep.status = 0;
+				rep.len = out.size;
+				memcpy(rep.data, out.data, out.size);
+			} else {
+				log_warnx("keyholder: %s with key %u failed: %s", op_table[req.op].name,
+					  req.key, gnutls_strerror(rep.status));
+			}
+		}
+		if (out.data) {
+			gnutls_memset(out.data, 0, out.size);
+			gnutls_free(out.data);
+		}
+		ssize_t sent = send(fd, &rep, KH_REPLY_HEADER + rep.len, 0);
+		gnutls_memset(&req, 0, sizeof(req));
+		gnutls_memset(&rep, 0, sizeof(rep));
+		if (sent < 0) {
+			log_warn("keyholder: send");
+			return;
+		}
+	}
+}
+
+void keyholder_child_main(int fd, pid_t parent, const struct gateway_config *cfg,
+			  const struct sandbox_user *user)
+{
+	/* Signals meant for the gateway (a terminal's ^C, a service manager's
+	 * TERM to the group, SIGUSR1 for counters) are not for the holder: it
+	 * ends when the network process closes the socket. */
+	static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE };
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		signal(ignored[i], SIG_IGN);
+	prctl(PR_SET_NAME, "pc-keyholder", 0, 0, 0);
+	/* No socket but the socketpair: close every other descriptor. */
+	if (fd > 3)
+		close_range(3, (unsigned)fd - 1, 0);
+	close_range((unsigned)fd + 1, ~0u, 0);
+	if (sandbox_no_dumps() < 0)
+		_exit(1);
+
+	const char *paths[KH_MAX_KEYS];
+	unsigned n = kh_key_paths(cfg, paths);
+	for (n_keys = 0; n_keys < n; n_keys++)
+		if (load_key(paths[n_keys], &keys[n_keys]) < 0)
+			_exit(1);
+
+	/* A credential change clears the parent-death signal: set it after. */
+	if (sandbox_drop_user(user) < 0 || sandbox_no_dumps() < 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent ||
+	    sandbox_seccomp(SANDBOX_KEYHOLDER, 0) < 0)
+		_exit(1);
+
+	struct kh_reply ready = { .seq = 0, .status = (int32_t)n_keys, .len = 0 };
+	if (send(fd, &ready, KH_REPLY_HEADER, 0) < 0)
+		_exit(1);
+	serve(fd);
+	for (unsigned i = 0; i < n_keys; i++)
+		gnutls_privkey_deinit(keys[i].key);
+	_exit(0);
+}

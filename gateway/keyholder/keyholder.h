@@ -1,0 +1,50 @@
+/* The key holder: a small process, forked before the gateway touches the
+ * network, that alone reads and holds the private keys and performs the
+ * private-key operations for the network process over a socketpair (as
+ * relayd's "ca" process does). The network process gets GnuTLS keys whose
+ * sign and decrypt operations are round trips to it; no key byte ever
+ * crosses the socketpair. */
+#ifndef PC_KEYHOLDER_H
+#define PC_KEYHOLDER_H
+
+#include <gnutls/abstract.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config/config.h"
+#include "sandbox/sandbox.h"
+
+/* Forks the key holder, which loads every private key the configuration
+ * names, switches to `user`, installs its own seccomp filter and then only
+ * answers requests. Returns 0 in the network process once the holder has
+ * loaded all its keys, -1 (logged) when it could not; never returns in the
+ * holder. The holder exits when the network process goes away. */
+int keyholder_start(const struct gateway_config *cfg, const struct sandbox_user *user);
+
+/* True once keyholder_start succeeded: TLS credentials then use
+ * keyholder_privkey instead of reading key files. */
+bool keyholder_active(void);
+
+/* The socket to the holder, for an event that notices the holder's death
+ * (it writes only answers, so a readable socket between requests is either
+ * a late answer to a timed-out request or its end). -1 when not active. */
+int keyholder_fd(void);
+
+/* For that event: discards late answers; false when the holder is gone. */
+bool keyholder_alive(void);
+
+/* A GnuTLS private key for the key file `key_path` of the configuration,
+ * whose private operations run in the holder; `pubkey` (the certificate's
+ * public key) answers what GnuTLS asks about the key's type and size. The
+ * key takes no reference to pubkey. 0 or a GnuTLS error (logged). */
+int keyholder_privkey(const char *key_path, gnutls_pubkey_t pubkey, gnutls_privkey_t *out);
+
+/* The holder's process id (-1 when not active): the one process the
+ * network process's filter lets it signal. */
+pid_t keyholder_pid(void);
+
+/* Closes the socket, so the holder exits, and reaps it (killing it when it
+ * has not gone within a second). */
+void keyholder_stop(void);
+
+#endif

@@ -1,0 +1,66 @@
+/* The key holder's request protocol, shared by both ends. One request or
+ * reply is one SOCK_SEQPACKET message: a fixed header and at most
+ * KH_MAX_INPUT/KH_MAX_OUTPUT bytes of data. A request names an operation
+ * from a fixed table and a key by its index in kh_key_paths(); the holder
+ * checks every field against that table and the key's allowed operations,
+ * and a reply carries only the operation's result (a signature or a
+ * decrypted premaster secret), never key bytes. A new signing key (the STI
+ * key of RFC 8224 Identity) is one more entry in kh_key_paths with the
+ * operations it allows; a new operation is one more row of the table in
+ * holder.c. */
+#ifndef PC_KEYHOLDER_PROTO_H
+#define PC_KEYHOLDER_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config/config.h"
+
+/* Data sizes: the largest TLS input is a TLS 1.2 ServerKeyExchange to be
+ * signed (two randoms and an ECDHE/DHE share, well under 1 KiB) or an
+ * RSA-8192 ciphertext (1 KiB); the largest output an RSA-8192 signature. */
+#define KH_MAX_INPUT 2048
+#define KH_MAX_OUTPUT 2048
+#define KH_MAX_KEYS (CFG_MAX_LISTENERS + CFG_MAX_PEERS)
+
+enum kh_op {
+	KH_OP_READY = 0,     /* holder -> network process, once, after loading keys */
+	KH_OP_SIGN_DATA = 1, /* hash and sign `data` with `algo` */
+	KH_OP_SIGN_HASH = 2, /* sign an already computed hash with `algo` */
+	KH_OP_DECRYPT = 3,   /* RSA decryption (static RSA key exchange) */
+	KH_OP__COUNT
+};
+
+struct kh_request {
+	uint32_t seq;   /* echoed in the reply */
+	uint16_t op;    /* enum kh_op */
+	uint16_t key;   /* index into kh_key_paths() */
+	uint32_t algo;  /* gnutls_sign_algorithm_t for the sign operations, else 0 */
+	uint32_t flags; /* GnuTLS sign flags the table allows */
+	uint32_t len;   /* bytes of data */
+	uint8_t data[KH_MAX_INPUT];
+};
+
+struct kh_reply {
+	uint32_t seq;
+	int32_t status; /* 0 or a GnuTLS error code */
+	uint32_t len;
+	uint8_t data[KH_MAX_OUTPUT];
+};
+
+#define KH_REQUEST_HEADER offsetof(struct kh_request, data)
+#define KH_REPLY_HEADER offsetof(struct kh_reply, data)
+
+/* The distinct private-key files the configuration names (TLS listeners,
+ * then TLS peers), in a fixed order both processes compute from the same
+ * configuration: a key's index is its position. Returns the count. */
+unsigned kh_key_paths(const struct gateway_config *cfg, const char *paths[KH_MAX_KEYS]);
+
+/* The holder's life after fork (holder.c); never returns. `parent` is the
+ * network process, `fd` the holder's end of the socketpair. */
+struct sandbox_user;
+void keyholder_child_main(int fd, pid_t parent, const struct gateway_config *cfg,
+			  const struct sandbox_user *user) __attribute__((noreturn));
+
+#endif

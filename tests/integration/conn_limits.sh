@@ -74,9 +74,15 @@ n=$(counter connections_first_message_timeout)
 [ "$n" -ge 8 ] || failc first_message_timeout_counted "connections_first_message_timeout = $n, expected >= 8"
 
 # Out of descriptors: the soft limit is lowered to just above what is open.
-read -r soft hard < <(prlimit --pid "$GW_PID" --nofile --raw --noheadings -o SOFT,HARD)
+# The gateway has dropped to an unprivileged user: only that user may change
+# its limits (this sandbox's root lacks CAP_SYS_RESOURCE), so prlimit runs
+# as it.
+gw_uid=$(awk '/^Uid:/ { print $2 }' "/proc/$GW_PID/status")
+gw_gid=$(awk '/^Gid:/ { print $2 }' "/proc/$GW_PID/status")
+as_gw() { setpriv --reuid="$gw_uid" --regid="$gw_gid" --clear-groups "$@"; }
+read -r soft hard < <(as_gw prlimit --pid "$GW_PID" --nofile --raw --noheadings -o SOFT,HARD)
 open_fds=$(ls "/proc/$GW_PID/fd" | wc -l)
-prlimit --pid "$GW_PID" --nofile=$((open_fds + 3)):"$hard"
+as_gw prlimit --pid "$GW_PID" --nofile=$((open_fds + 3)):"$hard"
 $TOOL hold 5060 20 4 40 >"$WORK/hold_emfile.out" & HOLD_E=$!; PIDS="$PIDS $HOLD_E"
 wait_opened "$WORK/hold_emfile.out"
 tck=$(getconf CLK_TCK)
@@ -90,7 +96,7 @@ if [ "$cpu" -le 30 ] && [ "$paused" -ge 1 ]; then pass accept_pauses_out_of_desc
 else failc accept_pauses_out_of_descriptors "CPU ${cpu}% over 2 s, accept_paused_no_descriptors = $paused"; fi
 kill "$HOLD_E" 2>/dev/null
 wait "$HOLD_E" 2>/dev/null
-prlimit --pid "$GW_PID" --nofile="$soft":"$hard"
+as_gw prlimit --pid "$GW_PID" --nofile="$soft":"$hard"
 sleep 0.5
 answer=$($TOOL options 5060)
 if [[ $answer == "SIP/2.0 200"* ]]; then pass accepts_again_when_descriptors_free

@@ -1,8 +1,9 @@
 /* REGISTER from phones: the gateway as registrar. On a leg with
- * `registrar = true` a REGISTER is authenticated by digest when the leg
- * says `auth = "digest"` (policy/digest.c decides; a 401 carries SHA-256
- * and MD5 challenges), the authenticated user may only change its own
- * bindings, and the registrar (registrar/) applies it. The bindings, with
+ * `registrar = true` a REGISTER is authenticated as the leg's `auth` says:
+ * by digest (policy/digest.c decides; a 401 carries SHA-256 and MD5
+ * challenges), by a verified client certificate naming the To user, or by
+ * the certificate and else digest; the authenticated user may only change
+ * its own bindings, and the registrar (registrar/) applies it. The bindings, with
  * the flow each REGISTER came on, are what routes marked `registered`
  * lead to. The user store is read once at start; the nonce secret is drawn
  * fresh at every start, so nonces of an earlier run are stale. */
@@ -368,28 +369,45 @@ static const struct user_entry *cert_user(const struct reg_service *rs, const st
 	return users_lookup_id(&rs->users, id, realm);
 }
 
+/* Authenticates a request on a leg that asks for it: a verified client
+ * certificate naming a user (when `want` is set, naming that user: a REGISTER
+ * may only be for the certificate's own address), else digest where the leg
+ * allows it, else 403. True with the user name in `who`; false when the
+ * request has been answered. */
+static bool authorize(struct reg_service *rs, struct txn *st, msg_t *req,
+		      const struct leg_config *leg, bool proxy, const char *want, char *who,
+		      size_t wholen)
+{
+	if (leg->cert_auth) {
+		const struct user_entry *u = cert_user(rs, txn_peer(st));
+		if (u && (want == NULL || strcmp(u->name, want) == 0)) {
+			counter_inc(CNT_CERT_AUTH_OK);
+			snprintf(who, wholen, "%s", u->name);
+			return true;
+		}
+		if (!leg->digest_auth) {
+			const char *method = sip_object(req)->sip_request->rq_method_name;
+			if (u)
+				log_info("%s: the client certificate of \"%s\" does not name \"%s\"",
+					 method, u->name, want);
+			else
+				log_info("%s: no verified client certificate naming a user (identity \"%s\")",
+					 method, txn_peer(st)->identity);
+			counter_inc(CNT_AUTH_FAILURES);
+			respond(st, req, 403, "Forbidden", NULL, 0);
+			return false;
+		}
+	}
+	return authenticate(rs, st, req, proxy, who, wholen);
+}
+
 bool reg_service_authorize(struct reg_service *rs, struct txn *st, msg_t *req,
 			   const struct leg_config *leg, char *who, size_t wholen)
 {
 	who[0] = '\0';
 	if (leg == NULL || (!leg->digest_auth && !leg->cert_auth))
 		return true;
-	if (leg->cert_auth) {
-		const struct user_entry *u = cert_user(rs, txn_peer(st));
-		if (u) {
-			counter_inc(CNT_CERT_AUTH_OK);
-			snprintf(who, wholen, "%s", u->name);
-			return true;
-		}
-		if (!leg->digest_auth) {
-			log_info("%s: no verified client certificate naming a user (identity \"%s\")",
-				 sip_object(req)->sip_request->rq_method_name, txn_peer(st)->identity);
-			counter_inc(CNT_AUTH_FAILURES);
-			respond(st, req, 403, "Forbidden", NULL, 0);
-			return false;
-		}
-	}
-	return authenticate(rs, st, req, true, who, wholen);
+	return authorize(rs, st, req, leg, true, NULL, who, wholen);
 }
 
 size_t reg_service_identities(const struct reg_service *rs, const char *user,
@@ -423,9 +441,12 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 		respond(st, req, 400, "Bad Request", NULL, 0);
 		return true;
 	}
-	if (leg->digest_auth) {
+	/* Every authentication the leg names applies to REGISTER as to INVITE:
+	 * a registration takes the user's calls. A leg without any refuses to
+	 * load unless allow_unauthenticated_register says so (config.c). */
+	if (leg->digest_auth || leg->cert_auth) {
 		char who[REG_USER_MAX];
-		if (!authenticate(rs, st, req, false, who, sizeof(who)))
+		if (!authorize(rs, st, req, leg, false, user, who, sizeof(who)))
 			return true;
 		if (strcmp(who, user) != 0) {
 			log_info("register: \"%s\" may not register \"%s\"", who, user);

@@ -358,7 +358,8 @@ static int load_suites(struct loader *ld, const config_setting_t *g, struct leg_
 static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
 	static const char *const keys[] = { "name", "media", "crypto", "rtp_address", "advertise",
-		"rtp_ports", "registrar", "auth", "require_tls", "require_client_cert", NULL };
+		"rtp_ports", "registrar", "auth", "require_tls", "require_client_cert",
+		"allow_unauthenticated_register", NULL };
 	const config_setting_t *list = config_lookup(cf, "legs");
 	if (!list)
 		return 0;
@@ -379,6 +380,7 @@ static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg
 		    get_string(ld, g, "rtp_address", leg->rtp_address, sizeof(leg->rtp_address), true) < 0 ||
 		    get_string(ld, g, "advertise", leg->advertise, sizeof(leg->advertise), false) < 0 ||
 		    get_bool(ld, g, "registrar", &leg->registrar) < 0 ||
+		    get_bool(ld, g, "allow_unauthenticated_register", &leg->open_registrar) < 0 ||
 		    get_string(ld, g, "auth", auth, sizeof(auth), false) < 0 ||
 		    get_bool(ld, g, "require_tls", &leg->require_tls) < 0 ||
 		    get_bool(ld, g, "require_client_cert", &leg->require_client_cert) < 0 ||
@@ -394,6 +396,17 @@ static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg
 			return failf(ld, config_setting_get_member(g, "auth"),
 				     "must be none, digest, certificate or certificate-or-digest");
 		}
+		/* A registration takes the user's calls: a registrar that believes
+		 * any To is refused unless the operator says every device on the
+		 * leg is trusted. */
+		if (leg->registrar && !leg->digest_auth && !leg->cert_auth && !leg->open_registrar)
+			return failf(ld, config_setting_get_member(g, "registrar"),
+				     "a registrar leg needs auth (digest, certificate or "
+				     "certificate-or-digest): without it anyone registers any user and "
+				     "gets their calls; allow_unauthenticated_register = true accepts that");
+		if (leg->open_registrar && (!leg->registrar || leg->digest_auth || leg->cert_auth))
+			return failf(ld, config_setting_get_member(g, "allow_unauthenticated_register"),
+				     "only for a registrar leg with auth = \"none\"");
 		if (leg->require_client_cert)
 			leg->require_tls = true;
 		if (!strcmp(media, "rtp"))

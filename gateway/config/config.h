@@ -83,6 +83,7 @@ struct leg_config {
 	char advertise[CFG_HOST_MAX];    /* the address written into SDP */
 	unsigned rtp_port_min, rtp_port_max;
 	bool registrar;                  /* REGISTER accepted from this leg */
+	bool open_registrar;             /* ... without authentication (explicitly allowed) */
 	bool digest_auth;                /* its requests may authenticate by digest */
 	bool cert_auth;                  /* ... or by a verified client certificate naming a user */
 	bool require_tls;                /* requests only over TLS (else 403) */

@@ -10,7 +10,7 @@
 #     answers, and the trunk's call is established.
 # Without forking the trunk would get the 480; without Path no Route.
 . "$TESTS/integration/lib.sh"
-INSIDE_LEG='registrar = true;' PHONE_ROUTE='registered = true;' call_config "$WORK/gw.conf"
+INSIDE_LEG='registrar = true; allow_unauthenticated_register = true;' PHONE_ROUTE='registered = true;' call_config "$WORK/gw.conf"
 start_gateway "$WORK/gw.conf"
 
 # register PORT [PATH]: carol's contact at 127.0.0.1:PORT, no authentication on

@@ -263,6 +263,26 @@ static void leg_auth_and_transport_requirements(void **state)
 	assert_non_null(strstr(err, "must be none, digest, certificate or certificate-or-digest"));
 }
 
+/* A registrar that believes any To hands every user's calls to whoever
+ * asks: refused with file:line unless explicitly allowed. */
+static void registrar_without_auth_refused(void **state)
+{
+#define OPEN_LEG(extra) "legs = ( { name = \"inside\"; rtp_address = \"127.0.0.1\";\n" \
+			"  rtp_ports = [ 20000, 20099 ];\n  registrar = true; " extra " } );\n"
+	assert_int_equal(load(LISTENER OPEN_LEG("")), -1);
+	assert_non_null(strstr(err, ":4: registrar: a registrar leg needs auth"));
+	assert_int_equal(load(LISTENER OPEN_LEG("allow_unauthenticated_register = true;")), 0);
+	assert_true(cfg.legs[0].registrar);
+	assert_true(cfg.legs[0].open_registrar);
+	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"u\"; };\n"), 0);
+	assert_false(cfg.legs[0].open_registrar);
+	/* Only where it means something: not beside an authentication. */
+	assert_int_equal(load(LISTENER OPEN_LEG("auth = \"digest\"; allow_unauthenticated_register = true;")
+			      "auth = { users = \"u\"; };\n"), -1);
+	assert_non_null(strstr(err, "allow_unauthenticated_register: only for a registrar leg"));
+#undef OPEN_LEG
+}
+
 static void registered_route_needs_registrar(void **state)
 {
 	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"u\"; };\n"
@@ -297,6 +317,7 @@ int main(void)
 		cmocka_unit_test(registrar_and_digest),
 		cmocka_unit_test(digest_without_users_refused),
 		cmocka_unit_test(registered_route_needs_registrar),
+		cmocka_unit_test(registrar_without_auth_refused),
 		cmocka_unit_test(abuse_and_identity_groups),
 		cmocka_unit_test(abuse_and_identity_mistakes),
 		cmocka_unit_test(leg_auth_and_transport_requirements),

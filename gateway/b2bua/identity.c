@@ -14,22 +14,18 @@
 #include <sofia-sip/msg_header.h>
 
 #include "guard.h"
+#include "core/sipname.h"
 #include "policy/pai.h"
 #include "policy/privacy.h"
 
 /* A certificate identity is a DNS name or, preferred by transport/tls.c, a
- * subjectAltName URI; a URI without a user part (sip:example.com) names the
- * domain, as RFC 5922 §7.1 matches it, so both forms match "example.com". */
+ * subjectAltName URI; only a sip: URI without a user part names a domain
+ * (RFC 5922 §7.1, core/sipname.c: the rule the TLS name check applies), so
+ * sip:trunk.example.com is the trunk and sip:alice@trunk.example.com is not. */
 static bool trusted_name(const struct gateway_config *cfg, const char *name)
 {
-	if (name == NULL || name[0] == '\0')
-		return false;
-	if (strncmp(name, "sip:", 4) == 0 && !strchr(name, '@'))
-		name += 4;
-	else if (strncmp(name, "sips:", 5) == 0 && !strchr(name, '@'))
-		name += 5;
 	for (unsigned i = 0; i < cfg->identity.n_trusted_names; i++)
-		if (strcmp(cfg->identity.trusted_names[i], name) == 0)
+		if (sipname_identity_names_domain(name, cfg->identity.trusted_names[i]))
 			return true;
 	return false;
 }

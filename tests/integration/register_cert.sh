@@ -18,11 +18,6 @@ PASSWD="$(dirname "$PORTCULLIS_BIN")/portcullis-passwd"
 printf 'secret-a' | "$PASSWD" alice localhost >"$WORK/users" || fail "passwd: alice"
 printf 'secret-b' | "$PASSWD" bob localhost >>"$WORK/users" || fail "passwd: bob"
 
-tls_listener() { # tls_listener NAME LEG PORT VERIFY
-	echo "{ name = \"$1\"; leg = \"$2\"; transport = \"tls\"; address = \"127.0.0.1\"; port = $3;
-    tls = { certificate = \"$CERTS/gateway.crt\"; key = \"$CERTS/gateway.key\"; ca = \"$CERTS/ca.crt\";
-            verify_peer = \"$4\"; }; }"
-}
 gateway_conf() { # gateway_conf FILE CERTPHONES_LEG_SETTINGS
 	cat >"$1" <<CONF
 domain = "localhost";

@@ -157,6 +157,25 @@ static int get_strings(struct loader *ld, const config_setting_t *group, const c
 	return 0;
 }
 
+/* TLS 1.2 is the floor whatever an operator's priority string says (GnuTLS's
+ * NORMAL alone still enables TLS 1.0 and 1.1): the versions below it are
+ * removed at its end, where a removal wins over anything before it. A
+ * system keyword (@SYSTEM) takes no additions, so it must be written out. */
+static int hold_priority_floor(struct loader *ld, const config_setting_t *s, char *priority,
+			       size_t size)
+{
+	static const char floor[] = ":-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-DTLS-ALL";
+	size_t len = strlen(priority);
+	if (priority[0] == '@')
+		return failf(ld, s, "a system priority keyword cannot be held to the TLS 1.2 floor; "
+				    "write the priority string out");
+	if (len == 0 || len + sizeof(floor) > size)
+		return failf(ld, s, "must be a GnuTLS priority string of 1 to %zu characters",
+			     size - sizeof(floor));
+	memcpy(priority + len, floor, sizeof(floor));
+	return 0;
+}
+
 static int load_tls(struct loader *ld, const config_setting_t *owner, struct tls_config *tls,
 		    bool server_side)
 {
@@ -182,6 +201,9 @@ static int load_tls(struct loader *ld, const config_setting_t *owner, struct tls
 		return -1;
 	if ((tls->certificate[0] == '\0') != (tls->key[0] == '\0'))
 		return failf(ld, g, "certificate and key go together");
+	const config_setting_t *ps = config_setting_get_member(g, "priority");
+	if (ps && hold_priority_floor(ld, ps, tls->priority, sizeof(tls->priority)) < 0)
+		return -1;
 	char verify[16] = "required";
 	if (get_string(ld, g, "verify_peer", verify, sizeof(verify), false) < 0)
 		return -1;

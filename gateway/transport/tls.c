@@ -193,6 +193,17 @@ int tls_ctx_init(struct tls_ctx *ctx, const struct tls_config *cfg, bool server,
 			err_pos ? err_pos : "", gnutls_strerror(rc));
 		goto fail;
 	}
+	/* config.c holds every priority string to TLS 1.2; refuse anything
+	 * that still enables less rather than trust that. */
+	const unsigned *protos = NULL;
+	int np = gnutls_priority_protocol_list(ctx->priority, &protos);
+	for (int i = 0; i < np; i++) {
+		if (protos[i] != GNUTLS_TLS1_2 && protos[i] != GNUTLS_TLS1_3) {
+			log_err("%s: the TLS priority string enables %s; only TLS 1.2 and 1.3 are allowed",
+				label, gnutls_protocol_get_name((gnutls_protocol_t)protos[i]));
+			goto fail;
+		}
+	}
 	if (server && cfg->session_tickets &&
 	    (rc = gnutls_session_ticket_key_generate(&ctx->ticket_key)) < 0)
 		goto gnutls_fail;

@@ -93,6 +93,23 @@ static void tls_paths_resolve_against_config_dir(void **state)
 	assert_int_equal(cfg.listeners[0].tls.verify_peer, TLS_VERIFY_OPTIONAL);
 }
 
+/* An operator's priority string is held to TLS 1.2: the older versions are
+ * removed at its end; a system keyword, which takes no additions, is refused. */
+static void tls_priority_floor(void **state)
+{
+#define PRIO_LISTENER(p) "listeners = ( { name = \"t\"; leg = \"o\"; transport = \"tls\";" \
+	" address = \"::1\"; port = 5061;\n tls = { certificate = \"a\"; key = \"b\"; ca = \"c\";\n" \
+	" priority = \"" p "\"; }; } );\n"
+	assert_int_equal(load(PRIO_LISTENER("NORMAL:+VERS-TLS1.0")), 0);
+	assert_string_equal(cfg.listeners[0].tls.priority,
+			    "NORMAL:+VERS-TLS1.0:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-DTLS-ALL");
+	assert_int_equal(load(PRIO_LISTENER("@SYSTEM")), -1);
+	assert_non_null(strstr(err, ":3: priority: a system priority keyword cannot be held"));
+	assert_int_equal(load(PRIO_LISTENER("")), -1);
+	assert_non_null(strstr(err, ":3: priority: must be a GnuTLS priority string"));
+#undef PRIO_LISTENER
+}
+
 static void wildcard_peer_name_refused(void **state)
 {
 	assert_int_equal(load("listeners = ( { name = \"t\"; leg = \"o\"; transport = \"tls\";"
@@ -307,6 +324,7 @@ int main(void)
 		cmocka_unit_test(tls_listener_needs_certificate),
 		cmocka_unit_test(tls_paths_resolve_against_config_dir),
 		cmocka_unit_test(wildcard_peer_name_refused),
+		cmocka_unit_test(tls_priority_floor),
 		cmocka_unit_test(tls_client_must_verify),
 		cmocka_unit_test(duplicate_listener_address),
 		cmocka_unit_test(missing_file),

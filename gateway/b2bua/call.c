@@ -427,6 +427,11 @@ static int decide_identity(struct call *c, sip_t const *sip, const struct pc_pee
 		return status;
 	if (out->anonymous)
 		counter_inc(CNT_FROM_ANONYMISED);
+	if (out->from_replaced && !out->anonymous) {
+		counter_inc(CNT_FROM_REPLACED);
+		log_info("call %u: From user of %s is not an identity it owns: sent as \"%s\"", c->id,
+			 user, out->from_user);
+	}
 	if (out->pai_removed)
 		counter_inc(CNT_PAI_REMOVED);
 	if (out->n_asserted)
@@ -559,14 +564,13 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 		call_close(c, "privacy cannot be honoured");
 		return true;
 	}
-	const char *caller = sip->sip_from->a_url->url_user;
 	char sent_by[CFG_HOST_MAX + 16];
 	leg_sent_by(c, lb, sent_by, sizeof(sent_by));
-	if (idn.anonymous)
+	/* A From user too long to write whole is not cut into someone else's. */
+	if (idn.anonymous ||
+	    snprintf(lb->local_uri, sizeof(lb->local_uri), "<sip:%s@%s>",
+		     idn.from_user[0] ? idn.from_user : "anonymous", sent_by) >= (int)sizeof(lb->local_uri))
 		snprintf(lb->local_uri, sizeof(lb->local_uri), "%s", IDENTITY_ANONYMOUS_FROM);
-	else
-		snprintf(lb->local_uri, sizeof(lb->local_uri), "<sip:%s@%s>",
-			 caller ? caller : "anonymous", sent_by);
 
 	char *b_body = NULL;
 	if (sip->sip_payload && sip->sip_payload->pl_len) {

@@ -5,7 +5,8 @@
  * (Call-Info, User-Agent, Organization, Reply-To, In-Reply-To, Subject,
  * Warning) never crosses, and Via, Contact, Record-Route and Call-ID are the
  * gateway's own on every call. What is left to decide per request is the
- * From, the asserted identity and the Privacy header itself. */
+ * From (anonymised, or for an authenticated caller an identity it owns),
+ * the asserted identity and the Privacy header itself. */
 #include "identity.h"
 
 #include <stdio.h>
@@ -90,6 +91,9 @@ int identity_decide(const struct gateway_config *cfg, const sip_t *req,
 								     : PAI_UNTRUSTED_REMOVE,
 	};
 	struct pai_decision ad = pai_decide(req, &actx);
+	struct pai_from pf = pai_from_user(req, &actx);
+	memcpy(out->from_user, pf.user, sizeof(out->from_user));
+	out->from_replaced = pf.replaced;
 	out->pai_why = ad.why;
 	for (unsigned i = 0; i < ad.count && i < 2; i++) {
 		char v[PAI_URI_MAX + 2];

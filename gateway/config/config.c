@@ -563,7 +563,7 @@ static int load_timers(struct loader *ld, config_t *cf, struct gateway_config *c
 static int load_auth(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
 	static const char *const keys[] = { "realm", "users", "nonce_lifetime", "max_users",
-		"algorithms", "max_failures", "lockout", NULL };
+		"algorithms", "max_failures", "user_max_failures", "lockout", NULL };
 	struct auth_config *a = &cfg->auth;
 	const config_setting_t *g = config_lookup(cf, "auth");
 	if (g) {
@@ -577,6 +577,10 @@ static int load_auth(struct loader *ld, config_t *cf, struct gateway_config *cfg
 		    get_uint(ld, g, "max_users", &a->max_users, 1, 10000000, false) < 0 ||
 		    get_uint(ld, g, "max_failures", &a->max_failures, 0, 1000, false) < 0 ||
 		    get_uint(ld, g, "lockout", &a->lockout_s, 1, 86400, false) < 0)
+			return -1;
+		/* User-wide: ten sources' worth unless said otherwise (docs/configuration.md). */
+		a->user_max_failures = a->max_failures * AUTH_USER_FAILURES_FACTOR;
+		if (get_uint(ld, g, "user_max_failures", &a->user_max_failures, 0, 100000, false) < 0)
 			return -1;
 		const config_setting_t *algs = config_setting_get_member(g, "algorithms");
 		if (algs) {
@@ -732,6 +736,7 @@ static void set_defaults(struct gateway_config *cfg)
 	cfg->timers = (struct timers_config){ .t1_ms = 500, .t2_ms = 4000, .t4_ms = 5000 };
 	cfg->auth = (struct auth_config){ .nonce_lifetime_s = 300, .max_users = 100000,
 					  .md5 = true, .sha256 = true, .max_failures = 5,
+					  .user_max_failures = 5 * AUTH_USER_FAILURES_FACTOR,
 					  .lockout_s = 300 };
 	cfg->registrar = (struct registrar_config){
 		.min_expires_s = 60, .max_expires_s = 3600, .default_expires_s = 3600,

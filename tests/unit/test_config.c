@@ -199,7 +199,14 @@ static void registrar_and_digest(void **state)
 	assert_int_equal(cfg.registrar.min_expires_s, 60);
 	assert_true(cfg.routes[0].registered);
 	assert_int_equal(cfg.auth.max_failures, 5);
+	assert_int_equal(cfg.auth.user_max_failures, 50); /* ten sources' worth */
 	assert_int_equal(cfg.auth.lockout_s, 300);
+	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"u\"; max_failures = 3;\n"
+			      " user_max_failures = 7; };\n"), 0);
+	assert_int_equal(cfg.auth.max_failures, 3);
+	assert_int_equal(cfg.auth.user_max_failures, 7);
+	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"u\"; max_failures = 4; };\n"), 0);
+	assert_int_equal(cfg.auth.user_max_failures, 40);
 }
 
 static void digest_without_users_refused(void **state)

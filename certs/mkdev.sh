@@ -1,7 +1,8 @@
 #!/bin/sh
 # Creates the development PKI with GnuTLS certtool: a CA, the gateway's
 # certificate, the trunk peer's, a phone's and user alice's client
-# certificates. Idempotent: existing files are kept unless --force is given;
+# certificates, and an impostor's (a user's client-only certificate in the
+# trunk's domain, for the tests that it never passes as the trunk). Idempotent: existing files are kept unless --force is given;
 # a certificate missing beside an existing CA (one added to this script
 # later) is issued by that CA, the others are left alone.
 # Usage: mkdev.sh [--force] [DIR]
@@ -15,7 +16,7 @@ out=${1:-"$here/dev"}
 command -v certtool >/dev/null 2>&1 || {
 	echo "mkdev.sh: certtool not found (Debian package gnutls-bin)" >&2; exit 1; }
 
-names="gateway trunk phone alice"
+names="gateway trunk phone alice impostor"
 if [ "$force" -eq 0 ] && [ -f "$out/ca.crt" ] && [ -f "$out/ca.key" ]; then
 	missing=""
 	for name in $names; do [ -f "$out/$name.crt" ] || missing="$missing $name"; done

@@ -238,6 +238,59 @@ static void assert_for_user(const sip_t *req, const struct pai_ctx *ctx, struct 
 	}
 }
 
+/* Whether `user`, a From user, is the owned identity o's user (its number
+ * for tel). */
+static bool owns_user(const struct owned *o, const char *user)
+{
+	if (o->fam == FAM_TEL)
+		return tel_number_same(o->url->url_user, user);
+	return o->url->url_user && strcmp(o->url->url_user, user) == 0;
+}
+
+struct pai_from pai_from_user(const sip_t *req, const struct pai_ctx *ctx)
+{
+	struct pai_from f;
+	memset(&f, 0, sizeof(f));
+	const char *claimed = req && req->sip_from && req->sip_from->a_url->url_user
+				      ? req->sip_from->a_url->url_user
+				      : "";
+	bool fits = strnlen(claimed, sizeof(f.user)) < sizeof(f.user);
+	if (!ctx || !ctx->user || !ctx->user[0]) {
+		if (fits)
+			memcpy(f.user, claimed, strlen(claimed) + 1);
+		return f;
+	}
+	if (fits && (!strcmp(claimed, ctx->user) || !strcmp(claimed, "anonymous"))) {
+		memcpy(f.user, claimed, strlen(claimed) + 1);
+		return f;
+	}
+	struct owned o;
+	const char *deflt[2] = { NULL, NULL };
+	for (size_t i = 0; i < ctx->n_identities && i < PAI_OWNED_MAX; i++) {
+		if (!ctx->identities || !owned_parse(ctx->identities[i], &o) || !o.url->url_user)
+			continue;
+		if (fits && claimed[0] && owns_user(&o, claimed)) {
+			memcpy(f.user, claimed, strlen(claimed) + 1);
+			return f;
+		}
+		if (!deflt[o.fam]) {
+			/* The user part, out of the parsed copy about to be reused. */
+			size_t at = (size_t)(o.url->url_user - o.buf);
+			deflt[o.fam] = ctx->identities[i] + at;
+		}
+	}
+	const char *use = deflt[FAM_SIP] ? deflt[FAM_SIP] : deflt[FAM_TEL];
+	size_t n = use ? strcspn(use, "@;?:") : 0;
+	if (use == NULL || n == 0 || n >= sizeof(f.user)) {
+		use = ctx->user;
+		n = strnlen(use, sizeof(f.user) - 1);
+	}
+	memcpy(f.user, use, n);
+	f.user[n] = '\0';
+	f.replaced = true;
+	return f;
+}
+
 struct pai_decision pai_decide(const sip_t *req, const struct pai_ctx *ctx)
 {
 	static const struct pai_ctx nobody = { 0 };

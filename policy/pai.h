@@ -107,4 +107,18 @@ struct pai_decision {
  * authenticated. */
 struct pai_decision pai_decide(const sip_t *req, const struct pai_ctx *ctx);
 
+/* The From user the next hop is told, for a caller who authenticated: the
+ * request's own From user when the caller owns it (its user name, the user
+ * part of one of its sip/sips identities, the number of its tel identity) or
+ * it is "anonymous"; otherwise the user part of the caller's default sip
+ * identity (else tel, else its user name), so an authenticated caller cannot
+ * present someone else's number where no assertion reaches (an untrusted
+ * trunk). Nobody authenticated (ctx or ctx->user NULL): the From user as it
+ * came; nothing to check it against. */
+struct pai_from {
+	char user[PAI_URI_MAX]; /* "" when the request's From has no user */
+	bool replaced;          /* the caller's own From user was not theirs */
+};
+struct pai_from pai_from_user(const sip_t *req, const struct pai_ctx *ctx);
+
 #endif

@@ -209,6 +209,21 @@ int rl_key_name(struct rl_key *k, const char *name)
 	return 0;
 }
 
+int rl_key_name_addr(struct rl_key *k, const char *name, const struct sockaddr *sa)
+{
+	struct rl_key n;
+	if (rl_key_name(&n, name) < 0 || rl_key_addr(k, sa) < 0)
+		return -1;
+	memcpy(k->name, n.name, sizeof(k->name));
+	return 0;
+}
+
+/* The name paired with an address key ("" for a plain address). */
+static size_t pair_len(const struct rl_key *k)
+{
+	return k->family ? strnlen(k->name, sizeof(k->name) - 1) : 0;
+}
+
 static const uint8_t *key_bytes(const struct rl_key *k)
 {
 	return k->family ? k->addr : (const uint8_t *)k->name;
@@ -224,7 +239,8 @@ static size_t key_len(const struct rl_key *k)
 static bool key_equal(const struct rl_key *a, const struct rl_key *b)
 {
 	return a->family == b->family && key_len(a) == key_len(b) &&
-	       memcmp(key_bytes(a), key_bytes(b), key_len(a)) == 0;
+	       memcmp(key_bytes(a), key_bytes(b), key_len(a)) == 0 &&
+	       pair_len(a) == pair_len(b) && memcmp(a->name, b->name, pair_len(a)) == 0;
 }
 
 /* ---- Table ---- */
@@ -291,12 +307,13 @@ uint32_t rl_table_count(const struct rl_table *t)
 
 uint32_t rl_table_bucket(const struct rl_table *t, const struct rl_key *k)
 {
-	uint8_t buf[2 + RL_NAME_MAX];
-	size_t n = key_len(k);
+	uint8_t buf[2 + RL_NAME_MAX + RL_NAME_MAX];
+	size_t n = key_len(k), p = pair_len(k);
 	buf[0] = (uint8_t)k->family;
 	buf[1] = (uint8_t)n;
 	memcpy(buf + 2, key_bytes(k), n);
-	return (uint32_t)(siphash(t->k0, t->k1, buf, 2 + n) & (t->nbuckets - 1));
+	memcpy(buf + 2 + n, k->name, p); /* a paired name after the address */
+	return (uint32_t)(siphash(t->k0, t->k1, buf, 2 + n + p) & (t->nbuckets - 1));
 }
 
 static uint32_t find(const struct rl_table *t, const struct rl_key *k)

@@ -81,11 +81,15 @@ struct rl_key {
 	int family; /* AF_INET, AF_INET6, or 0 for a name */
 	uint8_t len; /* bytes of addr or name that count */
 	uint8_t addr[16];
-	char name[RL_NAME_MAX];
+	char name[RL_NAME_MAX]; /* with an address: "" or the name paired with it */
 };
 
 /* 0, or -1 for another family. */
 int rl_key_addr(struct rl_key *k, const struct sockaddr *sa);
+/* A name from one source address (as rl_key_addr keys it): a user's failed
+ * logins from one place, apart from the same user's from elsewhere. 0, or -1
+ * when either part cannot be keyed. */
+int rl_key_name_addr(struct rl_key *k, const char *name, const struct sockaddr *sa);
 /* 0, or -1 for NULL, "" or a name of RL_NAME_MAX bytes or more: such a name
  * cannot be tracked and the caller must refuse it (our configured users and
  * trunks are short; a long unknown name is not worth a slot). */

@@ -440,6 +440,11 @@ static int decide_identity(struct call *c, sip_t const *sip, const struct pc_pee
 		return status;
 	if (out->anonymous)
 		counter_inc(CNT_FROM_ANONYMISED);
+	if (out->from_replaced && !out->anonymous) {
+		counter_inc(CNT_FROM_REPLACED);
+		log_info("call %u: From user of %s is not an identity it owns: sent as \"%s\"", c->id,
+			 user, out->from_user);
+	}
 	if (out->pai_removed)
 		counter_inc(CNT_PAI_REMOVED);
 	if (out->n_asserted)
@@ -620,14 +625,13 @@ static int b_attempt(struct call *c, sip_t const *sip, const struct route_config
 		snprintf(why, whylen, "%s", idn.why);
 		return refused;
 	}
-	const char *caller = sip->sip_from->a_url->url_user;
 	char sent_by[CFG_HOST_MAX + 16];
 	leg_sent_by(c, lb, sent_by, sizeof(sent_by));
-	if (idn.anonymous)
+	/* A From user too long to write whole is not cut into someone else's. */
+	if (idn.anonymous ||
+	    snprintf(lb->local_uri, sizeof(lb->local_uri), "<sip:%s@%s>",
+		     idn.from_user[0] ? idn.from_user : "anonymous", sent_by) >= (int)sizeof(lb->local_uri))
 		snprintf(lb->local_uri, sizeof(lb->local_uri), "%s", IDENTITY_ANONYMOUS_FROM);
-	else
-		snprintf(lb->local_uri, sizeof(lb->local_uri), "<sip:%s@%s>",
-			 caller ? caller : "anonymous", sent_by);
 
 	char *b_body = NULL;
 	*why_public = true;
@@ -917,16 +921,42 @@ static void leg_cancel(struct txn_owner *o, struct txn *st)
 
 static void relay_request(struct call *c, struct txn *st, msg_t *req, int from);
 
+/* A leg whose peer proved a certificate identity speaks only with that
+ * identity: knowing the dialog's Call-ID and tags is not enough to act for
+ * it (re-INVITE its media, BYE it, answer in an ACK). False, logged and
+ * counted, for a request from anyone else. */
+static bool speaks_for_leg(const struct call *c, const struct leg *l, const struct pc_peer *from,
+			   const char *method)
+{
+	if (!l->peer.identity[0] || strcmp(from->identity, l->peer.identity) == 0)
+		return true;
+	char peer[128];
+	log_info("call %u: %s for leg %s from %s refused: identity \"%s\", not the leg's \"%s\"",
+		 c->id, method, l->cfg->name, pc_peer_str(from, peer, sizeof(peer)), from->identity,
+		 l->peer.identity);
+	counter_inc(CNT_DIALOG_REFUSED_IDENTITY);
+	return false;
+}
+
 static void in_dialog(struct b2bua *b, struct txn *st, msg_t *req, struct call *c, int side)
 {
 	sip_t const *sip = sip_object(req);
 	sip_method_t m = sip->sip_request->rq_method;
 	msg_t *resp;
 
-	/* A peer that came back on a new connection: the dialog follows it. */
 	const struct pc_peer *from = txn_peer(st);
 	struct leg *l = &c->legs[side];
-	if (from->conn_id && from->conn_id != l->peer.conn_id && from->listener >= 0) {
+	if (!speaks_for_leg(c, l, from, sip->sip_request->rq_method_name)) {
+		if ((resp = sip_reply_make(req, 403, NULL, NULL)))
+			txn_respond(st, resp);
+		return;
+	}
+	/* A peer that came back on a new connection: the dialog follows it, if
+	 * it is the same peer as far as we can tell (same leg, same transport
+	 * and, checked above, the same certificate identity). */
+	if (from->conn_id && from->conn_id != l->peer.conn_id && from->listener >= 0 &&
+	    from->transport == l->peer.transport && l->cfg &&
+	    listener_leg(b, from) && strcmp(listener_leg(b, from), l->cfg->name) == 0) {
 		if (l->conn_lost_ms)
 			log_info("call %u: leg %s is back on a new connection", c->id, l->cfg->name);
 		l->peer = *from;
@@ -1188,7 +1218,7 @@ static void on_ack(void *ctx, msg_t *ack, const struct pc_peer *from)
 	if (!sip->sip_to->a_tag)
 		return;
 	struct call *c = call_find(b, sip->sip_call_id->i_id, sip->sip_to->a_tag, &side);
-	if (!c)
+	if (!c || !speaks_for_leg(c, &c->legs[side], from, "ACK"))
 		return;
 	if (c->ok_msg && side == c->ok_side &&
 	    sip->sip_cseq->cs_seq == sip_object(c->ok_msg)->sip_cseq->cs_seq) {

@@ -5,7 +5,8 @@
  * (Call-Info, User-Agent, Organization, Reply-To, In-Reply-To, Subject,
  * Warning) never crosses, and Via, Contact, Record-Route and Call-ID are the
  * gateway's own on every call. What is left to decide per request is the
- * From, the asserted identity and the Privacy header itself. */
+ * From (anonymised, or for an authenticated caller an identity it owns),
+ * the asserted identity and the Privacy header itself. */
 #include "identity.h"
 
 #include <stdio.h>
@@ -14,22 +15,18 @@
 #include <sofia-sip/msg_header.h>
 
 #include "guard.h"
+#include "core/sipname.h"
 #include "policy/pai.h"
 #include "policy/privacy.h"
 
 /* A certificate identity is a DNS name or, preferred by transport/tls.c, a
- * subjectAltName URI; a URI without a user part (sip:example.com) names the
- * domain, as RFC 5922 §7.1 matches it, so both forms match "example.com". */
+ * subjectAltName URI; only a sip: URI without a user part names a domain
+ * (RFC 5922 §7.1, core/sipname.c: the rule the TLS name check applies), so
+ * sip:trunk.example.com is the trunk and sip:alice@trunk.example.com is not. */
 static bool trusted_name(const struct gateway_config *cfg, const char *name)
 {
-	if (name == NULL || name[0] == '\0')
-		return false;
-	if (strncmp(name, "sip:", 4) == 0 && !strchr(name, '@'))
-		name += 4;
-	else if (strncmp(name, "sips:", 5) == 0 && !strchr(name, '@'))
-		name += 5;
 	for (unsigned i = 0; i < cfg->identity.n_trusted_names; i++)
-		if (strcmp(cfg->identity.trusted_names[i], name) == 0)
+		if (sipname_identity_names_domain(name, cfg->identity.trusted_names[i]))
 			return true;
 	return false;
 }
@@ -94,6 +91,9 @@ int identity_decide(const struct gateway_config *cfg, const sip_t *req,
 								     : PAI_UNTRUSTED_REMOVE,
 	};
 	struct pai_decision ad = pai_decide(req, &actx);
+	struct pai_from pf = pai_from_user(req, &actx);
+	memcpy(out->from_user, pf.user, sizeof(out->from_user));
+	out->from_replaced = pf.replaced;
 	out->pai_why = ad.why;
 	for (unsigned i = 0; i < ad.count && i < 2; i++) {
 		char v[PAI_URI_MAX + 2];

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "core/peer.h"
+#include "policy/pai.h"
 #include "sip/msg.h"
 
 struct guard;
@@ -44,6 +45,8 @@ struct identity_out {
 	char headers[1100];  /* P-Asserted-Identity / Privacy lines, each ending in CRLF */
 	unsigned n_asserted;
 	bool pai_removed;    /* an incoming P-Asserted-Identity was not passed on */
+	char from_user[PAI_URI_MAX]; /* the From user toward the next hop ("" none) */
+	bool from_replaced;  /* the authenticated caller's From user was not its own */
 	const char *why;     /* for the log: the privacy and PAI decisions */
 	const char *pai_why;
 };

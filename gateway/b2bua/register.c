@@ -1,8 +1,9 @@
 /* REGISTER from phones: the gateway as registrar. On a leg with
- * `registrar = true` a REGISTER is authenticated by digest when the leg
- * says `auth = "digest"` (policy/digest.c decides; a 401 carries SHA-256
- * and MD5 challenges), the authenticated user may only change its own
- * bindings, and the registrar (registrar/) applies it. The bindings, with
+ * `registrar = true` a REGISTER is authenticated as the leg's `auth` says:
+ * by digest (policy/digest.c decides; a 401 carries SHA-256 and MD5
+ * challenges), by a verified client certificate naming the To user, or by
+ * the certificate and else digest; the authenticated user may only change
+ * its own bindings, and the registrar (registrar/) applies it. The bindings, with
  * the flow each REGISTER came on, are what routes marked `registered`
  * lead to. The user store is read once at start; the nonce secret is drawn
  * fresh at every start, so nonces of an earlier run are stale. */
@@ -36,8 +37,10 @@
 #define EXPIRE_EVERY_S 30
 /* Nonces tracked for their counts: more than a busy minute of challenges. */
 #define NONCE_TABLE 65536
-/* Sources and claimed user names whose failed logins are counted. */
+/* Sources, (user, source) pairs and claimed user names whose failed logins
+ * are counted. */
 #define LOCKOUT_SOURCES 65536
+#define LOCKOUT_PAIRS 65536
 #define LOCKOUT_USERS 65536
 
 struct reg_service {
@@ -47,9 +50,13 @@ struct reg_service {
 	uint8_t secret[SECRET_LEN];
 	struct nonce_counts counts;
 	bool have_counts;
-	/* Failed authentication per source address and per claimed user:
-	 * past auth.max_failures within auth.lockout, refused for that long. */
-	struct rl_table by_source, by_user;
+	/* Failed authentication per source address and per claimed user from
+	 * one source: past auth.max_failures within auth.lockout, refused for
+	 * that long. Per claimed user from everywhere the limit is
+	 * auth.user_max_failures, higher: otherwise anyone could lock a user out
+	 * of every phone with a few wrong passwords from one address; now that
+	 * takes as many addresses as user_max_failures / max_failures. */
+	struct rl_table by_source, by_pair, by_user;
 	bool have_lockouts;
 	struct registrar *registrar;
 	struct reg_store *store;
@@ -156,12 +163,19 @@ struct reg_service *reg_service_new(struct event_base *base, const struct gatewa
 		struct rl_config lc = { .auth_fail_max = cfg->auth.max_failures,
 					.auth_window_ms = (uint64_t)cfg->auth.lockout_s * 1000,
 					.lockout_ms = (uint64_t)cfg->auth.lockout_s * 1000 };
-		uint8_t seed[2][16];
+		struct rl_config luser = lc;
+		luser.auth_fail_max = cfg->auth.user_max_failures;
+		uint8_t seed[3][16];
 		if (gnutls_rnd(GNUTLS_RND_NONCE, seed, sizeof(seed)) < 0 ||
 		    rl_table_init(&rs->by_source, &lc, LOCKOUT_SOURCES, seed[0]) < 0)
 			goto fail;
-		if (rl_table_init(&rs->by_user, &lc, LOCKOUT_USERS, seed[1]) < 0) {
+		if (rl_table_init(&rs->by_pair, &lc, LOCKOUT_PAIRS, seed[1]) < 0) {
 			rl_table_fini(&rs->by_source);
+			goto fail;
+		}
+		if (rl_table_init(&rs->by_user, &luser, LOCKOUT_USERS, seed[2]) < 0) {
+			rl_table_fini(&rs->by_source);
+			rl_table_fini(&rs->by_pair);
 			goto fail;
 		}
 		rs->have_lockouts = true;
@@ -211,6 +225,7 @@ void reg_service_free(struct reg_service *rs)
 		nonce_counts_free(&rs->counts);
 	if (rs->have_lockouts) {
 		rl_table_fini(&rs->by_source);
+		rl_table_fini(&rs->by_pair);
 		rl_table_fini(&rs->by_user);
 	}
 	if (rs->have_users)
@@ -287,8 +302,9 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 	struct digest_server ds = server(rs);
 	struct auth_result ar;
 	uint64_t now_ms = mono_ms();
-	struct rl_key src, usr;
-	bool by_src = rl_key_addr(&src, (const struct sockaddr *)&txn_peer(st)->addr) == 0;
+	struct rl_key src, usr, pair;
+	const struct sockaddr *from = (const struct sockaddr *)&txn_peer(st)->addr;
+	bool by_src = rl_key_addr(&src, from) == 0;
 	if (by_src) {
 		/* A locked-out source is not even told whether its guess was right. */
 		struct verdict v = rl_auth_check(&rs->by_source, &src, now_ms);
@@ -302,17 +318,23 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 					      wall_s(), &ar);
 	const char *method = sip->sip_request->rq_method_name;
 	bool by_user = rl_key_name(&usr, ar.username) == 0;
+	bool by_pair = by_user && rl_key_name_addr(&pair, ar.username, from) == 0;
 	switch (out) {
 	case AUTH_OK: {
-		struct verdict v = by_user ? rl_auth_check(&rs->by_user, &usr, now_ms)
+		struct verdict v = by_pair ? rl_auth_check(&rs->by_pair, &pair, now_ms)
 					   : verdict_accept();
+		if (v.kind == VERDICT_ACCEPT && by_user)
+			v = rl_auth_check(&rs->by_user, &usr, now_ms);
 		if (v.kind != VERDICT_ACCEPT) {
 			log_info("%s: \"%s\" is locked out after failed logins", method, ar.username);
 			refuse(rs, st, req, &v);
 			return false;
 		}
-		if (by_user)
-			rl_auth_success(&rs->by_user, &usr, now_ms);
+		/* Only the pair forgets its failures: a user-wide count reset by
+		 * the user's own phone re-registering would give guessers spread
+		 * over many addresses a fresh allowance every time. */
+		if (by_pair)
+			rl_auth_success(&rs->by_pair, &pair, now_ms);
 		snprintf(who, wholen, "%s", ar.username);
 		return true;
 	}
@@ -327,12 +349,20 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 		log_info("%s: authentication of \"%s\" failed: %s", method, ar.username, ar.reason);
 		struct verdict vs = by_src ? rl_auth_failure(&rs->by_source, &src, now_ms)
 					   : verdict_accept();
+		struct verdict vp = by_pair ? rl_auth_failure(&rs->by_pair, &pair, now_ms)
+					    : verdict_accept();
 		struct verdict vu = by_user ? rl_auth_failure(&rs->by_user, &usr, now_ms)
 					    : verdict_accept();
-		if (vs.kind != VERDICT_ACCEPT || vu.kind != VERDICT_ACCEPT) {
-			log_info("%s: failed logins: locking out %s", method,
-				 vs.kind != VERDICT_ACCEPT ? "the source" : "the user");
-			refuse(rs, st, req, vs.kind != VERDICT_ACCEPT ? &vs : &vu);
+		const struct verdict *locked = vs.kind != VERDICT_ACCEPT   ? &vs
+					       : vp.kind != VERDICT_ACCEPT ? &vp
+					       : vu.kind != VERDICT_ACCEPT ? &vu
+									   : NULL;
+		if (locked) {
+			log_info("%s: failed logins: locking out%s%s%s", method,
+				 vs.kind != VERDICT_ACCEPT ? " [the source]" : "",
+				 vp.kind != VERDICT_ACCEPT ? " [the user from this source]" : "",
+				 vu.kind != VERDICT_ACCEPT ? " [the user everywhere]" : "");
+			refuse(rs, st, req, locked);
 			return false;
 		}
 		challenge(rs, st, req, false, proxy);
@@ -368,28 +398,45 @@ static const struct user_entry *cert_user(const struct reg_service *rs, const st
 	return users_lookup_id(&rs->users, id, realm);
 }
 
+/* Authenticates a request on a leg that asks for it: a verified client
+ * certificate naming a user (when `want` is set, naming that user: a REGISTER
+ * may only be for the certificate's own address), else digest where the leg
+ * allows it, else 403. True with the user name in `who`; false when the
+ * request has been answered. */
+static bool authorize(struct reg_service *rs, struct txn *st, msg_t *req,
+		      const struct leg_config *leg, bool proxy, const char *want, char *who,
+		      size_t wholen)
+{
+	if (leg->cert_auth) {
+		const struct user_entry *u = cert_user(rs, txn_peer(st));
+		if (u && (want == NULL || strcmp(u->name, want) == 0)) {
+			counter_inc(CNT_CERT_AUTH_OK);
+			snprintf(who, wholen, "%s", u->name);
+			return true;
+		}
+		if (!leg->digest_auth) {
+			const char *method = sip_object(req)->sip_request->rq_method_name;
+			if (u)
+				log_info("%s: the client certificate of \"%s\" does not name \"%s\"",
+					 method, u->name, want);
+			else
+				log_info("%s: no verified client certificate naming a user (identity \"%s\")",
+					 method, txn_peer(st)->identity);
+			counter_inc(CNT_AUTH_FAILURES);
+			respond(st, req, 403, "Forbidden", NULL, 0);
+			return false;
+		}
+	}
+	return authenticate(rs, st, req, proxy, who, wholen);
+}
+
 bool reg_service_authorize(struct reg_service *rs, struct txn *st, msg_t *req,
 			   const struct leg_config *leg, char *who, size_t wholen)
 {
 	who[0] = '\0';
 	if (leg == NULL || (!leg->digest_auth && !leg->cert_auth))
 		return true;
-	if (leg->cert_auth) {
-		const struct user_entry *u = cert_user(rs, txn_peer(st));
-		if (u) {
-			counter_inc(CNT_CERT_AUTH_OK);
-			snprintf(who, wholen, "%s", u->name);
-			return true;
-		}
-		if (!leg->digest_auth) {
-			log_info("%s: no verified client certificate naming a user (identity \"%s\")",
-				 sip_object(req)->sip_request->rq_method_name, txn_peer(st)->identity);
-			counter_inc(CNT_AUTH_FAILURES);
-			respond(st, req, 403, "Forbidden", NULL, 0);
-			return false;
-		}
-	}
-	return authenticate(rs, st, req, true, who, wholen);
+	return authorize(rs, st, req, leg, true, NULL, who, wholen);
 }
 
 size_t reg_service_identities(const struct reg_service *rs, const char *user,
@@ -423,9 +470,12 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 		respond(st, req, 400, "Bad Request", NULL, 0);
 		return true;
 	}
-	if (leg->digest_auth) {
+	/* Every authentication the leg names applies to REGISTER as to INVITE:
+	 * a registration takes the user's calls. A leg without any refuses to
+	 * load unless allow_unauthenticated_register says so (config.c). */
+	if (leg->digest_auth || leg->cert_auth) {
 		char who[REG_USER_MAX];
-		if (!authenticate(rs, st, req, false, who, sizeof(who)))
+		if (!authorize(rs, st, req, leg, false, user, who, sizeof(who)))
 			return true;
 		if (strcmp(who, user) != 0) {
 			log_info("register: \"%s\" may not register \"%s\"", who, user);

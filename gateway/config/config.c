@@ -158,6 +158,25 @@ static int get_strings(struct loader *ld, const config_setting_t *group, const c
 	return 0;
 }
 
+/* TLS 1.2 is the floor whatever an operator's priority string says (GnuTLS's
+ * NORMAL alone still enables TLS 1.0 and 1.1): the versions below it are
+ * removed at its end, where a removal wins over anything before it. A
+ * system keyword (@SYSTEM) takes no additions, so it must be written out. */
+static int hold_priority_floor(struct loader *ld, const config_setting_t *s, char *priority,
+			       size_t size)
+{
+	static const char floor[] = ":-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-DTLS-ALL";
+	size_t len = strlen(priority);
+	if (priority[0] == '@')
+		return failf(ld, s, "a system priority keyword cannot be held to the TLS 1.2 floor; "
+				    "write the priority string out");
+	if (len == 0 || len + sizeof(floor) > size)
+		return failf(ld, s, "must be a GnuTLS priority string of 1 to %zu characters",
+			     size - sizeof(floor));
+	memcpy(priority + len, floor, sizeof(floor));
+	return 0;
+}
+
 static int load_tls(struct loader *ld, const config_setting_t *owner, struct tls_config *tls,
 		    bool server_side)
 {
@@ -183,6 +202,9 @@ static int load_tls(struct loader *ld, const config_setting_t *owner, struct tls
 		return -1;
 	if ((tls->certificate[0] == '\0') != (tls->key[0] == '\0'))
 		return failf(ld, g, "certificate and key go together");
+	const config_setting_t *ps = config_setting_get_member(g, "priority");
+	if (ps && hold_priority_floor(ld, ps, tls->priority, sizeof(tls->priority)) < 0)
+		return -1;
 	char verify[16] = "required";
 	if (get_string(ld, g, "verify_peer", verify, sizeof(verify), false) < 0)
 		return -1;
@@ -381,7 +403,7 @@ static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg
 {
 	static const char *const keys[] = { "name", "media", "crypto", "rtp_address", "advertise",
 		"rtp_ports", "registrar", "auth", "require_tls", "require_client_cert", "media_source",
-		NULL };
+		"allow_unauthenticated_register", NULL };
 	const config_setting_t *list = config_lookup(cf, "legs");
 	if (!list)
 		return 0;
@@ -403,6 +425,7 @@ static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg
 		    get_string(ld, g, "rtp_address", leg->rtp_address, sizeof(leg->rtp_address), true) < 0 ||
 		    get_string(ld, g, "advertise", leg->advertise, sizeof(leg->advertise), false) < 0 ||
 		    get_bool(ld, g, "registrar", &leg->registrar) < 0 ||
+		    get_bool(ld, g, "allow_unauthenticated_register", &leg->open_registrar) < 0 ||
 		    get_string(ld, g, "auth", auth, sizeof(auth), false) < 0 ||
 		    get_bool(ld, g, "require_tls", &leg->require_tls) < 0 ||
 		    get_bool(ld, g, "require_client_cert", &leg->require_client_cert) < 0 ||
@@ -418,6 +441,17 @@ static int load_legs(struct loader *ld, config_t *cf, struct gateway_config *cfg
 			return failf(ld, config_setting_get_member(g, "auth"),
 				     "must be none, digest, certificate or certificate-or-digest");
 		}
+		/* A registration takes the user's calls: a registrar that believes
+		 * any To is refused unless the operator says every device on the
+		 * leg is trusted. */
+		if (leg->registrar && !leg->digest_auth && !leg->cert_auth && !leg->open_registrar)
+			return failf(ld, config_setting_get_member(g, "registrar"),
+				     "a registrar leg needs auth (digest, certificate or "
+				     "certificate-or-digest): without it anyone registers any user and "
+				     "gets their calls; allow_unauthenticated_register = true accepts that");
+		if (leg->open_registrar && (!leg->registrar || leg->digest_auth || leg->cert_auth))
+			return failf(ld, config_setting_get_member(g, "allow_unauthenticated_register"),
+				     "only for a registrar leg with auth = \"none\"");
 		if (leg->require_client_cert)
 			leg->require_tls = true;
 		if (!strcmp(media, "rtp"))
@@ -575,7 +609,7 @@ static int load_timers(struct loader *ld, config_t *cf, struct gateway_config *c
 static int load_auth(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
 	static const char *const keys[] = { "realm", "users", "nonce_lifetime", "max_users",
-		"algorithms", "max_failures", "lockout", NULL };
+		"algorithms", "max_failures", "user_max_failures", "lockout", NULL };
 	struct auth_config *a = &cfg->auth;
 	const config_setting_t *g = config_lookup(cf, "auth");
 	if (g) {
@@ -589,6 +623,10 @@ static int load_auth(struct loader *ld, config_t *cf, struct gateway_config *cfg
 		    get_uint(ld, g, "max_users", &a->max_users, 1, 10000000, false) < 0 ||
 		    get_uint(ld, g, "max_failures", &a->max_failures, 0, 1000, false) < 0 ||
 		    get_uint(ld, g, "lockout", &a->lockout_s, 1, 86400, false) < 0)
+			return -1;
+		/* User-wide: ten sources' worth unless said otherwise (docs/configuration.md). */
+		a->user_max_failures = a->max_failures * AUTH_USER_FAILURES_FACTOR;
+		if (get_uint(ld, g, "user_max_failures", &a->user_max_failures, 0, 100000, false) < 0)
 			return -1;
 		const config_setting_t *algs = config_setting_get_member(g, "algorithms");
 		if (algs) {
@@ -745,6 +783,7 @@ static void set_defaults(struct gateway_config *cfg)
 	cfg->timers = (struct timers_config){ .t1_ms = 500, .t2_ms = 4000, .t4_ms = 5000 };
 	cfg->auth = (struct auth_config){ .nonce_lifetime_s = 300, .max_users = 100000,
 					  .md5 = true, .sha256 = true, .max_failures = 5,
+					  .user_max_failures = 5 * AUTH_USER_FAILURES_FACTOR,
 					  .lockout_s = 300 };
 	cfg->registrar = (struct registrar_config){
 		.min_expires_s = 60, .max_expires_s = 3600, .default_expires_s = 3600,

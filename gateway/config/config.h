@@ -93,6 +93,7 @@ struct leg_config {
 	char advertise[CFG_HOST_MAX];    /* the address written into SDP */
 	unsigned rtp_port_min, rtp_port_max;
 	bool registrar;                  /* REGISTER accepted from this leg */
+	bool open_registrar;             /* ... without authentication (explicitly allowed) */
 	bool digest_auth;                /* its requests may authenticate by digest */
 	bool cert_auth;                  /* ... or by a verified client certificate naming a user */
 	bool require_tls;                /* requests only over TLS (else 403) */
@@ -114,13 +115,18 @@ struct route_config {
 
 /* Digest authentication (RFC 3261, RFC 8760): the realm and the user store
  * of HA1 hashes (policy/users.h format, made with portcullis-passwd). */
+/* auth.user_max_failures defaults to this many times auth.max_failures:
+ * locking a user out everywhere then takes that many sources. */
+#define AUTH_USER_FAILURES_FACTOR 10
+
 struct auth_config {
 	char realm[CFG_HOST_MAX];        /* "" = the domain */
 	char users[PATH_MAX];            /* user store file; required when a leg uses digest */
 	unsigned nonce_lifetime_s;
 	unsigned max_users;
 	bool md5, sha256;                /* algorithms offered and accepted (RFC 8760) */
-	unsigned max_failures;           /* per source and per user, then locked out; 0 = never */
+	unsigned max_failures;           /* per source and per (user, source), then locked out; 0 = never */
+	unsigned user_max_failures;      /* per user from all sources together; 0 = never */
 	unsigned lockout_s;              /* lockout length, also the window failures count in */
 };
 

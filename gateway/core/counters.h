@@ -58,6 +58,8 @@
 	X(RATE_TABLE_FULL, "ratelimit_table_full") \
 	X(REFUSED_SETUP_CAP, "calls_refused_setup_cap") \
 	X(REFUSED_CALL_LIMIT, "calls_refused_concurrency_limit") \
+	X(DIALOG_REFUSED_IDENTITY, "dialog_requests_refused_identity") \
+	X(FROM_REPLACED, "from_replaced_not_owned") \
 	X(REFUSED_CPS, "calls_refused_cps_limit") \
 	X(SIPS_INSECURE_IN, "sips_refused_insecure_inbound") \
 	X(SIPS_INSECURE_OUT, "sips_refused_non_tls_next_hop") \

@@ -1,6 +1,6 @@
 /* GnuTLS glue. Verification runs inside the handshake (a verify callback), so
- * a peer that fails the chain or name check gets an alert and never reaches
- * the SIP layer. GnuTLS's own hostname check accepts wildcards and falls back
+ * a peer that fails the chain, name or key-purpose check gets an alert and
+ * never reaches the SIP layer. GnuTLS's own hostname check accepts wildcards and falls back
  * to the CN, which RFC 5922 forbids, so names are matched here. */
 #include "tls.h"
 
@@ -12,30 +12,11 @@
 
 #include "core/counters.h"
 #include "core/log.h"
+#include "core/sipname.h"
 #include "keyholder/keyholder.h"
 
 /* Certificates in one chain file: the leaf and its intermediates. */
 #define TLS_MAX_CHAIN 16
-
-/* The domain part of a sip:/sips: URI SAN ("sip:example.com" or
- * "sip:user@example.com"), without port or parameters. */
-static bool uri_domain_equals(const char *uri, size_t len, const char *name)
-{
-	const char *p = uri, *end = uri + len;
-	if (len > 4 && !strncasecmp(p, "sip:", 4))
-		p += 4;
-	else if (len > 5 && !strncasecmp(p, "sips:", 5))
-		p += 5;
-	else
-		return false;
-	const char *at = memchr(p, '@', (size_t)(end - p));
-	if (at)
-		p = at + 1;
-	const char *stop = p;
-	while (stop < end && *stop != ':' && *stop != ';' && *stop != '>' && *stop != '?')
-		stop++;
-	return (size_t)(stop - p) == strlen(name) && !strncasecmp(p, name, (size_t)(stop - p));
-}
 
 bool tls_cert_matches_name(gnutls_x509_crt_t crt, const char *name)
 {
@@ -66,7 +47,7 @@ bool tls_cert_matches_name(gnutls_x509_crt_t crt, const char *name)
 		san[len] = '\0';
 		switch (type) {
 		case GNUTLS_SAN_URI:
-			if (!is_ip && uri_domain_equals(san, len, name))
+			if (!is_ip && sipname_uri_names_domain(san, len, name))
 				return true;
 			break;
 		case GNUTLS_SAN_DNSNAME:
@@ -89,6 +70,24 @@ bool tls_cert_matches_name(gnutls_x509_crt_t crt, const char *name)
 	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &cnlen) < 0)
 		return false;
 	return !strcasecmp(cn, name);
+}
+
+bool tls_cert_allows_purpose(gnutls_x509_crt_t crt, const char *oid)
+{
+	for (unsigned i = 0;; i++) {
+		char kp[128];
+		size_t len = sizeof(kp);
+		unsigned critical = 0;
+		int rc = gnutls_x509_crt_get_key_purpose_oid(crt, i, kp, &len, &critical);
+		if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			return i == 0; /* no extendedKeyUsage: any purpose (RFC 5280 §4.2.1.12) */
+		if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER)
+			continue; /* an OID longer than any we know: not ours */
+		if (rc < 0)
+			return false; /* unreadable: no purpose can be trusted */
+		if (!strcmp(kp, oid) || !strcmp(kp, GNUTLS_KP_ANY))
+			return true;
+	}
 }
 
 static int load_peer_cert(gnutls_session_t session, gnutls_x509_crt_t *crt)
@@ -142,10 +141,21 @@ static int verify_peer(gnutls_session_t session)
 	bool name_ok = cfg->n_peer_names == 0;
 	for (unsigned i = 0; i < cfg->n_peer_names && !name_ok; i++)
 		name_ok = tls_cert_matches_name(crt, cfg->peer_names[i]);
+	/* A client's certificate must be for TLS client authentication, a
+	 * server's for TLS server authentication: a phone's client-only
+	 * certificate from the same CA cannot stand in for a server. */
+	const char *purpose = ctx->server ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER;
+	bool purpose_ok = tls_cert_allows_purpose(crt, purpose);
 	gnutls_x509_crt_deinit(crt);
 	if (!name_ok) {
 		log_warnx("%s: peer certificate does not name %s%s", ctx->label,
 			  cfg->peer_names[0], cfg->n_peer_names > 1 ? " (or the other expected names)" : "");
+		counter_inc(CNT_TLS_VERIFY_FAILED);
+		return -1;
+	}
+	if (!purpose_ok) {
+		log_warnx("%s: peer certificate is not for TLS %s authentication (extended key usage)",
+			  ctx->label, ctx->server ? "client" : "server");
 		counter_inc(CNT_TLS_VERIFY_FAILED);
 		return -1;
 	}
@@ -211,6 +221,17 @@ int tls_ctx_init(struct tls_ctx *ctx, const struct tls_config *cfg, bool server,
 		log_err("%s: invalid TLS priority string at \"%s\": %s", label,
 			err_pos ? err_pos : "", gnutls_strerror(rc));
 		goto fail;
+	}
+	/* config.c holds every priority string to TLS 1.2; refuse anything
+	 * that still enables less rather than trust that. */
+	const unsigned *protos = NULL;
+	int np = gnutls_priority_protocol_list(ctx->priority, &protos);
+	for (int i = 0; i < np; i++) {
+		if (protos[i] != GNUTLS_TLS1_2 && protos[i] != GNUTLS_TLS1_3) {
+			log_err("%s: the TLS priority string enables %s; only TLS 1.2 and 1.3 are allowed",
+				label, gnutls_protocol_get_name((gnutls_protocol_t)protos[i]));
+			goto fail;
+		}
 	}
 	if (server && cfg->session_tickets &&
 	    (rc = gnutls_session_ticket_key_generate(&ctx->ticket_key)) < 0)

@@ -40,9 +40,16 @@ bool tls_session_peer_matches(gnutls_session_t session, const char *name);
 void tls_ctx_save_session(struct tls_ctx *ctx, gnutls_session_t session);
 
 /* RFC 5922 §7.1 name check of a DER/PEM-parsed certificate against one
- * expected name: SAN URI (sip:/sips: domain part) and SAN DNS entries, exact
+ * expected name: SAN URI (a sip: URI without user part, core/sipname.h) and SAN DNS entries, exact
  * and case-insensitive, no wildcards; SAN IP for an IP literal; the CN only
  * when the certificate has no SAN at all. Exposed for unit tests. */
 bool tls_cert_matches_name(gnutls_x509_crt_t crt, const char *name);
+
+/* Does the certificate's extendedKeyUsage allow the purpose `oid`
+ * (GNUTLS_KP_TLS_WWW_SERVER / _CLIENT)? True when it lists that purpose or
+ * anyExtendedKeyUsage, or has no extendedKeyUsage at all (RFC 5280: any
+ * purpose). Checked on every verified peer: a client must present a client
+ * certificate, a server a server certificate. Exposed for unit tests. */
+bool tls_cert_allows_purpose(gnutls_x509_crt_t crt, const char *oid);
 
 #endif

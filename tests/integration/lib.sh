@@ -105,6 +105,14 @@ make_rogue_cert() {
 	[ -s "$d/peer.crt" ] || fail "could not make the rogue certificate"
 }
 
+# tls_listener NAME LEG PORT VERIFY [PEER_NAMES]: a TLS listener entry with
+# the gateway's certificate, verifying clients against the development CA.
+tls_listener() {
+	echo "{ name = \"$1\"; leg = \"$2\"; transport = \"tls\"; address = \"127.0.0.1\"; port = $3;
+    tls = { certificate = \"$CERTS/gateway.crt\"; key = \"$CERTS/gateway.key\"; ca = \"$CERTS/ca.crt\";
+            verify_peer = \"$4\"; peer_names = [ ${5:-} ]; }; }"
+}
+
 # A configuration with the reference listeners and any extra text appended.
 # write_config FILE [VERIFY] [PEER_NAMES] [EXTRA]
 write_config() {

@@ -24,11 +24,6 @@ PASSWD="$(dirname "$PORTCULLIS_BIN")/portcullis-passwd"
 [ -x "$PASSWD" ] || fail "portcullis-passwd not built"
 printf 'secret123' | "$PASSWD" alice localhost >"$WORK/users" || fail "passwd: alice"
 
-tls_listener() { # tls_listener NAME LEG PORT VERIFY
-	echo "{ name = \"$1\"; leg = \"$2\"; transport = \"tls\"; address = \"127.0.0.1\"; port = $3;
-    tls = { certificate = \"$CERTS/gateway.crt\"; key = \"$CERTS/gateway.key\"; ca = \"$CERTS/ca.crt\";
-            verify_peer = \"$4\"; }; }"
-}
 cat >"$WORK/gw.conf" <<CONF
 domain = "localhost";
 listeners = (

@@ -12,7 +12,11 @@
 #  (c) alice authenticates with digest (her store entry owns
 #      sip:alice@localhost and tel:+12125550100, assert_tel = true) and sends
 #      the same spoofed headers: the trunk gets exactly her two identities,
-#      sip first, and nothing of the spoof (pai_asserted).
+#      sip first, and nothing of the spoof (pai_asserted);
+#  (d) alice, authenticated, calls with someone else's number as her From
+#      user toward a trunk outside the trust domain (where no assertion
+#      reaches): the trunk's From is hers, sip:alice@..., not the number
+#      (from_replaced_not_owned); before the fix the number went through.
 # Without the feature: if P-Asserted-Identity from untrusted hops were passed
 # on, (a) finds it at the trunk; if the gateway asserted nothing for
 # authenticated callers, (c) finds no P-Asserted-Identity; the counters stay 0.
@@ -81,5 +85,21 @@ cmp -s "$WORK/alice.pai" "$WORK/alice.pai.want" || {
 no_spoof alice
 [ "$(counter pai_asserted)" -ge 1 ] || fail "alice: pai_asserted not counted"
 [ "$(counter pai_removed_untrusted)" -ge 1 ] || fail "alice: her spoofed assertion was not counted as removed"
+[ "$(counter calls)" -eq 0 ] || fail "call state left behind"
+stop_gateway
+
+# (d) an authenticated caller's From names only what she owns, even toward
+# an untrusted trunk that gets no P-Asserted-Identity at all.
+INSIDE_LEG='auth = "digest";' call_config "$WORK/gw.conf" \
+	"auth = { users = \"$WORK/users\"; algorithms = [ \"MD5\" ]; };"
+start_gateway "$WORK/gw.conf"
+sed 's/<sip:alice@\[local_ip\]/<sip:12125559999@[local_ip]/' "$TESTS/integration/sipp/policy_uac_call_auth.xml" \
+	>"$WORK/spoofed_from.tpl.xml"
+grep -q "sip:12125559999@" "$WORK/spoofed_from.tpl.xml" || fail "could not write the spoofed From scenario"
+call spoofed_from "$WORK/spoofed_from.tpl.xml" -au alice -ap secret123 -auth_uri 12125551234@127.0.0.1:5060
+grep -q "^From: <sip:alice@" "$WORK/spoofed_from.invite" || {
+	cat "$WORK/spoofed_from.invite" >&2; fail "spoofed_from: the trunk's From is not alice's"; }
+grep -q "12125559999" "$WORK/spoofed_from.invite" && fail "spoofed_from: the spoofed number reached the trunk"
+[ "$(counter from_replaced_not_owned)" -ge 1 ] || fail "spoofed_from: from_replaced_not_owned not counted"
 [ "$(counter calls)" -eq 0 ] || fail "call state left behind"
 stop_gateway

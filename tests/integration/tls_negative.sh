@@ -2,7 +2,9 @@
 # gnutls-cli against the TLS listener: TLS 1.3 accepted and answering SIP;
 # TLS 1.1 refused; no client certificate refused when required; a client
 # certificate from an unknown CA refused; a certificate that does not carry an
-# expected peer name refused (RFC 5922 strict matching).
+# expected peer name refused (RFC 5922 strict matching); an operator's
+# priority string that would enable TLS 1.0/1.1 (GnuTLS's NORMAL) is still
+# held to TLS 1.2.
 . "$TESTS/integration/lib.sh"
 write_config "$WORK/gw.conf" required '"trunk.portcullis.test"'
 start_gateway "$WORK/gw.conf"
@@ -44,4 +46,16 @@ grep -q "^SIP/2.0" "$WORK/wrongname.out" && fail "a certificate with the wrong n
 expect_log "peer certificate does not name trunk.portcullis.test"
 
 [ "$(counter tls_peer_verification_failed)" -ge 2 ] || fail "verification failures not counted"
+stop_gateway
+
+# An operator's own priority string: NORMAL alone enables TLS 1.0 and 1.1 in
+# GnuTLS; the gateway holds it to TLS 1.2 all the same.
+sed 's/verify_peer = "required";/verify_peer = "required"; priority = "NORMAL";/' "$WORK/gw.conf" >"$WORK/normal.conf"
+grep -q 'priority = "NORMAL"' "$WORK/normal.conf" || fail "could not write the NORMAL configuration"
+start_gateway "$WORK/normal.conf"
+cli normal_tls11 --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.1:+VERS-TLS1.0' --x509certfile "$CERTS/trunk.crt" --x509keyfile "$CERTS/trunk.key"
+grep -q "^SIP/2.0" "$WORK/normal_tls11.out" && fail "TLS 1.1 was accepted under an operator's NORMAL priority"
+grep -qi "handshake has failed\|fatal error\|error" "$WORK/normal_tls11.out" || { cat "$WORK/normal_tls11.out" >&2; fail "NORMAL, TLS 1.1: no failure reported"; }
+cli normal_tls12 --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.2' --x509certfile "$CERTS/trunk.crt" --x509keyfile "$CERTS/trunk.key"
+grep -q "^SIP/2.0 200 OK" "$WORK/normal_tls12.out" || { cat "$WORK/normal_tls12.out" >&2; fail "NORMAL: no 200 over TLS 1.2"; }
 stop_gateway

@@ -109,6 +109,23 @@ static void tls_paths_resolve_against_config_dir(void **state)
 	assert_int_equal(cfg.listeners[0].tls.verify_peer, TLS_VERIFY_OPTIONAL);
 }
 
+/* An operator's priority string is held to TLS 1.2: the older versions are
+ * removed at its end; a system keyword, which takes no additions, is refused. */
+static void tls_priority_floor(void **state)
+{
+#define PRIO_LISTENER(p) "listeners = ( { name = \"t\"; leg = \"o\"; transport = \"tls\";" \
+	" address = \"::1\"; port = 5061;\n tls = { certificate = \"a\"; key = \"b\"; ca = \"c\";\n" \
+	" priority = \"" p "\"; }; } );\n"
+	assert_int_equal(load(PRIO_LISTENER("NORMAL:+VERS-TLS1.0")), 0);
+	assert_string_equal(cfg.listeners[0].tls.priority,
+			    "NORMAL:+VERS-TLS1.0:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-DTLS-ALL");
+	assert_int_equal(load(PRIO_LISTENER("@SYSTEM")), -1);
+	assert_non_null(strstr(err, ":3: priority: a system priority keyword cannot be held"));
+	assert_int_equal(load(PRIO_LISTENER("")), -1);
+	assert_non_null(strstr(err, ":3: priority: must be a GnuTLS priority string"));
+#undef PRIO_LISTENER
+}
+
 static void wildcard_peer_name_refused(void **state)
 {
 	assert_int_equal(load("listeners = ( { name = \"t\"; leg = \"o\"; transport = \"tls\";"
@@ -198,7 +215,14 @@ static void registrar_and_digest(void **state)
 	assert_int_equal(cfg.registrar.min_expires_s, 60);
 	assert_true(cfg.routes[0].registered);
 	assert_int_equal(cfg.auth.max_failures, 5);
+	assert_int_equal(cfg.auth.user_max_failures, 50); /* ten sources' worth */
 	assert_int_equal(cfg.auth.lockout_s, 300);
+	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"u\"; max_failures = 3;\n"
+			      " user_max_failures = 7; };\n"), 0);
+	assert_int_equal(cfg.auth.max_failures, 3);
+	assert_int_equal(cfg.auth.user_max_failures, 7);
+	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"u\"; max_failures = 4; };\n"), 0);
+	assert_int_equal(cfg.auth.user_max_failures, 40);
 }
 
 static void digest_without_users_refused(void **state)
@@ -301,6 +325,26 @@ static void leg_media_source(void **state)
 		assert_int_equal(cfg.legs[i].media_source, MEDIA_SOURCE_RULE_STRICT);
 }
 
+/* A registrar that believes any To hands every user's calls to whoever
+ * asks: refused with file:line unless explicitly allowed. */
+static void registrar_without_auth_refused(void **state)
+{
+#define OPEN_LEG(extra) "legs = ( { name = \"inside\"; rtp_address = \"127.0.0.1\";\n" \
+			"  rtp_ports = [ 20000, 20099 ];\n  registrar = true; " extra " } );\n"
+	assert_int_equal(load(LISTENER OPEN_LEG("")), -1);
+	assert_non_null(strstr(err, ":4: registrar: a registrar leg needs auth"));
+	assert_int_equal(load(LISTENER OPEN_LEG("allow_unauthenticated_register = true;")), 0);
+	assert_true(cfg.legs[0].registrar);
+	assert_true(cfg.legs[0].open_registrar);
+	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"u\"; };\n"), 0);
+	assert_false(cfg.legs[0].open_registrar);
+	/* Only where it means something: not beside an authentication. */
+	assert_int_equal(load(LISTENER OPEN_LEG("auth = \"digest\"; allow_unauthenticated_register = true;")
+			      "auth = { users = \"u\"; };\n"), -1);
+	assert_non_null(strstr(err, "allow_unauthenticated_register: only for a registrar leg"));
+#undef OPEN_LEG
+}
+
 static void registered_route_needs_registrar(void **state)
 {
 	assert_int_equal(load(LISTENER RLEGS "auth = { users = \"u\"; };\n"
@@ -368,6 +412,7 @@ int main(void)
 		cmocka_unit_test(tls_listener_needs_certificate),
 		cmocka_unit_test(tls_paths_resolve_against_config_dir),
 		cmocka_unit_test(wildcard_peer_name_refused),
+		cmocka_unit_test(tls_priority_floor),
 		cmocka_unit_test(tls_client_must_verify),
 		cmocka_unit_test(duplicate_listener_address),
 		cmocka_unit_test(missing_file),
@@ -379,6 +424,7 @@ int main(void)
 		cmocka_unit_test(digest_without_users_refused),
 		cmocka_unit_test(leg_media_source),
 		cmocka_unit_test(registered_route_needs_registrar),
+		cmocka_unit_test(registrar_without_auth_refused),
 		cmocka_unit_test(abuse_and_identity_groups),
 		cmocka_unit_test(connection_budgets),
 		cmocka_unit_test(abuse_and_identity_mistakes),

@@ -635,6 +635,37 @@ static void lockout_after_n_failures_and_expiry(void **state)
 	rl_table_fini(&t);
 }
 
+/* A user's failures from one address are that pair's: another address, the
+ * plain address and the plain name are other keys. */
+static void user_source_pairs_are_their_own_keys(void **state)
+{
+	struct rl_table t;
+	assert_int_equal(rl_table_init(&t, &auth_cfg, 16, seed_a), 0);
+	struct sockaddr_storage a = sa_of("192.0.2.1", 5060), b = sa_of("192.0.2.2", 5060);
+	struct sockaddr_storage a2 = sa_of("192.0.2.1", 40000);
+	struct rl_key alice_a, alice_b, alice_a2, bob_a;
+	assert_int_equal(rl_key_name_addr(&alice_a, "alice", SA(a)), 0);
+	assert_int_equal(rl_key_name_addr(&alice_b, "alice", SA(b)), 0);
+	assert_int_equal(rl_key_name_addr(&alice_a2, "alice", SA(a2)), 0);
+	assert_int_equal(rl_key_name_addr(&bob_a, "bob", SA(a)), 0);
+	struct rl_key plain_a = addr_key("192.0.2.1"), alice = name_key("alice");
+	expect_accept(rl_auth_failure(&t, &alice_a, 0));
+	expect_accept(rl_auth_failure(&t, &alice_a, 1));
+	expect_reject(rl_auth_failure(&t, &alice_a2, 2), 403, "Forbidden", rl_why_lockout_started, 0);
+	expect_reject(rl_auth_check(&t, &alice_a, 3), 403, "Forbidden", rl_why_locked_out, 0);
+	expect_accept(rl_auth_check(&t, &alice_b, 3));
+	expect_accept(rl_auth_check(&t, &bob_a, 3));
+	expect_accept(rl_auth_check(&t, &plain_a, 3));
+	expect_accept(rl_auth_check(&t, &alice, 3));
+	struct rl_key k;
+	assert_int_equal(rl_key_name_addr(&k, "", SA(a)), -1);
+	struct sockaddr_storage un;
+	memset(&un, 0, sizeof(un));
+	un.ss_family = AF_UNIX;
+	assert_int_equal(rl_key_name_addr(&k, "alice", SA(un)), -1);
+	rl_table_fini(&t);
+}
+
 static void failures_outside_the_window_do_not_lock(void **state)
 {
 	struct rl_table t;
@@ -1114,6 +1145,7 @@ int main(void)
 		cmocka_unit_test(overruns_spread_beyond_the_window_do_not_ban),
 		cmocka_unit_test(lockout_after_n_failures_and_expiry),
 		cmocka_unit_test(failures_outside_the_window_do_not_lock),
+		cmocka_unit_test(user_source_pairs_are_their_own_keys),
 		cmocka_unit_test(success_resets_the_user_count),
 		cmocka_unit_test(concurrent_limit_and_decrement_never_below_zero),
 		cmocka_unit_test(calls_per_second_is_503_with_retry_after),

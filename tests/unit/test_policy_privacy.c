@@ -731,6 +731,65 @@ static void privacy_and_pai_agree_on_identity(void **state)
 	}
 }
 
+/* ---- the From user toward the next hop ----------------------------------- */
+
+static struct pai_from from_for(const char *from_uri, const struct pai_ctx *ctx)
+{
+	char text[1024];
+	int n = snprintf(text, sizeof(text),
+			 "INVITE sip:+15557654321@trunk.example.net SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds\r\n"
+			 "Max-Forwards: 70\r\nFrom: <%s>;tag=1\r\n"
+			 "To: <sip:+15557654321@trunk.example.net>\r\nCall-ID: f1@192.0.2.10\r\n"
+			 "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+			 from_uri);
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	msg_t *m = sipmsg_parse(text, (size_t)n);
+	assert_non_null(m);
+	struct pai_from f = pai_from_user(sip_object(m), ctx);
+	msg_destroy(m);
+	return f;
+}
+
+/* An authenticated caller's From names what it owns, or it is replaced by
+ * its default identity's user: no caller-ID spoofing where no assertion
+ * reaches. */
+static void from_user_must_be_owned(void **state)
+{
+	struct pai_ctx ctx = alice_ctx(false, false);
+	struct pai_from f = from_for("sip:alice@pbx.example.com", &ctx);
+	assert_string_equal(f.user, "alice");
+	assert_false(f.replaced);
+	f = from_for("sip:sales@elsewhere.example", &ctx); /* owned user part */
+	assert_string_equal(f.user, "sales");
+	assert_false(f.replaced);
+	f = from_for("sip:+1-555-123-0099@pbx.example.com", &ctx); /* owned tel, separators */
+	assert_string_equal(f.user, "+1-555-123-0099");
+	assert_false(f.replaced);
+	f = from_for("sip:anonymous@anonymous.invalid", &ctx);
+	assert_string_equal(f.user, "anonymous");
+	assert_false(f.replaced);
+	f = from_for("sip:+15559990000@pbx.example.com", &ctx); /* the CEO's number */
+	assert_string_equal(f.user, "alice"); /* default sip identity's user */
+	assert_true(f.replaced);
+	f = from_for("sip:pbx.example.com", &ctx); /* no user at all */
+	assert_string_equal(f.user, "alice");
+	assert_true(f.replaced);
+	/* Only a tel identity: its number; none at all: the user name. */
+	const char *tel_only[] = { "tel:+15551230001" };
+	ctx.identities = tel_only;
+	ctx.n_identities = 1;
+	assert_string_equal(from_for("sip:bob@x.example", &ctx).user, "+15551230001");
+	ctx.n_identities = 0;
+	assert_string_equal(from_for("sip:bob@x.example", &ctx).user, "alice");
+	/* Nobody authenticated: nothing to hold the From to. */
+	assert_string_equal(from_for("sip:bob@x.example", NULL).user, "bob");
+	ctx.user = NULL;
+	f = from_for("sip:bob@x.example", &ctx);
+	assert_string_equal(f.user, "bob");
+	assert_false(f.replaced);
+}
+
 int main(void)
 {
 	if (sipmsg_init() < 0)
@@ -767,6 +826,7 @@ int main(void)
 		cmocka_unit_test(privacy_none_keeps_pai_toward_untrusted_hop),
 		cmocka_unit_test(privacy_header_and_user_withhold_too),
 		cmocka_unit_test(privacy_id_toward_trusted_hop_keeps_pai),
+		cmocka_unit_test(from_user_must_be_owned),
 		cmocka_unit_test(two_values_from_trusted_peer_sip_first),
 		cmocka_unit_test(malformed_pai_from_trusted_peer_is_ignored),
 		cmocka_unit_test(overlong_pai_is_refused_not_cut),

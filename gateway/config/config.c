@@ -480,7 +480,8 @@ static int load_routes(struct loader *ld, config_t *cf, struct gateway_config *c
 
 static int load_limits(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
-	static const char *const keys[] = { "max_message_size", "max_connections",
+	static const char *const keys[] = { "max_message_size", "max_headers", "max_vias",
+		"max_connections",
 		"max_connections_per_ip", "idle_timeout", "handshake_timeout", "message_timeout",
 		"max_transactions", "max_calls", "media_timeout", "connection_grace", NULL };
 	struct limits_config *l = &cfg->limits;
@@ -493,6 +494,8 @@ static int load_limits(struct loader *ld, config_t *cf, struct gateway_config *c
 		return failf(ld, g, "must be a group { ... }");
 	if (check_keys(ld, g, keys) < 0 ||
 	    get_uint(ld, g, "max_message_size", &max_msg, 1024, 1048576, false) < 0 ||
+	    get_uint(ld, g, "max_headers", &l->max_headers, 32, 4096, false) < 0 ||
+	    get_uint(ld, g, "max_vias", &l->max_vias, 8, 1024, false) < 0 ||
 	    get_uint(ld, g, "max_connections", &l->max_connections, 1, 1000000, false) < 0 ||
 	    get_uint(ld, g, "max_connections_per_ip", &l->max_connections_per_ip, 1, 1000000, false) < 0 ||
 	    get_uint(ld, g, "idle_timeout", &l->idle_timeout_s, 1, 86400, false) < 0 ||
@@ -689,7 +692,7 @@ static void set_defaults(struct gateway_config *cfg)
 	snprintf(cfg->domain, sizeof(cfg->domain), "localhost");
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 	cfg->limits = (struct limits_config){
-		.max_message_size = 65535, .max_connections = 1024, .max_connections_per_ip = 64,
+		.max_message_size = 65535, .max_headers = 256, .max_vias = 64, .max_connections = 1024, .max_connections_per_ip = 64,
 		.idle_timeout_s = 300, .handshake_timeout_s = 10, .message_timeout_s = 10,
 		.max_transactions = 200000, .max_calls = 10000, .media_timeout_s = 60,
 		.connection_grace_s = 10,

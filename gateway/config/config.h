@@ -156,6 +156,8 @@ struct identity_config {
 
 struct limits_config {
 	size_t max_message_size;
+	unsigned max_headers; /* header lines per message, counted before the parse */
+	unsigned max_vias;    /* Via entries per message */
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
 	unsigned idle_timeout_s;

@@ -232,6 +232,10 @@ void framing_datagram(const unsigned char *data, size_t len, const struct framin
 		      struct frame *out)
 {
 	frame_init(out);
+	if (len == 0) {
+		frame_error(out, REFUSE_LENGTH, "empty datagram");
+		return;
+	}
 	if (len > lim->max_message) {
 		frame_error(out, REFUSE_SIZE, "datagram exceeds the message size limit");
 		return;

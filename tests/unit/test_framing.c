@@ -243,6 +243,7 @@ static void datagram_octets_beyond_content_length_are_cut(void **state)
 	assert_int_equal(dgram(nocl).length, strlen(nocl));
 	assert_int_equal(dgram(noend).kind, FRAME_MESSAGE);
 	assert_int_equal(dgram(noend).length, strlen(noend));
+	assert_int_equal(dgram("").kind, FRAME_ERROR); /* never a message of no bytes */
 }
 
 /* RFC 3261 allows a stream to arrive a byte at a time: each read must look

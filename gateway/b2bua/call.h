@@ -48,7 +48,7 @@ struct leg {
 	struct pc_peer peer;      /* where requests and responses go on this leg */
 	char call_id[256];
 	char local_tag[32];
-	char remote_tag[128];
+	char remote_tag[256];  /* RFC 4475 longreq.dat carries a 159-character tag */
 	char local_uri[300];      /* name-addr we use in From/To on this leg */
 	char remote_uri[300];
 	char remote_target[300];  /* the peer's Contact: in-dialog Request-URI */

@@ -549,8 +549,8 @@ static int load_routes(struct loader *ld, config_t *cf, struct gateway_config *c
 
 static int load_limits(struct loader *ld, config_t *cf, struct gateway_config *cfg)
 {
-	static const char *const keys[] = { "max_message_size", "max_connections",
-		"max_connections_per_ip", "max_outgoing_connections", "idle_timeout",
+	static const char *const keys[] = { "max_message_size", "max_headers", "max_vias",
+		"max_connections", "max_connections_per_ip", "max_outgoing_connections", "idle_timeout",
 		"handshake_timeout", "message_timeout", "first_message_timeout", "peer_retry_min",
 		"peer_retry_max", "max_transactions", "max_calls", "media_timeout", "connection_grace",
 		NULL };
@@ -564,6 +564,8 @@ static int load_limits(struct loader *ld, config_t *cf, struct gateway_config *c
 		return failf(ld, g, "must be a group { ... }");
 	if (check_keys(ld, g, keys) < 0 ||
 	    get_uint(ld, g, "max_message_size", &max_msg, 1024, 1048576, false) < 0 ||
+	    get_uint(ld, g, "max_headers", &l->max_headers, 32, 4096, false) < 0 ||
+	    get_uint(ld, g, "max_vias", &l->max_vias, 8, 1024, false) < 0 ||
 	    get_uint(ld, g, "max_connections", &l->max_connections, 1, 1000000, false) < 0 ||
 	    get_uint(ld, g, "max_connections_per_ip", &l->max_connections_per_ip, 1, 1000000, false) < 0 ||
 	    get_uint(ld, g, "max_outgoing_connections", &l->max_outgoing_connections, 1, 1000000, false) < 0 ||
@@ -774,9 +776,10 @@ static void set_defaults(struct gateway_config *cfg)
 	snprintf(cfg->domain, sizeof(cfg->domain), "localhost");
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 	cfg->limits = (struct limits_config){
-		.max_message_size = 65535, .max_connections = 1024, .max_outgoing_connections = 256,
-		.max_connections_per_ip = 64, .first_message_timeout_s = 5, .peer_retry_min_s = 1,
-		.peer_retry_max_s = 30, .idle_timeout_s = 300, .handshake_timeout_s = 10, .message_timeout_s = 10,
+		.max_message_size = 65535, .max_headers = 256, .max_vias = 64, .max_connections = 1024,
+		.max_outgoing_connections = 256, .max_connections_per_ip = 64, .first_message_timeout_s = 5,
+		.peer_retry_min_s = 1, .peer_retry_max_s = 30, .idle_timeout_s = 300,
+		.handshake_timeout_s = 10, .message_timeout_s = 10,
 		.max_transactions = 200000, .max_calls = 10000, .media_timeout_s = 60,
 		.connection_grace_s = 10,
 	};

@@ -172,6 +172,8 @@ struct identity_config {
 
 struct limits_config {
 	size_t max_message_size;
+	unsigned max_headers; /* header lines per message, counted before the parse */
+	unsigned max_vias;    /* Via entries per message */
 	/* Separate budgets, so outsiders filling one cannot starve another: each
 	 * stream listener's inbound connections (its max_connections, default
 	 * this), and the connections the gateway opens itself; connections to a

@@ -12,6 +12,9 @@
 	X(MSG_MALFORMED_RESPONSE, "malformed_responses_dropped") \
 	X(MSG_TOO_LARGE, "messages_too_large") \
 	X(STREAM_FRAMING_ERROR, "stream_framing_errors") \
+	X(MSG_TOO_MANY_HEADERS, "messages_refused_too_many_headers") \
+	X(MSG_TOO_MANY_VIAS, "messages_refused_too_many_vias") \
+	X(DGRAM_BAD_LENGTH, "datagrams_refused_content_length") \
 	X(KEEPALIVE_PING, "keepalive_pings_answered") \
 	X(CONN_ACCEPTED, "connections_accepted") \
 	X(CONN_REFUSED_LIMIT, "connections_refused_limit") \

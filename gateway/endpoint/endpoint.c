@@ -17,6 +17,7 @@
 #include "sip/check.h"
 #include "sip/msg.h"
 #include "sip/reply.h"
+#include "sip/salvage.h"
 #include "transaction/txn.h"
 #include "transport/transport.h"
 
@@ -215,6 +216,14 @@ static void tu_request(void *ctx, struct txn *st, msg_t *req)
 			off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s", i ? ", " : "",
 						opts[i]);
 		respond(st, 420, "Bad Extension", line, NULL);
+		return;
+	}
+	/* SDP is the only body the gateway reads (RFC 3261 §21.4.13). */
+	if ((method == sip_method_invite || method == sip_method_update) && sip->sip_payload &&
+	    sip->sip_payload->pl_len &&
+	    (!sip->sip_content_type || !sip->sip_content_type->c_type ||
+	     strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0)) {
+		respond(st, 415, "Unsupported Media Type", "Accept: application/sdp", NULL);
 		return;
 	}
 	bool to_us = addressed_to_us(ep, sip);
@@ -505,6 +514,28 @@ static void on_message(void *ctx, const char *data, size_t len, const struct pc_
 	txn_layer_receive(ep->txns, msg, from);
 }
 
+/* A message framing refused before any parse: answered statelessly from the
+ * few headers an answer needs, or dropped (already counted) when those cannot
+ * be read, when it is a response, or when it is an ACK. */
+static void on_refused(void *ctx, const char *data, size_t len, const struct pc_peer *from,
+		       int status, const char *why)
+{
+	struct endpoint *ep = ctx;
+	char where[96];
+	msg_t *req = sip_salvage_request(data, len);
+
+	pc_peer_str(from, where, sizeof(where));
+	if (!req || sip_object(req)->sip_request->rq_method == sip_method_ack) {
+		log_info("dropped message from %s: %s (no answer possible)", where, why);
+		if (req)
+			msg_destroy(req);
+		return;
+	}
+	log_info("refused request from %s: %d %s", where, status, why);
+	send_stateless(ep, req, from, status, why);
+	msg_destroy(req);
+}
+
 static void on_unreachable(void *ctx, const struct pc_peer *to)
 {
 	struct endpoint *ep = ctx;
@@ -527,7 +558,7 @@ struct endpoint *endpoint_new(struct event_base *base, const struct gateway_conf
 		return NULL;
 	ep->base = base;
 	ep->cfg = cfg;
-	struct transport_events tev = { .ctx = ep, .on_message = on_message,
+	struct transport_events tev = { .ctx = ep, .on_message = on_message, .on_refused = on_refused,
 		.on_unreachable = on_unreachable, .on_inbound_closed = on_inbound_closed };
 	ep->tp = transport_new(base, cfg, &tev);
 	struct txn_config tcfg = {

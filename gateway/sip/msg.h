@@ -27,6 +27,11 @@ char *sipmsg_print(msg_t *msg, size_t *len);
 /* New empty message of our class. */
 msg_t *sipmsg_create(void);
 
+/* Insert a header made by a Sofia constructor into a message of our class:
+ * its request line and CSeq classes are our own (extension methods, msg.c),
+ * and Sofia places a header by its class. 0 or -1 (also when header is NULL). */
+int sipmsg_insert(msg_t *msg, void *header);
+
 /* Generic headers Sofia does not know; NULL when absent. */
 msg_generic_t *sipmsg_identity(sip_t const *sip);
 msg_generic_t *sipmsg_identity_info(sip_t const *sip);

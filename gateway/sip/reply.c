@@ -27,7 +27,10 @@ msg_t *sip_reply_make(msg_t *req, int status, const char *phrase, const char *to
 		phrase = sip_status_phrase(status);
 	if (!phrase)
 		phrase = "Unknown";
-	sip_status_t *st = sip_status_create(home, (unsigned)status, phrase, NULL);
+	/* sip_status_create keeps the pointer: a phrase relayed from another
+	 * message must live as long as this one (retransmissions print it). */
+	phrase = su_strdup(home, phrase);
+	sip_status_t *st = phrase ? sip_status_create(home, (unsigned)status, phrase, NULL) : NULL;
 	if (!st || msg_header_insert(resp, (msg_pub_t *)rs, (msg_header_t *)st) < 0)
 		goto fail;
 	if (sip_add_copy(resp, rq->sip_via) < 0 || sip_add_copy(resp, rq->sip_from) < 0 ||

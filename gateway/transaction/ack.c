@@ -11,13 +11,6 @@
 #include <sofia-sip/msg_header.h>
 
 
-static int insert(msg_t *msg, sip_t *sip, void *hdr)
-{
-	if (!hdr)
-		return -1;
-	return msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)hdr);
-}
-
 msg_t *txn_ack_build(msg_t *req, msg_t *resp)
 {
 	sip_t const *rq = sip_object(req);
@@ -28,18 +21,18 @@ msg_t *txn_ack_build(msg_t *req, msg_t *resp)
 	su_home_t *home = msg_home(ack);
 	sip_t *sip = sip_object(ack);
 
-	if (insert(ack, sip, sip_request_create(home, SIP_METHOD_ACK,
+	if (sipmsg_insert(ack, sip_request_create(home, SIP_METHOD_ACK,
 						(url_string_t const *)rq->sip_request->rq_url,
 						NULL)) < 0 ||
-	    insert(ack, sip, msg_header_dup_one(home, (msg_header_t const *)rq->sip_via)) < 0)
+	    sipmsg_insert(ack, msg_header_dup_one(home, (msg_header_t const *)rq->sip_via)) < 0)
 		goto fail;
 	if (rq->sip_route && sip_add_copy(ack, rq->sip_route) < 0)
 		goto fail;
 	if (msg_header_add_make(ack, (msg_pub_t *)sip, sip_max_forwards_class, "70") < 0 ||
 	    sip_add_copy(ack, rq->sip_from) < 0 || sip_add_copy(ack, rs->sip_to) < 0 ||
 	    sip_add_copy(ack, rq->sip_call_id) < 0 ||
-	    insert(ack, sip, sip_cseq_create(home, rq->sip_cseq->cs_seq, SIP_METHOD_ACK)) < 0 ||
-	    insert(ack, sip, sip_content_length_create(home, 0)) < 0)
+	    sipmsg_insert(ack, sip_cseq_create(home, rq->sip_cseq->cs_seq, SIP_METHOD_ACK)) < 0 ||
+	    sipmsg_insert(ack, sip_content_length_create(home, 0)) < 0)
 		goto fail;
 	return ack;
 fail:

@@ -627,11 +627,13 @@ static void receive_response(struct txn_layer *layer, msg_t *msg, const struct p
 	struct txn *t = entry_txn(txn_table_find_client(&layer->table, sip));
 
 	if (!t) {
+		/* Counted either way: a 2xx to INVITE matching no transaction is
+		 * only offered to the dialog layer, which may not know it either. */
+		counter_inc(CNT_TXN_STRAY_RESPONSE);
 		if (status >= 200 && status < 300 && sip->sip_cseq->cs_method == sip_method_invite) {
 			if (layer->tu.on_stray_response)
 				layer->tu.on_stray_response(layer->tu.ctx, msg, from);
 		} else {
-			counter_inc(CNT_TXN_STRAY_RESPONSE);
 			log_debug("txn: stray %d response to %s dropped", status,
 				  sip->sip_cseq->cs_method_name);
 		}

@@ -89,6 +89,7 @@ struct conn {
 	struct event *ev_write;
 	struct pc_buf in;
 	struct pc_buf out;
+	struct framer framer; /* where framing of the message in `in` stands */
 	char identity[PC_IDENTITY_MAX];
 	char alias_host[INET6_ADDRSTRLEN];
 	unsigned alias_port;
@@ -113,6 +114,7 @@ struct transport {
 	struct event *sweep;
 	struct event *reaper;
 	char *dgram;
+	struct framing_limits framing;
 };
 
 static time_t now_s(void)
@@ -335,6 +337,37 @@ static int conn_queue(struct conn *c, const char *data, size_t len)
 
 /* ---- reading ---- */
 
+static void conn_peer(const struct conn *c, struct pc_peer *from)
+{
+	memset(from, 0, sizeof(*from));
+	from->transport = c->transport;
+	from->addr = c->addr;
+	from->addrlen = c->addrlen;
+	from->conn_id = c->id;
+	from->listener = c->listener;
+	memcpy(from->identity, c->identity, sizeof(from->identity));
+}
+
+/* Counts a framing refusal and, when it deserves an answer, hands the
+ * message's start to the layer that can build one. */
+static void frame_refused(struct transport *tp, const struct frame *fr, const char *data,
+			  const struct pc_peer *from, enum pc_counter other)
+{
+	switch (fr->refusal) {
+	case REFUSE_HEADERS:
+		counter_inc(CNT_MSG_TOO_MANY_HEADERS);
+		break;
+	case REFUSE_VIAS:
+		counter_inc(CNT_MSG_TOO_MANY_VIAS);
+		break;
+	default:
+		counter_inc(other);
+		break;
+	}
+	if (fr->status && tp->ev.on_refused)
+		tp->ev.on_refused(tp->ev.ctx, data, fr->length, from, fr->status, fr->error);
+}
+
 static void conn_deliver(struct conn *c)
 {
 	struct transport *tp = c->tp;
@@ -342,7 +375,7 @@ static void conn_deliver(struct conn *c)
 	char desc[128];
 
 	while (c->state == CONN_OPEN && c->in.len > 0) {
-		framing_next(c->in.data, c->in.len, tp->cfg->limits.max_message_size, &fr);
+		framing_next(&c->framer, c->in.data, c->in.len, &tp->framing, &fr);
 		switch (fr.kind) {
 		case FRAME_NEED_MORE:
 			return;
@@ -355,19 +388,19 @@ static void conn_deliver(struct conn *c)
 		case FRAME_PONG:
 			buf_consume(&c->in, fr.length);
 			break;
-		case FRAME_ERROR:
+		case FRAME_ERROR: {
+			struct pc_peer from;
+			conn_peer(c, &from);
 			log_warnx("%s: %s; closing", conn_str(c, desc, sizeof(desc)), fr.error);
-			conn_close(c, CNT_STREAM_FRAMING_ERROR, fr.error);
+			frame_refused(tp, &fr, (const char *)c->in.data, &from, CNT_STREAM_FRAMING_ERROR);
+			/* The answer, if any, is queued first; the stream cannot be
+			 * trusted to resynchronise after a refused header block. */
+			conn_close(c, -1, fr.error);
 			return;
+		}
 		case FRAME_MESSAGE: {
 			struct pc_peer from;
-			memset(&from, 0, sizeof(from));
-			from.transport = c->transport;
-			from.addr = c->addr;
-			from.addrlen = c->addrlen;
-			from.conn_id = c->id;
-			from.listener = c->listener;
-			memcpy(from.identity, c->identity, sizeof(from.identity));
+			conn_peer(c, &from);
 			counter_inc(CNT_MSG_RECEIVED);
 			tp->ev.on_message(tp->ev.ctx, (const char *)c->in.data, fr.length, &from);
 			buf_consume(&c->in, fr.length);
@@ -691,7 +724,17 @@ static void udp_cb(evutil_socket_t fd, short what, void *arg)
 		from.transport = PC_TP_UDP;
 		from.listener = l->index;
 		counter_inc(CNT_MSG_RECEIVED);
-		tp->ev.on_message(tp->ev.ctx, tp->dgram, (size_t)n, &from);
+		struct frame fr;
+		framing_datagram((const unsigned char *)tp->dgram, (size_t)n, &tp->framing, &fr);
+		if (fr.kind != FRAME_MESSAGE) {
+			char where[96];
+			log_info("listener %s: datagram from %s refused: %s", l->cfg->name,
+				 pc_peer_str(&from, where, sizeof(where)), fr.error);
+			frame_refused(tp, &fr, tp->dgram, &from, CNT_DGRAM_BAD_LENGTH);
+			continue;
+		}
+		tp->dgram[fr.length] = '\0'; /* octets beyond Content-Length are discarded */
+		tp->ev.on_message(tp->ev.ctx, tp->dgram, fr.length, &from);
 	}
 }
 
@@ -971,6 +1014,8 @@ struct transport *transport_new(struct event_base *base, const struct gateway_co
 	for (unsigned i = 0; i < CFG_MAX_LISTENERS; i++)
 		tp->listeners[i].fd = -1;
 	tp->dgram = malloc(cfg->limits.max_message_size + 2);
+	tp->framing = (struct framing_limits){ .max_message = cfg->limits.max_message_size,
+		.max_headers = cfg->limits.max_headers, .max_vias = cfg->limits.max_vias };
 	tp->reaper = event_new(base, -1, 0, reap_cb, tp);
 	tp->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, tp);
 	if (!tp->dgram || !tp->reaper || !tp->sweep) {

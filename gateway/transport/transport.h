@@ -23,6 +23,12 @@ struct transport_events {
 	/* A complete message (datagram, or framed stream message). data is
 	 * valid only during the call. */
 	void (*on_message)(void *ctx, const char *data, size_t len, const struct pc_peer *from);
+	/* A message refused by framing, before any parse, that deserves an
+	 * answer with `status` (too many headers or Via entries, a datagram
+	 * shorter than its Content-Length): data holds its start line and the
+	 * headers read so far. Counted already. May be NULL. */
+	void (*on_refused)(void *ctx, const char *data, size_t len, const struct pc_peer *from,
+			   int status, const char *why);
 	/* An outgoing connection failed before it carried our data (connect or
 	 * handshake failure, or closed with data still queued). May be NULL. */
 	void (*on_unreachable)(void *ctx, const struct pc_peer *to);

@@ -1,12 +1,14 @@
 /* libFuzzer target: message intake as the gateway does it for every datagram
  * or framed stream message: parse, stateless checks, and for a request that
- * can be answered, build and print the response. */
+ * can be answered, build and print the response; and the salvage of the
+ * headers an answer needs, as for a message framing refused. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "sip/check.h"
 #include "sip/msg.h"
 #include "sip/reply.h"
+#include "sip/salvage.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -17,6 +19,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (sipmsg_init() < 0)
 			return 0;
 		ready = 1;
+	}
+	msg_t *salvaged = sip_salvage_request((const char *)data, size);
+	if (salvaged) {
+		msg_t *resp = sip_reply_make(salvaged, 513, "Too Many Header Fields", "fuzztag");
+		if (resp) {
+			(void)sipmsg_print(resp, NULL);
+			msg_destroy(resp);
+		}
+		msg_destroy(salvaged);
 	}
 	msg_t *msg = sipmsg_parse((const char *)data, size);
 	if (!msg)

@@ -48,7 +48,21 @@ static void minimal_file_gets_defaults(void **state)
 {
 	assert_int_equal(load(LISTENER), 0);
 	assert_int_equal(cfg.limits.max_message_size, 65535);
+	assert_int_equal(cfg.limits.max_headers, 256);
+	assert_int_equal(cfg.limits.max_vias, 64);
 	assert_int_equal(cfg.timers.t2_ms, 4000);
+}
+
+static void header_caps_are_read_and_bounded(void **state)
+{
+	assert_int_equal(load(LISTENER "limits = { max_headers = 100; max_vias = 16; };\n"), 0);
+	assert_int_equal(cfg.limits.max_headers, 100);
+	assert_int_equal(cfg.limits.max_vias, 16);
+	/* Below what RFC 4475's valid messages carry (43 headers, 34 Vias). */
+	assert_int_equal(load(LISTENER "limits = {\n max_headers = 8; };\n"), -1);
+	assert_non_null(strstr(err, ":3: max_headers: must be between"));
+	assert_int_equal(load(LISTENER "limits = {\n max_vias = 100000; };\n"), -1);
+	assert_non_null(strstr(err, ":3: max_vias: must be between"));
 }
 
 static void syntax_error_names_line(void **state)
@@ -404,6 +418,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(embedded_default_is_the_reference_scenario),
 		cmocka_unit_test(minimal_file_gets_defaults),
+		cmocka_unit_test(header_caps_are_read_and_bounded),
 		cmocka_unit_test(syntax_error_names_line),
 		cmocka_unit_test(unknown_key_names_line_and_key),
 		cmocka_unit_test(out_of_range_value),

@@ -146,7 +146,7 @@ stop_gateway
 # 10. Files written after the switch: the SQLite registrar store, opened by
 #    root before it, keeps taking bindings (a guard, not an attack: SQLite
 #    writes through the descriptors it opened at start).
-INSIDE_LEG='registrar = true;' call_config "$WORK/reg.conf" "registrar = { store = \"$WORK/bindings.db\"; };"
+INSIDE_LEG='registrar = true; allow_unauthenticated_register = true;' call_config "$WORK/reg.conf" "registrar = { store = \"$WORK/bindings.db\"; };"
 start_gateway "$WORK/reg.conf"
 reply=$(python3 - <<'PY'
 import socket

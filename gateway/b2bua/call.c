@@ -796,7 +796,10 @@ static void b_invite_response(struct call *c, msg_t *resp)
 	if (status < 300) {
 		learn_b_dialog(c, sip);
 		send_ack(c, LEG_B, 1);
+		bool early = c->answered;
 		int bad = apply_answer(c, sip, why, sizeof(why));
+		if (early)
+			plan_answered(c);
 		if (bad || !c->answered) {
 			if (!bad)
 				snprintf(why, sizeof(why), "the answer carries no SDP");
@@ -1187,6 +1190,13 @@ static bool on_screen(void *ctx, msg_t *req, const struct pc_peer *from, msg_t *
 	return false;
 }
 
+static bool on_source_ok(void *ctx, const struct pc_peer *from)
+{
+	struct b2bua *b = ctx;
+	return guard_source_ok(b->guard, from, identity_prev_hop_trusted(b->cfg, b->guard, from),
+			       mono_ms());
+}
+
 static bool on_request(void *ctx, struct txn *st, msg_t *req)
 {
 	struct b2bua *b = ctx;
@@ -1434,7 +1444,7 @@ struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cf
 		free(b);
 		return NULL;
 	}
-	struct call_handler h = { .ctx = b, .screen = on_screen, .on_request = on_request, .on_ack = on_ack,
+	struct call_handler h = { .ctx = b, .screen = on_screen, .source_ok = on_source_ok, .on_request = on_request, .on_ack = on_ack,
 		.on_inbound_closed = on_inbound_closed };
 	endpoint_set_call_handler(ep, &h);
 	return b;

@@ -132,6 +132,9 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 	       char *why, size_t whylen);
 int plan_answer(struct call *c, int from, const char *body, size_t len, char **out_body,
 		char *why, size_t whylen);
+/* The call was answered (a 2xx after an early answer): plain sides not yet
+ * latched get their latch window again, for peers that send only now. */
+void plan_answered(struct call *c);
 void plan_release(struct call *c);
 
 #endif

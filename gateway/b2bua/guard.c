@@ -225,6 +225,20 @@ struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_
 	return counted(sips_check_inbound(sip, &ctx));
 }
 
+bool guard_source_ok(struct guard *g, const struct pc_peer *from, bool trusted_hop,
+		     uint64_t now_ms)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&from->addr;
+	struct admit_acl acl = { g->deny, g->n_deny, g->allow, g->n_allow };
+	if (admit_acl_check(&acl, sa).kind != VERDICT_ACCEPT)
+		return false;
+	struct rl_key k;
+	if (!g->rate_on || trusted_hop || in_nets(g->exempt, g->n_exempt, sa) ||
+	    rl_key_addr(&k, sa) < 0)
+		return true;
+	return rl_ban_check(&g->sources, &k, now_ms).kind == VERDICT_ACCEPT;
+}
+
 struct verdict guard_next_hop(const sip_t *sip, bool next_hop_tls)
 {
 	struct sips_ctx ctx = { .in_tls = true, .next_hop_tls = next_hop_tls };

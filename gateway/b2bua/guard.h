@@ -34,6 +34,12 @@ void guard_free(struct guard *g);
 struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_peer *from,
 			     const struct leg_config *leg, bool trusted_hop, uint64_t now_ms);
 
+/* The address part of guard_request: false when `from` is outside the
+ * allow list, on the deny list or banned. Takes nothing from the rate and
+ * counts nothing (the caller counts what it drops). */
+bool guard_source_ok(struct guard *g, const struct pc_peer *from, bool trusted_hop,
+		     uint64_t now_ms);
+
 /* SIPS on the outbound hop: a sips request may only leave over TLS. */
 struct verdict guard_next_hop(const sip_t *sip, bool next_hop_tls);
 

@@ -428,6 +428,39 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 		rc = 488;
 		goto out;
 	}
+	/* Two passes: every stream is checked before any is applied, so a
+	 * refused answer (an early one, or one contact's of a fork) leaves the
+	 * relay as it was: no key, address or latch window of a refused answer. */
+	int keyed[SDP_MAX_STREAMS] = { 0 };
+	for (unsigned i = 0; i < answer.n_streams; i++) {
+		const struct sdp_stream *as = &answer.streams[i];
+		if (!c->streams[i] || c->offer_proto[i] == SDP_PROTO_OTHER || as->port == 0)
+			continue;
+		int k = b_stream_keys(b, i, as, why, whylen);
+		if (k > 1) {
+			rc = k;
+			goto out;
+		}
+		if (k == 1 && key_reused(c, i, from, &b->keys[i].recv_key.params, why, whylen)) {
+			rc = 488;
+			goto out;
+		}
+		struct sockaddr_storage ss;
+		if (to_sockaddr(as, &ss) == 0 && media_target(c, b, &ss, why, whylen) == TARGET_REFUSED) {
+			rc = 488;
+			goto out;
+		}
+		keyed[i] = k;
+		if (k == 1)
+			b_secure = true;
+		else
+			b_plain = true;
+	}
+	if (b_secure && b_plain) {
+		snprintf(why, whylen, "mixed secure and plain streams are not supported");
+		rc = 488;
+		goto out;
+	}
 	plan_header(&plan, a, answer.n_streams);
 	for (unsigned i = 0; i < answer.n_streams; i++) {
 		const struct sdp_stream *as = &answer.streams[i];
@@ -445,19 +478,7 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 			c->streams[i] = NULL;
 			continue;
 		}
-		int k = b_stream_keys(b, i, as, why, whylen);
-		if (k > 1) {
-			rc = k;
-			goto out;
-		}
-		if (k == 1 && key_reused(c, i, from, &b->keys[i].recv_key.params, why, whylen)) {
-			rc = 488;
-			goto out;
-		}
-		if (k == 1)
-			b_secure = true;
-		else
-			b_plain = true;
+		int k = keyed[i];
 		if ((rc = apply_remote(c, i, b, as, why, whylen)) != 0)
 			goto out;
 		/* Again for the answerer: a forked call may have reached another
@@ -481,11 +502,6 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 			sp->n_crypto = 1;
 		}
 	}
-	if (b_secure && b_plain) {
-		snprintf(why, whylen, "mixed secure and plain streams are not supported");
-		rc = 488;
-		goto out;
-	}
 	b->secure = b_secure;
 	*out_body = sdp_write(body, len, &plan, why, whylen);
 	if (!*out_body)
@@ -494,6 +510,13 @@ out:
 	wipe_plan(&plan);
 	sdp_desc_wipe(&answer);
 	return rc;
+}
+
+void plan_answered(struct call *c)
+{
+	for (unsigned i = 0; i < c->n_streams; i++)
+		if (c->streams[i])
+			media_stream_answered(c->streams[i]);
 }
 
 void plan_release(struct call *c)

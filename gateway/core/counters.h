@@ -14,6 +14,7 @@
 	X(STREAM_FRAMING_ERROR, "stream_framing_errors") \
 	X(MSG_TOO_MANY_HEADERS, "messages_refused_too_many_headers") \
 	X(MSG_TOO_MANY_VIAS, "messages_refused_too_many_vias") \
+	X(MSG_BARE_CR, "messages_refused_bare_cr") \
 	X(DGRAM_BAD_LENGTH, "datagrams_refused_content_length") \
 	X(KEEPALIVE_PING, "keepalive_pings_answered") \
 	X(CONN_ACCEPTED, "connections_accepted") \

@@ -445,6 +445,14 @@ static void learn_alias(struct endpoint *ep, msg_t *msg, const struct pc_peer *f
 	}
 }
 
+/* Whether a source may get a stateless answer to a malformed message: not
+ * when the call layer denies or bans it (it would learn that something
+ * listens, and a spoofed victim would get one packet per datagram). */
+static bool source_may_hear(struct endpoint *ep, const struct pc_peer *from)
+{
+	return !ep->calls.source_ok || ep->calls.source_ok(ep->calls.ctx, from);
+}
+
 /* The call layer's screen (network lists, bans, rates, ...) runs before the
  * transaction layer sees the request: a refused source costs no transaction,
  * no 100 Trying and no Timer G retransmissions toward a spoofable address. */
@@ -484,8 +492,6 @@ static void on_message(void *ctx, const char *data, size_t len, const struct pc_
 			msg_destroy(msg);
 			return;
 		}
-		if (from->conn_id)
-			transport_conn_proven(ep->tp, from->conn_id);
 		txn_layer_receive(ep->txns, msg, from);
 		return;
 	}
@@ -495,7 +501,8 @@ static void on_message(void *ctx, const char *data, size_t len, const struct pc_
 		counter_inc(CNT_MSG_MALFORMED_REQUEST);
 		log_info("refused request from %s: %d %s%s", pc_peer_str(from, where, sizeof(where)),
 			 v.status, v.phrase, v.can_respond ? "" : " (cannot respond, dropped)");
-		if (v.can_respond && sip->sip_request->rq_method != sip_method_ack)
+		if (v.can_respond && sip->sip_request->rq_method != sip_method_ack &&
+		    source_may_hear(ep, from))
 			send_stateless(ep, msg, from, v.status, v.phrase);
 		msg_destroy(msg);
 		return;
@@ -503,13 +510,14 @@ static void on_message(void *ctx, const char *data, size_t len, const struct pc_
 	log_debug("%.*s from %s%s%s%s", (int)strcspn(data, "\r\n"), data,
 		  pc_peer_str(from, where, sizeof(where)), from->identity[0] ? " (identity \"" : "",
 		  from->identity, from->identity[0] ? "\")" : "");
-	/* A connection that carried a valid request is no longer a candidate
-	 * for eviction or the first-message timeout. */
-	if (from->conn_id)
-		transport_conn_proven(ep->tp, from->conn_id);
 	stamp_via(ep, msg, from);
 	if (!screened_in(ep, msg, from))
 		return;
+	/* A connection that carried a request the guard admitted is no longer
+	 * a candidate for eviction or the first-message timeout (a response, or
+	 * a refused request, proves nothing: anyone can send one). */
+	if (from->conn_id)
+		transport_conn_proven(ep->tp, from->conn_id);
 	learn_alias(ep, msg, from);
 	txn_layer_receive(ep->txns, msg, from);
 }
@@ -529,6 +537,11 @@ static void on_refused(void *ctx, const char *data, size_t len, const struct pc_
 		log_info("dropped message from %s: %s (no answer possible)", where, why);
 		if (req)
 			msg_destroy(req);
+		return;
+	}
+	if (!source_may_hear(ep, from)) {
+		log_debug("dropped message from %s: %s (source denied or banned)", where, why);
+		msg_destroy(req);
 		return;
 	}
 	log_info("refused request from %s: %d %s", where, status, why);

@@ -44,6 +44,11 @@ struct call_handler {
 	 * per request it sent; left NULL, the request is dropped in silence.
 	 * NULL admits all. */
 	bool (*screen)(void *ctx, msg_t *req, const struct pc_peer *from, msg_t **answer);
+	/* The address part of the screen alone (network lists, bans), taking
+	 * nothing from any rate: false when `from` must not be answered at all,
+	 * asked before a stateless answer to a message too malformed to screen.
+	 * NULL answers all. */
+	bool (*source_ok)(void *ctx, const struct pc_peer *from);
 	/* Returns true when it took the request (and will answer it through
 	 * the server transaction), false to let the endpoint refuse it. */
 	bool (*on_request)(void *ctx, struct txn *st, msg_t *req);

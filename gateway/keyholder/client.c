@@ -42,8 +42,12 @@ struct kh_ext {
 
 static int set_timeout(int fd, unsigned ms)
 {
+	/* Both ways: a stopped holder must not block the loop on a full
+	 * socket buffer either. */
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 bool keyholder_active(void) { return kh.fd >= 0; }

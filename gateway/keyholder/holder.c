@@ -20,9 +20,10 @@
 #include "keyholder.h"
 #include "sandbox/sandbox.h"
 
-/* Sign flags GnuTLS passes for TLS signatures. */
-#define KH_SIGN_FLAGS (GNUTLS_PRIVKEY_SIGN_FLAG_TLS1_RSA | GNUTLS_PRIVKEY_SIGN_FLAG_RSA_PSS | \
-		       GNUTLS_PRIVKEY_FLAG_REPRODUCIBLE)
+/* Sign flags GnuTLS passes for TLS 1.2/1.3 signatures. Not TLS1_RSA: the raw
+ * MD5+SHA-1 PKCS#1 signature of TLS 1.0/1.1 (below the gateway's floor)
+ * would sign any 36 bytes it is given. */
+#define KH_SIGN_FLAGS (GNUTLS_PRIVKEY_SIGN_FLAG_RSA_PSS | GNUTLS_PRIVKEY_FLAG_REPRODUCIBLE)
 
 struct held_key {
 	gnutls_privkey_t key;

@@ -827,8 +827,15 @@ void media_stream_answered(struct media_stream *s)
 	if (s == NULL)
 		return;
 	uint64_t until = media_now_ms() + s->e->latch_window_ms;
-	s->side[MEDIA_SIDE_A].latch_until_ms = until;
-	s->side[MEDIA_SIDE_B].latch_until_ms = until;
+	/* Only a side without a latch gets a window: a session refresh to the
+	 * same address must not let another host behind the peer's address
+	 * (a carrier NAT) take the side over. A new address unlatched it
+	 * (media_stream_set_remote), so a moved peer still latches. */
+	for (int i = 0; i < 2; i++) {
+		struct side *x = &s->side[i];
+		if (!x->latched[K_RTP] && !x->latched[K_RTCP])
+			x->latch_until_ms = until;
+	}
 }
 
 /* The previous receive context stays valid for grace_ms after a re-key. */

@@ -72,11 +72,13 @@ int media_stream_set_remote(struct media_stream *s, enum media_side side,
 int media_stream_set_source(struct media_stream *s, enum media_side side, enum media_source rule,
 			    const struct sockaddr_storage *signalling);
 
-/* The SDP answer was applied: for the engine's latch window each plain side
- * may latch (symmetric RTP) to a source that matches its rule, and re-latch
- * to another such source; outside the window a latched side keeps its
- * source and an unlatched one sends to its SDP address. A secure side
- * latches to the first source whose packet authenticated. */
+/* The SDP answer was applied, or the call it belongs to was answered: for
+ * the engine's latch window each plain side that has not latched yet may
+ * latch (symmetric RTP) to a source that matches its rule, and re-latch to
+ * another such source; a latched side keeps its source (until a new remote
+ * address unlatches it) and an unlatched one outside the window sends to its
+ * SDP address. A secure side latches to the first source whose packet
+ * authenticated. */
 void media_stream_answered(struct media_stream *s);
 
 /* Keys of one side. recv: the key that side's peer protects with (we

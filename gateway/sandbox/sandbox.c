@@ -162,7 +162,7 @@ static const int network_calls[] = {
 	SCMP_SYS(ftruncate), SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(statx),
 	SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
 	SCMP_SYS(getcwd), SCMP_SYS(readlink), SCMP_SYS(fchmod), SCMP_SYS(fchown), SCMP_SYS(flock),
-	SCMP_SYS(uname), SCMP_SYS(wait4), SCMP_SYS(getrusage), SCMP_SYS(prlimit64),
+	SCMP_SYS(uname), SCMP_SYS(wait4), SCMP_SYS(getrusage),
 };
 
 /* What only an attacker running code in the process would call: death, not
@@ -222,8 +222,11 @@ static int add_network_rules(scmp_filter_ctx f, pid_t child)
 				       ARG(0, SCMP_CMP_EQ, family));
 	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, ARG(1, SCMP_CMP_EQ, FIONREAD));
 	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, ARG(1, SCMP_CMP_EQ, FIONBIO));
+	/* Its own limits only (getrlimit is prlimit64 on pid 0): another
+	 * process's, the key holder's included, are not its to change. */
+	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, ARG(0, SCMP_CMP_EQ, 0));
 	if (rc < 0)
-		log_warnx("seccomp: cannot add the socket and ioctl rules");
+		log_warnx("seccomp: cannot add the socket, ioctl and prlimit rules");
 	return rc < 0 ? -1 : 0;
 }
 

@@ -57,6 +57,12 @@ msg_t *sip_salvage_request(const char *data, size_t len)
 					take = kept[i] = true;
 		}
 		if (take) {
+			/* A lone CR is a line end to Sofia: lines could hide in it. */
+			const char *cr = memchr(line, '\r', ln);
+			if (cr && cr + 1 < line + ln && cr[1] != '\n') {
+				free(buf);
+				return NULL;
+			}
 			memcpy(buf + n, line, ln);
 			n += ln;
 			if (n == 0 || buf[n - 1] != '\n') {

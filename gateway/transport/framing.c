@@ -90,8 +90,20 @@ static void refuse(struct header_scan *hs, enum frame_refusal why, int status, c
 	hs->error = error;
 }
 
+/* Whether the line [p, p + n) (its LF excluded) holds a CR anywhere but as
+ * its last byte. Sofia ends a line at a lone CR too: lines counted here
+ * only at LF would let thousands of headers hide between two LFs and bring
+ * back the parse cost the caps are for. RFC 3261 ends lines with CRLF. */
+static bool bare_cr(const unsigned char *p, size_t n)
+{
+	const unsigned char *cr = n ? memchr(p, '\r', n) : NULL;
+	return cr && cr != p + n - 1;
+}
+
 /* One pass over the lines of [d, d + len): the start line, then header lines
- * (a line starting with SP or HT continues the previous one). */
+ * (a line starting with SP or HT continues the previous one). A bare CR
+ * anywhere in the block refuses it, unanswered: an answer would have to be
+ * built from lines Sofia would split otherwise. */
 static void scan_headers(const unsigned char *d, size_t len, const struct framing_limits *lim,
 			 int length_status, struct header_scan *hs)
 {
@@ -102,6 +114,10 @@ static void scan_headers(const unsigned char *d, size_t len, const struct framin
 
 	memset(hs, 0, sizeof(*hs));
 	hs->content_length = -1;
+	if (bare_cr(d, (size_t)((line ? line : end) - d))) {
+		refuse(hs, REFUSE_BARE_CR, 0, "bare CR in the start line");
+		return;
+	}
 	line = line ? line + 1 : end; /* skip the start line */
 	while (line < end) {
 		const unsigned char *eol = memchr(line, '\n', (size_t)(end - line));
@@ -110,6 +126,10 @@ static void scan_headers(const unsigned char *d, size_t len, const struct framin
 		hs->stopped_at = (size_t)(next - d);
 		if (n == 0 || (n == 1 && line[0] == '\r'))
 			break; /* the empty line */
+		if (bare_cr(line, n)) {
+			refuse(hs, REFUSE_BARE_CR, 0, "bare CR in a header line");
+			return;
+		}
 		if (line[0] == ' ' || line[0] == '\t') {
 			if (in_via)
 				vias += count_commas(line, line + n);

@@ -27,6 +27,7 @@ enum frame_refusal {
 	REFUSE_VIAS,     /* more Via entries than max_vias */
 	REFUSE_LENGTH,   /* Content-Length missing, invalid, conflicting or beyond the data */
 	REFUSE_SIZE,     /* over max_message */
+	REFUSE_BARE_CR,  /* a CR not followed by LF in the header block */
 };
 
 struct frame {

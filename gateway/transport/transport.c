@@ -360,6 +360,9 @@ static void frame_refused(struct transport *tp, const struct frame *fr, const ch
 	case REFUSE_VIAS:
 		counter_inc(CNT_MSG_TOO_MANY_VIAS);
 		break;
+	case REFUSE_BARE_CR:
+		counter_inc(CNT_MSG_BARE_CR);
+		break;
 	default:
 		counter_inc(other);
 		break;

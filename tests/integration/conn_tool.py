@@ -11,6 +11,9 @@
   silent PORT COUNT SECONDS
       open COUNT silent connections and print how many seconds each lived
       (SECONDS when still open then).
+  pretend PORT COUNT SECONDS
+      as silent, but each connection first sends an unsolicited response
+      (a response proves nothing about its sender).
   proven PORT SECONDS
       send one OPTIONS, then stay silent: print "open" when the connection
       is still open after SECONDS, else "closed".
@@ -101,8 +104,16 @@ def fresh_options(port, tls):
         print(f"none ({e})")
 
 
-def silent(port, count, seconds):
+STRAY_200 = (b"SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKstray\r\n"
+             b"From: <sip:t@localhost>;tag=1\r\nTo: <sip:localhost>;tag=2\r\n"
+             b"Call-ID: stray@ct\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+
+
+def silent(port, count, seconds, first=b""):
     conns = [connect_from(f"127.0.0.{30 + i // PER_SOURCE}", port) for i in range(count)]
+    for s in conns:
+        if first:
+            s.sendall(first)
     start, lived = time.time(), [None] * count
     while time.time() - start < seconds and None in lived:
         for i, s in enumerate(conns):
@@ -197,6 +208,8 @@ elif cmd == "options":
     fresh_options(int(args[0]), len(args) > 1 and args[1] == "tls")
 elif cmd == "silent":
     silent(int(args[0]), int(args[1]), float(args[2]))
+elif cmd == "pretend":
+    silent(int(args[0]), int(args[1]), float(args[2]), STRAY_200)
 elif cmd == "proven":
     proven(int(args[0]), float(args[1]))
 elif cmd == "count_accepts":

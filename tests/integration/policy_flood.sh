@@ -91,6 +91,27 @@ txns=$(grep -o "transactions = [0-9]*" "$WORK/gateway.log" | tail -1 | awk '{pri
 # Still banned afterwards, even for a single, slow request: no answer at all.
 python3 "$TESTS/integration/flood.py" --src 127.0.0.2 --port 15097 --count 1 --listen 2 >"$WORK/banned.out" 2>&1
 grep -qx "silent 1" "$WORK/banned.out" || { cat "$WORK/banned.out" >&2; fail "banned: a request from the banned source was answered"; }
+# A message too malformed to screen (no Call-ID) is answered 400 only where
+# a well-formed one could be: the good source gets it, the banned and the
+# denied ones get nothing (they would learn that something listens).
+malformed() { # malformed SRC: prints the status line of the answer, or "none"
+	python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 15099))
+s.settimeout(1.5)
+s.sendto(b"OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP " + sys.argv[1].encode() +
+         b":15099;branch=z9hG4bKmalformed;rport\r\nMax-Forwards: 70\r\nFrom: <sip:m@x>;tag=1\r\n"
+         b"To: <sip:127.0.0.1>\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", ("127.0.0.1", 5060))
+try:
+    print(s.recv(65535).decode("latin-1").split("\r\n", 1)[0])
+except socket.timeout:
+    print("none")
+PY
+}
+[[ "$(malformed 127.0.0.1)" == "SIP/2.0 400"* ]] || fail "a malformed request from a good source got no 400"
+[ "$(malformed 127.0.0.2)" = none ] || fail "the banned source was answered a malformed request"
+[ "$(malformed 127.0.0.3)" = none ] || fail "the denied source was answered a malformed request"
 # CANCEL and ACK pass the guard too: a CANCEL from the denied network is
 # refused, not matched against transactions (it used to get 481 or 200).
 python3 "$TESTS/integration/flood.py" --src 127.0.0.3 --port 15098 --method CANCEL --count 1 --listen 1 >"$WORK/cancel.out" 2>&1

@@ -54,6 +54,9 @@ peers = ( { name = "trunk"; transport = "tls"; address = "127.0.0.1"; port = 507
 timers = { t1 = 100; t2 = 400; t4 = 500; };
 abuse = { request_rate = 1; request_burst = 1; };
 identity = { trusted_names = [ "trunk.portcullis.test" ]; };
+# Part 3 swaps the trunk's server between failed handshakes: the back-off
+# after each failure must not outlast the test's wait for the next attempt.
+limits = { peer_retry_min = 1; peer_retry_max = 1; };
 CONF
 start_gateway "$WORK/gw.conf"
 client() { # client PORT CERT_BASE COUNT: the status codes, space-separated

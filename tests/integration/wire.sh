@@ -15,6 +15,7 @@ rc=$?
 [ "$(counter stream_framing_errors)" -ge 2 ] || { echo "FAIL wire.counters: framing errors not counted"; rc=1; }
 [ "$(counter connections_refused_limit)" -ge 1 ] || { echo "FAIL wire.counters: connection refusal not counted"; rc=1; }
 [ "$(counter retransmissions_absorbed)" -ge 1 ] || { echo "FAIL wire.counters: absorbed retransmissions not counted"; rc=1; }
+[ "$(counter messages_refused_bare_cr)" -ge 1 ] || { echo "FAIL wire.counters: headers hidden behind bare CRs not refused before the parse"; rc=1; }
 [ "$(counter keepalive_pings_answered)" -ge 1 ] || { echo "FAIL wire.counters: keep-alive not counted"; rc=1; }
 stop_gateway
 exit $rc

@@ -182,6 +182,33 @@ static void header_lines_are_capped_before_the_parse(void **state)
 	free(over);
 }
 
+/* Sofia ends a line at a lone CR: headers joined by CRs alone would pass a
+ * count made at LFs and cost the quadratic parse again. Refused, unanswered,
+ * in the start line and in header lines, on streams and datagrams. */
+static void bare_cr_in_the_header_block_is_refused(void **state)
+{
+	static const char *const bad[] = {
+		"OPTIONS sip:gw SIP/2.0\rX0: a\rX1: a\r\nContent-Length: 0\r\n\r\n",
+		"OPTIONS sip:gw SIP/2.0\r\nX0: a\rVia: b\rVia: c\r\nContent-Length: 0\r\n\r\n",
+		"OPTIONS sip:gw SIP/2.0\r\nX0: a\r\r\nContent-Length: 0\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct frame f = run(bad[i], 65535);
+		assert_int_equal(f.kind, FRAME_ERROR);
+		assert_int_equal(f.refusal, REFUSE_BARE_CR);
+		assert_int_equal(f.status, 0);
+		f = dgram(bad[i]);
+		assert_int_equal(f.kind, FRAME_ERROR);
+		assert_int_equal(f.refusal, REFUSE_BARE_CR);
+	}
+	/* CRLF everywhere, and bare LF (which both count as a line end), pass;
+	 * a CR in the body is the body's business. */
+	assert_int_equal(dgram("OPTIONS sip:gw SIP/2.0\nX0: a\nContent-Length: 0\n\n").kind,
+			 FRAME_MESSAGE);
+	assert_int_equal(dgram("MESSAGE sip:gw SIP/2.0\r\nContent-Length: 3\r\n\r\na\rb").kind,
+			 FRAME_MESSAGE);
+}
+
 static void folded_lines_are_not_headers(void **state)
 {
 	const char *m = "OPTIONS sip:gw SIP/2.0\r\nSubject: a\r\n b\r\n c\r\nContent-Length: 0\r\n\r\n";
@@ -327,6 +354,7 @@ int main(void)
 		cmocka_unit_test(double_crlf_is_a_ping),
 		cmocka_unit_test(single_crlf_before_a_message_is_skipped),
 		cmocka_unit_test(header_lines_are_capped_before_the_parse),
+		cmocka_unit_test(bare_cr_in_the_header_block_is_refused),
 		cmocka_unit_test(folded_lines_are_not_headers),
 		cmocka_unit_test(via_entries_are_capped_lines_and_commas),
 		cmocka_unit_test(datagram_shorter_than_its_content_length_is_refused_400),

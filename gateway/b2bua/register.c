@@ -15,11 +15,9 @@
 #include "b2bua.h"
 #include "guard.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <event2/event.h>

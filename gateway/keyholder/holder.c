@@ -242,7 +242,8 @@ static void serve(int fd)
 				rep.status = GNUTLS_E_SHORT_MEMORY_BUFFER;
 			if (rep.status >= 0) {
 				rep.len = out.size;
-				memcpy(rep.data, out.data, out.size);
+				if (out.size) /* a digest verdict has none, and no buffer */
+					memcpy(rep.data, out.data, out.size);
 			} else {
 				log_warnx("keyholder: %s with key %u failed: %s", op_table[req.op].name,
 					  req.key, gnutls_strerror(rep.status));

@@ -13,7 +13,10 @@ cc $CFLAGS -o "$OUT/media_load" "$ROOT/bench/media_load.c" "$ROOT/bench/srtp_lit
 cc $CFLAGS -I"$ROOT/gateway" -I"$BUILD" -o "$OUT/media_relay" "$ROOT/bench/media_relay.c" \
 	"$BUILD/gateway/media/libpc_media.a" "$BUILD/gateway/core/libpc_core.a" \
 	$(pkg-config --cflags --libs libevent_core nettle gnutls)
-cc $CFLAGS -I"$ROOT/gateway" -I"$BUILD" -o "$OUT/keyholder_rtt" "$ROOT/bench/keyholder_rtt.c" \
-	"$BUILD/gateway/keyholder/libpc_keyholder.a" "$BUILD/gateway/sandbox/libpc_sandbox.a" \
-	"$BUILD/gateway/core/libpc_core.a" $(pkg-config --cflags --libs gnutls libseccomp)
+for kh in keyholder_rtt digest_rtt; do
+	cc $CFLAGS -I"$ROOT" -I"$ROOT/gateway" -I"$BUILD" -o "$OUT/$kh" "$ROOT/bench/$kh.c" \
+		"$BUILD/gateway/keyholder/libpc_keyholder.a" "$BUILD/policy/libpc_policy.a" \
+		"$BUILD/gateway/sandbox/libpc_sandbox.a" "$BUILD/gateway/core/libpc_core.a" \
+		$(pkg-config --cflags --libs gnutls libseccomp nettle sofia-sip-ua)
+done
 "$OUT/media_load" --selftest >/dev/null

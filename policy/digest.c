@@ -3,7 +3,10 @@
  * The order of the checks in digest_verify() is deliberate: nothing from the
  * client is trusted before its nonce proved to be ours, the response is
  * computed for unknown users too (so timing does not tell which names
- * exist), and a nonce count is only recorded after the response verified. */
+ * exist), and a nonce count is only recorded after the response verified.
+ * The steps that need a secret (the nonce MAC, the HA1) are separate
+ * functions (nonce_mint/nonce_check, digest_answer) that a process holding
+ * the secrets runs when the gateway gives digest_server an oracle. */
 #include "policy/digest.h"
 
 #include "core/hex.h"
@@ -85,17 +88,21 @@ size_t digest_ha1(enum digest_alg alg, const char *user, const char *realm, cons
 	return hash_joined(alg, parts, 3, out);
 }
 
-size_t digest_response(enum digest_alg alg, const uint8_t *ha1, const char *method,
-		       const char *uri, const char *nonce, const char *nc, const char *cnonce,
-		       const char *qop, uint8_t out[DIGEST_MAX_LEN])
+size_t digest_ha2(enum digest_alg alg, const char *method, const char *uri,
+		  uint8_t out[DIGEST_MAX_LEN])
+{
+	const struct span a2[] = { str_span(method), str_span(uri) };
+	return hash_joined(alg, a2, 2, out);
+}
+
+size_t digest_response_ha2(enum digest_alg alg, const uint8_t *ha1, const uint8_t *ha2,
+			   const char *nonce, const char *nc, const char *cnonce, const char *qop,
+			   uint8_t out[DIGEST_MAX_LEN])
 {
 	size_t dlen = hash_of(alg)->digest_size;
 	char ha1_hex[DIGEST_HEX_MAX + 1];
 	char ha2_hex[DIGEST_HEX_MAX + 1];
-	uint8_t ha2[DIGEST_MAX_LEN];
 
-	const struct span a2[] = { str_span(method), str_span(uri) };
-	hash_joined(alg, a2, 2, ha2);
 	digest_hex(ha2, dlen, ha2_hex);
 	digest_hex(ha1, dlen, ha1_hex);
 	const struct span kd[] = { { ha1_hex, 2 * dlen }, str_span(nonce), str_span(nc),
@@ -103,6 +110,64 @@ size_t digest_response(enum digest_alg alg, const uint8_t *ha1, const char *meth
 	hash_joined(alg, kd, 6, out);
 	explicit_bzero(ha1_hex, sizeof(ha1_hex));
 	return dlen;
+}
+
+size_t digest_response(enum digest_alg alg, const uint8_t *ha1, const char *method,
+		       const char *uri, const char *nonce, const char *nc, const char *cnonce,
+		       const char *qop, uint8_t out[DIGEST_MAX_LEN])
+{
+	uint8_t ha2[DIGEST_MAX_LEN];
+	digest_ha2(alg, method, uri, ha2);
+	return digest_response_ha2(alg, ha1, ha2, nonce, nc, cnonce, qop, out);
+}
+
+/* A field of a question: terminated inside it, and not empty when `need`. */
+static bool field_ok(const char *f, size_t cap, bool need)
+{
+	size_t n = strnlen(f, cap);
+	return n < cap && (n > 0 || !need);
+}
+
+#define FIELD_OK(q, f) field_ok((q)->f, sizeof((q)->f), true)
+
+const char *digest_question_problem(const struct digest_question *q)
+{
+	if (q->alg != DIGEST_MD5 && q->alg != DIGEST_SHA256)
+		return "unknown algorithm";
+	if (!FIELD_OK(q, username) || !FIELD_OK(q, realm) || !FIELD_OK(q, nonce) ||
+	    !FIELD_OK(q, cnonce) || !FIELD_OK(q, nc) || !FIELD_OK(q, qop))
+		return "a field is empty or unterminated";
+	if (strcmp(q->qop, "auth") != 0)
+		return "qop is not auth";
+	for (size_t i = 0; i < 8; i++)
+		if (hex_digit(q->nc[i]) < 0)
+			return "nc is not 8 hex digits";
+	return NULL;
+}
+
+enum digest_answer digest_answer(const struct users *users, const struct digest_question *q)
+{
+	if (digest_question_problem(q))
+		return DIGEST_REFUSED;
+	enum digest_alg alg = (enum digest_alg)q->alg;
+	const struct user_entry *u = users ? users_lookup(users, q->username, q->realm) : NULL;
+	const uint8_t *ha1 = NULL;
+	if (u)
+		ha1 = alg == DIGEST_SHA256 ? (u->has_sha256 ? u->ha1_sha256 : NULL)
+					   : (u->has_md5 ? u->ha1_md5 : NULL);
+	/* Without a stored HA1 the same work is done on zeros, so an unknown
+	 * name costs as long as a known one. */
+	static const uint8_t zeros[DIGEST_MAX_LEN];
+	uint8_t expect[DIGEST_MAX_LEN];
+	size_t dlen = digest_response_ha2(alg, ha1 ? ha1 : zeros, q->ha2, q->nonce, q->nc, q->cnonce,
+					  q->qop, expect);
+	int same = memeql_sec(expect, q->response, dlen);
+	explicit_bzero(expect, sizeof(expect));
+	if (!u)
+		return DIGEST_UNKNOWN_USER;
+	if (!ha1)
+		return DIGEST_NO_HA1;
+	return same ? DIGEST_MATCH : DIGEST_MISMATCH;
 }
 
 /* RFC 3261 §25.1 token characters. */
@@ -380,33 +445,39 @@ enum auth_outcome digest_verify(const struct digest_server *srv, const sip_t *si
 	if (!uri_matches(c.uri, sip->sip_request->rq_url))
 		return done(res, AUTH_MALFORMED, "digest uri differs from the Request-URI");
 
-	enum nonce_status ns = nonce_check(srv->secret, srv->secret_len, srv->realm, c.nonce,
-					   now_s, srv->nonce_lifetime_s);
+	const struct digest_oracle *or = srv->oracle;
+	enum nonce_status ns =
+		or ? or->check_nonce(or->ctx, srv->realm, c.nonce, now_s, srv->nonce_lifetime_s)
+		   : nonce_check(srv->secret, srv->secret_len, srv->realm, c.nonce, now_s,
+				 srv->nonce_lifetime_s);
 	if (ns == NONCE_INVALID)
 		return done(res, AUTH_FAILED, "nonce not issued by us");
 
-	const struct user_entry *u = srv->users ? users_lookup(srv->users, c.username, srv->realm)
-						: NULL;
-	const uint8_t *ha1 = NULL;
-	if (u)
-		ha1 = c.alg == DIGEST_SHA256 ? (u->has_sha256 ? u->ha1_sha256 : NULL)
-					     : (u->has_md5 ? u->ha1_md5 : NULL);
-	/* Without a stored HA1 the same work is done on zeros, so an unknown
-	 * name costs as long as a known one. */
-	static const uint8_t zeros[DIGEST_MAX_LEN];
-	uint8_t expect[DIGEST_MAX_LEN], given[DIGEST_MAX_LEN];
-	size_t dlen = digest_response(c.alg, ha1 ? ha1 : zeros, sip->sip_request->rq_method_name,
-				      c.uri, c.nonce, c.nc_text, c.cnonce, c.qop, expect);
-	(void)hex_decode(c.response, strlen(c.response), given, dlen); /* checked by the parser */
-	int same = memeql_sec(expect, given, dlen);
-	explicit_bzero(expect, sizeof(expect));
+	/* The question for the HA1 holder: all but the HA1 is computed here. */
+	struct digest_question q;
+	memset(&q, 0, sizeof(q));
+	q.alg = c.alg;
+	memcpy(q.username, c.username, sizeof(q.username));
+	snprintf(q.realm, sizeof(q.realm), "%s", srv->realm);
+	memcpy(q.nonce, c.nonce, sizeof(q.nonce));
+	memcpy(q.nc, c.nc_text, sizeof(q.nc));
+	memcpy(q.cnonce, c.cnonce, sizeof(q.cnonce));
+	memcpy(q.qop, c.qop, sizeof(q.qop));
+	size_t dlen = digest_ha2(c.alg, sip->sip_request->rq_method_name, c.uri, q.ha2);
+	(void)hex_decode(c.response, strlen(c.response), q.response, dlen); /* checked by the parser */
+	enum digest_answer a = or ? or->answer(or->ctx, &q) : digest_answer(srv->users, &q);
+	const struct user_entry *u = a == DIGEST_MATCH && srv->users
+					     ? users_lookup(srv->users, c.username, srv->realm)
+					     : NULL;
 
 	enum auth_outcome o;
-	if (!u) {
+	if (a == DIGEST_UNANSWERED || a == DIGEST_REFUSED) {
+		o = done(res, AUTH_FAILED, "the HA1 holder did not answer");
+	} else if (a == DIGEST_UNKNOWN_USER || (a == DIGEST_MATCH && !u)) {
 		o = done(res, AUTH_FAILED, "unknown user");
-	} else if (!ha1) {
+	} else if (a == DIGEST_NO_HA1) {
 		o = done(res, AUTH_FAILED, "no HA1 stored for this algorithm");
-	} else if (!same) {
+	} else if (a != DIGEST_MATCH) {
 		o = done(res, AUTH_FAILED, "wrong response");
 	} else if (ns == NONCE_STALE) {
 		/* RFC 7616 §3.3: stale=true only for a right answer to an old nonce. */
@@ -433,6 +504,7 @@ enum auth_outcome digest_verify(const struct digest_server *srv, const sip_t *si
 	}
 	explicit_bzero(&c, sizeof(c));
 	explicit_bzero(&tmp, sizeof(tmp));
+	explicit_bzero(&q, sizeof(q));
 	return o;
 }
 
@@ -446,8 +518,9 @@ int digest_challenge(const struct digest_server *srv, uint64_t now_s,
 	out->count = 0;
 	if (!srv || !srv->realm || users_realm_problem(srv->realm, strlen(srv->realm)))
 		return -1;
-	if (nonce_mint(srv->secret, srv->secret_len, srv->realm, now_s, random, nonce,
-		       sizeof(nonce)) < 0)
+	if (srv->oracle ? srv->oracle->mint(srv->oracle->ctx, srv->realm, now_s, random, nonce)
+			: nonce_mint(srv->secret, srv->secret_len, srv->realm, now_s, random, nonce,
+				     sizeof(nonce)))
 		return -1;
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		if (!alg_allowed(srv, order[i]))

@@ -59,8 +59,50 @@ enum digest_header {
 	DIGEST_PROXY_AUTHORIZATION, /* other requests, answered with 407 */
 };
 
+/* One verification's question to whoever holds the HA1s: everything the
+ * expected response depends on except the HA1, with H(A2) computed by the
+ * asker (so the method and URI need not travel). Fixed size, strings
+ * NUL-terminated inside their fields: it crosses a process boundary as it
+ * is (gateway/keyholder). */
+struct digest_question {
+	uint32_t alg; /* enum digest_alg */
+	char username[USERS_NAME_MAX + 1];
+	char realm[USERS_REALM_MAX + 1];
+	char nonce[DIGEST_NONCE_MAX + 1];
+	char nc[9];
+	char cnonce[DIGEST_CNONCE_MAX + 1];
+	char qop[16];
+	uint8_t ha2[DIGEST_MAX_LEN];      /* H(method:uri), digest-length bytes */
+	uint8_t response[DIGEST_MAX_LEN]; /* the client's, decoded */
+};
+
+/* The HA1 holder's answer; nothing more leaves it. */
+enum digest_answer {
+	DIGEST_MATCH = 0,
+	DIGEST_MISMATCH,     /* wrong response */
+	DIGEST_UNKNOWN_USER, /* no such user in that realm */
+	DIGEST_NO_HA1,       /* the user has no HA1 for this algorithm */
+	DIGEST_REFUSED,      /* a malformed question (digest_question_problem) */
+	DIGEST_UNANSWERED,   /* the holder could not be asked */
+};
+
+/* Where the secrets are used when they live in another process: minting
+ * and checking nonces under the nonce secret, and answering questions
+ * under the HA1s. Each call may block (a local round trip). */
+struct digest_oracle {
+	void *ctx;
+	/* 0 with the nonce (NONCE_TEXT_LEN characters and a NUL) in out, or -1 */
+	int (*mint)(void *ctx, const char *realm, uint64_t now_s,
+		    const uint8_t random[NONCE_RANDOM_LEN], char out[NONCE_BUF_LEN]);
+	enum nonce_status (*check_nonce)(void *ctx, const char *realm, const char *nonce,
+					 uint64_t now_s, uint64_t lifetime_s);
+	enum digest_answer (*answer)(void *ctx, const struct digest_question *q);
+};
+
 /* What the gateway's configuration fixes; built once, read-only here except
- * for the nonce-count table. */
+ * for the nonce-count table. Without an oracle the secret and the HA1s in
+ * users are used here; with one, users needs only names and ids (its HA1s
+ * may be wiped: users_forget_ha1) and secret is unused. */
 struct digest_server {
 	const char *realm; /* see users_realm_problem() for what is allowed */
 	const uint8_t *secret;
@@ -69,6 +111,7 @@ struct digest_server {
 	unsigned algorithms; /* DIGEST_ALG_BIT()s offered and accepted; 0 = both */
 	const struct users *users;
 	struct nonce_counts *counts;
+	const struct digest_oracle *oracle;
 };
 
 struct auth_result {
@@ -130,12 +173,28 @@ int digest_challenge(const struct digest_server *srv, uint64_t now_s,
  * Both return the digest length (16 or 32) written to out. */
 size_t digest_ha1(enum digest_alg alg, const char *user, const char *realm, const char *password,
 		  size_t password_len, uint8_t out[DIGEST_MAX_LEN]);
-/* H(HEX(ha1):nonce:nc:cnonce:qop:HEX(H(method:uri))), RFC 7616 §3.4.1 */
+/* H(method:uri), RFC 7616 §3.4.3 for qop=auth */
+size_t digest_ha2(enum digest_alg alg, const char *method, const char *uri,
+		  uint8_t out[DIGEST_MAX_LEN]);
+/* H(HEX(ha1):nonce:nc:cnonce:qop:HEX(ha2)), RFC 7616 §3.4.1 */
+size_t digest_response_ha2(enum digest_alg alg, const uint8_t *ha1, const uint8_t *ha2,
+			   const char *nonce, const char *nc, const char *cnonce, const char *qop,
+			   uint8_t out[DIGEST_MAX_LEN]);
+/* The same with H(A2) computed from method and uri. */
 size_t digest_response(enum digest_alg alg, const uint8_t *ha1, const char *method,
 		       const char *uri, const char *nonce, const char *nc, const char *cnonce,
 		       const char *qop, uint8_t out[DIGEST_MAX_LEN]);
 /* Lowercase hex of len bytes and a NUL into out (2 * len + 1 bytes). */
 void digest_hex(const uint8_t *d, size_t len, char *out);
+
+/* The HA1 holder's side: NULL when q is well formed (every string
+ * terminated inside its field, non-empty where required, a known algorithm,
+ * qop "auth", nc 8 hex digits), else a static reason. */
+const char *digest_question_problem(const struct digest_question *q);
+/* Looks up q's user in users and compares the expected response with q's in
+ * constant time; an unknown user, or one without an HA1 for the algorithm,
+ * costs the same hashing (on zeros). DIGEST_REFUSED for a malformed q. */
+enum digest_answer digest_answer(const struct users *users, const struct digest_question *q);
 
 const char *auth_outcome_name(enum auth_outcome o);
 const char *digest_alg_name(enum digest_alg a);

@@ -120,6 +120,14 @@ static void entry_clear(struct user_entry *e)
 	explicit_bzero(e, sizeof(*e));
 }
 
+void users_forget_ha1(struct users *u)
+{
+	for (size_t i = 0; u && i < u->n; i++) {
+		explicit_bzero(u->v[i].ha1_md5, sizeof(u->v[i].ha1_md5));
+		explicit_bzero(u->v[i].ha1_sha256, sizeof(u->v[i].ha1_sha256));
+	}
+}
+
 void users_free(struct users *u)
 {
 	if (!u)

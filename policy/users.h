@@ -60,6 +60,10 @@ const struct user_entry *users_lookup(const struct users *u, const char *name, c
  * users names nobody. O(log n). */
 const struct user_entry *users_lookup_id(const struct users *u, const char *id, const char *realm);
 
+/* Wipes every HA1 and keeps the rest (names, realms, ids, which algorithms
+ * a user has): what a process that verifies nothing itself may hold. */
+void users_forget_ha1(struct users *u);
+
 /* Wipes the hashes and frees everything; u is empty afterwards. */
 void users_free(struct users *u);
 

@@ -5,18 +5,19 @@
  * the certificate and else digest; the authenticated user may only change
  * its own bindings, and the registrar (registrar/) applies it. The bindings, with
  * the flow each REGISTER came on, are what routes marked `registered`
- * lead to. The user store is read once at start; the nonce secret is drawn
- * fresh at every start, so nonces of an earlier run are stale. */
+ * lead to. The user store is read once at start, and its HA1s are wiped at
+ * once: the key holder (keyholder/) keeps them and the nonce secret, drawn
+ * fresh at every start (so nonces of an earlier run are stale), and mints
+ * and checks nonces and verifies responses for us. This process keeps the
+ * names and identities, for certificates, routing and P-Asserted-Identity. */
 #include "register.h"
 
 #include "b2bua.h"
 #include "guard.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -24,6 +25,7 @@
 
 #include "core/counters.h"
 #include "core/log.h"
+#include "keyholder/keyholder.h"
 #include "policy/digest.h"
 #include "policy/nonce.h"
 #include "policy/ratelimit.h"
@@ -32,8 +34,6 @@
 #include "registrar/store.h"
 #include "sip/reply.h"
 
-#define USERS_FILE_MAX (16u << 20)
-#define SECRET_LEN 32
 #define EXPIRE_EVERY_S 30
 /* Nonces tracked for their counts: more than a busy minute of challenges. */
 #define NONCE_TABLE 65536
@@ -45,9 +45,9 @@
 
 struct reg_service {
 	const struct gateway_config *cfg;
-	struct users users;
+	struct users users; /* without HA1s */
 	bool have_users;
-	uint8_t secret[SECRET_LEN];
+	const struct digest_oracle *oracle; /* the key holder's */
 	struct nonce_counts counts;
 	bool have_counts;
 	/* Failed authentication per source address and per claimed user from
@@ -75,39 +75,7 @@ static uint64_t mono_ms(void)
 int reg_service_load_users(const struct gateway_config *cfg, struct users *out, char *err,
 			   size_t errlen)
 {
-	const char *path = cfg->auth.users;
-	FILE *f = fopen(path, "r");
-	struct stat st;
-	if (f == NULL || fstat(fileno(f), &st) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	/* Unbuffered: HA1s are password equivalents, and stdio's own buffer
-	 * would keep a copy we cannot wipe. Read exactly the file's size. */
-	setvbuf(f, NULL, _IONBF, 0);
-	if (st.st_size > (off_t)USERS_FILE_MAX) {
-		fclose(f);
-		snprintf(err, errlen, "%s: larger than %u bytes", path, USERS_FILE_MAX);
-		return -1;
-	}
-	size_t size = (size_t)st.st_size;
-	char *text = malloc(size + 1);
-	size_t len = text ? fread(text, 1, size, f) : 0;
-	fclose(f);
-	int rc = -1;
-	if (text == NULL)
-		snprintf(err, errlen, "%s: out of memory", path);
-	else if (len != size)
-		snprintf(err, errlen, "%s: read error", path);
-	else
-		rc = users_parse(text, len, path, cfg->auth.max_users, out, err, errlen);
-	if (text) {
-		explicit_bzero(text, len);
-		free(text);
-	}
-	return rc;
+	return keyholder_load_users(cfg->auth.users, cfg->auth.max_users, out, err, errlen);
 }
 
 static bool any_leg(const struct gateway_config *cfg, bool registrar)
@@ -154,8 +122,17 @@ struct reg_service *reg_service_new(struct event_base *base, const struct gatewa
 			goto fail;
 		}
 		rs->have_users = true;
-		if (gnutls_rnd(GNUTLS_RND_KEY, rs->secret, sizeof(rs->secret)) < 0 ||
-		    nonce_counts_init(&rs->counts, NONCE_TABLE, wall_s()) < 0) {
+		/* Before any network input: nothing here needs an HA1. */
+		users_forget_ha1(&rs->users);
+		rs->oracle = keyholder_digest_oracle();
+		bool digest = false;
+		for (unsigned i = 0; i < cfg->n_legs; i++)
+			digest |= cfg->legs[i].digest_auth;
+		if (digest && rs->oracle == NULL) {
+			log_err("digest: the key holder does not hold the user store");
+			goto fail;
+		}
+		if (nonce_counts_init(&rs->counts, NONCE_TABLE, wall_s()) < 0) {
 			log_err("digest: cannot set up nonces");
 			goto fail;
 		}
@@ -230,7 +207,6 @@ void reg_service_free(struct reg_service *rs)
 	}
 	if (rs->have_users)
 		users_free(&rs->users);
-	explicit_bzero(rs->secret, sizeof(rs->secret));
 	free(rs);
 }
 
@@ -251,7 +227,7 @@ static struct digest_server server(struct reg_service *rs)
 {
 	const struct auth_config *a = &rs->cfg->auth;
 	return (struct digest_server){
-		.realm = a->realm, .secret = rs->secret, .secret_len = sizeof(rs->secret),
+		.realm = a->realm, .oracle = rs->oracle,
 		.nonce_lifetime_s = a->nonce_lifetime_s, .users = &rs->users, .counts = &rs->counts,
 		.algorithms = (a->md5 ? DIGEST_ALG_BIT(DIGEST_MD5) : 0) |
 			      (a->sha256 ? DIGEST_ALG_BIT(DIGEST_SHA256) : 0),

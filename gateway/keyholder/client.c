@@ -31,6 +31,7 @@ static struct {
 	uint32_t seq;
 	const char *paths[KH_MAX_KEYS];
 	unsigned n_paths;
+	bool digest; /* the holder answers the digest operations */
 } kh = { .fd = -1, .pid = -1 };
 
 /* What GnuTLS may ask about an external key: held here, from the certificate. */
@@ -51,6 +52,7 @@ static int set_timeout(int fd, unsigned ms)
 }
 
 bool keyholder_active(void) { return kh.fd >= 0; }
+bool keyholder_digest_active(void) { return kh.fd >= 0 && kh.digest; }
 
 bool keyholder_alive(void)
 {
@@ -102,7 +104,9 @@ int keyholder_start(const struct gateway_config *cfg, const struct sandbox_user 
 		keyholder_stop();
 		return -1;
 	}
-	log_info("key holder %d holds %u private key%s", (int)pid, kh.n_paths, kh.n_paths == 1 ? "" : "s");
+	kh.digest = kh_digest_wanted(cfg);
+	log_info("key holder %d holds %u private key%s%s", (int)pid, kh.n_paths, kh.n_paths == 1 ? "" : "s",
+		 kh.digest ? ", the digest user store and the nonce secret" : "");
 	return 0;
 }
 
@@ -122,6 +126,7 @@ void keyholder_stop(void)
 			waitpid(kh.pid, &status, 0);
 	}
 	kh.pid = -1;
+	kh.digest = false;
 }
 
 static uint64_t now_us(void)
@@ -131,40 +136,59 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* One request and its reply; the result goes to `out` (gnutls_malloc'd, as
- * GnuTLS frees it). 0 or a GnuTLS error. */
-static int roundtrip(enum kh_op op, uint16_t key, uint32_t algo, uint32_t flags,
-		     const gnutls_datum_t *in, gnutls_datum_t *out)
+int kh_exchange(struct kh_request *req, struct kh_reply *rep)
 {
-	static struct kh_request req;
-	static struct kh_reply rep;
-	int rc = GNUTLS_E_PK_SIGN_FAILED;
+	int rc = -1;
 	uint64_t t0 = now_us();
 
-	if (kh.fd < 0 || in->size > KH_MAX_INPUT)
-		return GNUTLS_E_INVALID_REQUEST;
-	req = (struct kh_request){ .seq = ++kh.seq, .op = (uint16_t)op, .key = key, .algo = algo,
-				   .flags = flags, .len = in->size };
-	memcpy(req.data, in->data, in->size);
-	if (send(kh.fd, &req, KH_REQUEST_HEADER + in->size, 0) < 0) {
+	if (kh.fd < 0 || req->len > KH_MAX_INPUT)
+		goto out;
+	req->seq = ++kh.seq;
+	if (send(kh.fd, req, KH_REQUEST_HEADER + req->len, 0) < 0) {
 		log_warn("keyholder: request");
 		goto out;
 	}
 	for (;;) { /* a reply to an earlier, timed-out request is skipped */
-		ssize_t got = recv(kh.fd, &rep, sizeof(rep), 0);
+		ssize_t got = recv(kh.fd, rep, sizeof(*rep), 0);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0) {
 			log_warnx("keyholder: no answer: %s", got == 0 ? "the key holder is gone" : strerror(errno));
 			goto out;
 		}
-		if (got < (ssize_t)KH_REPLY_HEADER || rep.len != (size_t)got - KH_REPLY_HEADER) {
+		if (got < (ssize_t)KH_REPLY_HEADER || rep->len != (size_t)got - KH_REPLY_HEADER) {
 			log_warnx("keyholder: malformed reply");
 			goto out;
 		}
-		if (rep.seq == req.seq)
+		if (rep->seq == req->seq)
 			break;
 	}
+	rc = 0;
+out:
+	counter_inc(CNT_KEYHOLDER_REQUESTS);
+	counter_add(CNT_KEYHOLDER_WAIT_US, now_us() - t0);
+	if (rc < 0 || rep->status < 0)
+		counter_inc(CNT_KEYHOLDER_FAILURES);
+	return rc;
+}
+
+/* One private-key request and its reply; the result goes to `out`
+ * (gnutls_malloc'd, as GnuTLS frees it). 0 or a GnuTLS error. */
+static int roundtrip(enum kh_op op, uint16_t key, uint32_t algo, uint32_t flags,
+		     const gnutls_datum_t *in, gnutls_datum_t *out)
+{
+	static struct kh_request req;
+	static struct kh_reply rep;
+	int rc = GNUTLS_E_PK_SIGN_FAILED;
+
+	if (in->size > KH_MAX_INPUT)
+		return GNUTLS_E_INVALID_REQUEST;
+	req = (struct kh_request){ .op = (uint16_t)op, .key = key, .algo = algo, .flags = flags,
+				   .len = in->size };
+	memcpy(req.data, in->data, in->size);
+	rep.status = 0;
+	if (kh_exchange(&req, &rep) < 0)
+		goto out;
 	if (rep.status < 0) {
 		rc = rep.status;
 		goto out;
@@ -180,10 +204,6 @@ static int roundtrip(enum kh_op op, uint16_t key, uint32_t algo, uint32_t flags,
 out:
 	gnutls_memset(&req, 0, sizeof(req));
 	gnutls_memset(&rep, 0, sizeof(rep));
-	counter_inc(CNT_KEYHOLDER_REQUESTS);
-	counter_add(CNT_KEYHOLDER_WAIT_US, now_us() - t0);
-	if (rc < 0)
-		counter_inc(CNT_KEYHOLDER_FAILURES);
 	return rc;
 }
 

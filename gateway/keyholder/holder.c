@@ -4,11 +4,15 @@
  * until that process goes away. Every request is checked against the
  * operation table and the key's allowed operations before any key is
  * touched; input and output buffers are wiped after each request (a
- * decryption result is a premaster secret). */
+ * decryption result is a premaster secret). With digest authentication
+ * configured it also holds the user store with its HA1s and a nonce secret
+ * drawn at every start, and answers the digest operations: yes/no to a
+ * response, a nonce's status, a fresh nonce for the configured realm. */
 #include "proto.h"
 
 #include <errno.h>
 #include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <signal.h>
 #include <string.h>
@@ -33,36 +37,122 @@ struct held_key {
 
 typedef int (*kh_run_fn)(const struct held_key *k, const struct kh_request *req,
 			 gnutls_datum_t *out);
+/* Checks the data of an operation that uses no key: NULL or why not. */
+typedef const char *(*kh_check_fn)(const struct kh_request *req);
+
+#define NONCE_SECRET_LEN 32
+
+/* The digest secrets: the user store with its HA1s and the nonce secret. */
+static struct {
+	bool on;
+	const char *realm;
+	struct users users;
+	uint8_t secret[NONCE_SECRET_LEN];
+} dg;
 
 static int run_sign_data(const struct held_key *k, const struct kh_request *req, gnutls_datum_t *out)
 {
 	const gnutls_datum_t in = { (unsigned char *)req->data, req->len };
-	return gnutls_privkey_sign_data2(k->key, (gnutls_sign_algorithm_t)req->algo, req->flags, &in, out);
+	int rc = gnutls_privkey_sign_data2(k->key, (gnutls_sign_algorithm_t)req->algo, req->flags, &in, out);
+	return rc < 0 ? rc : 0;
 }
 
 static int run_sign_hash(const struct held_key *k, const struct kh_request *req, gnutls_datum_t *out)
 {
 	const gnutls_datum_t in = { (unsigned char *)req->data, req->len };
-	return gnutls_privkey_sign_hash2(k->key, (gnutls_sign_algorithm_t)req->algo, req->flags, &in, out);
+	int rc = gnutls_privkey_sign_hash2(k->key, (gnutls_sign_algorithm_t)req->algo, req->flags, &in, out);
+	return rc < 0 ? rc : 0;
 }
 
 static int run_decrypt(const struct held_key *k, const struct kh_request *req, gnutls_datum_t *out)
 {
 	const gnutls_datum_t in = { (unsigned char *)req->data, req->len };
-	return gnutls_privkey_decrypt_data(k->key, 0, &in, out);
+	int rc = gnutls_privkey_decrypt_data(k->key, 0, &in, out);
+	return rc < 0 ? rc : 0;
 }
 
-/* The operations: what each may be given, and what runs it. */
+/* The digest operations' data, copied out of the unaligned request. */
+static struct digest_question question_of(const struct kh_request *req)
+{
+	struct digest_question q;
+	memcpy(&q, req->data, sizeof(q));
+	return q;
+}
+
+static struct kh_nonce_request nonce_request_of(const struct kh_request *req)
+{
+	struct kh_nonce_request nr;
+	memcpy(&nr, req->data, sizeof(nr));
+	return nr;
+}
+
+static const char *check_question(const struct kh_request *req)
+{
+	struct digest_question q = question_of(req);
+	return digest_question_problem(&q);
+}
+
+static const char *check_nonce_request(const struct kh_request *req)
+{
+	struct kh_nonce_request nr = nonce_request_of(req);
+	if (strnlen(nr.realm, sizeof(nr.realm)) == sizeof(nr.realm) ||
+	    strnlen(nr.nonce, sizeof(nr.nonce)) == sizeof(nr.nonce))
+		return "unterminated field";
+	if (strcmp(nr.realm, dg.realm) != 0)
+		return "not the configured realm";
+	return NULL;
+}
+
+/* Verdicts are statuses (>= 0); only a nonce leaves as data. */
+static int run_digest_answer(const struct held_key *k, const struct kh_request *req, gnutls_datum_t *out)
+{
+	struct digest_question q = question_of(req);
+	int rc = (int)digest_answer(&dg.users, &q);
+	explicit_bzero(&q, sizeof(q));
+	return rc;
+}
+
+static int run_nonce_mint(const struct held_key *k, const struct kh_request *req, gnutls_datum_t *out)
+{
+	struct kh_nonce_request nr = nonce_request_of(req);
+	char nonce[NONCE_BUF_LEN];
+	if (nonce_mint(dg.secret, sizeof(dg.secret), nr.realm, nr.now_s, nr.random, nonce,
+		       sizeof(nonce)) < 0)
+		return GNUTLS_E_INTERNAL_ERROR;
+	out->data = gnutls_malloc(NONCE_TEXT_LEN);
+	if (!out->data)
+		return GNUTLS_E_MEMORY_ERROR;
+	memcpy(out->data, nonce, NONCE_TEXT_LEN);
+	out->size = NONCE_TEXT_LEN;
+	return 0;
+}
+
+static int run_nonce_check(const struct held_key *k, const struct kh_request *req, gnutls_datum_t *out)
+{
+	struct kh_nonce_request nr = nonce_request_of(req);
+	return (int)nonce_check(dg.secret, sizeof(dg.secret), nr.realm, nr.nonce, nr.now_s,
+				nr.lifetime_s);
+}
+
+/* The operations: what each may be given, and what runs it. An operation
+ * with a `check` uses no key and takes exactly max_input bytes. */
 static const struct kh_op_entry {
 	const char *name;
 	uint32_t max_input;
 	uint32_t allowed_flags;
 	bool signs; /* algo must be a signature algorithm of the key's type */
 	kh_run_fn run;
+	kh_check_fn check;
 } op_table[KH_OP__COUNT] = {
-	[KH_OP_SIGN_DATA] = { "sign-data", KH_MAX_INPUT, KH_SIGN_FLAGS, true, run_sign_data },
-	[KH_OP_SIGN_HASH] = { "sign-hash", 64, KH_SIGN_FLAGS, true, run_sign_hash },
-	[KH_OP_DECRYPT] = { "decrypt", 1024, 0, false, run_decrypt },
+	[KH_OP_SIGN_DATA] = { "sign-data", KH_MAX_INPUT, KH_SIGN_FLAGS, true, run_sign_data, NULL },
+	[KH_OP_SIGN_HASH] = { "sign-hash", 64, KH_SIGN_FLAGS, true, run_sign_hash, NULL },
+	[KH_OP_DECRYPT] = { "decrypt", 1024, 0, false, run_decrypt, NULL },
+	[KH_OP_DIGEST_ANSWER] = { "digest-answer", sizeof(struct digest_question), 0, false,
+				  run_digest_answer, check_question },
+	[KH_OP_NONCE_MINT] = { "nonce-mint", sizeof(struct kh_nonce_request), 0, false,
+			       run_nonce_mint, check_nonce_request },
+	[KH_OP_NONCE_CHECK] = { "nonce-check", sizeof(struct kh_nonce_request), 0, false,
+				run_nonce_check, check_nonce_request },
 };
 
 static struct held_key keys[KH_MAX_KEYS];
@@ -105,6 +195,15 @@ static const char *check_request(const struct kh_request *req, size_t got)
 		return "input too long";
 	if (req->flags & ~e->allowed_flags)
 		return "flags not allowed";
+	if (e->check) {
+		if (!dg.on)
+			return "digest authentication is not configured";
+		if (req->len != e->max_input)
+			return "input of the wrong size";
+		if (req->key != 0 || req->algo != 0)
+			return "a key or algorithm for an operation that takes none";
+		return e->check(req);
+	}
 	if (req->key >= n_keys)
 		return "unknown key";
 	const struct held_key *k = &keys[req->key];
@@ -138,13 +237,14 @@ static void serve(int fd)
 			log_warnx("keyholder: request refused: %s", why);
 			rep.status = GNUTLS_E_INVALID_REQUEST;
 		} else {
-			rep.status = op_table[req.op].run(&keys[req.key], &req, &out);
+			const struct held_key *k = op_table[req.op].check ? NULL : &keys[req.key];
+			rep.status = op_table[req.op].run(k, &req, &out);
 			if (rep.status >= 0 && out.size > KH_MAX_OUTPUT)
 				rep.status = GNUTLS_E_SHORT_MEMORY_BUFFER;
 			if (rep.status >= 0) {
-				rep.status = 0;
 				rep.len = out.size;
-				memcpy(rep.data, out.data, out.size);
+				if (out.size) /* a digest verdict has none, and no buffer */
+					memcpy(rep.data, out.data, out.size);
 			} else {
 				log_warnx("keyholder: %s with key %u failed: %s", op_table[req.op].name,
 					  req.key, gnutls_strerror(rep.status));
@@ -186,6 +286,20 @@ void keyholder_child_main(int fd, pid_t parent, const struct gateway_config *cfg
 	for (n_keys = 0; n_keys < n; n_keys++)
 		if (load_key(paths[n_keys], &keys[n_keys]) < 0)
 			_exit(1);
+	if (kh_digest_wanted(cfg)) {
+		char err[512];
+		if (keyholder_load_users(cfg->auth.users, cfg->auth.max_users, &dg.users, err,
+					 sizeof(err)) < 0) {
+			log_err("keyholder: %s", err);
+			_exit(1);
+		}
+		if (gnutls_rnd(GNUTLS_RND_KEY, dg.secret, sizeof(dg.secret)) < 0) {
+			log_err("keyholder: no random bytes for the nonce secret");
+			_exit(1);
+		}
+		dg.realm = cfg->auth.realm;
+		dg.on = true;
+	}
 
 	/* A credential change clears the parent-death signal: set it after. */
 	if (sandbox_drop_user(user) < 0 || sandbox_no_dumps() < 0 ||
@@ -199,5 +313,7 @@ void keyholder_child_main(int fd, pid_t parent, const struct gateway_config *cfg
 	serve(fd);
 	for (unsigned i = 0; i < n_keys; i++)
 		gnutls_privkey_deinit(keys[i].key);
+	users_free(&dg.users);
+	explicit_bzero(dg.secret, sizeof(dg.secret));
 	_exit(0);
 }

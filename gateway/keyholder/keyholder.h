@@ -3,7 +3,9 @@
  * private-key operations for the network process over a socketpair (as
  * relayd's "ca" process does). The network process gets GnuTLS keys whose
  * sign and decrypt operations are round trips to it; no key byte ever
- * crosses the socketpair. */
+ * crosses the socketpair. With digest authentication configured it also
+ * holds the user store's HA1s and the nonce secret: the network process
+ * gets a digest oracle whose steps needing them are round trips. */
 #ifndef PC_KEYHOLDER_H
 #define PC_KEYHOLDER_H
 
@@ -12,6 +14,8 @@
 #include <sys/types.h>
 
 #include "config/config.h"
+#include "policy/digest.h"
+#include "policy/users.h"
 #include "sandbox/sandbox.h"
 
 /* Forks the key holder, which loads every private key the configuration
@@ -38,6 +42,19 @@ bool keyholder_alive(void);
  * public key) answers what GnuTLS asks about the key's type and size. The
  * key takes no reference to pubkey. 0 or a GnuTLS error (logged). */
 int keyholder_privkey(const char *key_path, gnutls_pubkey_t pubkey, gnutls_privkey_t *out);
+
+/* True when the holder answers the digest operations (kh_digest_wanted). */
+bool keyholder_digest_active(void);
+
+/* The digest oracle whose nonce and HA1 steps run in the holder, or NULL
+ * when keyholder_digest_active() is false. */
+const struct digest_oracle *keyholder_digest_oracle(void);
+
+/* Reads and parses the user store file (policy/users.h) without leaving a
+ * copy of its text behind: unbuffered, into one buffer wiped after the
+ * parse. Used by both processes and by --check-config. 0, or -1 with err. */
+int keyholder_load_users(const char *path, size_t max_users, struct users *out, char *err,
+			 size_t errlen);
 
 /* The holder's process id (-1 when not active): the one process the
  * network process's filter lets it signal. */

@@ -25,3 +25,11 @@ unsigned kh_key_paths(const struct gateway_config *cfg, const char *paths[KH_MAX
 			n = add_path(paths, n, &cfg->peers[i].tls);
 	return n;
 }
+
+bool kh_digest_wanted(const struct gateway_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->n_legs; i++)
+		if (cfg->legs[i].digest_auth)
+			return true;
+	return false;
+}

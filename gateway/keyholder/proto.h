@@ -7,15 +7,19 @@
  * decrypted premaster secret), never key bytes. A new signing key (the STI
  * key of RFC 8224 Identity) is one more entry in kh_key_paths with the
  * operations it allows; a new operation is one more row of the table in
- * holder.c. */
+ * holder.c. The digest operations use no key (key, algo and flags are 0):
+ * their data is a fixed-size structure, and the holder answers with a status
+ * (and a nonce for KH_OP_NONCE_MINT), never an HA1 or the nonce secret. */
 #ifndef PC_KEYHOLDER_PROTO_H
 #define PC_KEYHOLDER_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "config/config.h"
+#include "policy/digest.h"
 
 /* Data sizes: the largest TLS input is a TLS 1.2 ServerKeyExchange to be
  * signed (two randoms and an ECDHE/DHE share, well under 1 KiB) or an
@@ -29,7 +33,21 @@ enum kh_op {
 	KH_OP_SIGN_DATA = 1, /* hash and sign `data` with `algo` */
 	KH_OP_SIGN_HASH = 2, /* sign an already computed hash with `algo` */
 	KH_OP_DECRYPT = 3,   /* RSA decryption (static RSA key exchange) */
+	KH_OP_DIGEST_ANSWER = 4, /* struct digest_question -> enum digest_answer */
+	KH_OP_NONCE_MINT = 5,    /* struct kh_nonce_request -> the nonce text */
+	KH_OP_NONCE_CHECK = 6,   /* struct kh_nonce_request -> enum nonce_status */
 	KH_OP__COUNT
+};
+
+/* Data of the nonce operations. The holder mints and checks only for the
+ * configured realm; the random bytes come from the network process (a
+ * nonce's randomness is public, only the MAC needs the secret). */
+struct kh_nonce_request {
+	uint64_t now_s;
+	uint64_t lifetime_s; /* KH_OP_NONCE_CHECK */
+	uint8_t random[NONCE_RANDOM_LEN]; /* KH_OP_NONCE_MINT */
+	char realm[USERS_REALM_MAX + 1];
+	char nonce[DIGEST_NONCE_MAX + 1]; /* KH_OP_NONCE_CHECK */
 };
 
 struct kh_request {
@@ -44,7 +62,7 @@ struct kh_request {
 
 struct kh_reply {
 	uint32_t seq;
-	int32_t status; /* 0 or a GnuTLS error code */
+	int32_t status; /* 0 or a GnuTLS error code; a digest operation's answer (>= 0) */
 	uint32_t len;
 	uint8_t data[KH_MAX_OUTPUT];
 };
@@ -56,6 +74,17 @@ struct kh_reply {
  * then TLS peers), in a fixed order both processes compute from the same
  * configuration: a key's index is its position. Returns the count. */
 unsigned kh_key_paths(const struct gateway_config *cfg, const char *paths[KH_MAX_KEYS]);
+
+/* Whether the configuration uses digest authentication: then the holder
+ * loads the user store, draws the nonce secret and answers the digest
+ * operations. */
+bool kh_digest_wanted(const struct gateway_config *cfg);
+
+/* The network process's end: sends req (len bytes of data) and waits for
+ * the reply with its sequence number. 0 with rep filled, -1 (logged) when
+ * the holder did not answer. Counted (keyholder_requests, _wait_us,
+ * _failures). */
+int kh_exchange(struct kh_request *req, struct kh_reply *rep);
 
 /* The holder's life after fork (holder.c); never returns. `parent` is the
  * network process, `fd` the holder's end of the socketpair. */

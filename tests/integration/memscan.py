@@ -2,6 +2,7 @@
 """Scan a process's readable memory for a private key's secret numbers.
 
 Usage: memscan.py KEYFILE PID
+       memscan.py --ha1 USERSFILE USER PID
 The secret numbers (EC private scalar; RSA private exponent and primes) are
 taken from `certtool --key-info` of KEYFILE; each is searched in every
 readable mapping of PID (/proc/PID/maps, /proc/PID/mem) both big-endian (as
@@ -9,6 +10,8 @@ in DER) and byte-reversed (as in GMP/nettle limbs on a little-endian host),
 together with the second base64 line of the PEM body. Prints one line per hit
 and "hits N"; exit 0 when the scan itself worked (reading another user's
 non-dumpable process needs root).
+With --ha1 the patterns are USER's HA1s from the digest user store
+(md5= and sha256=), each both as the raw digest and as its hex text.
 """
 import re
 import subprocess
@@ -65,7 +68,32 @@ def scan(pid, patterns):
     return hits
 
 
+def ha1s(usersfile, user):
+    found = {}
+    with open(usersfile) as f:
+        for line in f:
+            fields = line.split()
+            if not fields or fields[0] != user:
+                continue
+            for field in fields[2:]:
+                key, _, value = field.partition("=")
+                if key in ("md5", "sha256"):
+                    found[f"ha1 {key}"] = bytes.fromhex(value)
+                    found[f"ha1 {key} (hex)"] = value.lower().encode()
+    return found
+
+
 def main():
+    if sys.argv[1] == "--ha1":
+        patterns = ha1s(sys.argv[2], sys.argv[3])
+        if not patterns:
+            print("no HA1 of that user in the store", file=sys.stderr)
+            return 2
+        hits = scan(sys.argv[4], patterns)
+        for h in hits:
+            print(h)
+        print(f"hits {len(hits)}")
+        return 0
     keyfile, pid = sys.argv[1], sys.argv[2]
     patterns = {}
     for label, value in secrets(keyfile).items():

@@ -2,11 +2,12 @@
 # Privilege separation (docs/security-model.md): the process that parses
 # network input holds no private key, cannot read the key files, runs as an
 # unprivileged user with no new privileges under a seccomp filter and cannot
-# dump core; the key holder does the TLS private-key operations for both the
+# dump core; no HA1 of the digest user store is in its memory either, while
+# digest registration works through the key holder; the key holder does the TLS private-key operations for both the
 # inbound listener and the outgoing client-certificate connection; neither
 # process outlives the other.
-# Fails when: the key holder is bypassed (the key's secret numbers are found
-# in the network process's memory), the user switch is removed (Uid, key
+# Fails when: the key holder is bypassed (the key's secret numbers, or a
+# user's HA1 in binary or hex, are found in the network process's memory), the user switch is removed (Uid, key
 # readable), NO_NEW_PRIVS or the filter is removed (status), core dumps stay
 # possible (limits, /proc ownership of a non-dumpable process), a call the
 # gateway needs is missing from the allowlist ("seccomp refused" in the log),
@@ -167,4 +168,53 @@ check registrar_store_written "REGISTER answered \"$reply\"; bindings: $(sqlite3
 # 11. A user that does not exist is a start-up error naming it.
 out=$(timeout 5 "$PORTCULLIS_BIN" --config "$WORK/gw.conf" --user no-such-user-x 2>&1) && flunk unknown_user "started"
 [[ "$out" == *'user "no-such-user-x"'* ]] && pass unknown_user || flunk unknown_user "message: $out"
+# 12. Digest: the user store's HA1s, binary and hex, are in the key holder
+#     only, also after registrations (SHA-256 and MD5, so both verification
+#     paths ran) and a wrong password.
+PASSWD="$(dirname "$PORTCULLIS_BIN")/portcullis-passwd"
+echo "privsep-pw-1" | "$PASSWD" dave portcullis.test sip:dave@portcullis.test >"$WORK/users" || fail "passwd: dave"
+echo "privsep-pw-2" | "$PASSWD" erin portcullis.test >>"$WORK/users" || fail "passwd: erin"
+INSIDE_LEG='registrar = true; auth = "digest";' PHONE_ROUTE='registered = true;' \
+	call_config "$WORK/digest.conf" "auth = { realm = \"portcullis.test\"; users = \"$WORK/users\"; };"
+start_gateway "$WORK/digest.conf"
+KH_PID=$(keyholder_of "$GW_PID")
+check digest_register_sha256 "$(tail -3 "$WORK/gateway.log" | tr '\n' ';')" \
+	python3 "$TESTS/integration/register_sha256.py" dave privsep-pw-1 portcullis.test 5093
+md5_reply=$(python3 - <<'PY'
+import hashlib, re, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0)); s.settimeout(5)
+port = s.getsockname()[1]
+def send(cseq, auth=""):
+    s.sendto((f"REGISTER sip:127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKps{cseq}\r\n"
+              "Max-Forwards: 70\r\nFrom: <sip:erin@portcullis.test>;tag=1\r\nTo: <sip:erin@portcullis.test>\r\n"
+              f"Call-ID: privsep-md5\r\nCSeq: {cseq} REGISTER\r\nContact: <sip:erin@127.0.0.1:{port}>\r\n"
+              f"Expires: 300\r\n{auth}Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", 5060))
+    return s.recv(4096).decode(errors="replace")
+nonce = re.search(r'nonce="([^"]+)", algorithm=MD5', send(1)).group(1)
+md5 = lambda t: hashlib.md5(t.encode()).hexdigest()
+ha2 = md5("REGISTER:sip:127.0.0.1:5060")
+resp = md5(f"{md5('erin:portcullis.test:privsep-pw-2')}:{nonce}:00000001:c0ffee:auth:{ha2}")
+print(send(2, f'Authorization: Digest username="erin", realm="portcullis.test", nonce="{nonce}", '
+              f'uri="sip:127.0.0.1:5060", response="{resp}", algorithm=MD5, qop=auth, nc=00000001, '
+              'cnonce="c0ffee"\r\n').split("\r\n")[0])
+PY
+)
+check digest_register_md5 "the MD5 REGISTER got \"$md5_reply\"" [ "$md5_reply" = "SIP/2.0 200 OK" ]
+if [ "$(id -u)" -eq 0 ]; then
+	for u in dave erin; do
+		python3 "$TESTS/integration/memscan.py" --ha1 "$WORK/users" "$u" "$GW_PID" >"$WORK/ha1-network-$u.txt" 2>&1
+		python3 "$TESTS/integration/memscan.py" --ha1 "$WORK/users" "$u" "$KH_PID" >"$WORK/ha1-keyholder-$u.txt" 2>&1
+		check "network_memory_has_no_ha1_$u" "$(grep -v '^hits' "$WORK/ha1-network-$u.txt" | head -3 | tr '\n' ';')" \
+			grep -qx "hits 0" "$WORK/ha1-network-$u.txt"
+		check "keyholder_memory_has_ha1_$u" "the scan found nothing in the key holder: $(tail -1 "$WORK/ha1-keyholder-$u.txt")" \
+			grep -qE "^ha1 (md5|sha256) in" "$WORK/ha1-keyholder-$u.txt"
+	done
+else
+	note "not root: another process's memory cannot be scanned"
+fi
+check digest_through_keyholder "keyholder_requests $(counter keyholder_requests)" [ "$(counter keyholder_requests)" -ge 4 ]
+stop_gateway
+check digest_allowlist_complete "$(grep -m3 'seccomp refused' "$WORK/gateway.log" | tr '\n' ';')" \
+	bash -c "! grep -q 'seccomp refused' '$WORK/gateway.log'"
 exit $rc

@@ -1,7 +1,9 @@
 /* Digest authentication: the RFC 7616 worked examples, every outcome of
  * digest_verify() from real REGISTER and INVITE texts parsed by Sofia, the
  * nonce lifetime and nonce-count replay table, the challenges, and the user
- * store parser's results and error messages. Client responses are computed
+ * store parser's results and error messages; the split of verification at
+ * the HA1 (digest_answer, and digest_verify asking an oracle that holds the
+ * secrets while the server's own store has its HA1s wiped). Client responses are computed
  * here with nettle directly, not with the code under test, so a wrong
  * hashing order in policy/digest.c fails these tests. */
 #include <setjmp.h>
@@ -1004,6 +1006,125 @@ static void users_id_limits(void **state)
 	assert_non_null(users_id_problem("sip:alice example.com", 21));
 }
 
+/* --- the secrets elsewhere ------------------------------------------------ */
+
+/* An oracle as the key holder is one: the secret and the full store live
+ * behind it; it counts the questions. */
+static unsigned asked;
+
+static int o_mint(void *ctx, const char *realm, uint64_t now_s,
+		  const uint8_t random[NONCE_RANDOM_LEN], char out[NONCE_BUF_LEN])
+{
+	asked++;
+	return nonce_mint(secret, sizeof(secret), realm, now_s, random, out, NONCE_BUF_LEN);
+}
+
+static enum nonce_status o_check(void *ctx, const char *realm, const char *nonce, uint64_t now_s,
+				 uint64_t lifetime_s)
+{
+	asked++;
+	return nonce_check(secret, sizeof(secret), realm, nonce, now_s, lifetime_s);
+}
+
+static enum digest_answer o_answer(void *ctx, const struct digest_question *q)
+{
+	asked++;
+	return digest_answer(ctx, q);
+}
+
+static void users_forget_ha1_keeps_the_rest(void **state)
+{
+	struct users u;
+	char err[256];
+	static const uint8_t zeros[32];
+	assert_int_equal(users_parse(users_text, strlen(users_text), "users", 16, &u, err,
+				     sizeof(err)), 0);
+	users_forget_ha1(&u);
+	for (size_t i = 0; i < u.n; i++) {
+		assert_memory_equal(u.v[i].ha1_md5, zeros, 16);
+		assert_memory_equal(u.v[i].ha1_sha256, zeros, 32);
+	}
+	const struct user_entry *a = users_lookup(&u, "alice", REALM);
+	assert_non_null(a);
+	assert_int_equal(a->n_ids, 2);
+	assert_ptr_equal(users_lookup_id(&u, "tel:+15550001", REALM), a);
+	users_free(&u);
+}
+
+static void verification_through_an_oracle(void **state)
+{
+	struct users names;
+	char err[256];
+	assert_int_equal(users_parse(users_text, strlen(users_text), "users", 16, &names, err,
+				     sizeof(err)), 0);
+	users_forget_ha1(&names);
+	const struct digest_oracle o = { &users, o_mint, o_check, o_answer };
+	srv.users = &names;
+	srv.oracle = &o;
+	srv.secret = NULL;
+	srv.secret_len = 0;
+	asked = 0;
+	struct auth_result res;
+	assert_int_equal(verify(&(struct creds){ .alg = "SHA-256" }, T0, &res), AUTH_OK);
+	assert_ptr_equal(res.user, users_lookup(&names, "alice", REALM)); /* the entry is ours */
+	assert_int_equal(asked, 2); /* the nonce, then the response */
+	expect(&(struct creds){ .alg = "MD5", .nc = "00000002" }, T0, AUTH_OK, NULL);
+	expect(&(struct creds){ .pw = "wonderlant", .nc = "00000003" }, T0, AUTH_FAILED,
+	       "wrong response");
+	expect(&(struct creds){ .user = "mallory" }, T0, AUTH_FAILED, "unknown user");
+	expect(&(struct creds){ .user = "bob", .pw = "builder", .alg = "SHA-256" }, T0,
+	       AUTH_FAILED, "no HA1 stored");
+	expect(&(struct creds){ .alg = "MD5" }, T0, AUTH_REPLAY, NULL); /* counts stay here */
+	expect(&(struct creds){ .alg = "MD5", .nc = "00000009" }, T0 + LIFETIME + 1, AUTH_STALE,
+	       NULL);
+	struct digest_challenge ch;
+	uint8_t rnd[NONCE_RANDOM_LEN] = { 0 };
+	asked = 0;
+	assert_int_equal(digest_challenge(&srv, T0, rnd, false, &ch), 2);
+	assert_int_equal(asked, 1);
+	srv.oracle = NULL;
+	users_free(&names);
+}
+
+/* The holder's side: a malformed question is refused, not answered. */
+static void digest_answer_questions(void **state)
+{
+	struct digest_question q;
+	uint8_t ha1[DIGEST_MAX_LEN];
+	memset(&q, 0, sizeof(q));
+	q.alg = DIGEST_MD5;
+	snprintf(q.username, sizeof(q.username), "alice");
+	snprintf(q.realm, sizeof(q.realm), REALM);
+	snprintf(q.nonce, sizeof(q.nonce), "%s", mint(T0, 1));
+	snprintf(q.nc, sizeof(q.nc), "00000001");
+	snprintf(q.cnonce, sizeof(q.cnonce), CNONCE);
+	snprintf(q.qop, sizeof(q.qop), "auth");
+	digest_ha2(DIGEST_MD5, "REGISTER", "sip:" REALM, q.ha2);
+	digest_ha1(DIGEST_MD5, "alice", REALM, "wonderland", 10, ha1);
+	digest_response_ha2(DIGEST_MD5, ha1, q.ha2, q.nonce, q.nc, q.cnonce, q.qop, q.response);
+	assert_int_equal(digest_answer(&users, &q), DIGEST_MATCH);
+	struct digest_question b = q;
+	b.response[15] ^= 0x80;
+	assert_int_equal(digest_answer(&users, &b), DIGEST_MISMATCH);
+	b = q; b.ha2[0] ^= 1; /* another method or URI */
+	assert_int_equal(digest_answer(&users, &b), DIGEST_MISMATCH);
+	b = q; snprintf(b.username, sizeof(b.username), "mallory");
+	assert_int_equal(digest_answer(&users, &b), DIGEST_UNKNOWN_USER);
+	b = q; snprintf(b.realm, sizeof(b.realm), "other.org"); /* that alice's HA1 is zeros */
+	assert_int_equal(digest_answer(&users, &b), DIGEST_MISMATCH);
+	b = q; b.alg = 2;
+	assert_int_equal(digest_answer(&users, &b), DIGEST_REFUSED);
+	b = q; memset(b.cnonce, 'c', sizeof(b.cnonce));
+	assert_int_equal(digest_answer(&users, &b), DIGEST_REFUSED);
+	b = q; b.nonce[0] = '\0';
+	assert_int_equal(digest_answer(&users, &b), DIGEST_REFUSED);
+	b = q; snprintf(b.nc, sizeof(b.nc), "0000001g");
+	assert_int_equal(digest_answer(&users, &b), DIGEST_REFUSED);
+	b = q; snprintf(b.qop, sizeof(b.qop), "auth-int");
+	assert_int_equal(digest_answer(&users, &b), DIGEST_REFUSED);
+	assert_null(digest_question_problem(&q));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1054,6 +1175,9 @@ int main(void)
 		T(users_growth_keeps_entries),
 		T(users_errors_never_quote_secrets),
 		T(users_id_limits),
+		T(users_forget_ha1_keeps_the_rest),
+		T(verification_through_an_oracle),
+		T(digest_answer_questions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -191,26 +191,30 @@ static struct verdict counted(struct verdict v)
 	return v;
 }
 
+/* The address part of the guard: the network lists, then the source's rate
+ * (`take`: a request that asks for work) or only its ban (an ACK, or a
+ * look before a stateless answer). Not counted here. */
+static struct verdict source_check(struct guard *g, const struct sockaddr *sa, bool trusted_hop,
+				   bool take, uint64_t now_ms)
+{
+	struct admit_acl acl = { g->deny, g->n_deny, g->allow, g->n_allow };
+	struct verdict v = admit_acl_check(&acl, sa);
+	struct rl_key k;
+	if (v.kind != VERDICT_ACCEPT || !g->rate_on || trusted_hop ||
+	    in_nets(g->exempt, g->n_exempt, sa) || rl_key_addr(&k, sa) < 0)
+		return v;
+	return take ? rl_request(&g->sources, &k, now_ms) : rl_ban_check(&g->sources, &k, now_ms);
+}
+
 struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_peer *from,
 			     const struct leg_config *leg, bool trusted_hop, uint64_t now_ms)
 {
-	const struct sockaddr *sa = (const struct sockaddr *)&from->addr;
-	struct admit_acl acl = { g->deny, g->n_deny, g->allow, g->n_allow };
-	struct verdict v = admit_acl_check(&acl, sa);
+	/* An ACK finishes what the gateway answered: it is held to the ban but
+	 * takes nothing from the source's rate. */
+	struct verdict v = source_check(g, (const struct sockaddr *)&from->addr, trusted_hop,
+					sip->sip_request->rq_method != sip_method_ack, now_ms);
 	if (v.kind != VERDICT_ACCEPT)
 		return counted(v);
-	if (g->rate_on && !trusted_hop && !in_nets(g->exempt, g->n_exempt, sa)) {
-		struct rl_key k;
-		if (rl_key_addr(&k, sa) == 0) {
-			/* An ACK finishes what the gateway answered: it is held to
-			 * the ban but takes nothing from the source's rate. */
-			v = sip->sip_request->rq_method == sip_method_ack
-				    ? rl_ban_check(&g->sources, &k, now_ms)
-				    : rl_request(&g->sources, &k, now_ms);
-			if (v.kind != VERDICT_ACCEPT)
-				return counted(v);
-		}
-	}
 	if (g->n_uas) {
 		v = admit_ua_check(sip, g->uas, g->n_uas);
 		if (v.kind != VERDICT_ACCEPT)
@@ -228,15 +232,8 @@ struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_
 bool guard_source_ok(struct guard *g, const struct pc_peer *from, bool trusted_hop,
 		     uint64_t now_ms)
 {
-	const struct sockaddr *sa = (const struct sockaddr *)&from->addr;
-	struct admit_acl acl = { g->deny, g->n_deny, g->allow, g->n_allow };
-	if (admit_acl_check(&acl, sa).kind != VERDICT_ACCEPT)
-		return false;
-	struct rl_key k;
-	if (!g->rate_on || trusted_hop || in_nets(g->exempt, g->n_exempt, sa) ||
-	    rl_key_addr(&k, sa) < 0)
-		return true;
-	return rl_ban_check(&g->sources, &k, now_ms).kind == VERDICT_ACCEPT;
+	return source_check(g, (const struct sockaddr *)&from->addr, trusted_hop, false, now_ms)
+		       .kind == VERDICT_ACCEPT;
 }
 
 struct verdict guard_next_hop(const sip_t *sip, bool next_hop_tls)

@@ -113,9 +113,9 @@ int main(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	enum srtp_suite suite;
+	enum pc_srtp_suite suite;
 	if (!n || n > 20000 || !gp || !gs || !table ||
-	    srtp_suite_from_name(suite_name, strlen(suite_name), &suite) < 0) {
+	    pc_srtp_suite_from_name(suite_name, strlen(suite_name), &suite) < 0) {
 		fprintf(stderr, "usage: media_relay --calls N --suite NAME --gen-plain P --gen-srtp P --table FILE\n");
 		return 2;
 	}
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
 	streams = calloc(n, sizeof(*streams));
 	long rss0 = rss_kib();
 	for (unsigned i = 0; i < n; i++) {
-		struct srtp_params recv, send;
+		struct pc_srtp_params recv, send;
 		struct media_stream *s = media_stream_new(e, ra, rb);
 		if (s == NULL || media_keys_fresh(suite, &recv) < 0 || media_keys_fresh(suite, &send) < 0 ||
 		    media_stream_set_remote(s, MEDIA_SIDE_A, &pa, 0, false) < 0 ||
@@ -157,8 +157,8 @@ int main(int argc, char **argv)
 		fputc(' ', f);
 		hex(f, send.key_salt, send.key_salt_len);
 		fputc('\n', f);
-		srtp_params_wipe(&recv);
-		srtp_params_wipe(&send);
+		pc_srtp_params_wipe(&recv);
+		pc_srtp_params_wipe(&send);
 	}
 	fclose(f);
 	long rss1 = rss_kib();

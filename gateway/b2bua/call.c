@@ -120,7 +120,7 @@ static msg_t *reply_to(struct call *c, struct txn *st, int side, int status, con
 		       const char *body, const char *warning)
 {
 	struct leg *l = &c->legs[side];
-	msg_t *resp = sip_reply_make(txn_request_msg(st), status, phrase, l->local_tag);
+	msg_t *resp = sipmsg_reply(txn_request_msg(st), status, phrase, l->local_tag);
 	if (!resp)
 		return NULL;
 	if (status >= 180 && status < 300) {
@@ -128,22 +128,22 @@ static msg_t *reply_to(struct call *c, struct txn *st, int side, int status, con
 		leg_sent_by(c, l, sent_by, sizeof(sent_by));
 		snprintf(contact, sizeof(contact), "Contact: <sip:gw@%s;transport=%s>", sent_by,
 			 pc_transport_name(l->peer.transport));
-		sip_add_header_line(resp, contact);
-		sip_add_header_line(resp, "Allow: " ALLOW);
+		sipmsg_add_line(resp, contact);
+		sipmsg_add_line(resp, "Allow: " ALLOW);
 	}
 	if (warning) {
 		char w[640];
 		snprintf(w, sizeof(w), "Warning: 399 %.255s \"%.200s\"", c->b2bua->cfg->domain, warning);
-		sip_add_header_line(resp, w);
+		sipmsg_add_line(resp, w);
 	}
 	if (status == 491 || status == 500)
-		sip_add_header_line(resp, "Retry-After: 1");
+		sipmsg_add_line(resp, "Retry-After: 1");
 	if (status == 503 && c->retry_after_s) {
 		char line[40];
 		snprintf(line, sizeof(line), "Retry-After: %u", c->retry_after_s);
-		sip_add_header_line(resp, line);
+		sipmsg_add_line(resp, line);
 	}
-	if (body && sip_set_body(resp, "application/sdp", body, strlen(body)) < 0) {
+	if (body && sipmsg_set_body(resp, "application/sdp", body, strlen(body)) < 0) {
 		msg_destroy(resp);
 		return NULL;
 	}
@@ -479,15 +479,15 @@ static bool new_call(struct b2bua *b, struct txn *st, msg_t *req)
 	if (strlen(sip->sip_call_id->i_id) >= sizeof(((struct leg *)0)->call_id) ||
 	    (sip->sip_from->a_tag &&
 	     strlen(sip->sip_from->a_tag) >= sizeof(((struct leg *)0)->remote_tag))) {
-		msg_t *resp = sip_reply_make(req, 400, "Call-ID or Tag Too Long", txn_local_tag(st));
+		msg_t *resp = sipmsg_reply(req, 400, "Call-ID or Tag Too Long", txn_local_tag(st));
 		if (resp)
 			txn_respond(st, resp);
 		return true;
 	}
 	if (b->n_calls >= b->cfg->limits.max_calls) {
-		msg_t *resp = sip_reply_make(req, 503, "Service Unavailable", txn_local_tag(st));
+		msg_t *resp = sipmsg_reply(req, 503, "Service Unavailable", txn_local_tag(st));
 		if (resp) {
-			sip_add_header_line(resp, "Retry-After: 10");
+			sipmsg_add_line(resp, "Retry-After: 10");
 			txn_respond(st, resp);
 		}
 		return true;
@@ -950,7 +950,7 @@ static void in_dialog(struct b2bua *b, struct txn *st, msg_t *req, struct call *
 	const struct pc_peer *from = txn_peer(st);
 	struct leg *l = &c->legs[side];
 	if (!speaks_for_leg(c, l, from, sip->sip_request->rq_method_name)) {
-		if ((resp = sip_reply_make(req, 403, NULL, NULL)))
+		if ((resp = sipmsg_reply(req, 403, NULL, NULL)))
 			txn_respond(st, resp);
 		return;
 	}
@@ -967,13 +967,13 @@ static void in_dialog(struct b2bua *b, struct txn *st, msg_t *req, struct call *
 	}
 
 	if (c->state == CALL_CLOSED || c->state == CALL_ENDING) {
-		if ((resp = sip_reply_make(req, m == sip_method_bye ? 200 : 481,
+		if ((resp = sipmsg_reply(req, m == sip_method_bye ? 200 : 481,
 					   m == sip_method_bye ? NULL : "Call/Transaction Does Not Exist", NULL)))
 			txn_respond(st, resp);
 		return;
 	}
 	if (m == sip_method_bye) {
-		if ((resp = sip_reply_make(req, 200, NULL, NULL)))
+		if ((resp = sipmsg_reply(req, 200, NULL, NULL)))
 			txn_respond(st, resp);
 		log_info("call %u: BYE from leg %s", c->id, c->legs[side].cfg->name);
 		int other = side == LEG_A ? LEG_B : LEG_A;
@@ -1121,7 +1121,7 @@ static void relay_response(struct call *c, struct txn *ct, msg_t *resp)
 	    strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0) {
 		/* Non-SDP bodies of INFO/MESSAGE answers cross unchanged. */
 		msg_t *r = reply_to(c, c->relay_st, from, status, sip->sip_status->st_phrase, NULL, NULL);
-		if (r && sip_set_body(r, sip->sip_content_type->c_type, sip->sip_payload->pl_data,
+		if (r && sipmsg_set_body(r, sip->sip_content_type->c_type, sip->sip_payload->pl_data,
 				      sip->sip_payload->pl_len) == 0 && c->relay_st)
 			txn_respond(c->relay_st, r);
 		else if (r)
@@ -1301,7 +1301,7 @@ static void call_timer(evutil_socket_t fd, short what, void *arg)
 		uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 		uint64_t last = 0;
 		bool any = false;
-		for (unsigned i = 0; i < SDP_MAX_STREAMS; i++) {
+		for (unsigned i = 0; i < PC_SDP_MAX_STREAMS; i++) {
 			if (!c->streams[i])
 				continue;
 			any = true;

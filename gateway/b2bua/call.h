@@ -34,10 +34,10 @@ enum call_state {
  * become secure, one per m-line, so a plain leg costs nothing. Secret:
  * wiped before it is freed. */
 struct stream_keys {
-	struct sdp_crypto offered[MAX_OFFERED_SUITES];
+	struct pc_sdp_crypto offered[MAX_OFFERED_SUITES];
 	unsigned n_offered;
-	struct sdp_crypto recv_key;
-	struct sdp_crypto send_key;
+	struct pc_sdp_crypto recv_key;
+	struct pc_sdp_crypto send_key;
 };
 
 struct leg {
@@ -89,9 +89,9 @@ struct call {
 	struct event *timer;      /* 2xx retransmission, then media watchdog */
 	unsigned ok_interval_ms;
 	unsigned ok_elapsed_ms;
-	struct media_stream *streams[SDP_MAX_STREAMS];
+	struct media_stream *streams[PC_SDP_MAX_STREAMS];
 	unsigned n_streams;       /* m-lines of the offer */
-	enum sdp_proto offer_proto[SDP_MAX_STREAMS]; /* the offerer's profiles, for our answer */
+	enum pc_sdp_proto offer_proto[PC_SDP_MAX_STREAMS]; /* the offerer's profiles, for our answer */
 	bool answered;            /* B's SDP answer applied */
 	bool in_setup;            /* counted in b2bua.n_setup */
 	struct guard_call *limits; /* the user and trunk it is counted under (malloc), or NULL */

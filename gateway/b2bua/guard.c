@@ -297,19 +297,19 @@ void guard_call_end(struct guard *g, struct guard_call *gc, uint64_t now_ms)
 static msg_t *refusal_make(msg_t *req, const struct verdict *v, const char *warn_host,
 			   const char *to_tag)
 {
-	msg_t *resp = sip_reply_make(req, v->status, v->phrase, to_tag);
+	msg_t *resp = sipmsg_reply(req, v->status, v->phrase, to_tag);
 	if (resp == NULL)
 		return NULL;
 	char line[CFG_HOST_MAX + 64];
 	if (v->retry_after) {
 		snprintf(line, sizeof(line), "Retry-After: %u", v->retry_after);
-		sip_add_header_line(resp, line);
+		sipmsg_add_line(resp, line);
 	}
 	if (v->status == 480 && (v->why == sips_why_in_insecure || v->why == sips_why_route_insecure ||
 				 v->why == sips_why_out_insecure)) {
 		snprintf(line, sizeof(line), "Warning: %d %s \"%s\"", SIPS_WARN_CODE, warn_host,
 			 SIPS_WARN_TEXT);
-		sip_add_header_line(resp, line);
+		sipmsg_add_line(resp, line);
 	}
 	return resp;
 }

@@ -40,17 +40,17 @@ static void set_source(struct call *c, unsigned i, const struct leg *l)
 				l->peer.addr.ss_family ? &l->peer.addr : NULL);
 }
 
-static bool proto_is_rtp(enum sdp_proto p) { return p != SDP_PROTO_OTHER; }
+static bool proto_is_rtp(enum pc_sdp_proto p) { return p != PC_SDP_PROTO_OTHER; }
 
-static enum sdp_proto proto_for(enum sdp_proto in, bool secure)
+static enum pc_sdp_proto proto_for(enum pc_sdp_proto in, bool secure)
 {
-	bool feedback = in == SDP_PROTO_RTP_AVPF || in == SDP_PROTO_RTP_SAVPF;
+	bool feedback = in == PC_SDP_PROTO_RTP_AVPF || in == PC_SDP_PROTO_RTP_SAVPF;
 	if (secure)
-		return feedback ? SDP_PROTO_RTP_SAVPF : SDP_PROTO_RTP_SAVP;
-	return feedback ? SDP_PROTO_RTP_AVPF : SDP_PROTO_RTP_AVP;
+		return feedback ? PC_SDP_PROTO_RTP_SAVPF : PC_SDP_PROTO_RTP_SAVP;
+	return feedback ? PC_SDP_PROTO_RTP_AVPF : PC_SDP_PROTO_RTP_AVP;
 }
 
-static int to_sockaddr(const struct sdp_stream *s, struct sockaddr_storage *ss)
+static int to_sockaddr(const struct pc_sdp_stream *s, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
 	struct sockaddr_in *in = (struct sockaddr_in *)ss;
@@ -143,7 +143,7 @@ static enum target media_target(const struct call *c, const struct leg *l,
  * 0, or 488 with `why` when the address is refused. A host name is not
  * resolved on the media path: like 0.0.0.0, no destination. */
 static int apply_remote(struct call *c, unsigned i, const struct leg *l,
-			const struct sdp_stream *s, char *why, size_t whylen)
+			const struct pc_sdp_stream *s, char *why, size_t whylen)
 {
 	struct sockaddr_storage ss;
 	enum target t = to_sockaddr(s, &ss) == 0 ? media_target(c, l, &ss, why, whylen) : TARGET_NONE;
@@ -154,14 +154,14 @@ static int apply_remote(struct call *c, unsigned i, const struct leg *l,
 	return 0;
 }
 
-static void wipe_plan(struct sdp_plan *plan)
+static void wipe_plan(struct pc_sdp_plan *plan)
 {
-	for (unsigned i = 0; i < SDP_MAX_STREAMS; i++)
-		for (unsigned j = 0; j < SDP_MAX_CRYPTO; j++)
-			srtp_params_wipe(&plan->streams[i].crypto[j].params);
+	for (unsigned i = 0; i < PC_SDP_MAX_STREAMS; i++)
+		for (unsigned j = 0; j < PC_SDP_MAX_CRYPTO; j++)
+			pc_srtp_params_wipe(&plan->streams[i].crypto[j].params);
 }
 
-static void plan_header(struct sdp_plan *plan, struct leg *l, unsigned n)
+static void plan_header(struct pc_sdp_plan *plan, struct leg *l, unsigned n)
 {
 	memset(plan, 0, sizeof(*plan));
 	/* Addresses are numeric (checked at configuration), so they fit. */
@@ -191,9 +191,9 @@ static void free_keys(struct call *c, struct leg *l)
 	l->keys = NULL;
 }
 
-static bool stream_keyed(const struct leg *a, const struct sdp_stream *s)
+static bool stream_keyed(const struct leg *a, const struct pc_sdp_stream *s)
 {
-	return sdp_proto_is_secure(s->proto) ||
+	return pc_sdp_proto_is_secure(s->proto) ||
 	       (a->cfg->media == MEDIA_MODE_BEST_EFFORT && s->n_crypto > 0);
 }
 
@@ -204,22 +204,22 @@ static bool stream_keyed(const struct leg *a, const struct sdp_stream *s)
  * RTP. The other is disabled here, so it goes to the far leg with port 0
  * and its answer to the offerer is port 0 too: the m-line count, which the
  * answer must keep, never changes. */
-static void pick_alternatives(const struct leg *a, struct sdp_desc *offer)
+static void pick_alternatives(const struct leg *a, struct pc_sdp_desc *offer)
 {
 	for (unsigned i = 0; i + 1 < offer->n_streams; i++) {
-		struct sdp_stream *s = &offer->streams[i], *t = &offer->streams[i + 1];
+		struct pc_sdp_stream *s = &offer->streams[i], *t = &offer->streams[i + 1];
 		if (s->port == 0 || t->port == 0 || !proto_is_rtp(s->proto) ||
 		    !proto_is_rtp(t->proto) || strcmp(s->media, t->media) != 0 ||
 		    stream_keyed(a, s) == stream_keyed(a, t))
 			continue;
-		struct sdp_stream *keyed = stream_keyed(a, s) ? s : t;
-		struct sdp_stream *plain = keyed == s ? t : s;
+		struct pc_sdp_stream *keyed = stream_keyed(a, s) ? s : t;
+		struct pc_sdp_stream *plain = keyed == s ? t : s;
 		/* A best-effort leg falls back to the plain one when none of the
 		 * keys is of a suite it allows; an SRTP leg keeps the keyed one
 		 * and offer_security refuses it. */
-		struct sdp_crypto pick;
-		bool usable = sdp_pick_crypto(keyed, a->cfg->suites, a->cfg->n_suites, &pick) == 0;
-		srtp_params_wipe(&pick.params);
+		struct pc_sdp_crypto pick;
+		bool usable = pc_sdp_pick_crypto(keyed, a->cfg->suites, a->cfg->n_suites, &pick) == 0;
+		pc_srtp_params_wipe(&pick.params);
 		bool keep_keyed = a->cfg->media == MEDIA_MODE_SRTP ||
 				  (a->cfg->media == MEDIA_MODE_BEST_EFFORT && usable);
 		(keep_keyed ? plain : keyed)->port = 0;
@@ -228,19 +228,19 @@ static void pick_alternatives(const struct leg *a, struct sdp_desc *offer)
 }
 
 /* Is an offer acceptable on the offering leg, and is that leg secure? */
-static int offer_security(struct leg *a, const struct sdp_desc *offer, char *why, size_t whylen)
+static int offer_security(struct leg *a, const struct pc_sdp_desc *offer, char *why, size_t whylen)
 {
 	bool any_secure = false, any_plain = false;
 	for (unsigned i = 0; i < offer->n_streams; i++) {
-		const struct sdp_stream *s = &offer->streams[i];
+		const struct pc_sdp_stream *s = &offer->streams[i];
 		if (s->port == 0 || !proto_is_rtp(s->proto))
 			continue;
-		struct sdp_crypto pick;
+		struct pc_sdp_crypto pick;
 		/* RFC 8643: on a best-effort leg, keys on RTP/AVP are taken too. */
 		bool usable = stream_keyed(a, s) &&
-			      sdp_pick_crypto(s, a->cfg->suites, a->cfg->n_suites, &pick) == 0;
-		srtp_params_wipe(&pick.params);
-		if (sdp_proto_is_secure(s->proto) && !usable) {
+			      pc_sdp_pick_crypto(s, a->cfg->suites, a->cfg->n_suites, &pick) == 0;
+		pc_srtp_params_wipe(&pick.params);
+		if (pc_sdp_proto_is_secure(s->proto) && !usable) {
 			snprintf(why, whylen, "no acceptable a=crypto in the %s stream", s->media);
 			return 488;
 		}
@@ -268,7 +268,7 @@ static int offer_security(struct leg *a, const struct sdp_desc *offer, char *why
 /* A peer's key for stream i that this leg used before and retired: its
  * replay state is gone, and under a fresh one every packet recorded under
  * that key could be replayed. */
-static bool key_reused(struct call *c, unsigned i, int side, const struct srtp_params *p,
+static bool key_reused(struct call *c, unsigned i, int side, const struct pc_srtp_params *p,
 		       char *why, size_t whylen)
 {
 	if (!c->streams[i] || !media_stream_key_retired(c->streams[i], (enum media_side)side, p))
@@ -281,13 +281,13 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 	       char *why, size_t whylen)
 {
 	struct leg *a = &c->legs[from], *b = &c->legs[1 - from];
-	struct sdp_desc offer;
-	struct sdp_plan plan;
+	struct pc_sdp_desc offer;
+	struct pc_sdp_plan plan;
 	int rc;
 
 	*out_body = NULL;
 	memset(&plan, 0, sizeof(plan));
-	if (sdp_read(body, len, &offer, why, whylen) < 0)
+	if (pc_sdp_read(body, len, &offer, why, whylen) < 0)
 		return 488;
 	if (c->n_streams && offer.n_streams != c->n_streams) {
 		snprintf(why, whylen, "changing the number of media streams is not supported");
@@ -306,15 +306,15 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 	}
 	plan_header(&plan, b, offer.n_streams);
 	for (unsigned i = 0; i < offer.n_streams; i++) {
-		const struct sdp_stream *s = &offer.streams[i];
-		struct sdp_stream_plan *sp = &plan.streams[i];
+		const struct pc_sdp_stream *s = &offer.streams[i];
+		struct pc_sdp_stream_plan *sp = &plan.streams[i];
 		c->offer_proto[i] = s->proto;
 		/* A profile we do not relay keeps its own text (port 0). A
 		 * best-effort leg gets RFC 8643 opportunistic SRTP: RTP/AVP with
 		 * a=crypto, which a plain peer still accepts. */
 		bool opportunistic = b->cfg->media == MEDIA_MODE_BEST_EFFORT;
 		sp->proto = proto_is_rtp(s->proto) ? proto_for(s->proto, b->secure && !opportunistic)
-						   : SDP_PROTO_OTHER;
+						   : PC_SDP_PROTO_OTHER;
 		sp->opportunistic = opportunistic;
 		if (s->port == 0 || !proto_is_rtp(s->proto))
 			continue; /* rejected on both legs: port 0 (the relay stays for a re-offer) */
@@ -340,7 +340,7 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 		if (a->secure) {
 			/* Every offer gets a new key from us in the answer: re-keying. */
 			struct stream_keys *ak = &a->keys[i];
-			sdp_pick_crypto(s, a->cfg->suites, a->cfg->n_suites, &ak->recv_key);
+			pc_sdp_pick_crypto(s, a->cfg->suites, a->cfg->n_suites, &ak->recv_key);
 			if (key_reused(c, i, from, &ak->recv_key.params, why, whylen)) {
 				rc = 488;
 				goto out;
@@ -357,7 +357,7 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 		if (b->secure) {
 			unsigned n = b->cfg->n_suites < MAX_OFFERED_SUITES ? b->cfg->n_suites : MAX_OFFERED_SUITES;
 			for (unsigned k = 0; k < n; k++) {
-				struct sdp_crypto *k_off = &b->keys[i].offered[k];
+				struct pc_sdp_crypto *k_off = &b->keys[i].offered[k];
 				k_off->tag = k + 1;
 				if (media_keys_fresh(b->cfg->suites[k], &k_off->params) < 0) {
 					snprintf(why, whylen, "no key material");
@@ -370,19 +370,19 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 			sp->n_crypto = n;
 		}
 	}
-	*out_body = sdp_write(body, len, &plan, why, whylen);
+	*out_body = pc_sdp_write(body, len, &plan, why, whylen);
 	rc = *out_body ? 0 : 488;
 out:
 	wipe_plan(&plan);
-	sdp_desc_wipe(&offer);
+	pc_sdp_desc_wipe(&offer);
 	return rc;
 }
 
 /* The answerer's stream i: which of our offered keys it took, and its own. */
-static int b_stream_keys(struct leg *b, unsigned i, const struct sdp_stream *as, char *why,
+static int b_stream_keys(struct leg *b, unsigned i, const struct pc_sdp_stream *as, char *why,
 			 size_t whylen)
 {
-	bool secure = as->n_crypto > 0 && (sdp_proto_is_secure(as->proto) ||
+	bool secure = as->n_crypto > 0 && (pc_sdp_proto_is_secure(as->proto) ||
 					   b->cfg->media == MEDIA_MODE_BEST_EFFORT);
 	if (!secure) {
 		if (b->cfg->media == MEDIA_MODE_SRTP) {
@@ -413,14 +413,14 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 		char *why, size_t whylen)
 {
 	struct leg *a = &c->legs[1 - from], *b = &c->legs[from];
-	struct sdp_desc answer;
-	struct sdp_plan plan;
+	struct pc_sdp_desc answer;
+	struct pc_sdp_plan plan;
 	int rc = 0;
 	bool b_secure = false, b_plain = false;
 
 	*out_body = NULL;
 	memset(&plan, 0, sizeof(plan));
-	if (sdp_read(body, len, &answer, why, whylen) < 0)
+	if (pc_sdp_read(body, len, &answer, why, whylen) < 0)
 		return 488;
 	if (answer.n_streams != c->n_streams) {
 		snprintf(why, whylen, "answer has %u m-lines, the offer had %u", answer.n_streams,
@@ -431,10 +431,10 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 	/* Two passes: every stream is checked before any is applied, so a
 	 * refused answer (an early one, or one contact's of a fork) leaves the
 	 * relay as it was: no key, address or latch window of a refused answer. */
-	int keyed[SDP_MAX_STREAMS] = { 0 };
+	int keyed[PC_SDP_MAX_STREAMS] = { 0 };
 	for (unsigned i = 0; i < answer.n_streams; i++) {
-		const struct sdp_stream *as = &answer.streams[i];
-		if (!c->streams[i] || c->offer_proto[i] == SDP_PROTO_OTHER || as->port == 0)
+		const struct pc_sdp_stream *as = &answer.streams[i];
+		if (!c->streams[i] || c->offer_proto[i] == PC_SDP_PROTO_OTHER || as->port == 0)
 			continue;
 		int k = b_stream_keys(b, i, as, why, whylen);
 		if (k > 1) {
@@ -463,15 +463,15 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 	}
 	plan_header(&plan, a, answer.n_streams);
 	for (unsigned i = 0; i < answer.n_streams; i++) {
-		const struct sdp_stream *as = &answer.streams[i];
-		struct sdp_stream_plan *sp = &plan.streams[i];
+		const struct pc_sdp_stream *as = &answer.streams[i];
+		struct pc_sdp_stream_plan *sp = &plan.streams[i];
 		/* The answer keeps the offer's profile; keys on RTP/AVP only when
 		 * the offerer used RFC 8643 opportunistic SRTP. */
-		bool offered_secure = sdp_proto_is_secure(c->offer_proto[i]);
+		bool offered_secure = pc_sdp_proto_is_secure(c->offer_proto[i]);
 		sp->proto = proto_is_rtp(c->offer_proto[i]) ? proto_for(c->offer_proto[i], offered_secure)
-							     : SDP_PROTO_OTHER;
+							     : PC_SDP_PROTO_OTHER;
 		sp->opportunistic = a->secure && !offered_secure;
-		if (!c->streams[i] || c->offer_proto[i] == SDP_PROTO_OTHER)
+		if (!c->streams[i] || c->offer_proto[i] == PC_SDP_PROTO_OTHER)
 			continue;
 		if (as->port == 0) { /* the answerer rejected the stream */
 			media_stream_free(c->streams[i]);
@@ -503,12 +503,12 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 		}
 	}
 	b->secure = b_secure;
-	*out_body = sdp_write(body, len, &plan, why, whylen);
+	*out_body = pc_sdp_write(body, len, &plan, why, whylen);
 	if (!*out_body)
 		rc = 488;
 out:
 	wipe_plan(&plan);
-	sdp_desc_wipe(&answer);
+	pc_sdp_desc_wipe(&answer);
 	return rc;
 }
 
@@ -521,7 +521,7 @@ void plan_answered(struct call *c)
 
 void plan_release(struct call *c)
 {
-	for (unsigned i = 0; i < SDP_MAX_STREAMS; i++) {
+	for (unsigned i = 0; i < PC_SDP_MAX_STREAMS; i++) {
 		if (c->streams[i])
 			media_stream_free(c->streams[i]);
 		c->streams[i] = NULL;

@@ -213,11 +213,11 @@ void reg_service_free(struct reg_service *rs)
 static void respond(struct txn *st, msg_t *req, int status, const char *phrase,
 		    const char *const *lines, unsigned nlines)
 {
-	msg_t *resp = sip_reply_make(req, status, phrase, txn_local_tag(st));
+	msg_t *resp = sipmsg_reply(req, status, phrase, txn_local_tag(st));
 	if (resp == NULL)
 		return;
 	for (unsigned i = 0; i < nlines; i++) {
-		if (lines[i] && lines[i][0] && sip_add_header_line(resp, lines[i]) < 0)
+		if (lines[i] && lines[i][0] && sipmsg_add_line(resp, lines[i]) < 0)
 			log_warnx("register: cannot add a header to the %d answer", status);
 	}
 	txn_respond(st, resp);
@@ -474,7 +474,7 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 		contacts[0] = '\0';
 	counter_inc(CNT_REGISTRATIONS);
 	log_info("register: %s: %s", user, res.why);
-	/* One line per Contact: sip_add_header_line takes one header. */
+	/* One line per Contact: sipmsg_add_line takes one header. */
 	const char *lines[REG_MAX_PER_USER + 1];
 	unsigned n = 0;
 	for (char *p = contacts, *eol; *p && n < REG_MAX_PER_USER; p = eol + 2) {

@@ -374,8 +374,8 @@ static int load_suites(struct loader *ld, const config_setting_t *g, struct leg_
 	const config_setting_t *list = config_setting_get_member(g, "crypto");
 	if (!list) {
 		/* AEAD first: cheapest per packet and strongest (docs/media.md). */
-		static const enum srtp_suite defaults[] = { SRTP_AEAD_AES_256_GCM, SRTP_AEAD_AES_128_GCM,
-			SRTP_AES_256_CM_HMAC_SHA1_80, SRTP_AES_CM_128_HMAC_SHA1_80 };
+		static const enum pc_srtp_suite defaults[] = { PC_SRTP_AEAD_AES_256_GCM, PC_SRTP_AEAD_AES_128_GCM,
+			PC_SRTP_AES_256_CM_HMAC_SHA1_80, PC_SRTP_AES_CM_128_HMAC_SHA1_80 };
 		leg->n_suites = sizeof(defaults) / sizeof(defaults[0]);
 		memcpy(leg->suites, defaults, sizeof(defaults));
 		return 0;
@@ -383,13 +383,13 @@ static int load_suites(struct loader *ld, const config_setting_t *g, struct leg_
 	if (!config_setting_is_array(list) && !config_setting_is_list(list))
 		return failf(ld, list, "must be a list of suite names [ \"AEAD_AES_256_GCM\", ... ]");
 	int n = config_setting_length(list);
-	if (n == 0 || n > SRTP_SUITE__COUNT)
-		return failf(ld, list, "between 1 and %d suites", SRTP_SUITE__COUNT);
+	if (n == 0 || n > PC_SRTP_SUITE__COUNT)
+		return failf(ld, list, "between 1 and %d suites", PC_SRTP_SUITE__COUNT);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
 		const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : "";
-		enum srtp_suite suite;
-		if (srtp_suite_from_name(v, strlen(v), &suite) < 0)
+		enum pc_srtp_suite suite;
+		if (pc_srtp_suite_from_name(v, strlen(v), &suite) < 0)
 			return failf(ld, list, "unknown SRTP suite \"%s\"", v);
 		for (unsigned j = 0; j < leg->n_suites; j++)
 			if (leg->suites[j] == suite)

@@ -87,7 +87,7 @@ struct leg_config {
 	char name[CFG_NAME_MAX];
 	enum media_mode media;
 	enum media_source_rule media_source;
-	enum srtp_suite suites[SRTP_SUITE__COUNT]; /* allowed, in order of preference */
+	enum pc_srtp_suite suites[PC_SRTP_SUITE__COUNT]; /* allowed, in order of preference */
 	unsigned n_suites;
 	char rtp_address[CFG_HOST_MAX];  /* where relay ports are bound */
 	char advertise[CFG_HOST_MAX];    /* the address written into SDP */

@@ -129,13 +129,13 @@ static int env_send(void *ctx, const struct pc_peer *peer, msg_t *msg)
 static void respond(struct txn *st, int status, const char *phrase, const char *extra1,
 		    const char *extra2)
 {
-	msg_t *resp = sip_reply_make(txn_request_msg(st), status, phrase, txn_local_tag(st));
+	msg_t *resp = sipmsg_reply(txn_request_msg(st), status, phrase, txn_local_tag(st));
 	if (!resp) {
 		log_err("cannot build a %d response: out of memory", status);
 		return;
 	}
-	if ((extra1 && sip_add_header_line(resp, extra1) < 0) ||
-	    (extra2 && sip_add_header_line(resp, extra2) < 0))
+	if ((extra1 && sipmsg_add_line(resp, extra1) < 0) ||
+	    (extra2 && sipmsg_add_line(resp, extra2) < 0))
 		log_warnx("cannot add header to %d response", status);
 	txn_respond(st, resp);
 }
@@ -145,7 +145,7 @@ static void send_stateless(struct endpoint *ep, msg_t *req, const struct pc_peer
 {
 	char tag[20];
 	sipmsg_random_token(tag, sizeof(tag));
-	msg_t *resp = sip_reply_make(req, status, phrase, tag);
+	msg_t *resp = sipmsg_reply(req, status, phrase, tag);
 	if (!resp)
 		return;
 	env_send(ep, from, resp);
@@ -228,13 +228,13 @@ static void tu_request(void *ctx, struct txn *st, msg_t *req)
 	}
 	bool to_us = addressed_to_us(ep, sip);
 	if (method == sip_method_options && to_us) {
-		msg_t *resp = sip_reply_make(req, 200, NULL, txn_local_tag(st));
+		msg_t *resp = sipmsg_reply(req, 200, NULL, txn_local_tag(st));
 		if (!resp)
 			return;
-		sip_add_header_line(resp, ALLOW_HEADER);
-		sip_add_header_line(resp, "Accept: application/sdp");
-		sip_add_header_line(resp, "Accept-Encoding: identity");
-		sip_add_header_line(resp, "Accept-Language: en");
+		sipmsg_add_line(resp, ALLOW_HEADER);
+		sipmsg_add_line(resp, "Accept: application/sdp");
+		sipmsg_add_line(resp, "Accept-Encoding: identity");
+		sipmsg_add_line(resp, "Accept-Language: en");
 		txn_respond(st, resp);
 		return;
 	}
@@ -485,7 +485,7 @@ static void on_message(void *ctx, const char *data, size_t len, const struct pc_
 	}
 	sip_t *sip = sip_object(msg);
 	if (sip->sip_status) {
-		if (sip_check_response(msg) < 0) {
+		if (sipcheck_response(msg) < 0) {
 			counter_inc(CNT_MSG_MALFORMED_RESPONSE);
 			log_info("dropped malformed response from %s",
 				 pc_peer_str(from, where, sizeof(where)));
@@ -495,8 +495,8 @@ static void on_message(void *ctx, const char *data, size_t len, const struct pc_
 		txn_layer_receive(ep->txns, msg, from);
 		return;
 	}
-	struct sip_check_verdict v;
-	sip_check_request(msg, &v);
+	struct sipcheck_verdict v;
+	sipcheck_request(msg, &v);
 	if (v.status) {
 		counter_inc(CNT_MSG_MALFORMED_REQUEST);
 		log_info("refused request from %s: %d %s%s", pc_peer_str(from, where, sizeof(where)),
@@ -530,7 +530,7 @@ static void on_refused(void *ctx, const char *data, size_t len, const struct pc_
 {
 	struct endpoint *ep = ctx;
 	char where[96];
-	msg_t *req = sip_salvage_request(data, len);
+	msg_t *req = sipmsg_salvage_request(data, len);
 
 	pc_peer_str(from, where, sizeof(where));
 	if (!req || sip_object(req)->sip_request->rq_method == sip_method_ack) {

@@ -16,18 +16,18 @@
 
 #include "core/log.h"
 
-int media_keys_fresh(enum srtp_suite suite, struct srtp_params *out)
+int media_keys_fresh(enum pc_srtp_suite suite, struct pc_srtp_params *out)
 {
 	if (out == NULL)
 		return -1;
-	srtp_params_wipe(out);
-	size_t len = srtp_suite_key_salt_len(suite);
+	pc_srtp_params_wipe(out);
+	size_t len = pc_srtp_suite_key_salt_len(suite);
 	if (len == 0 || len > sizeof(out->key_salt)) {
 		log_warnx("media: no key length for SRTP suite %d", (int)suite);
 		return -1;
 	}
 	if (gnutls_rnd(GNUTLS_RND_KEY, out->key_salt, len) != 0) {
-		srtp_params_wipe(out);
+		pc_srtp_params_wipe(out);
 		log_err("media: the key generator failed");
 		return -1;
 	}
@@ -44,7 +44,7 @@ int media_keys_fresh(enum srtp_suite suite, struct srtp_params *out)
 static uint8_t fingerprint_secret[32];
 static bool fingerprint_ready;
 
-int media_key_fingerprint(const struct srtp_params *p, uint64_t *out)
+int media_key_fingerprint(const struct pc_srtp_params *p, uint64_t *out)
 {
 	if (!fingerprint_ready) {
 		if (gnutls_rnd(GNUTLS_RND_KEY, fingerprint_secret, sizeof(fingerprint_secret)) != 0) {

@@ -95,7 +95,7 @@ struct side {
 	/* The keys behind each context; also how a repeated offer of the same
 	 * key is recognised (it must keep its context: a new context under an
 	 * old key would reset replay state and the send index). */
-	struct srtp_params recv_p, recv_old_p, send_p;
+	struct pc_srtp_params recv_p, recv_old_p, send_p;
 	uint64_t old_until_ms;
 	struct event *grace_ev;
 	uint64_t retired[MEDIA_RETIRED_KEYS]; /* fingerprints of retired recv keys */
@@ -171,7 +171,7 @@ static bool is_rtcp_pt(uint8_t b1)
 	return pt >= 64 && pt <= 95;
 }
 
-static void wipe_params(struct srtp_params *p) { srtp_params_wipe(p); }
+static void wipe_params(struct pc_srtp_params *p) { pc_srtp_params_wipe(p); }
 
 /* --- engine -------------------------------------------------------------- */
 
@@ -593,7 +593,7 @@ static void on_ready(evutil_socket_t fd, short what, void *arg)
 
 /* A receive key leaves for good: remember it, so that it cannot come back
  * with a fresh replay window. */
-static void retire_key(struct side *x, const struct srtp_params *p)
+static void retire_key(struct side *x, const struct pc_srtp_params *p)
 {
 	uint64_t fp;
 	if (p->key_salt_len == 0 || media_key_fingerprint(p, &fp) < 0)
@@ -604,7 +604,7 @@ static void retire_key(struct side *x, const struct srtp_params *p)
 		x->n_retired++;
 }
 
-static bool key_is_retired(const struct side *x, const struct srtp_params *p)
+static bool key_is_retired(const struct side *x, const struct pc_srtp_params *p)
 {
 	uint64_t fp;
 	if (x->n_retired == 0 || media_key_fingerprint(p, &fp) < 0)
@@ -848,7 +848,7 @@ static void start_grace(struct media_engine *e, struct side *x, uint64_t now)
 }
 
 int media_stream_set_crypto(struct media_stream *s, enum media_side side,
-			    const struct srtp_params *recv, const struct srtp_params *send)
+			    const struct pc_srtp_params *recv, const struct pc_srtp_params *send)
 {
 	if (s == NULL || (unsigned)side > MEDIA_SIDE_B)
 		return -1;
@@ -868,10 +868,10 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 	/* The same key again (a session refresh) keeps its context, replay
 	 * window and send index: a fresh context under an unchanged key would
 	 * accept replays and reuse keystream. */
-	bool recv_same = recv && x->recv_keyed && srtp_params_equal(recv, &x->recv_p);
+	bool recv_same = recv && x->recv_keyed && pc_srtp_params_equal(recv, &x->recv_p);
 	bool recv_back = recv && !recv_same && x->recv_old && now < x->old_until_ms &&
-			 srtp_params_equal(recv, &x->recv_old_p);
-	bool send_same = send && x->send_keyed && srtp_params_equal(send, &x->send_p);
+			 pc_srtp_params_equal(recv, &x->recv_old_p);
+	bool send_same = send && x->send_keyed && pc_srtp_params_equal(send, &x->send_p);
 
 	if (recv == NULL) {
 		/* The side turned plain: nothing of the old keys stays valid. */
@@ -889,7 +889,7 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 		struct msrtp *t = x->recv;
 		x->recv = x->recv_old;
 		x->recv_old = t;
-		struct srtp_params tp = x->recv_p;
+		struct pc_srtp_params tp = x->recv_p;
 		x->recv_p = x->recv_old_p;
 		x->recv_old_p = tp;
 		wipe_params(&tp);
@@ -925,15 +925,15 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 }
 
 bool media_stream_key_retired(const struct media_stream *s, enum media_side side,
-			      const struct srtp_params *recv)
+			      const struct pc_srtp_params *recv)
 {
 	if (s == NULL || recv == NULL || (unsigned)side > MEDIA_SIDE_B)
 		return false;
 	const struct side *x = &s->side[side];
 	/* The current key (a session refresh) and one still in its grace (a
 	 * peer going back within it) keep their replay state: not retired. */
-	if ((x->recv_keyed && srtp_params_equal(recv, &x->recv_p)) ||
-	    (x->recv_old && x->old_until_ms && srtp_params_equal(recv, &x->recv_old_p)))
+	if ((x->recv_keyed && pc_srtp_params_equal(recv, &x->recv_p)) ||
+	    (x->recv_old && x->old_until_ms && pc_srtp_params_equal(recv, &x->recv_old_p)))
 		return false;
 	return key_is_retired(x, recv);
 }

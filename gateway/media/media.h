@@ -3,7 +3,7 @@
  * secure side and protecting toward a secure side with that side's own keys
  * (srtp.c, on nettle), so nothing secure is ever passed through unverified. Symmetric
  * RTP latching; every dropped packet is counted per stream. Keys come in as
- * srtp_params; media_keys_fresh() makes new ones from GnuTLS's generator. */
+ * pc_srtp_params; media_keys_fresh() makes new ones from GnuTLS's generator. */
 #ifndef PC_MEDIA_MEDIA_H
 #define PC_MEDIA_MEDIA_H
 
@@ -87,7 +87,7 @@ void media_stream_answered(struct media_stream *s);
  * previous receive context stays valid for a grace period (see media.c) for
  * packets in flight. The params are copied; the caller may wipe its copy. */
 int media_stream_set_crypto(struct media_stream *s, enum media_side side,
-			    const struct srtp_params *recv, const struct srtp_params *send);
+			    const struct pc_srtp_params *recv, const struct pc_srtp_params *send);
 
 /* The side will be keyed (its leg is or may be secure) but its keys are not
  * known yet, e.g. between an offer and its answer: until the next
@@ -114,15 +114,15 @@ void media_stream_stats(const struct media_stream *s, enum media_side side,
 
 /* Fresh master key and salt for a suite from GnuTLS's key-grade generator.
  * 0 or -1. */
-int media_keys_fresh(enum srtp_suite suite, struct srtp_params *out);
+int media_keys_fresh(enum pc_srtp_suite suite, struct pc_srtp_params *out);
 /* A keyed fingerprint of a key set (suite, master key and salt), to know a
  * key again without keeping it. 0 or -1. */
-int media_key_fingerprint(const struct srtp_params *p, uint64_t *out);
+int media_key_fingerprint(const struct pc_srtp_params *p, uint64_t *out);
 /* Whether `recv` is a key this side received with before and has retired
  * (its replay state is gone: accepting it again would reopen every packet
  * recorded under it). The current key and one still in its re-key grace are
  * not retired. A bounded memory: the last MEDIA_RETIRED_KEYS keys. */
 bool media_stream_key_retired(const struct media_stream *s, enum media_side side,
-			      const struct srtp_params *recv);
+			      const struct pc_srtp_params *recv);
 
 #endif

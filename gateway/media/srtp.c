@@ -36,7 +36,7 @@
 #define GCM_SCRATCH 2048
 
 _Static_assert(MSRTP_REPLAY_WINDOW % 64 == 0, "replay window is whole 64-bit words");
-_Static_assert(GCM_TAG + 4 + SRTP_MAX_MKI <= MSRTP_MAX_TRAILER, "trailer bound");
+_Static_assert(GCM_TAG + 4 + PC_SRTP_MAX_MKI <= MSRTP_MAX_TRAILER, "trailer bound");
 
 /* One SSRC of one context. The RTP window is a ring: index i lives at bit
  * i % MSRTP_REPLAY_WINDOW while rtp_top - i < MSRTP_REPLAY_WINDOW, so
@@ -72,10 +72,10 @@ struct gcm_keys {
 };
 
 struct msrtp {
-	enum srtp_suite suite;
+	enum pc_srtp_suite suite;
 	bool inbound;
 	uint8_t rtp_tag, rtcp_tag, mki_len;
-	uint8_t mki[SRTP_MAX_MKI];
+	uint8_t mki[PC_SRTP_MAX_MKI];
 	nettle_cipher_func *enc;
 	struct cm_keys *cm;  /* [0] SRTP, [1] SRTCP; NULL for GCM suites */
 	struct gcm_keys *gk; /* NULL for AES-CM suites */
@@ -133,23 +133,23 @@ static void put32(uint8_t *p, uint32_t v)
 
 /* --- parameters and keys -------------------------------------------------- */
 
-static size_t master_key_len(enum srtp_suite s)
+static size_t master_key_len(enum pc_srtp_suite s)
 {
-	return s == SRTP_AES_256_CM_HMAC_SHA1_80 || s == SRTP_AEAD_AES_256_GCM ? 32 : 16;
+	return s == PC_SRTP_AES_256_CM_HMAC_SHA1_80 || s == PC_SRTP_AEAD_AES_256_GCM ? 32 : 16;
 }
 
-static bool suite_gcm(enum srtp_suite s)
+static bool suite_gcm(enum pc_srtp_suite s)
 {
-	return s == SRTP_AEAD_AES_128_GCM || s == SRTP_AEAD_AES_256_GCM;
+	return s == PC_SRTP_AEAD_AES_128_GCM || s == PC_SRTP_AEAD_AES_256_GCM;
 }
 
-bool msrtp_params_valid(const struct srtp_params *p)
+bool msrtp_params_valid(const struct pc_srtp_params *p)
 {
-	if (p == NULL || (unsigned)p->suite >= SRTP_SUITE__COUNT)
+	if (p == NULL || (unsigned)p->suite >= PC_SRTP_SUITE__COUNT)
 		return false;
-	if (p->key_salt_len != srtp_suite_key_salt_len(p->suite))
+	if (p->key_salt_len != pc_srtp_suite_key_salt_len(p->suite))
 		return false;
-	if (p->mki_len > SRTP_MAX_MKI)
+	if (p->mki_len > PC_SRTP_MAX_MKI)
 		return false;
 	if (p->mki_len > 0 && p->mki_len < 4 && (p->mki >> (8 * p->mki_len)) != 0)
 		return false; /* the MKI value must fit its declared length */
@@ -179,7 +179,7 @@ static void kdf(const union aes_key *prf, nettle_cipher_func *enc, const uint8_t
 /* Labels 0/1/2 key SRTP, 3/4/5 SRTCP (encryption, authentication, salt).
  * GCM has no authentication key; its 96-bit master salt is zero-padded to
  * the PRF's 112 bits, as libsrtp2 does (RFC 7714 §11). */
-static void derive(struct msrtp *m, const struct srtp_params *p)
+static void derive(struct msrtp *m, const struct pc_srtp_params *p)
 {
 	size_t klen = master_key_len(p->suite);
 	bool gcm = m->gk != NULL;
@@ -211,11 +211,11 @@ static void derive(struct msrtp *m, const struct srtp_params *p)
 	explicit_bzero(&prf, sizeof(prf));
 }
 
-struct msrtp *msrtp_new(const struct srtp_params *p, bool inbound)
+struct msrtp *msrtp_new(const struct pc_srtp_params *p, bool inbound)
 {
 	if (!msrtp_params_valid(p)) {
 		log_warnx("media: invalid SRTP parameters (suite %s)",
-			  p ? srtp_suite_name(p->suite) : "none");
+			  p ? pc_srtp_suite_name(p->suite) : "none");
 		return NULL;
 	}
 	bool gcm = suite_gcm(p->suite);
@@ -234,7 +234,7 @@ struct msrtp *msrtp_new(const struct srtp_params *p, bool inbound)
 	m->inbound = inbound;
 	m->enc = master_key_len(p->suite) == 32 ? aes256_enc : aes128_enc;
 	/* RFC 4568 §6.2.2: the _32 suite shortens only the SRTP tag. */
-	m->rtp_tag = gcm ? GCM_TAG : p->suite == SRTP_AES_CM_128_HMAC_SHA1_32 ? 4 : 10;
+	m->rtp_tag = gcm ? GCM_TAG : p->suite == PC_SRTP_AES_CM_128_HMAC_SHA1_32 ? 4 : 10;
 	m->rtcp_tag = gcm ? GCM_TAG : 10;
 	/* RFC 4568 §6.1: the MKI value is carried big-endian in mki_len bytes. */
 	m->mki_len = p->mki_len;
@@ -387,7 +387,7 @@ static void spend(struct msrtp *m, bool rtcp)
 		log_warnx("media: %s %s key (%s) used up after %llu packets: "
 			  "refusing packets until re-keyed",
 			  m->inbound ? "receive" : "send", rtcp ? "SRTCP" : "SRTP",
-			  srtp_suite_name(m->suite), (unsigned long long)limit);
+			  pc_srtp_suite_name(m->suite), (unsigned long long)limit);
 }
 
 /* --- packet parts ------------------------------------------------------------ */

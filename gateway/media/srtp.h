@@ -44,11 +44,11 @@ enum msrtp_status {
 struct msrtp;
 
 /* Known suite, key length matching the suite, MKI fitting its length. */
-bool msrtp_params_valid(const struct srtp_params *p);
+bool msrtp_params_valid(const struct pc_srtp_params *p);
 
 /* A context for receiving (inbound: unprotect) or sending (protect).
  * NULL on invalid parameters or no memory (logged, without key material). */
-struct msrtp *msrtp_new(const struct srtp_params *p, bool inbound);
+struct msrtp *msrtp_new(const struct pc_srtp_params *p, bool inbound);
 void msrtp_free(struct msrtp *m);
 
 /* In place. *len is the packet length in and out; `cap` is the buffer size,

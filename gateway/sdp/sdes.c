@@ -1,5 +1,5 @@
 /* SDES key lines (RFC 4568): the value of one a=crypto attribute to and from
- * struct sdp_crypto. The reader is strict on purpose: an a=crypto line is
+ * struct pc_sdp_crypto. The reader is strict on purpose: an a=crypto line is
  * the only place a caller hands us key material, and anything we accept
  * loosely here (stray base64 characters, a second key, a session parameter
  * we ignore) would be a key or a policy we then use without understanding.
@@ -14,7 +14,7 @@
 
 #define SDES_MAX_TAG 999999999u
 #define SDES_MAX_LIFETIME (UINT64_C(1) << 48)
-#define B64_TEXT_MAX (((SRTP_MAX_KEY_SALT + 2) / 3) * 4 + 1)
+#define B64_TEXT_MAX (((PC_SRTP_MAX_KEY_SALT + 2) / 3) * 4 + 1)
 
 /* RFC 4648 standard alphabet, no whitespace, no URL-safe variant. */
 static const char b64_alphabet[] =
@@ -156,7 +156,7 @@ static const char *safe_name(const char *s, size_t n, char *buf, size_t buflen)
 
 /* "|" lifetime and "|" MKI ":" length after the key; `s` starts after the
  * first '|'. */
-static int parse_key_tail(const char *s, size_t len, struct srtp_params *p, unsigned tag,
+static int parse_key_tail(const char *s, size_t len, struct pc_srtp_params *p, unsigned tag,
 			  char *why, size_t whylen)
 {
 	size_t i = 0;
@@ -190,9 +190,9 @@ static int parse_key_tail(const char *s, size_t len, struct srtp_params *p, unsi
 	size_t len_start = i;
 	if (!parse_decimal(s, len, &i, 999, &mki_len) || i - len_start > 3 || i != len)
 		return fail(why, whylen, "a=crypto tag %u: bad MKI length", tag);
-	if (mki_len < 1 || mki_len > SRTP_MAX_MKI)
+	if (mki_len < 1 || mki_len > PC_SRTP_MAX_MKI)
 		return fail(why, whylen, "a=crypto tag %u: MKI length %u not supported (1 to %d)",
-			    tag, (unsigned)mki_len, SRTP_MAX_MKI);
+			    tag, (unsigned)mki_len, PC_SRTP_MAX_MKI);
 	if (mki_len < 8 && mki >> (8 * mki_len) != 0)
 		return fail(why, whylen, "a=crypto tag %u: MKI does not fit in %u bytes", tag,
 			    (unsigned)mki_len);
@@ -201,7 +201,7 @@ static int parse_key_tail(const char *s, size_t len, struct srtp_params *p, unsi
 	return 0;
 }
 
-int sdes_parse(const char *value, size_t len, struct sdp_crypto *out, char *why, size_t whylen)
+int sdes_parse(const char *value, size_t len, struct pc_sdp_crypto *out, char *why, size_t whylen)
 {
 	char name[32];
 	size_t i = 0;
@@ -265,12 +265,12 @@ int sdes_parse(const char *value, size_t len, struct sdp_crypto *out, char *why,
 	/* Well-formed but unknown suites are the offerer's business: the caller
 	 * counts them and picks among the rest (RFC 4568 §7.1.2). The key is
 	 * still checked so the line as a whole is known to be well-formed. */
-	enum srtp_suite suite;
-	bool supported = srtp_suite_from_name(value + suite_start, suite_len, &suite) == 0;
+	enum pc_srtp_suite suite;
+	bool supported = pc_srtp_suite_from_name(value + suite_start, suite_len, &suite) == 0;
 	long have = b64_decoded_len(key, key_len);
 	if (have < 0)
 		return fail(why, whylen, "a=crypto tag %u: bad base64 key", tag);
-	struct srtp_params *p = &out->params;
+	struct pc_srtp_params *p = &out->params;
 	if (bar && parse_key_tail(bar + 1, rest - key_len - 1, p, tag, why, whylen) < 0) {
 		memset(out, 0, sizeof(*out));
 		return -1;
@@ -280,25 +280,25 @@ int sdes_parse(const char *value, size_t len, struct sdp_crypto *out, char *why,
 		out->tag = tag;
 		return 1;
 	}
-	size_t need = srtp_suite_key_salt_len(suite);
+	size_t need = pc_srtp_suite_key_salt_len(suite);
 	if ((size_t)have != need)
 		return fail(why, whylen, "a=crypto tag %u: key length %ld, %s needs %zu", tag, have,
-			    srtp_suite_name(suite), need);
+			    pc_srtp_suite_name(suite), need);
 	p->suite = suite;
 	b64_decode(key, key_len, p->key_salt);
 	p->key_salt_len = need;
 	return 0;
 }
 
-int sdes_print(const struct sdp_crypto *c, char *buf, size_t len)
+int sdes_print(const struct pc_sdp_crypto *c, char *buf, size_t len)
 {
-	const struct srtp_params *p = &c->params;
+	const struct pc_srtp_params *p = &c->params;
 	char b64[B64_TEXT_MAX];
 	char tail[64];
 	size_t t = 0;
 
-	if (c->tag == 0 || c->tag > SDES_MAX_TAG || (unsigned)p->suite >= SRTP_SUITE__COUNT ||
-	    p->key_salt_len != srtp_suite_key_salt_len(p->suite) || p->mki_len > SRTP_MAX_MKI ||
+	if (c->tag == 0 || c->tag > SDES_MAX_TAG || (unsigned)p->suite >= PC_SRTP_SUITE__COUNT ||
+	    p->key_salt_len != pc_srtp_suite_key_salt_len(p->suite) || p->mki_len > PC_SRTP_MAX_MKI ||
 	    p->lifetime > SDES_MAX_LIFETIME)
 		return -1;
 	if (p->mki_len > 0 && p->mki_len < 4 && p->mki >> (8 * p->mki_len) != 0)
@@ -317,7 +317,7 @@ int sdes_print(const struct sdp_crypto *c, char *buf, size_t len)
 			 (unsigned)p->mki_len);
 
 	b64_encode(p->key_salt, p->key_salt_len, b64);
-	int n = snprintf(buf, len, "%u %s inline:%s%s", c->tag, srtp_suite_name(p->suite), b64, tail);
+	int n = snprintf(buf, len, "%u %s inline:%s%s", c->tag, pc_srtp_suite_name(p->suite), b64, tail);
 	explicit_bzero(b64, sizeof(b64));
 	if (n < 0 || (size_t)n >= len) {
 		if (len)

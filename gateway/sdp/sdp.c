@@ -1,4 +1,4 @@
-/* Reading an SDP body into struct sdp_desc and writing the other leg's body
+/* Reading an SDP body into struct pc_sdp_desc and writing the other leg's body
  * from the original plus a plan. Sofia-SIP's parser does the reading; the
  * writer rewrites the original line by line so that everything we do not
  * understand (codecs, fmtp, attributes) passes through byte for byte. For the
@@ -24,7 +24,7 @@
 
 /* Every a=crypto line in a stream, supported suite or not, so duplicate
  * tags are caught across both. */
-#define SDP_MAX_CRYPTO_LINES (2 * SDP_MAX_CRYPTO)
+#define SDP_MAX_CRYPTO_LINES (2 * PC_SDP_MAX_CRYPTO)
 
 /* There are 128 RTP payload types; more formats than that is an attack. */
 #define SDP_MAX_FORMATS 128
@@ -57,38 +57,38 @@ static void set_why(char *why, size_t whylen, const char *fmt, ...)
 			*c = '?';
 }
 
-const char *sdp_proto_name(enum sdp_proto p)
+const char *pc_sdp_proto_name(enum pc_sdp_proto p)
 {
 	switch (p) {
-	case SDP_PROTO_RTP_AVP:
+	case PC_SDP_PROTO_RTP_AVP:
 		return "RTP/AVP";
-	case SDP_PROTO_RTP_SAVP:
+	case PC_SDP_PROTO_RTP_SAVP:
 		return "RTP/SAVP";
-	case SDP_PROTO_RTP_AVPF:
+	case PC_SDP_PROTO_RTP_AVPF:
 		return "RTP/AVPF";
-	case SDP_PROTO_RTP_SAVPF:
+	case PC_SDP_PROTO_RTP_SAVPF:
 		return "RTP/SAVPF";
-	case SDP_PROTO_OTHER:
+	case PC_SDP_PROTO_OTHER:
 		break;
 	}
 	return "other";
 }
 
-bool sdp_proto_is_secure(enum sdp_proto p)
+bool pc_sdp_proto_is_secure(enum pc_sdp_proto p)
 {
-	return p == SDP_PROTO_RTP_SAVP || p == SDP_PROTO_RTP_SAVPF;
+	return p == PC_SDP_PROTO_RTP_SAVP || p == PC_SDP_PROTO_RTP_SAVPF;
 }
 
 /* From the m= line's own text: Sofia files UDP/TLS/RTP/SAVP (DTLS-SRTP)
  * under RTP/SAVP, and taking that for SDES would be a security mistake. */
-static enum sdp_proto proto_from_text(const char *s, size_t n)
+static enum pc_sdp_proto proto_from_text(const char *s, size_t n)
 {
-	for (int p = SDP_PROTO_RTP_AVP; p < SDP_PROTO_OTHER; p++) {
-		const char *name = sdp_proto_name((enum sdp_proto)p);
+	for (int p = PC_SDP_PROTO_RTP_AVP; p < PC_SDP_PROTO_OTHER; p++) {
+		const char *name = pc_sdp_proto_name((enum pc_sdp_proto)p);
 		if (strlen(name) == n && memcmp(name, s, n) == 0)
-			return (enum sdp_proto)p;
+			return (enum pc_sdp_proto)p;
 	}
-	return SDP_PROTO_OTHER;
+	return PC_SDP_PROTO_OTHER;
 }
 
 /* Next line of the body; false at the end. Lines end in LF or CRLF. */
@@ -182,7 +182,7 @@ static bool parse_mline(struct line l, struct mline *m)
 
 /* The lexical pass: every line is "x=..." with no control characters but
  * TAB, no blank line before the end, every m= line well-formed. Collects the
- * first SDP_MAX_STREAMS m= lines and counts all of them. */
+ * first PC_SDP_MAX_STREAMS m= lines and counts all of them. */
 static int check_lines(const char *body, size_t len, struct mline *ml, unsigned *n_m, char *why,
 		       size_t whylen)
 {
@@ -219,28 +219,28 @@ static int check_lines(const char *body, size_t len, struct mline *ml, unsigned 
 				set_why(why, whylen, "SDP: malformed m= line %u", *n_m + 1);
 				return -1;
 			}
-			if (*n_m < SDP_MAX_STREAMS)
+			if (*n_m < PC_SDP_MAX_STREAMS)
 				ml[*n_m] = m;
 			(*n_m)++;
 		}
 	}
-	if (*n_m > SDP_MAX_STREAMS) {
-		set_why(why, whylen, "SDP: %u m= lines, at most %d supported", *n_m, SDP_MAX_STREAMS);
+	if (*n_m > PC_SDP_MAX_STREAMS) {
+		set_why(why, whylen, "SDP: %u m= lines, at most %d supported", *n_m, PC_SDP_MAX_STREAMS);
 		return -1;
 	}
 	return 0;
 }
 
-static bool is_direction(const char *name, enum sdp_direction *d)
+static bool is_direction(const char *name, enum pc_sdp_direction *d)
 {
 	static const struct {
 		const char *name;
-		enum sdp_direction dir;
+		enum pc_sdp_direction dir;
 	} dirs[] = {
-		{ "sendrecv", SDP_SENDRECV },
-		{ "sendonly", SDP_SENDONLY },
-		{ "recvonly", SDP_RECVONLY },
-		{ "inactive", SDP_INACTIVE },
+		{ "sendrecv", PC_SDP_SENDRECV },
+		{ "sendonly", PC_SDP_SENDONLY },
+		{ "recvonly", PC_SDP_RECVONLY },
+		{ "inactive", PC_SDP_INACTIVE },
 	};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		if (strcasecmp(name, dirs[i].name) == 0) {
@@ -267,7 +267,7 @@ static bool parse_rtcp(const char *v, unsigned *port)
 	return true;
 }
 
-static int read_connection(const sdp_connection_t *c, struct sdp_stream *st, unsigned idx,
+static int read_connection(const sdp_connection_t *c, struct pc_sdp_stream *st, unsigned idx,
 			   char *why, size_t whylen)
 {
 	bool live = st->port != 0;
@@ -283,7 +283,7 @@ static int read_connection(const sdp_connection_t *c, struct sdp_stream *st, uns
 	const char *a = c->c_address ? c->c_address : "";
 	/* We relay to this address, so it has to be one: no names to resolve,
 	 * no multicast groups. */
-	if (strlen(a) >= SDP_ADDR_MAX || inet_pton(v6 ? AF_INET6 : AF_INET, a, addr) != 1 ||
+	if (strlen(a) >= PC_SDP_ADDR_MAX || inet_pton(v6 ? AF_INET6 : AF_INET, a, addr) != 1 ||
 	    c->c_mcast) {
 		if (!live)
 			return 0;
@@ -296,23 +296,23 @@ static int read_connection(const sdp_connection_t *c, struct sdp_stream *st, uns
 	return 0;
 }
 
-static int read_crypto(sdp_attribute_t *a, struct sdp_stream *st, unsigned *tags,
+static int read_crypto(sdp_attribute_t *a, struct pc_sdp_stream *st, unsigned *tags,
 		       unsigned *n_tags, unsigned idx, char *why, size_t whylen)
 {
-	struct sdp_crypto c;
+	struct pc_sdp_crypto c;
 	const char *v = a->a_value;
 	int rc = sdes_parse(v, v ? strlen(v) : 0, &c, why, whylen);
 	if (rc < 0)
 		return -1;
 	if (*n_tags == SDP_MAX_CRYPTO_LINES) {
-		srtp_params_wipe(&c.params);
+		pc_srtp_params_wipe(&c.params);
 		set_why(why, whylen, "SDP: m-line %u: more than %d a=crypto lines", idx,
 			SDP_MAX_CRYPTO_LINES);
 		return -1;
 	}
 	for (unsigned i = 0; i < *n_tags; i++) {
 		if (tags[i] == c.tag) {
-			srtp_params_wipe(&c.params);
+			pc_srtp_params_wipe(&c.params);
 			set_why(why, whylen, "SDP: m-line %u: a=crypto tag %u twice", idx, c.tag);
 			return -1;
 		}
@@ -322,19 +322,19 @@ static int read_crypto(sdp_attribute_t *a, struct sdp_stream *st, unsigned *tags
 		st->n_crypto_unsupported++;
 		return 0;
 	}
-	if (st->n_crypto == SDP_MAX_CRYPTO) {
-		srtp_params_wipe(&c.params);
+	if (st->n_crypto == PC_SDP_MAX_CRYPTO) {
+		pc_srtp_params_wipe(&c.params);
 		set_why(why, whylen, "SDP: m-line %u: more than %d usable a=crypto lines", idx,
-			SDP_MAX_CRYPTO);
+			PC_SDP_MAX_CRYPTO);
 		return -1;
 	}
 	st->crypto[st->n_crypto++] = c;
-	srtp_params_wipe(&c.params);
+	pc_srtp_params_wipe(&c.params);
 	return 0;
 }
 
 static int read_stream(const sdp_session_t *sess, const sdp_media_t *m, const struct mline *ml,
-		       struct sdp_stream *st, unsigned idx, char *why, size_t whylen)
+		       struct pc_sdp_stream *st, unsigned idx, char *why, size_t whylen)
 {
 	unsigned tags[SDP_MAX_CRYPTO_LINES];
 	unsigned n_tags = 0;
@@ -352,7 +352,7 @@ static int read_stream(const sdp_session_t *sess, const sdp_media_t *m, const st
 		return -1;
 	}
 
-	st->direction = SDP_SENDRECV;
+	st->direction = PC_SDP_SENDRECV;
 	for (const sdp_attribute_t *a = sess->sdp_attributes; a; a = a->a_next)
 		(void)is_direction(a->a_name, &st->direction);
 
@@ -399,9 +399,9 @@ static void wipe_sofia_keys(sdp_session_t *sess)
 			wipe_text(a->a_value);
 }
 
-int sdp_read(const char *body, size_t len, struct sdp_desc *out, char *why, size_t whylen)
+int pc_sdp_read(const char *body, size_t len, struct pc_sdp_desc *out, char *why, size_t whylen)
 {
-	struct mline ml[SDP_MAX_STREAMS];
+	struct mline ml[PC_SDP_MAX_STREAMS];
 	unsigned n_m;
 	int rc = -1;
 
@@ -450,20 +450,20 @@ done:
 	sdp_parser_free(parser);
 	su_home_unref(home);
 	if (rc < 0)
-		sdp_desc_wipe(out);
+		pc_sdp_desc_wipe(out);
 	return rc;
 }
 
-void sdp_desc_wipe(struct sdp_desc *d)
+void pc_sdp_desc_wipe(struct pc_sdp_desc *d)
 {
 	explicit_bzero(d, sizeof(*d));
 }
 
-int sdp_pick_crypto(const struct sdp_stream *offered, const enum srtp_suite *allowed,
-		    unsigned n_allowed, struct sdp_crypto *out)
+int pc_sdp_pick_crypto(const struct pc_sdp_stream *offered, const enum pc_srtp_suite *allowed,
+		    unsigned n_allowed, struct pc_sdp_crypto *out)
 {
 	for (unsigned a = 0; a < n_allowed; a++) {
-		for (unsigned i = 0; i < offered->n_crypto && i < SDP_MAX_CRYPTO; i++) {
+		for (unsigned i = 0; i < offered->n_crypto && i < PC_SDP_MAX_CRYPTO; i++) {
 			if (offered->crypto[i].params.suite == allowed[a]) {
 				*out = offered->crypto[i];
 				return 0;
@@ -573,7 +573,7 @@ static bool replaced_media_attr(const char *name)
 }
 
 /* The plan's own lines at the end of an m= section. */
-static void section_tail(struct outbuf *b, const struct sdp_stream_plan *sp)
+static void section_tail(struct outbuf *b, const struct pc_sdp_stream_plan *sp)
 {
 	if (sp->port == 0)
 		return;
@@ -592,7 +592,7 @@ static void section_tail(struct outbuf *b, const struct sdp_stream_plan *sp)
 	}
 }
 
-static int check_plan(const struct sdp_plan *plan, unsigned n_streams, bool *v6, char *why,
+static int check_plan(const struct pc_sdp_plan *plan, unsigned n_streams, bool *v6, char *why,
 		      size_t whylen)
 {
 	uint8_t addr[16];
@@ -611,14 +611,14 @@ static int check_plan(const struct sdp_plan *plan, unsigned n_streams, bool *v6,
 		return -1;
 	}
 	for (unsigned i = 0; i < n_streams; i++) {
-		const struct sdp_stream_plan *sp = &plan->streams[i];
-		if (sp->port > 65535 || sp->rtcp_port > 65535 || sp->n_crypto > SDP_MAX_CRYPTO) {
+		const struct pc_sdp_stream_plan *sp = &plan->streams[i];
+		if (sp->port > 65535 || sp->rtcp_port > 65535 || sp->n_crypto > PC_SDP_MAX_CRYPTO) {
 			set_why(why, whylen, "plan: stream %u out of range", i + 1);
 			return -1;
 		}
 		/* Keys on a plain profile would be sent for nothing, and in the
 		 * clear if the signalling leg is. */
-		if (sp->port && sp->n_crypto && !sdp_proto_is_secure(sp->proto) && !sp->opportunistic) {
+		if (sp->port && sp->n_crypto && !pc_sdp_proto_is_secure(sp->proto) && !sp->opportunistic) {
 			set_why(why, whylen, "plan: stream %u has keys but a plain profile", i + 1);
 			return -1;
 		}
@@ -626,10 +626,10 @@ static int check_plan(const struct sdp_plan *plan, unsigned n_streams, bool *v6,
 	return 0;
 }
 
-char *sdp_write(const char *body, size_t len, const struct sdp_plan *plan, char *why,
+char *pc_sdp_write(const char *body, size_t len, const struct pc_sdp_plan *plan, char *why,
 		size_t whylen)
 {
-	struct sdp_desc *desc = malloc(sizeof(*desc));
+	struct pc_sdp_desc *desc = malloc(sizeof(*desc));
 	struct outbuf b = { 0 };
 	bool v6;
 
@@ -637,7 +637,7 @@ char *sdp_write(const char *body, size_t len, const struct sdp_plan *plan, char 
 		set_why(why, whylen, "SDP: out of memory");
 		return NULL;
 	}
-	if (sdp_read(body, len, desc, why, whylen) < 0) {
+	if (pc_sdp_read(body, len, desc, why, whylen) < 0) {
 		free(desc);
 		return NULL;
 	}
@@ -672,16 +672,16 @@ char *sdp_write(const char *body, size_t len, const struct sdp_plan *plan, char 
 			if (sec >= 0)
 				section_tail(&b, &plan->streams[sec]);
 			sec++;
-			const struct sdp_stream_plan *sp = &plan->streams[sec];
+			const struct pc_sdp_stream_plan *sp = &plan->streams[sec];
 			struct mline m;
-			(void)parse_mline(l, &m); /* checked by sdp_read */
+			(void)parse_mline(l, &m); /* checked by pc_sdp_read */
 			out_mem(&b, "m=", 2);
 			out_mem(&b, m.media.p, m.media.len);
 			out_fmt(&b, " %u ", sp->port);
-			if (sp->proto == SDP_PROTO_OTHER)
+			if (sp->proto == PC_SDP_PROTO_OTHER)
 				out_mem(&b, m.proto.p, m.proto.len);
 			else
-				out_fmt(&b, "%s", sdp_proto_name(sp->proto));
+				out_fmt(&b, "%s", pc_sdp_proto_name(sp->proto));
 			out_line(&b, m.rest.p, m.rest.len);
 			/* A stream the original left without an address (it was
 			 * rejected) needs ours once the plan makes it live. */
@@ -710,7 +710,7 @@ char *sdp_write(const char *body, size_t len, const struct sdp_plan *plan, char 
 		set_why(why, whylen, "SDP: cannot write the body");
 		goto fail;
 	}
-	sdp_desc_wipe(desc);
+	pc_sdp_desc_wipe(desc);
 	free(desc);
 	return b.p;
 
@@ -719,7 +719,7 @@ fail:
 		explicit_bzero(b.p, b.cap);
 		free(b.p);
 	}
-	sdp_desc_wipe(desc);
+	pc_sdp_desc_wipe(desc);
 	free(desc);
 	return NULL;
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-static void fail(struct sip_check_verdict *out, int status, const char *phrase)
+static void fail(struct sipcheck_verdict *out, int status, const char *phrase)
 {
 	out->status = status;
 	snprintf(out->phrase, sizeof(out->phrase), "%s", phrase);
@@ -60,7 +60,7 @@ static const char *broken_mandatory(sip_t const *sip)
 	return NULL;
 }
 
-void sip_check_request(msg_t *msg, struct sip_check_verdict *out)
+void sipcheck_request(msg_t *msg, struct sipcheck_verdict *out)
 {
 	sip_t const *sip = sip_object(msg);
 	sip_request_t const *rq = sip->sip_request;
@@ -117,7 +117,7 @@ void sip_check_request(msg_t *msg, struct sip_check_verdict *out)
 	}
 }
 
-int sip_check_response(msg_t *msg)
+int sipcheck_response(msg_t *msg)
 {
 	sip_t const *sip = sip_object(msg);
 	if (!sip->sip_status || sip->sip_status->st_status < 100 ||

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include "msg.h"
 
-struct sip_check_verdict {
+struct sipcheck_verdict {
 	int status;         /* 0 when the message passed; else the error status */
 	char phrase[96];    /* reason phrase for that status */
 	bool can_respond;   /* false: no Via to send an answer to */
@@ -15,8 +15,8 @@ struct sip_check_verdict {
 
 /* Checks a request. self_options says whether an OPTIONS addressed to the
  * gateway may pass with Max-Forwards 0 (RFC 3261 §11.2). */
-void sip_check_request(msg_t *msg, struct sip_check_verdict *out);
+void sipcheck_request(msg_t *msg, struct sipcheck_verdict *out);
 /* 0 when the response can be matched to a transaction, -1 to drop it. */
-int sip_check_response(msg_t *msg);
+int sipcheck_response(msg_t *msg);
 
 #endif

@@ -7,14 +7,14 @@
 #include <sofia-sip/sip_util.h>
 #include <string.h>
 
-int sip_add_copy(msg_t *msg, void const *hdr)
+int sipmsg_add_copy(msg_t *msg, void const *hdr)
 {
 	if (!hdr)
 		return 0;
 	return msg_header_add_dup(msg, NULL, (msg_header_t const *)hdr) < 0 ? -1 : 0;
 }
 
-msg_t *sip_reply_make(msg_t *req, int status, const char *phrase, const char *to_tag)
+msg_t *sipmsg_reply(msg_t *req, int status, const char *phrase, const char *to_tag)
 {
 	sip_t const *rq = sip_object(req);
 	msg_t *resp = sipmsg_create();
@@ -33,9 +33,9 @@ msg_t *sip_reply_make(msg_t *req, int status, const char *phrase, const char *to
 	sip_status_t *st = phrase ? sip_status_create(home, (unsigned)status, phrase, NULL) : NULL;
 	if (!st || msg_header_insert(resp, (msg_pub_t *)rs, (msg_header_t *)st) < 0)
 		goto fail;
-	if (sip_add_copy(resp, rq->sip_via) < 0 || sip_add_copy(resp, rq->sip_from) < 0 ||
-	    sip_add_copy(resp, rq->sip_to) < 0 || sip_add_copy(resp, rq->sip_call_id) < 0 ||
-	    sip_add_copy(resp, rq->sip_cseq) < 0)
+	if (sipmsg_add_copy(resp, rq->sip_via) < 0 || sipmsg_add_copy(resp, rq->sip_from) < 0 ||
+	    sipmsg_add_copy(resp, rq->sip_to) < 0 || sipmsg_add_copy(resp, rq->sip_call_id) < 0 ||
+	    sipmsg_add_copy(resp, rq->sip_cseq) < 0)
 		goto fail;
 	if (to_tag && status > 100 && rs->sip_to && !rs->sip_to->a_tag) {
 		if (sip_to_tag(home, rs->sip_to, to_tag) < 0)
@@ -50,7 +50,7 @@ fail:
 	return NULL;
 }
 
-int sip_add_header_line(msg_t *msg, const char *line)
+int sipmsg_add_line(msg_t *msg, const char *line)
 {
 	msg_mclass_t const *mc = msg_mclass(msg);
 	isize_t namelen = 0;
@@ -68,7 +68,7 @@ int sip_add_header_line(msg_t *msg, const char *line)
 	return msg_header_add_make(msg, NULL, hr->hr_class, value) < 0 ? -1 : 0;
 }
 
-int sip_set_body(msg_t *msg, const char *content_type, const char *body, size_t len)
+int sipmsg_set_body(msg_t *msg, const char *content_type, const char *body, size_t len)
 {
 	sip_t *sip = sip_object(msg);
 	su_home_t *home = msg_home(msg);

@@ -7,17 +7,17 @@
 
 /* to_tag: tag to put on To when the request's To has none and status > 100;
  * NULL leaves To as it was. Returns NULL on allocation failure. */
-msg_t *sip_reply_make(msg_t *req, int status, const char *phrase, const char *to_tag);
+msg_t *sipmsg_reply(msg_t *req, int status, const char *phrase, const char *to_tag);
 
 /* Append a copy of header hdr (and the headers chained to it) to msg, in
  * msg's own home. NULL hdr adds nothing. 0 or -1. */
-int sip_add_copy(msg_t *msg, void const *hdr);
+int sipmsg_add_copy(msg_t *msg, void const *hdr);
 
 /* Replace the message body (and Content-Type, Content-Length). A NULL body
  * removes it. 0 or -1. */
-int sip_set_body(msg_t *msg, const char *content_type, const char *body, size_t len);
+int sipmsg_set_body(msg_t *msg, const char *content_type, const char *body, size_t len);
 
 /* Add a header given as a full "Name: value" line. 0 or -1. */
-int sip_add_header_line(msg_t *msg, const char *line);
+int sipmsg_add_line(msg_t *msg, const char *line);
 
 #endif

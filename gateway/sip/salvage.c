@@ -25,7 +25,7 @@ static bool named(const char *p, size_t n, const char *name, const char *c)
 	       (c && end == strlen(c) && !strncasecmp(p, c, end));
 }
 
-msg_t *sip_salvage_request(const char *data, size_t len)
+msg_t *sipmsg_salvage_request(const char *data, size_t len)
 {
 	static const char *const keep[][2] = { { "From", "f" }, { "To", "t" },
 		{ "Call-ID", "i" }, { "CSeq", NULL } };

@@ -11,6 +11,6 @@
 
 /* A request holding only the headers named above, or NULL when data is not a
  * request or those headers cannot be read. The caller destroys it. */
-msg_t *sip_salvage_request(const char *data, size_t len);
+msg_t *sipmsg_salvage_request(const char *data, size_t len);
 
 #endif

@@ -26,11 +26,11 @@ msg_t *txn_ack_build(msg_t *req, msg_t *resp)
 						NULL)) < 0 ||
 	    sipmsg_insert(ack, msg_header_dup_one(home, (msg_header_t const *)rq->sip_via)) < 0)
 		goto fail;
-	if (rq->sip_route && sip_add_copy(ack, rq->sip_route) < 0)
+	if (rq->sip_route && sipmsg_add_copy(ack, rq->sip_route) < 0)
 		goto fail;
 	if (msg_header_add_make(ack, (msg_pub_t *)sip, sip_max_forwards_class, "70") < 0 ||
-	    sip_add_copy(ack, rq->sip_from) < 0 || sip_add_copy(ack, rs->sip_to) < 0 ||
-	    sip_add_copy(ack, rq->sip_call_id) < 0 ||
+	    sipmsg_add_copy(ack, rq->sip_from) < 0 || sipmsg_add_copy(ack, rs->sip_to) < 0 ||
+	    sipmsg_add_copy(ack, rq->sip_call_id) < 0 ||
 	    sipmsg_insert(ack, sip_cseq_create(home, rq->sip_cseq->cs_seq, SIP_METHOD_ACK)) < 0 ||
 	    sipmsg_insert(ack, sip_content_length_create(home, 0)) < 0)
 		goto fail;

@@ -785,10 +785,10 @@ static void reject_limit(struct txn_layer *layer, msg_t *req, const struct pc_pe
 	counter_inc(CNT_TXN_LIMIT);
 	log_debug("txn: %u transactions, refusing a request with 503", layer->count);
 	sipmsg_random_token(tag, sizeof(tag));
-	msg_t *resp = sip_reply_make(req, 503, "Service Unavailable", tag);
+	msg_t *resp = sipmsg_reply(req, 503, "Service Unavailable", tag);
 	if (!resp)
 		return;
-	if (sip_add_header_line(resp, "Retry-After: 5") == 0 &&
+	if (sipmsg_add_line(resp, "Retry-After: 5") == 0 &&
 	    layer->env.send(layer->env.ctx, from, resp) < 0)
 		counter_inc(CNT_SEND_FAILED);
 	msg_destroy(resp);
@@ -823,7 +823,7 @@ static bool receive_request(struct txn_layer *layer, msg_t *msg, const struct pc
 		return false;
 	if (invite) {
 		/* §17.2.1: answer at once so the client stops retransmitting. */
-		t->resp = sip_reply_make(msg, 100, NULL, NULL);
+		t->resp = sipmsg_reply(msg, 100, NULL, NULL);
 		if (!t->resp)
 			log_warnx("txn %s: out of memory building 100 Trying", txn_id(t));
 		else if (send_or_fail(t, t->resp) < 0)

@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sdp_crypto c, back;
+	struct pc_sdp_crypto c, back;
 	char why[128] = "";
 	char line[256];
 
@@ -28,10 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (sdes_parse(line, (size_t)n, &back, why, sizeof(why)) != 0)
 		abort();
-	if (back.tag != c.tag || !srtp_params_equal(&back.params, &c.params) ||
+	if (back.tag != c.tag || !pc_srtp_params_equal(&back.params, &c.params) ||
 	    back.params.lifetime != c.params.lifetime || back.params.mki_len != c.params.mki_len)
 		abort();
-	srtp_params_wipe(&c.params);
-	srtp_params_wipe(&back.params);
+	pc_srtp_params_wipe(&c.params);
+	pc_srtp_params_wipe(&back.params);
 	return 0;
 }

@@ -20,9 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			return 0;
 		ready = 1;
 	}
-	msg_t *salvaged = sip_salvage_request((const char *)data, size);
+	msg_t *salvaged = sipmsg_salvage_request((const char *)data, size);
 	if (salvaged) {
-		msg_t *resp = sip_reply_make(salvaged, 513, "Too Many Header Fields", "fuzztag");
+		msg_t *resp = sipmsg_reply(salvaged, 513, "Too Many Header Fields", "fuzztag");
 		if (resp) {
 			(void)sipmsg_print(resp, NULL);
 			msg_destroy(resp);
@@ -34,12 +34,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	sip_t *sip = sip_object(msg);
 	if (sip->sip_status) {
-		(void)sip_check_response(msg);
+		(void)sipcheck_response(msg);
 	} else {
-		struct sip_check_verdict v;
-		sip_check_request(msg, &v);
+		struct sipcheck_verdict v;
+		sipcheck_request(msg, &v);
 		if (v.can_respond) {
-			msg_t *resp = sip_reply_make(msg, v.status ? v.status : 200,
+			msg_t *resp = sipmsg_reply(msg, v.status ? v.status : 200,
 						     v.status ? v.phrase : NULL, "fuzztag");
 			if (resp) {
 				(void)sipmsg_print(resp, NULL);

@@ -25,10 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const bool rtcp = sel & 0x08;
 	static const uint8_t mki_lens[4] = { 0, 1, 2, 4 };
 
-	struct srtp_params p;
+	struct pc_srtp_params p;
 	memset(&p, 0, sizeof(p));
-	p.suite = (enum srtp_suite)((sel & 0x07) % SRTP_SUITE__COUNT);
-	p.key_salt_len = srtp_suite_key_salt_len(p.suite);
+	p.suite = (enum pc_srtp_suite)((sel & 0x07) % PC_SRTP_SUITE__COUNT);
+	p.key_salt_len = pc_srtp_suite_key_salt_len(p.suite);
 	for (size_t i = 0; i < p.key_salt_len; i++)
 		p.key_salt[i] = (uint8_t)(0x5a ^ i);
 	p.mki_len = mki_lens[(sel >> 4) & 3];

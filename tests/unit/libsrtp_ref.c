@@ -4,23 +4,23 @@
 
 #include <string.h>
 
-static void set_suite(srtp_policy_t *pol, enum srtp_suite suite)
+static void set_suite(srtp_policy_t *pol, enum pc_srtp_suite suite)
 {
 	switch (suite) {
-	case SRTP_AES_CM_128_HMAC_SHA1_80:
+	case PC_SRTP_AES_CM_128_HMAC_SHA1_80:
 		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol->rtp);
 		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol->rtcp);
 		break;
-	case SRTP_AES_CM_128_HMAC_SHA1_32:
+	case PC_SRTP_AES_CM_128_HMAC_SHA1_32:
 		/* RFC 4568 §6.2.2: SRTCP keeps the 80-bit tag. */
 		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&pol->rtp);
 		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol->rtcp);
 		break;
-	case SRTP_AES_256_CM_HMAC_SHA1_80:
+	case PC_SRTP_AES_256_CM_HMAC_SHA1_80:
 		srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&pol->rtp);
 		srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&pol->rtcp);
 		break;
-	case SRTP_AEAD_AES_128_GCM:
+	case PC_SRTP_AEAD_AES_128_GCM:
 		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol->rtp);
 		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol->rtcp);
 		break;
@@ -31,7 +31,7 @@ static void set_suite(srtp_policy_t *pol, enum srtp_suite suite)
 	}
 }
 
-srtp_t libsrtp_ref_new(const struct srtp_params *p, bool inbound, bool rtcp_auth_only)
+srtp_t libsrtp_ref_new(const struct pc_srtp_params *p, bool inbound, bool rtcp_auth_only)
 {
 	srtp_policy_t pol;
 	memset(&pol, 0, sizeof(pol));
@@ -41,7 +41,7 @@ srtp_t libsrtp_ref_new(const struct srtp_params *p, bool inbound, bool rtcp_auth
 	pol.ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
 	pol.window_size = 1024;
 	pol.allow_repeat_tx = 0;
-	unsigned char key[SRTP_MAX_KEY_SALT], mki[SRTP_MAX_MKI];
+	unsigned char key[PC_SRTP_MAX_KEY_SALT], mki[PC_SRTP_MAX_MKI];
 	memcpy(key, p->key_salt, p->key_salt_len);
 	srtp_master_key_t mk = { key, mki, p->mki_len };
 	srtp_master_key_t *keys[1] = { &mk };

@@ -170,7 +170,7 @@ static void default_has_legs_and_routes(void **state)
 	const struct leg_config *out = config_leg(&cfg, "outside");
 	assert_non_null(out);
 	assert_int_equal(out->media, MEDIA_MODE_SRTP);
-	assert_int_equal(out->suites[0], SRTP_AEAD_AES_256_GCM);
+	assert_int_equal(out->suites[0], PC_SRTP_AEAD_AES_256_GCM);
 	assert_int_equal(out->rtp_port_min, 30000);
 	assert_int_equal(cfg.n_routes, 2);
 	assert_string_equal(cfg.routes[0].peer, "trunk");

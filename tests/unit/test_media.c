@@ -187,14 +187,14 @@ static void mk_rtcp(struct pkt *p, uint32_t ssrc, uint8_t fill)
 
 /* The test's own context for a key: inbound to verify what the relay sent,
  * outbound to produce what a secure peer would send. */
-static srtp_t tctx(const struct srtp_params *k, bool inbound)
+static srtp_t tctx(const struct pc_srtp_params *k, bool inbound)
 {
 	srtp_t s = libsrtp_ref_new(k, inbound, false);
 	assert_non_null(s);
 	return s;
 }
 
-static srtp_err_status_t t_protect(srtp_t s, const struct srtp_params *k, struct pkt *p, bool rtcp)
+static srtp_err_status_t t_protect(srtp_t s, const struct pc_srtp_params *k, struct pkt *p, bool rtcp)
 {
 	if (k->mki_len)
 		return rtcp ? srtp_protect_rtcp_mki(s, p->b, &p->len, 1, 0)
@@ -202,7 +202,7 @@ static srtp_err_status_t t_protect(srtp_t s, const struct srtp_params *k, struct
 	return rtcp ? srtp_protect_rtcp(s, p->b, &p->len) : srtp_protect(s, p->b, &p->len);
 }
 
-static srtp_err_status_t t_unprotect(srtp_t s, const struct srtp_params *k, struct pkt *p, bool rtcp)
+static srtp_err_status_t t_unprotect(srtp_t s, const struct pc_srtp_params *k, struct pkt *p, bool rtcp)
 {
 	if (k->mki_len)
 		return rtcp ? srtp_unprotect_rtcp_mki(s, p->b, &p->len, 1)
@@ -210,9 +210,9 @@ static srtp_err_status_t t_unprotect(srtp_t s, const struct srtp_params *k, stru
 	return rtcp ? srtp_unprotect_rtcp(s, p->b, &p->len) : srtp_unprotect(s, p->b, &p->len);
 }
 
-static struct srtp_params fresh(enum srtp_suite suite)
+static struct pc_srtp_params fresh(enum pc_srtp_suite suite)
 {
-	struct srtp_params k;
+	struct pc_srtp_params k;
 	assert_int_equal(media_keys_fresh(suite, &k), 0);
 	return k;
 }
@@ -232,13 +232,13 @@ static struct media_side_stats stats(const struct media_stream *s, enum media_si
 struct call {
 	struct media_stream *s;
 	struct ep phone, trunk;
-	struct srtp_params b_recv, b_send; /* side B: trunk protects with b_recv */
+	struct pc_srtp_params b_recv, b_send; /* side B: trunk protects with b_recv */
 	srtp_t trunk_tx, trunk_rx;
 	uint16_t phone_seq, trunk_seq;
 	bool b_mux;
 };
 
-static void call_open(struct call *c, enum srtp_suite suite, bool b_mux)
+static void call_open(struct call *c, enum pc_srtp_suite suite, bool b_mux)
 {
 	memset(c, 0, sizeof(*c));
 	c->s = media_stream_new(eng, ra, rb);
@@ -298,7 +298,7 @@ static void phone_to_trunk(struct call *c, bool rtcp)
 
 /* Builds the trunk's next protected packet (under key k with context tx). */
 static void trunk_make(struct call *c, struct pkt *plain, struct pkt *wire, srtp_t tx,
-		       const struct srtp_params *k, bool rtcp)
+		       const struct pc_srtp_params *k, bool rtcp)
 {
 	if (rtcp)
 		mk_rtcp(plain, TRUNK_SSRC, (uint8_t)c->trunk_seq);
@@ -369,7 +369,7 @@ static int teardown(void **state)
 static void test_plain_to_srtp(void **state)
 {
 	struct call c;
-	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
 	for (int i = 0; i < 5; i++) {
 		phone_to_trunk(&c, false);
 		trunk_to_phone(&c, false, false);
@@ -396,7 +396,7 @@ static void test_burst_beyond_one_turn(void **state)
 	 * kernel memory a datagram) on both the relay's side and ours. */
 	enum { BURST = 160 };
 	struct call c;
-	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
 	unsigned aport = media_stream_port(c.s, MEDIA_SIDE_A);
 	for (int i = 0; i < BURST; i++) {
 		struct pkt plain;
@@ -416,9 +416,9 @@ static void test_burst_beyond_one_turn(void **state)
 
 static void test_every_suite(void **state)
 {
-	for (int suite = 0; suite < SRTP_SUITE__COUNT; suite++) {
+	for (int suite = 0; suite < PC_SRTP_SUITE__COUNT; suite++) {
 		struct call c;
-		call_open(&c, (enum srtp_suite)suite, false);
+		call_open(&c, (enum pc_srtp_suite)suite, false);
 		for (int i = 0; i < 3; i++) {
 			phone_to_trunk(&c, false);
 			trunk_to_phone(&c, false, false);
@@ -432,14 +432,14 @@ static void test_every_suite(void **state)
 static void test_mki(void **state)
 {
 	struct call c;
-	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
 	/* Re-key B with keys that carry a 4-byte MKI in both directions. */
 	srtp_dealloc(c.trunk_tx);
 	srtp_dealloc(c.trunk_rx);
-	c.b_recv = fresh(SRTP_AES_CM_128_HMAC_SHA1_80);
+	c.b_recv = fresh(PC_SRTP_AES_CM_128_HMAC_SHA1_80);
 	c.b_recv.mki = 0x01020304;
 	c.b_recv.mki_len = 4;
-	c.b_send = fresh(SRTP_AES_CM_128_HMAC_SHA1_80);
+	c.b_send = fresh(PC_SRTP_AES_CM_128_HMAC_SHA1_80);
 	c.b_send.mki = 7;
 	c.b_send.mki_len = 2;
 	assert_int_equal(media_stream_set_crypto(c.s, MEDIA_SIDE_B, &c.b_recv, &c.b_send), 0);
@@ -459,7 +459,7 @@ static void test_mki(void **state)
 	trunk_to_phone(&c, true, false);
 
 	/* An MKI value that does not fit its length is refused. */
-	struct srtp_params bad = fresh(SRTP_AES_CM_128_HMAC_SHA1_80);
+	struct pc_srtp_params bad = fresh(PC_SRTP_AES_CM_128_HMAC_SHA1_80);
 	bad.mki = 0x1ff;
 	bad.mki_len = 1;
 	assert_int_equal(media_stream_set_crypto(c.s, MEDIA_SIDE_B, &bad, NULL), -1);
@@ -473,7 +473,7 @@ static void test_mki(void **state)
 static void test_rtcp_and_mux(void **state)
 {
 	struct call c;
-	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
 	phone_to_trunk(&c, true);
 	trunk_to_phone(&c, true, false);
 	struct media_side_stats a = stats(c.s, MEDIA_SIDE_A), b = stats(c.s, MEDIA_SIDE_B);
@@ -486,7 +486,7 @@ static void test_rtcp_and_mux(void **state)
 
 	/* rtcp-mux on B: SRTCP travels on B's RTP port both ways, and is told
 	 * apart from SRTP by its packet type. */
-	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, true);
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, true);
 	phone_to_trunk(&c, true);  /* arrives on the trunk's RTP socket */
 	trunk_to_phone(&c, true, true);
 	phone_to_trunk(&c, false);
@@ -504,7 +504,7 @@ static void test_rtcp_and_mux(void **state)
 static void test_tampered_dropped(void **state)
 {
 	struct call c;
-	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
 	struct pkt plain, wire;
 	trunk_make(&c, &plain, &wire, c.trunk_tx, &c.b_recv, false);
 	wire.b[20] ^= 0x01;
@@ -540,7 +540,7 @@ static void test_tampered_dropped(void **state)
 static void test_unkeyed_side_forwards_nothing(void **state)
 {
 	struct call c;
-	call_open(&c, SRTP_AEAD_AES_128_GCM, false);
+	call_open(&c, PC_SRTP_AEAD_AES_128_GCM, false);
 	media_stream_await_keys(c.s, MEDIA_SIDE_B);
 	struct pkt plain, wire;
 	trunk_make(&c, &plain, &wire, c.trunk_tx, &c.b_recv, false);
@@ -557,7 +557,7 @@ static void test_unkeyed_side_forwards_nothing(void **state)
 static void test_replay_dropped(void **state)
 {
 	struct call c;
-	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
 	struct pkt plain, wire, got;
 	trunk_make(&c, &plain, &wire, c.trunk_tx, &c.b_recv, false);
 	unsigned bport = media_stream_port(c.s, MEDIA_SIDE_B);
@@ -583,7 +583,7 @@ static void test_replay_dropped(void **state)
 static void test_latching(void **state)
 {
 	struct call c;
-	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
 	struct ep sdp_b, other;
 	ep_open(&sdp_b);
 	ep_open(&other);
@@ -631,7 +631,7 @@ static void test_latching(void **state)
 	/* Plain side A (strict, the default): only the SDP's address and port
 	 * are the phone. Another source neither crosses nor latches, before
 	 * the answer or in the latch window after it (RTP bleed). */
-	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
 	aport = media_stream_port(c.s, MEDIA_SIDE_A);
 	bport = media_stream_port(c.s, MEDIA_SIDE_B);
 	mk_rtp(&plain, 3, PHONE_SSRC, 3);
@@ -682,7 +682,7 @@ static void test_nat_source_rules(void **state)
 {
 	media_engine_set_latch_window_ms(eng, 300);
 	struct call c;
-	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
 	struct ep nat; /* where the phone really sends from; its SDP names c.phone */
 	ep_open(&nat);
 	unsigned aport = media_stream_port(c.s, MEDIA_SIDE_A);
@@ -743,7 +743,7 @@ static void test_nat_source_rules(void **state)
 static void test_secure_latch_needs_auth(void **state)
 {
 	struct call c;
-	call_open(&c, SRTP_AEAD_AES_128_GCM, false);
+	call_open(&c, PC_SRTP_AEAD_AES_128_GCM, false);
 	media_stream_answered(c.s);
 	struct ep other;
 	ep_open(&other);
@@ -767,7 +767,7 @@ static void test_secure_latch_needs_auth(void **state)
 static void test_nothing_toward_unkeyed_side(void **state)
 {
 	struct call c;
-	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
 	media_stream_await_keys(c.s, MEDIA_SIDE_B);
 	unsigned aport = media_stream_port(c.s, MEDIA_SIDE_A);
 	struct pkt plain;
@@ -791,7 +791,7 @@ static void test_nothing_toward_unkeyed_side(void **state)
 static void test_ssrc_limit(void **state)
 {
 	struct call c;
-	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
 	unsigned aport = media_stream_port(c.s, MEDIA_SIDE_A), bport = media_stream_port(c.s, MEDIA_SIDE_B);
 	struct pkt plain, wire, got;
 	for (uint32_t i = 0; i < 33; i++) {
@@ -863,9 +863,9 @@ static void test_no_destination(void **state)
 static void test_srtp_to_srtp(void **state)
 {
 	struct call c;
-	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
 	/* Side A secure too, with a different suite and its own keys. */
-	struct srtp_params a_recv = fresh(SRTP_AEAD_AES_128_GCM), a_send = fresh(SRTP_AEAD_AES_128_GCM);
+	struct pc_srtp_params a_recv = fresh(PC_SRTP_AEAD_AES_128_GCM), a_send = fresh(PC_SRTP_AEAD_AES_128_GCM);
 	assert_int_equal(media_stream_set_crypto(c.s, MEDIA_SIDE_A, &a_recv, &a_send), 0);
 	srtp_t phone_tx = tctx(&a_recv, false), phone_rx = tctx(&a_send, true);
 	srtp_t in_key_rx = tctx(&a_recv, true); /* would verify the phone's own protection */
@@ -912,13 +912,13 @@ static void test_rekey(void **state)
 {
 	media_engine_set_rekey_grace_ms(eng, 300);
 	struct call c;
-	call_open(&c, SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
 	trunk_to_phone(&c, false, false);
 	phone_to_trunk(&c, false);
 
 	/* New receive key for B, same send key. */
-	struct srtp_params k2 = fresh(SRTP_AES_CM_128_HMAC_SHA1_80);
-	struct srtp_params k1 = c.b_recv;
+	struct pc_srtp_params k2 = fresh(PC_SRTP_AES_CM_128_HMAC_SHA1_80);
+	struct pc_srtp_params k1 = c.b_recv;
 	srtp_t tx1 = c.trunk_tx, tx2 = tctx(&k2, false);
 	assert_int_equal(media_stream_set_crypto(c.s, MEDIA_SIDE_B, &k2, &c.b_send), 0);
 	/* The unchanged send key kept its context: the trunk's verifier goes on. */
@@ -967,7 +967,7 @@ static void test_rekey(void **state)
 	assert_int_equal(stats(c.s, MEDIA_SIDE_B).replays, 1);
 
 	/* A new send key takes effect at once; the old one no longer verifies. */
-	struct srtp_params s2 = fresh(SRTP_AES_CM_128_HMAC_SHA1_80);
+	struct pc_srtp_params s2 = fresh(PC_SRTP_AES_CM_128_HMAC_SHA1_80);
 	assert_int_equal(media_stream_set_crypto(c.s, MEDIA_SIDE_B, &k2, &s2), 0);
 	mk_rtp(&plain, c.phone_seq++, PHONE_SSRC, 1);
 	send_pkt(c.phone.rtp, media_stream_port(c.s, MEDIA_SIDE_A), &plain);
@@ -1141,35 +1141,35 @@ static void test_ports_unpredictable(void **state)
 
 static void test_keys_fresh(void **state)
 {
-	static const size_t want[SRTP_SUITE__COUNT] = { 30, 30, 46, 28, 44 };
-	for (int suite = 0; suite < SRTP_SUITE__COUNT; suite++) {
-		struct srtp_params a, b;
+	static const size_t want[PC_SRTP_SUITE__COUNT] = { 30, 30, 46, 28, 44 };
+	for (int suite = 0; suite < PC_SRTP_SUITE__COUNT; suite++) {
+		struct pc_srtp_params a, b;
 		memset(&a, 0xaa, sizeof(a));
-		assert_int_equal(media_keys_fresh((enum srtp_suite)suite, &a), 0);
-		assert_int_equal(media_keys_fresh((enum srtp_suite)suite, &b), 0);
+		assert_int_equal(media_keys_fresh((enum pc_srtp_suite)suite, &a), 0);
+		assert_int_equal(media_keys_fresh((enum pc_srtp_suite)suite, &b), 0);
 		assert_int_equal(a.suite, suite);
 		assert_int_equal(a.key_salt_len, want[suite]);
 		assert_int_equal(a.mki_len, 0);
 		assert_int_equal(a.lifetime, 0);
 		assert_memory_not_equal(a.key_salt, b.key_salt, a.key_salt_len);
-		assert_false(srtp_params_equal(&a, &b));
+		assert_false(pc_srtp_params_equal(&a, &b));
 		for (size_t i = a.key_salt_len; i < sizeof(a.key_salt); i++)
 			assert_int_equal(a.key_salt[i], 0);
 	}
-	struct srtp_params x;
-	assert_int_equal(media_keys_fresh(SRTP_SUITE__COUNT, &x), -1);
-	assert_int_equal(media_keys_fresh(SRTP_AEAD_AES_128_GCM, NULL), -1);
+	struct pc_srtp_params x;
+	assert_int_equal(media_keys_fresh(PC_SRTP_SUITE__COUNT, &x), -1);
+	assert_int_equal(media_keys_fresh(PC_SRTP_AEAD_AES_128_GCM, NULL), -1);
 }
 
 static void test_bad_params(void **state)
 {
 	struct media_stream *s = media_stream_new(eng, ra, rb);
-	struct srtp_params k = fresh(SRTP_AES_CM_128_HMAC_SHA1_80);
+	struct pc_srtp_params k = fresh(PC_SRTP_AES_CM_128_HMAC_SHA1_80);
 	k.key_salt_len = 28;
 	assert_int_equal(media_stream_set_crypto(s, MEDIA_SIDE_A, &k, NULL), -1);
 	assert_int_equal(media_stream_set_crypto(s, MEDIA_SIDE_A, NULL, &k), -1);
 	k.key_salt_len = 30;
-	k.suite = SRTP_SUITE__COUNT;
+	k.suite = PC_SRTP_SUITE__COUNT;
 	assert_int_equal(media_stream_set_crypto(s, MEDIA_SIDE_A, &k, NULL), -1);
 	assert_int_equal(media_stream_set_crypto(s, (enum media_side)2, NULL, NULL), -1);
 	media_stream_free(s);

@@ -67,19 +67,19 @@ static const char av_video_declined[] =
 
 static char why[160];
 
-static void read_ok(const char *body, struct sdp_desc *d)
+static void read_ok(const char *body, struct pc_sdp_desc *d)
 {
 	why[0] = '\0';
-	int rc = sdp_read(body, strlen(body), d, why, sizeof(why));
+	int rc = pc_sdp_read(body, strlen(body), d, why, sizeof(why));
 	if (rc != 0)
-		fail_msg("sdp_read: %s", why);
+		fail_msg("pc_sdp_read: %s", why);
 }
 
 static void read_fails(const char *body, const char *why_part)
 {
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	why[0] = '\0';
-	assert_int_equal(sdp_read(body, strlen(body), &d, why, sizeof(why)), -1);
+	assert_int_equal(pc_sdp_read(body, strlen(body), &d, why, sizeof(why)), -1);
 	if (!strstr(why, why_part))
 		fail_msg("reason \"%s\" does not name \"%s\"", why, why_part);
 }
@@ -102,7 +102,7 @@ static size_t b64dec(const char *s, uint8_t *out)
 	return o;
 }
 
-static void assert_key(const struct srtp_params *p, const char *b64)
+static void assert_key(const struct pc_srtp_params *p, const char *b64)
 {
 	uint8_t k[64];
 	size_t n = b64dec(b64, k);
@@ -114,25 +114,25 @@ static void assert_key(const struct srtp_params *p, const char *b64)
 
 static void reads_plain_g711_offer(void **state)
 {
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok(g711_offer, &d);
 	assert_int_equal(d.n_streams, 1);
-	const struct sdp_stream *s = &d.streams[0];
+	const struct pc_sdp_stream *s = &d.streams[0];
 	assert_string_equal(s->media, "audio");
 	assert_int_equal(s->port, 6000);
-	assert_int_equal(s->proto, SDP_PROTO_RTP_AVP);
+	assert_int_equal(s->proto, PC_SDP_PROTO_RTP_AVP);
 	assert_string_equal(s->address, "192.168.1.10");
 	assert_false(s->ipv6);
 	assert_int_equal(s->rtcp_port, 6001);
 	assert_false(s->rtcp_mux);
-	assert_int_equal(s->direction, SDP_SENDRECV);
+	assert_int_equal(s->direction, PC_SDP_SENDRECV);
 	assert_int_equal(s->n_crypto, 0);
 	assert_int_equal(s->n_crypto_unsupported, 0);
 }
 
 static void reads_bare_lf_body(void **state)
 {
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok("v=0\no=- 1 1 IN IP4 192.0.2.9\ns=-\nc=IN IP4 192.0.2.9\nt=0 0\n"
 		"m=audio 7000 RTP/AVP 0", &d);
 	assert_int_equal(d.n_streams, 1);
@@ -141,36 +141,36 @@ static void reads_bare_lf_body(void **state)
 
 static void reads_sdes_offer_with_three_keys(void **state)
 {
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok(srtp_offer, &d);
-	const struct sdp_stream *s = &d.streams[0];
-	assert_int_equal(s->proto, SDP_PROTO_RTP_SAVP);
+	const struct pc_sdp_stream *s = &d.streams[0];
+	assert_int_equal(s->proto, PC_SDP_PROTO_RTP_SAVP);
 	assert_int_equal(s->n_crypto, 3);
 	assert_int_equal(s->n_crypto_unsupported, 0);
 
 	assert_int_equal(s->crypto[0].tag, 1);
-	assert_int_equal(s->crypto[0].params.suite, SRTP_AES_CM_128_HMAC_SHA1_80);
+	assert_int_equal(s->crypto[0].params.suite, PC_SRTP_AES_CM_128_HMAC_SHA1_80);
 	assert_key(&s->crypto[0].params, KEY30);
 	assert_int_equal(s->crypto[0].params.lifetime, 1u << 20);
 	assert_int_equal(s->crypto[0].params.mki, 1);
 	assert_int_equal(s->crypto[0].params.mki_len, 4);
 
 	assert_int_equal(s->crypto[1].tag, 2);
-	assert_int_equal(s->crypto[1].params.suite, SRTP_AES_CM_128_HMAC_SHA1_32);
+	assert_int_equal(s->crypto[1].params.suite, PC_SRTP_AES_CM_128_HMAC_SHA1_32);
 	assert_key(&s->crypto[1].params, KEY30B);
 	assert_int_equal(s->crypto[1].params.lifetime, 0);
 	assert_int_equal(s->crypto[1].params.mki_len, 0);
 
 	assert_int_equal(s->crypto[2].tag, 3);
-	assert_int_equal(s->crypto[2].params.suite, SRTP_AEAD_AES_256_GCM);
+	assert_int_equal(s->crypto[2].params.suite, PC_SRTP_AEAD_AES_256_GCM);
 	assert_key(&s->crypto[2].params, KEY44);
-	sdp_desc_wipe(&d);
+	pc_sdp_desc_wipe(&d);
 	assert_int_equal(d.streams[0].crypto[0].params.key_salt[0], 0);
 }
 
 static void reads_declined_video(void **state)
 {
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok(av_video_declined, &d);
 	assert_int_equal(d.n_streams, 2);
 	assert_string_equal(d.streams[0].media, "audio");
@@ -182,28 +182,28 @@ static void reads_declined_video(void **state)
 
 static void reads_rtcp_and_rtcp_mux(void **state)
 {
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
 		"m=audio 5004 RTP/AVPF 111\r\na=rtpmap:111 opus/48000/2\r\n"
 		"a=rtcp:5010 IN IP4 192.0.2.1\r\n"
 		"m=audio 5006 RTP/SAVPF 0\r\na=rtcp-mux\r\n"
 		"a=crypto:7 AES_256_CM_HMAC_SHA1_80 inline:" KEY46 "\r\n", &d);
 	assert_int_equal(d.n_streams, 2);
-	assert_int_equal(d.streams[0].proto, SDP_PROTO_RTP_AVPF);
+	assert_int_equal(d.streams[0].proto, PC_SDP_PROTO_RTP_AVPF);
 	assert_int_equal(d.streams[0].rtcp_port, 5010);
 	assert_false(d.streams[0].rtcp_mux);
-	assert_int_equal(d.streams[1].proto, SDP_PROTO_RTP_SAVPF);
+	assert_int_equal(d.streams[1].proto, PC_SDP_PROTO_RTP_SAVPF);
 	assert_true(d.streams[1].rtcp_mux);
 	assert_int_equal(d.streams[1].rtcp_port, 5007);
 	assert_int_equal(d.streams[1].crypto[0].tag, 7);
-	assert_int_equal(d.streams[1].crypto[0].params.suite, SRTP_AES_256_CM_HMAC_SHA1_80);
+	assert_int_equal(d.streams[1].crypto[0].params.suite, PC_SRTP_AES_256_CM_HMAC_SHA1_80);
 	assert_key(&d.streams[1].crypto[0].params, KEY46);
-	sdp_desc_wipe(&d);
+	pc_sdp_desc_wipe(&d);
 }
 
 static void media_c_overrides_session_c(void **state)
 {
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
 		"m=audio 5004 RTP/AVP 0\r\nc=IN IP4 203.0.113.5\r\n"
 		"m=audio 5008 RTP/AVP 0\r\n", &d);
@@ -213,23 +213,23 @@ static void media_c_overrides_session_c(void **state)
 
 static void reads_hold(void **state)
 {
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok("v=0\r\no=alice 1 2 IN IP4 192.168.1.10\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
 		"m=audio 6000 RTP/AVP 0\r\na=sendonly\r\n", &d);
 	assert_string_equal(d.streams[0].address, "0.0.0.0");
-	assert_int_equal(d.streams[0].direction, SDP_SENDONLY);
+	assert_int_equal(d.streams[0].direction, PC_SDP_SENDONLY);
 
 	/* Session-level direction, overridden per stream. */
 	read_ok("v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
 		"a=recvonly\r\nm=audio 6000 RTP/AVP 0\r\nm=audio 6002 RTP/AVP 0\r\na=inactive\r\n",
 		&d);
-	assert_int_equal(d.streams[0].direction, SDP_RECVONLY);
-	assert_int_equal(d.streams[1].direction, SDP_INACTIVE);
+	assert_int_equal(d.streams[0].direction, PC_SDP_RECVONLY);
+	assert_int_equal(d.streams[1].direction, PC_SDP_INACTIVE);
 }
 
 static void reads_ipv6(void **state)
 {
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok("v=0\r\no=- 1 1 IN IP6 2001:db8::10\r\ns=-\r\nc=IN IP6 2001:db8::10\r\nt=0 0\r\n"
 		"m=audio 30000 RTP/AVP 8\r\n", &d);
 	assert_true(d.streams[0].ipv6);
@@ -238,18 +238,18 @@ static void reads_ipv6(void **state)
 
 static void dtls_profile_is_other_not_sdes(void **state)
 {
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
 		"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=setup:actpass\r\n"
 		"m=image 6000 udptl t38\r\n", &d);
-	assert_int_equal(d.streams[0].proto, SDP_PROTO_OTHER);
-	assert_int_equal(d.streams[1].proto, SDP_PROTO_OTHER);
+	assert_int_equal(d.streams[0].proto, PC_SDP_PROTO_OTHER);
+	assert_int_equal(d.streams[1].proto, PC_SDP_PROTO_OTHER);
 	assert_string_equal(d.streams[1].media, "image");
 }
 
 static void unsupported_suite_is_counted(void **state)
 {
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
 		"m=audio 5004 RTP/SAVP 0\r\n"
 		"a=crypto:1 F8_128_HMAC_SHA1_80 inline:" KEY30 "\r\n"
@@ -257,7 +257,7 @@ static void unsupported_suite_is_counted(void **state)
 	assert_int_equal(d.streams[0].n_crypto, 1);
 	assert_int_equal(d.streams[0].n_crypto_unsupported, 1);
 	assert_int_equal(d.streams[0].crypto[0].tag, 2);
-	sdp_desc_wipe(&d);
+	pc_sdp_desc_wipe(&d);
 }
 
 #define HEAD "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n" \
@@ -303,7 +303,7 @@ static void live_stream_without_c_is_refused(void **state)
 		   "m=audio 5004 RTP/AVP 0\r\nm=video 5006 RTP/AVP 96\r\nc=IN IP4 192.0.2.1\r\n",
 		   "m-line 1 (audio): no c=");
 	/* A declined stream needs no address. */
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\n"
 		"m=audio 0 RTP/AVP 0\r\n", &d);
 	assert_int_equal(d.streams[0].port, 0);
@@ -361,7 +361,7 @@ static void lexically_odd_bodies_are_refused(void **state)
 
 /* ---- writing ---- */
 
-static void plan_for(struct sdp_plan *p, const char *addr, unsigned n)
+static void plan_for(struct pc_sdp_plan *p, const char *addr, unsigned n)
 {
 	memset(p, 0, sizeof(*p));
 	snprintf(p->address, sizeof(p->address), "%s", addr);
@@ -370,24 +370,24 @@ static void plan_for(struct sdp_plan *p, const char *addr, unsigned n)
 	p->n_streams = n;
 }
 
-static struct sdp_crypto key(unsigned tag, enum srtp_suite s, uint8_t fill)
+static struct pc_sdp_crypto key(unsigned tag, enum pc_srtp_suite s, uint8_t fill)
 {
-	struct sdp_crypto c;
+	struct pc_sdp_crypto c;
 	memset(&c, 0, sizeof(c));
 	c.tag = tag;
 	c.params.suite = s;
-	c.params.key_salt_len = srtp_suite_key_salt_len(s);
+	c.params.key_salt_len = pc_srtp_suite_key_salt_len(s);
 	for (size_t i = 0; i < c.params.key_salt_len; i++)
 		c.params.key_salt[i] = (uint8_t)(fill + i);
 	return c;
 }
 
-static char *write_ok(const char *body, const struct sdp_plan *p)
+static char *write_ok(const char *body, const struct pc_sdp_plan *p)
 {
 	why[0] = '\0';
-	char *out = sdp_write(body, strlen(body), p, why, sizeof(why));
+	char *out = pc_sdp_write(body, strlen(body), p, why, sizeof(why));
 	if (!out)
-		fail_msg("sdp_write: %s", why);
+		fail_msg("pc_sdp_write: %s", why);
 	return out;
 }
 
@@ -412,12 +412,12 @@ static void lines_with(const char *text, const char *prefix, char *buf, size_t l
 
 static void plain_to_srtp(void **state)
 {
-	struct sdp_plan p;
+	struct pc_sdp_plan p;
 	plan_for(&p, "203.0.113.1", 1);
 	p.streams[0].port = 20000;
-	p.streams[0].proto = SDP_PROTO_RTP_SAVP;
-	p.streams[0].crypto[0] = key(1, SRTP_AES_CM_128_HMAC_SHA1_80, 1);
-	p.streams[0].crypto[1] = key(2, SRTP_AEAD_AES_256_GCM, 100);
+	p.streams[0].proto = PC_SDP_PROTO_RTP_SAVP;
+	p.streams[0].crypto[0] = key(1, PC_SRTP_AES_CM_128_HMAC_SHA1_80, 1);
+	p.streams[0].crypto[1] = key(2, PC_SRTP_AEAD_AES_256_GCM, 100);
 	p.streams[0].n_crypto = 2;
 	char *out = write_ok(g711_offer, &p);
 
@@ -429,43 +429,43 @@ static void plain_to_srtp(void **state)
 	/* The plan's lines close the section, after the kept attributes. */
 	assert_non_null(strstr(out, "a=sendrecv\r\na=crypto:1 "));
 
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok(out, &d);
 	assert_int_equal(d.streams[0].port, 20000);
-	assert_int_equal(d.streams[0].proto, SDP_PROTO_RTP_SAVP);
+	assert_int_equal(d.streams[0].proto, PC_SDP_PROTO_RTP_SAVP);
 	assert_string_equal(d.streams[0].address, "203.0.113.1");
 	assert_int_equal(d.streams[0].n_crypto, 2);
-	assert_true(srtp_params_equal(&d.streams[0].crypto[0].params, &p.streams[0].crypto[0].params));
-	assert_true(srtp_params_equal(&d.streams[0].crypto[1].params, &p.streams[0].crypto[1].params));
-	sdp_desc_wipe(&d);
+	assert_true(pc_srtp_params_equal(&d.streams[0].crypto[0].params, &p.streams[0].crypto[0].params));
+	assert_true(pc_srtp_params_equal(&d.streams[0].crypto[1].params, &p.streams[0].crypto[1].params));
+	pc_sdp_desc_wipe(&d);
 	free(out);
 }
 
 static void srtp_to_plain(void **state)
 {
-	struct sdp_plan p;
+	struct pc_sdp_plan p;
 	plan_for(&p, "198.51.100.99", 1);
 	p.streams[0].port = 31000;
-	p.streams[0].proto = SDP_PROTO_RTP_AVP;
+	p.streams[0].proto = PC_SDP_PROTO_RTP_AVP;
 	char *out = write_ok(srtp_offer, &p);
 	assert_null(strstr(out, "crypto"));
 	assert_null(strstr(out, "inline:"));
 	assert_null(strstr(out, KEY30));
 	assert_non_null(strstr(out, "\r\nm=audio 31000 RTP/AVP 9 0 8 101\r\n"));
 	assert_non_null(strstr(out, "\r\nb=AS:80\r\n"));
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok(out, &d);
-	assert_int_equal(d.streams[0].proto, SDP_PROTO_RTP_AVP);
+	assert_int_equal(d.streams[0].proto, PC_SDP_PROTO_RTP_AVP);
 	assert_int_equal(d.streams[0].n_crypto, 0);
 	free(out);
 }
 
 static void keeps_codecs_and_attributes_in_order(void **state)
 {
-	struct sdp_plan p;
+	struct pc_sdp_plan p;
 	plan_for(&p, "203.0.113.1", 1);
 	p.streams[0].port = 20000;
-	p.streams[0].proto = SDP_PROTO_RTP_AVP;
+	p.streams[0].proto = PC_SDP_PROTO_RTP_AVP;
 	char *out = write_ok(g711_offer, &p);
 	char got[1024];
 	lines_with(out, "a=", got, sizeof(got));
@@ -512,10 +512,10 @@ static void nothing_of_the_sender_survives(void **state)
 		"a=ssrc-group:FID 1234 5678\r\n"
 		"a=tool:AliceSoftphone 2.1\r\n"
 		"a=recvonly\r\n";
-	struct sdp_plan p;
+	struct pc_sdp_plan p;
 	plan_for(&p, "203.0.113.1", 1);
 	p.streams[0].port = 20000;
-	p.streams[0].proto = SDP_PROTO_RTP_AVP;
+	p.streams[0].proto = PC_SDP_PROTO_RTP_AVP;
 	p.streams[0].rtcp_port = 20001;
 	char *out = write_ok(body, &p);
 	assert_null(strstr(out, "10.47.16.5"));
@@ -552,10 +552,10 @@ static void key_material_does_not_cross(void **state)
 		"m=audio 49170 RTP/AVP 0\r\n"
 		"a=KEY-MGMT:mikey AQEFgM0XflABAAAAAAAAAAAAAAsAyO/\r\n"
 		"a=rtpmap:0 PCMU/8000\r\n";
-	struct sdp_plan p;
+	struct pc_sdp_plan p;
 	plan_for(&p, "203.0.113.1", 1);
 	p.streams[0].port = 20000;
-	p.streams[0].proto = SDP_PROTO_RTP_AVP;
+	p.streams[0].proto = PC_SDP_PROTO_RTP_AVP;
 	char *out = write_ok(body, &p);
 	assert_null(strcasestr(out, "key-mgmt"));
 	assert_null(strstr(out, "mikey"));
@@ -568,15 +568,15 @@ static void key_material_does_not_cross(void **state)
 
 static void declined_stream_stays_declined(void **state)
 {
-	struct sdp_plan p;
+	struct pc_sdp_plan p;
 	plan_for(&p, "2001:db8::1", 2);
 	p.streams[0].port = 20000;
-	p.streams[0].proto = SDP_PROTO_RTP_SAVP;
-	p.streams[0].crypto[0] = key(1, SRTP_AES_CM_128_HMAC_SHA1_80, 5);
+	p.streams[0].proto = PC_SDP_PROTO_RTP_SAVP;
+	p.streams[0].crypto[0] = key(1, PC_SRTP_AES_CM_128_HMAC_SHA1_80, 5);
 	p.streams[0].n_crypto = 1;
 	p.streams[1].port = 0;
-	p.streams[1].proto = SDP_PROTO_RTP_SAVP;
-	p.streams[1].crypto[0] = key(1, SRTP_AES_CM_128_HMAC_SHA1_80, 9);
+	p.streams[1].proto = PC_SDP_PROTO_RTP_SAVP;
+	p.streams[1].crypto[0] = key(1, PC_SRTP_AES_CM_128_HMAC_SHA1_80, 9);
 	p.streams[1].n_crypto = 1;
 	char *out = write_ok(av_video_declined, &p);
 	assert_non_null(strstr(out, "\r\nm=video 0 RTP/SAVP 96\r\n"));
@@ -587,12 +587,12 @@ static void declined_stream_stays_declined(void **state)
 	lines_with(out, "a=crypto", got, sizeof(got));
 	assert_null(strchr(got, '|'));
 	assert_true(strstr(out, "a=crypto") < strstr(out, "m=video"));
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok(out, &d);
 	assert_int_equal(d.streams[1].port, 0);
 	assert_int_equal(d.streams[1].n_crypto, 0);
 	assert_true(d.streams[0].ipv6);
-	sdp_desc_wipe(&d);
+	pc_sdp_desc_wipe(&d);
 	free(out);
 }
 
@@ -603,17 +603,17 @@ static void rtcp_and_rtcp_mux_come_from_the_plan(void **state)
 		"m=audio 5004 RTP/AVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=rtcp-mux\r\n"
 		"a=rtcp-fb:111 nack\r\n"
 		"m=audio 5006 RTP/AVP 0\r\na=rtcp:5020\r\n";
-	struct sdp_plan p;
+	struct pc_sdp_plan p;
 	plan_for(&p, "203.0.113.1", 2);
-	p.streams[0] = (struct sdp_stream_plan){ .port = 20000, .proto = SDP_PROTO_RTP_AVPF,
+	p.streams[0] = (struct pc_sdp_stream_plan){ .port = 20000, .proto = PC_SDP_PROTO_RTP_AVPF,
 						 .rtcp_mux = true };
-	p.streams[1] = (struct sdp_stream_plan){ .port = 20002, .proto = SDP_PROTO_RTP_AVP,
+	p.streams[1] = (struct pc_sdp_stream_plan){ .port = 20002, .proto = PC_SDP_PROTO_RTP_AVP,
 						 .rtcp_port = 20011 };
 	char *out = write_ok(body, &p);
 	assert_non_null(strstr(out, "a=rtcp-fb:111 nack\r\na=rtcp-mux\r\nm=audio 20002"));
 	assert_non_null(strstr(out, "m=audio 20002 RTP/AVP 0\r\na=rtcp:20011\r\n"));
 	assert_null(strstr(out, "5020"));
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok(out, &d);
 	assert_true(d.streams[0].rtcp_mux);
 	assert_false(d.streams[1].rtcp_mux);
@@ -631,59 +631,59 @@ static void rtcp_and_rtcp_mux_come_from_the_plan(void **state)
 
 static void round_trip_gives_the_plan(void **state)
 {
-	struct sdp_plan p;
+	struct pc_sdp_plan p;
 	plan_for(&p, "192.0.2.200", 1);
 	p.streams[0].port = 40002;
-	p.streams[0].proto = SDP_PROTO_RTP_SAVP;
-	p.streams[0].crypto[0] = key(3, SRTP_AEAD_AES_128_GCM, 77);
+	p.streams[0].proto = PC_SDP_PROTO_RTP_SAVP;
+	p.streams[0].crypto[0] = key(3, PC_SRTP_AEAD_AES_128_GCM, 77);
 	p.streams[0].crypto[0].params.lifetime = UINT64_C(1) << 31;
 	p.streams[0].crypto[0].params.mki = 258;
 	p.streams[0].crypto[0].params.mki_len = 2;
 	p.streams[0].n_crypto = 1;
 	char *out = write_ok(srtp_offer, &p);
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok(out, &d);
 	assert_int_equal(d.n_streams, 1);
 	assert_int_equal(d.streams[0].port, 40002);
 	assert_int_equal(d.streams[0].rtcp_port, 40003);
-	assert_int_equal(d.streams[0].proto, SDP_PROTO_RTP_SAVP);
+	assert_int_equal(d.streams[0].proto, PC_SDP_PROTO_RTP_SAVP);
 	assert_int_equal(d.streams[0].n_crypto, 1);
 	assert_int_equal(d.streams[0].crypto[0].tag, 3);
-	assert_true(srtp_params_equal(&d.streams[0].crypto[0].params, &p.streams[0].crypto[0].params));
+	assert_true(pc_srtp_params_equal(&d.streams[0].crypto[0].params, &p.streams[0].crypto[0].params));
 	assert_int_equal(d.streams[0].crypto[0].params.lifetime, UINT64_C(1) << 31);
-	sdp_desc_wipe(&d);
+	pc_sdp_desc_wipe(&d);
 	free(out);
 }
 
 static void bad_plans_are_refused(void **state)
 {
-	struct sdp_plan p;
+	struct pc_sdp_plan p;
 	plan_for(&p, "203.0.113.1", 2);
-	assert_null(sdp_write(g711_offer, strlen(g711_offer), &p, why, sizeof(why)));
+	assert_null(pc_sdp_write(g711_offer, strlen(g711_offer), &p, why, sizeof(why)));
 	assert_non_null(strstr(why, "plan has 2 streams, SDP has 1"));
 
 	plan_for(&p, "203.0.113.1\r\nm=x", 1);
-	assert_null(sdp_write(g711_offer, strlen(g711_offer), &p, why, sizeof(why)));
+	assert_null(pc_sdp_write(g711_offer, strlen(g711_offer), &p, why, sizeof(why)));
 
 	plan_for(&p, "203.0.113.1", 1);
 	p.streams[0].port = 20000;
-	p.streams[0].proto = SDP_PROTO_RTP_AVP;
-	p.streams[0].crypto[0] = key(1, SRTP_AES_CM_128_HMAC_SHA1_80, 1);
+	p.streams[0].proto = PC_SDP_PROTO_RTP_AVP;
+	p.streams[0].crypto[0] = key(1, PC_SRTP_AES_CM_128_HMAC_SHA1_80, 1);
 	p.streams[0].n_crypto = 1;
-	assert_null(sdp_write(g711_offer, strlen(g711_offer), &p, why, sizeof(why)));
+	assert_null(pc_sdp_write(g711_offer, strlen(g711_offer), &p, why, sizeof(why)));
 	assert_non_null(strstr(why, "plain profile"));
 
 	const char *broken = "v=0\r\nm=audio\r\n";
-	assert_null(sdp_write(broken, strlen(broken), &p, why, sizeof(why)));
+	assert_null(pc_sdp_write(broken, strlen(broken), &p, why, sizeof(why)));
 }
 
 /* ---- SDES ---- */
 
 static void sdes_round_trip_every_suite(void **state)
 {
-	for (int s = 0; s < SRTP_SUITE__COUNT; s++) {
+	for (int s = 0; s < PC_SRTP_SUITE__COUNT; s++) {
 		for (int variant = 0; variant < 4; variant++) {
-			struct sdp_crypto c = key(100 + (unsigned)s, (enum srtp_suite)s, (uint8_t)(s * 31));
+			struct pc_sdp_crypto c = key(100 + (unsigned)s, (enum pc_srtp_suite)s, (uint8_t)(s * 31));
 			if (variant & 1)
 				c.params.lifetime = variant == 1 ? UINT64_C(1) << 48 : 1000000;
 			if (variant & 2) {
@@ -694,17 +694,17 @@ static void sdes_round_trip_every_suite(void **state)
 			int n = sdes_print(&c, buf, sizeof(buf));
 			assert_true(n > 0);
 			assert_int_equal((size_t)n, strlen(buf));
-			struct sdp_crypto back;
+			struct pc_sdp_crypto back;
 			char w[100];
 			if (sdes_parse(buf, (size_t)n, &back, w, sizeof(w)) != 0)
-				fail_msg("%s: %s", srtp_suite_name((enum srtp_suite)s), w);
+				fail_msg("%s: %s", pc_srtp_suite_name((enum pc_srtp_suite)s), w);
 			assert_int_equal(back.tag, c.tag);
-			assert_true(srtp_params_equal(&back.params, &c.params));
+			assert_true(pc_srtp_params_equal(&back.params, &c.params));
 			assert_int_equal(back.params.lifetime, c.params.lifetime);
 			assert_int_equal(back.params.mki_len, c.params.mki_len);
 		}
 	}
-	struct sdp_crypto c = key(1, SRTP_AES_CM_128_HMAC_SHA1_80, 0);
+	struct pc_sdp_crypto c = key(1, PC_SRTP_AES_CM_128_HMAC_SHA1_80, 0);
 	c.params.lifetime = UINT64_C(1) << 20;
 	c.params.mki = 1;
 	c.params.mki_len = 4;
@@ -718,7 +718,7 @@ static void sdes_round_trip_every_suite(void **state)
 
 static void sdes_parse_edge_cases(void **state)
 {
-	struct sdp_crypto c;
+	struct pc_sdp_crypto c;
 	char w[100];
 	const char *v = "1 AES_CM_128_HMAC_SHA1_80 inline:" KEY30 "|1:4";
 	assert_int_equal(sdes_parse(v, strlen(v), &c, w, sizeof(w)), 0);
@@ -757,32 +757,32 @@ static void sdes_parse_edge_cases(void **state)
 
 static void pick_follows_operator_preference(void **state)
 {
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok(srtp_offer, &d);
-	struct sdp_crypto c;
-	enum srtp_suite pref[] = { SRTP_AEAD_AES_256_GCM, SRTP_AES_CM_128_HMAC_SHA1_80 };
-	assert_int_equal(sdp_pick_crypto(&d.streams[0], pref, 2, &c), 0);
+	struct pc_sdp_crypto c;
+	enum pc_srtp_suite pref[] = { PC_SRTP_AEAD_AES_256_GCM, PC_SRTP_AES_CM_128_HMAC_SHA1_80 };
+	assert_int_equal(pc_sdp_pick_crypto(&d.streams[0], pref, 2, &c), 0);
 	assert_int_equal(c.tag, 3);
-	enum srtp_suite pref2[] = { SRTP_AES_CM_128_HMAC_SHA1_32, SRTP_AEAD_AES_256_GCM };
-	assert_int_equal(sdp_pick_crypto(&d.streams[0], pref2, 2, &c), 0);
+	enum pc_srtp_suite pref2[] = { PC_SRTP_AES_CM_128_HMAC_SHA1_32, PC_SRTP_AEAD_AES_256_GCM };
+	assert_int_equal(pc_sdp_pick_crypto(&d.streams[0], pref2, 2, &c), 0);
 	assert_int_equal(c.tag, 2);
-	enum srtp_suite none[] = { SRTP_AEAD_AES_128_GCM, SRTP_AES_256_CM_HMAC_SHA1_80 };
-	assert_int_equal(sdp_pick_crypto(&d.streams[0], none, 2, &c), -1);
-	assert_int_equal(sdp_pick_crypto(&d.streams[0], pref, 0, &c), -1);
-	srtp_params_wipe(&c.params);
-	sdp_desc_wipe(&d);
+	enum pc_srtp_suite none[] = { PC_SRTP_AEAD_AES_128_GCM, PC_SRTP_AES_256_CM_HMAC_SHA1_80 };
+	assert_int_equal(pc_sdp_pick_crypto(&d.streams[0], none, 2, &c), -1);
+	assert_int_equal(pc_sdp_pick_crypto(&d.streams[0], pref, 0, &c), -1);
+	pc_srtp_params_wipe(&c.params);
+	pc_sdp_desc_wipe(&d);
 }
 
 static void pick_ties_go_to_offerer_order(void **state)
 {
-	struct sdp_desc d;
+	struct pc_sdp_desc d;
 	read_ok(HEAD "a=crypto:5 AES_CM_128_HMAC_SHA1_80 inline:" KEY30B "\r\n"
 		"a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:" KEY30 "\r\n", &d);
-	struct sdp_crypto c;
-	enum srtp_suite pref[] = { SRTP_AES_CM_128_HMAC_SHA1_80 };
-	assert_int_equal(sdp_pick_crypto(&d.streams[0], pref, 1, &c), 0);
+	struct pc_sdp_crypto c;
+	enum pc_srtp_suite pref[] = { PC_SRTP_AES_CM_128_HMAC_SHA1_80 };
+	assert_int_equal(pc_sdp_pick_crypto(&d.streams[0], pref, 1, &c), 0);
 	assert_int_equal(c.tag, 5);
-	sdp_desc_wipe(&d);
+	pc_sdp_desc_wipe(&d);
 }
 
 int main(void)

@@ -27,8 +27,8 @@ static msg_t *parse(const char *text)
 static void expect(const char *text, int status, const char *phrase_part)
 {
 	msg_t *m = parse(text);
-	struct sip_check_verdict v;
-	sip_check_request(m, &v);
+	struct sipcheck_verdict v;
+	sipcheck_request(m, &v);
 	assert_int_equal(v.status, status);
 	if (phrase_part)
 		assert_non_null(strstr(v.phrase, phrase_part));
@@ -91,8 +91,8 @@ static void no_via_cannot_be_answered(void **state)
 {
 	msg_t *m = parse("OPTIONS sip:gw SIP/2.0\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:gw>\r\n"
 			 "Call-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n");
-	struct sip_check_verdict v;
-	sip_check_request(m, &v);
+	struct sipcheck_verdict v;
+	sipcheck_request(m, &v);
 	assert_int_equal(v.status, 400);
 	assert_false(v.can_respond);
 	msg_destroy(m);
@@ -102,11 +102,11 @@ static void malformed_response_is_dropped(void **state)
 {
 	msg_t *m = parse("SIP/2.0 200 OK\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:b@c>\r\n"
 			 "Call-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n");
-	assert_int_equal(sip_check_response(m), -1);
+	assert_int_equal(sipcheck_response(m), -1);
 	msg_destroy(m);
 	m = parse("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
 		  "To: <sip:b@c>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n");
-	assert_int_equal(sip_check_response(m), 0);
+	assert_int_equal(sipcheck_response(m), 0);
 	msg_destroy(m);
 }
 
@@ -121,10 +121,10 @@ static void reply_copies_headers_and_adds_tag(void **state)
 	msg_t *req = parse("OPTIONS sip:gw SIP/2.0\r\n" HDRS
 			   "Via: SIP/2.0/TCP 10.0.0.2;branch=z9hG4bKdef\r\nCSeq: 7 OPTIONS\r\n"
 			   "Content-Length: 0\r\n\r\n");
-	msg_t *resp = sip_reply_make(req, 404, "No Route", "t123");
+	msg_t *resp = sipmsg_reply(req, 404, "No Route", "t123");
 	assert_non_null(resp);
-	assert_int_equal(sip_add_header_line(resp, "Allow: INVITE, ACK"), 0);
-	assert_int_equal(sip_add_header_line(resp, "X-Custom: yes"), 0);
+	assert_int_equal(sipmsg_add_line(resp, "Allow: INVITE, ACK"), 0);
+	assert_int_equal(sipmsg_add_line(resp, "X-Custom: yes"), 0);
 	char *text = sipmsg_print(resp, NULL);
 	assert_non_null(strstr(text, "SIP/2.0 404 No Route\r\n"));
 	assert_non_null(strstr(text, "To: <sip:bob@example.com>;tag=t123\r\n"));
@@ -136,7 +136,7 @@ static void reply_copies_headers_and_adds_tag(void **state)
 	/* The empty line that ends the headers, which stream peers wait for. */
 	assert_string_equal(text + strlen(text) - 4, "\r\n\r\n");
 	msg_destroy(resp);
-	resp = sip_reply_make(req, 100, NULL, "t123"); /* 100 Trying: no tag */
+	resp = sipmsg_reply(req, 100, NULL, "t123"); /* 100 Trying: no tag */
 	text = sipmsg_print(resp, NULL);
 	assert_null(strstr(text, "tag=t123"));
 	msg_destroy(resp);

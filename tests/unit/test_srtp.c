@@ -25,7 +25,7 @@
 #include "libsrtp_ref.h"
 
 #define BUF 8192
-#define NSUITES SRTP_SUITE__COUNT
+#define NSUITES PC_SRTP_SUITE__COUNT
 
 struct pkt {
 	_Alignas(16) uint8_t b[BUF];
@@ -36,12 +36,12 @@ static const uint8_t mki_lens[] = { 0, 1, 2, 4 };
 
 /* --- keys, packets -------------------------------------------------------- */
 
-static struct srtp_params key_for(enum srtp_suite s, uint8_t mki_len, uint8_t seed)
+static struct pc_srtp_params key_for(enum pc_srtp_suite s, uint8_t mki_len, uint8_t seed)
 {
-	struct srtp_params p;
+	struct pc_srtp_params p;
 	memset(&p, 0, sizeof(p));
 	p.suite = s;
-	p.key_salt_len = srtp_suite_key_salt_len(s);
+	p.key_salt_len = pc_srtp_suite_key_salt_len(s);
 	for (size_t i = 0; i < p.key_salt_len; i++)
 		p.key_salt[i] = (uint8_t)(seed * 31u + i * 7u + 1u);
 	p.mki_len = mki_len;
@@ -100,16 +100,16 @@ static void mk_rtcp(struct pkt *p, uint32_t ssrc, size_t extra, uint8_t fill)
 	p->len = 28 + extra;
 }
 
-static size_t rtp_trailer(enum srtp_suite s, uint8_t mki)
+static size_t rtp_trailer(enum pc_srtp_suite s, uint8_t mki)
 {
-	if (s == SRTP_AEAD_AES_128_GCM || s == SRTP_AEAD_AES_256_GCM)
+	if (s == PC_SRTP_AEAD_AES_128_GCM || s == PC_SRTP_AEAD_AES_256_GCM)
 		return 16u + mki;
-	return (s == SRTP_AES_CM_128_HMAC_SHA1_32 ? 4u : 10u) + mki;
+	return (s == PC_SRTP_AES_CM_128_HMAC_SHA1_32 ? 4u : 10u) + mki;
 }
 
-static size_t rtcp_trailer(enum srtp_suite s, uint8_t mki)
+static size_t rtcp_trailer(enum pc_srtp_suite s, uint8_t mki)
 {
-	bool gcm = s == SRTP_AEAD_AES_128_GCM || s == SRTP_AEAD_AES_256_GCM;
+	bool gcm = s == PC_SRTP_AEAD_AES_128_GCM || s == PC_SRTP_AEAD_AES_256_GCM;
 	return (gcm ? 16u : 10u) + 4u + mki;
 }
 
@@ -122,7 +122,7 @@ struct ref {
 
 /* A libsrtp2 session like the one the relay used to create; with
  * rtcp_auth_only its SRTCP is sent unencrypted (E = 0). */
-static struct ref ref_new(const struct srtp_params *p, bool inbound, bool rtcp_auth_only)
+static struct ref ref_new(const struct pc_srtp_params *p, bool inbound, bool rtcp_auth_only)
 {
 	struct ref r = { libsrtp_ref_new(p, inbound, rtcp_auth_only), p->mki_len > 0 };
 	assert_non_null(r.ctx);
@@ -182,7 +182,7 @@ static void expect_refused(struct msrtp *m, struct pkt *p, bool rtcp, enum msrtp
 
 /* The packet as a fresh sender under `k` protects it (deterministic: ROC 0,
  * first SRTCP index 1), without disturbing any long-lived context. */
-static void sealed(const struct srtp_params *k, struct pkt *p, bool rtcp)
+static void sealed(const struct pc_srtp_params *k, struct pkt *p, bool rtcp)
 {
 	struct msrtp *tx = msrtp_new(k, false);
 	assert_non_null(tx);
@@ -229,7 +229,7 @@ static void test_cross_rtp(void **state)
 {
 	for (unsigned s = 0; s < NSUITES; s++) {
 		for (unsigned mi = 0; mi < sizeof(mki_lens); mi++) {
-			struct srtp_params k = key_for((enum srtp_suite)s, mki_lens[mi], (uint8_t)s);
+			struct pc_srtp_params k = key_for((enum pc_srtp_suite)s, mki_lens[mi], (uint8_t)s);
 			struct msrtp *tx = msrtp_new(&k, false), *rx = msrtp_new(&k, true);
 			assert_non_null(tx);
 			assert_non_null(rx);
@@ -257,7 +257,7 @@ static void test_cross_rtcp(void **state)
 {
 	for (unsigned s = 0; s < NSUITES; s++) {
 		for (unsigned mi = 0; mi < sizeof(mki_lens); mi++) {
-			struct srtp_params k = key_for((enum srtp_suite)s, mki_lens[mi], (uint8_t)s);
+			struct pc_srtp_params k = key_for((enum pc_srtp_suite)s, mki_lens[mi], (uint8_t)s);
 			struct msrtp *tx = msrtp_new(&k, false), *rx = msrtp_new(&k, true);
 			struct ref rtx = ref_new(&k, false, false), rrx = ref_new(&k, true, false);
 			/* libsrtp2 2.5 cannot open its own SRTCP with an MKI under
@@ -265,7 +265,7 @@ static void test_cross_rtcp(void **state)
 			 * before the SRTP (4-byte) tag, not the SRTCP (10-byte)
 			 * one. Our layout is the one its protect writes, proven
 			 * by the byte comparison; only that direction is skipped. */
-			bool ref_opens = !(k.suite == SRTP_AES_CM_128_HMAC_SHA1_32 && k.mki_len);
+			bool ref_opens = !(k.suite == PC_SRTP_AES_CM_128_HMAC_SHA1_32 && k.mki_len);
 			static struct pkt plain;
 			for (unsigned ss = 0; ss < 2; ss++) {
 				uint32_t ssrc = 0xcafe0000u + ss;
@@ -298,13 +298,13 @@ static void test_rtcp_unencrypted(void **state)
 {
 	for (unsigned s = 0; s < NSUITES; s++) {
 		for (unsigned mi = 0; mi < sizeof(mki_lens); mi++) {
-			struct srtp_params k = key_for((enum srtp_suite)s, mki_lens[mi], 3);
+			struct pc_srtp_params k = key_for((enum pc_srtp_suite)s, mki_lens[mi], 3);
 			struct msrtp *rx = msrtp_new(&k, true);
 			struct ref rtx = ref_new(&k, false, true);
 			static struct pkt plain, t;
 			/* libsrtp2 caps GCM AAD at 2048 bytes (MAX_AD_SIZE), and
 			 * unencrypted the whole packet is AAD */
-			bool gcm = k.suite >= SRTP_AEAD_AES_128_GCM;
+			bool gcm = k.suite >= PC_SRTP_AEAD_AES_128_GCM;
 			size_t extras[] = { 0, 3, 4, 17, gcm ? 1900 : 3000 };
 			for (unsigned i = 0; i < 5; i++) {
 				mk_rtcp(&plain, 0xe0e0e0e0u, extras[i], (uint8_t)i);
@@ -348,7 +348,7 @@ static void test_roc(void **state)
 	assert_int_equal(o, ROC_N);
 
 	for (unsigned s = 0; s < NSUITES; s++) {
-		struct srtp_params k = key_for((enum srtp_suite)s, s == 1 ? 2 : 0, 7);
+		struct pc_srtp_params k = key_for((enum pc_srtp_suite)s, s == 1 ? 2 : 0, 7);
 		struct msrtp *tx = msrtp_new(&k, false), *rx = msrtp_new(&k, true);
 		struct ref rtx = ref_new(&k, false, false), rrx = ref_new(&k, true, false);
 		static struct pkt plain, ours[ROC_N], theirs[ROC_N], t;
@@ -407,7 +407,7 @@ static void test_roc(void **state)
 static void test_replay(void **state)
 {
 	for (unsigned s = 0; s < NSUITES; s++) {
-		struct srtp_params k = key_for((enum srtp_suite)s, 0, 11);
+		struct pc_srtp_params k = key_for((enum pc_srtp_suite)s, 0, 11);
 		struct msrtp *rx = msrtp_new(&k, true);
 		struct ref rrx = ref_new(&k, true, false);
 		static struct pkt p, q;
@@ -463,7 +463,7 @@ static void test_replay(void **state)
 static void test_send_repeat(void **state)
 {
 	for (unsigned s = 0; s < NSUITES; s++) {
-		struct srtp_params k = key_for((enum srtp_suite)s, 1, 13);
+		struct pc_srtp_params k = key_for((enum pc_srtp_suite)s, 1, 13);
 		struct msrtp *tx = msrtp_new(&k, false);
 		static struct pkt p, copy;
 		uint16_t seqs[] = { 5, 5, 4, 4, 2000, 5, 1999 };
@@ -486,7 +486,7 @@ static void test_tamper(void **state)
 {
 	for (unsigned s = 0; s < NSUITES; s++) {
 		for (unsigned mi = 0; mi < sizeof(mki_lens); mi++) {
-			struct srtp_params k = key_for((enum srtp_suite)s, mki_lens[mi], 17);
+			struct pc_srtp_params k = key_for((enum pc_srtp_suite)s, mki_lens[mi], 17);
 			struct msrtp *tx = msrtp_new(&k, false), *rx = msrtp_new(&k, true);
 			static struct pkt plain, p, bad;
 			for (int rtcp = 0; rtcp < 2; rtcp++) {
@@ -502,7 +502,7 @@ static void test_tamper(void **state)
 					assert_int_equal(p.len,
 							 plain.len + (rtcp ? rtcp_trailer(k.suite, k.mki_len)
 									   : rtp_trailer(k.suite, k.mki_len)));
-					bool gcm = k.suite >= SRTP_AEAD_AES_128_GCM;
+					bool gcm = k.suite >= PC_SRTP_AEAD_AES_128_GCM;
 					/* AES-CM: body [word] MKI tag; GCM: body tag [word] MKI */
 					size_t body = plain.len, mk = k.mki_len;
 					size_t tag = gcm ? body : body + 4 * (size_t)rtcp + mk;
@@ -545,9 +545,9 @@ static void test_tamper(void **state)
 static void test_wrong_key(void **state)
 {
 	for (unsigned s = 0; s < NSUITES; s++) {
-		struct srtp_params k = key_for((enum srtp_suite)s, 2, 19);
-		struct srtp_params other = key_for((enum srtp_suite)s, 2, 20);
-		struct srtp_params other_mki = k;
+		struct pc_srtp_params k = key_for((enum pc_srtp_suite)s, 2, 19);
+		struct pc_srtp_params other = key_for((enum pc_srtp_suite)s, 2, 20);
+		struct pc_srtp_params other_mki = k;
 		other_mki.mki = 0x0102;
 		struct msrtp *right = msrtp_new(&k, true), *wrong = msrtp_new(&other, true);
 		struct msrtp *wrong_mki = msrtp_new(&other_mki, true);
@@ -601,7 +601,7 @@ static void test_truncated(void **state)
 {
 	for (unsigned s = 0; s < NSUITES; s++) {
 		for (unsigned mi = 0; mi < sizeof(mki_lens); mi++) {
-			struct srtp_params k = key_for((enum srtp_suite)s, mki_lens[mi], 23);
+			struct pc_srtp_params k = key_for((enum pc_srtp_suite)s, mki_lens[mi], 23);
 			struct msrtp *rx = msrtp_new(&k, true), *tx = msrtp_new(&k, false);
 			static struct pkt p;
 			for (int rtcp = 0; rtcp < 2; rtcp++) {
@@ -662,8 +662,8 @@ static void test_truncated(void **state)
 static void test_ssrc_cap(void **state)
 {
 	for (unsigned s = 0; s < NSUITES; s++) {
-		struct srtp_params k = key_for((enum srtp_suite)s, 0, 29);
-		struct srtp_params forger = key_for((enum srtp_suite)s, 0, 30);
+		struct pc_srtp_params k = key_for((enum pc_srtp_suite)s, 0, 29);
+		struct pc_srtp_params forger = key_for((enum pc_srtp_suite)s, 0, 30);
 		struct msrtp *rx = msrtp_new(&k, true), *tx = msrtp_new(&k, false);
 		static struct pkt p;
 		for (uint32_t i = 0; i < MSRTP_MAX_SSRC; i++) {
@@ -705,7 +705,7 @@ static void test_ssrc_cap(void **state)
 static void test_lifetime(void **state)
 {
 	for (unsigned s = 0; s < NSUITES; s++) {
-		struct srtp_params k = key_for((enum srtp_suite)s, 0, 31);
+		struct pc_srtp_params k = key_for((enum pc_srtp_suite)s, 0, 31);
 		k.lifetime = 4;
 		struct msrtp *tx = msrtp_new(&k, false), *rx = msrtp_new(&k, true);
 		static struct pkt p[5], c[5];
@@ -744,7 +744,7 @@ static void test_params(void **state)
 {
 	for (unsigned s = 0; s < NSUITES; s++) {
 		for (unsigned mi = 0; mi < sizeof(mki_lens); mi++) {
-			struct srtp_params k = key_for((enum srtp_suite)s, mki_lens[mi], 1);
+			struct pc_srtp_params k = key_for((enum pc_srtp_suite)s, mki_lens[mi], 1);
 			assert_true(msrtp_params_valid(&k));
 			k.key_salt_len--;
 			assert_false(msrtp_params_valid(&k));
@@ -753,15 +753,15 @@ static void test_params(void **state)
 			assert_null(msrtp_new(&k, true));
 		}
 	}
-	struct srtp_params k = key_for(SRTP_AES_CM_128_HMAC_SHA1_80, 0, 1);
-	k.suite = SRTP_SUITE__COUNT;
+	struct pc_srtp_params k = key_for(PC_SRTP_AES_CM_128_HMAC_SHA1_80, 0, 1);
+	k.suite = PC_SRTP_SUITE__COUNT;
 	assert_false(msrtp_params_valid(&k));
-	k.suite = (enum srtp_suite)99;
+	k.suite = (enum pc_srtp_suite)99;
 	assert_false(msrtp_params_valid(&k));
 	assert_null(msrtp_new(&k, false));
 	assert_false(msrtp_params_valid(NULL));
 
-	k = key_for(SRTP_AEAD_AES_128_GCM, 1, 1);
+	k = key_for(PC_SRTP_AEAD_AES_128_GCM, 1, 1);
 	k.mki = 0xff;
 	assert_true(msrtp_params_valid(&k));
 	k.mki = 0x100;
@@ -785,7 +785,7 @@ static void test_params(void **state)
 /* A context works one way only. */
 static void test_direction(void **state)
 {
-	struct srtp_params k = key_for(SRTP_AES_CM_128_HMAC_SHA1_80, 0, 37);
+	struct pc_srtp_params k = key_for(PC_SRTP_AES_CM_128_HMAC_SHA1_80, 0, 37);
 	struct msrtp *tx = msrtp_new(&k, false), *rx = msrtp_new(&k, true);
 	static struct pkt p, copy;
 	mk_rtp(&p, 1, 1, 0, -1, 10);
@@ -819,7 +819,7 @@ static void test_throughput(void **state)
 	} batch[BATCH];
 	static struct pkt plain;
 	for (unsigned s = 0; s < NSUITES; s++) {
-		struct srtp_params k = key_for((enum srtp_suite)s, 0, 41);
+		struct pc_srtp_params k = key_for((enum pc_srtp_suite)s, 0, 41);
 		struct msrtp *tx = msrtp_new(&k, false), *rx = msrtp_new(&k, true);
 		uint64_t t_prot = 0, t_unprot = 0;
 		uint32_t seq = 0;
@@ -846,7 +846,7 @@ static void test_throughput(void **state)
 			seq += BATCH;
 		}
 		print_message("%-24s 172-byte RTP: protect %4.0f ns, unprotect %4.0f ns\n",
-			      srtp_suite_name(k.suite), (double)t_prot / (BATCH * ROUNDS),
+			      pc_srtp_suite_name(k.suite), (double)t_prot / (BATCH * ROUNDS),
 			      (double)t_unprot / (BATCH * ROUNDS));
 		/* SRTCP, rarer, builds the GCM table per packet: shown apart */
 		t_prot = t_unprot = 0;

@@ -633,7 +633,7 @@ static void test_stray(void **state)
 
 static msg_t *reply(struct txn *st, int status, const char *tag)
 {
-	msg_t *r = sip_reply_make(txn_request_msg(st), status, NULL, tag);
+	msg_t *r = sipmsg_reply(txn_request_msg(st), status, NULL, tag);
 	assert_non_null(r);
 	return r;
 }

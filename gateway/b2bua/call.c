@@ -116,6 +116,8 @@ static void reap(void *arg)
 	while (b->dead) {
 		struct call *c = b->dead;
 		b->dead = c->next;
+		leg_forget(&c->legs[LEG_A]);
+		leg_forget(&c->legs[LEG_B]);
 		free(c);
 	}
 }

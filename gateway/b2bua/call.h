@@ -57,9 +57,12 @@ struct leg {
 	char call_id[256];
 	char local_tag[32];
 	char remote_tag[256];  /* RFC 4475 longreq.dat carries a 159-character tag */
-	char local_uri[300];      /* name-addr we use in From/To on this leg */
-	char remote_uri[300];
-	char remote_target[300];  /* the peer's Contact: in-dialog Request-URI */
+	/* The dialog's addresses as URL structures (malloc'd copies, leg_set_url),
+	 * so a peer's URI reaches our messages as a structure, never as text. */
+	url_t *local_url;         /* ours in From/To on this leg */
+	const char *local_display; /* its display name (a constant), NULL for none */
+	url_t *remote_url;        /* the peer's in From/To */
+	url_t *remote_target;     /* the peer's Contact: in-dialog Request-URI; NULL none */
 	uint32_t local_cseq;
 	bool secure;              /* SRTP negotiated on this leg */
 	struct stream_keys *keys; /* per m-line of the call, secure legs only (media_plan.c) */
@@ -96,6 +99,8 @@ struct relay {
 	int from;
 };
 
+struct identity_out;
+
 struct call {
 	struct call *next, *prev; /* the b2bua's calls; once buried, next chains the dead */
 	struct b2bua *b2bua;
@@ -121,7 +126,7 @@ struct call {
 	unsigned live_txns;       /* transactions whose user data is one of our legs */
 	uint64_t media_since;     /* monotonic ms when media was first watched */
 	struct fork_state *fork;  /* calls to a registered user only */
-	char *b_route;            /* "Route: <Path>\r\n" toward B's binding (malloc), or NULL */
+	char *b_path;             /* the Path of B's binding, its Route set (malloc), or NULL */
 };
 
 struct b2bua {
@@ -194,11 +199,10 @@ struct call *call_index_find(struct b2bua *b, const char *call_id, const char *l
 
 /* route.c: where leg B goes. */
 const struct route_config *route_for(struct b2bua *b, const char *leg, const char *user);
-/* Fill leg B's destination, Request-URI and To from the route: 0, -1 when
- * the route has no usable target, -2 when the registered user has no
- * binding. */
-int route_leg_b(struct call *c, const struct route_config *r, const char *user, char *ruri,
-		size_t len);
+/* Fill leg B's destination, remote target (the INVITE's Request-URI) and
+ * To from the route: 0, -1 when the route has no usable target, -2 when
+ * the registered user has no binding. */
+int route_leg_b(struct call *c, const struct route_config *r, const char *user);
 bool route_is_tls(struct b2bua *b, const struct route_config *r, const char *user);
 /* Remember what the next contact of a registered callee needs. */
 void fork_start(struct call *c, const char *callee, unsigned max_forwards,
@@ -215,7 +219,7 @@ bool setup_new_call(struct b2bua *b, struct txn *st, msg_t *req);
 /* One INVITE toward leg B's current target: 0 when sent, else the status
  * to refuse with (phrase, why; why may go in a Warning when why_public). */
 int setup_attempt(struct call *c, sip_t const *sip, const struct route_config *r,
-		  const char *caller_user, const char *ruri, unsigned mf, char *phrase,
+		  const char *caller_user, unsigned mf, char *phrase,
 		  size_t phrase_len, char *why, size_t whylen, bool *why_public);
 
 /* outcome.c: the transaction callbacks of a leg (B's answers, failures,
@@ -231,10 +235,22 @@ void dialog_relay_response(struct call *c, struct txn *ct, msg_t *resp);
 void dialog_relay_failure(struct call *c, struct txn *ct, int status);
 
 /* leg_msg.c: every message the call sends, built from the leg's dialog. */
+/* Replace *slot with a copy of url (NULL clears it): 0, or -1 without memory. */
+int leg_set_url(url_t **slot, const url_t *url);
+/* The same from a URI kept as text (a registered contact): -1 also when it
+ * does not read as a URI. */
+int leg_set_url_text(url_t **slot, const char *text);
+/* Free what leg_set_url copied. */
+void leg_forget(struct leg *l);
 /* A response to a request from leg `side`, with our headers (Contact for
- * 18x/2xx, Warning 399 `warning`, Retry-After where due) and SDP `body`. */
+ * 18x/2xx, Warning 399 `warning`, Retry-After where due) and SDP `body`.
+ * NULL when it cannot be built (logged with the reason). */
 msg_t *leg_reply(struct call *c, struct txn *st, int side, int status, const char *phrase,
 		 const char *body, const char *warning);
+/* The same with a body that is not SDP, passed on with its type from `src`
+ * (INFO, MESSAGE answers). */
+msg_t *leg_reply_foreign(struct call *c, struct txn *st, int side, int status,
+			 const char *phrase, sip_t const *src);
 /* leg_reply sent on `st` (NULL: nothing); a 2xx to an INVITE is kept for
  * retransmission until its ACK. */
 void leg_respond(struct call *c, struct txn *st, int side, int status, const char *phrase,
@@ -242,9 +258,11 @@ void leg_respond(struct call *c, struct txn *st, int side, int status, const cha
 /* leg_respond on A's INVITE. */
 void leg_respond_a(struct call *c, int status, const char *phrase, const char *body,
 		   const char *warning);
-/* Leg B's INVITE to ruri with identity lines `extra` and the offer `body`
- * (NULL: late offer); 0, or -1 when it cannot be built or sent. */
-int leg_send_invite(struct call *c, const char *ruri, unsigned max_forwards, const char *extra,
+/* Leg B's INVITE to its remote target with the Route of B's Path, the
+ * identity headers `idn` decided (identity.c) and the offer `body` (NULL:
+ * late offer); 0, or -1 when it cannot be built (logged with the reason)
+ * or sent. */
+int leg_send_invite(struct call *c, unsigned max_forwards, const struct identity_out *idn,
 		    const char *body);
 /* The ACK for a 2xx to our INVITE with CSeq `cseq` on leg `side`, with an
  * SDP answer when the offer came in the 2xx (body may be NULL). */
@@ -257,7 +275,10 @@ void leg_send_cancel(struct call *c);
  * the SDP `sdp` when re-planned, else the original body with its type.
  * The client transaction, or NULL. */
 struct txn *leg_send_relayed(struct call *c, int to, sip_t const *sip, const char *sdp);
-/* "host:port" of our listener toward a leg's peer (brackets for IPv6). */
-void leg_sent_by(struct call *c, struct leg *l, char *out, size_t len);
+/* The host (brackets for IPv6) and port (0: none) of our listener toward a
+ * leg's peer, as our Via and Contact name it. */
+void leg_sent_by(struct call *c, struct leg *l, char *host, size_t hostlen, unsigned *port);
+/* Our Contact on leg l: <sip:gw@host:port;transport=...>, in `home`. */
+url_t *leg_contact_url(struct call *c, struct leg *l, su_home_t *home);
 
 #endif

@@ -138,7 +138,8 @@ static void relay_request(struct call *c, struct txn *st, msg_t *req, int from)
 		return;
 	struct leg *xl = &c->legs[from];
 	if (sip->sip_request->rq_method == sip_method_invite && sip->sip_contact) /* target refresh (§12.2.2) */
-		url_e(xl->remote_target, (int)sizeof(xl->remote_target), sip->sip_contact->m_url);
+		if (leg_set_url(&xl->remote_target, sip->sip_contact->m_url) < 0)
+			log_warnx("call %u: target refresh lost: out of memory", c->id);
 	if (!relay_body(c, st, sip, from, &sdp))
 		return;
 	bool rekeyed = sdp != NULL;
@@ -187,12 +188,13 @@ void dialog_request(struct b2bua *b, struct txn *st, msg_t *req, struct call *c,
 /* Non-SDP bodies of INFO/MESSAGE answers cross unchanged. */
 static void pass_foreign_body(struct call *c, sip_t const *sip, int from, int status)
 {
-	msg_t *r = leg_reply(c, c->relay.st, from, status, sip->sip_status->st_phrase, NULL, NULL);
-	if (r && sipmsg_set_body(r, sip->sip_content_type->c_type, sip->sip_payload->pl_data,
-				 sip->sip_payload->pl_len) == 0 && c->relay.st)
+	if (!c->relay.st)
+		return;
+	msg_t *r = leg_reply_foreign(c, c->relay.st, from, status, sip->sip_status->st_phrase, sip);
+	if (r)
 		txn_respond(c->relay.st, r);
-	else if (r)
-		msg_destroy(r);
+	else /* logged: the answer we meant cannot cross */
+		leg_respond(c, c->relay.st, from, 500, "Server Internal Error", NULL, NULL);
 }
 
 void dialog_relay_response(struct call *c, struct txn *ct, msg_t *resp)
@@ -210,9 +212,9 @@ void dialog_relay_response(struct call *c, struct txn *ct, msg_t *resp)
 		return;
 	if (m == sip_method_invite && status >= 200 && status < 300) {
 		leg_send_ack(c, to, rq->sip_cseq->cs_seq, NULL);
-		if (sip->sip_contact) /* target refresh */
-			url_e(c->legs[to].remote_target, (int)sizeof(c->legs[to].remote_target),
-			      sip->sip_contact->m_url);
+		if (sip->sip_contact && /* target refresh */
+		    leg_set_url(&c->legs[to].remote_target, sip->sip_contact->m_url) < 0)
+			log_warnx("call %u: target refresh lost: out of memory", c->id);
 	}
 	if (status >= 200 && status < 300 && has_body &&
 	    (m == sip_method_invite || m == sip_method_update)) {

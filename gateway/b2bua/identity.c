@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <sofia-sip/msg_header.h>
 
 #include "guard.h"
 #include "core/sipname.h"
@@ -55,12 +54,6 @@ bool identity_next_hop_trusted(const struct gateway_config *cfg, const struct gu
 	return guard_trusted_network(g, (const struct sockaddr *)&to->addr);
 }
 
-static void add_line(struct identity_out *out, const char *name, const char *value)
-{
-	size_t used = strlen(out->headers);
-	snprintf(out->headers + used, sizeof(out->headers) - used, "%s: %s\r\n", name, value);
-}
-
 int identity_decide(const struct gateway_config *cfg, const sip_t *req,
 		    const struct identity_in *in, struct identity_out *out, char *phrase,
 		    size_t phrase_len)
@@ -95,21 +88,13 @@ int identity_decide(const struct gateway_config *cfg, const sip_t *req,
 	memcpy(out->from_user, pf.user, sizeof(out->from_user));
 	out->from_replaced = pf.replaced;
 	out->pai_why = ad.why;
-	for (unsigned i = 0; i < ad.count && i < 2; i++) {
-		char v[PAI_URI_MAX + 2];
-		snprintf(v, sizeof(v), "<%s>", ad.uri[i]);
-		add_line(out, "P-Asserted-Identity", v);
-	}
-	out->n_asserted = ad.count;
+	out->n_asserted = ad.count < 2 ? ad.count : 2;
+	memcpy(out->asserted, ad.uri, sizeof(out->asserted));
 	/* The caller's own assertion did not leave as it came. */
 	out->pai_removed = ad.incoming != PAI_IN_ABSENT &&
 			   !(ad.incoming == PAI_IN_PASSED && ad.outgoing == PAI_OUT_ASSERTED);
 
-	if (pd.header == PRIVACY_HEADER_PASS && req->sip_privacy) {
-		char v[512];
-		issize_t n = msg_header_field_e(v, sizeof(v), (const msg_header_t *)req->sip_privacy, 0);
-		if (n > 0 && (size_t)n < sizeof(v))
-			add_line(out, "Privacy", v);
-	}
+	if (pd.header == PRIVACY_HEADER_PASS)
+		out->privacy = req->sip_privacy;
 	return 0;
 }

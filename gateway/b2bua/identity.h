@@ -3,7 +3,8 @@
  * its From (anonymised for RFC 3323 header/user privacy), the
  * P-Asserted-Identity values and the Privacy header it carries. The
  * decisions are policy/pai.c's and policy/privacy.c's; this file gathers
- * their context and turns them into header text. */
+ * their context and returns them as data (URIs, the Privacy to pass on)
+ * that the B2BUA's request builder adds as header structures. */
 #ifndef PC_B2BUA_IDENTITY_H
 #define PC_B2BUA_IDENTITY_H
 
@@ -17,8 +18,11 @@
 
 struct guard;
 
-/* The From of a caller who asked for header or user privacy (RFC 3323 §4.1.1.3). */
-#define IDENTITY_ANONYMOUS_FROM "\"Anonymous\" <sip:anonymous@anonymous.invalid>"
+/* The From of a caller who asked for header or user privacy (RFC 3323
+ * §4.1.1.3): "Anonymous" <sip:anonymous@anonymous.invalid>. */
+#define IDENTITY_ANONYMOUS_DISPLAY "Anonymous"
+#define IDENTITY_ANONYMOUS_USER "anonymous"
+#define IDENTITY_ANONYMOUS_HOST "anonymous.invalid"
 
 /* The previous hop of a request is trusted when its source address is in
  * identity.trusted_networks or the identity of its verified TLS certificate
@@ -42,8 +46,10 @@ struct identity_in {
 
 struct identity_out {
 	bool anonymous;      /* From is the anonymous one */
-	char headers[1100];  /* P-Asserted-Identity / Privacy lines, each ending in CRLF */
-	unsigned n_asserted;
+	unsigned n_asserted; /* P-Asserted-Identity values to send: 0, 1 or 2 */
+	char asserted[2][PAI_URI_MAX]; /* their URIs: sip/sips first, then tel */
+	const sip_privacy_t *privacy; /* the request's Privacy to pass on (lives as long
+				       * as the request), or NULL */
 	bool pai_removed;    /* an incoming P-Asserted-Identity was not passed on */
 	char from_user[PAI_URI_MAX]; /* the From user toward the next hop ("" none) */
 	bool from_replaced;  /* the authenticated caller's From user was not its own */

@@ -1,88 +1,115 @@
 /* Every message a call sends on one of its legs, built from that leg's own
- * dialog (Call-ID, tags, CSeq, URIs, our Via and Contact): requests (INVITE,
- * ACK, BYE, CANCEL, relayed in-dialog requests) and our responses to the
- * leg's requests. Nothing that identifies one leg's network is copied to the
- * other: messages are built from scratch, not edited copies. */
+ * dialog (Call-ID, tags, CSeq, URLs, our Via and Contact) with sip/build.h:
+ * requests (INVITE, ACK, BYE, CANCEL, relayed in-dialog requests) and our
+ * responses to the leg's requests. Nothing that identifies one leg's
+ * network is copied to the other: messages are built from scratch, not
+ * edited copies, and a peer's values enter them as structures. A message
+ * that cannot be built is not sent: the reason is logged here, and a
+ * response falls back to a bare 500. */
 #include "call.h"
+#include "identity.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sofia-sip/url.h>
 
-#include "core/buf.h"
 #include "core/log.h"
+#include "sip/build.h"
 #include "sip/reply.h"
 
 #define ALLOW "INVITE, ACK, CANCEL, OPTIONS, BYE"
 
-static void appendf(struct pc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void appendf(struct pc_buf *b, const char *fmt, ...)
+int leg_set_url(url_t **slot, const url_t *url)
 {
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	url_t *copy = NULL;
+	if (url && (copy = url_hdup(NULL, url)) == NULL)
+		return -1;
+	su_free(NULL, *slot);
+	*slot = copy;
+	return 0;
 }
 
-static const char *tp_upper(enum pc_transport tp)
+int leg_set_url_text(url_t **slot, const char *text)
 {
-	return tp == PC_TP_UDP ? "UDP" : tp == PC_TP_TCP ? "TCP" : "TLS";
+	su_home_t home[1] = { SU_HOME_INIT(home) };
+	url_t *u = url_make(home, text);
+	int rc = u && u->url_type > url_unknown ? leg_set_url(slot, u) : -1;
+	su_home_deinit(home);
+	return rc;
 }
 
-void leg_sent_by(struct call *c, struct leg *l, char *out, size_t len)
+void leg_forget(struct leg *l)
+{
+	leg_set_url(&l->local_url, NULL);
+	leg_set_url(&l->remote_url, NULL);
+	leg_set_url(&l->remote_target, NULL);
+}
+
+void leg_sent_by(struct call *c, struct leg *l, char *host, size_t hostlen, unsigned *port)
 {
 	struct b2bua *b = c->b2bua;
-	char host[CFG_HOST_MAX];
-	unsigned port = 0;
-	if (b->net.sent_by(b->net.ctx, &l->peer, l->cfg ? l->cfg->name : NULL, host, sizeof(host),
-			   &port) < 0)
-		snprintf(host, sizeof(host), "%s", b->cfg->domain);
-	bool v6 = strchr(host, ':') != NULL;
-	if (port)
-		snprintf(out, len, "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
-	else
-		snprintf(out, len, "%s", host);
+	char name[CFG_HOST_MAX];
+	*port = 0;
+	if (b->net.sent_by(b->net.ctx, &l->peer, l->cfg ? l->cfg->name : NULL, name, sizeof(name),
+			   port) < 0) {
+		snprintf(name, sizeof(name), "%s", b->cfg->domain);
+		*port = 0;
+	}
+	bool v6 = strchr(name, ':') != NULL;
+	snprintf(host, hostlen, "%s%s%s", v6 ? "[" : "", name, v6 ? "]" : "");
+}
+
+url_t *leg_contact_url(struct call *c, struct leg *l, su_home_t *home)
+{
+	char host[CFG_HOST_MAX + 2];
+	unsigned port;
+	leg_sent_by(c, l, host, sizeof(host), &port);
+	url_t u[1];
+	memset(u, 0, sizeof(u));
+	u->url_type = url_sip;
+	u->url_scheme = "sip";
+	u->url_user = "gw";
+	u->url_host = host;
+	char portnum[8];
+	snprintf(portnum, sizeof(portnum), "%u", port);
+	u->url_port = port ? portnum : NULL;
+	char params[24];
+	snprintf(params, sizeof(params), "transport=%s", pc_transport_name(l->peer.transport));
+	u->url_params = params;
+	return url_hdup(home, u);
 }
 
 /* Start a request on leg l: request line, Via, Max-Forwards, From, To,
- * Call-ID, CSeq, Contact. The caller adds the rest and the body. */
-static void request_head(struct call *c, struct leg *l, const char *method, const char *ruri,
-			 const char *branch, unsigned max_forwards, uint32_t cseq, struct pc_buf *b)
+ * Call-ID, CSeq; Contact and Allow on an INVITE. The caller adds the rest. */
+static void request_head(struct sipmsg_build *m, struct call *c, struct leg *l,
+			 const char *method, const url_t *ruri, const char *branch,
+			 unsigned max_forwards, uint32_t cseq)
 {
-	char sent_by[CFG_HOST_MAX + 16];
-	leg_sent_by(c, l, sent_by, sizeof(sent_by));
-	appendf(b, "%s %s SIP/2.0\r\n", method, ruri);
-	appendf(b, "Via: SIP/2.0/%s %s;branch=%s;rport\r\n", tp_upper(l->peer.transport), sent_by, branch);
-	appendf(b, "Max-Forwards: %u\r\n", max_forwards);
-	appendf(b, "From: %s;tag=%s\r\n", l->local_uri, l->local_tag);
-	if (l->remote_tag[0])
-		appendf(b, "To: %s;tag=%s\r\n", l->remote_uri, l->remote_tag);
-	else
-		appendf(b, "To: %s\r\n", l->remote_uri);
-	appendf(b, "Call-ID: %s\r\n", l->call_id);
-	appendf(b, "CSeq: %u %s\r\n", cseq, method);
-	if (!strcmp(method, "INVITE"))
-		appendf(b, "Contact: <sip:gw@%s;transport=%s>\r\nAllow: %s\r\n", sent_by,
-			pc_transport_name(l->peer.transport), ALLOW);
+	char host[CFG_HOST_MAX + 2];
+	unsigned port;
+	leg_sent_by(c, l, host, sizeof(host), &port);
+	sipmsg_build_request(m, method, ruri);
+	sipmsg_build_via(m, l->peer.transport, host, port, branch, false);
+	sipmsg_build_max_forwards(m, max_forwards);
+	sipmsg_build_from(m, l->local_display, l->local_url, l->local_tag);
+	sipmsg_build_to(m, NULL, l->remote_url, l->remote_tag);
+	sipmsg_build_call_id(m, l->call_id);
+	sipmsg_build_cseq(m, cseq, method);
+	if (!strcmp(method, "INVITE") && m->msg) {
+		sipmsg_build_contact(m, leg_contact_url(c, l, msg_home(m->msg)));
+		sipmsg_build_value(m, sip_allow_class, ALLOW);
+	}
 }
 
-static msg_t *finish(struct pc_buf *b, const char *body)
+/* The message, or NULL with the reason logged once, naming the call. */
+static msg_t *built(struct call *c, struct sipmsg_build *m, const char *what)
 {
-	size_t blen = body ? strlen(body) : 0;
-	if (body)
-		appendf(b, "Content-Type: application/sdp\r\n");
-	appendf(b, "Content-Length: %zu\r\n\r\n", blen);
-	if (body)
-		buf_append(b, body, blen);
-	msg_t *m = sipmsg_parse((const char *)b->data, b->len);
-	buf_free(b);
-	return m;
+	msg_t *msg = sipmsg_build_done(m);
+	if (!msg)
+		log_warnx("call %u: %s not sent: %s", c->id, what, m->why);
+	return msg;
 }
 
 /* A client transaction for `req` on leg l, counted as the call's. */
@@ -95,38 +122,42 @@ static struct txn *leg_request(struct call *c, struct leg *l, msg_t *req, bool o
 	return t;
 }
 
+/* A response to st with the headers every answer of ours carries. */
+static void reply_head(struct sipmsg_build *m, struct call *c, struct txn *st, int side,
+		       int status, const char *phrase, const char *warning)
+{
+	struct leg *l = &c->legs[side];
+	sipmsg_build_response(m, txn_request_msg(st), status, phrase, l->local_tag);
+	if (status >= 180 && status < 300 && m->msg) {
+		sipmsg_build_contact(m, leg_contact_url(c, l, msg_home(m->msg)));
+		sipmsg_build_value(m, sip_allow_class, ALLOW);
+	}
+	if (warning)
+		sipmsg_build_warning(m, 399, c->b2bua->cfg->domain, warning);
+	if (status == 491 || status == 500)
+		sipmsg_build_retry_after(m, 1);
+	if (status == 503 && c->retry_after_s)
+		sipmsg_build_retry_after(m, c->retry_after_s);
+}
+
 msg_t *leg_reply(struct call *c, struct txn *st, int side, int status, const char *phrase,
 		 const char *body, const char *warning)
 {
-	struct leg *l = &c->legs[side];
-	msg_t *resp = sipmsg_reply(txn_request_msg(st), status, phrase, l->local_tag);
-	if (!resp)
-		return NULL;
-	if (status >= 180 && status < 300) {
-		char sent_by[CFG_HOST_MAX + 16], contact[CFG_HOST_MAX + 64];
-		leg_sent_by(c, l, sent_by, sizeof(sent_by));
-		snprintf(contact, sizeof(contact), "Contact: <sip:gw@%s;transport=%s>", sent_by,
-			 pc_transport_name(l->peer.transport));
-		sipmsg_add_line(resp, contact);
-		sipmsg_add_line(resp, "Allow: " ALLOW);
-	}
-	if (warning) {
-		char w[640];
-		snprintf(w, sizeof(w), "Warning: 399 %.255s \"%.200s\"", c->b2bua->cfg->domain, warning);
-		sipmsg_add_line(resp, w);
-	}
-	if (status == 491 || status == 500)
-		sipmsg_add_line(resp, "Retry-After: 1");
-	if (status == 503 && c->retry_after_s) {
-		char line[40];
-		snprintf(line, sizeof(line), "Retry-After: %u", c->retry_after_s);
-		sipmsg_add_line(resp, line);
-	}
-	if (body && sipmsg_set_body(resp, "application/sdp", body, strlen(body)) < 0) {
-		msg_destroy(resp);
-		return NULL;
-	}
-	return resp;
+	struct sipmsg_build m;
+	reply_head(&m, c, st, side, status, phrase, warning);
+	if (body)
+		sipmsg_build_body(&m, "application/sdp", body, strlen(body));
+	return built(c, &m, "response");
+}
+
+msg_t *leg_reply_foreign(struct call *c, struct txn *st, int side, int status,
+			 const char *phrase, sip_t const *src)
+{
+	struct sipmsg_build m;
+	reply_head(&m, c, st, side, status, phrase, NULL);
+	sipmsg_build_body(&m, src->sip_content_type->c_type, src->sip_payload->pl_data,
+			  src->sip_payload->pl_len);
+	return built(c, &m, "response");
 }
 
 void leg_respond(struct call *c, struct txn *st, int side, int status, const char *phrase,
@@ -135,8 +166,14 @@ void leg_respond(struct call *c, struct txn *st, int side, int status, const cha
 	if (!st)
 		return;
 	msg_t *resp = leg_reply(c, st, side, status, phrase, body, warning);
-	if (!resp)
+	if (!resp) {
+		/* Not the answer we meant (logged): the request still gets one. */
+		if (status >= 200 && (resp = sipmsg_reply(txn_request_msg(st), 500,
+							  "Server Internal Error",
+							  c->legs[side].local_tag)) != NULL)
+			txn_respond(st, resp);
 		return;
+	}
 	bool invite = sip_object(txn_request_msg(st))->sip_request->rq_method == sip_method_invite;
 	if (invite && status >= 200 && status < 300) {
 		/* Kept for retransmission until the ACK (RFC 6026: the TU's job). */
@@ -159,20 +196,26 @@ void leg_respond_a(struct call *c, int status, const char *phrase, const char *b
 	leg_respond(c, c->a_invite, LEG_A, status, phrase, body, warning);
 }
 
-int leg_send_invite(struct call *c, const char *ruri, unsigned max_forwards, const char *extra,
+int leg_send_invite(struct call *c, unsigned max_forwards, const struct identity_out *idn,
 		    const char *body)
 {
 	struct leg *lb = &c->legs[LEG_B];
 	char branch[40];
-	struct pc_buf out;
+	struct sipmsg_build m;
 	txn_new_branch(branch, sizeof(branch));
-	buf_init(&out, 65536);
-	request_head(c, lb, "INVITE", ruri, branch, max_forwards, lb->local_cseq, &out);
-	if (c->b_route)
-		buf_append(&out, c->b_route, strlen(c->b_route));
-	if (extra)
-		buf_append(&out, extra, strlen(extra));
-	msg_t *invite = finish(&out, body);
+	request_head(&m, c, lb, "INVITE", lb->remote_target, branch, max_forwards, lb->local_cseq);
+	sipmsg_build_route(&m, c->b_path);
+	for (unsigned i = 0; idn && i < idn->n_asserted && m.msg; i++) {
+		url_t *u = url_make(msg_home(m.msg), idn->asserted[i]);
+		if (!u)
+			sipmsg_build_refuse(&m, "P-Asserted-Identity", "is not a URI");
+		sipmsg_build_asserted(&m, u);
+	}
+	if (idn)
+		sipmsg_build_copy(&m, idn->privacy);
+	if (body)
+		sipmsg_build_body(&m, "application/sdp", body, strlen(body));
+	msg_t *invite = built(c, &m, "INVITE");
 	if (!invite)
 		return -1;
 	c->b_invite = leg_request(c, lb, invite, true);
@@ -183,11 +226,12 @@ void leg_send_ack(struct call *c, int side, uint32_t cseq, const char *body)
 {
 	struct leg *l = &c->legs[side];
 	char branch[40];
-	struct pc_buf out;
+	struct sipmsg_build m;
 	txn_new_branch(branch, sizeof(branch));
-	buf_init(&out, 8192);
-	request_head(c, l, "ACK", l->remote_target, branch, 70, cseq, &out);
-	msg_t *ack = finish(&out, body);
+	request_head(&m, c, l, "ACK", l->remote_target, branch, 70, cseq);
+	if (body)
+		sipmsg_build_body(&m, "application/sdp", body, strlen(body));
+	msg_t *ack = built(c, &m, "ACK");
 	if (ack) {
 		c->b2bua->net.send(c->b2bua->net.ctx, &l->peer, ack);
 		msg_destroy(ack);
@@ -198,14 +242,19 @@ void leg_send_bye(struct call *c, int side)
 {
 	struct leg *l = &c->legs[side];
 	char branch[40];
-	struct pc_buf out;
+	struct sipmsg_build m;
 	if (!l->remote_tag[0])
 		return;
+	/* A peer that gave no Contact still gets a BYE on its flow. */
+	url_t invalid[1];
+	memset(invalid, 0, sizeof(invalid));
+	invalid->url_type = url_sip;
+	invalid->url_scheme = "sip";
+	invalid->url_host = "invalid";
 	txn_new_branch(branch, sizeof(branch));
-	buf_init(&out, 8192);
-	request_head(c, l, "BYE", l->remote_target[0] ? l->remote_target : "sip:invalid", branch, 70,
-		     ++l->local_cseq, &out);
-	msg_t *bye = finish(&out, NULL);
+	request_head(&m, c, l, "BYE", l->remote_target ? l->remote_target : invalid, branch, 70,
+		     ++l->local_cseq);
+	msg_t *bye = built(c, &m, "BYE");
 	if (bye && leg_request(c, l, bye, true))
 		c->pending_bye++;
 }
@@ -215,19 +264,18 @@ void leg_send_cancel(struct call *c)
 	/* §9.1: same Request-URI, Call-ID, From, To, CSeq number and branch. */
 	sip_t const *is = sip_object(txn_request_msg(c->b_invite));
 	struct leg *b = &c->legs[LEG_B];
-	struct pc_buf out;
-	char ruri[sizeof(((struct leg *)0)->remote_uri) - 2]; /* fits "<ruri>" */
-	url_e(ruri, (int)sizeof(ruri), is->sip_request->rq_url);
-	buf_init(&out, 8192);
-	appendf(&out, "CANCEL %s SIP/2.0\r\n", ruri);
-	char sent_by[CFG_HOST_MAX + 16];
-	leg_sent_by(c, b, sent_by, sizeof(sent_by));
-	appendf(&out, "Via: SIP/2.0/%s %s;branch=%s;rport\r\n", tp_upper(b->peer.transport),
-		sent_by, is->sip_via->v_branch);
-	appendf(&out, "Max-Forwards: 70\r\nFrom: %s;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\n",
-		b->local_uri, b->local_tag, b->remote_uri, b->call_id);
-	appendf(&out, "CSeq: %u CANCEL\r\n", is->sip_cseq->cs_seq);
-	msg_t *cancel = finish(&out, NULL);
+	char host[CFG_HOST_MAX + 2];
+	unsigned port;
+	struct sipmsg_build m;
+	leg_sent_by(c, b, host, sizeof(host), &port);
+	sipmsg_build_request(&m, "CANCEL", is->sip_request->rq_url);
+	sipmsg_build_via(&m, b->peer.transport, host, port, is->sip_via->v_branch, false);
+	sipmsg_build_max_forwards(&m, 70);
+	sipmsg_build_from(&m, b->local_display, b->local_url, b->local_tag);
+	sipmsg_build_to(&m, NULL, b->remote_url, NULL);
+	sipmsg_build_call_id(&m, b->call_id);
+	sipmsg_build_cseq(&m, is->sip_cseq->cs_seq, "CANCEL");
+	msg_t *cancel = built(c, &m, "CANCEL");
 	if (cancel)
 		leg_request(c, b, cancel, false);
 }
@@ -236,25 +284,16 @@ struct txn *leg_send_relayed(struct call *c, int to, sip_t const *sip, const cha
 {
 	struct leg *yl = &c->legs[to];
 	char branch[40];
-	struct pc_buf out;
+	struct sipmsg_build m;
 	txn_new_branch(branch, sizeof(branch));
-	buf_init(&out, 65536);
-	request_head(c, yl, sip->sip_request->rq_method_name, yl->remote_target, branch, 70,
-		     ++yl->local_cseq, &out);
-	msg_t *fwd;
-	if (sdp) {
-		fwd = finish(&out, sdp);
-	} else {
+	request_head(&m, c, yl, sip->sip_request->rq_method_name, yl->remote_target, branch, 70,
+		     ++yl->local_cseq);
+	if (sdp)
+		sipmsg_build_body(&m, "application/sdp", sdp, strlen(sdp));
+	else if (sip->sip_payload && sip->sip_payload->pl_len)
 		/* INFO, MESSAGE and the like carry their body across unchanged. */
-		bool has_body = sip->sip_payload && sip->sip_payload->pl_len;
-		if (has_body)
-			appendf(&out, "Content-Type: %s\r\n", sip->sip_content_type->c_type);
-		appendf(&out, "Content-Length: %u\r\n\r\n",
-			has_body ? (unsigned)sip->sip_payload->pl_len : 0);
-		if (has_body)
-			buf_append(&out, sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-		fwd = sipmsg_parse((const char *)out.data, out.len);
-		buf_free(&out);
-	}
+		sipmsg_build_body(&m, sip->sip_content_type ? sip->sip_content_type->c_type : NULL,
+				  sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+	msg_t *fwd = built(c, &m, sip->sip_request->rq_method_name);
 	return fwd ? leg_request(c, yl, fwd, true) : NULL;
 }

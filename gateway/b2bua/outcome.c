@@ -18,8 +18,8 @@ static void learn_b_dialog(struct call *c, sip_t const *sip)
 	struct leg *b = &c->legs[LEG_B];
 	if (sip->sip_to->a_tag && !b->remote_tag[0] && strlen(sip->sip_to->a_tag) < sizeof(b->remote_tag))
 		snprintf(b->remote_tag, sizeof(b->remote_tag), "%s", sip->sip_to->a_tag);
-	if (sip->sip_contact)
-		url_e(b->remote_target, (int)sizeof(b->remote_target), sip->sip_contact->m_url);
+	if (sip->sip_contact && leg_set_url(&b->remote_target, sip->sip_contact->m_url) < 0)
+		log_warnx("call %u: B's Contact lost: out of memory", c->id);
 }
 
 /* Apply B's SDP answer once; later copies (18x then 2xx) reuse the result. */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sofia-sip/url.h>
+
 #include "core/log.h"
 
 const char *listener_leg(const struct b2bua *b, const struct pc_peer *from)
@@ -32,9 +34,9 @@ const struct route_config *route_for(struct b2bua *b, const char *leg, const cha
 }
 
 /* Point leg B at binding `index` of `user` (newest first): its flow, its
- * contact as Request-URI and target, and its Path (RFC 3327) as the route
- * set the INVITE carries. -1 when there is no such binding. */
-static int use_binding(struct call *c, const char *user, unsigned index, char *ruri, size_t len)
+ * contact as remote target (the Request-URI) and its Path (RFC 3327) as
+ * the route set the INVITE carries. -1 when there is no such binding. */
+static int use_binding(struct call *c, const char *user, unsigned index)
 {
 	const struct reg_binding *bd[REG_MAX_PER_USER];
 	unsigned n = reg_service_lookup(c->b2bua->reg, user, bd, REG_MAX_PER_USER);
@@ -42,55 +44,74 @@ static int use_binding(struct call *c, const char *user, unsigned index, char *r
 		return -1;
 	struct leg *b = &c->legs[LEG_B];
 	b->peer = bd[index]->flow;
-	snprintf(ruri, len, "%s", bd[index]->contact);
-	snprintf(b->remote_target, sizeof(b->remote_target), "%s", ruri);
-	free(c->b_route);
-	c->b_route = NULL;
-	if (bd[index]->path[0]) {
-		size_t need = strlen(bd[index]->path) + sizeof("Route: \r\n");
-		if ((c->b_route = malloc(need)) != NULL)
-			snprintf(c->b_route, need, "Route: %s\r\n", bd[index]->path);
-	}
+	free(c->b_path);
+	c->b_path = NULL;
+	if (bd[index]->path[0] && (c->b_path = strdup(bd[index]->path)) == NULL)
+		return -1;
+	/* A contact that does not read leaves no target: the INVITE is then
+	 * refused where it is built, with the reason. */
+	if (leg_set_url_text(&b->remote_target, bd[index]->contact) < 0)
+		leg_set_url(&b->remote_target, NULL);
 	return 0;
 }
 
-int route_leg_b(struct call *c, const struct route_config *r, const char *user, char *ruri,
-		size_t len)
+/* sip[s]:user@domain, the user a structure field (it comes from the
+ * caller's Request-URI), the domain ours (configuration); NULL when the
+ * domain does not read as a host. */
+static url_t *user_at(su_home_t *home, bool sips, const char *user, const char *domain)
+{
+	char text[CFG_HOST_MAX + 32];
+	if (snprintf(text, sizeof(text), "%s:%s", sips ? "sips" : "sip", domain) >= (int)sizeof(text))
+		return NULL;
+	url_t *u = url_make(home, text);
+	if (!u || !u->url_host)
+		return NULL;
+	u->url_user = user;
+	return u;
+}
+
+int route_leg_b(struct call *c, const struct route_config *r, const char *user)
 {
 	struct b2bua *bb = c->b2bua;
 	struct leg *b = &c->legs[LEG_B];
 	const char *u = user && user[0] ? user : "anonymous";
+	su_home_t home[1] = { SU_HOME_INIT(home) };
+	int rc = -1;
+	url_t *to = NULL;
 	if (r->registered) {
 		/* The user's newest registration first (fork_next tries the
 		 * others), reached where its REGISTER came from (NAT); the
 		 * Request-URI is the contact it registered, the To its address
 		 * of record. */
-		if (use_binding(c, user, 0, ruri, len) < 0)
+		if (use_binding(c, user, 0) < 0) {
+			su_home_deinit(home);
 			return -2;
-		snprintf(b->remote_uri, sizeof(b->remote_uri), "<sip:%s@%s>", u, bb->cfg->domain);
-		return 0;
-	}
-	if (r->peer[0]) {
+		}
+		to = user_at(home, false, u, bb->cfg->domain);
+	} else if (r->peer[0]) {
 		const struct peer_config *p = config_peer(bb->cfg, r->peer);
-		if (!p || bb->net.peer_address(bb->net.ctx, p, &b->peer) < 0)
-			return -1;
-		snprintf(ruri, len, "%s:%s@%s", p->transport == PC_TP_TLS ? "sips" : "sip", u,
-			 p->sip_domain);
+		if (p && bb->net.peer_address(bb->net.ctx, p, &b->peer) == 0)
+			to = user_at(home, p->transport == PC_TP_TLS, u, p->sip_domain);
 	} else {
 		struct peer_config tmp;
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.transport = r->transport;
 		snprintf(tmp.address, sizeof(tmp.address), "%s", r->address);
 		tmp.port = r->port;
-		if (bb->net.peer_address(bb->net.ctx, &tmp, &b->peer) < 0)
-			return -1;
-		bool v6 = strchr(r->address, ':') != NULL;
-		snprintf(ruri, len, "sip:%s@%s%s%s:%u%s", u, v6 ? "[" : "", r->address, v6 ? "]" : "",
-			 r->port, r->transport == PC_TP_TCP ? ";transport=tcp" : "");
+		if (bb->net.peer_address(bb->net.ctx, &tmp, &b->peer) == 0) {
+			bool v6 = strchr(r->address, ':') != NULL;
+			char host[CFG_HOST_MAX + 8];
+			snprintf(host, sizeof(host), "%s%s%s:%u", v6 ? "[" : "", r->address,
+				 v6 ? "]" : "", r->port);
+			if ((to = user_at(home, false, u, host)) != NULL && r->transport == PC_TP_TCP)
+				to->url_params = "transport=tcp";
+		}
 	}
-	snprintf(b->remote_uri, sizeof(b->remote_uri), "<%s>", ruri);
-	snprintf(b->remote_target, sizeof(b->remote_target), "%s", ruri);
-	return 0;
+	if (to && leg_set_url(&b->remote_url, to) == 0 &&
+	    (r->registered || leg_set_url(&b->remote_target, to) == 0))
+		rc = 0;
+	su_home_deinit(home);
+	return rc;
 }
 
 /* Whether the route's next hop is reached over TLS (a registered user
@@ -135,14 +156,13 @@ bool fork_next(struct call *c, int status)
 		return false;
 	struct leg *lb = &c->legs[LEG_B];
 	sip_t const *sip = sip_object(txn_request_msg(c->a_invite));
-	char ruri[sizeof(((struct leg *)0)->remote_uri) - 2];
 	char phrase[128], why[160];
 	bool why_public;
-	while (use_binding(c, f->callee, f->next, ruri, sizeof(ruri)) == 0) {
+	while (use_binding(c, f->callee, f->next) == 0) {
 		f->next++;
 		lb->remote_tag[0] = '\0';
 		lb->local_cseq++;
-		int refused = setup_attempt(c, sip, f->route, f->caller, ruri, f->max_forwards, phrase,
+		int refused = setup_attempt(c, sip, f->route, f->caller, f->max_forwards, phrase,
 					    sizeof(phrase), why, sizeof(why), &why_public);
 		if (!refused) {
 			log_info("call %u: contact %u of the callee failed (%d); trying contact %u", c->id,
@@ -159,6 +179,6 @@ void fork_free(struct call *c)
 {
 	free(c->fork);
 	c->fork = NULL;
-	free(c->b_route);
-	c->b_route = NULL;
+	free(c->b_path);
+	c->b_path = NULL;
 }

@@ -3,9 +3,9 @@
  * request itself: authenticate -> route -> dialog fits -> capacity ->
  * admit (SIPS toward the next hop, call limits) -> create the call -> leg
  * B's target -> attempt. An attempt (one per contact of a forked call) is
- * itself a list: SIPS on this hop -> identity -> media plan -> send. A new
- * step (signing, a shared-store lookup) is one more entry in a table, not
- * another early exit. */
+ * itself a list: SIPS on this hop -> identity -> our From -> media plan ->
+ * send. A new step (signing, a shared-store lookup) is one more entry in a
+ * table, not another early exit. */
 #include "call.h"
 #include "identity.h"
 
@@ -18,7 +18,7 @@
 #include "core/clock.h"
 #include "core/counters.h"
 #include "core/log.h"
-#include "sip/reply.h"
+#include "sip/build.h"
 
 /* ---- the phases of a new call ---- */
 
@@ -41,8 +41,17 @@ struct setup {
 	const struct route_config *route;
 	struct guard_call limits;
 	struct call *call;
-	char ruri[sizeof(((struct leg *)0)->remote_uri) - 2]; /* fits "<ruri>" */
 };
+
+/* Send a refusal built in m, or log why it could not be built. */
+static void answer(struct setup *s, struct sipmsg_build *m)
+{
+	msg_t *resp = sipmsg_build_done(m);
+	if (resp)
+		txn_respond(s->st, resp);
+	else
+		log_warnx("INVITE refusal not sent: %s", m->why);
+}
 
 /* Who is calling, before anything is allocated for the call. */
 static enum phase_result phase_authenticate(struct setup *s)
@@ -68,9 +77,9 @@ static enum phase_result phase_dialog_fits(struct setup *s)
 	    (!s->sip->sip_from->a_tag ||
 	     strlen(s->sip->sip_from->a_tag) < sizeof(((struct leg *)0)->remote_tag)))
 		return PHASE_NEXT;
-	msg_t *resp = sipmsg_reply(s->req, 400, "Call-ID or Tag Too Long", txn_local_tag(s->st));
-	if (resp)
-		txn_respond(s->st, resp);
+	struct sipmsg_build m;
+	sipmsg_build_response(&m, s->req, 400, "Call-ID or Tag Too Long", txn_local_tag(s->st));
+	answer(s, &m);
 	return PHASE_ANSWERED;
 }
 
@@ -78,11 +87,10 @@ static enum phase_result phase_capacity(struct setup *s)
 {
 	if (s->b->n_calls < s->b->cfg->limits.max_calls)
 		return PHASE_NEXT;
-	msg_t *resp = sipmsg_reply(s->req, 503, "Service Unavailable", txn_local_tag(s->st));
-	if (resp) {
-		sipmsg_add_line(resp, "Retry-After: 10");
-		txn_respond(s->st, resp);
-	}
+	struct sipmsg_build m;
+	sipmsg_build_response(&m, s->req, 503, "Service Unavailable", txn_local_tag(s->st));
+	sipmsg_build_retry_after(&m, 10);
+	answer(s, &m);
 	return PHASE_ANSWERED;
 }
 
@@ -119,14 +127,15 @@ static enum phase_result phase_create(struct setup *s)
 	call_index_add(b, a);
 	snprintf(a->remote_tag, sizeof(a->remote_tag), "%s",
 		 sip->sip_from->a_tag ? sip->sip_from->a_tag : "");
-	if (sip->sip_contact)
-		url_e(a->remote_target, (int)sizeof(a->remote_target), sip->sip_contact->m_url);
-	url_e(a->remote_uri + 1, (int)sizeof(a->remote_uri) - 2, sip->sip_from->a_url);
-	a->remote_uri[0] = '<';
-	strncat(a->remote_uri, ">", sizeof(a->remote_uri) - strlen(a->remote_uri) - 1);
-	url_e(a->local_uri + 1, (int)sizeof(a->local_uri) - 2, sip->sip_to->a_url);
-	a->local_uri[0] = '<';
-	strncat(a->local_uri, ">", sizeof(a->local_uri) - strlen(a->local_uri) - 1);
+	/* The caller's URLs as structures: only they, not its display names
+	 * or parameters, appear in what we send back on this leg. */
+	if ((sip->sip_contact && leg_set_url(&a->remote_target, sip->sip_contact->m_url) < 0) ||
+	    leg_set_url(&a->remote_url, sip->sip_from->a_url) < 0 ||
+	    leg_set_url(&a->local_url, sip->sip_to->a_url) < 0) {
+		leg_respond_a(s->call, 500, "Server Internal Error", NULL, NULL);
+		call_close(s->call, "out of memory");
+		return PHASE_ANSWERED;
+	}
 	return PHASE_NEXT;
 }
 
@@ -136,7 +145,7 @@ static enum phase_result phase_leg_b(struct setup *s)
 {
 	struct call *c = s->call;
 	struct leg *lb = &c->legs[LEG_B];
-	int routed = route_leg_b(c, s->route, s->user, s->ruri, sizeof(s->ruri));
+	int routed = route_leg_b(c, s->route, s->user);
 	if (routed == -2) {
 		leg_respond_a(c, 480, "Temporarily Unavailable", NULL, NULL);
 		call_close(c, "callee not registered");
@@ -175,7 +184,7 @@ static enum phase_result phase_attempt(struct setup *s)
 		fork_start(c, s->user, mf, s->route, s->caller_user);
 	char phrase[128], why[160] = "";
 	bool why_public;
-	int refused = setup_attempt(c, s->sip, s->route, s->caller_user, s->ruri, mf, phrase,
+	int refused = setup_attempt(c, s->sip, s->route, s->caller_user, mf, phrase,
 				    sizeof(phrase), why, sizeof(why), &why_public);
 	if (refused) {
 		log_info("call %u refused: %d %s (%s)", c->id, refused, phrase, why);
@@ -183,7 +192,8 @@ static enum phase_result phase_attempt(struct setup *s)
 		call_close(c, why);
 		return PHASE_ANSWERED;
 	}
-	log_info("call %u: %s -> %s via leg %s%s", c->id, s->leg_name, s->ruri, s->route->to_leg,
+	log_info("call %u: %s -> " URL_PRINT_FORMAT " via leg %s%s", c->id, s->leg_name,
+		 URL_PRINT_ARGS(c->legs[LEG_B].remote_target), s->route->to_leg,
 		 c->legs[LEG_B].secure ? " (SRTP offered)" : "");
 	return PHASE_ANSWERED;
 }
@@ -215,7 +225,6 @@ struct attempt {
 	sip_t const *sip;
 	const struct route_config *route;
 	const char *caller_user;
-	const char *ruri;
 	unsigned max_forwards;
 	struct identity_out idn;
 	char *offer;              /* leg B's SDP (holds keys), NULL for a late offer */
@@ -283,15 +292,38 @@ static int attempt_identity(struct attempt *a)
 	else
 		log_debug("call %u: no privacy asked, no identity asserted", c->id);
 
-	struct leg *lb = &c->legs[LEG_B];
-	char sent_by[CFG_HOST_MAX + 16];
-	leg_sent_by(c, lb, sent_by, sizeof(sent_by));
-	/* A From user too long to write whole is not cut into someone else's. */
-	if (out->anonymous ||
-	    snprintf(lb->local_uri, sizeof(lb->local_uri), "<sip:%s@%s>",
-		     out->from_user[0] ? out->from_user : "anonymous", sent_by) >= (int)sizeof(lb->local_uri))
-		snprintf(lb->local_uri, sizeof(lb->local_uri), "%s", IDENTITY_ANONYMOUS_FROM);
 	return 0;
+}
+
+/* Our From on leg B: the user identity.c chose at our own host, or the
+ * anonymous one (RFC 3323 §4.1.1.3). */
+static int attempt_from(struct attempt *a)
+{
+	struct call *c = a->c;
+	struct leg *lb = &c->legs[LEG_B];
+	const struct identity_out *out = &a->idn;
+	url_t u[1];
+	memset(u, 0, sizeof(u));
+	u->url_type = url_sip;
+	u->url_scheme = "sip";
+	char host[CFG_HOST_MAX + 2], port[8];
+	unsigned portnum;
+	if (out->anonymous) {
+		u->url_user = IDENTITY_ANONYMOUS_USER;
+		u->url_host = IDENTITY_ANONYMOUS_HOST;
+	} else {
+		leg_sent_by(c, lb, host, sizeof(host), &portnum);
+		snprintf(port, sizeof(port), "%u", portnum);
+		u->url_user = out->from_user[0] ? out->from_user : "anonymous";
+		u->url_host = host;
+		u->url_port = portnum ? port : NULL;
+	}
+	lb->local_display = out->anonymous ? IDENTITY_ANONYMOUS_DISPLAY : NULL;
+	if (leg_set_url(&lb->local_url, u) == 0)
+		return 0;
+	snprintf(a->phrase, a->phrase_len, "Server Internal Error");
+	snprintf(a->why, a->whylen, "out of memory");
+	return 500;
 }
 
 /* An offer with keys made for this next hop alone; none in the INVITE
@@ -315,7 +347,7 @@ static int attempt_media(struct attempt *a)
 
 static int attempt_send(struct attempt *a)
 {
-	if (leg_send_invite(a->c, a->ruri, a->max_forwards, a->idn.headers, a->offer) == 0)
+	if (leg_send_invite(a->c, a->max_forwards, &a->idn, a->offer) == 0)
 		return 0;
 	snprintf(a->phrase, a->phrase_len, "Server Internal Error");
 	snprintf(a->why, a->whylen, "cannot send the INVITE onward");
@@ -323,15 +355,15 @@ static int attempt_send(struct attempt *a)
 }
 
 static int (*const attempt_steps[])(struct attempt *) = {
-	attempt_sips, attempt_identity, attempt_media, attempt_send,
+	attempt_sips, attempt_identity, attempt_from, attempt_media, attempt_send,
 };
 
 int setup_attempt(struct call *c, sip_t const *sip, const struct route_config *r,
-		  const char *caller_user, const char *ruri, unsigned mf, char *phrase,
+		  const char *caller_user, unsigned mf, char *phrase,
 		  size_t phrase_len, char *why, size_t whylen, bool *why_public)
 {
 	struct attempt a = { .c = c, .sip = sip, .route = r, .caller_user = caller_user,
-		.ruri = ruri, .max_forwards = mf, .phrase = phrase, .phrase_len = phrase_len,
+		.max_forwards = mf, .phrase = phrase, .phrase_len = phrase_len,
 		.why = why, .whylen = whylen };
 	int status = 0;
 	for (size_t i = 0; !status && i < sizeof(attempt_steps) / sizeof(attempt_steps[0]); i++)

@@ -11,9 +11,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sofia-sip/url.h>
+
 #include "core/counters.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "sip/build.h"
 #include "sip/check.h"
 #include "sip/msg.h"
 #include "sip/reply.h"
@@ -21,7 +24,7 @@
 #include "transaction/txn.h"
 #include "transport/transport.h"
 
-#define ALLOW_HEADER "Allow: INVITE, ACK, CANCEL, OPTIONS, BYE"
+#define ALLOW "INVITE, ACK, CANCEL, OPTIONS, BYE"
 
 struct ping {
 	struct txn_owner owner; /* first: the ping's transactions point here */
@@ -126,28 +129,45 @@ static int env_send(void *ctx, const struct pc_peer *peer, msg_t *msg)
 
 /* ---- helpers ---- */
 
-static void respond(struct txn *st, int status, const char *phrase, const char *extra1,
-		    const char *extra2)
+/* Our answer to st: start it, add headers, send it. One that cannot be
+ * built is logged with the reason and becomes a bare 500. */
+static void answer_start(struct sipmsg_build *m, struct txn *st, int status, const char *phrase)
 {
-	msg_t *resp = sipmsg_reply(txn_request_msg(st), status, phrase, txn_local_tag(st));
+	sipmsg_build_response(m, txn_request_msg(st), status, phrase, txn_local_tag(st));
+}
+
+static void answer_send(struct sipmsg_build *m, struct txn *st)
+{
+	msg_t *resp = sipmsg_build_done(m);
 	if (!resp) {
-		log_err("cannot build a %d response: out of memory", status);
-		return;
+		log_warnx("cannot build a response: %s", m->why);
+		resp = sipmsg_reply(txn_request_msg(st), 500, "Server Internal Error",
+				    txn_local_tag(st));
+		if (!resp)
+			return;
 	}
-	if ((extra1 && sipmsg_add_line(resp, extra1) < 0) ||
-	    (extra2 && sipmsg_add_line(resp, extra2) < 0))
-		log_warnx("cannot add header to %d response", status);
 	txn_respond(st, resp);
+}
+
+static void respond(struct txn *st, int status, const char *phrase)
+{
+	struct sipmsg_build m;
+	answer_start(&m, st, status, phrase);
+	answer_send(&m, st);
 }
 
 static void send_stateless(struct endpoint *ep, msg_t *req, const struct pc_peer *from,
 			   int status, const char *phrase)
 {
 	char tag[20];
+	struct sipmsg_build m;
 	sipmsg_random_token(tag, sizeof(tag));
-	msg_t *resp = sipmsg_reply(req, status, phrase, tag);
-	if (!resp)
+	sipmsg_build_response(&m, req, status, phrase, tag);
+	msg_t *resp = sipmsg_build_done(&m);
+	if (!resp) {
+		log_warnx("cannot answer %d statelessly: %s", status, m.why);
 		return;
+	}
 	env_send(ep, from, resp);
 	msg_destroy(resp);
 }
@@ -184,17 +204,17 @@ static void handle_cancel(struct endpoint *ep, struct txn *st)
 {
 	struct txn *invite = txn_cancel_target(st);
 	if (!invite) {
-		respond(st, 481, "Call/Transaction Does Not Exist", NULL, NULL);
+		respond(st, 481, "Call/Transaction Does Not Exist");
 		return;
 	}
-	respond(st, 200, NULL, NULL, NULL);
+	respond(st, 200, NULL);
 	if (txn_state(invite) != TXN_PROCEEDING)
 		return;
 	struct txn_owner *owner = txn_user_data(invite);
 	if (owner && owner->on_cancel)
 		owner->on_cancel(owner, invite); /* the call layer ends both legs */
 	else
-		respond(invite, 487, "Request Terminated", NULL, NULL);
+		respond(invite, 487, "Request Terminated");
 }
 
 static void tu_request(void *ctx, struct txn *st, msg_t *req)
@@ -208,14 +228,11 @@ static void tu_request(void *ctx, struct txn *st, msg_t *req)
 		return;
 	}
 	/* RFC 3261 §8.2.2.3: no extension is supported yet. */
+	struct sipmsg_build m;
 	if (sip->sip_require) {
-		char line[256];
-		msg_param_t const *opts = sip->sip_require->k_items;
-		size_t off = (size_t)snprintf(line, sizeof(line), "Unsupported: ");
-		for (unsigned i = 0; opts && opts[i] && off < sizeof(line); i++)
-			off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s", i ? ", " : "",
-						opts[i]);
-		respond(st, 420, "Bad Extension", line, NULL);
+		answer_start(&m, st, 420, "Bad Extension");
+		sipmsg_build_unsupported(&m, sip->sip_require);
+		answer_send(&m, st);
 		return;
 	}
 	/* SDP is the only body the gateway reads (RFC 3261 §21.4.13). */
@@ -223,23 +240,23 @@ static void tu_request(void *ctx, struct txn *st, msg_t *req)
 	    sip->sip_payload->pl_len &&
 	    (!sip->sip_content_type || !sip->sip_content_type->c_type ||
 	     strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0)) {
-		respond(st, 415, "Unsupported Media Type", "Accept: application/sdp", NULL);
+		answer_start(&m, st, 415, "Unsupported Media Type");
+		sipmsg_build_value(&m, sip_accept_class, "application/sdp");
+		answer_send(&m, st);
 		return;
 	}
 	bool to_us = addressed_to_us(ep, sip);
 	if (method == sip_method_options && to_us) {
-		msg_t *resp = sipmsg_reply(req, 200, NULL, txn_local_tag(st));
-		if (!resp)
-			return;
-		sipmsg_add_line(resp, ALLOW_HEADER);
-		sipmsg_add_line(resp, "Accept: application/sdp");
-		sipmsg_add_line(resp, "Accept-Encoding: identity");
-		sipmsg_add_line(resp, "Accept-Language: en");
-		txn_respond(st, resp);
+		answer_start(&m, st, 200, NULL);
+		sipmsg_build_value(&m, sip_allow_class, ALLOW);
+		sipmsg_build_value(&m, sip_accept_class, "application/sdp");
+		sipmsg_build_value(&m, sip_accept_encoding_class, "identity");
+		sipmsg_build_value(&m, sip_accept_language_class, "en");
+		answer_send(&m, st);
 		return;
 	}
 	if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
-		respond(st, 483, "Too Many Hops", NULL, NULL);
+		respond(st, 483, "Too Many Hops");
 		return;
 	}
 	if (ep->calls.on_request && !(method == sip_method_options && !sip->sip_to->a_tag) &&
@@ -250,18 +267,20 @@ static void tu_request(void *ctx, struct txn *st, msg_t *req)
 	case sip_method_options:
 	case sip_method_message:
 		if (method == sip_method_invite && sip->sip_to && sip->sip_to->a_tag)
-			respond(st, 481, "Call/Transaction Does Not Exist", NULL, NULL);
+			respond(st, 481, "Call/Transaction Does Not Exist");
 		else
-			respond(st, 404, "No Route to Destination", NULL, NULL);
+			respond(st, 404, "No Route to Destination");
 		break;
 	case sip_method_bye:
 	case sip_method_info:
 	case sip_method_update:
 	case sip_method_prack:
-		respond(st, 481, "Call/Transaction Does Not Exist", NULL, NULL);
+		respond(st, 481, "Call/Transaction Does Not Exist");
 		break;
 	default:
-		respond(st, 501, "Not Implemented", ALLOW_HEADER, NULL);
+		answer_start(&m, st, 501, "Not Implemented");
+		sipmsg_build_value(&m, sip_allow_class, ALLOW);
+		answer_send(&m, st);
 		break;
 	}
 }
@@ -337,46 +356,51 @@ static void ping_terminated(struct txn_owner *o, struct txn *t)
 
 /* ---- keep-alive pings toward configured peers ---- */
 
+/* sip:user@domain (sips: over TLS) of a configured peer's domain. */
+static url_t *peer_url(su_home_t *home, bool sips, const char *user, const char *domain)
+{
+	char text[CFG_HOST_MAX + 32];
+	if (snprintf(text, sizeof(text), "%s:%s", sips ? "sips" : "sip", domain) >= (int)sizeof(text))
+		return NULL;
+	url_t *u = url_make(home, text);
+	if (u)
+		u->url_user = user;
+	return u;
+}
+
 static void ping_send(evutil_socket_t fd, short what, void *arg)
 {
 	struct ping *p = arg;
 	struct endpoint *ep = p->ep;
-	char host[CFG_HOST_MAX];
+	char name[CFG_HOST_MAX], host[CFG_HOST_MAX + 2];
 	unsigned port = 0;
 	char branch[40];
-	char text[1024];
+	struct sipmsg_build m;
+	su_home_t home[1] = { SU_HOME_INIT(home) };
 
 	if (p->pending)
 		return;
-	if (transport_sent_by(ep->tp, &p->to, NULL, host, sizeof(host), &port) < 0) {
-		snprintf(host, sizeof(host), "%s", ep->cfg->domain);
+	if (transport_sent_by(ep->tp, &p->to, NULL, name, sizeof(name), &port) < 0) {
+		snprintf(name, sizeof(name), "%s", ep->cfg->domain);
 		port = 0;
 	}
+	bool v6 = strchr(name, ':') != NULL;
+	snprintf(host, sizeof(host), "%s%s%s", v6 ? "[" : "", name, v6 ? "]" : "");
 	txn_new_branch(branch, sizeof(branch));
 	/* Each ping is a new request outside any dialog: a fresh Call-ID. */
 	sipmsg_random_token(p->call_id, sizeof(p->call_id));
-	const char *tpname = p->to.transport == PC_TP_UDP ? "UDP" :
-			     p->to.transport == PC_TP_TCP ? "TCP" : "TLS";
-	int n = snprintf(text, sizeof(text),
-		"OPTIONS %s:%s SIP/2.0\r\n"
-		"Via: SIP/2.0/%s %s%s%s%s%u;branch=%s;rport%s\r\n"
-		"Max-Forwards: 70\r\n"
-		"From: <sip:portcullis@%s>;tag=%s\r\n"
-		"To: <%s:%s>\r\n"
-		"Call-ID: %s\r\n"
-		"CSeq: %u OPTIONS\r\n"
-		"Content-Length: 0\r\n\r\n",
-		p->to.transport == PC_TP_TLS ? "sips" : "sip", p->cfg->sip_domain,
-		tpname, strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
-		port ? ":" : "", port, branch, p->to.transport == PC_TP_UDP ? "" : ";alias",
-		ep->cfg->domain, p->from_tag,
-		p->to.transport == PC_TP_TLS ? "sips" : "sip", p->cfg->sip_domain,
-		p->call_id, ++p->cseq);
-	if (n < 0 || (size_t)n >= sizeof(text))
-		return;
-	msg_t *req = sipmsg_parse(text, (size_t)n);
+	bool tls = p->to.transport == PC_TP_TLS;
+	sipmsg_build_request(&m, "OPTIONS", peer_url(home, tls, NULL, p->cfg->sip_domain));
+	sipmsg_build_via(&m, p->to.transport, host, port, branch, p->to.transport != PC_TP_UDP);
+	sipmsg_build_max_forwards(&m, 70);
+	sipmsg_build_from(&m, NULL, peer_url(home, false, "portcullis", ep->cfg->domain), p->from_tag);
+	sipmsg_build_to(&m, NULL, peer_url(home, tls, NULL, p->cfg->sip_domain), NULL);
+	sipmsg_build_call_id(&m, p->call_id);
+	sipmsg_build_cseq(&m, ++p->cseq, "OPTIONS");
+	msg_t *req = sipmsg_build_done(&m);
+	su_home_deinit(home);
 	if (!req) {
-		log_err("peer %s: cannot build OPTIONS ping", p->cfg->name);
+		log_err("peer %s: cannot build OPTIONS ping: %s", p->cfg->name, m.why);
 		return;
 	}
 	p->pending = txn_request(ep->txns, req, &p->to, &p->owner);

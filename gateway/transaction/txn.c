@@ -17,6 +17,7 @@
 #include "core/counters.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "sip/build.h"
 #include "sip/reply.h"
 #include "table.h"
 
@@ -784,12 +785,16 @@ static void reject_limit(struct txn_layer *layer, msg_t *req, const struct pc_pe
 	char tag[16];
 	counter_inc(CNT_TXN_LIMIT);
 	log_debug("txn: %u transactions, refusing a request with 503", layer->count);
+	struct sipmsg_build m;
 	sipmsg_random_token(tag, sizeof(tag));
-	msg_t *resp = sipmsg_reply(req, 503, "Service Unavailable", tag);
-	if (!resp)
+	sipmsg_build_response(&m, req, 503, "Service Unavailable", tag);
+	sipmsg_build_retry_after(&m, 5);
+	msg_t *resp = sipmsg_build_done(&m);
+	if (!resp) {
+		log_warnx("txn: cannot refuse with 503: %s", m.why);
 		return;
-	if (sipmsg_add_line(resp, "Retry-After: 5") == 0 &&
-	    layer->env.send(layer->env.ctx, from, resp) < 0)
+	}
+	if (layer->env.send(layer->env.ctx, from, resp) < 0)
 		counter_inc(CNT_SEND_FAILED);
 	msg_destroy(resp);
 }

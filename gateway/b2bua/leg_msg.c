@@ -63,22 +63,17 @@ void leg_sent_by(struct call *c, struct leg *l, char *host, size_t hostlen, unsi
 
 url_t *leg_contact_url(struct call *c, struct leg *l, su_home_t *home)
 {
-	char host[CFG_HOST_MAX + 2];
+	char host[CFG_HOST_MAX + 2], hostport[CFG_HOST_MAX + 16];
 	unsigned port;
 	leg_sent_by(c, l, host, sizeof(host), &port);
-	url_t u[1];
-	memset(u, 0, sizeof(u));
-	u->url_type = url_sip;
-	u->url_scheme = "sip";
-	u->url_user = "gw";
-	u->url_host = host;
-	char portnum[8];
-	snprintf(portnum, sizeof(portnum), "%u", port);
-	u->url_port = port ? portnum : NULL;
-	char params[24];
-	snprintf(params, sizeof(params), "transport=%s", pc_transport_name(l->peer.transport));
-	u->url_params = params;
-	return url_hdup(home, u);
+	if (port)
+		snprintf(hostport, sizeof(hostport), "%s:%u", host, port);
+	else
+		snprintf(hostport, sizeof(hostport), "%s", host);
+	url_t *u = sipmsg_url(home, false, "gw", hostport);
+	if (u)
+		u->url_params = su_sprintf(home, "transport=%s", pc_transport_name(l->peer.transport));
+	return u;
 }
 
 /* Start a request on leg l: request line, Via, Max-Forwards, From, To,

@@ -12,6 +12,7 @@
 #include <sofia-sip/url.h>
 
 #include "core/log.h"
+#include "sip/build.h"
 
 const char *listener_leg(const struct b2bua *b, const struct pc_peer *from)
 {
@@ -55,21 +56,6 @@ static int use_binding(struct call *c, const char *user, unsigned index)
 	return 0;
 }
 
-/* sip[s]:user@domain, the user a structure field (it comes from the
- * caller's Request-URI), the domain ours (configuration); NULL when the
- * domain does not read as a host. */
-static url_t *user_at(su_home_t *home, bool sips, const char *user, const char *domain)
-{
-	char text[CFG_HOST_MAX + 32];
-	if (snprintf(text, sizeof(text), "%s:%s", sips ? "sips" : "sip", domain) >= (int)sizeof(text))
-		return NULL;
-	url_t *u = url_make(home, text);
-	if (!u || !u->url_host)
-		return NULL;
-	u->url_user = user;
-	return u;
-}
-
 int route_leg_b(struct call *c, const struct route_config *r, const char *user)
 {
 	struct b2bua *bb = c->b2bua;
@@ -87,11 +73,11 @@ int route_leg_b(struct call *c, const struct route_config *r, const char *user)
 			su_home_deinit(home);
 			return -2;
 		}
-		to = user_at(home, false, u, bb->cfg->domain);
+		to = sipmsg_url(home, false, u, bb->cfg->domain);
 	} else if (r->peer[0]) {
 		const struct peer_config *p = config_peer(bb->cfg, r->peer);
 		if (p && bb->net.peer_address(bb->net.ctx, p, &b->peer) == 0)
-			to = user_at(home, p->transport == PC_TP_TLS, u, p->sip_domain);
+			to = sipmsg_url(home, p->transport == PC_TP_TLS, u, p->sip_domain);
 	} else {
 		struct peer_config tmp;
 		memset(&tmp, 0, sizeof(tmp));
@@ -103,7 +89,7 @@ int route_leg_b(struct call *c, const struct route_config *r, const char *user)
 			char host[CFG_HOST_MAX + 8];
 			snprintf(host, sizeof(host), "%s%s%s:%u", v6 ? "[" : "", r->address,
 				 v6 ? "]" : "", r->port);
-			if ((to = user_at(home, false, u, host)) != NULL && r->transport == PC_TP_TCP)
+			if ((to = sipmsg_url(home, false, u, host)) != NULL && r->transport == PC_TP_TCP)
 				to->url_params = "transport=tcp";
 		}
 	}

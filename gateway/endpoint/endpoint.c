@@ -356,18 +356,6 @@ static void ping_terminated(struct txn_owner *o, struct txn *t)
 
 /* ---- keep-alive pings toward configured peers ---- */
 
-/* sip:user@domain (sips: over TLS) of a configured peer's domain. */
-static url_t *peer_url(su_home_t *home, bool sips, const char *user, const char *domain)
-{
-	char text[CFG_HOST_MAX + 32];
-	if (snprintf(text, sizeof(text), "%s:%s", sips ? "sips" : "sip", domain) >= (int)sizeof(text))
-		return NULL;
-	url_t *u = url_make(home, text);
-	if (u)
-		u->url_user = user;
-	return u;
-}
-
 static void ping_send(evutil_socket_t fd, short what, void *arg)
 {
 	struct ping *p = arg;
@@ -390,11 +378,11 @@ static void ping_send(evutil_socket_t fd, short what, void *arg)
 	/* Each ping is a new request outside any dialog: a fresh Call-ID. */
 	sipmsg_random_token(p->call_id, sizeof(p->call_id));
 	bool tls = p->to.transport == PC_TP_TLS;
-	sipmsg_build_request(&m, "OPTIONS", peer_url(home, tls, NULL, p->cfg->sip_domain));
+	sipmsg_build_request(&m, "OPTIONS", sipmsg_url(home, tls, NULL, p->cfg->sip_domain));
 	sipmsg_build_via(&m, p->to.transport, host, port, branch, p->to.transport != PC_TP_UDP);
 	sipmsg_build_max_forwards(&m, 70);
-	sipmsg_build_from(&m, NULL, peer_url(home, false, "portcullis", ep->cfg->domain), p->from_tag);
-	sipmsg_build_to(&m, NULL, peer_url(home, tls, NULL, p->cfg->sip_domain), NULL);
+	sipmsg_build_from(&m, NULL, sipmsg_url(home, false, "portcullis", ep->cfg->domain), p->from_tag);
+	sipmsg_build_to(&m, NULL, sipmsg_url(home, tls, NULL, p->cfg->sip_domain), NULL);
 	sipmsg_build_call_id(&m, p->call_id);
 	sipmsg_build_cseq(&m, ++p->cseq, "OPTIONS");
 	msg_t *req = sipmsg_build_done(&m);
@@ -420,8 +408,10 @@ static void ping_schedule(struct ping *p)
 /* ---- intake ---- */
 
 /* Via handling on receipt (RFC 3261 §18.2.1, RFC 3581): the top Via is
- * rebuilt with received= when the sent-by is not the source address and
- * rport= when the client asked for it, so responses find their way back. */
+ * replaced by a copy with received= when the sent-by is not the source
+ * address and rport= when the client asked for it, so responses find their
+ * way back. The copy is a structure: the peer's parameters are never
+ * printed and read again. */
 static void stamp_via(struct endpoint *ep, msg_t *msg, const struct pc_peer *from)
 {
 	sip_t *sip = sip_object(msg);
@@ -429,30 +419,28 @@ static void stamp_via(struct endpoint *ep, msg_t *msg, const struct pc_peer *fro
 	su_home_t *home = msg_home(msg);
 	char host[INET6_ADDRSTRLEN];
 	unsigned port;
-	char text[1024];
 
 	pc_sockaddr_str((const struct sockaddr *)&from->addr, host, sizeof(host), &port);
 	bool want_received = !via->v_host || strcmp(via->v_host, host) != 0;
 	bool want_rport = via->v_rport != NULL;
-	if (want_received || want_rport) {
-		int n = snprintf(text, sizeof(text), "%s %s%s%s", via->v_protocol, via->v_host,
-				 via->v_port ? ":" : "", via->v_port ? via->v_port : "");
-		for (msg_param_t const *p = via->v_params; p && *p && n > 0 && (size_t)n < sizeof(text); p++) {
-			if (!strncasecmp(*p, "received", 8) && ((*p)[8] == '=' || !(*p)[8]))
-				continue;
-			if (!strncasecmp(*p, "rport", 5) && ((*p)[5] == '=' || !(*p)[5]))
-				continue;
-			n += snprintf(text + n, sizeof(text) - (size_t)n, ";%s", *p);
-		}
-		if (n > 0 && (size_t)n < sizeof(text) && want_received)
-			n += snprintf(text + n, sizeof(text) - (size_t)n, ";received=%s", host);
-		if (n > 0 && (size_t)n < sizeof(text) && want_rport)
-			n += snprintf(text + n, sizeof(text) - (size_t)n, ";rport=%u", port);
-		sip_via_t *stamped = n > 0 && (size_t)n < sizeof(text) ? sip_via_make(home, text) : NULL;
-		if (!stamped || msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)via,
-						   (msg_header_t *)stamped) < 0)
-			log_warnx("cannot stamp received/rport on Via from %s", host);
+	if (!want_received && !want_rport)
+		return;
+	msg_header_t *stamped = msg_header_dup_one(home, (msg_header_t const *)via);
+	char received[INET6_ADDRSTRLEN + 16], rport[16];
+	snprintf(received, sizeof(received), "received=%s", host);
+	snprintf(rport, sizeof(rport), "rport=%u", port);
+	/* Both go last, where a client expects to find what the server added. */
+	if (stamped) {
+		while (msg_header_remove_param(stamped->sh_common, "received") > 0)
+			;
+		while (msg_header_remove_param(stamped->sh_common, "rport") > 0)
+			;
 	}
+	if (!stamped ||
+	    (want_received && msg_header_add_param(home, stamped->sh_common, received) < 0) ||
+	    (want_rport && msg_header_add_param(home, stamped->sh_common, rport) < 0) ||
+	    msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)via, stamped) < 0)
+		log_warnx("cannot stamp received/rport on Via from %s", host);
 }
 
 /* RFC 5923: only a TLS peer whose certificate names its sent-by may have the

@@ -338,6 +338,18 @@ void sipmsg_build_body(struct sipmsg_build *b, const char *type, const void *bod
 		sipmsg_build_refuse(b, "body", "cannot be added (out of memory)");
 }
 
+url_t *sipmsg_url(su_home_t *home, bool sips, const char *user, const char *domain)
+{
+	char text[SIPMSG_VALUE_MAX + 8];
+	if (snprintf(text, sizeof(text), "%s:%s", sips ? "sips" : "sip", domain) >= (int)sizeof(text))
+		return NULL;
+	url_t *u = url_make(home, text);
+	if (!u || !u->url_host || u->url_user || u->url_params || u->url_headers)
+		return NULL;
+	u->url_user = user;
+	return u;
+}
+
 msg_t *sipmsg_build_done(struct sipmsg_build *b)
 {
 	msg_t *m = b->msg;

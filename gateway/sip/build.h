@@ -70,6 +70,11 @@ void sipmsg_build_value(struct sipmsg_build *b, msg_hclass_t *hc, const char *va
  * is checked like any other value; its parameters never cross). */
 void sipmsg_build_body(struct sipmsg_build *b, const char *type, const void *body, size_t len);
 
+/* sip:user@domain (sips: when `sips`) in `home`: `domain` is a host[:port]
+ * of our own configuration, read as a URI; `user` (NULL: none), which may
+ * be a peer's, is placed as a field. NULL when `domain` is not a host. */
+url_t *sipmsg_url(su_home_t *home, bool sips, const char *user, const char *domain);
+
 /* The message, with Content-Length when no body set one; or NULL when a
  * value was refused or memory ran out (`why` says which). */
 msg_t *sipmsg_build_done(struct sipmsg_build *b);

@@ -230,6 +230,24 @@ static void peer_text_cannot_inject_a_header(void **state)
 	su_home_deinit(home);
 }
 
+/* Our domain read as a URI, a peer's user placed as a field: the user
+ * cannot add a parameter, a header or a second URI. */
+static void user_at_our_domain(void **state)
+{
+	su_home_t home[1];
+	su_home_init(home);
+	url_t *u = sipmsg_url(home, true, "alice", "gw.example.com:5061");
+	assert_non_null(u);
+	assert_string_equal(url_as_string(home, u), "sips:alice@gw.example.com:5061");
+	assert_null(sipmsg_url(home, false, "bob", "gw.example.com;lr"));
+	u = sipmsg_url(home, false, "bob> <sip:evil", "gw.example.com");
+	struct sipmsg_build b;
+	sipmsg_build_request(&b, "OPTIONS", u);
+	assert_null(sipmsg_build_done(&b));
+	assert_string_equal(b.why, "Request-URI has a character a URI may not carry");
+	su_home_deinit(home);
+}
+
 static int setup(void **state) { return sipmsg_init(); }
 
 int main(void)
@@ -239,6 +257,7 @@ int main(void)
 		cmocka_unit_test(response_built_and_printed_once),
 		cmocka_unit_test(too_long_value_is_refused),
 		cmocka_unit_test(peer_text_cannot_inject_a_header),
+		cmocka_unit_test(user_at_our_domain),
 	};
 	return cmocka_run_group_tests_name("sip_build", tests, setup, NULL);
 }

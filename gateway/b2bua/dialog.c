@@ -137,9 +137,10 @@ static void relay_request(struct call *c, struct txn *st, msg_t *req, int from)
 	if (!relay_allowed(c, st, sip, from))
 		return;
 	struct leg *xl = &c->legs[from];
-	if (sip->sip_request->rq_method == sip_method_invite && sip->sip_contact) /* target refresh (§12.2.2) */
-		if (leg_set_url(&xl->remote_target, sip->sip_contact->m_url) < 0)
-			log_warnx("call %u: target refresh lost: out of memory", c->id);
+	/* Target refresh (§12.2.2). */
+	if (sip->sip_request->rq_method == sip_method_invite && sip->sip_contact &&
+	    leg_set_url(&xl->remote_target, sip->sip_contact->m_url) < 0)
+		log_warnx("call %u: target refresh lost: out of memory", c->id);
 	if (!relay_body(c, st, sip, from, &sdp))
 		return;
 	bool rekeyed = sdp != NULL;

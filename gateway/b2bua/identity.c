@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 #include "guard.h"
 #include "core/sipname.h"
 #include "policy/pai.h"

@@ -426,17 +426,17 @@ static void stamp_via(struct endpoint *ep, msg_t *msg, const struct pc_peer *fro
 	if (!want_received && !want_rport)
 		return;
 	msg_header_t *stamped = msg_header_dup_one(home, (msg_header_t const *)via);
-	char received[INET6_ADDRSTRLEN + 16], rport[16];
-	snprintf(received, sizeof(received), "received=%s", host);
-	snprintf(rport, sizeof(rport), "rport=%u", port);
+	/* Sofia keeps the parameter strings it is given: they live in the home. */
+	char *received = su_sprintf(home, "received=%s", host);
+	char *rport = su_sprintf(home, "rport=%u", port);
 	/* Both go last, where a client expects to find what the server added. */
-	if (stamped) {
+	if (stamped && received && rport) {
 		while (msg_header_remove_param(stamped->sh_common, "received") > 0)
 			;
 		while (msg_header_remove_param(stamped->sh_common, "rport") > 0)
 			;
 	}
-	if (!stamped ||
+	if (!stamped || !received || !rport ||
 	    (want_received && msg_header_add_param(home, stamped->sh_common, received) < 0) ||
 	    (want_rport && msg_header_add_param(home, stamped->sh_common, rport) < 0) ||
 	    msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)via, stamped) < 0)

@@ -123,6 +123,12 @@ void sipmsg_build_request(struct sipmsg_build *b, const char *method, const url_
 	}
 	put(b, "request line", sip_request_create(msg_home(b->msg), method_of(method), method,
 						  (url_string_t const *)ruri, NULL));
+	/* With its fragment chain made now, Sofia keeps the headers in the
+	 * order they are added (the order of RFC 3261's examples, Content-Length
+	 * last); without one it prints them in its class order, which puts
+	 * P-Asserted-Identity after Content-Length. */
+	if (!b->why[0] && msg_serialize(b->msg, (msg_pub_t *)sip_object(b->msg)) < 0)
+		sipmsg_build_refuse(b, "request", "cannot be built (out of memory)");
 }
 
 void sipmsg_build_response(struct sipmsg_build *b, msg_t *req, int status, const char *phrase,

@@ -72,7 +72,8 @@ void sipmsg_build_body(struct sipmsg_build *b, const char *type, const void *bod
 
 /* sip:user@domain (sips: when `sips`) in `home`: `domain` is a host[:port]
  * of our own configuration, read as a URI; `user` (NULL: none), which may
- * be a peer's, is placed as a field. NULL when `domain` is not a host. */
+ * be a peer's, is placed as a field, not copied (the builder copies the URL
+ * it is given). NULL when `domain` is not a host. */
 url_t *sipmsg_url(su_home_t *home, bool sips, const char *user, const char *domain);
 
 /* The message, with Content-Length when no body set one; or NULL when a

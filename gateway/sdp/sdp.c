@@ -626,6 +626,66 @@ static int check_plan(const struct pc_sdp_plan *plan, unsigned n_streams, bool *
 	return 0;
 }
 
+/* One line of the original as it goes out, rewritten to the plan: our
+ * origin, session name, addresses and ports; caller details and key
+ * material dropped. *sec is the m-section so far (-1: session level). */
+static void write_line(struct outbuf *b, struct line l, const struct pc_sdp_plan *plan,
+		       const struct pc_sdp_desc *desc, const char *ip, int *sec)
+{
+	char name[32];
+	switch (l.p[0]) {
+	case 'o':
+		out_fmt(b, "o=portcullis %" PRIu64 " %" PRIu64 " IN %s %s\r\n", plan->session_id,
+			plan->version, ip, plan->address);
+		break;
+	case 's':
+		out_line(b, "s=-", 3);
+		break;
+	case 'i': case 'u': case 'e': case 'p': case 'k':
+		/* Information, URI, e-mail, phone: about the caller, not the
+		 * session (topology and privacy hiding). k= is obsolete and would
+		 * carry a key in the clear. */
+		break;
+	case 'c':
+		out_fmt(b, "c=IN %s %s\r\n", ip, plan->address);
+		break;
+	case 'm': {
+		if (*sec >= 0)
+			section_tail(b, &plan->streams[*sec]);
+		(*sec)++;
+		const struct pc_sdp_stream_plan *sp = &plan->streams[*sec];
+		struct mline m;
+		(void)parse_mline(l, &m); /* checked by pc_sdp_read */
+		out_mem(b, "m=", 2);
+		out_mem(b, m.media.p, m.media.len);
+		out_fmt(b, " %u ", sp->port);
+		if (sp->proto == PC_SDP_PROTO_OTHER)
+			out_mem(b, m.proto.p, m.proto.len);
+		else
+			out_fmt(b, "%s", pc_sdp_proto_name(sp->proto));
+		out_line(b, m.rest.p, m.rest.len);
+		/* A stream the original left without an address (it was rejected)
+		 * needs ours once the plan makes it live. */
+		if (sp->port && !desc->streams[*sec].address[0])
+			out_fmt(b, "c=IN %s %s\r\n", ip, plan->address);
+		break;
+	}
+	case 'a':
+		attr_name(l, name, sizeof(name));
+		/* Key material of this leg never reaches the other: SDES
+		 * (a=crypto, ours replace it) and MIKEY (a=key-mgmt, RFC 4567),
+		 * at session or media level. */
+		if (is_ice(name) || strcasecmp(name, "crypto") == 0 ||
+		    strcasecmp(name, "key-mgmt") == 0 || (*sec >= 0 && replaced_media_attr(name)))
+			break;
+		out_line(b, l.p, l.len);
+		break;
+	default:
+		out_line(b, l.p, l.len);
+		break;
+	}
+}
+
 char *pc_sdp_write(const char *body, size_t len, const struct pc_sdp_plan *plan, char *why,
 		size_t whylen)
 {
@@ -648,62 +708,9 @@ char *pc_sdp_write(const char *body, size_t len, const struct pc_sdp_plan *plan,
 	size_t pos = 0;
 	struct line l;
 	int sec = -1;
-	char name[32];
-	while (next_line(body, len, &pos, &l)) {
-		if (l.len == 0)
-			continue;
-		switch (l.p[0]) {
-		case 'o':
-			out_fmt(&b, "o=portcullis %" PRIu64 " %" PRIu64 " IN %s %s\r\n",
-				plan->session_id, plan->version, ip, plan->address);
-			break;
-		case 's':
-			out_line(&b, "s=-", 3);
-			break;
-		case 'i': case 'u': case 'e': case 'p': case 'k':
-			/* Information, URI, e-mail, phone: about the caller, not the
-			 * session (topology and privacy hiding). k= is obsolete and
-			 * would carry a key in the clear. */
-			break;
-		case 'c':
-			out_fmt(&b, "c=IN %s %s\r\n", ip, plan->address);
-			break;
-		case 'm': {
-			if (sec >= 0)
-				section_tail(&b, &plan->streams[sec]);
-			sec++;
-			const struct pc_sdp_stream_plan *sp = &plan->streams[sec];
-			struct mline m;
-			(void)parse_mline(l, &m); /* checked by pc_sdp_read */
-			out_mem(&b, "m=", 2);
-			out_mem(&b, m.media.p, m.media.len);
-			out_fmt(&b, " %u ", sp->port);
-			if (sp->proto == PC_SDP_PROTO_OTHER)
-				out_mem(&b, m.proto.p, m.proto.len);
-			else
-				out_fmt(&b, "%s", pc_sdp_proto_name(sp->proto));
-			out_line(&b, m.rest.p, m.rest.len);
-			/* A stream the original left without an address (it was
-			 * rejected) needs ours once the plan makes it live. */
-			if (sp->port && !desc->streams[sec].address[0])
-				out_fmt(&b, "c=IN %s %s\r\n", ip, plan->address);
-			break;
-		}
-		case 'a':
-			attr_name(l, name, sizeof(name));
-			/* Key material of this leg never reaches the other:
-			 * SDES (a=crypto, ours replace it) and MIKEY (a=key-mgmt,
-			 * RFC 4567), at session or media level. */
-			if (is_ice(name) || strcasecmp(name, "crypto") == 0 ||
-			    strcasecmp(name, "key-mgmt") == 0 || (sec >= 0 && replaced_media_attr(name)))
-				break;
-			out_line(&b, l.p, l.len);
-			break;
-		default:
-			out_line(&b, l.p, l.len);
-			break;
-		}
-	}
+	while (next_line(body, len, &pos, &l))
+		if (l.len)
+			write_line(&b, l, plan, desc, ip, &sec);
 	if (sec >= 0)
 		section_tail(&b, &plan->streams[sec]);
 	if (b.failed || !b.p) {

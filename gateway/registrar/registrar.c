@@ -183,6 +183,74 @@ static bool path_text(const sip_t *req, char *out, size_t outlen)
 	return true;
 }
 
+/* One Contact of a REGISTER applied to the staged bindings `stage` (n of
+ * them): added, refreshed or (expires 0) removed. .status 0 to go on. */
+static struct reg_result stage_contact(struct registrar *r, const sip_t *req,
+				       const sip_contact_t *m, struct reg_binding *stage, unsigned *n,
+				       const char *path, const struct pc_peer *from, uint64_t now)
+{
+	const char *call_id = req->sip_call_id->i_id;
+	uint32_t cseq = req->sip_cseq->cs_seq;
+	long e = contact_expires(r, m, req);
+	if (e < 0)
+		return result(400, "Bad Request", "unreadable expires");
+	if (e > 0 && (unsigned long)e < r->lim.min_expires) {
+		struct reg_result res = result(423, "Interval Too Brief", "expiry below the minimum");
+		res.min_expires = r->lim.min_expires;
+		return res;
+	}
+	char contact[REG_CONTACT_MAX];
+	if (url_e(contact, sizeof(contact), m->m_url) < 0 || strlen(contact) >= sizeof(contact) - 1)
+		return result(400, "Bad Request", "Contact URI too long");
+	int i = find_binding(stage, *n, m->m_url);
+	if (i >= 0 && !strcmp(stage[i].call_id, call_id) && cseq <= stage[i].cseq)
+		return result(500, "Server Internal Error",
+			      "CSeq not above the binding's: an old or repeated REGISTER");
+	if (e == 0) {
+		if (i >= 0) /* removal: the last entry takes its place */
+			stage[i] = stage[--*n];
+		return result(0, NULL, NULL);
+	}
+	if (i < 0) {
+		if (*n >= r->lim.max_per_user)
+			return result(403, "Forbidden", "too many contacts for this user");
+		i = (int)(*n)++;
+	}
+	struct reg_binding *b = &stage[i];
+	memset(b, 0, sizeof(*b));
+	snprintf(b->contact, sizeof(b->contact), "%s", contact);
+	snprintf(b->call_id, sizeof(b->call_id), "%s", call_id);
+	snprintf(b->path, sizeof(b->path), "%s", path);
+	b->cseq = cseq;
+	b->expires_at = now + (uint64_t)e;
+	b->flow = *from;
+	return result(0, NULL, NULL);
+}
+
+/* The staged bindings become the user's, the store told what went and
+ * what came. */
+static void commit_bindings(struct registrar *r, struct reg_user *u, const struct reg_binding *stage,
+			    unsigned n, const char *call_id, uint32_t cseq)
+{
+	if (r->store) {
+		for (unsigned i = 0; i < u->n; i++) {
+			bool kept = false;
+			for (unsigned k = 0; k < n && !kept; k++)
+				kept = !strcmp(u->b[i].contact, stage[k].contact);
+			if (!kept)
+				r->store->del(r->store_ctx, u->name, u->b[i].contact);
+		}
+		for (unsigned k = 0; k < n; k++) {
+			if (!strcmp(stage[k].call_id, call_id) && stage[k].cseq == cseq)
+				r->store->put(r->store_ctx, u->name, &stage[k]);
+		}
+	}
+	r->nbindings = r->nbindings - u->n + n;
+	memcpy(u->b, stage, n * sizeof(*stage));
+	u->n = n;
+	drop_user_if_empty(r, u);
+}
+
 struct reg_result registrar_register(struct registrar *r, const char *user, const sip_t *req,
 				     const struct pc_peer *from, uint64_t now)
 {
@@ -226,41 +294,9 @@ struct reg_result registrar_register(struct registrar *r, const char *user, cons
 		n = 0;
 	} else {
 		for (const sip_contact_t *m = req->sip_contact; m; m = m->m_next) {
-			long e = contact_expires(r, m, req);
-			if (e < 0)
-				return result(400, "Bad Request", "unreadable expires");
-			if (e > 0 && (unsigned long)e < r->lim.min_expires) {
-				struct reg_result res = result(423, "Interval Too Brief",
-							       "expiry below the minimum");
-				res.min_expires = r->lim.min_expires;
+			struct reg_result res = stage_contact(r, req, m, stage, &n, path, from, now);
+			if (res.status)
 				return res;
-			}
-			char contact[REG_CONTACT_MAX];
-			if (url_e(contact, sizeof(contact), m->m_url) < 0 ||
-			    strlen(contact) >= sizeof(contact) - 1)
-				return result(400, "Bad Request", "Contact URI too long");
-			int i = find_binding(stage, n, m->m_url);
-			if (i >= 0 && !strcmp(stage[i].call_id, call_id) && cseq <= stage[i].cseq)
-				return result(500, "Server Internal Error",
-					      "CSeq not above the binding's: an old or repeated REGISTER");
-			if (e == 0) {
-				if (i >= 0) /* removal: the last entry takes its place */
-					stage[i] = stage[--n];
-				continue;
-			}
-			if (i < 0) {
-				if (n >= r->lim.max_per_user)
-					return result(403, "Forbidden", "too many contacts for this user");
-				i = (int)n++;
-			}
-			struct reg_binding *b = &stage[i];
-			memset(b, 0, sizeof(*b));
-			snprintf(b->contact, sizeof(b->contact), "%s", contact);
-			snprintf(b->call_id, sizeof(b->call_id), "%s", call_id);
-			snprintf(b->path, sizeof(b->path), "%s", path);
-			b->cseq = cseq;
-			b->expires_at = now + (uint64_t)e;
-			b->flow = *from;
 		}
 	}
 
@@ -268,25 +304,7 @@ struct reg_result registrar_register(struct registrar *r, const char *user, cons
 		return result(503, "Service Unavailable", "registrar full");
 	if (u == NULL)
 		return result(200, "OK", "nothing registered");
-
-	/* Commit, reporting to the store what went and what came. */
-	if (r->store) {
-		for (unsigned i = 0; i < u->n; i++) {
-			bool kept = false;
-			for (unsigned k = 0; k < n && !kept; k++)
-				kept = !strcmp(u->b[i].contact, stage[k].contact);
-			if (!kept)
-				r->store->del(r->store_ctx, u->name, u->b[i].contact);
-		}
-		for (unsigned k = 0; k < n; k++) {
-			if (!strcmp(stage[k].call_id, call_id) && stage[k].cseq == cseq)
-				r->store->put(r->store_ctx, u->name, &stage[k]);
-		}
-	}
-	r->nbindings = r->nbindings - u->n + n;
-	memcpy(u->b, stage, n * sizeof(*stage));
-	u->n = n;
-	drop_user_if_empty(r, u);
+	commit_bindings(r, u, stage, n, call_id, cseq);
 	return result(200, "OK", wildcard ? "all bindings removed" : "bindings updated");
 }
 

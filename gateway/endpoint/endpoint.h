@@ -66,7 +66,10 @@ void endpoint_set_call_handler(struct endpoint *ep, const struct call_handler *h
 struct txn_layer *endpoint_txns(struct endpoint *ep);
 /* Send a message outside any transaction (the ACK for a 2xx). */
 int endpoint_send(struct endpoint *ep, const struct pc_peer *to, msg_t *msg);
-/* Via sent-by for messages toward `to`. 0 or -1. */
+/* Via sent-by for messages toward `to`: the listener `to` arrived on when it
+ * serves that transport, else one of leg `leg` (NULL: any leg), else any
+ * listener of the transport and family. The peer's next request must reach
+ * the leg it belongs to, with that leg's requirements. 0 or -1. */
 int endpoint_sent_by(struct endpoint *ep, const struct pc_peer *to, const char *leg, char *host,
 		     size_t hostlen, unsigned *port);
 

@@ -9,6 +9,14 @@
 #include "core/counters.h"
 #include "core/log.h"
 
+/* Timer D is "at least 32 s" on unreliable transports (§17.1.1.2). */
+#define TIMER_D_MIN_MS 32000u
+/* A client INVITE in Proceeding has no RFC 3261 timeout; without one a peer
+ * that never answers would pin the transaction forever. Like a proxy's Timer
+ * C (§16.6 step 11), 3 minutes restarted by every non-100 provisional, which a
+ * UAS must send each minute while it rings (§13.3.1.1). */
+#define TIMER_C_MS 180000u
+
 struct txn *txn_request(struct txn_layer *layer, msg_t *req, const struct pc_peer *to,
 			void *user_data)
 {

@@ -12,13 +12,6 @@
 #include "table.h"
 #include "txn.h"
 
-/* Timer D is "at least 32 s" on unreliable transports (§17.1.1.2). */
-#define TIMER_D_MIN_MS 32000u
-/* A client INVITE in Proceeding has no RFC 3261 timeout; without one a peer
- * that never answers would pin the transaction forever. Like a proxy's Timer
- * C (§16.6 step 11), 3 minutes restarted by every non-100 provisional, which a
- * UAS must send each minute while it rings (§13.3.1.1). */
-#define TIMER_C_MS 180000u
 #define TAG_SIZE 24
 
 struct txn {

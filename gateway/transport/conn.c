@@ -14,6 +14,8 @@
 
 #include "core/log.h"
 
+#define OUT_BUF_MAX (1024 * 1024) /* a peer that does not read gets closed */
+
 static const char *const conn_state_names[] = { "connecting", "handshaking", "open", "closing" };
 
 const char *conn_str(const struct conn *c, char *buf, size_t len)

@@ -14,6 +14,9 @@
 #include "core/err.h"
 #include "core/log.h"
 
+#define READS_PER_EVENT 16      /* fairness between connections */
+#define DATAGRAMS_PER_EVENT 64
+
 /* ---- writing ---- */
 
 void conn_want_write(struct conn *c, bool want)

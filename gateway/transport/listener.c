@@ -14,6 +14,9 @@
 
 #include "core/log.h"
 
+#define ACCEPTS_PER_EVENT 64    /* config_fd_need() reserves this much per listener */
+#define ACCEPT_PAUSE_MS 100     /* out of descriptors: stop accepting this long */
+
 /* Out of descriptors (EMFILE/ENFILE) the pending connection stays in the
  * backlog and the listening socket stays readable: accepting again at once
  * would spin. The listener sleeps briefly instead; closing connections (the

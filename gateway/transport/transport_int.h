@@ -23,11 +23,6 @@
 #include "tls.h"
 #include "transport.h"
 
-#define READS_PER_EVENT 16      /* fairness between connections */
-#define DATAGRAMS_PER_EVENT 64
-#define ACCEPTS_PER_EVENT 64    /* config_fd_need() reserves this much per listener */
-#define ACCEPT_PAUSE_MS 100     /* out of descriptors: stop accepting this long */
-#define OUT_BUF_MAX (1024 * 1024) /* a peer that does not read gets closed */
 #define TLS_RECORD_MAX 16384
 
 enum conn_state { CONN_CONNECTING, CONN_HANDSHAKING, CONN_OPEN, CONN_CLOSING };

@@ -84,7 +84,7 @@ void media_stream_answered(struct media_stream *s);
 /* Keys of one side. recv: the key that side's peer protects with (we
  * unprotect with it; NULL = that side sends plain RTP); send: the key we
  * protect with toward that side (NULL = plain). Calling it again re-keys: the
- * previous receive context stays valid for a grace period (see media.c) for
+ * previous receive context stays valid for a grace period (see rekey.c) for
  * packets in flight. The params are copied; the caller may wipe its copy. */
 int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 			    const struct pc_srtp_params *recv, const struct pc_srtp_params *send);

@@ -8,7 +8,7 @@
  * swap-removal (O(1) per draw), the quarantine a FIFO ring; both are sized
  * by the range when it is added, so allocation never grows with traffic and
  * a full range is a clean, countable refusal. */
-#include "media_internal.h"
+#include "ports.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -16,20 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include "core/clock.h"
 #include "core/log.h"
-
-uint64_t media_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 int range_init(struct port_range *r, const char *bind_address, unsigned port_min,
 	       unsigned port_max, unsigned quarantine_ms)
@@ -148,7 +141,7 @@ static int open_bound(const struct port_range *r, unsigned port)
 
 int range_take(struct port_range *r, int fds[2], unsigned *pair)
 {
-	mature(r, media_now_ms());
+	mature(r, pc_clock_ms());
 	/* Draws come from free_set[0, avail); a pair some other process has
 	 * bound is swapped to the tail [avail, free_count), where it stays free
 	 * but is not drawn again by this call, so each free pair is tried at
@@ -191,13 +184,13 @@ void range_release(struct port_range *r, unsigned pair, bool used)
 		return;
 	}
 	r->quar[(r->quar_head + r->quar_count) % r->npairs] =
-		(struct quarantined_pair){ .pair = pair, .until_ms = media_now_ms() + r->quarantine_ms };
+		(struct quarantined_pair){ .pair = pair, .until_ms = pc_clock_ms() + r->quarantine_ms };
 	r->quar_count++;
 }
 
 unsigned range_free_pairs(const struct port_range *r)
 {
-	uint64_t now = media_now_ms();
+	uint64_t now = pc_clock_ms();
 	unsigned n = r->free_count;
 	for (unsigned i = 0; i < r->quar_count; i++) {
 		if (r->quar[(r->quar_head + i) % r->npairs].until_ms > now)

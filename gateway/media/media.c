@@ -31,6 +31,7 @@
 
 #include <event2/event.h>
 
+#include "core/clock.h"
 #include "core/counters.h"
 #include "core/log.h"
 #include "core/peer.h"
@@ -524,7 +525,7 @@ static bool drain(struct media_engine *e, struct msock *ms)
 			return false;
 		}
 		/* One clock read per batch: packets of a batch arrived together. */
-		uint64_t now = media_now_ms();
+		uint64_t now = pc_clock_ms();
 		for (unsigned i = 0; i < (unsigned)n; i++) {
 			relay_one(e, x, ms->kind, i, now);
 			/* The kernel rewrote these two; restore them for the next
@@ -826,7 +827,7 @@ void media_stream_answered(struct media_stream *s)
 {
 	if (s == NULL)
 		return;
-	uint64_t until = media_now_ms() + s->e->latch_window_ms;
+	uint64_t until = pc_clock_ms() + s->e->latch_window_ms;
 	/* Only a side without a latch gets a window: a session refresh to the
 	 * same address must not let another host behind the peer's address
 	 * (a carrier NAT) take the side over. A new address unlatched it
@@ -858,7 +859,7 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 		log_warnx("media: invalid SRTP parameters for side %c", side == MEDIA_SIDE_A ? 'A' : 'B');
 		return -1;
 	}
-	uint64_t now = media_now_ms();
+	uint64_t now = pc_clock_ms();
 	if (recv && media_stream_key_retired(s, side, recv)) {
 		log_warnx("media: side %c offered a receive key it used before; refused",
 			  side == MEDIA_SIDE_A ? 'A' : 'B');

@@ -1,5 +1,5 @@
 /* Private interfaces between the media module's files: the port-range
- * allocator (ports.c), the buffer sizes and the monotonic clock. Kept out of
+ * allocator (ports.c) and the buffer sizes (time is core/clock.h's). Kept out of
  * media.h so the public contract stays small; the SRTP transform has its own
  * header (srtp.h). */
 #ifndef PC_MEDIA_INTERNAL_H
@@ -21,9 +21,6 @@
  * accepted packet when it is protected toward a secure side. */
 #define MEDIA_PKT_BUF (MEDIA_PKT_IN_MAX + MSRTP_MAX_TRAILER)
 #define MEDIA_BATCH 32
-
-/* Monotonic milliseconds (CLOCK_MONOTONIC): immune to wall-clock steps. */
-uint64_t media_now_ms(void);
 
 /* --- ports.c ------------------------------------------------------------- */
 

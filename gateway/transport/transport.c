@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/counters.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -117,18 +118,10 @@ struct transport {
 	struct framing_limits framing;
 };
 
+/* Whole seconds of the gateway's clock, for the idle and message timeouts. */
 static time_t now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (time_t)(pc_clock_ms() / 1000);
 }
 
 static int parse_address(const char *host, unsigned port, struct sockaddr_storage *ss,
@@ -168,7 +161,7 @@ static void peer_failed(struct transport *tp, struct peer_ctx *p)
 {
 	const struct limits_config *lim = &tp->cfg->limits;
 	unsigned delay = backoff_delay_s(lim->peer_retry_min_s, lim->peer_retry_max_s, ++p->failures);
-	p->retry_at_ms = now_ms() + (uint64_t)delay * 1000;
+	p->retry_at_ms = pc_clock_ms() + (uint64_t)delay * 1000;
 	counter_inc(CNT_PEER_CONNECT_FAILED);
 	log_warnx("peer %s: %s (%u failed attempt%s); no new attempt for %u s", p->cfg->name,
 		  p->down ? "still unreachable" : "unreachable, marked down", p->failures,
@@ -189,7 +182,7 @@ static void peer_reached(struct peer_ctx *p)
 /* Milliseconds until a new attempt toward p is allowed; 0 when it is. */
 static uint64_t peer_wait_ms(const struct peer_ctx *p)
 {
-	uint64_t now = now_ms();
+	uint64_t now = pc_clock_ms();
 	return p->down && p->retry_at_ms > now ? p->retry_at_ms - now : 0;
 }
 
@@ -568,7 +561,7 @@ static struct conn *conn_new(struct transport *tp, int fd, enum pc_transport tra
 	c->addr = *addr;
 	c->addrlen = addrlen;
 	c->created = c->last_activity = c->message_started = now_s();
-	c->created_ms = now_ms();
+	c->created_ms = pc_clock_ms();
 	/* Room for one maximal message plus one read beyond it. */
 	buf_init(&c->in, tp->cfg->limits.max_message_size + TLS_RECORD_MAX);
 	buf_init(&c->out, OUT_BUF_MAX);
@@ -923,7 +916,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	struct transport *tp = arg;
 	const struct limits_config *lim = &tp->cfg->limits;
 	time_t now = now_s();
-	uint64_t now_msec = now_ms();
+	uint64_t now_msec = pc_clock_ms();
 	char desc[128];
 	for (struct conn *c = tp->conns; c; c = c->next) {
 		if (c->state == CONN_CLOSING)

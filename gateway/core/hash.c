@@ -1,7 +1,7 @@
 /* The keyed chained hash table of hash.h and its hash, SipHash-2-4 as the
  * reference describes it (one implementation for the whole gateway; the
- * reference vectors are checked in tests/unit/test_policy_admit.c and
- * test_hash.c). Chains are doubly linked through pprev so an owner removes an
+ * reference vectors are checked through rl_siphash24 in
+ * tests/unit/test_policy_admit.c). Chains are doubly linked through pprev so an owner removes an
  * entry in O(1) without knowing its table. */
 #include "hash.h"
 

@@ -1,7 +1,7 @@
 /* Relay port ranges: hands out even/odd (RTP, RTCP) port pairs with their
  * sockets already bound, and holds released pairs in quarantine before reuse
  * so late packets of an ended call cannot land in a new one. A pair is drawn
- * uniformly at random from the free set (GnuTLS's nonce generator), so the
+ * uniformly at random from the free set (core/random.h), so the
  * ports of the next call cannot be predicted from the last one's: an
  * attacker who wants to reach a plain side must hit its exact source too,
  * and cannot aim at a call before it exists. The free set is an array with

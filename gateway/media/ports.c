@@ -1,7 +1,7 @@
 /* Relay port ranges: hands out even/odd (RTP, RTCP) port pairs with their
  * sockets already bound, and holds released pairs in quarantine before reuse
  * so late packets of an ended call cannot land in a new one. A pair is drawn
- * uniformly at random from the free set (GnuTLS's nonce generator), so the
+ * uniformly at random from the free set (core/random.h), so the
  * ports of the next call cannot be predicted from the last one's: an
  * attacker who wants to reach a plain side must hit its exact source too,
  * and cannot aim at a call before it exists. The free set is an array with
@@ -18,11 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
-
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/random.h"
 
 int range_init(struct port_range *r, const char *bind_address, unsigned port_min,
 	       unsigned port_max, unsigned quarantine_ms)
@@ -95,7 +93,7 @@ static void free_swap(struct port_range *r, unsigned i, unsigned j)
 static long draw_below(unsigned n)
 {
 	uint64_t v;
-	if (gnutls_rnd(GNUTLS_RND_NONCE, &v, sizeof(v)) != 0) {
+	if (pc_random_bytes(&v, sizeof(v)) != 0) {
 		log_err("media: the random generator failed");
 		return -1;
 	}

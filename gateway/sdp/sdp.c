@@ -20,6 +20,9 @@
 #include <sofia-sip/sdp.h>
 #include <sofia-sip/su_alloc.h>
 
+#include "core/buf.h"
+#include "core/err.h"
+
 #define SDP_TOKEN_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-!#$%&'*+.^_`{|}~"
 
 /* Every a=crypto line in a stream, supported suite or not, so duplicate
@@ -475,45 +478,19 @@ int pc_sdp_pick_crypto(const struct pc_sdp_stream *offered, const enum pc_srtp_s
 
 /* ---- writing ---- */
 
-/* Output that holds keys: growing it must not leave a copy behind in freed
- * memory, which realloc would. */
+/* Output that holds keys: a secret core buffer, so growing it leaves no
+ * copy behind in freed memory. It needs no ceiling of its own: it is the
+ * body read (itself bounded by the message) with lines dropped, replaced or
+ * added per stream. An error sticks, so the writer checks once at the end. */
 struct outbuf {
-	char *p;
-	size_t len, cap;
+	struct pc_buf buf;
 	bool failed;
 };
 
-static bool out_reserve(struct outbuf *b, size_t more)
-{
-	if (b->failed)
-		return false;
-	if (b->len + more + 1 <= b->cap)
-		return true;
-	size_t cap = b->cap ? b->cap : 1024;
-	while (cap < b->len + more + 1)
-		cap *= 2;
-	char *p = malloc(cap);
-	if (!p) {
-		b->failed = true;
-		return false;
-	}
-	if (b->p) {
-		memcpy(p, b->p, b->len);
-		explicit_bzero(b->p, b->cap);
-		free(b->p);
-	}
-	b->p = p;
-	b->cap = cap;
-	return true;
-}
-
 static void out_mem(struct outbuf *b, const char *s, size_t n)
 {
-	if (!out_reserve(b, n))
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	if (!b->failed && buf_append(&b->buf, s, n) != PC_OK)
+		b->failed = true;
 }
 
 static void out_line(struct outbuf *b, const char *s, size_t n)
@@ -690,9 +667,10 @@ char *pc_sdp_write(const char *body, size_t len, const struct pc_sdp_plan *plan,
 		size_t whylen)
 {
 	struct pc_sdp_desc *desc = malloc(sizeof(*desc));
-	struct outbuf b = { 0 };
+	struct outbuf b = { .failed = false };
 	bool v6;
 
+	buf_init_secret(&b.buf, SIZE_MAX);
 	if (!desc) {
 		set_why(why, whylen, "SDP: out of memory");
 		return NULL;
@@ -713,19 +691,18 @@ char *pc_sdp_write(const char *body, size_t len, const struct pc_sdp_plan *plan,
 			write_line(&b, l, plan, desc, ip, &sec);
 	if (sec >= 0)
 		section_tail(&b, &plan->streams[sec]);
-	if (b.failed || !b.p) {
+	if (b.buf.len > 0)
+		out_mem(&b, "", 1); /* the NUL of the string handed back */
+	if (b.failed || b.buf.len == 0) {
 		set_why(why, whylen, "SDP: cannot write the body");
 		goto fail;
 	}
 	pc_sdp_desc_wipe(desc);
 	free(desc);
-	return b.p;
+	return buf_take(&b.buf);
 
 fail:
-	if (b.p) {
-		explicit_bzero(b.p, b.cap);
-		free(b.p);
-	}
+	buf_free(&b.buf);
 	pc_sdp_desc_wipe(desc);
 	free(desc);
 	return NULL;

@@ -367,7 +367,7 @@ struct txn_layer *txn_layer_new(const struct txn_config *cfg, const struct txn_e
 	if (tu)
 		layer->tu = *tu;
 	if (txn_table_init(&layer->table, layer->cfg.max_transactions) < 0) {
-		log_err("txn: out of memory");
+		log_err("txn: cannot set up the transaction table (memory or random key)");
 		free(layer);
 		return NULL;
 	}

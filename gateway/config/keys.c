@@ -32,6 +32,11 @@
 #define SECTION(keys_, check_, ...) \
 	{ .keys = keys_, .n_keys = sizeof(keys_) / sizeof(keys_[0]), .check = check_, __VA_ARGS__ }
 
+/* K_ENUM stores an int: the enums it fills must be int-sized. */
+_Static_assert(sizeof(enum tls_verify) == sizeof(int), "K_ENUM stores an int");
+_Static_assert(sizeof(enum media_mode) == sizeof(int), "K_ENUM stores an int");
+_Static_assert(sizeof(enum media_source_rule) == sizeof(int), "K_ENUM stores an int");
+
 /* Word lists in the order of their enum's values. */
 static const struct cfg_word verify_words[] = { { "none", TLS_VERIFY_NONE },
 	{ "optional", TLS_VERIFY_OPTIONAL }, { "required", TLS_VERIFY_REQUIRED }, { NULL, 0 } };

@@ -630,6 +630,11 @@ static void late_offer(void **state)
 	msg_t *ok = a_gets(&d, "SIP/2.0 200");
 	assert_non_null(sip_object(ok)->sip_payload); /* B's offer, our relay */
 	msg_destroy(ok);
+	/* B resends its 200 before A's answer came: still ours to ACK later. */
+	b_answers(inv, 200, sdp_b);
+	assert_int_equal(c->state, CALL_CONFIRMED);
+	assert_int_equal(waiting(TO_B, "ACK "), 0);
+	msg_destroy(a_gets(&d, "SIP/2.0 200"));
 	a_ack(&d, 1, sdp_a);
 	msg_t *ack = take(TO_B, "ACK ");
 	assert_non_null(sip_object(ack)->sip_payload);
@@ -647,7 +652,26 @@ static void late_offer(void **state)
 	settle();
 }
 
-/* 1c. B never answers our INVITE (Timer B): A gets 408, the call closes. */
+/* 1c. B resends its 200 (our ACK was lost): it gets our ACK again and the
+ * call stays confirmed; A gets the 200 again, as before the split. */
+static void b_200_retransmitted(void **state)
+{
+	struct a_dialog d;
+	new_dialog(&d, "b200@127.0.0.1");
+	msg_t *inv = establish(&d);
+	struct call *c = the_call();
+	b_answers(inv, 200, sdp_b);
+	msg_destroy(take(TO_B, "ACK "));
+	assert_int_equal(c->state, CALL_CONFIRMED);
+	msg_destroy(a_gets(&d, "SIP/2.0 200"));
+	a_ack(&d, 1, NULL);
+	assert_null(c->ok.msg);
+	a_hangs_up(&d, 2, c);
+	msg_destroy(inv);
+	settle();
+}
+
+/* 1d. B never answers our INVITE (Timer B): A gets 408, the call closes. */
 static void invite_timeout(void **state)
 {
 	struct a_dialog d;
@@ -1036,6 +1060,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(basic_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(late_offer, setup, teardown),
+		cmocka_unit_test_setup_teardown(b_200_retransmitted, setup, teardown),
 		cmocka_unit_test_setup_teardown(invite_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(phase_no_route, setup, teardown),
 		cmocka_unit_test_setup_teardown(phase_call_id_too_long, setup, teardown),

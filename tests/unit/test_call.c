@@ -904,6 +904,29 @@ static void reinvite_timeout(void **state)
 	settle();
 }
 
+/* 5b. A hangs up while its re-INVITE is still out to B, and that re-INVITE
+ * then times out: A hears 408 for it, but the closed call is not ended a
+ * second time (before the split it was: BYEs again and the call count
+ * went below zero, refusing every later call as over capacity). */
+static void reinvite_timeout_after_bye(void **state)
+{
+	struct a_dialog d;
+	new_dialog(&d, "late408@127.0.0.1");
+	msg_t *inv = establish(&d);
+	struct call *c = the_call();
+	a_request(&d, "INVITE", 2, sdp_a);
+	msg_destroy(take(TO_B, "INVITE "));
+	a_hangs_up(&d, 3, c);
+	take_all();
+	advance(64 * cfg.timers.t1_ms);
+	msg_destroy(take(TO_A, "SIP/2.0 408"));
+	assert_int_equal(waiting(TO_A, "BYE "), 0);
+	assert_int_equal(waiting(TO_B, "BYE "), 0);
+	assert_int_equal(b2bua_call_count(gw), 0);
+	msg_destroy(inv);
+	settle();
+}
+
 /* 6. No media on any stream for media_timeout: BYE on both legs. */
 static void media_timeout(void **state)
 {
@@ -1070,6 +1093,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bye_crossing_200, setup, teardown),
 		cmocka_unit_test_setup_teardown(glare, setup, teardown),
 		cmocka_unit_test_setup_teardown(reinvite_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(reinvite_timeout_after_bye, setup, teardown),
 		cmocka_unit_test_setup_teardown(media_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(connection_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(ok_retransmitted_until_no_ack, setup, teardown),

@@ -91,7 +91,9 @@ static void advance(uint64_t ms)
 
 /* --- the two peers and what they were sent -------------------------------- */
 
-enum { TO_A, TO_B, TO_OTHER };
+/* Who a message went to: A, B, or one of the two phones registered on the
+ * outside leg for the forking test (C, D). */
+enum { TO_A, TO_B, TO_C, TO_D, N_PEERS, TO_OTHER = N_PEERS };
 
 struct sent {
 	int to;
@@ -118,8 +120,10 @@ static struct pc_peer make_peer(const char *ip, unsigned port, int listener)
 
 /* A is a phone at 127.0.0.1:5070 (it reaches our listener 0, inside); B is
  * the route's static contact 127.0.0.2:5090 (its answers reach listener 1,
- * outside). */
-static struct pc_peer peer_a, peer_b;
+ * outside); C and D, at 127.0.0.3 and .4, register on the outside leg. */
+static struct pc_peer peers[N_PEERS];
+#define peer_a peers[TO_A]
+#define peer_b peers[TO_B]
 
 static int capture(void *ctx, const struct pc_peer *to, msg_t *msg)
 {
@@ -127,9 +131,10 @@ static int capture(void *ctx, const struct pc_peer *to, msg_t *msg)
 	char *text = sipmsg_print(msg, &len);
 	assert_non_null(text);
 	assert_true(nsent < MAX_SENT);
-	int who = pc_sockaddr_equal(&to->addr, &peer_a.addr)   ? TO_A
-		  : pc_sockaddr_equal(&to->addr, &peer_b.addr) ? TO_B
-							       : TO_OTHER;
+	int who = TO_OTHER;
+	for (int i = 0; i < N_PEERS; i++)
+		if (pc_sockaddr_equal(&to->addr, &peers[i].addr))
+			who = i;
 	sent[nsent++] = (struct sent){ .to = who, .text = strndup(text, len) };
 	return 0;
 }
@@ -160,7 +165,7 @@ static msg_t *take(int who, const char *prefix)
 		assert_non_null(m);
 		return m;
 	}
-	fail_msg("nothing starting with \"%s\" was sent to %s", prefix, who == TO_A ? "A" : "B");
+	fail_msg("nothing starting with \"%s\" was sent to %c", prefix, "ABCD?"[who]);
 	return NULL;
 }
 
@@ -192,6 +197,21 @@ static const char config_text[] =
 	");\n"
 	"routes = ( { from_leg = \"inside\"; to_leg = \"outside\"; transport = \"udp\";\n"
 	"             address = \"127.0.0.2\"; port = 5090; } );\n";
+
+/* The same with a registrar on the outside leg, and calls to carol routed
+ * to her registered contacts (serial forking). */
+static const char config_registrar[] =
+	"domain = \"gw.test\";\n"
+	"listeners = (\n"
+	"  { name = \"in\"; leg = \"inside\"; transport = \"udp\"; address = \"127.0.0.1\"; port = 5060; },\n"
+	"  { name = \"out\"; leg = \"outside\"; transport = \"udp\"; address = \"127.0.0.1\"; port = 5080; }\n"
+	");\n"
+	"legs = (\n"
+	"  { name = \"inside\"; media = \"rtp\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 42000, 42099 ]; },\n"
+	"  { name = \"outside\"; media = \"rtp\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 43000, 43099 ];\n"
+	"    registrar = true; allow_unauthenticated_register = true; }\n"
+	");\n"
+	"routes = ( { from_leg = \"inside\"; user = \"carol\"; to_leg = \"outside\"; registered = true; } );\n";
 
 static struct gateway_config cfg;
 static struct event_base *base;
@@ -284,10 +304,10 @@ static int net_peer_address(void *ctx, const struct peer_config *p, struct pc_pe
 	return 0;
 }
 
-static int setup(void **state)
+static int setup_with(const char *config)
 {
 	char err[512];
-	assert_int_equal(config_load_string(config_text, "test.conf", "/tmp", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(config_load_string(config, "test.conf", "/tmp", &cfg, err, sizeof(err)), 0);
 	cfg.limits.media_timeout_s = 0; /* on only where a test wants it */
 	memset(timers, 0, sizeof(timers));
 	ntimers = 0;
@@ -297,6 +317,8 @@ static int setup(void **state)
 	last_taken = -1;
 	peer_a = make_peer("127.0.0.1", 5070, 0);
 	peer_b = make_peer("127.0.0.2", 5090, 1);
+	peers[TO_C] = make_peer("127.0.0.3", 5090, 1);
+	peers[TO_D] = make_peer("127.0.0.4", 5090, 1);
 
 	struct txn_config tcfg = { .t1_ms = cfg.timers.t1_ms, .t2_ms = cfg.timers.t2_ms,
 				   .t4_ms = cfg.timers.t4_ms, .max_transactions = 1000 };
@@ -318,6 +340,9 @@ static int setup(void **state)
 	b2bua_call_handler(gw, &handler);
 	return 0;
 }
+
+static int setup(void **state) { return setup_with(config_text); }
+static int setup_registrar(void **state) { return setup_with(config_registrar); }
 
 static int teardown(void **state)
 {
@@ -345,6 +370,7 @@ static const char sdp_b[] = "v=0\r\no=- 2 2 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 
 
 /* A's side of its dialog with the gateway. */
 struct a_dialog {
+	const char *callee;    /* the Request-URI user */
 	char call_id[400];
 	char gw_tag[64];       /* our tag toward A, from our answers */
 	unsigned cseq;
@@ -385,7 +411,7 @@ static void a_send(struct a_dialog *d, const char *method, unsigned cseq, const 
 	if (d->gw_tag[0] && strcmp(method, "CANCEL") != 0)
 		snprintf(to_tag, sizeof(to_tag), ";tag=%s", d->gw_tag);
 	size_t blen = body ? strlen(body) : 0;
-	from_a("%s sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
+	from_a("%s sip:%s@127.0.0.1:5060 SIP/2.0\r\n"
 	       "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=%s;rport\r\n"
 	       "Max-Forwards: 70\r\n"
 	       "From: <sip:alice@127.0.0.1:5070>;tag=atag\r\n"
@@ -395,7 +421,7 @@ static void a_send(struct a_dialog *d, const char *method, unsigned cseq, const 
 	       "Contact: <sip:alice@127.0.0.1:5070>\r\n"
 	       "%s"
 	       "Content-Length: %zu\r\n\r\n%s",
-	       method, branch, to_tag, d->call_id, cseq, method,
+	       method, d->callee, branch, to_tag, d->call_id, cseq, method,
 	       body ? "Content-Type: application/sdp\r\n" : "", blen, body ? body : "");
 }
 
@@ -489,6 +515,7 @@ static struct call *the_call(void)
 static void new_dialog(struct a_dialog *d, const char *call_id)
 {
 	memset(d, 0, sizeof(*d));
+	d->callee = "bob";
 	snprintf(d->call_id, sizeof(d->call_id), "%s", call_id);
 	d->cseq = 1;
 }
@@ -689,6 +716,113 @@ static void invite_timeout(void **state)
 	settle();
 }
 
+/* 1f. B's final answers that do not make a call: a redirect is not
+ * followed across legs (480 to A); a 200 without the SDP answer is
+ * acknowledged and ended (488 to A, BYE to B). */
+static void b_answers_that_fail(void **state)
+{
+	struct a_dialog d;
+	new_dialog(&d, "redirect@127.0.0.1");
+	a_request(&d, "INVITE", 1, sdp_a);
+	msg_t *inv = take(TO_B, "INVITE ");
+	b_answers(inv, 302, NULL);
+	msg_destroy(take(TO_B, "ACK "));
+	msg_t *r = take(TO_A, "SIP/2.0 480");
+	assert_true(has_line(r, "redirect not followed"));
+	msg_destroy(r);
+	assert_int_equal(b2bua_call_count(gw), 0);
+	msg_destroy(inv);
+
+	new_dialog(&d, "nosdp@127.0.0.1");
+	a_request(&d, "INVITE", 1, sdp_a);
+	inv = take(TO_B, "INVITE ");
+	struct call *c = the_call();
+	b_answers(inv, 200, NULL);
+	msg_destroy(take(TO_B, "ACK "));
+	r = take(TO_A, "SIP/2.0 488");
+	assert_true(has_line(r, "the answer carries no SDP"));
+	msg_destroy(r);
+	assert_int_equal(c->state, CALL_ENDING);
+	msg_t *bye = take(TO_B, "BYE ");
+	b_answers(bye, 200, NULL);
+	msg_destroy(bye);
+	assert_int_equal(c->state, CALL_CLOSED);
+	assert_int_equal(b2bua_call_count(gw), 0);
+	msg_destroy(inv);
+	settle();
+}
+
+/* Phone `who` (C or D) registers as `user` from where it is. */
+static void registers(int who, const char *user)
+{
+	char ip[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &((struct sockaddr_in *)&peers[who].addr)->sin_addr, ip, sizeof(ip));
+	char text[2048];
+	int n = snprintf(text, sizeof(text),
+			 "REGISTER sip:gw.test SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP %s:5090;branch=z9hG4bKr%u;rport\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: <sip:%s@gw.test>;tag=r%d\r\n"
+			 "To: <sip:%s@gw.test>\r\n"
+			 "Call-ID: reg-%d@%s\r\n"
+			 "CSeq: 1 REGISTER\r\n"
+			 "Contact: <sip:%s@%s:5090>\r\n"
+			 "Expires: 3600\r\n"
+			 "Content-Length: 0\r\n\r\n",
+			 ip, ++branch_seq, user, who, user, who, ip, user, ip);
+	msg_t *m = sipmsg_parse(text, (size_t)n);
+	assert_non_null(m);
+	txn_layer_receive(layer, m, &peers[who]);
+	assert_true(last_taken);
+	msg_destroy(take(who, "SIP/2.0 200"));
+}
+
+/* 1e. A call to a registered user tries her contacts one after another:
+ * the first refuses (486), the next one is tried as a new INVITE in the
+ * same leg-B dialog-to-be (same Call-ID, CSeq + 1), and A hears only the
+ * outcome of the second. */
+static void serial_forking(void **state)
+{
+	registers(TO_C, "carol");
+	registers(TO_D, "carol");
+	struct a_dialog d;
+	new_dialog(&d, "fork@127.0.0.1");
+	d.callee = "carol";
+	a_request(&d, "INVITE", 1, sdp_a);
+	assert_true(last_taken);
+	int first = waiting(TO_C, "INVITE ") ? TO_C : TO_D;
+	int second = first == TO_C ? TO_D : TO_C;
+	msg_t *inv1 = take(first, "INVITE sip:carol@");
+	assert_int_equal(waiting(second, "INVITE "), 0);
+	answer(inv1, &peers[first], "xtag", 486, NULL, NULL);
+	msg_destroy(take(first, "ACK "));
+	msg_t *inv2 = take(second, "INVITE sip:carol@");
+	assert_string_equal(sip_object(inv2)->sip_call_id->i_id, sip_object(inv1)->sip_call_id->i_id);
+	assert_int_equal(sip_object(inv2)->sip_cseq->cs_seq, sip_object(inv1)->sip_cseq->cs_seq + 1);
+	assert_int_equal(waiting(TO_A, "SIP/2.0 486"), 0);
+	struct call *c = the_call();
+	assert_int_equal(c->state, CALL_INVITING);
+
+	answer(inv2, &peers[second], "ytag", 180, "Contact: <sip:carol@127.0.0.9:5090>", NULL);
+	msg_destroy(a_gets(&d, "SIP/2.0 180"));
+	answer(inv2, &peers[second], "ytag", 200, "Contact: <sip:carol@127.0.0.9:5090>", sdp_b);
+	msg_destroy(take(second, "ACK "));
+	msg_destroy(a_gets(&d, "SIP/2.0 200"));
+	assert_int_equal(c->state, CALL_CONFIRMED);
+	a_ack(&d, 1, NULL);
+
+	a_request(&d, "BYE", 2, NULL);
+	msg_destroy(a_gets(&d, "SIP/2.0 200"));
+	msg_t *bye = take(second, "BYE ");
+	assert_string_equal(sip_object(bye)->sip_to->a_tag, "ytag");
+	answer(bye, &peers[second], NULL, 200, NULL, NULL);
+	msg_destroy(bye);
+	assert_int_equal(c->state, CALL_CLOSED);
+	msg_destroy(inv1);
+	msg_destroy(inv2);
+	settle();
+}
+
 /* 2a. No route from the caller's leg: not the call layer's (the endpoint
  * answers 404). B's leg, outside, has no route. */
 static void phase_no_route(void **state)
@@ -875,6 +1009,47 @@ static void glare(void **state)
 	msg_destroy(reinv);
 
 	a_hangs_up(&d, 4, c);
+	msg_destroy(inv);
+	settle();
+}
+
+/* 4b. What is answered without crossing: PRACK (no reliable provisionals
+ * here, 481), a re-INVITE without an offer (488); what crosses: OPTIONS,
+ * answered by the other leg. Once the call is ending, a request gets 481. */
+static void in_dialog_requests(void **state)
+{
+	struct a_dialog d;
+	new_dialog(&d, "indialog@127.0.0.1");
+	msg_t *inv = establish(&d);
+	struct call *c = the_call();
+
+	a_request(&d, "PRACK", 2, NULL);
+	msg_destroy(take(TO_A, "SIP/2.0 481"));
+	a_request(&d, "INVITE", 3, NULL);
+	msg_t *r = take(TO_A, "SIP/2.0 488");
+	assert_true(has_line(r, "a re-INVITE without an offer is not supported"));
+	msg_destroy(r);
+	assert_int_equal(waiting(TO_B, ""), 0);
+
+	a_request(&d, "OPTIONS", 4, NULL);
+	msg_t *opt = take(TO_B, "OPTIONS ");
+	assert_int_equal(sip_object(opt)->sip_cseq->cs_seq, 2); /* leg B's own CSeq */
+	b_answers(opt, 200, NULL);
+	msg_destroy(opt);
+	r = a_gets(&d, "SIP/2.0 200");
+	assert_int_equal(sip_object(r)->sip_cseq->cs_method, sip_method_options);
+	msg_destroy(r);
+	assert_null(c->relay.st);
+
+	a_request(&d, "BYE", 5, NULL);
+	msg_destroy(a_gets(&d, "SIP/2.0 200"));
+	assert_int_equal(c->state, CALL_ENDING);
+	b_request(inv, "INFO", 2, NULL);
+	msg_destroy(take(TO_B, "SIP/2.0 481"));
+	msg_t *bye = take(TO_B, "BYE ");
+	b_answers(bye, 200, NULL);
+	msg_destroy(bye);
+	assert_int_equal(c->state, CALL_CLOSED);
 	msg_destroy(inv);
 	settle();
 }
@@ -1085,6 +1260,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(late_offer, setup, teardown),
 		cmocka_unit_test_setup_teardown(b_200_retransmitted, setup, teardown),
 		cmocka_unit_test_setup_teardown(invite_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(b_answers_that_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(serial_forking, setup_registrar, teardown),
 		cmocka_unit_test_setup_teardown(phase_no_route, setup, teardown),
 		cmocka_unit_test_setup_teardown(phase_call_id_too_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(phase_capacity, setup, teardown),
@@ -1092,6 +1269,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(cancel_crossing_200, setup, teardown),
 		cmocka_unit_test_setup_teardown(bye_crossing_200, setup, teardown),
 		cmocka_unit_test_setup_teardown(glare, setup, teardown),
+		cmocka_unit_test_setup_teardown(in_dialog_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(reinvite_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(reinvite_timeout_after_bye, setup, teardown),
 		cmocka_unit_test_setup_teardown(media_timeout, setup, teardown),

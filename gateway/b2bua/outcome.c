@@ -49,9 +49,9 @@ static void answered_too_late(struct call *c, sip_t const *sip, int status)
 }
 
 /* B's 2xx crossed a BYE that is ending the call (A hung up with BYE while B
- * rang): acknowledged, as before the split, but not answered again; the
- * call stays ending (ending -> confirmed is no legal move) and the BYE
- * already on its way ends B's dialog. */
+ * rang, or B sent one itself): acknowledged, as before the split, but not
+ * answered again; the call stays ending (ending -> confirmed is no legal
+ * move) and the BYE already sent, ours or B's, ends B's dialog. */
 static void accepted_while_ending(struct call *c, sip_t const *sip)
 {
 	learn_b_dialog(c, sip);

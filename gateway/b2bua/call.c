@@ -136,7 +136,7 @@ static void bury(struct call *c)
 	c->prev = NULL;
 	c->next = b->dead;
 	b->dead = c;
-	if (!b->reaper)
+	if (!b->reaper && !b->closing)
 		b->reaper = b->net.timer_start(b->net.ctx, 0, reap, b);
 }
 
@@ -202,6 +202,7 @@ void call_end(struct call *c, unsigned legs, const char *why)
 
 void call_free_all(struct b2bua *b)
 {
+	b->closing = true;
 	while (b->calls) {
 		struct call *c = b->calls;
 		if (c->state != CALL_CLOSED)

@@ -138,6 +138,7 @@ struct b2bua {
 	struct pc_htab index;     /* dialogs by Call-ID: every message of a call looks here */
 	uint32_t next_id;
 	void *reaper;             /* one-shot timer freeing `dead`, armed when not NULL */
+	bool closing;             /* b2bua_free: the endpoint is gone, no call_net */
 };
 
 /* media_plan.c: SDP and keys. An offer arrives on leg `from` and goes to the

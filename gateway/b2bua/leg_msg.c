@@ -138,7 +138,7 @@ void leg_respond(struct call *c, struct txn *st, int side, int status, const cha
 	if (!resp)
 		return;
 	bool invite = sip_object(txn_request_msg(st))->sip_request->rq_method == sip_method_invite;
-	if (invite && status >= 200 && status < 300) {
+	if (invite && status >= 200 && status < 300 && c->state != CALL_CLOSED) {
 		/* Kept for retransmission until the ACK (RFC 6026: the TU's job). */
 		if (c->ok.msg)
 			msg_destroy(c->ok.msg);

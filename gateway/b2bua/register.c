@@ -9,11 +9,13 @@
  * once: the key holder (keyholder/) keeps them and the nonce secret, drawn
  * fresh at every start (so nonces of an earlier run are stale), and mints
  * and checks nonces and verifies responses for us. This process keeps the
- * names and identities, for certificates, routing and P-Asserted-Identity. */
+ * names and identities, for certificates, routing and P-Asserted-Identity.
+ * Every refusal and challenge is applied by refuse.c. */
 #include "register.h"
 
 #include "b2bua.h"
 #include "guard.h"
+#include "refuse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,17 +212,21 @@ void reg_service_free(struct reg_service *rs)
 	free(rs);
 }
 
-static void respond(struct txn *st, msg_t *req, int status, const char *phrase,
-		    const char *const *lines, unsigned nlines)
+/* Applies a refusal or a challenge (refuse.c); `subject` starts its log
+ * line (NULL: a challenge, which is not a refusal to log). */
+static void refuse_with(struct reg_service *rs, struct txn *st, msg_t *req, struct verdict v,
+			const char *subject, const char *const *lines, unsigned n_lines)
 {
-	msg_t *resp = sipmsg_reply(req, status, phrase, txn_local_tag(st));
-	if (resp == NULL)
-		return;
-	for (unsigned i = 0; i < nlines; i++) {
-		if (lines[i] && lines[i][0] && sipmsg_add_line(resp, lines[i]) < 0)
-			log_warnx("register: cannot add a header to the %d answer", status);
-	}
-	txn_respond(st, resp);
+	struct refuse_to to = { .req = req, .st = st, .warn_host = rs->cfg->domain,
+				.subject = subject, .lines = lines, .n_lines = n_lines };
+	refuse(&to, &v);
+}
+
+static void refuse_why(struct reg_service *rs, struct txn *st, msg_t *req, enum pc_refusal r,
+		       const char *why)
+{
+	refuse_with(rs, st, req, verdict_refuse(r, why), sip_object(req)->sip_request->rq_method_name,
+		    NULL, 0);
 }
 
 static struct digest_server server(struct reg_service *rs)
@@ -237,13 +243,6 @@ static struct digest_server server(struct reg_service *rs)
 /* REGISTER is challenged by the registrar (401, WWW-Authenticate), other
  * requests by the gateway standing in front of the phones' calls as a
  * proxy would (407, Proxy-Authenticate; RFC 3261 §22.3). */
-/* A lockout verdict (403, or 503 + Retry-After when it cannot be tracked). */
-static void refuse(struct reg_service *rs, struct txn *st, msg_t *req, const struct verdict *v)
-{
-	counter_inc(CNT_AUTH_LOCKED_OUT);
-	guard_answer(st, req, v, rs->cfg->domain);
-}
-
 static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool stale, bool proxy)
 {
 	struct digest_server ds = server(rs);
@@ -255,18 +254,16 @@ static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool s
 			? -1
 			: digest_challenge(&ds, wall_s(), rnd, stale, &ch);
 	if (n < 1 || n > 2) {
-		respond(st, req, 500, "Server Internal Error", NULL, 0);
+		refuse_why(rs, st, req, REFUSAL_INTERNAL, "cannot make a digest challenge");
 		return;
 	}
 	/* In the order given: the preferred algorithm first (RFC 8760). */
 	for (int i = 0; i < n; i++)
 		snprintf(lines[i], sizeof(lines[i]), "%s: %s",
 			 proxy ? "Proxy-Authenticate" : "WWW-Authenticate", ch.value[i]);
-	counter_inc(CNT_AUTH_CHALLENGES);
-	if (proxy)
-		respond(st, req, 407, "Proxy Authentication Required", ptrs, (unsigned)n);
-	else
-		respond(st, req, 401, "Unauthorized", ptrs, (unsigned)n);
+	struct verdict v = verdict_refuse(proxy ? REFUSAL_PROXY_CHALLENGE : REFUSAL_CHALLENGE, NULL);
+	v.stale = stale;
+	refuse_with(rs, st, req, v, NULL, ptrs, (unsigned)n);
 }
 
 /* Digest authentication of one request; true with the user name in `who`,
@@ -285,7 +282,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 		/* A locked-out source is not even told whether its guess was right. */
 		struct verdict v = rl_auth_check(&rs->by_source, &src, now_ms);
 		if (v.kind != VERDICT_ACCEPT) {
-			refuse(rs, st, req, &v);
+			refuse_why(rs, st, req, v.reason, v.why);
 			return false;
 		}
 	}
@@ -302,8 +299,9 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 		if (v.kind == VERDICT_ACCEPT && by_user)
 			v = rl_auth_check(&rs->by_user, &usr, now_ms);
 		if (v.kind != VERDICT_ACCEPT) {
-			log_info("%s: \"%s\" is locked out after failed logins", method, ar.username);
-			refuse(rs, st, req, &v);
+			char why[USERS_NAME_MAX + 64];
+			snprintf(why, sizeof(why), "\"%s\" is locked out after failed logins", ar.username);
+			refuse_why(rs, st, req, v.reason, why);
 			return false;
 		}
 		/* Only the pair forgets its failures: a user-wide count reset by
@@ -314,11 +312,12 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 		snprintf(who, wholen, "%s", ar.username);
 		return true;
 	}
-	case AUTH_MALFORMED:
-		counter_inc(CNT_AUTH_FAILURES);
-		log_info("%s: malformed credentials: %s", method, ar.reason);
-		respond(st, req, 400, "Bad Request", NULL, 0);
+	case AUTH_MALFORMED: {
+		char why[160];
+		snprintf(why, sizeof(why), "malformed credentials: %s", ar.reason);
+		refuse_why(rs, st, req, REFUSAL_AUTH_MALFORMED, why);
 		return false;
+	}
 	case AUTH_FAILED:
 	case AUTH_REPLAY: {
 		counter_inc(CNT_AUTH_FAILURES);
@@ -334,11 +333,12 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 					       : vu.kind != VERDICT_ACCEPT ? &vu
 									   : NULL;
 		if (locked) {
-			log_info("%s: failed logins: locking out%s%s%s", method,
+			char why[200];
+			snprintf(why, sizeof(why), "failed logins: %s:%s%s%s", locked->why,
 				 vs.kind != VERDICT_ACCEPT ? " [the source]" : "",
 				 vp.kind != VERDICT_ACCEPT ? " [the user from this source]" : "",
 				 vu.kind != VERDICT_ACCEPT ? " [the user everywhere]" : "");
-			refuse(rs, st, req, locked);
+			refuse_why(rs, st, req, locked->reason, why);
 			return false;
 		}
 		challenge(rs, st, req, false, proxy);
@@ -391,15 +391,16 @@ static bool authorize(struct reg_service *rs, struct txn *st, msg_t *req,
 			return true;
 		}
 		if (!leg->digest_auth) {
-			const char *method = sip_object(req)->sip_request->rq_method_name;
+			char why[USERS_NAME_MAX * 2 + PC_IDENTITY_MAX + 80];
 			if (u)
-				log_info("%s: the client certificate of \"%s\" does not name \"%s\"",
-					 method, u->name, want);
+				snprintf(why, sizeof(why),
+					 "the client certificate of \"%s\" does not name \"%s\"", u->name,
+					 want);
 			else
-				log_info("%s: no verified client certificate naming a user (identity \"%s\")",
-					 method, txn_peer(st)->identity);
-			counter_inc(CNT_AUTH_FAILURES);
-			respond(st, req, 403, "Forbidden", NULL, 0);
+				snprintf(why, sizeof(why),
+					 "no verified client certificate naming a user (identity \"%s\")",
+					 txn_peer(st)->identity);
+			refuse_why(rs, st, req, REFUSAL_CERT_NO_USER, why);
 			return false;
 		}
 	}
@@ -428,6 +429,24 @@ size_t reg_service_identities(const struct reg_service *rs, const char *user,
 	return u->n_ids;
 }
 
+/* The reason of a registrar's refusal (registrar.h lists its statuses; the
+ * registrar sits below policy/ and cannot name reasons itself). */
+static enum pc_refusal registrar_refusal(int status)
+{
+	switch (status) {
+	case 400:
+		return REFUSAL_REGISTER_MALFORMED;
+	case 403:
+		return REFUSAL_FORBIDDEN;
+	case 423:
+		return REFUSAL_REGISTER_BRIEF;
+	case 503:
+		return REFUSAL_REGISTRAR_FULL;
+	default:
+		return REFUSAL_INTERNAL;
+	}
+}
+
 /* Who the REGISTER is for: the To user, which an authenticated user may
  * only be itself (RFC 3261 §10.3 step 3 leaves the mapping to policy). */
 static const char *aor_user(const sip_t *sip)
@@ -443,7 +462,7 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 		return false;
 	const char *user = aor_user(sip);
 	if (user == NULL) {
-		respond(st, req, 400, "Bad Request", NULL, 0);
+		refuse_why(rs, st, req, REFUSAL_REGISTER_MALFORMED, "no user in To");
 		return true;
 	}
 	/* Every authentication the leg names applies to REGISTER as to INVITE:
@@ -454,19 +473,21 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 		if (!authorize(rs, st, req, leg, false, user, who, sizeof(who)))
 			return true;
 		if (strcmp(who, user) != 0) {
-			log_info("register: \"%s\" may not register \"%s\"", who, user);
-			respond(st, req, 403, "Forbidden", NULL, 0);
+			char why[2 * REG_USER_MAX + 32];
+			snprintf(why, sizeof(why), "\"%s\" may not register \"%s\"", who, user);
+			refuse_why(rs, st, req, REFUSAL_FORBIDDEN, why);
 			return true;
 		}
 	}
 	uint64_t now = wall_s();
 	struct reg_result res = registrar_register(rs->registrar, user, sip, txn_peer(st), now);
 	if (res.status != 200) {
-		log_info("register: %s: %d %s (%s)", user, res.status, res.phrase, res.why);
-		char min[48];
+		char subject[REG_USER_MAX + 16], min[48];
+		snprintf(subject, sizeof(subject), "REGISTER of %s", user);
 		snprintf(min, sizeof(min), "Min-Expires: %u", res.min_expires);
 		const char *lines[1] = { res.status == 423 ? min : NULL };
-		respond(st, req, res.status, res.phrase, lines, 1);
+		refuse_with(rs, st, req, verdict_refuse(registrar_refusal(res.status), res.why), subject,
+			    lines, 1);
 		return true;
 	}
 	char contacts[REG_MAX_PER_USER * (REG_CONTACT_MAX + 32)];
@@ -484,7 +505,12 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 		*eol = '\0';
 		lines[n++] = p;
 	}
-	respond(st, req, 200, "OK", lines, n);
+	msg_t *resp = sipmsg_reply(req, 200, "OK", txn_local_tag(st));
+	for (unsigned i = 0; resp != NULL && i < n; i++)
+		if (sipmsg_add_line(resp, lines[i]) < 0)
+			log_warnx("register: cannot add a Contact to the 200 answer");
+	if (resp != NULL)
+		txn_respond(st, resp);
 	return true;
 }
 

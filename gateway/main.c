@@ -245,8 +245,16 @@ int main(int argc, char **argv)
 	struct loop_ctx lc = { base, NULL, NULL, NULL, 0 };
 	lc.ep = endpoint_new(base, &cfg);
 	lc.media = media_engine_new(base);
-	if (lc.ep && lc.media)
-		lc.b2bua = b2bua_new(base, &cfg, lc.ep, lc.media);
+	if (lc.ep && lc.media) {
+		struct call_net net;
+		endpoint_call_net(lc.ep, &net);
+		lc.b2bua = b2bua_new(base, &cfg, &net, lc.media);
+	}
+	if (lc.b2bua) {
+		struct call_handler h;
+		b2bua_call_handler(lc.b2bua, &h);
+		endpoint_set_call_handler(lc.ep, &h);
+	}
 	struct event *kh_watch = event_new(base, keyholder_fd(), EV_READ | EV_PERSIST, on_keyholder_gone, &lc);
 	if (!lc.b2bua || endpoint_start(lc.ep) < 0 || !kh_watch || event_add(kh_watch, NULL) < 0 ||
 	    enter_sandbox(&user) < 0) {

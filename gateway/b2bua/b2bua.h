@@ -1,20 +1,24 @@
 /* The back-to-back user agent: every call is two dialogs, one per leg, with
  * their own Call-ID, tags, CSeq, Via and Contact, and media anchored on the
- * gateway's relay with fresh SRTP keys per leg and direction. It registers
- * with the endpoint as the call handler and owns every call; a call dies only
- * in call_close(). */
+ * gateway's relay with fresh SRTP keys per leg and direction. It reaches the
+ * floors below only through a struct call_net (endpoint.h), is the
+ * endpoint's call handler, and owns every call; a call dies only in
+ * call_close(). */
 #ifndef PC_B2BUA_B2BUA_H
 #define PC_B2BUA_B2BUA_H
 
 #include "config/config.h"
+#include "endpoint/endpoint.h"
 
 struct event_base;
-struct endpoint;
 struct media_engine;
 struct b2bua;
 
+/* `net` is copied; `base` serves the REGISTER service's key-holder client. */
 struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cfg,
-			struct endpoint *ep, struct media_engine *media);
+			const struct call_net *net, struct media_engine *media);
+/* The handler to give the endpoint (endpoint_set_call_handler). */
+void b2bua_call_handler(struct b2bua *b, struct call_handler *out);
 void b2bua_free(struct b2bua *b);
 unsigned b2bua_call_count(const struct b2bua *b);
 /* For --check-config: what b2bua_new would refuse beyond the configuration

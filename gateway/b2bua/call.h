@@ -1,5 +1,12 @@
-/* Internal to b2bua/: the call, its two legs and the media plan helpers
- * shared by call.c (signalling) and media_plan.c (SDP and keys). */
+/* Internal to b2bua/: the call, its two legs, the b2bua that owns every
+ * call, and the functions the wing's files offer one another. A call is a
+ * small state machine (call.c: call_set_state and its table of legal
+ * moves); the other files each do one job on it: the Call-ID index
+ * (call_index.c), routing and serial forking (route.c), INVITE set-up as
+ * ordered phases (setup.c), B's answers to our INVITE (outcome.c), requests
+ * inside a dialog (dialog.c), the messages a leg sends (leg_msg.c), the
+ * call's timer (call_timer.c), SDP and keys (media_plan.c), and the wiring
+ * to the endpoint (b2bua.c). */
 #ifndef PC_B2BUA_CALL_H
 #define PC_B2BUA_CALL_H
 
@@ -9,6 +16,7 @@
 #include "b2bua.h"
 #include "core/peer.h"
 #include "endpoint/endpoint.h"
+#include "transaction/txn.h"
 #include "guard.h"
 #include "media/media.h"
 #include "register.h"
@@ -22,7 +30,7 @@ enum call_state {
 	CALL_EARLY,      /* a provisional with To-tag from B */
 	CALL_CONFIRMED,  /* 2xx relayed */
 	CALL_ENDING,     /* BYE sent, waiting for its answer */
-	CALL_CLOSED,
+	CALL_CLOSED,     /* over: no state but what transactions still point at */
 };
 
 /* Maximum crypto suites we offer per m-line (the leg's first ones). */
@@ -72,23 +80,33 @@ struct fork_state {
 	char caller[REG_USER_MAX]; /* the authenticated caller, "" for none */
 };
 
+/* Our last 2xx to an INVITE, resent over UDP until its ACK (RFC 6026: the
+ * transaction user's job, not the transaction's). */
+struct ok_retx {
+	msg_t *msg;               /* NULL: nothing waits for an ACK */
+	struct txn *st;           /* the server transaction it answers */
+	int side;                 /* the leg it went to */
+	unsigned interval_ms, elapsed_ms;
+};
+
+/* One in-dialog request relayed at a time (dialog.c). */
+struct relay {
+	struct txn *st;           /* the request from leg `from`, NULL when none */
+	struct txn *ct;           /* ... as our request on the other leg */
+	int from;
+};
+
 struct call {
 	struct call *next, *prev; /* the b2bua's calls; once buried, next chains the dead */
 	struct b2bua *b2bua;
-	enum call_state state;
+	enum call_state state;    /* changed only by call_set_state() */
 	uint32_t id;              /* for logs: never the Call-ID */
 	struct leg legs[2];
 	struct txn *a_invite;     /* server INVITE from A, until it terminates */
 	struct txn *b_invite;     /* client INVITE to B, until it terminates */
-	msg_t *ok_msg;            /* our last 2xx to an INVITE, resent over UDP until ACK */
-	struct txn *ok_st;        /* ... on this server transaction */
-	int ok_side;              /* ... of this leg */
-	struct txn *relay_st;     /* an in-dialog request being relayed ... */
-	struct txn *relay_ct;     /* ... as this request on the other leg */
-	int relay_from;           /* ... which came from this leg */
-	struct event *timer;      /* 2xx retransmission, then media watchdog */
-	unsigned ok_interval_ms;
-	unsigned ok_elapsed_ms;
+	struct ok_retx ok;
+	struct relay relay;
+	void *timer;              /* call_timer.c: 2xx retransmission, lost connections, media */
 	struct media_stream *streams[PC_SDP_MAX_STREAMS];
 	unsigned n_streams;       /* m-lines of the offer */
 	enum pc_sdp_proto offer_proto[PC_SDP_MAX_STREAMS]; /* the offerer's profiles, for our answer */
@@ -107,9 +125,8 @@ struct call {
 };
 
 struct b2bua {
-	struct event_base *base;
 	const struct gateway_config *cfg;
-	struct endpoint *ep;
+	struct call_net net;      /* everything below the call layer (endpoint.h) */
 	struct media_engine *media;
 	int range[CFG_MAX_LEGS];  /* media port range per configured leg */
 	struct call *calls;       /* live and closing calls, doubly linked */
@@ -121,7 +138,7 @@ struct b2bua {
 	struct leg **index;       /* dialogs by Call-ID: every message of a call looks here */
 	unsigned index_size;
 	uint32_t next_id;
-	struct event *reaper;
+	void *reaper;             /* one-shot timer freeing `dead`, armed when not NULL */
 };
 
 /* media_plan.c: SDP and keys. An offer arrives on leg `from` and goes to the
@@ -136,5 +153,111 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
  * latched get their latch window again, for peers that send only now. */
 void plan_answered(struct call *c);
 void plan_release(struct call *c);
+
+/* call.c: lifetime and state. */
+/* A new call in CALL_INVITING for the server INVITE `st`, counted and
+ * listed, legs initialised for their configured legs; NULL without memory.
+ * `limits` (may be all zero) is the call's count under the guard. */
+struct call *call_new(struct b2bua *b, struct txn *st, const struct leg_config *a_cfg,
+		      const struct leg_config *b_cfg, const struct guard_call *limits);
+/* The only way the state of a call changes: a move missing from the table
+ * of legal moves is a bug, logged (and asserted in debug builds). */
+void call_set_state(struct call *c, enum call_state s);
+const char *call_state_name(enum call_state s);
+/* Close the call now: index, counts, limits, media and timers released. A
+ * closed call is freed once no transaction points at it. */
+void call_close(struct call *c, const char *reason);
+/* End the call by BYE on the legs in `legs` (a bit per leg); it closes once
+ * those BYEs are answered, or now if there was nothing to send. */
+void call_end(struct call *c, unsigned legs, const char *why);
+/* The call left set-up (answered or closed): a slot of the set-up cap frees. */
+void call_leave_setup(struct call *c);
+/* For b2bua_free: close what is open and free every call now (the
+ * transaction layer is gone already, so nothing points at a call). */
+void call_free_all(struct b2bua *b);
+/* A transaction whose user data was one of the call's legs terminated. */
+void call_txn_gone(struct call *c, struct txn *t);
+#define BOTH_LEGS ((1u << LEG_A) | (1u << LEG_B))
+
+/* call_timer.c: one timer per call, started with the first 2xx we send. */
+bool call_timer_start(struct call *c);
+void call_timer_stop(struct call *c);
+
+/* call_index.c: both legs of every live call by Call-ID. */
+int call_index_init(struct b2bua *b, unsigned size);
+void call_index_free(struct b2bua *b);
+void call_index_add(struct b2bua *b, struct leg *l);
+void call_index_remove(struct b2bua *b, struct leg *l);
+/* The live call one of whose legs has this Call-ID and local tag; its side. */
+struct call *call_index_find(struct b2bua *b, const char *call_id, const char *local_tag,
+			     int *side);
+
+/* route.c: where leg B goes. */
+const struct route_config *route_for(struct b2bua *b, const char *leg, const char *user);
+/* Fill leg B's destination, Request-URI and To from the route: 0, -1 when
+ * the route has no usable target, -2 when the registered user has no
+ * binding. */
+int route_leg_b(struct call *c, const struct route_config *r, const char *user, char *ruri,
+		size_t len);
+bool route_is_tls(struct b2bua *b, const struct route_config *r, const char *user);
+/* Remember what the next contact of a registered callee needs. */
+void fork_start(struct call *c, const char *callee, unsigned max_forwards,
+		const struct route_config *r, const char *caller);
+/* After B's INVITE failed with `status`: the next contact, if any; true
+ * when an attempt was sent. */
+bool fork_next(struct call *c, int status);
+void fork_free(struct call *c);
+/* The configured leg of the listener a message came in on, or NULL. */
+const char *listener_leg(const struct b2bua *b, const struct pc_peer *from);
+
+/* setup.c: a new INVITE outside any dialog. */
+bool setup_new_call(struct b2bua *b, struct txn *st, msg_t *req);
+/* One INVITE toward leg B's current target: 0 when sent, else the status
+ * to refuse with (phrase, why; why may go in a Warning when why_public). */
+int setup_attempt(struct call *c, sip_t const *sip, const struct route_config *r,
+		  const char *caller_user, const char *ruri, unsigned mf, char *phrase,
+		  size_t phrase_len, char *why, size_t whylen, bool *why_public);
+
+/* outcome.c: the transaction callbacks of a leg (B's answers, failures,
+ * CANCEL from A). */
+void outcome_leg_init(struct leg *l);
+
+/* dialog.c: requests and ACKs inside a call. */
+void dialog_request(struct b2bua *b, struct txn *st, msg_t *req, struct call *c, int side);
+void dialog_ack(struct call *c, int side, msg_t *ack, const struct pc_peer *from);
+/* The relayed request's answer from the other leg. */
+void dialog_relay_response(struct call *c, struct txn *ct, msg_t *resp);
+/* The relayed request got no answer (timeout or transport). */
+void dialog_relay_failure(struct call *c, struct txn *ct, int status);
+
+/* leg_msg.c: every message the call sends, built from the leg's dialog. */
+/* A response to a request from leg `side`, with our headers (Contact for
+ * 18x/2xx, Warning 399 `warning`, Retry-After where due) and SDP `body`. */
+msg_t *leg_reply(struct call *c, struct txn *st, int side, int status, const char *phrase,
+		 const char *body, const char *warning);
+/* leg_reply sent on `st` (NULL: nothing); a 2xx to an INVITE is kept for
+ * retransmission until its ACK. */
+void leg_respond(struct call *c, struct txn *st, int side, int status, const char *phrase,
+		 const char *body, const char *warning);
+/* leg_respond on A's INVITE. */
+void leg_respond_a(struct call *c, int status, const char *phrase, const char *body,
+		   const char *warning);
+/* Leg B's INVITE to ruri with identity lines `extra` and the offer `body`
+ * (NULL: late offer); 0, or -1 when it cannot be built or sent. */
+int leg_send_invite(struct call *c, const char *ruri, unsigned max_forwards, const char *extra,
+		    const char *body);
+/* The ACK for a 2xx to our INVITE with CSeq `cseq` on leg `side`, with an
+ * SDP answer when the offer came in the 2xx (body may be NULL). */
+void leg_send_ack(struct call *c, int side, uint32_t cseq, const char *body);
+/* BYE on leg `side` if it has a dialog; counted in pending_bye. */
+void leg_send_bye(struct call *c, int side);
+/* CANCEL for B's pending INVITE (RFC 3261 §9.1). */
+void leg_send_cancel(struct call *c);
+/* Leg `to`'s copy of an in-dialog request (method, our CSeq, its target):
+ * the SDP `sdp` when re-planned, else the original body with its type.
+ * The client transaction, or NULL. */
+struct txn *leg_send_relayed(struct call *c, int to, sip_t const *sip, const char *sdp);
+/* "host:port" of our listener toward a leg's peer (brackets for IPv6). */
+void leg_sent_by(struct call *c, struct leg *l, char *out, size_t len);
 
 #endif

@@ -640,22 +640,37 @@ void endpoint_set_call_handler(struct endpoint *ep, const struct call_handler *h
 	ep->calls = *h;
 }
 
-struct txn_layer *endpoint_txns(struct endpoint *ep) { return ep->txns; }
-
-int endpoint_send(struct endpoint *ep, const struct pc_peer *to, msg_t *msg)
+static struct txn *net_request(void *ctx, msg_t *req, const struct pc_peer *to,
+			       struct txn_owner *owner)
 {
-	return env_send(ep, to, msg);
+	struct endpoint *ep = ctx;
+	return txn_request(ep->txns, req, to, owner);
 }
 
-int endpoint_sent_by(struct endpoint *ep, const struct pc_peer *to, const char *leg, char *host,
-		     size_t hostlen, unsigned *port)
+static int net_sent_by(void *ctx, const struct pc_peer *to, const char *leg, char *host,
+		       size_t hostlen, unsigned *port)
 {
+	struct endpoint *ep = ctx;
 	return transport_sent_by(ep->tp, to, leg, host, hostlen, port);
 }
 
-unsigned endpoint_peer_retry_after(struct endpoint *ep, const struct pc_peer *to)
+static unsigned net_retry_after(void *ctx, const struct pc_peer *to)
 {
+	struct endpoint *ep = ctx;
 	return transport_peer_retry_after(ep->tp, to);
+}
+
+static int net_peer_address(void *ctx, const struct peer_config *p, struct pc_peer *out)
+{
+	return transport_peer_address(p, out);
+}
+
+void endpoint_call_net(struct endpoint *ep, struct call_net *out)
+{
+	*out = (struct call_net){ .ctx = ep, .request = net_request, .send = env_send,
+		.sent_by = net_sent_by, .retry_after = net_retry_after,
+		.peer_address = net_peer_address, .timer_start = env_timer_start,
+		.timer_stop = env_timer_stop };
 }
 
 void endpoint_log_counters(const struct endpoint *ep)

@@ -58,21 +58,42 @@ struct call_handler {
 	void (*on_inbound_closed)(void *ctx, uint64_t conn_id);
 };
 
+/* Everything the call layer may ask of the floors below it, as one table
+ * of operations: the endpoint fills it (endpoint_call_net), and unit tests
+ * of the call layer fill it with fakes, so calls are tested without sockets
+ * or sleeping. Each request takes one path down: call layer -> this table
+ * -> transaction layer -> transport. */
+struct call_net {
+	void *ctx;
+	/* Start a client transaction for `req` (taken) toward `to`; its
+	 * callbacks go to `owner` (may be NULL: nobody listens). NULL on failure. */
+	struct txn *(*request)(void *ctx, msg_t *req, const struct pc_peer *to,
+			       struct txn_owner *owner);
+	/* Send a message outside any transaction (the ACK for a 2xx); not taken.
+	 * 0 or a negative pc_err. */
+	int (*send)(void *ctx, const struct pc_peer *to, msg_t *msg);
+	/* Via sent-by and Contact host:port of our listener toward `to` on the
+	 * configured leg `leg` (may be NULL). 0 or -1. */
+	int (*sent_by)(void *ctx, const struct pc_peer *to, const char *leg, char *host,
+		       size_t hostlen, unsigned *port);
+	/* Seconds before the configured peer `to` is tried again after failed
+	 * connections (0: now): the Retry-After of a 503. */
+	unsigned (*retry_after)(void *ctx, const struct pc_peer *to);
+	/* Resolve a configured peer (numeric address only). 0 or -1. */
+	int (*peer_address)(void *ctx, const struct peer_config *p, struct pc_peer *out);
+	/* One-shot timer, as the transaction layer's (txn.h): a handle that
+	 * timer_stop releases exactly once, also after it fired. */
+	void *(*timer_start)(void *ctx, unsigned ms, void (*fire)(void *arg), void *arg);
+	void (*timer_stop)(void *ctx, void *timer);
+};
+
 struct endpoint *endpoint_new(struct event_base *base, const struct gateway_config *cfg);
 /* Open listeners and start peer keep-alives. 0 or -1 (reason logged). */
 int endpoint_start(struct endpoint *ep);
 void endpoint_free(struct endpoint *ep);
 void endpoint_set_call_handler(struct endpoint *ep, const struct call_handler *h);
-struct txn_layer *endpoint_txns(struct endpoint *ep);
-/* Send a message outside any transaction (the ACK for a 2xx). */
-int endpoint_send(struct endpoint *ep, const struct pc_peer *to, msg_t *msg);
-/* Via sent-by for messages toward `to`. 0 or -1. */
-int endpoint_sent_by(struct endpoint *ep, const struct pc_peer *to, const char *leg, char *host,
-		     size_t hostlen, unsigned *port);
-
-/* Seconds before the transport tries the configured peer `to` again after
- * failed connections (0: it will try now): the Retry-After of a 503. */
-unsigned endpoint_peer_retry_after(struct endpoint *ep, const struct pc_peer *to);
+/* The endpoint's operations for the call layer. */
+void endpoint_call_net(struct endpoint *ep, struct call_net *out);
 
 /* Log every non-zero counter (SIGUSR1 and at shutdown). */
 void endpoint_log_counters(const struct endpoint *ep);

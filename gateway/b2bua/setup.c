@@ -1,0 +1,345 @@
+/* INVITE set-up: a request outside any dialog becomes a call through an
+ * ordered list of phases, each of which either passes or answers the
+ * request itself: authenticate -> route -> dialog fits -> capacity ->
+ * admit (SIPS toward the next hop, call limits) -> create the call -> leg
+ * B's target -> attempt. An attempt (one per contact of a forked call) is
+ * itself a list: SIPS on this hop -> identity -> media plan -> send. A new
+ * step (signing, a shared-store lookup) is one more entry in a table, not
+ * another early exit. */
+#include "call.h"
+#include "identity.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/url.h>
+
+#include "core/clock.h"
+#include "core/counters.h"
+#include "core/log.h"
+#include "sip/reply.h"
+
+/* ---- the phases of a new call ---- */
+
+enum phase_result {
+	PHASE_NEXT,     /* go on with the next phase */
+	PHASE_ANSWERED, /* the request was answered (refused, or the call set up) */
+	PHASE_NOT_MINE, /* the endpoint answers it (404: no route) */
+};
+
+/* What the phases learn about the INVITE, in the order they learn it. */
+struct setup {
+	struct b2bua *b;
+	struct txn *st;
+	msg_t *req;
+	sip_t const *sip;
+	const struct pc_peer *from;
+	const char *leg_name;              /* the caller's leg, NULL if none */
+	const char *user;                  /* the dialled user */
+	char caller_user[REG_USER_MAX];    /* the authenticated caller, "" none */
+	const struct route_config *route;
+	struct guard_call limits;
+	struct call *call;
+	char ruri[sizeof(((struct leg *)0)->remote_uri) - 2]; /* fits "<ruri>" */
+};
+
+/* Who is calling, before anything is allocated for the call. */
+static enum phase_result phase_authenticate(struct setup *s)
+{
+	struct b2bua *b = s->b;
+	const struct leg_config *leg = s->leg_name ? config_leg(b->cfg, s->leg_name) : NULL;
+	if (!reg_service_authorize(b->reg, s->st, s->req, leg, s->caller_user,
+				   sizeof(s->caller_user)))
+		return PHASE_ANSWERED;
+	return PHASE_NEXT;
+}
+
+static enum phase_result phase_route(struct setup *s)
+{
+	s->route = s->leg_name ? route_for(s->b, s->leg_name, s->user) : NULL;
+	return s->route ? PHASE_NEXT : PHASE_NOT_MINE;
+}
+
+/* The dialog is found again by its Call-ID and tag: they must fit whole. */
+static enum phase_result phase_dialog_fits(struct setup *s)
+{
+	if (strlen(s->sip->sip_call_id->i_id) < sizeof(((struct leg *)0)->call_id) &&
+	    (!s->sip->sip_from->a_tag ||
+	     strlen(s->sip->sip_from->a_tag) < sizeof(((struct leg *)0)->remote_tag)))
+		return PHASE_NEXT;
+	msg_t *resp = sipmsg_reply(s->req, 400, "Call-ID or Tag Too Long", txn_local_tag(s->st));
+	if (resp)
+		txn_respond(s->st, resp);
+	return PHASE_ANSWERED;
+}
+
+static enum phase_result phase_capacity(struct setup *s)
+{
+	if (s->b->n_calls < s->b->cfg->limits.max_calls)
+		return PHASE_NEXT;
+	msg_t *resp = sipmsg_reply(s->req, 503, "Service Unavailable", txn_local_tag(s->st));
+	if (resp) {
+		sipmsg_add_line(resp, "Retry-After: 10");
+		txn_respond(s->st, resp);
+	}
+	return PHASE_ANSWERED;
+}
+
+/* SIPS on the next hop and the call limits, before the call exists. */
+static enum phase_result phase_admit(struct setup *s)
+{
+	struct b2bua *b = s->b;
+	struct verdict v = guard_next_hop(s->sip, route_is_tls(b, s->route, s->user));
+	if (v.kind == VERDICT_ACCEPT)
+		v = guard_call_start(b->guard, b->n_setup, s->caller_user, s->leg_name,
+				     s->route->peer, pc_clock_ms(), &s->limits);
+	if (v.kind == VERDICT_ACCEPT)
+		return PHASE_NEXT;
+	log_info("INVITE from leg %s%s%s refused: %d %s (%s)", s->leg_name,
+		 s->caller_user[0] ? " user " : "", s->caller_user, v.status, v.phrase, v.why);
+	guard_answer(s->st, s->req, &v, b->cfg->domain);
+	return PHASE_ANSWERED;
+}
+
+/* The call, with leg A: the caller's dialog as the caller sees it. */
+static enum phase_result phase_create(struct setup *s)
+{
+	struct b2bua *b = s->b;
+	sip_t const *sip = s->sip;
+	s->call = call_new(b, s->st, config_leg(b->cfg, s->leg_name),
+			   config_leg(b->cfg, s->route->to_leg), &s->limits);
+	if (!s->call) {
+		guard_call_end(b->guard, &s->limits, pc_clock_ms());
+		return PHASE_NOT_MINE;
+	}
+	struct leg *a = &s->call->legs[LEG_A];
+	a->peer = *s->from;
+	snprintf(a->call_id, sizeof(a->call_id), "%s", sip->sip_call_id->i_id);
+	call_index_add(b, a);
+	snprintf(a->remote_tag, sizeof(a->remote_tag), "%s",
+		 sip->sip_from->a_tag ? sip->sip_from->a_tag : "");
+	if (sip->sip_contact)
+		url_e(a->remote_target, (int)sizeof(a->remote_target), sip->sip_contact->m_url);
+	url_e(a->remote_uri + 1, (int)sizeof(a->remote_uri) - 2, sip->sip_from->a_url);
+	a->remote_uri[0] = '<';
+	strncat(a->remote_uri, ">", sizeof(a->remote_uri) - strlen(a->remote_uri) - 1);
+	url_e(a->local_uri + 1, (int)sizeof(a->local_uri) - 2, sip->sip_to->a_url);
+	a->local_uri[0] = '<';
+	strncat(a->local_uri, ">", sizeof(a->local_uri) - strlen(a->local_uri) - 1);
+	return PHASE_NEXT;
+}
+
+/* Leg B: a new dialog toward the route's target; only the caller's user
+ * part crosses. */
+static enum phase_result phase_leg_b(struct setup *s)
+{
+	struct call *c = s->call;
+	struct leg *lb = &c->legs[LEG_B];
+	int routed = route_leg_b(c, s->route, s->user, s->ruri, sizeof(s->ruri));
+	if (routed == -2) {
+		leg_respond_a(c, 480, "Temporarily Unavailable", NULL, NULL);
+		call_close(c, "callee not registered");
+		return PHASE_ANSWERED;
+	}
+	if (routed < 0) {
+		leg_respond_a(c, 500, "Server Internal Error", NULL, "route has no usable target");
+		call_close(c, "bad route");
+		return PHASE_ANSWERED;
+	}
+	/* A next hop backed off after failed connections: refused before any
+	 * relay port or key is spent, with when to try again (RFC 3261 §21.5.4). */
+	c->retry_after_s = s->b->net.retry_after(s->b->net.ctx, &lb->peer);
+	if (c->retry_after_s) {
+		counter_inc(CNT_PEER_BACKOFF_REFUSED);
+		leg_respond_a(c, 503, "Service Unavailable", NULL, "next hop down");
+		call_close(c, "next hop down");
+		return PHASE_ANSWERED;
+	}
+	sipmsg_random_token(lb->call_id, 33);
+	call_index_add(s->b, lb);
+	return PHASE_NEXT;
+}
+
+static unsigned next_max_forwards(sip_t const *sip)
+{
+	unsigned mf = sip->sip_max_forwards ? sip->sip_max_forwards->mf_count : 70;
+	return mf > 0 ? mf - 1 : 0;
+}
+
+static enum phase_result phase_attempt(struct setup *s)
+{
+	struct call *c = s->call;
+	unsigned mf = next_max_forwards(s->sip);
+	if (s->route->registered)
+		fork_start(c, s->user, mf, s->route, s->caller_user);
+	char phrase[128], why[160] = "";
+	bool why_public;
+	int refused = setup_attempt(c, s->sip, s->route, s->caller_user, s->ruri, mf, phrase,
+				    sizeof(phrase), why, sizeof(why), &why_public);
+	if (refused) {
+		log_info("call %u refused: %d %s (%s)", c->id, refused, phrase, why);
+		leg_respond_a(c, refused, phrase, NULL, why_public ? why : NULL);
+		call_close(c, why);
+		return PHASE_ANSWERED;
+	}
+	log_info("call %u: %s -> %s via leg %s%s", c->id, s->leg_name, s->ruri, s->route->to_leg,
+		 c->legs[LEG_B].secure ? " (SRTP offered)" : "");
+	return PHASE_ANSWERED;
+}
+
+static enum phase_result (*const setup_phases[])(struct setup *) = {
+	phase_authenticate, phase_route, phase_dialog_fits, phase_capacity,
+	phase_admit, phase_create, phase_leg_b, phase_attempt,
+};
+
+bool setup_new_call(struct b2bua *b, struct txn *st, msg_t *req)
+{
+	struct setup s = { .b = b, .st = st, .req = req, .sip = sip_object(req) };
+	s.from = txn_peer(st);
+	s.leg_name = listener_leg(b, s.from);
+	s.user = s.sip->sip_request->rq_url->url_user;
+	for (size_t i = 0; i < sizeof(setup_phases) / sizeof(setup_phases[0]); i++) {
+		enum phase_result r = setup_phases[i](&s);
+		if (r != PHASE_NEXT)
+			return r == PHASE_ANSWERED;
+	}
+	return true;
+}
+
+/* ---- one attempt toward a contact ---- */
+
+/* What an attempt's steps share; a refusing step fills the refusal. */
+struct attempt {
+	struct call *c;
+	sip_t const *sip;
+	const struct route_config *route;
+	const char *caller_user;
+	const char *ruri;
+	unsigned max_forwards;
+	struct identity_out idn;
+	char *offer;              /* leg B's SDP (holds keys), NULL for a late offer */
+	char *phrase;
+	size_t phrase_len;
+	char *why;
+	size_t whylen;
+	bool why_public;
+};
+
+/* A sips request may only leave over TLS. */
+static int attempt_sips(struct attempt *a)
+{
+	struct verdict v = guard_next_hop(a->sip, a->c->legs[LEG_B].peer.transport == PC_TP_TLS);
+	if (v.kind == VERDICT_ACCEPT)
+		return 0;
+	snprintf(a->phrase, a->phrase_len, "%s", v.phrase);
+	snprintf(a->why, a->whylen, "%s", v.why);
+	return v.status;
+}
+
+/* Who this next hop is told is calling: privacy and asserted identity
+ * (identity.c decides), counted and logged, then our From on leg B. */
+static int attempt_identity(struct attempt *a)
+{
+	struct call *c = a->c;
+	struct b2bua *b = c->b2bua;
+	const char *user = a->caller_user;
+	const struct peer_config *next = a->route->peer[0] ? config_peer(b->cfg, a->route->peer) : NULL;
+	const char *const *ids = NULL;
+	size_t n_ids = reg_service_identities(b->reg, user, &ids);
+	char own[CFG_NAME_MAX + CFG_HOST_MAX + 8];
+	snprintf(own, sizeof(own), "sip:%s@%s", user, b->cfg->auth.realm);
+	const struct pc_peer *from = &c->legs[LEG_A].peer;
+	struct identity_in in = {
+		.prev_hop_trusted = identity_prev_hop_trusted(b->cfg, b->guard, from),
+		.next_hop_trusted = identity_next_hop_trusted(b->cfg, b->guard, &c->legs[LEG_B].peer, next),
+		.user = user,
+		.identities = ids,
+		.n_identities = n_ids,
+		.default_identity = user[0] ? own : NULL,
+	};
+	struct identity_out *out = &a->idn;
+	int status = identity_decide(b->cfg, a->sip, &in, out, a->phrase, a->phrase_len);
+	if (status) {
+		counter_inc(CNT_PRIVACY_REFUSED);
+		snprintf(a->why, a->whylen, "%s", out->why);
+		return status;
+	}
+	if (out->anonymous)
+		counter_inc(CNT_FROM_ANONYMISED);
+	if (out->from_replaced && !out->anonymous) {
+		counter_inc(CNT_FROM_REPLACED);
+		log_info("call %u: From user of %s is not an identity it owns: sent as \"%s\"", c->id,
+			 user, out->from_user);
+	}
+	if (out->pai_removed)
+		counter_inc(CNT_PAI_REMOVED);
+	if (out->n_asserted)
+		counter_inc(CNT_PAI_ASSERTED);
+	/* At info level only when the edge changed something. */
+	if (out->anonymous || out->pai_removed || out->n_asserted || a->sip->sip_privacy)
+		log_info("call %u: privacy: %s; asserted identity: %s (%u sent)", c->id, out->why,
+			 out->pai_why, out->n_asserted);
+	else
+		log_debug("call %u: no privacy asked, no identity asserted", c->id);
+
+	struct leg *lb = &c->legs[LEG_B];
+	char sent_by[CFG_HOST_MAX + 16];
+	leg_sent_by(c, lb, sent_by, sizeof(sent_by));
+	/* A From user too long to write whole is not cut into someone else's. */
+	if (out->anonymous ||
+	    snprintf(lb->local_uri, sizeof(lb->local_uri), "<sip:%s@%s>",
+		     out->from_user[0] ? out->from_user : "anonymous", sent_by) >= (int)sizeof(lb->local_uri))
+		snprintf(lb->local_uri, sizeof(lb->local_uri), "%s", IDENTITY_ANONYMOUS_FROM);
+	return 0;
+}
+
+/* An offer with keys made for this next hop alone; none in the INVITE
+ * makes a late offer (B offers in its 2xx, A answers in its ACK). */
+static int attempt_media(struct attempt *a)
+{
+	a->why_public = true;
+	sip_t const *sip = a->sip;
+	if (!sip->sip_payload || !sip->sip_payload->pl_len) {
+		a->c->late_offer = true;
+		return 0;
+	}
+	int status = plan_offer(a->c, LEG_A, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
+				&a->offer, a->why, a->whylen);
+	if (status)
+		snprintf(a->phrase, a->phrase_len, "%s",
+			 status == 488 ? "Not Acceptable Here" :
+			 sip_status_phrase(status) ? sip_status_phrase(status) : "Refused");
+	return status;
+}
+
+static int attempt_send(struct attempt *a)
+{
+	if (leg_send_invite(a->c, a->ruri, a->max_forwards, a->idn.headers, a->offer) == 0)
+		return 0;
+	snprintf(a->phrase, a->phrase_len, "Server Internal Error");
+	snprintf(a->why, a->whylen, "cannot send the INVITE onward");
+	return 500;
+}
+
+static int (*const attempt_steps[])(struct attempt *) = {
+	attempt_sips, attempt_identity, attempt_media, attempt_send,
+};
+
+int setup_attempt(struct call *c, sip_t const *sip, const struct route_config *r,
+		  const char *caller_user, const char *ruri, unsigned mf, char *phrase,
+		  size_t phrase_len, char *why, size_t whylen, bool *why_public)
+{
+	struct attempt a = { .c = c, .sip = sip, .route = r, .caller_user = caller_user,
+		.ruri = ruri, .max_forwards = mf, .phrase = phrase, .phrase_len = phrase_len,
+		.why = why, .whylen = whylen };
+	int status = 0;
+	for (size_t i = 0; !status && i < sizeof(attempt_steps) / sizeof(attempt_steps[0]); i++)
+		status = attempt_steps[i](&a);
+	if (a.offer) {
+		explicit_bzero(a.offer, strlen(a.offer));
+		free(a.offer);
+	}
+	*why_public = a.why_public;
+	return status;
+}

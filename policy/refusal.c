@@ -39,7 +39,23 @@ static const struct refusal table[REFUSAL__COUNT] = {
 	[REFUSAL_REGISTRAR_FULL] = { 503, "Service Unavailable", NONE },
 	[REFUSAL_INTERNAL] = { 500, "Server Internal Error", NONE },
 	[REFUSAL_PRIVACY_MALFORMED] = { 400, "Malformed Privacy Header", CNT_PRIVACY_REFUSED },
-	[REFUSAL_PRIVACY_CRITICAL] = { 500, "Privacy Unavailable", CNT_PRIVACY_REFUSED },
+	/* Retry-After: 1, as every 500 a call answers (a retry may well succeed). */
+	[REFUSAL_PRIVACY_CRITICAL] = { 500, "Privacy Unavailable", CNT_PRIVACY_REFUSED,
+				       .retry_after = 1 },
+	[REFUSAL_DIALOG_TOO_LONG] = { 400, "Call-ID or Tag Too Long", NONE },
+	[REFUSAL_MAX_CALLS] = { 503, "Service Unavailable", NONE, .retry_after = 10 },
+	[REFUSAL_NOT_REGISTERED] = { 480, "Temporarily Unavailable", NONE },
+	[REFUSAL_CALL_FAILED] = { 500, "Server Internal Error", NONE, 399, .why_public = true,
+				  .retry_after = 1 },
+	/* Its Retry-After is the backoff left: the verdict's. */
+	[REFUSAL_NEXT_HOP_DOWN] = { 503, "Service Unavailable", CNT_PEER_BACKOFF_REFUSED, 399,
+				    .why_public = true },
+	[REFUSAL_MEDIA] = { 488, "Not Acceptable Here", NONE, 399, .why_public = true },
+	[REFUSAL_MEDIA_EXHAUSTED] = { 503, "Service Unavailable", NONE, 399, .why_public = true },
+	/* Sofia's phrase for 500, which the media refusals have always carried. */
+	[REFUSAL_MEDIA_FAILED] = { 500, "Internal Server Error", NONE, 399, .why_public = true,
+				   .retry_after = 1 },
+	[REFUSAL_DIALOG_IDENTITY] = { 403, "Forbidden", CNT_DIALOG_REFUSED_IDENTITY },
 };
 
 const struct refusal *refusal_get(enum pc_refusal r)

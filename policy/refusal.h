@@ -56,6 +56,16 @@ enum pc_refusal {
 	/* the privacy service (policy/privacy.c) */
 	REFUSAL_PRIVACY_MALFORMED, /* 400 Malformed Privacy Header */
 	REFUSAL_PRIVACY_CRITICAL,  /* 500 Privacy Unavailable[: values] (RFC 3323 §5) */
+	/* a call's set-up and media (gateway/b2bua/setup.c, media_plan.c) */
+	REFUSAL_DIALOG_TOO_LONG,  /* 400: Call-ID or From tag too long to find the dialog by */
+	REFUSAL_MAX_CALLS,        /* 503 + Retry-After 10: limits.max_calls reached */
+	REFUSAL_NOT_REGISTERED,   /* 480: the callee has no registered contact */
+	REFUSAL_CALL_FAILED,      /* 500 + Warning 399: a route or a send failed */
+	REFUSAL_NEXT_HOP_DOWN,    /* 503 + Retry-After: the next hop is backed off */
+	REFUSAL_MEDIA,            /* 488 + Warning 399: an SDP we cannot or may not relay */
+	REFUSAL_MEDIA_EXHAUSTED,  /* 503 + Warning 399: no relay ports, no memory */
+	REFUSAL_MEDIA_FAILED,     /* 500 + Warning 399: the relay cannot be keyed */
+	REFUSAL_DIALOG_IDENTITY,  /* 403: in a dialog, not the leg's certificate identity */
 	REFUSAL__COUNT
 };
 
@@ -70,7 +80,8 @@ struct refusal {
 	const char *warn_text;   /* its text; NULL: the verdict's why (why_public) */
 	bool why_public;         /* the why tells the peer nothing it must not know */
 	unsigned retry_after;    /* Retry-After when the verdict has none; 0: none */
-	bool silent;             /* never answered: the peer learns nothing */
+	bool silent;             /* never answered before a transaction exists: the
+				  * peer learns nothing */
 	bool challenge;          /* a challenge for credentials, not a refusal */
 };
 

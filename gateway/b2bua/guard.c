@@ -1,11 +1,11 @@
 /* Intake guard: the order in which the admission rules of policy/ apply to a
- * request, the tables they keep, and a counter for every refusal. The cheap
- * and stateless checks come first so that a denied or banned source costs
- * one lookup: network lists, then the per-source rate (a denied source never
- * takes a slot in the rate table), then the User-Agent, then what the leg
- * requires of the transport and SIPS. Call limits come only after the caller
- * authenticated (guard_call_start), so an unauthenticated flood cannot use
- * up a user's quota. The guard decides; refuse.c answers, counts and logs. */
+ * request and the tables they keep. The cheap and stateless checks come
+ * first so that a denied or banned source costs one lookup: network lists,
+ * then the per-source rate (a denied source never takes a slot in the rate
+ * table), then the User-Agent, then what the leg requires of the transport
+ * and SIPS. Call limits come only after the caller authenticated
+ * (guard_call_start), so an unauthenticated flood cannot use up a user's
+ * quota. The guard decides; refuse.c answers, counts and logs. */
 #include "guard.h"
 
 #include <stdio.h>
@@ -15,9 +15,6 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
-#include "refuse.h"
-
-#include "core/counters.h"
 #include "policy/admit.h"
 #include "policy/sips.h"
 
@@ -195,15 +192,7 @@ bool guard_source_ok(struct guard *g, const struct pc_peer *from, bool trusted_h
 struct verdict guard_next_hop(const sip_t *sip, bool next_hop_tls)
 {
 	struct sips_ctx ctx = { .in_tls = true, .next_hop_tls = next_hop_tls };
-	struct verdict v = sips_check_outbound(sip, &ctx);
-	/* Counted here, not by refuse(), while call.c still drops some of these
-	 * without answering them (a callee's contact skipped): counted = true
-	 * tells refuse() not to count it again. */
-	if (v.kind != VERDICT_ACCEPT) {
-		counter_inc(refusal_get(v.reason)->counter);
-		v.counted = true;
-	}
-	return v;
+	return sips_check_outbound(sip, &ctx);
 }
 
 struct verdict guard_call_start(struct guard *g, unsigned in_setup, const char *user,
@@ -254,22 +243,4 @@ void guard_call_end(struct guard *g, struct guard_call *gc, uint64_t now_ms)
 	if (gc->trunk_counted)
 		rl_call_end(&g->trunks, &gc->trunk, now_ms);
 	gc->user_counted = gc->trunk_counted = false;
-}
-
-void guard_answer(struct txn *st, msg_t *req, const struct verdict *v, const char *warn_host)
-{
-	struct refuse_to to = { .req = req, .st = st, .warn_host = warn_host };
-	refuse(&to, v);
-}
-
-msg_t *guard_stateless_answer(msg_t *req, const struct verdict *v, const char *warn_host)
-{
-	struct refuse_to to = { .req = req, .warn_host = warn_host };
-	return refuse(&to, v);
-}
-
-uint64_t guard_log_allowed(struct guard *g, uint64_t now_ms)
-{
-	(void)g;
-	return refuse_log_allowed(now_ms);
 }

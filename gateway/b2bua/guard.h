@@ -40,9 +40,7 @@ struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_
 bool guard_source_ok(struct guard *g, const struct pc_peer *from, bool trusted_hop,
 		     uint64_t now_ms);
 
-/* SIPS on the outbound hop: a sips request may only leave over TLS.
- * Counted here when refused (v.counted), as long as call.c drops some of
- * these refusals without applying them. */
+/* SIPS on the outbound hop: a sips request may only leave over TLS. */
 struct verdict guard_next_hop(const sip_t *sip, bool next_hop_tls);
 
 /* The keys a call is counted under, to release them when it ends. */
@@ -60,14 +58,6 @@ struct verdict guard_call_start(struct guard *g, unsigned in_setup, const char *
 				const char *inbound_leg, const char *peer, uint64_t now_ms,
 				struct guard_call *gc);
 void guard_call_end(struct guard *g, struct guard_call *gc, uint64_t now_ms);
-
-/* Kept for call.c until its refusals go through refuse() themselves: they
- * apply v with refuse() (counted, not logged: call.c logs), through the
- * transaction st, or statelessly (NULL when the request gets no answer: a
- * banned source, an ACK); and the log rate of refuse_log_allowed. */
-void guard_answer(struct txn *st, msg_t *req, const struct verdict *v, const char *warn_host);
-msg_t *guard_stateless_answer(msg_t *req, const struct verdict *v, const char *warn_host);
-uint64_t guard_log_allowed(struct guard *g, uint64_t now_ms);
 
 /* Whether a source address lies in the configured trust domain networks
  * (identity.trusted_networks). */

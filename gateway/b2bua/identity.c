@@ -112,14 +112,3 @@ struct verdict identity_check(const struct gateway_config *cfg, const sip_t *req
 	}
 	return verdict_accept();
 }
-
-int identity_decide(const struct gateway_config *cfg, const sip_t *req,
-		    const struct identity_in *in, struct identity_out *out, char *phrase,
-		    size_t phrase_len)
-{
-	struct verdict v = identity_check(cfg, req, in, out);
-	if (v.kind == VERDICT_ACCEPT)
-		return 0;
-	snprintf(phrase, phrase_len, "%s", v.phrase);
-	return v.status;
-}

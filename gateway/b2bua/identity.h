@@ -60,10 +60,4 @@ struct identity_out {
 struct verdict identity_check(const struct gateway_config *cfg, const sip_t *req,
 			      const struct identity_in *in, struct identity_out *out);
 
-/* Kept for call.c until it applies identity_check's verdict with refuse():
- * 0, or the status of that verdict with its phrase in `phrase`. */
-int identity_decide(const struct gateway_config *cfg, const sip_t *req,
-		    const struct identity_in *in, struct identity_out *out, char *phrase,
-		    size_t phrase_len);
-
 #endif

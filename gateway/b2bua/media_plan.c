@@ -277,6 +277,18 @@ static bool key_reused(struct call *c, unsigned i, int side, const struct pc_srt
 	return true;
 }
 
+enum pc_refusal plan_refusal(int status)
+{
+	switch (status) {
+	case 503:
+		return REFUSAL_MEDIA_EXHAUSTED;
+	case 500:
+		return REFUSAL_MEDIA_FAILED;
+	default:
+		return REFUSAL_MEDIA;
+	}
+}
+
 int plan_offer(struct call *c, int from, const char *body, size_t len, char **out_body,
 	       char *why, size_t whylen)
 {

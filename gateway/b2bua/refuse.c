@@ -81,8 +81,10 @@ msg_t *refuse(const struct refuse_to *to, const struct verdict *v)
 				 v->phrase ? v->phrase : row->phrase, v->why ? v->why : "",
 				 logged > 1 ? "; earlier refusals not logged, see the counters" : "");
 	}
+	if (to->req == NULL)
+		return NULL;
 	if (to->st) {
-		msg_t *resp = answer(to, row, v, txn_local_tag(to->st));
+		msg_t *resp = answer(to, row, v, to->to_tag ? to->to_tag : txn_local_tag(to->st));
 		if (resp != NULL)
 			txn_respond(to->st, resp);
 		return NULL;

@@ -13,8 +13,10 @@
 
 /* Where a verdict goes and what its log line says. */
 struct refuse_to {
-	msg_t *req;               /* the refused request */
+	msg_t *req;               /* the refused request; NULL: nothing to answer (a
+				   * callee's contact skipped): counted and logged only */
 	struct txn *st;           /* its server transaction; NULL: none exists (stateless) */
+	const char *to_tag;       /* To-tag of the answer; NULL: the transaction's own */
 	const char *warn_host;    /* warn-agent of a Warning header: the gateway's domain */
 	const char *subject;      /* log "<subject> refused: ..."; NULL: not a refusal to log */
 	const char *const *lines; /* headers to add as "Name: value" (a challenge, Min-Expires) */

@@ -114,6 +114,15 @@ static void rows_keep_the_wire_and_the_counters(void **state)
 		{ REFUSAL_INTERNAL, 500, "Server Internal Error", NULL, 0 },
 		{ REFUSAL_PRIVACY_MALFORMED, 400, "Malformed Privacy Header", "calls_refused_privacy", 0 },
 		{ REFUSAL_PRIVACY_CRITICAL, 500, "Privacy Unavailable", "calls_refused_privacy", 0 },
+		{ REFUSAL_DIALOG_TOO_LONG, 400, "Call-ID or Tag Too Long", NULL, 0 },
+		{ REFUSAL_MAX_CALLS, 503, "Service Unavailable", NULL, 0 },
+		{ REFUSAL_NOT_REGISTERED, 480, "Temporarily Unavailable", NULL, 0 },
+		{ REFUSAL_CALL_FAILED, 500, "Server Internal Error", NULL, 399 },
+		{ REFUSAL_NEXT_HOP_DOWN, 503, "Service Unavailable", "peer_backoff_refused", 399 },
+		{ REFUSAL_MEDIA, 488, "Not Acceptable Here", NULL, 399 },
+		{ REFUSAL_MEDIA_EXHAUSTED, 503, "Service Unavailable", NULL, 399 },
+		{ REFUSAL_MEDIA_FAILED, 500, "Internal Server Error", NULL, 399 },
+		{ REFUSAL_DIALOG_IDENTITY, 403, "Forbidden", "dialog_requests_refused_identity", 0 },
 	};
 	bool seen[REFUSAL__COUNT] = { false };
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -128,11 +137,19 @@ static void rows_keep_the_wire_and_the_counters(void **state)
 		assert_int_equal(row->warn_code, want[i].warn);
 		if (want[i].warn == 380)
 			assert_string_equal(row->warn_text, SIPS_WARN_TEXT);
+		/* Warning 399 carries the why: the cause of our own refusal. */
+		if (want[i].warn == 399)
+			assert_true(row->why_public && row->warn_text == NULL);
 		seen[want[i].r] = true;
 	}
 	for (int r = REFUSAL_NONE + 1; r < REFUSAL__COUNT; r++)
 		if (!seen[r])
 			fail_msg("reason %d is not pinned here: add what it answers and counts", r);
+	/* The Retry-After a call's refusals have always carried. */
+	assert_int_equal(refusal_get(REFUSAL_MAX_CALLS)->retry_after, 10);
+	assert_int_equal(refusal_get(REFUSAL_CALL_FAILED)->retry_after, 1);
+	assert_int_equal(refusal_get(REFUSAL_MEDIA_FAILED)->retry_after, 1);
+	assert_int_equal(refusal_get(REFUSAL_PRIVACY_CRITICAL)->retry_after, 1);
 	/* Only a banned source goes unanswered. */
 	for (int r = REFUSAL_NONE + 1; r < REFUSAL__COUNT; r++)
 		assert_int_equal(refusal_get((enum pc_refusal)r)->silent, r == REFUSAL_BANNED);

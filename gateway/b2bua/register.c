@@ -222,11 +222,14 @@ static void refuse_with(struct reg_service *rs, struct txn *st, msg_t *req, stru
 	refuse(&to, &v);
 }
 
-static void refuse_why(struct reg_service *rs, struct txn *st, msg_t *req, enum pc_refusal r,
+/* A refusal of the request, logged under its method; `why` (when not NULL)
+ * replaces v's for the log. */
+static void refuse_why(struct reg_service *rs, struct txn *st, msg_t *req, struct verdict v,
 		       const char *why)
 {
-	refuse_with(rs, st, req, verdict_refuse(r, why), sip_object(req)->sip_request->rq_method_name,
-		    NULL, 0);
+	if (why)
+		v.why = why;
+	refuse_with(rs, st, req, v, sip_object(req)->sip_request->rq_method_name, NULL, 0);
 }
 
 static struct digest_server server(struct reg_service *rs)
@@ -254,7 +257,8 @@ static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool s
 			? -1
 			: digest_challenge(&ds, wall_s(), rnd, stale, &ch);
 	if (n < 1 || n > 2) {
-		refuse_why(rs, st, req, REFUSAL_INTERNAL, "cannot make a digest challenge");
+		refuse_why(rs, st, req, verdict_refuse(REFUSAL_INTERNAL, "cannot make a digest challenge"),
+			   NULL);
 		return;
 	}
 	/* In the order given: the preferred algorithm first (RFC 8760). */
@@ -282,7 +286,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 		/* A locked-out source is not even told whether its guess was right. */
 		struct verdict v = rl_auth_check(&rs->by_source, &src, now_ms);
 		if (v.kind != VERDICT_ACCEPT) {
-			refuse_why(rs, st, req, v.reason, v.why);
+			refuse_why(rs, st, req, v, NULL);
 			return false;
 		}
 	}
@@ -301,7 +305,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 		if (v.kind != VERDICT_ACCEPT) {
 			char why[USERS_NAME_MAX + 64];
 			snprintf(why, sizeof(why), "\"%s\" is locked out after failed logins", ar.username);
-			refuse_why(rs, st, req, v.reason, why);
+			refuse_why(rs, st, req, v, why);
 			return false;
 		}
 		/* Only the pair forgets its failures: a user-wide count reset by
@@ -315,7 +319,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 	case AUTH_MALFORMED: {
 		char why[160];
 		snprintf(why, sizeof(why), "malformed credentials: %s", ar.reason);
-		refuse_why(rs, st, req, REFUSAL_AUTH_MALFORMED, why);
+		refuse_why(rs, st, req, verdict_refuse(REFUSAL_AUTH_MALFORMED, why), NULL);
 		return false;
 	}
 	case AUTH_FAILED:
@@ -338,7 +342,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 				 vs.kind != VERDICT_ACCEPT ? " [the source]" : "",
 				 vp.kind != VERDICT_ACCEPT ? " [the user from this source]" : "",
 				 vu.kind != VERDICT_ACCEPT ? " [the user everywhere]" : "");
-			refuse_why(rs, st, req, locked->reason, why);
+			refuse_why(rs, st, req, *locked, why);
 			return false;
 		}
 		challenge(rs, st, req, false, proxy);
@@ -400,7 +404,7 @@ static bool authorize(struct reg_service *rs, struct txn *st, msg_t *req,
 				snprintf(why, sizeof(why),
 					 "no verified client certificate naming a user (identity \"%s\")",
 					 txn_peer(st)->identity);
-			refuse_why(rs, st, req, REFUSAL_CERT_NO_USER, why);
+			refuse_why(rs, st, req, verdict_refuse(REFUSAL_CERT_NO_USER, why), NULL);
 			return false;
 		}
 	}
@@ -462,7 +466,8 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 		return false;
 	const char *user = aor_user(sip);
 	if (user == NULL) {
-		refuse_why(rs, st, req, REFUSAL_REGISTER_MALFORMED, "no user in To");
+		refuse_why(rs, st, req, verdict_refuse(REFUSAL_REGISTER_MALFORMED, "no user in To"),
+			   NULL);
 		return true;
 	}
 	/* Every authentication the leg names applies to REGISTER as to INVITE:
@@ -475,7 +480,7 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 		if (strcmp(who, user) != 0) {
 			char why[2 * REG_USER_MAX + 32];
 			snprintf(why, sizeof(why), "\"%s\" may not register \"%s\"", who, user);
-			refuse_why(rs, st, req, REFUSAL_FORBIDDEN, why);
+			refuse_why(rs, st, req, verdict_refuse(REFUSAL_FORBIDDEN, why), NULL);
 			return true;
 		}
 	}

@@ -481,7 +481,8 @@ struct verdict rl_request(struct rl_table *t, const struct rl_key *k, uint64_t n
 		e->ban_until_ms = now_ms + c->ban_ms;
 		return verdict_refuse(REFUSAL_BAN_STARTED, rl_why_ban_started);
 	}
-	return unavailable(REFUSAL_RATE, rl_why_rate, retry_seconds(rl_bucket_wait_ms(&e->req, &c->request, now_ms)));
+	return unavailable(REFUSAL_RATE, rl_why_rate,
+			   retry_seconds(rl_bucket_wait_ms(&e->req, &c->request, now_ms)));
 }
 
 struct verdict rl_ban_check(const struct rl_table *t, const struct rl_key *k, uint64_t now_ms)

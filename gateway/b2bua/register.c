@@ -212,24 +212,20 @@ void reg_service_free(struct reg_service *rs)
 	free(rs);
 }
 
-/* Applies a refusal or a challenge (refuse.c); `subject` starts its log
- * line (NULL: a challenge, which is not a refusal to log). */
+/* Applies a refusal or a challenge (refuse.c) with the header `lines`.
+ * Logged here, not there: these lines name the user and what failed, and
+ * operators (and the tests) know them in this form. */
 static void refuse_with(struct reg_service *rs, struct txn *st, msg_t *req, struct verdict v,
-			const char *subject, const char *const *lines, unsigned n_lines)
+			const char *const *lines, unsigned n_lines)
 {
 	struct refuse_to to = { .req = req, .st = st, .warn_host = rs->cfg->domain,
-				.subject = subject, .lines = lines, .n_lines = n_lines };
+				.lines = lines, .n_lines = n_lines };
 	refuse(&to, &v);
 }
 
-/* A refusal of the request, logged under its method; `why` (when not NULL)
- * replaces v's for the log. */
-static void refuse_why(struct reg_service *rs, struct txn *st, msg_t *req, struct verdict v,
-		       const char *why)
+static void refuse_plain(struct reg_service *rs, struct txn *st, msg_t *req, struct verdict v)
 {
-	if (why)
-		v.why = why;
-	refuse_with(rs, st, req, v, sip_object(req)->sip_request->rq_method_name, NULL, 0);
+	refuse_with(rs, st, req, v, NULL, 0);
 }
 
 static struct digest_server server(struct reg_service *rs)
@@ -257,8 +253,8 @@ static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool s
 			? -1
 			: digest_challenge(&ds, wall_s(), rnd, stale, &ch);
 	if (n < 1 || n > 2) {
-		refuse_why(rs, st, req, verdict_refuse(REFUSAL_INTERNAL, "cannot make a digest challenge"),
-			   NULL);
+		refuse_plain(rs, st, req,
+			     verdict_refuse(REFUSAL_INTERNAL, "cannot make a digest challenge"));
 		return;
 	}
 	/* In the order given: the preferred algorithm first (RFC 8760). */
@@ -267,7 +263,7 @@ static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool s
 			 proxy ? "Proxy-Authenticate" : "WWW-Authenticate", ch.value[i]);
 	struct verdict v = verdict_refuse(proxy ? REFUSAL_PROXY_CHALLENGE : REFUSAL_CHALLENGE, NULL);
 	v.stale = stale;
-	refuse_with(rs, st, req, v, NULL, ptrs, (unsigned)n);
+	refuse_with(rs, st, req, v, ptrs, (unsigned)n);
 }
 
 /* Digest authentication of one request; true with the user name in `who`,
@@ -286,7 +282,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 		/* A locked-out source is not even told whether its guess was right. */
 		struct verdict v = rl_auth_check(&rs->by_source, &src, now_ms);
 		if (v.kind != VERDICT_ACCEPT) {
-			refuse_why(rs, st, req, v, NULL);
+			refuse_plain(rs, st, req, v);
 			return false;
 		}
 	}
@@ -303,9 +299,8 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 		if (v.kind == VERDICT_ACCEPT && by_user)
 			v = rl_auth_check(&rs->by_user, &usr, now_ms);
 		if (v.kind != VERDICT_ACCEPT) {
-			char why[USERS_NAME_MAX + 64];
-			snprintf(why, sizeof(why), "\"%s\" is locked out after failed logins", ar.username);
-			refuse_why(rs, st, req, v, why);
+			log_info("%s: \"%s\" is locked out after failed logins", method, ar.username);
+			refuse_plain(rs, st, req, v);
 			return false;
 		}
 		/* Only the pair forgets its failures: a user-wide count reset by
@@ -316,12 +311,10 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 		snprintf(who, wholen, "%s", ar.username);
 		return true;
 	}
-	case AUTH_MALFORMED: {
-		char why[160];
-		snprintf(why, sizeof(why), "malformed credentials: %s", ar.reason);
-		refuse_why(rs, st, req, verdict_refuse(REFUSAL_AUTH_MALFORMED, why), NULL);
+	case AUTH_MALFORMED:
+		log_info("%s: malformed credentials: %s", method, ar.reason);
+		refuse_plain(rs, st, req, verdict_refuse(REFUSAL_AUTH_MALFORMED, ar.reason));
 		return false;
-	}
 	case AUTH_FAILED:
 	case AUTH_REPLAY: {
 		counter_inc(CNT_AUTH_FAILURES);
@@ -337,12 +330,11 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 					       : vu.kind != VERDICT_ACCEPT ? &vu
 									   : NULL;
 		if (locked) {
-			char why[200];
-			snprintf(why, sizeof(why), "failed logins: %s:%s%s%s", locked->why,
+			log_info("%s: failed logins: locking out%s%s%s", method,
 				 vs.kind != VERDICT_ACCEPT ? " [the source]" : "",
 				 vp.kind != VERDICT_ACCEPT ? " [the user from this source]" : "",
 				 vu.kind != VERDICT_ACCEPT ? " [the user everywhere]" : "");
-			refuse_why(rs, st, req, *locked, why);
+			refuse_plain(rs, st, req, *locked);
 			return false;
 		}
 		challenge(rs, st, req, false, proxy);
@@ -395,16 +387,16 @@ static bool authorize(struct reg_service *rs, struct txn *st, msg_t *req,
 			return true;
 		}
 		if (!leg->digest_auth) {
-			char why[USERS_NAME_MAX * 2 + PC_IDENTITY_MAX + 80];
+			const char *method = sip_object(req)->sip_request->rq_method_name;
 			if (u)
-				snprintf(why, sizeof(why),
-					 "the client certificate of \"%s\" does not name \"%s\"", u->name,
-					 want);
+				log_info("%s: the client certificate of \"%s\" does not name \"%s\"",
+					 method, u->name, want);
 			else
-				snprintf(why, sizeof(why),
-					 "no verified client certificate naming a user (identity \"%s\")",
-					 txn_peer(st)->identity);
-			refuse_why(rs, st, req, verdict_refuse(REFUSAL_CERT_NO_USER, why), NULL);
+				log_info("%s: no verified client certificate naming a user (identity \"%s\")",
+					 method, txn_peer(st)->identity);
+			refuse_plain(rs, st, req,
+				     verdict_refuse(REFUSAL_CERT_NO_USER,
+						    "no verified client certificate naming the user"));
 			return false;
 		}
 	}
@@ -466,8 +458,7 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 		return false;
 	const char *user = aor_user(sip);
 	if (user == NULL) {
-		refuse_why(rs, st, req, verdict_refuse(REFUSAL_REGISTER_MALFORMED, "no user in To"),
-			   NULL);
+		refuse_plain(rs, st, req, verdict_refuse(REFUSAL_REGISTER_MALFORMED, "no user in To"));
 		return true;
 	}
 	/* Every authentication the leg names applies to REGISTER as to INVITE:
@@ -478,21 +469,20 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 		if (!authorize(rs, st, req, leg, false, user, who, sizeof(who)))
 			return true;
 		if (strcmp(who, user) != 0) {
-			char why[2 * REG_USER_MAX + 32];
-			snprintf(why, sizeof(why), "\"%s\" may not register \"%s\"", who, user);
-			refuse_why(rs, st, req, verdict_refuse(REFUSAL_FORBIDDEN, why), NULL);
+			log_info("register: \"%s\" may not register \"%s\"", who, user);
+			refuse_plain(rs, st, req,
+				     verdict_refuse(REFUSAL_FORBIDDEN, "may not register another user"));
 			return true;
 		}
 	}
 	uint64_t now = wall_s();
 	struct reg_result res = registrar_register(rs->registrar, user, sip, txn_peer(st), now);
 	if (res.status != 200) {
-		char subject[REG_USER_MAX + 16], min[48];
-		snprintf(subject, sizeof(subject), "REGISTER of %s", user);
+		log_info("register: %s: %d %s (%s)", user, res.status, res.phrase, res.why);
+		char min[48];
 		snprintf(min, sizeof(min), "Min-Expires: %u", res.min_expires);
 		const char *lines[1] = { res.status == 423 ? min : NULL };
-		refuse_with(rs, st, req, verdict_refuse(registrar_refusal(res.status), res.why), subject,
-			    lines, 1);
+		refuse_with(rs, st, req, verdict_refuse(registrar_refusal(res.status), res.why), lines, 1);
 		return true;
 	}
 	char contacts[REG_MAX_PER_USER * (REG_CONTACT_MAX + 32)];

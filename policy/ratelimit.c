@@ -1,5 +1,6 @@
 /* policy/ratelimit: fixed-point token buckets and the bounded per-key table
- * (chained hash over a fixed entry pool, an LRU list for eviction). All state
+ * (core/hash.h's keyed table over a fixed entry pool, an LRU list for
+ * eviction). All state
  * is the caller's; the only allocation happens in rl_table_init. See
  * ratelimit.h for the status codes chosen and why. */
 #include "policy/ratelimit.h"
@@ -104,61 +105,11 @@ static uint64_t since(uint64_t now_ms, uint64_t then_ms)
 	return now_ms > then_ms ? now_ms - then_ms : 0;
 }
 
-/* ---- SipHash-2-4 (Aumasson and Bernstein), the reference algorithm ---- */
-
-static uint64_t rotl(uint64_t x, unsigned b)
-{
-	return (x << b) | (x >> (64 - b));
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-#define SIPROUND                                                                   \
-	do {                                                                       \
-		v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);         \
-		v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;                            \
-		v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;                            \
-		v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);         \
-	} while (0)
-
-static uint64_t siphash(uint64_t k0, uint64_t k1, const uint8_t *in, size_t len)
-{
-	uint64_t v0 = 0x736f6d6570736575ull ^ k0;
-	uint64_t v1 = 0x646f72616e646f6dull ^ k1;
-	uint64_t v2 = 0x6c7967656e657261ull ^ k0;
-	uint64_t v3 = 0x7465646279746573ull ^ k1;
-	size_t whole = len - len % 8;
-	for (size_t i = 0; i < whole; i += 8) {
-		uint64_t m = le64(in + i);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	uint64_t b = (uint64_t)len << 56;
-	for (size_t i = 0; i < len % 8; i++)
-		b |= (uint64_t)in[whole + i] << (8 * i);
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
+/* ---- Hash ---- */
 
 uint64_t rl_siphash24(const uint8_t key[16], const void *data, size_t len)
 {
-	return siphash(le64(key), le64(key + 8), data, len);
+	return pc_siphash24(key, data, len);
 }
 
 /* ---- Keys ---- */
@@ -245,9 +196,9 @@ static bool key_equal(const struct rl_key *a, const struct rl_key *b)
 
 struct rl_entry {
 	struct rl_key key;
-	uint32_t next;               /* hash chain, or the free list */
+	struct pc_hlink link;        /* in the table's index while used */
+	uint32_t free_next;          /* the free list while unused */
 	uint32_t lru_prev, lru_next; /* towards lru_head / lru_tail */
-	uint32_t chain;              /* index into heads */
 	bool used;
 	uint64_t last_ms;
 	struct rl_bucket req;
@@ -268,24 +219,15 @@ int rl_table_init(struct rl_table *t, const struct rl_config *cfg, uint32_t capa
 	t->free_head = t->lru_head = t->lru_tail = NIL;
 	if (!cfg || !seed || capacity == 0 || capacity > (1u << 24))
 		return -1;
-	uint32_t nb = 1;
-	while (nb < capacity)
-		nb <<= 1;
 	t->entries = calloc(capacity, sizeof(*t->entries));
-	t->heads = malloc((size_t)nb * sizeof(*t->heads));
-	if (!t->entries || !t->heads) {
+	if (!t->entries || pc_htab_init(&t->index, capacity, seed) < 0) {
 		rl_table_fini(t);
 		return -1;
 	}
 	t->cfg = *cfg;
-	t->k0 = le64(seed);
-	t->k1 = le64(seed + 8);
 	t->capacity = capacity;
-	t->nbuckets = nb;
-	for (uint32_t i = 0; i < nb; i++)
-		t->heads[i] = NIL;
 	for (uint32_t i = 0; i < capacity; i++)
-		t->entries[i].next = i + 1 < capacity ? i + 1 : NIL;
+		t->entries[i].free_next = i + 1 < capacity ? i + 1 : NIL;
 	t->free_head = 0;
 	return 0;
 }
@@ -293,7 +235,7 @@ int rl_table_init(struct rl_table *t, const struct rl_config *cfg, uint32_t capa
 void rl_table_fini(struct rl_table *t)
 {
 	free(t->entries);
-	free(t->heads);
+	pc_htab_fini(&t->index);
 	memset(t, 0, sizeof(*t));
 	t->free_head = t->lru_head = t->lru_tail = NIL;
 }
@@ -303,7 +245,7 @@ uint32_t rl_table_count(const struct rl_table *t)
 	return t->count;
 }
 
-uint32_t rl_table_bucket(const struct rl_table *t, const struct rl_key *k)
+static uint64_t key_hash(const struct rl_table *t, const struct rl_key *k)
 {
 	uint8_t buf[2 + RL_NAME_MAX + RL_NAME_MAX];
 	size_t n = key_len(k), p = pair_len(k);
@@ -311,16 +253,28 @@ uint32_t rl_table_bucket(const struct rl_table *t, const struct rl_key *k)
 	buf[1] = (uint8_t)n;
 	memcpy(buf + 2, key_bytes(k), n);
 	memcpy(buf + 2 + n, k->name, p); /* a paired name after the address */
-	return (uint32_t)(siphash(t->k0, t->k1, buf, 2 + n + p) & (t->nbuckets - 1));
+	return pc_htab_hash(&t->index, buf, 2 + n + p);
+}
+
+uint32_t rl_table_bucket(const struct rl_table *t, const struct rl_key *k)
+{
+	return (uint32_t)pc_htab_slot(&t->index, key_hash(t, k));
+}
+
+size_t rl_table_max_chain(const struct rl_table *t)
+{
+	return pc_htab_max_chain(&t->index);
 }
 
 static uint32_t find(const struct rl_table *t, const struct rl_key *k)
 {
 	if (!t->entries || !k)
 		return NIL;
-	for (uint32_t i = t->heads[rl_table_bucket(t, k)]; i != NIL; i = t->entries[i].next)
-		if (key_equal(&t->entries[i].key, k))
-			return i;
+	for (struct pc_hlink *l = pc_htab_first(&t->index, key_hash(t, k)); l; l = pc_htab_next(l)) {
+		const struct rl_entry *e = pc_container_of(l, struct rl_entry, link);
+		if (key_equal(&e->key, k))
+			return (uint32_t)(e - t->entries);
+	}
 	return NIL;
 }
 
@@ -364,14 +318,6 @@ static void touch(struct rl_table *t, uint32_t i, uint64_t now_ms)
 	}
 }
 
-static void chain_unlink(struct rl_table *t, uint32_t i)
-{
-	uint32_t *p = &t->heads[t->entries[i].chain];
-	while (*p != i)
-		p = &t->entries[*p].next;
-	*p = t->entries[i].next;
-}
-
 static bool is_protected(const struct rl_entry *e, uint64_t now_ms)
 {
 	return e->calls > 0 || e->ban_until_ms > now_ms || e->lockout_until_ms > now_ms;
@@ -388,7 +334,7 @@ static uint32_t evict(struct rl_table *t, uint64_t now_ms)
 		uint32_t i = t->lru_tail;
 		struct rl_entry *e = &t->entries[i];
 		if (!is_protected(e, now_ms)) {
-			chain_unlink(t, i);
+			pc_htab_remove(&e->link);
 			lru_unlink(t, i);
 			e->used = false;
 			t->count--;
@@ -420,7 +366,7 @@ static struct rl_entry *get(struct rl_table *t, const struct rl_key *k, uint64_t
 		goto no_room;
 	if (t->free_head != NIL) {
 		i = t->free_head;
-		t->free_head = t->entries[i].next;
+		t->free_head = t->entries[i].free_next;
 	} else {
 		if (t->no_room_until && now_ms < t->no_room_until)
 			goto no_room;
@@ -432,9 +378,7 @@ static struct rl_entry *get(struct rl_table *t, const struct rl_key *k, uint64_t
 	memset(e, 0, sizeof(*e));
 	e->key = *k;
 	e->used = true;
-	e->chain = rl_table_bucket(t, k);
-	e->next = t->heads[e->chain];
-	t->heads[e->chain] = i;
+	pc_htab_insert(&t->index, &e->link, key_hash(t, k));
 	e->lru_prev = e->lru_next = NIL;
 	lru_push_front(t, i);
 	e->last_ms = now_ms;

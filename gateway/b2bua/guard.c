@@ -12,9 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
-
+#include "core/random.h"
 #include "policy/admit.h"
 #include "policy/sips.h"
 
@@ -46,7 +44,7 @@ static int parse_nets(const char *file, const char *key, const struct cfg_net *i
 static int init_table(struct rl_table *t, const struct rl_config *c, uint32_t capacity)
 {
 	uint8_t seed[16];
-	if (gnutls_rnd(GNUTLS_RND_NONCE, seed, sizeof(seed)) < 0)
+	if (pc_random_bytes(seed, sizeof(seed)) < 0)
 		return -1;
 	return rl_table_init(t, c, capacity, seed);
 }

@@ -23,10 +23,11 @@
 #include <time.h>
 
 #include <event2/event.h>
-#include <gnutls/crypto.h>
 
+#include "core/clock.h"
 #include "core/counters.h"
 #include "core/log.h"
+#include "core/random.h"
 #include "keyholder/keyholder.h"
 #include "policy/digest.h"
 #include "policy/nonce.h"
@@ -66,13 +67,6 @@ struct reg_service {
 };
 
 static uint64_t wall_s(void) { return (uint64_t)time(NULL); }
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int reg_service_load_users(const struct gateway_config *cfg, struct users *out, char *err,
 			   size_t errlen)
@@ -145,7 +139,7 @@ struct reg_service *reg_service_new(struct event_base *base, const struct gatewa
 		struct rl_config luser = lc;
 		luser.auth_fail_max = cfg->auth.user_max_failures;
 		uint8_t seed[3][16];
-		if (gnutls_rnd(GNUTLS_RND_NONCE, seed, sizeof(seed)) < 0 ||
+		if (pc_random_bytes(seed, sizeof(seed)) < 0 ||
 		    rl_table_init(&rs->by_source, &lc, LOCKOUT_SOURCES, seed[0]) < 0)
 			goto fail;
 		if (rl_table_init(&rs->by_pair, &lc, LOCKOUT_PAIRS, seed[1]) < 0) {
@@ -249,7 +243,7 @@ static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool s
 	uint8_t rnd[NONCE_RANDOM_LEN];
 	char lines[2][sizeof(ch.value[0]) + 32];
 	const char *ptrs[2] = { lines[0], lines[1] };
-	int n = gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0
+	int n = pc_random_bytes(rnd, sizeof(rnd)) < 0
 			? -1
 			: digest_challenge(&ds, wall_s(), rnd, stale, &ch);
 	if (n < 1 || n > 2) {
@@ -274,7 +268,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 	sip_t const *sip = sip_object(req);
 	struct digest_server ds = server(rs);
 	struct auth_result ar;
-	uint64_t now_ms = mono_ms();
+	uint64_t now_ms = pc_clock_ms();
 	struct rl_key src, usr, pair;
 	const struct sockaddr *from = (const struct sockaddr *)&txn_peer(st)->addr;
 	bool by_src = rl_key_addr(&src, from) == 0;

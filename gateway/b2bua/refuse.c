@@ -20,7 +20,9 @@ static const struct rl_rate log_rate = { RL_PER_SEC(LOG_PER_SEC), LOG_PER_SEC };
 static struct rl_bucket log_bucket; /* empty until the first refill: fills at once */
 static uint64_t log_suppressed;
 
-uint64_t refuse_log_allowed(uint64_t now_ms)
+/* Whether a refusal may be logged now: 0 when not, else 1 + the number of
+ * refusals left unlogged since the last line. */
+static uint64_t log_allowed(uint64_t now_ms)
 {
 	if (!rl_bucket_take(&log_bucket, &log_rate, now_ms)) {
 		log_suppressed++;
@@ -75,7 +77,7 @@ msg_t *refuse(const struct refuse_to *to, const struct verdict *v)
 	if (!v->counted && row->counter != REFUSAL_NO_COUNTER)
 		counter_inc(row->counter);
 	if (to->subject) {
-		uint64_t logged = refuse_log_allowed(pc_clock_ms());
+		uint64_t logged = log_allowed(pc_clock_ms());
 		if (logged)
 			log_info("%s refused: %d %s (%s)%s", to->subject, row->status,
 				 v->phrase ? v->phrase : row->phrase, v->why ? v->why : "",

@@ -5,8 +5,6 @@
 #ifndef PC_B2BUA_REFUSE_H
 #define PC_B2BUA_REFUSE_H
 
-#include <stdint.h>
-
 #include "policy/verdict.h"
 #include "sip/msg.h"
 #include "transaction/txn.h"
@@ -32,9 +30,5 @@ struct refuse_to {
  * without, the answer is returned to be sent once and never retransmitted,
  * or NULL when the request gets none (a silent reason, an ACK). */
 msg_t *refuse(const struct refuse_to *to, const struct verdict *v);
-
-/* Whether a refusal may be logged now: 0 when not, else 1 + the number of
- * refusals left unlogged since the last line. refuse() asks it itself. */
-uint64_t refuse_log_allowed(uint64_t now_ms);
 
 #endif

@@ -183,8 +183,10 @@ static void policy_names_its_reasons(void **state)
 {
 	(void)state;
 	assert_int_equal(admit_setup_cap(3, 3).reason, REFUSAL_SETUP_CAP);
-	assert_int_equal(admit_acl_check(&(struct admit_acl){ 0, 0, NULL, 1 }, NULL).reason,
-			 REFUSAL_ACL);
+	struct admit_net ten;
+	assert_int_equal(admit_net_parse("10.0.0.0/8", &ten, NULL), 0);
+	struct admit_acl acl = { .allow = &ten, .n_allow = 1 };
+	assert_int_equal(admit_acl_check(&acl, NULL).reason, REFUSAL_ACL);
 	struct sips_ctx leg_tls = { .leg_requires_tls = true };
 	assert_int_equal(sips_check_inbound(NULL, &leg_tls).reason, REFUSAL_LEG_TLS);
 	struct rl_table t;

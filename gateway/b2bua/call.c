@@ -16,11 +16,13 @@
 #define S(x) (1u << (x))
 /* legal[from] is the set of states `from` may move to. A call may be closed
  * from any state (refusals, failures, shutdown); ENDING may be entered
- * again (a second reason to end while BYEs are in flight). */
+ * again (a second reason to end while BYEs are in flight), and so may
+ * CONFIRMED (B resends its 2xx until our ACK arrives: it is ACKed and
+ * relayed again). */
 static const unsigned legal[CALL_CLOSED + 1] = {
 	[CALL_INVITING] = S(CALL_EARLY) | S(CALL_CONFIRMED) | S(CALL_ENDING) | S(CALL_CLOSED),
 	[CALL_EARLY] = S(CALL_CONFIRMED) | S(CALL_ENDING) | S(CALL_CLOSED),
-	[CALL_CONFIRMED] = S(CALL_ENDING) | S(CALL_CLOSED),
+	[CALL_CONFIRMED] = S(CALL_CONFIRMED) | S(CALL_ENDING) | S(CALL_CLOSED),
 	[CALL_ENDING] = S(CALL_ENDING) | S(CALL_CLOSED),
 	[CALL_CLOSED] = 0,
 };

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "b2bua.h"
+#include "core/hash.h"
 #include "core/peer.h"
 #include "endpoint/endpoint.h"
 #include "transaction/txn.h"
@@ -66,8 +67,7 @@ struct leg {
 	struct stream_keys *keys; /* per m-line of the call, secure legs only (media_plan.c) */
 	uint64_t sdp_id, sdp_version;
 	uint64_t conn_lost_ms;    /* monotonic ms the peer's connection closed, 0 = fine */
-	struct leg *hnext;        /* chain in the b2bua's dialog index */
-	bool indexed;
+	struct pc_hlink hnext;    /* in the b2bua's dialog index (call_index.c) */
 };
 
 /* A call to a registered user tries its contacts one after another (serial
@@ -136,8 +136,7 @@ struct b2bua {
 	struct guard *guard;      /* intake rules and call limits (guard.c) */
 	unsigned n_calls;
 	unsigned n_setup;         /* calls not yet answered, for the set-up cap */
-	struct leg **index;       /* dialogs by Call-ID: every message of a call looks here */
-	unsigned index_size;
+	struct pc_htab index;     /* dialogs by Call-ID: every message of a call looks here */
 	uint32_t next_id;
 	void *reaper;             /* one-shot timer freeing `dead`, armed when not NULL */
 };
@@ -188,6 +187,9 @@ void call_timer_stop(struct call *c);
 
 /* call_index.c: both legs of every live call by Call-ID. */
 int call_index_init(struct b2bua *b, unsigned size);
+/* The longest chain of the index (tests: Call-IDs a peer aims at one
+ * chain must not make one). */
+size_t call_index_max_chain(const struct b2bua *b);
 void call_index_free(struct b2bua *b);
 void call_index_add(struct b2bua *b, struct leg *l);
 void call_index_remove(struct b2bua *b, struct leg *l);

@@ -14,7 +14,8 @@
 #include "core/random.h"
 
 /* Header classes for RFC 8224 Identity and RFC 4474 Identity-Info, kept as
- * generic strings: their grammar is checked where they are used (identity/). */
+ * generic strings: their grammar is for the code that uses them to check
+ * (the RFC 8224 module still to come, docs/architecture.md). */
 static struct msg_hclass_s identity_class[1] = { {
 	.hc_parse = msg_generic_d,
 	.hc_print = msg_generic_e,

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b2bua/call.h"
 #include "core/hash.h"
 #include "policy/ratelimit.h"
 #include "registrar/registrar.h"
@@ -377,6 +378,48 @@ static void test_table_contract(void **state)
 	pc_htab_fini(&t);
 }
 
+/* The B2BUA's dialog index by Call-ID: leg A's Call-ID is the caller's. */
+struct call_ctx {
+	struct b2bua b;
+	struct leg *legs;
+	struct call call;
+};
+
+static bool call_insert(void *ctx, const char *key, unsigned i)
+{
+	struct call_ctx *c = ctx;
+	struct leg *l = &c->legs[i];
+	snprintf(l->call_id, sizeof(l->call_id), "%s", key);
+	snprintf(l->local_tag, sizeof(l->local_tag), "t%u", i);
+	l->call = &c->call;
+	call_index_add(&c->b, l);
+	return true;
+}
+
+static size_t call_max_chain(void *ctx)
+{
+	return call_index_max_chain(&((struct call_ctx *)ctx)->b);
+}
+
+static void test_flood_call_index(void **state)
+{
+	struct call_ctx c;
+	memset(&c, 0, sizeof(c));
+	c.call.state = CALL_CONFIRMED;
+	c.legs = calloc(NKEYS, sizeof(*c.legs));
+	assert_non_null(c.legs);
+	assert_int_equal(call_index_init(&c.b, 2 * NKEYS + 1), 0);
+	flood(&(struct flood_target){ "call index", &c, call_insert, call_max_chain });
+	char tag[16];
+	snprintf(tag, sizeof(tag), "t%u", NKEYS - 1);
+	int side = -1;
+	assert_ptr_equal(call_index_find(&c.b, keys[NKEYS - 1], tag, &side), &c.call);
+	call_index_remove(&c.b, &c.legs[NKEYS - 1]);
+	assert_null(call_index_find(&c.b, keys[NKEYS - 1], tag, &side));
+	call_index_free(&c.b);
+	free(c.legs);
+}
+
 /* Two keys place entries differently: without the key, nobody can aim. */
 static void test_key_moves_entries(void **state)
 {
@@ -404,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_flood_transactions),
 		cmocka_unit_test(test_flood_registrar),
 		cmocka_unit_test(test_flood_ratelimit),
+		cmocka_unit_test(test_flood_call_index),
 	};
 	return cmocka_run_group_tests(tests, make_keys, free_keys);
 }

@@ -21,8 +21,6 @@ const char rl_why_calls[] = "concurrent call limit reached";
 const char rl_why_cps[] = "call rate limit exceeded";
 const char rl_why_table_full[] = "rate-limit table full";
 
-static const char phrase_forbidden[] = "Forbidden";
-static const char phrase_unavailable[] = "Service Unavailable";
 
 /* ---- Token bucket ---- */
 
@@ -95,9 +93,9 @@ static unsigned retry_seconds(uint64_t wait_ms)
 	return (unsigned)s;
 }
 
-static struct verdict unavailable(const char *why, unsigned retry_after)
+static struct verdict unavailable(enum pc_refusal r, const char *why, unsigned retry_after)
 {
-	struct verdict v = verdict_reject(503, phrase_unavailable, why);
+	struct verdict v = verdict_refuse(r, why);
 	v.retry_after = retry_after;
 	return v;
 }
@@ -355,9 +353,9 @@ static uint32_t evict(struct rl_table *t, uint64_t now_ms)
 }
 
 /* The entry for k, created if needed. NULL when the table cannot take it; then
- * *full is the 503 to answer. */
+ * *full is the 503 to answer, for reason `full_reason`. */
 static struct rl_entry *get(struct rl_table *t, const struct rl_key *k, uint64_t now_ms,
-			    struct verdict *full)
+			    enum pc_refusal full_reason, struct verdict *full)
 {
 	uint32_t i = find(t, k);
 	if (i != NIL) {
@@ -396,7 +394,7 @@ no_room:;
 		if (ra > RL_FULL_RETRY_AFTER_MAX)
 			ra = RL_FULL_RETRY_AFTER_MAX;
 	}
-	*full = unavailable(rl_why_table_full, ra);
+	*full = unavailable(full_reason, rl_why_table_full, ra);
 	return NULL;
 }
 
@@ -405,14 +403,14 @@ no_room:;
 struct verdict rl_request(struct rl_table *t, const struct rl_key *k, uint64_t now_ms)
 {
 	struct verdict full;
-	struct rl_entry *e = get(t, k, now_ms, &full);
+	struct rl_entry *e = get(t, k, now_ms, REFUSAL_RATE_TABLE_FULL, &full);
 	if (!e)
 		return full;
 	const struct rl_config *c = &t->cfg;
 	if (e->ban_until_ms > now_ms) {
 		if (!rl_bucket_take(&e->req, &c->request, now_ms) && now_ms + c->ban_ms > e->ban_until_ms)
 			e->ban_until_ms = now_ms + c->ban_ms;
-		return verdict_reject(403, phrase_forbidden, rl_why_banned);
+		return verdict_refuse(REFUSAL_BANNED, rl_why_banned);
 	}
 	if (rl_bucket_take(&e->req, &c->request, now_ms))
 		return verdict_accept();
@@ -425,16 +423,17 @@ struct verdict rl_request(struct rl_table *t, const struct rl_key *k, uint64_t n
 	if (c->ban_after > 0 && c->ban_ms > 0 && e->overruns >= c->ban_after) {
 		e->overruns = 0;
 		e->ban_until_ms = now_ms + c->ban_ms;
-		return verdict_reject(403, phrase_forbidden, rl_why_ban_started);
+		return verdict_refuse(REFUSAL_BAN_STARTED, rl_why_ban_started);
 	}
-	return unavailable(rl_why_rate, retry_seconds(rl_bucket_wait_ms(&e->req, &c->request, now_ms)));
+	return unavailable(REFUSAL_RATE, rl_why_rate,
+			   retry_seconds(rl_bucket_wait_ms(&e->req, &c->request, now_ms)));
 }
 
 struct verdict rl_ban_check(const struct rl_table *t, const struct rl_key *k, uint64_t now_ms)
 {
 	uint32_t i = find(t, k);
 	if (i != NIL && t->entries[i].ban_until_ms > now_ms)
-		return verdict_reject(403, phrase_forbidden, rl_why_banned);
+		return verdict_refuse(REFUSAL_BANNED, rl_why_banned);
 	return verdict_accept();
 }
 
@@ -442,19 +441,19 @@ struct verdict rl_auth_check(struct rl_table *t, const struct rl_key *k, uint64_
 {
 	uint32_t i = find(t, k);
 	if (i != NIL && t->entries[i].lockout_until_ms > now_ms)
-		return verdict_reject(403, phrase_forbidden, rl_why_locked_out);
+		return verdict_refuse(REFUSAL_LOCKED_OUT, rl_why_locked_out);
 	return verdict_accept();
 }
 
 struct verdict rl_auth_failure(struct rl_table *t, const struct rl_key *k, uint64_t now_ms)
 {
 	struct verdict full;
-	struct rl_entry *e = get(t, k, now_ms, &full);
+	struct rl_entry *e = get(t, k, now_ms, REFUSAL_AUTH_TABLE_FULL, &full);
 	if (!e)
 		return full;
 	const struct rl_config *c = &t->cfg;
 	if (e->lockout_until_ms > now_ms)
-		return verdict_reject(403, phrase_forbidden, rl_why_locked_out);
+		return verdict_refuse(REFUSAL_LOCKED_OUT, rl_why_locked_out);
 	if (c->auth_fail_max == 0)
 		return verdict_accept();
 	if (e->auth_failures == 0 || since(now_ms, e->auth_start_ms) >= c->auth_window_ms) {
@@ -466,7 +465,7 @@ struct verdict rl_auth_failure(struct rl_table *t, const struct rl_key *k, uint6
 		e->auth_failures = 0;
 		e->lockout_until_ms = now_ms + (c->lockout_ms ? c->lockout_ms : c->auth_window_ms);
 		if (e->lockout_until_ms > now_ms)
-			return verdict_reject(403, phrase_forbidden, rl_why_lockout_started);
+			return verdict_refuse(REFUSAL_LOCKED_OUT, rl_why_lockout_started);
 	}
 	return verdict_accept();
 }
@@ -484,14 +483,14 @@ void rl_auth_success(struct rl_table *t, const struct rl_key *k, uint64_t now_ms
 struct verdict rl_call_start(struct rl_table *t, const struct rl_key *k, uint64_t now_ms)
 {
 	struct verdict full;
-	struct rl_entry *e = get(t, k, now_ms, &full);
+	struct rl_entry *e = get(t, k, now_ms, REFUSAL_RATE_TABLE_FULL, &full);
 	if (!e)
 		return full;
 	const struct rl_config *c = &t->cfg;
 	if (c->max_calls > 0 && e->calls >= c->max_calls)
-		return unavailable(rl_why_calls, RL_CALLS_RETRY_AFTER);
+		return unavailable(REFUSAL_CALLS, rl_why_calls, RL_CALLS_RETRY_AFTER);
 	if (!rl_bucket_take(&e->cps, &c->calls, now_ms))
-		return unavailable(rl_why_cps,
+		return unavailable(REFUSAL_CPS, rl_why_cps,
 				   retry_seconds(rl_bucket_wait_ms(&e->cps, &c->calls, now_ms)));
 	if (e->calls < UINT32_MAX)
 		e->calls++;

@@ -22,8 +22,11 @@
  *    is busy (the B2BUA relays 486 from callees as just that).
  *  - the table is full of entries that may not be evicted: 503 with
  *    Retry-After (see rl_table_init).
- * Every why is one of the rl_why_* strings below, so the gateway can map a
- * verdict to its counter by pointer. */
+ * Every refusal names its reason (policy/refusal.h), which says how the
+ * gateway answers and counts it; the why is one of the rl_why_* strings
+ * below, for the log. A table that is full refuses with
+ * REFUSAL_RATE_TABLE_FULL, except for a failed login
+ * (REFUSAL_AUTH_TABLE_FULL, counted as a lockout). */
 #ifndef PC_POLICY_RATELIMIT_H
 #define PC_POLICY_RATELIMIT_H
 

@@ -20,6 +20,7 @@
 #include "transaction/txn.h"
 #include "guard.h"
 #include "media/media.h"
+#include "policy/verdict.h"
 #include "register.h"
 #include "sdp/sdp.h"
 
@@ -153,6 +154,8 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
  * latched get their latch window again, for peers that send only now. */
 void plan_answered(struct call *c);
 void plan_release(struct call *c);
+/* The refusal reason of a status plan_offer or plan_answer returned. */
+enum pc_refusal plan_refusal(int status);
 
 /* call.c: lifetime and state. */
 /* A new call in CALL_INVITING for the server INVITE `st`, counted and
@@ -215,11 +218,13 @@ const char *listener_leg(const struct b2bua *b, const struct pc_peer *from);
 
 /* setup.c: a new INVITE outside any dialog. */
 bool setup_new_call(struct b2bua *b, struct txn *st, msg_t *req);
-/* One INVITE toward leg B's current target: 0 when sent, else the status
- * to refuse with (phrase, why; why may go in a Warning when why_public). */
-int setup_attempt(struct call *c, sip_t const *sip, const struct route_config *r,
-		  const char *caller_user, const char *ruri, unsigned mf, char *phrase,
-		  size_t phrase_len, char *why, size_t whylen, bool *why_public);
+/* One INVITE toward leg B's current target: accept when sent, else the
+ * refusal, to be applied with leg_refuse (or, for a contact skipped, with
+ * nothing to answer); its why (and a phrase with detail) are written in
+ * the caller's `why` and `phrase`. */
+struct verdict setup_attempt(struct call *c, sip_t const *sip, const struct route_config *r,
+			     const char *caller_user, const char *ruri, unsigned mf, char *phrase,
+			     size_t phrase_len, char *why, size_t whylen);
 
 /* outcome.c: the transaction callbacks of a leg (B's answers, failures,
  * CANCEL from A). */
@@ -245,6 +250,11 @@ void leg_respond(struct call *c, struct txn *st, int side, int status, const cha
 /* leg_respond on A's INVITE. */
 void leg_respond_a(struct call *c, int status, const char *phrase, const char *body,
 		   const char *warning);
+/* A refusal on `st` (NULL: nothing) from leg `side`, applied by refuse()
+ * with the leg's To-tag; `subject` starts its log line (NULL: the caller
+ * logs). */
+void leg_refuse(struct call *c, struct txn *st, int side, const struct verdict *v,
+		const char *subject);
 /* Leg B's INVITE to ruri with identity lines `extra` and the offer `body`
  * (NULL: late offer); 0, or -1 when it cannot be built or sent. */
 int leg_send_invite(struct call *c, const char *ruri, unsigned max_forwards, const char *extra,

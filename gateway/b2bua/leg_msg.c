@@ -4,6 +4,7 @@
  * leg's requests. Nothing that identifies one leg's network is copied to the
  * other: messages are built from scratch, not edited copies. */
 #include "call.h"
+#include "refuse.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -157,6 +158,17 @@ void leg_respond_a(struct call *c, int status, const char *phrase, const char *b
 		   const char *warning)
 {
 	leg_respond(c, c->a_invite, LEG_A, status, phrase, body, warning);
+}
+
+void leg_refuse(struct call *c, struct txn *st, int side, const struct verdict *v,
+		const char *subject)
+{
+	if (!st)
+		return;
+	struct refuse_to to = { .req = txn_request_msg(st), .st = st,
+				.to_tag = c->legs[side].local_tag,
+				.warn_host = c->b2bua->cfg->domain, .subject = subject };
+	refuse(&to, v);
 }
 
 int leg_send_invite(struct call *c, const char *ruri, unsigned max_forwards, const char *extra,

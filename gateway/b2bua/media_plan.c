@@ -358,6 +358,18 @@ static int offer_stream(struct call *c, unsigned i, int from, const struct pc_sd
 	return b->secure ? offer_b_keys(b, i, sp, why, whylen) : 0;
 }
 
+enum pc_refusal plan_refusal(int status)
+{
+	switch (status) {
+	case 503:
+		return REFUSAL_MEDIA_EXHAUSTED;
+	case 500:
+		return REFUSAL_MEDIA_FAILED;
+	default:
+		return REFUSAL_MEDIA;
+	}
+}
+
 int plan_offer(struct call *c, int from, const char *body, size_t len, char **out_body,
 	       char *why, size_t whylen)
 {

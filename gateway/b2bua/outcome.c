@@ -85,7 +85,8 @@ static void accepted_with_offer(struct call *c, sip_t const *sip)
 	if (bad) {
 		log_warnx("call %u: refusing B's offer: %s", c->id, why);
 		leg_send_ack(c, LEG_B, 1, NULL);
-		leg_respond_a(c, 488, "Not Acceptable Here", NULL, why);
+		struct verdict v = verdict_refuse(REFUSAL_MEDIA, why);
+		leg_refuse(c, c->a_invite, LEG_A, &v, NULL);
 		call_end(c, 1 << LEG_B, why);
 		return;
 	}
@@ -112,7 +113,8 @@ static void accepted(struct call *c, sip_t const *sip)
 		if (!bad)
 			snprintf(why, sizeof(why), "the answer carries no SDP");
 		log_warnx("call %u: refusing B's answer: %s", c->id, why);
-		leg_respond_a(c, 488, "Not Acceptable Here", NULL, why);
+		struct verdict v = verdict_refuse(REFUSAL_MEDIA, why);
+		leg_refuse(c, c->a_invite, LEG_A, &v, NULL);
 		call_end(c, 1 << LEG_B, why);
 		return;
 	}

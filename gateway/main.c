@@ -148,7 +148,13 @@ static void shutdown_all(struct loop_ctx *lc)
 	event_base_free(lc->base);
 }
 
-int main(int argc, char **argv)
+struct options {
+	const char *config_path, *level_override, *user_override;
+	int check_only;
+};
+
+/* -1 to go on, else the exit status (usage errors, --help, --version). */
+static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -160,16 +166,14 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = NULL, *level_override = NULL, *user_override = NULL;
-	int check_only = 0, ch;
-
+	int ch;
 	while ((ch = getopt_long(argc, argv, "c:npl:u:Vh", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': config_path = optarg; break;
-		case 'n': check_only = 1; break;
+		case 'c': o->config_path = optarg; break;
+		case 'n': o->check_only = 1; break;
 		case 'p': fputs(config_embedded_default(), stdout); return 0;
-		case 'l': level_override = optarg; break;
-		case 'u': user_override = optarg; break;
+		case 'l': o->level_override = optarg; break;
+		case 'u': o->user_override = optarg; break;
 		case 'V': printf("portcullis %s\n", PORTCULLIS_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -179,47 +183,119 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
 
-	static struct gateway_config cfg;
+/* The configuration with --user applied, and the user to run as. -1 to go
+ * on, else the exit status. */
+static int load_configuration(const struct options *o, struct gateway_config *cfg,
+			      struct sandbox_user *user)
+{
 	char err[512];
-	if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {
+	if (config_load(o->config_path, cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "portcullis: %s\n", err);
 		return 1;
 	}
-	if (user_override) {
-		if (!config_user_name_valid(user_override) || strlen(user_override) >= sizeof(cfg.user)) {
-			fprintf(stderr, "portcullis: --user: \"%s\" is not a user name\n", user_override);
+	if (o->user_override) {
+		if (!config_user_name_valid(o->user_override) ||
+		    strlen(o->user_override) >= sizeof(cfg->user)) {
+			fprintf(stderr, "portcullis: --user: \"%s\" is not a user name\n",
+				o->user_override);
 			return 2;
 		}
-		snprintf(cfg.user, sizeof(cfg.user), "%s", user_override);
+		snprintf(cfg->user, sizeof(cfg->user), "%s", o->user_override);
 	}
-	struct sandbox_user user;
-	if (sandbox_resolve_user(cfg.user, &user, err, sizeof(err)) < 0) {
-		fprintf(stderr, "portcullis: %s: %s\n", cfg.source, err);
+	if (sandbox_resolve_user(cfg->user, user, err, sizeof(err)) < 0) {
+		fprintf(stderr, "portcullis: %s: %s\n", cfg->source, err);
 		return 1;
 	}
-	if (check_only) {
-		/* Certificates and keys are part of the configuration: a path that
-		 * does not load must fail the check, not the start. */
-		int ok = gnutls_global_init() >= 0 && transport_check_credentials(&cfg) == 0;
-		gnutls_global_deinit();
-		if (!ok) {
-			fprintf(stderr, "portcullis: %s: TLS credentials failed to load\n", cfg.source);
-			return 1;
-		}
-		if (sipmsg_init() < 0) {
-			fprintf(stderr, "portcullis: SIP parser initialisation failed\n");
-			return 1;
-		}
-		if (b2bua_check_config(&cfg, err, sizeof(err)) < 0) {
-			fprintf(stderr, "portcullis: %s\n", err);
-			return 1;
-		}
-		printf("%s: configuration OK\n", cfg.source);
-		return 0;
+	return -1;
+}
+
+/* --check-config: what start-up would refuse, without starting. */
+static int check_configuration(const struct gateway_config *cfg)
+{
+	char err[512];
+	/* Certificates and keys are part of the configuration: a path that
+	 * does not load must fail the check, not the start. */
+	int ok = gnutls_global_init() >= 0 && transport_check_credentials(cfg) == 0;
+	gnutls_global_deinit();
+	if (!ok) {
+		fprintf(stderr, "portcullis: %s: TLS credentials failed to load\n", cfg->source);
+		return 1;
 	}
+	if (sipmsg_init() < 0) {
+		fprintf(stderr, "portcullis: SIP parser initialisation failed\n");
+		return 1;
+	}
+	if (b2bua_check_config(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "portcullis: %s\n", err);
+		return 1;
+	}
+	printf("%s: configuration OK\n", cfg->source);
+	return 0;
+}
+
+/* The floors wired together: endpoint (transport, transactions), media,
+ * and the B2BUA above them through the endpoint's call_net. 0 or -1. */
+static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
+{
+	lc->ep = endpoint_new(lc->base, cfg);
+	lc->media = media_engine_new(lc->base);
+	if (!lc->ep || !lc->media)
+		return -1;
+	struct call_net net;
+	endpoint_call_net(lc->ep, &net);
+	lc->b2bua = b2bua_new(lc->base, cfg, &net, lc->media);
+	if (!lc->b2bua)
+		return -1;
+	struct call_handler h;
+	b2bua_call_handler(lc->b2bua, &h);
+	endpoint_set_call_handler(lc->ep, &h);
+	return 0;
+}
+
+/* Signals and housekeeping around the loop, until a stop signal. */
+static void run_loop(struct loop_ctx *lc, const struct gateway_config *cfg)
+{
+	struct event_base *base = lc->base;
+	struct event *sigint = evsignal_new(base, SIGINT, on_stop_signal, lc);
+	struct event *sigterm = evsignal_new(base, SIGTERM, on_stop_signal, lc);
+	struct event *sigusr1 = evsignal_new(base, SIGUSR1, on_usr1, lc);
+	event_add(sigint, NULL);
+	event_add(sigterm, NULL);
+	event_add(sigusr1, NULL);
+	struct event *housekeeping = event_new(base, -1, EV_PERSIST, on_housekeeping, NULL);
+	struct timeval every = { HOUSEKEEPING_S, 0 };
+	if (housekeeping)
+		event_add(housekeeping, &every);
+	log_info("portcullis %s running with %s", PORTCULLIS_VERSION, cfg->source);
+
+	event_base_dispatch(base);
+
+	endpoint_log_counters(lc->ep);
+	log_info("counter calls = %u", b2bua_call_count(lc->b2bua));
+	event_free(sigint);
+	event_free(sigterm);
+	event_free(sigusr1);
+	if (housekeeping)
+		event_free(housekeeping);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	int rc = parse_options(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	static struct gateway_config cfg;
+	struct sandbox_user user;
+	if ((rc = load_configuration(&o, &cfg, &user)) >= 0)
+		return rc;
+	if (o.check_only)
+		return check_configuration(&cfg);
 	enum log_level level;
-	const char *lvl = level_override ? level_override : cfg.log_level;
+	const char *lvl = o.level_override ? o.level_override : cfg.log_level;
 	if (log_level_from_name(lvl, &level) < 0) {
 		fprintf(stderr, "portcullis: unknown log level \"%s\"\n", lvl);
 		return 2;
@@ -243,21 +319,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct loop_ctx lc = { base, NULL, NULL, NULL, 0 };
-	lc.ep = endpoint_new(base, &cfg);
-	lc.media = media_engine_new(base);
-	if (lc.ep && lc.media) {
-		struct call_net net;
-		endpoint_call_net(lc.ep, &net);
-		lc.b2bua = b2bua_new(base, &cfg, &net, lc.media);
-	}
-	if (lc.b2bua) {
-		struct call_handler h;
-		b2bua_call_handler(lc.b2bua, &h);
-		endpoint_set_call_handler(lc.ep, &h);
-	}
-	struct event *kh_watch = event_new(base, keyholder_fd(), EV_READ | EV_PERSIST, on_keyholder_gone, &lc);
-	if (!lc.b2bua || endpoint_start(lc.ep) < 0 || !kh_watch || event_add(kh_watch, NULL) < 0 ||
-	    enter_sandbox(&user) < 0) {
+	struct event *kh_watch = NULL;
+	if (build_gateway(&lc, &cfg) < 0 || endpoint_start(lc.ep) < 0 ||
+	    !(kh_watch = event_new(base, keyholder_fd(), EV_READ | EV_PERSIST, on_keyholder_gone, &lc)) ||
+	    event_add(kh_watch, NULL) < 0 || enter_sandbox(&user) < 0) {
 		log_err("start-up failed (configuration %s)", cfg.source);
 		if (kh_watch)
 			event_free(kh_watch);
@@ -265,27 +330,7 @@ int main(int argc, char **argv)
 		keyholder_stop();
 		return 1;
 	}
-	struct event *sigint = evsignal_new(base, SIGINT, on_stop_signal, &lc);
-	struct event *sigterm = evsignal_new(base, SIGTERM, on_stop_signal, &lc);
-	struct event *sigusr1 = evsignal_new(base, SIGUSR1, on_usr1, &lc);
-	event_add(sigint, NULL);
-	event_add(sigterm, NULL);
-	event_add(sigusr1, NULL);
-	struct event *housekeeping = event_new(base, -1, EV_PERSIST, on_housekeeping, NULL);
-	struct timeval every = { HOUSEKEEPING_S, 0 };
-	if (housekeeping)
-		event_add(housekeeping, &every);
-	log_info("portcullis %s running with %s", PORTCULLIS_VERSION, cfg.source);
-
-	event_base_dispatch(base);
-
-	endpoint_log_counters(lc.ep);
-	log_info("counter calls = %u", b2bua_call_count(lc.b2bua));
-	event_free(sigint);
-	event_free(sigterm);
-	event_free(sigusr1);
-	if (housekeeping)
-		event_free(housekeeping);
+	run_loop(&lc, &cfg);
 	event_free(kh_watch);
 	shutdown_all(&lc);
 	keyholder_stop();

@@ -19,9 +19,6 @@ const char admit_why_not_allowed[] = "source address is not on the allow list";
 const char admit_why_scanner[] = "User-Agent of a known SIP scanner";
 const char admit_why_setup_cap[] = "too many calls in set-up";
 
-static const char phrase_forbidden[] = "Forbidden";
-static const char phrase_unavailable[] = "Service Unavailable";
-
 static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 static int fail(const char **why, const char *reason)
@@ -153,9 +150,9 @@ struct verdict admit_acl_check(const struct admit_acl *acl, const struct sockadd
 	if (!acl)
 		return verdict_accept();
 	if (on_list(acl->deny, acl->n_deny, src))
-		return verdict_reject(403, phrase_forbidden, admit_why_denied);
+		return verdict_refuse(REFUSAL_ACL, admit_why_denied);
 	if (acl->n_allow > 0 && !on_list(acl->allow, acl->n_allow, src))
-		return verdict_reject(403, phrase_forbidden, admit_why_not_allowed);
+		return verdict_refuse(REFUSAL_ACL, admit_why_not_allowed);
 	return verdict_accept();
 }
 
@@ -230,7 +227,7 @@ struct verdict admit_ua_check(const sip_t *sip, const char *const *tokens, size_
 		return verdict_accept();
 	for (const sip_user_agent_t *ua = sip->sip_user_agent; ua; ua = ua->g_next)
 		if (admit_ua_is_scanner(ua->g_string, tokens, n))
-			return verdict_reject(403, phrase_forbidden, admit_why_scanner);
+			return verdict_refuse(REFUSAL_SCANNER, admit_why_scanner);
 	return verdict_accept();
 }
 
@@ -238,7 +235,7 @@ struct verdict admit_setup_cap(unsigned in_setup, unsigned cap)
 {
 	if (cap == 0 || in_setup < cap)
 		return verdict_accept();
-	struct verdict v = verdict_reject(503, phrase_unavailable, admit_why_setup_cap);
+	struct verdict v = verdict_refuse(REFUSAL_SETUP_CAP, admit_why_setup_cap);
 	v.retry_after = ADMIT_SETUP_RETRY_AFTER;
 	return v;
 }

@@ -400,35 +400,28 @@ static bool uri_matches(const char *digest_uri, const url_t *ruri)
 	return na == nb && memcmp(a, b, (size_t)na) == 0;
 }
 
-enum auth_outcome digest_verify(const struct digest_server *srv, const sip_t *sip,
-				enum digest_header which, uint64_t now_s, struct auth_result *res)
+/* RFC 3261 §22.3: a request may carry credentials for several realms; ours
+ * are the ones naming our realm, and there must be one set. AUTH_OK with
+ * them in *c, else the outcome to return. */
+static enum auth_outcome our_credentials(const struct digest_server *srv, const msg_auth_t *list,
+					 struct digest_credentials *c, struct digest_credentials *tmp,
+					 struct auth_result *res)
 {
-	struct digest_credentials c, tmp;
 	bool digest_seen = false, found = false;
 	const char *why;
-
-	memset(res, 0, sizeof(*res));
-	if (!srv || !srv->realm || !sip || !sip->sip_request || !sip->sip_request->rq_method_name)
-		return done(res, AUTH_MALFORMED, "not a request");
-	const msg_auth_t *list = which == DIGEST_PROXY_AUTHORIZATION
-					 ? sip->sip_proxy_authorization
-					 : sip->sip_authorization;
-
-	/* RFC 3261 §22.3: a request may carry credentials for several realms;
-	 * ours are the ones naming our realm, and there must be one set. */
 	for (const msg_auth_t *a = list; a; a = a->au_next) {
 		if (!a->au_scheme || strcasecmp(a->au_scheme, "Digest") != 0)
 			continue;
 		digest_seen = true;
-		if (digest_parse_credentials(a, &tmp, &why) < 0)
+		if (digest_parse_credentials(a, tmp, &why) < 0)
 			return done(res, AUTH_MALFORMED, why);
-		memcpy(res->username, tmp.username, sizeof(res->username));
-		res->alg = tmp.alg;
-		if (strcmp(tmp.realm, srv->realm) != 0)
+		memcpy(res->username, tmp->username, sizeof(res->username));
+		res->alg = tmp->alg;
+		if (strcmp(tmp->realm, srv->realm) != 0)
 			continue;
 		if (found)
 			return done(res, AUTH_MALFORMED, "two sets of credentials for our realm");
-		c = tmp;
+		*c = *tmp;
 		found = true;
 	}
 	if (!digest_seen)
@@ -437,71 +430,99 @@ enum auth_outcome digest_verify(const struct digest_server *srv, const sip_t *si
 	 * check, and counting it stops a client that loops on it. */
 	if (!found)
 		return done(res, AUTH_FAILED, "credentials for another realm");
-	memcpy(res->username, c.username, sizeof(res->username));
-	res->alg = c.alg;
+	return AUTH_OK;
+}
 
-	if (!alg_allowed(srv, c.alg))
+/* The question for the HA1 holder: all but the HA1 is computed here. */
+static void make_question(const struct digest_server *srv, const sip_t *sip,
+			  const struct digest_credentials *c, struct digest_question *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->alg = c->alg;
+	memcpy(q->username, c->username, sizeof(q->username));
+	snprintf(q->realm, sizeof(q->realm), "%s", srv->realm);
+	memcpy(q->nonce, c->nonce, sizeof(q->nonce));
+	memcpy(q->nc, c->nc_text, sizeof(q->nc));
+	memcpy(q->cnonce, c->cnonce, sizeof(q->cnonce));
+	memcpy(q->qop, c->qop, sizeof(q->qop));
+	size_t dlen = digest_ha2(c->alg, sip->sip_request->rq_method_name, c->uri, q->ha2);
+	(void)hex_decode(c->response, strlen(c->response), q->response, dlen); /* checked by the parser */
+}
+
+/* The verdict from the holder's answer, the nonce's age and its count. */
+static enum auth_outcome judge(const struct digest_server *srv, enum digest_answer a,
+			       const struct user_entry *u, enum nonce_status ns,
+			       const struct digest_credentials *c, struct auth_result *res)
+{
+	if (a == DIGEST_UNANSWERED || a == DIGEST_REFUSED)
+		return done(res, AUTH_FAILED, "the HA1 holder did not answer");
+	if (a == DIGEST_UNKNOWN_USER || (a == DIGEST_MATCH && !u))
+		return done(res, AUTH_FAILED, "unknown user");
+	if (a == DIGEST_NO_HA1)
+		return done(res, AUTH_FAILED, "no HA1 stored for this algorithm");
+	if (a != DIGEST_MATCH)
+		return done(res, AUTH_FAILED, "wrong response");
+	if (ns == NONCE_STALE) /* RFC 7616 §3.3: stale=true only for a right answer to an old nonce. */
+		return done(res, AUTH_STALE, "nonce expired");
+	if (!srv->counts)
+		return done(res, AUTH_FAILED, "no nonce-count table"); /* fail closed */
+	switch (nonce_counts_accept(srv->counts, c->nonce, c->nc)) {
+	case NC_OK:
+		res->user = u;
+		return done(res, AUTH_OK, "authenticated");
+	case NC_REPLAY:
+		return done(res, AUTH_REPLAY, "nonce count not above one already used");
+	case NC_FORGOTTEN:
+		return done(res, AUTH_STALE, "nonce unknown to the nonce-count table "
+					     "(evicted, or older than it)");
+	default:
+		return done(res, AUTH_FAILED, "nonce not issued by us");
+	}
+}
+
+static enum auth_outcome verify_ours(const struct digest_server *srv, const sip_t *sip,
+				     uint64_t now_s, struct digest_credentials *c,
+				     struct digest_question *q, struct auth_result *res)
+{
+	memcpy(res->username, c->username, sizeof(res->username));
+	res->alg = c->alg;
+	if (!alg_allowed(srv, c->alg))
 		return done(res, AUTH_MALFORMED, "algorithm not offered");
-	if (!uri_matches(c.uri, sip->sip_request->rq_url))
+	if (!uri_matches(c->uri, sip->sip_request->rq_url))
 		return done(res, AUTH_MALFORMED, "digest uri differs from the Request-URI");
 
 	const struct digest_oracle *or = srv->oracle;
 	enum nonce_status ns =
-		or ? or->check_nonce(or->ctx, srv->realm, c.nonce, now_s, srv->nonce_lifetime_s)
-		   : nonce_check(srv->secret, srv->secret_len, srv->realm, c.nonce, now_s,
+		or ? or->check_nonce(or->ctx, srv->realm, c->nonce, now_s, srv->nonce_lifetime_s)
+		   : nonce_check(srv->secret, srv->secret_len, srv->realm, c->nonce, now_s,
 				 srv->nonce_lifetime_s);
 	if (ns == NONCE_INVALID)
 		return done(res, AUTH_FAILED, "nonce not issued by us");
-
-	/* The question for the HA1 holder: all but the HA1 is computed here. */
-	struct digest_question q;
-	memset(&q, 0, sizeof(q));
-	q.alg = c.alg;
-	memcpy(q.username, c.username, sizeof(q.username));
-	snprintf(q.realm, sizeof(q.realm), "%s", srv->realm);
-	memcpy(q.nonce, c.nonce, sizeof(q.nonce));
-	memcpy(q.nc, c.nc_text, sizeof(q.nc));
-	memcpy(q.cnonce, c.cnonce, sizeof(q.cnonce));
-	memcpy(q.qop, c.qop, sizeof(q.qop));
-	size_t dlen = digest_ha2(c.alg, sip->sip_request->rq_method_name, c.uri, q.ha2);
-	(void)hex_decode(c.response, strlen(c.response), q.response, dlen); /* checked by the parser */
-	enum digest_answer a = or ? or->answer(or->ctx, &q) : digest_answer(srv->users, &q);
+	make_question(srv, sip, c, q);
+	enum digest_answer a = or ? or->answer(or->ctx, q) : digest_answer(srv->users, q);
 	const struct user_entry *u = a == DIGEST_MATCH && srv->users
-					     ? users_lookup(srv->users, c.username, srv->realm)
+					     ? users_lookup(srv->users, c->username, srv->realm)
 					     : NULL;
+	return judge(srv, a, u, ns, c, res);
+}
 
-	enum auth_outcome o;
-	if (a == DIGEST_UNANSWERED || a == DIGEST_REFUSED) {
-		o = done(res, AUTH_FAILED, "the HA1 holder did not answer");
-	} else if (a == DIGEST_UNKNOWN_USER || (a == DIGEST_MATCH && !u)) {
-		o = done(res, AUTH_FAILED, "unknown user");
-	} else if (a == DIGEST_NO_HA1) {
-		o = done(res, AUTH_FAILED, "no HA1 stored for this algorithm");
-	} else if (a != DIGEST_MATCH) {
-		o = done(res, AUTH_FAILED, "wrong response");
-	} else if (ns == NONCE_STALE) {
-		/* RFC 7616 §3.3: stale=true only for a right answer to an old nonce. */
-		o = done(res, AUTH_STALE, "nonce expired");
-	} else if (!srv->counts) {
-		o = done(res, AUTH_FAILED, "no nonce-count table"); /* fail closed */
-	} else {
-		switch (nonce_counts_accept(srv->counts, c.nonce, c.nc)) {
-		case NC_OK:
-			res->user = u;
-			o = done(res, AUTH_OK, "authenticated");
-			break;
-		case NC_REPLAY:
-			o = done(res, AUTH_REPLAY, "nonce count not above one already used");
-			break;
-		case NC_FORGOTTEN:
-			o = done(res, AUTH_STALE, "nonce unknown to the nonce-count table "
-						  "(evicted, or older than it)");
-			break;
-		default:
-			o = done(res, AUTH_FAILED, "nonce not issued by us");
-			break;
-		}
-	}
+enum auth_outcome digest_verify(const struct digest_server *srv, const sip_t *sip,
+				enum digest_header which, uint64_t now_s, struct auth_result *res)
+{
+	struct digest_credentials c, tmp;
+	struct digest_question q;
+
+	memset(res, 0, sizeof(*res));
+	if (!srv || !srv->realm || !sip || !sip->sip_request || !sip->sip_request->rq_method_name)
+		return done(res, AUTH_MALFORMED, "not a request");
+	const msg_auth_t *list = which == DIGEST_PROXY_AUTHORIZATION
+					 ? sip->sip_proxy_authorization
+					 : sip->sip_authorization;
+	memset(&c, 0, sizeof(c));
+	memset(&q, 0, sizeof(q));
+	enum auth_outcome o = our_credentials(srv, list, &c, &tmp, res);
+	if (o == AUTH_OK)
+		o = verify_ours(srv, sip, now_s, &c, &q, res);
 	explicit_bzero(&c, sizeof(c));
 	explicit_bzero(&tmp, sizeof(tmp));
 	explicit_bzero(&q, sizeof(q));

@@ -169,7 +169,7 @@ struct privacy_decision privacy_decide(const sip_t *req, const struct privacy_ct
 
 	if (d.request.malformed) {
 		d.why = "malformed Privacy header: the privacy asked for cannot be known";
-		d.verdict = verdict_reject(400, "Malformed Privacy Header", d.why);
+		d.verdict = verdict_refuse(REFUSAL_PRIVACY_MALFORMED, d.why);
 		return d;
 	}
 	if (d.request.fields == 0) {
@@ -180,7 +180,7 @@ struct privacy_decision privacy_decide(const sip_t *req, const struct privacy_ct
 	 * 500 whose reason phrase names what was not supported. */
 	if ((v & PRIVACY_CRITICAL) && (v & PRIVACY_UNKNOWN)) {
 		d.why = "critical privacy cannot be provided: unknown priv-value (RFC 3323 §5)";
-		d.verdict = verdict_reject(500, "Privacy Unavailable", d.why);
+		d.verdict = verdict_refuse(REFUSAL_PRIVACY_CRITICAL, d.why);
 		return d;
 	}
 

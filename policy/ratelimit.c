@@ -1,5 +1,6 @@
 /* policy/ratelimit: fixed-point token buckets and the bounded per-key table
- * (chained hash over a fixed entry pool, an LRU list for eviction). All state
+ * (core/hash.h's keyed table over a fixed entry pool, an LRU list for
+ * eviction). All state
  * is the caller's; the only allocation happens in rl_table_init. See
  * ratelimit.h for the status codes chosen and why. */
 #include "policy/ratelimit.h"
@@ -20,8 +21,6 @@ const char rl_why_calls[] = "concurrent call limit reached";
 const char rl_why_cps[] = "call rate limit exceeded";
 const char rl_why_table_full[] = "rate-limit table full";
 
-static const char phrase_forbidden[] = "Forbidden";
-static const char phrase_unavailable[] = "Service Unavailable";
 
 /* ---- Token bucket ---- */
 
@@ -94,9 +93,9 @@ static unsigned retry_seconds(uint64_t wait_ms)
 	return (unsigned)s;
 }
 
-static struct verdict unavailable(const char *why, unsigned retry_after)
+static struct verdict unavailable(enum pc_refusal r, const char *why, unsigned retry_after)
 {
-	struct verdict v = verdict_reject(503, phrase_unavailable, why);
+	struct verdict v = verdict_refuse(r, why);
 	v.retry_after = retry_after;
 	return v;
 }
@@ -106,61 +105,11 @@ static uint64_t since(uint64_t now_ms, uint64_t then_ms)
 	return now_ms > then_ms ? now_ms - then_ms : 0;
 }
 
-/* ---- SipHash-2-4 (Aumasson and Bernstein), the reference algorithm ---- */
-
-static uint64_t rotl(uint64_t x, unsigned b)
-{
-	return (x << b) | (x >> (64 - b));
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-#define SIPROUND                                                                   \
-	do {                                                                       \
-		v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);         \
-		v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;                            \
-		v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;                            \
-		v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);         \
-	} while (0)
-
-static uint64_t siphash(uint64_t k0, uint64_t k1, const uint8_t *in, size_t len)
-{
-	uint64_t v0 = 0x736f6d6570736575ull ^ k0;
-	uint64_t v1 = 0x646f72616e646f6dull ^ k1;
-	uint64_t v2 = 0x6c7967656e657261ull ^ k0;
-	uint64_t v3 = 0x7465646279746573ull ^ k1;
-	size_t whole = len - len % 8;
-	for (size_t i = 0; i < whole; i += 8) {
-		uint64_t m = le64(in + i);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	uint64_t b = (uint64_t)len << 56;
-	for (size_t i = 0; i < len % 8; i++)
-		b |= (uint64_t)in[whole + i] << (8 * i);
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
+/* ---- Hash ---- */
 
 uint64_t rl_siphash24(const uint8_t key[16], const void *data, size_t len)
 {
-	return siphash(le64(key), le64(key + 8), data, len);
+	return pc_siphash24(key, data, len);
 }
 
 /* ---- Keys ---- */
@@ -247,9 +196,9 @@ static bool key_equal(const struct rl_key *a, const struct rl_key *b)
 
 struct rl_entry {
 	struct rl_key key;
-	uint32_t next;               /* hash chain, or the free list */
+	struct pc_hlink link;        /* in the table's index while used */
+	uint32_t free_next;          /* the free list while unused */
 	uint32_t lru_prev, lru_next; /* towards lru_head / lru_tail */
-	uint32_t chain;              /* index into heads */
 	bool used;
 	uint64_t last_ms;
 	struct rl_bucket req;
@@ -270,24 +219,15 @@ int rl_table_init(struct rl_table *t, const struct rl_config *cfg, uint32_t capa
 	t->free_head = t->lru_head = t->lru_tail = NIL;
 	if (!cfg || !seed || capacity == 0 || capacity > (1u << 24))
 		return -1;
-	uint32_t nb = 1;
-	while (nb < capacity)
-		nb <<= 1;
 	t->entries = calloc(capacity, sizeof(*t->entries));
-	t->heads = malloc((size_t)nb * sizeof(*t->heads));
-	if (!t->entries || !t->heads) {
+	if (!t->entries || pc_htab_init(&t->index, capacity, seed) < 0) {
 		rl_table_fini(t);
 		return -1;
 	}
 	t->cfg = *cfg;
-	t->k0 = le64(seed);
-	t->k1 = le64(seed + 8);
 	t->capacity = capacity;
-	t->nbuckets = nb;
-	for (uint32_t i = 0; i < nb; i++)
-		t->heads[i] = NIL;
 	for (uint32_t i = 0; i < capacity; i++)
-		t->entries[i].next = i + 1 < capacity ? i + 1 : NIL;
+		t->entries[i].free_next = i + 1 < capacity ? i + 1 : NIL;
 	t->free_head = 0;
 	return 0;
 }
@@ -295,7 +235,7 @@ int rl_table_init(struct rl_table *t, const struct rl_config *cfg, uint32_t capa
 void rl_table_fini(struct rl_table *t)
 {
 	free(t->entries);
-	free(t->heads);
+	pc_htab_fini(&t->index);
 	memset(t, 0, sizeof(*t));
 	t->free_head = t->lru_head = t->lru_tail = NIL;
 }
@@ -305,7 +245,7 @@ uint32_t rl_table_count(const struct rl_table *t)
 	return t->count;
 }
 
-uint32_t rl_table_bucket(const struct rl_table *t, const struct rl_key *k)
+static uint64_t key_hash(const struct rl_table *t, const struct rl_key *k)
 {
 	uint8_t buf[2 + RL_NAME_MAX + RL_NAME_MAX];
 	size_t n = key_len(k), p = pair_len(k);
@@ -313,16 +253,28 @@ uint32_t rl_table_bucket(const struct rl_table *t, const struct rl_key *k)
 	buf[1] = (uint8_t)n;
 	memcpy(buf + 2, key_bytes(k), n);
 	memcpy(buf + 2 + n, k->name, p); /* a paired name after the address */
-	return (uint32_t)(siphash(t->k0, t->k1, buf, 2 + n + p) & (t->nbuckets - 1));
+	return pc_htab_hash(&t->index, buf, 2 + n + p);
+}
+
+uint32_t rl_table_bucket(const struct rl_table *t, const struct rl_key *k)
+{
+	return (uint32_t)pc_htab_slot(&t->index, key_hash(t, k));
+}
+
+size_t rl_table_max_chain(const struct rl_table *t)
+{
+	return pc_htab_max_chain(&t->index);
 }
 
 static uint32_t find(const struct rl_table *t, const struct rl_key *k)
 {
 	if (!t->entries || !k)
 		return NIL;
-	for (uint32_t i = t->heads[rl_table_bucket(t, k)]; i != NIL; i = t->entries[i].next)
-		if (key_equal(&t->entries[i].key, k))
-			return i;
+	for (struct pc_hlink *l = pc_htab_first(&t->index, key_hash(t, k)); l; l = pc_htab_next(l)) {
+		const struct rl_entry *e = pc_container_of(l, struct rl_entry, link);
+		if (key_equal(&e->key, k))
+			return (uint32_t)(e - t->entries);
+	}
 	return NIL;
 }
 
@@ -366,14 +318,6 @@ static void touch(struct rl_table *t, uint32_t i, uint64_t now_ms)
 	}
 }
 
-static void chain_unlink(struct rl_table *t, uint32_t i)
-{
-	uint32_t *p = &t->heads[t->entries[i].chain];
-	while (*p != i)
-		p = &t->entries[*p].next;
-	*p = t->entries[i].next;
-}
-
 static bool is_protected(const struct rl_entry *e, uint64_t now_ms)
 {
 	return e->calls > 0 || e->ban_until_ms > now_ms || e->lockout_until_ms > now_ms;
@@ -390,7 +334,7 @@ static uint32_t evict(struct rl_table *t, uint64_t now_ms)
 		uint32_t i = t->lru_tail;
 		struct rl_entry *e = &t->entries[i];
 		if (!is_protected(e, now_ms)) {
-			chain_unlink(t, i);
+			pc_htab_remove(&e->link);
 			lru_unlink(t, i);
 			e->used = false;
 			t->count--;
@@ -409,9 +353,9 @@ static uint32_t evict(struct rl_table *t, uint64_t now_ms)
 }
 
 /* The entry for k, created if needed. NULL when the table cannot take it; then
- * *full is the 503 to answer. */
+ * *full is the 503 to answer, for reason `full_reason`. */
 static struct rl_entry *get(struct rl_table *t, const struct rl_key *k, uint64_t now_ms,
-			    struct verdict *full)
+			    enum pc_refusal full_reason, struct verdict *full)
 {
 	uint32_t i = find(t, k);
 	if (i != NIL) {
@@ -422,7 +366,7 @@ static struct rl_entry *get(struct rl_table *t, const struct rl_key *k, uint64_t
 		goto no_room;
 	if (t->free_head != NIL) {
 		i = t->free_head;
-		t->free_head = t->entries[i].next;
+		t->free_head = t->entries[i].free_next;
 	} else {
 		if (t->no_room_until && now_ms < t->no_room_until)
 			goto no_room;
@@ -434,9 +378,7 @@ static struct rl_entry *get(struct rl_table *t, const struct rl_key *k, uint64_t
 	memset(e, 0, sizeof(*e));
 	e->key = *k;
 	e->used = true;
-	e->chain = rl_table_bucket(t, k);
-	e->next = t->heads[e->chain];
-	t->heads[e->chain] = i;
+	pc_htab_insert(&t->index, &e->link, key_hash(t, k));
 	e->lru_prev = e->lru_next = NIL;
 	lru_push_front(t, i);
 	e->last_ms = now_ms;
@@ -452,7 +394,7 @@ no_room:;
 		if (ra > RL_FULL_RETRY_AFTER_MAX)
 			ra = RL_FULL_RETRY_AFTER_MAX;
 	}
-	*full = unavailable(rl_why_table_full, ra);
+	*full = unavailable(full_reason, rl_why_table_full, ra);
 	return NULL;
 }
 
@@ -461,14 +403,14 @@ no_room:;
 struct verdict rl_request(struct rl_table *t, const struct rl_key *k, uint64_t now_ms)
 {
 	struct verdict full;
-	struct rl_entry *e = get(t, k, now_ms, &full);
+	struct rl_entry *e = get(t, k, now_ms, REFUSAL_RATE_TABLE_FULL, &full);
 	if (!e)
 		return full;
 	const struct rl_config *c = &t->cfg;
 	if (e->ban_until_ms > now_ms) {
 		if (!rl_bucket_take(&e->req, &c->request, now_ms) && now_ms + c->ban_ms > e->ban_until_ms)
 			e->ban_until_ms = now_ms + c->ban_ms;
-		return verdict_reject(403, phrase_forbidden, rl_why_banned);
+		return verdict_refuse(REFUSAL_BANNED, rl_why_banned);
 	}
 	if (rl_bucket_take(&e->req, &c->request, now_ms))
 		return verdict_accept();
@@ -481,16 +423,17 @@ struct verdict rl_request(struct rl_table *t, const struct rl_key *k, uint64_t n
 	if (c->ban_after > 0 && c->ban_ms > 0 && e->overruns >= c->ban_after) {
 		e->overruns = 0;
 		e->ban_until_ms = now_ms + c->ban_ms;
-		return verdict_reject(403, phrase_forbidden, rl_why_ban_started);
+		return verdict_refuse(REFUSAL_BAN_STARTED, rl_why_ban_started);
 	}
-	return unavailable(rl_why_rate, retry_seconds(rl_bucket_wait_ms(&e->req, &c->request, now_ms)));
+	return unavailable(REFUSAL_RATE, rl_why_rate,
+			   retry_seconds(rl_bucket_wait_ms(&e->req, &c->request, now_ms)));
 }
 
 struct verdict rl_ban_check(const struct rl_table *t, const struct rl_key *k, uint64_t now_ms)
 {
 	uint32_t i = find(t, k);
 	if (i != NIL && t->entries[i].ban_until_ms > now_ms)
-		return verdict_reject(403, phrase_forbidden, rl_why_banned);
+		return verdict_refuse(REFUSAL_BANNED, rl_why_banned);
 	return verdict_accept();
 }
 
@@ -498,19 +441,19 @@ struct verdict rl_auth_check(struct rl_table *t, const struct rl_key *k, uint64_
 {
 	uint32_t i = find(t, k);
 	if (i != NIL && t->entries[i].lockout_until_ms > now_ms)
-		return verdict_reject(403, phrase_forbidden, rl_why_locked_out);
+		return verdict_refuse(REFUSAL_LOCKED_OUT, rl_why_locked_out);
 	return verdict_accept();
 }
 
 struct verdict rl_auth_failure(struct rl_table *t, const struct rl_key *k, uint64_t now_ms)
 {
 	struct verdict full;
-	struct rl_entry *e = get(t, k, now_ms, &full);
+	struct rl_entry *e = get(t, k, now_ms, REFUSAL_AUTH_TABLE_FULL, &full);
 	if (!e)
 		return full;
 	const struct rl_config *c = &t->cfg;
 	if (e->lockout_until_ms > now_ms)
-		return verdict_reject(403, phrase_forbidden, rl_why_locked_out);
+		return verdict_refuse(REFUSAL_LOCKED_OUT, rl_why_locked_out);
 	if (c->auth_fail_max == 0)
 		return verdict_accept();
 	if (e->auth_failures == 0 || since(now_ms, e->auth_start_ms) >= c->auth_window_ms) {
@@ -522,7 +465,7 @@ struct verdict rl_auth_failure(struct rl_table *t, const struct rl_key *k, uint6
 		e->auth_failures = 0;
 		e->lockout_until_ms = now_ms + (c->lockout_ms ? c->lockout_ms : c->auth_window_ms);
 		if (e->lockout_until_ms > now_ms)
-			return verdict_reject(403, phrase_forbidden, rl_why_lockout_started);
+			return verdict_refuse(REFUSAL_LOCKED_OUT, rl_why_lockout_started);
 	}
 	return verdict_accept();
 }
@@ -540,14 +483,14 @@ void rl_auth_success(struct rl_table *t, const struct rl_key *k, uint64_t now_ms
 struct verdict rl_call_start(struct rl_table *t, const struct rl_key *k, uint64_t now_ms)
 {
 	struct verdict full;
-	struct rl_entry *e = get(t, k, now_ms, &full);
+	struct rl_entry *e = get(t, k, now_ms, REFUSAL_RATE_TABLE_FULL, &full);
 	if (!e)
 		return full;
 	const struct rl_config *c = &t->cfg;
 	if (c->max_calls > 0 && e->calls >= c->max_calls)
-		return unavailable(rl_why_calls, RL_CALLS_RETRY_AFTER);
+		return unavailable(REFUSAL_CALLS, rl_why_calls, RL_CALLS_RETRY_AFTER);
 	if (!rl_bucket_take(&e->cps, &c->calls, now_ms))
-		return unavailable(rl_why_cps,
+		return unavailable(REFUSAL_CPS, rl_why_cps,
 				   retry_seconds(rl_bucket_wait_ms(&e->cps, &c->calls, now_ms)));
 	if (e->calls < UINT32_MAX)
 		e->calls++;

@@ -22,8 +22,11 @@
  *    is busy (the B2BUA relays 486 from callees as just that).
  *  - the table is full of entries that may not be evicted: 503 with
  *    Retry-After (see rl_table_init).
- * Every why is one of the rl_why_* strings below, so the gateway can map a
- * verdict to its counter by pointer. */
+ * Every refusal names its reason (policy/refusal.h), which says how the
+ * gateway answers and counts it; the why is one of the rl_why_* strings
+ * below, for the log. A table that is full refuses with
+ * REFUSAL_RATE_TABLE_FULL, except for a failed login
+ * (REFUSAL_AUTH_TABLE_FULL, counted as a lockout). */
 #ifndef PC_POLICY_RATELIMIT_H
 #define PC_POLICY_RATELIMIT_H
 
@@ -32,6 +35,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "core/hash.h"
 #include "policy/verdict.h"
 
 /* ---- Token bucket ----
@@ -131,11 +135,10 @@ struct rl_entry; /* private to ratelimit.c */
  * search remembers when the next entry could become free. */
 struct rl_table {
 	struct rl_config cfg;
-	uint64_t k0, k1;         /* SipHash key from the caller's seed */
+	struct pc_htab index;    /* keyed with the caller's seed */
 	struct rl_entry *entries; /* capacity entries */
-	uint32_t *heads;         /* nbuckets chain heads */
-	uint32_t capacity, nbuckets, count;
-	uint32_t free_head;      /* unused entries, linked through next */
+	uint32_t capacity, count;
+	uint32_t free_head;      /* unused entries, linked through free_next */
 	uint32_t lru_head, lru_tail; /* most / least recently seen */
 	uint64_t no_room_until;  /* full of protected entries until then; 0 = unknown */
 };
@@ -154,10 +157,13 @@ void rl_table_fini(struct rl_table *t);
 uint32_t rl_table_count(const struct rl_table *t);
 /* The chain a key hashes to (for tests: the seed moves keys, never results). */
 uint32_t rl_table_bucket(const struct rl_table *t, const struct rl_key *k);
+/* The longest chain of the table's index (tests: crafted keys must not pile
+ * up in one chain). */
+size_t rl_table_max_chain(const struct rl_table *t);
 /* Whether the key has an entry now (no side effect). */
 bool rl_table_has(const struct rl_table *t, const struct rl_key *k);
-/* SipHash-2-4 of data under a 16-byte key: the table's hash, exposed for its
- * reference test vector. */
+/* SipHash-2-4 of data under a 16-byte key: the table's hash (core/hash.h's
+ * pc_siphash24), under the name its reference test vector knows. */
 uint64_t rl_siphash24(const uint8_t key[16], const void *data, size_t len);
 
 /* ---- Decisions ---- */

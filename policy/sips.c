@@ -11,9 +11,6 @@ const char sips_why_in_insecure[] = "SIPS request arrived without TLS";
 const char sips_why_route_insecure[] = "sips: Route followed without TLS";
 const char sips_why_out_insecure[] = "SIPS request cannot leave over TLS";
 
-static const char phrase_forbidden[] = "Forbidden";
-static const char phrase_unavailable[] = "Temporarily Unavailable";
-
 static const struct sips_ctx nothing_known;
 
 static bool is_sips(const url_t *u)
@@ -35,15 +32,15 @@ struct verdict sips_check_inbound(const sip_t *sip, const struct sips_ctx *ctx)
 	if (!ctx)
 		ctx = &nothing_known;
 	if (ctx->leg_requires_tls && !ctx->in_tls)
-		return verdict_reject(403, phrase_forbidden, sips_why_leg_tls);
+		return verdict_refuse(REFUSAL_LEG_TLS, sips_why_leg_tls);
 	if (ctx->leg_requires_cert && !(ctx->in_tls && ctx->in_cert_verified))
-		return verdict_reject(403, phrase_forbidden, sips_why_leg_cert);
+		return verdict_refuse(REFUSAL_LEG_CERT, sips_why_leg_cert);
 	if (ctx->in_tls)
 		return verdict_accept();
 	if (sips_required(sip))
-		return verdict_reject(480, phrase_unavailable, sips_why_in_insecure);
+		return verdict_refuse(REFUSAL_SIPS_INBOUND, sips_why_in_insecure);
 	if (sip && sip->sip_request && sip->sip_route && is_sips(sip->sip_route->r_url))
-		return verdict_reject(480, phrase_unavailable, sips_why_route_insecure);
+		return verdict_refuse(REFUSAL_SIPS_INBOUND, sips_why_route_insecure);
 	return verdict_accept();
 }
 
@@ -52,7 +49,7 @@ struct verdict sips_check_outbound(const sip_t *sip, const struct sips_ctx *ctx)
 	if (!ctx)
 		ctx = &nothing_known;
 	if (!ctx->next_hop_tls && sips_required(sip))
-		return verdict_reject(480, phrase_unavailable, sips_why_out_insecure);
+		return verdict_refuse(REFUSAL_SIPS_OUTBOUND, sips_why_out_insecure);
 	return verdict_accept();
 }
 

@@ -8,7 +8,8 @@
  *  - a SIPS request that cannot be handled over TLS on every hop (it arrived
  *    over UDP or TCP, or its next hop is not TLS): 480 Temporarily
  *    Unavailable, with a Warning 380 "SIPS Not Allowed" the gateway adds
- *    (SIPS_WARN_CODE; verdicts carry no warn-code). RFC 5630 §5.1.2 (UAS)
+ *    (the rows of REFUSAL_SIPS_INBOUND and REFUSAL_SIPS_OUTBOUND in
+ *    policy/refusal.c carry SIPS_WARN_CODE). RFC 5630 §5.1.2 (UAS)
  *    and §5.3 (proxy) prescribe exactly 480 + 380 when a SIPS request cannot
  *    be honoured, and §5.1.1/§5.3 forbid the UAC and proxies to retry or
  *    recurse with a sip: URI on it: no silent downgrade on either side. Not

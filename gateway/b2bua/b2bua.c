@@ -7,7 +7,9 @@
  * endpoint's call_net table, which unit tests replace. */
 #include "call.h"
 #include "identity.h"
+#include "refuse.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/clock.h"
@@ -46,14 +48,11 @@ static bool on_screen(void *ctx, msg_t *req, const struct pc_peer *from, msg_t *
 					 trusted, pc_clock_ms());
 	if (v.kind == VERDICT_ACCEPT)
 		return true;
-	uint64_t logged = guard_log_allowed(b->guard, pc_clock_ms());
-	if (logged) {
-		char peer[128];
-		log_info("%s from %s refused: %d %s (%s)%s", sip->sip_request->rq_method_name,
-			 pc_peer_str(from, peer, sizeof(peer)), v.status, v.phrase, v.why,
-			 logged > 1 ? "; earlier refusals not logged, see the counters" : "");
-	}
-	*answer = guard_stateless_answer(req, &v, b->cfg->domain);
+	char peer[128], subject[160];
+	snprintf(subject, sizeof(subject), "%s from %s", sip->sip_request->rq_method_name,
+		 pc_peer_str(from, peer, sizeof(peer)));
+	struct refuse_to to = { .req = req, .warn_host = b->cfg->domain, .subject = subject };
+	*answer = refuse(&to, &v);
 	return false;
 }
 

@@ -16,11 +16,13 @@
 #define S(x) (1u << (x))
 /* legal[from] is the set of states `from` may move to. A call may be closed
  * from any state (refusals, failures, shutdown); ENDING may be entered
- * again (a second reason to end while BYEs are in flight). */
+ * again (a second reason to end while BYEs are in flight), and so may
+ * CONFIRMED (B resends its 2xx until our ACK arrives: it is ACKed and
+ * relayed again). */
 static const unsigned legal[CALL_CLOSED + 1] = {
 	[CALL_INVITING] = S(CALL_EARLY) | S(CALL_CONFIRMED) | S(CALL_ENDING) | S(CALL_CLOSED),
 	[CALL_EARLY] = S(CALL_CONFIRMED) | S(CALL_ENDING) | S(CALL_CLOSED),
-	[CALL_CONFIRMED] = S(CALL_ENDING) | S(CALL_CLOSED),
+	[CALL_CONFIRMED] = S(CALL_CONFIRMED) | S(CALL_ENDING) | S(CALL_CLOSED),
 	[CALL_ENDING] = S(CALL_ENDING) | S(CALL_CLOSED),
 	[CALL_CLOSED] = 0,
 };
@@ -136,7 +138,7 @@ static void bury(struct call *c)
 	c->prev = NULL;
 	c->next = b->dead;
 	b->dead = c;
-	if (!b->reaper)
+	if (!b->reaper && !b->closing)
 		b->reaper = b->net.timer_start(b->net.ctx, 0, reap, b);
 }
 
@@ -202,6 +204,7 @@ void call_end(struct call *c, unsigned legs, const char *why)
 
 void call_free_all(struct b2bua *b)
 {
+	b->closing = true;
 	while (b->calls) {
 		struct call *c = b->calls;
 		if (c->state != CALL_CLOSED)

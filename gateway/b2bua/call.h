@@ -14,11 +14,13 @@
 #include <stdint.h>
 
 #include "b2bua.h"
+#include "core/hash.h"
 #include "core/peer.h"
 #include "endpoint/endpoint.h"
 #include "transaction/txn.h"
 #include "guard.h"
 #include "media/media.h"
+#include "policy/verdict.h"
 #include "register.h"
 #include "sdp/sdp.h"
 
@@ -68,8 +70,7 @@ struct leg {
 	struct stream_keys *keys; /* per m-line of the call, secure legs only (media_plan.c) */
 	uint64_t sdp_id, sdp_version;
 	uint64_t conn_lost_ms;    /* monotonic ms the peer's connection closed, 0 = fine */
-	struct leg *hnext;        /* chain in the b2bua's dialog index */
-	bool indexed;
+	struct pc_hlink hnext;    /* in the b2bua's dialog index (call_index.c) */
 };
 
 /* A call to a registered user tries its contacts one after another (serial
@@ -140,10 +141,10 @@ struct b2bua {
 	struct guard *guard;      /* intake rules and call limits (guard.c) */
 	unsigned n_calls;
 	unsigned n_setup;         /* calls not yet answered, for the set-up cap */
-	struct leg **index;       /* dialogs by Call-ID: every message of a call looks here */
-	unsigned index_size;
+	struct pc_htab index;     /* dialogs by Call-ID: every message of a call looks here */
 	uint32_t next_id;
 	void *reaper;             /* one-shot timer freeing `dead`, armed when not NULL */
+	bool closing;             /* b2bua_free: the endpoint is gone, no call_net */
 };
 
 /* media_plan.c: SDP and keys. An offer arrives on leg `from` and goes to the
@@ -158,6 +159,8 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
  * latched get their latch window again, for peers that send only now. */
 void plan_answered(struct call *c);
 void plan_release(struct call *c);
+/* The refusal reason of a status plan_offer or plan_answer returned. */
+enum pc_refusal plan_refusal(int status);
 
 /* call.c: lifetime and state. */
 /* A new call in CALL_INVITING for the server INVITE `st`, counted and
@@ -190,6 +193,9 @@ void call_timer_stop(struct call *c);
 
 /* call_index.c: both legs of every live call by Call-ID. */
 int call_index_init(struct b2bua *b, unsigned size);
+/* The longest chain of the index (tests: Call-IDs a peer aims at one
+ * chain must not make one). */
+size_t call_index_max_chain(const struct b2bua *b);
 void call_index_free(struct b2bua *b);
 void call_index_add(struct b2bua *b, struct leg *l);
 void call_index_remove(struct b2bua *b, struct leg *l);
@@ -216,11 +222,13 @@ const char *listener_leg(const struct b2bua *b, const struct pc_peer *from);
 
 /* setup.c: a new INVITE outside any dialog. */
 bool setup_new_call(struct b2bua *b, struct txn *st, msg_t *req);
-/* One INVITE toward leg B's current target: 0 when sent, else the status
- * to refuse with (phrase, why; why may go in a Warning when why_public). */
-int setup_attempt(struct call *c, sip_t const *sip, const struct route_config *r,
-		  const char *caller_user, unsigned mf, char *phrase,
-		  size_t phrase_len, char *why, size_t whylen, bool *why_public);
+/* One INVITE toward leg B's current target: accept when sent, else the
+ * refusal, to be applied with leg_refuse (or, for a contact skipped, with
+ * nothing to answer); its why (and a phrase with detail) are written in
+ * the caller's `why` and `phrase`. */
+struct verdict setup_attempt(struct call *c, sip_t const *sip, const struct route_config *r,
+			     const char *caller_user, unsigned mf, char *phrase,
+			     size_t phrase_len, char *why, size_t whylen);
 
 /* outcome.c: the transaction callbacks of a leg (B's answers, failures,
  * CANCEL from A). */
@@ -258,6 +266,11 @@ void leg_respond(struct call *c, struct txn *st, int side, int status, const cha
 /* leg_respond on A's INVITE. */
 void leg_respond_a(struct call *c, int status, const char *phrase, const char *body,
 		   const char *warning);
+/* A refusal on `st` (NULL: nothing) from leg `side`, applied by refuse()
+ * with the leg's To-tag; `subject` starts its log line (NULL: the caller
+ * logs). */
+void leg_refuse(struct call *c, struct txn *st, int side, const struct verdict *v,
+		const char *subject);
 /* Leg B's INVITE to its remote target with the Route of B's Path, the
  * identity headers `idn` decided (identity.c) and the offer `body` (NULL:
  * late offer); 0, or -1 when it cannot be built (logged with the reason)

@@ -6,6 +6,7 @@
  * side must wait (500, Retry-After; RFC 3261 §14.2). The ACK for our 2xx
  * ends its retransmission and, after a late offer, carries A's answer. */
 #include "call.h"
+#include "refuse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,16 +15,16 @@
 
 #include <sofia-sip/url.h>
 
-#include "core/counters.h"
 #include "core/log.h"
 #include "sip/reply.h"
 
 /* A leg whose peer proved a certificate identity speaks only with that
  * identity: knowing the dialog's Call-ID and tags is not enough to act for
  * it (re-INVITE its media, BYE it, answer in an ACK). False, logged and
- * counted, for a request from anyone else. */
+ * refused (403 on `st`; an ACK, st NULL, only counted) for a request from
+ * anyone else. */
 static bool speaks_for_leg(const struct call *c, const struct leg *l, const struct pc_peer *from,
-			   const char *method)
+			   const char *method, struct txn *st, msg_t *req)
 {
 	if (!l->peer.identity[0] || strcmp(from->identity, l->peer.identity) == 0)
 		return true;
@@ -31,7 +32,9 @@ static bool speaks_for_leg(const struct call *c, const struct leg *l, const stru
 	log_info("call %u: %s for leg %s from %s refused: identity \"%s\", not the leg's \"%s\"",
 		 c->id, method, l->cfg->name, pc_peer_str(from, peer, sizeof(peer)), from->identity,
 		 l->peer.identity);
-	counter_inc(CNT_DIALOG_REFUSED_IDENTITY);
+	struct verdict v = verdict_refuse(REFUSAL_DIALOG_IDENTITY, "not the leg's identity");
+	struct refuse_to to = { .req = st ? req : NULL, .st = st };
+	refuse(&to, &v);
 	return false;
 }
 
@@ -97,6 +100,15 @@ static bool relay_allowed(struct call *c, struct txn *st, sip_t const *sip, int 
 	return true;
 }
 
+/* "call N: METHOD from leg NAME": the start of a relay refusal's log line. */
+static const char *relay_subject(const struct call *c, sip_t const *sip, int from, char *buf,
+				 size_t len)
+{
+	snprintf(buf, len, "call %u: %s from leg %s", c->id, sip->sip_request->rq_method_name,
+		 c->legs[from].cfg->name);
+	return buf;
+}
+
 /* The body leg `to` gets: a re-planned offer in *sdp (malloc, holds keys),
  * or the original body unchanged. False when refused (answered). */
 static bool relay_body(struct call *c, struct txn *st, sip_t const *sip, int from, char **sdp)
@@ -104,21 +116,20 @@ static bool relay_body(struct call *c, struct txn *st, sip_t const *sip, int fro
 	sip_method_t m = sip->sip_request->rq_method;
 	bool offer_method = m == sip_method_invite || m == sip_method_update;
 	bool has_body = sip->sip_payload && sip->sip_payload->pl_len;
-	char why[160] = "";
+	char why[160] = "", subj[CFG_NAME_MAX + 48];
 	*sdp = NULL;
 	if (offer_method && has_body) {
 		int status = plan_offer(c, from, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
 					sdp, why, sizeof(why));
 		if (status) {
-			log_info("call %u: %s from leg %s refused: %d (%s)", c->id,
-				 sip->sip_request->rq_method_name, c->legs[from].cfg->name, status, why);
-			leg_respond(c, st, from, status, status == 488 ? "Not Acceptable Here" : NULL,
-				    NULL, why);
+			struct verdict v = verdict_refuse(plan_refusal(status), why);
+			leg_refuse(c, st, from, &v, relay_subject(c, sip, from, subj, sizeof(subj)));
 			return false;
 		}
 	} else if (m == sip_method_invite) {
-		leg_respond(c, st, from, 488, "Not Acceptable Here", NULL,
-			    "a re-INVITE without an offer is not supported");
+		struct verdict v = verdict_refuse(REFUSAL_MEDIA,
+						  "a re-INVITE without an offer is not supported");
+		leg_refuse(c, st, from, &v, relay_subject(c, sip, from, subj, sizeof(subj)));
 		return false;
 	} else if (has_body && (!sip->sip_content_type || !sip->sip_content_type->c_type ||
 				strcasecmp(sip->sip_content_type->c_type, "application/sdp") == 0)) {
@@ -168,10 +179,8 @@ void dialog_request(struct b2bua *b, struct txn *st, msg_t *req, struct call *c,
 	const struct pc_peer *from = txn_peer(st);
 	struct leg *l = &c->legs[side];
 
-	if (!speaks_for_leg(c, l, from, sip->sip_request->rq_method_name)) {
-		answer_plain(st, req, 403, NULL);
+	if (!speaks_for_leg(c, l, from, sip->sip_request->rq_method_name, st, req))
 		return;
-	}
 	follow_new_connection(b, c, l, from);
 	if (c->state == CALL_CLOSED || c->state == CALL_ENDING) {
 		if (m == sip_method_bye)
@@ -224,7 +233,8 @@ void dialog_relay_response(struct call *c, struct txn *ct, msg_t *resp)
 			/* The other side accepted something we cannot honour: end the call
 			 * rather than leave the two legs disagreeing about the media. */
 			log_warnx("call %u: refusing the relayed answer: %s", c->id, why);
-			leg_respond(c, c->relay.st, from, 488, "Not Acceptable Here", NULL, why);
+			struct verdict v = verdict_refuse(REFUSAL_MEDIA, why);
+			leg_refuse(c, c->relay.st, from, &v, NULL);
 			call_end(c, BOTH_LEGS, why);
 			return;
 		}
@@ -285,7 +295,7 @@ static void late_answer(struct call *c, sip_t const *sip)
 void dialog_ack(struct call *c, int side, msg_t *ack, const struct pc_peer *from)
 {
 	sip_t const *sip = sip_object(ack);
-	if (!speaks_for_leg(c, &c->legs[side], from, "ACK"))
+	if (!speaks_for_leg(c, &c->legs[side], from, "ACK", NULL, NULL))
 		return;
 	if (c->ok.msg && side == c->ok.side &&
 	    sip->sip_cseq->cs_seq == sip_object(c->ok.msg)->sip_cseq->cs_seq) {

@@ -1,25 +1,20 @@
 /* Intake guard: the order in which the admission rules of policy/ apply to a
- * request, the tables they keep, and a counter for every refusal. The cheap
- * and stateless checks come first so that a denied or banned source costs
- * one lookup: network lists, then the per-source rate (a denied source never
- * takes a slot in the rate table), then the User-Agent, then what the leg
- * requires of the transport and SIPS. Call limits come only after the caller
- * authenticated (guard_call_start), so an unauthenticated flood cannot use
- * up a user's quota. */
+ * request and the tables they keep. The cheap and stateless checks come
+ * first so that a denied or banned source costs one lookup: network lists,
+ * then the per-source rate (a denied source never takes a slot in the rate
+ * table), then the User-Agent, then what the leg requires of the transport
+ * and SIPS. Call limits come only after the caller authenticated
+ * (guard_call_start), so an unauthenticated flood cannot use up a user's
+ * quota. The guard decides; refuse.c answers, counts and logs. */
 #include "guard.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
-
-#include "core/counters.h"
-#include "core/log.h"
+#include "core/random.h"
 #include "policy/admit.h"
 #include "policy/sips.h"
-#include "sip/reply.h"
 
 struct guard {
 	struct admit_net allow[CFG_MAX_NETS], deny[CFG_MAX_NETS], exempt[CFG_MAX_NETS],
@@ -30,14 +25,7 @@ struct guard {
 	unsigned setup_cap;
 	bool rate_on, users_on, trunks_on;
 	struct rl_table sources, users, trunks;
-	/* Refusals are logged at most GUARD_LOG_PER_SEC a second: a flood must
-	 * not become a flood of log lines (the counters count every one). */
-	struct rl_bucket log_bucket;
-	uint64_t log_suppressed;
 };
-
-#define GUARD_LOG_PER_SEC 10
-static const struct rl_rate log_rate = { RL_PER_SEC(GUARD_LOG_PER_SEC), GUARD_LOG_PER_SEC };
 
 static int parse_nets(const char *file, const char *key, const struct cfg_net *in, unsigned n,
 		      struct admit_net *out, char *err, size_t errlen)
@@ -56,7 +44,7 @@ static int parse_nets(const char *file, const char *key, const struct cfg_net *i
 static int init_table(struct rl_table *t, const struct rl_config *c, uint32_t capacity)
 {
 	uint8_t seed[16];
-	if (gnutls_rnd(GNUTLS_RND_NONCE, seed, sizeof(seed)) < 0)
+	if (pc_random_bytes(seed, sizeof(seed)) < 0)
 		return -1;
 	return rl_table_init(t, c, capacity, seed);
 }
@@ -101,7 +89,6 @@ struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errl
 			g->uas[g->n_uas++] = a->scanner_uas[i];
 	}
 	g->setup_cap = a->max_calls_in_setup;
-	rl_bucket_init(&g->log_bucket, &log_rate, 0);
 
 	/* Three tables so that a flood of sources cannot evict the state of
 	 * users and trunks, and the reverse. */
@@ -155,42 +142,6 @@ bool guard_trusted_network(const struct guard *g, const struct sockaddr *sa)
 	return g && in_nets(g->trusted, g->n_trusted, sa);
 }
 
-/* The counter of a refusal, from the why pointer the policy module used. */
-static struct verdict counted(struct verdict v)
-{
-	static const struct {
-		const char *why;
-		enum pc_counter c;
-	} map[] = {
-		{ admit_why_denied, CNT_DENIED_ACL },
-		{ admit_why_not_allowed, CNT_DENIED_ACL },
-		{ admit_why_scanner, CNT_REFUSED_SCANNER },
-		{ admit_why_setup_cap, CNT_REFUSED_SETUP_CAP },
-		{ rl_why_rate, CNT_REFUSED_RATE },
-		{ rl_why_ban_started, CNT_SOURCES_BANNED },
-		{ rl_why_banned, CNT_REFUSED_BANNED },
-		{ rl_why_table_full, CNT_RATE_TABLE_FULL },
-		{ rl_why_calls, CNT_REFUSED_CALL_LIMIT },
-		{ rl_why_cps, CNT_REFUSED_CPS },
-		{ sips_why_leg_tls, CNT_REFUSED_TLS_REQUIRED },
-		{ sips_why_leg_cert, CNT_REFUSED_CERT_REQUIRED },
-		{ sips_why_in_insecure, CNT_SIPS_INSECURE_IN },
-		{ sips_why_route_insecure, CNT_SIPS_INSECURE_IN },
-		{ sips_why_out_insecure, CNT_SIPS_INSECURE_OUT },
-	};
-	if (v.kind != VERDICT_REJECT)
-		return v;
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		if (v.why == map[i].why) {
-			counter_inc(map[i].c);
-			v.counted = true;
-			v.counter = map[i].c;
-			break;
-		}
-	}
-	return v;
-}
-
 /* The address part of the guard: the network lists, then the source's rate
  * (`take`: a request that asks for work) or only its ban (an ACK, or a
  * look before a stateless answer). Not counted here. */
@@ -214,11 +165,11 @@ struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_
 	struct verdict v = source_check(g, (const struct sockaddr *)&from->addr, trusted_hop,
 					sip->sip_request->rq_method != sip_method_ack, now_ms);
 	if (v.kind != VERDICT_ACCEPT)
-		return counted(v);
+		return v;
 	if (g->n_uas) {
 		v = admit_ua_check(sip, g->uas, g->n_uas);
 		if (v.kind != VERDICT_ACCEPT)
-			return counted(v);
+			return v;
 	}
 	struct sips_ctx ctx = {
 		.in_tls = from->transport == PC_TP_TLS,
@@ -226,7 +177,7 @@ struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_
 		.leg_requires_tls = leg && leg->require_tls,
 		.leg_requires_cert = leg && leg->require_client_cert,
 	};
-	return counted(sips_check_inbound(sip, &ctx));
+	return sips_check_inbound(sip, &ctx);
 }
 
 bool guard_source_ok(struct guard *g, const struct pc_peer *from, bool trusted_hop,
@@ -239,7 +190,7 @@ bool guard_source_ok(struct guard *g, const struct pc_peer *from, bool trusted_h
 struct verdict guard_next_hop(const sip_t *sip, bool next_hop_tls)
 {
 	struct sips_ctx ctx = { .in_tls = true, .next_hop_tls = next_hop_tls };
-	return counted(sips_check_outbound(sip, &ctx));
+	return sips_check_outbound(sip, &ctx);
 }
 
 struct verdict guard_call_start(struct guard *g, unsigned in_setup, const char *user,
@@ -249,14 +200,14 @@ struct verdict guard_call_start(struct guard *g, unsigned in_setup, const char *
 	memset(gc, 0, sizeof(*gc));
 	struct verdict v = admit_setup_cap(in_setup, g->setup_cap);
 	if (v.kind != VERDICT_ACCEPT)
-		return counted(v);
+		return v;
 	char name[RL_NAME_MAX];
 	if (user && user[0] && g->users_on) {
 		if (rl_key_name(&gc->user, user) < 0)
-			return counted(verdict_reject(403, "Forbidden", "user name too long to track"));
+			return verdict_refuse(REFUSAL_FORBIDDEN, "user name too long to track");
 		v = rl_call_start(&g->users, &gc->user, now_ms);
 		if (v.kind != VERDICT_ACCEPT)
-			return counted(v);
+			return v;
 		gc->user_counted = true;
 	}
 	/* A trunk is the peer a call goes to, or the leg an unauthenticated call
@@ -275,7 +226,7 @@ struct verdict guard_call_start(struct guard *g, unsigned in_setup, const char *
 			v = rl_call_start(&g->trunks, &gc->trunk, now_ms);
 			if (v.kind != VERDICT_ACCEPT) {
 				guard_call_end(g, gc, now_ms);
-				return counted(v);
+				return v;
 			}
 			gc->trunk_counted = true;
 		}
@@ -290,55 +241,4 @@ void guard_call_end(struct guard *g, struct guard_call *gc, uint64_t now_ms)
 	if (gc->trunk_counted)
 		rl_call_end(&g->trunks, &gc->trunk, now_ms);
 	gc->user_counted = gc->trunk_counted = false;
-}
-
-/* The response for a refusal, with its Retry-After and, for a SIPS refusal,
- * the Warning 380 "SIPS Not Allowed" RFC 5630 asks for. */
-static msg_t *refusal_make(msg_t *req, const struct verdict *v, const char *warn_host,
-			   const char *to_tag)
-{
-	msg_t *resp = sipmsg_reply(req, v->status, v->phrase, to_tag);
-	if (resp == NULL)
-		return NULL;
-	char line[CFG_HOST_MAX + 64];
-	if (v->retry_after) {
-		snprintf(line, sizeof(line), "Retry-After: %u", v->retry_after);
-		sipmsg_add_line(resp, line);
-	}
-	if (v->status == 480 && (v->why == sips_why_in_insecure || v->why == sips_why_route_insecure ||
-				 v->why == sips_why_out_insecure)) {
-		snprintf(line, sizeof(line), "Warning: %d %s \"%s\"", SIPS_WARN_CODE, warn_host,
-			 SIPS_WARN_TEXT);
-		sipmsg_add_line(resp, line);
-	}
-	return resp;
-}
-
-void guard_answer(struct txn *st, msg_t *req, const struct verdict *v, const char *warn_host)
-{
-	msg_t *resp = refusal_make(req, v, warn_host, txn_local_tag(st));
-	if (resp != NULL)
-		txn_respond(st, resp);
-}
-
-msg_t *guard_stateless_answer(msg_t *req, const struct verdict *v, const char *warn_host)
-{
-	/* A banned source has had its answers: from now on it learns nothing,
-	 * not even that something listens. ACK is never answered. */
-	if (v->why == rl_why_banned || sip_object(req)->sip_request->rq_method == sip_method_ack)
-		return NULL;
-	char tag[20];
-	sipmsg_random_token(tag, sizeof(tag));
-	return refusal_make(req, v, warn_host, tag);
-}
-
-uint64_t guard_log_allowed(struct guard *g, uint64_t now_ms)
-{
-	if (!rl_bucket_take(&g->log_bucket, &log_rate, now_ms)) {
-		g->log_suppressed++;
-		return 0;
-	}
-	uint64_t n = g->log_suppressed;
-	g->log_suppressed = 0;
-	return n + 1;
 }

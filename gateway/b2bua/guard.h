@@ -3,7 +3,7 @@
  * per-leg transport requirements, SIPS) to every request before anything is
  * allocated for it, and the call limits (set-up cap, per-user and per-trunk
  * concurrency and rate) to every new call before it gets media or state.
- * It owns the rate tables; it decides and counts, the caller answers. */
+ * It owns the rate tables and decides; refuse.c answers, counts and logs. */
 #ifndef PC_B2BUA_GUARD_H
 #define PC_B2BUA_GUARD_H
 
@@ -29,8 +29,8 @@ void guard_free(struct guard *g);
  * leg): allow/deny lists, the per-source rate and ban (exempt networks and
  * hops inside the trust domain, `trusted_hop`, skip it: a trunk sends more
  * than any phone), the scanner block-list, the leg's TLS and
- * client-certificate requirements and SIPS on the inbound hop. Counted here
- * when refused. */
+ * client-certificate requirements and SIPS on the inbound hop. Not counted:
+ * refuse() counts what it applies. */
 struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_peer *from,
 			     const struct leg_config *leg, bool trusted_hop, uint64_t now_ms);
 
@@ -58,19 +58,6 @@ struct verdict guard_call_start(struct guard *g, unsigned in_setup, const char *
 				const char *inbound_leg, const char *peer, uint64_t now_ms,
 				struct guard_call *gc);
 void guard_call_end(struct guard *g, struct guard_call *gc, uint64_t now_ms);
-
-/* Answer a refused request with the verdict's status and phrase, its
- * Retry-After, and for a SIPS refusal the Warning 380 "SIPS Not Allowed"
- * RFC 5630 asks for (warn-agent `warn_host`). */
-void guard_answer(struct txn *st, msg_t *req, const struct verdict *v, const char *warn_host);
-/* The same answer for a request refused before any transaction exists, to
- * be sent once and never retransmitted; NULL when the request gets no answer
- * at all (a banned source, an ACK). */
-msg_t *guard_stateless_answer(msg_t *req, const struct verdict *v, const char *warn_host);
-
-/* Whether a refusal may be logged now (a few a second): 0 when not, else
- * 1 + the number of refusals left unlogged since the last line. */
-uint64_t guard_log_allowed(struct guard *g, uint64_t now_ms);
 
 /* Whether a source address lies in the configured trust domain networks
  * (identity.trusted_networks). */

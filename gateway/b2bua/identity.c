@@ -53,9 +53,8 @@ bool identity_next_hop_trusted(const struct gateway_config *cfg, const struct gu
 	return guard_trusted_network(g, (const struct sockaddr *)&to->addr);
 }
 
-int identity_decide(const struct gateway_config *cfg, const sip_t *req,
-		    const struct identity_in *in, struct identity_out *out, char *phrase,
-		    size_t phrase_len)
+struct verdict identity_check(const struct gateway_config *cfg, const sip_t *req,
+			      const struct identity_in *in, struct identity_out *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct privacy_ctx pctx = { .next_hop_trusted = in->next_hop_trusted,
@@ -63,11 +62,11 @@ int identity_decide(const struct gateway_config *cfg, const sip_t *req,
 	struct privacy_decision pd = privacy_decide(req, &pctx);
 	out->why = pd.why;
 	if (pd.verdict.kind != VERDICT_ACCEPT) {
-		if (pd.verdict.status == 500)
-			privacy_reject_phrase(&pd, phrase, phrase_len);
-		else
-			snprintf(phrase, phrase_len, "%s", pd.verdict.phrase ? pd.verdict.phrase : "Bad Request");
-		return pd.verdict.status ? pd.verdict.status : 400;
+		/* RFC 3323 §5: the phrase of a critical refusal names the
+		 * priv-values not supported; privacy.c writes it. */
+		struct verdict v = pd.verdict;
+		v.phrase = privacy_reject_phrase(&pd, out->phrase, sizeof(out->phrase));
+		return v;
 	}
 	out->anonymous = pd.anonymise_from;
 
@@ -95,5 +94,5 @@ int identity_decide(const struct gateway_config *cfg, const sip_t *req,
 
 	if (pd.header == PRIVACY_HEADER_PASS)
 		out->privacy = req->sip_privacy;
-	return 0;
+	return verdict_accept();
 }

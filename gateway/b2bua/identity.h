@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "core/peer.h"
 #include "policy/pai.h"
+#include "policy/verdict.h"
 #include "sip/msg.h"
 
 struct guard;
@@ -55,13 +56,14 @@ struct identity_out {
 	bool from_replaced;  /* the authenticated caller's From user was not its own */
 	const char *why;     /* for the log: the privacy and PAI decisions */
 	const char *pai_why;
+	char phrase[128];    /* a refusal's reason phrase, with the priv-values refused */
 };
 
-/* 0, or the SIP status to refuse the request with (500 for privacy that
- * cannot be honoured with `critical`, 400 for an unreadable Privacy), with
- * its reason phrase in `phrase`. */
-int identity_decide(const struct gateway_config *cfg, const sip_t *req,
-		    const struct identity_in *in, struct identity_out *out, char *phrase,
-		    size_t phrase_len);
+/* Accept with `out` filled, or the refusal (REFUSAL_PRIVACY_CRITICAL for
+ * privacy that cannot be honoured with `critical`, its phrase in
+ * out->phrase naming what; REFUSAL_PRIVACY_MALFORMED for an unreadable
+ * Privacy), to be applied with refuse(). */
+struct verdict identity_check(const struct gateway_config *cfg, const sip_t *req,
+			      const struct identity_in *in, struct identity_out *out);
 
 #endif

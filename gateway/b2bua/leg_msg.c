@@ -8,6 +8,7 @@
  * response falls back to a bare 500. */
 #include "call.h"
 #include "identity.h"
+#include "refuse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,7 +171,7 @@ void leg_respond(struct call *c, struct txn *st, int side, int status, const cha
 		return;
 	}
 	bool invite = sip_object(txn_request_msg(st))->sip_request->rq_method == sip_method_invite;
-	if (invite && status >= 200 && status < 300) {
+	if (invite && status >= 200 && status < 300 && c->state != CALL_CLOSED) {
 		/* Kept for retransmission until the ACK (RFC 6026: the TU's job). */
 		if (c->ok.msg)
 			msg_destroy(c->ok.msg);
@@ -189,6 +190,17 @@ void leg_respond_a(struct call *c, int status, const char *phrase, const char *b
 		   const char *warning)
 {
 	leg_respond(c, c->a_invite, LEG_A, status, phrase, body, warning);
+}
+
+void leg_refuse(struct call *c, struct txn *st, int side, const struct verdict *v,
+		const char *subject)
+{
+	if (!st)
+		return;
+	struct refuse_to to = { .req = txn_request_msg(st), .st = st,
+				.to_tag = c->legs[side].local_tag,
+				.warn_host = c->b2bua->cfg->domain, .subject = subject };
+	refuse(&to, v);
 }
 
 int leg_send_invite(struct call *c, unsigned max_forwards, const struct identity_out *idn,

@@ -277,13 +277,106 @@ static bool key_reused(struct call *c, unsigned i, int side, const struct pc_srt
 	return true;
 }
 
+/* Our keys for the offer leg B gets on stream i: one fresh key per suite
+ * we offer (at most MAX_OFFERED_SUITES); the answer picks one. */
+static int offer_b_keys(struct leg *b, unsigned i, struct pc_sdp_stream_plan *sp, char *why,
+			size_t whylen)
+{
+	unsigned n = b->cfg->n_suites < MAX_OFFERED_SUITES ? b->cfg->n_suites : MAX_OFFERED_SUITES;
+	for (unsigned k = 0; k < n; k++) {
+		struct pc_sdp_crypto *k_off = &b->keys[i].offered[k];
+		k_off->tag = k + 1;
+		if (media_keys_fresh(b->cfg->suites[k], &k_off->params) < 0) {
+			snprintf(why, whylen, "no key material");
+			return 500;
+		}
+		sp->crypto[k] = *k_off;
+	}
+	b->keys[i].n_offered = n;
+	sp->n_crypto = n;
+	return 0;
+}
+
+/* The offerer's key on stream i and ours for our answer to it: every offer
+ * gets a new key from us in the answer (re-keying). */
+static int offer_a_keys(struct call *c, unsigned i, int from, const struct pc_sdp_stream *s,
+			char *why, size_t whylen)
+{
+	struct leg *a = &c->legs[from];
+	struct stream_keys *ak = &a->keys[i];
+	pc_sdp_pick_crypto(s, a->cfg->suites, a->cfg->n_suites, &ak->recv_key);
+	if (key_reused(c, i, from, &ak->recv_key.params, why, whylen))
+		return 488;
+	ak->send_key.tag = ak->recv_key.tag;
+	if (media_keys_fresh(ak->recv_key.params.suite, &ak->send_key.params) < 0) {
+		snprintf(why, whylen, "no key material");
+		return 500;
+	}
+	return 0;
+}
+
+/* Stream i of an offer from leg `from`: its relay (made on the first
+ * offer), the offerer's address and key, and what the other leg is offered
+ * (our relay port, our keys). 0 or a SIP status. */
+static int offer_stream(struct call *c, unsigned i, int from, const struct pc_sdp_stream *s,
+			struct pc_sdp_stream_plan *sp, char *why, size_t whylen)
+{
+	struct leg *a = &c->legs[from], *b = &c->legs[1 - from];
+	int rc;
+	c->offer_proto[i] = s->proto;
+	/* A profile we do not relay keeps its own text (port 0). A best-effort
+	 * leg gets RFC 8643 opportunistic SRTP: RTP/AVP with a=crypto, which a
+	 * plain peer still accepts. */
+	bool opportunistic = b->cfg->media == MEDIA_MODE_BEST_EFFORT;
+	sp->proto = proto_is_rtp(s->proto) ? proto_for(s->proto, b->secure && !opportunistic)
+					   : PC_SDP_PROTO_OTHER;
+	sp->opportunistic = opportunistic;
+	if (s->port == 0 || !proto_is_rtp(s->proto))
+		return 0; /* rejected on both legs: port 0 (the relay stays for a re-offer) */
+	if (!c->streams[i]) {
+		c->streams[i] = media_stream_new(c->b2bua->media, leg_range(c, &c->legs[LEG_A]),
+						 leg_range(c, &c->legs[LEG_B]));
+		if (!c->streams[i]) {
+			snprintf(why, whylen, "no relay ports left");
+			return 503;
+		}
+		/* Until the answer keys them, secure sides forward nothing:
+		 * early SRTP must not cross unauthenticated. */
+		if (a->secure)
+			media_stream_await_keys(c->streams[i], (enum media_side)from);
+		if (b->cfg->media != MEDIA_MODE_RTP)
+			media_stream_await_keys(c->streams[i], (enum media_side)(1 - from));
+	}
+	if ((rc = apply_remote(c, i, a, s, why, whylen)) != 0)
+		return rc;
+	set_source(c, i, a);
+	set_source(c, i, b);
+	if (a->secure && (rc = offer_a_keys(c, i, from, s, why, whylen)) != 0)
+		return rc;
+	sp->port = media_stream_port(c->streams[i], (enum media_side)(1 - from));
+	sp->rtcp_port = sp->port + 1;
+	return b->secure ? offer_b_keys(b, i, sp, why, whylen) : 0;
+}
+
+enum pc_refusal plan_refusal(int status)
+{
+	switch (status) {
+	case 503:
+		return REFUSAL_MEDIA_EXHAUSTED;
+	case 500:
+		return REFUSAL_MEDIA_FAILED;
+	default:
+		return REFUSAL_MEDIA;
+	}
+}
+
 int plan_offer(struct call *c, int from, const char *body, size_t len, char **out_body,
 	       char *why, size_t whylen)
 {
 	struct leg *a = &c->legs[from], *b = &c->legs[1 - from];
 	struct pc_sdp_desc offer;
 	struct pc_sdp_plan plan;
-	int rc;
+	int rc = 0;
 
 	*out_body = NULL;
 	memset(&plan, 0, sizeof(plan));
@@ -305,73 +398,12 @@ int plan_offer(struct call *c, int from, const char *body, size_t len, char **ou
 		goto out;
 	}
 	plan_header(&plan, b, offer.n_streams);
-	for (unsigned i = 0; i < offer.n_streams; i++) {
-		const struct pc_sdp_stream *s = &offer.streams[i];
-		struct pc_sdp_stream_plan *sp = &plan.streams[i];
-		c->offer_proto[i] = s->proto;
-		/* A profile we do not relay keeps its own text (port 0). A
-		 * best-effort leg gets RFC 8643 opportunistic SRTP: RTP/AVP with
-		 * a=crypto, which a plain peer still accepts. */
-		bool opportunistic = b->cfg->media == MEDIA_MODE_BEST_EFFORT;
-		sp->proto = proto_is_rtp(s->proto) ? proto_for(s->proto, b->secure && !opportunistic)
-						   : PC_SDP_PROTO_OTHER;
-		sp->opportunistic = opportunistic;
-		if (s->port == 0 || !proto_is_rtp(s->proto))
-			continue; /* rejected on both legs: port 0 (the relay stays for a re-offer) */
-		if (!c->streams[i]) {
-			c->streams[i] = media_stream_new(c->b2bua->media, leg_range(c, &c->legs[LEG_A]),
-							 leg_range(c, &c->legs[LEG_B]));
-			if (!c->streams[i]) {
-				snprintf(why, whylen, "no relay ports left");
-				rc = 503;
-				goto out;
-			}
-			/* Until the answer keys them, secure sides forward nothing:
-			 * early SRTP must not cross unauthenticated. */
-			if (a->secure)
-				media_stream_await_keys(c->streams[i], (enum media_side)from);
-			if (b->cfg->media != MEDIA_MODE_RTP)
-				media_stream_await_keys(c->streams[i], (enum media_side)(1 - from));
-		}
-		if ((rc = apply_remote(c, i, a, s, why, whylen)) != 0)
-			goto out;
-		set_source(c, i, a);
-		set_source(c, i, b);
-		if (a->secure) {
-			/* Every offer gets a new key from us in the answer: re-keying. */
-			struct stream_keys *ak = &a->keys[i];
-			pc_sdp_pick_crypto(s, a->cfg->suites, a->cfg->n_suites, &ak->recv_key);
-			if (key_reused(c, i, from, &ak->recv_key.params, why, whylen)) {
-				rc = 488;
-				goto out;
-			}
-			ak->send_key.tag = ak->recv_key.tag;
-			if (media_keys_fresh(ak->recv_key.params.suite, &ak->send_key.params) < 0) {
-				snprintf(why, whylen, "no key material");
-				rc = 500;
-				goto out;
-			}
-		}
-		sp->port = media_stream_port(c->streams[i], (enum media_side)(1 - from));
-		sp->rtcp_port = sp->port + 1;
-		if (b->secure) {
-			unsigned n = b->cfg->n_suites < MAX_OFFERED_SUITES ? b->cfg->n_suites : MAX_OFFERED_SUITES;
-			for (unsigned k = 0; k < n; k++) {
-				struct pc_sdp_crypto *k_off = &b->keys[i].offered[k];
-				k_off->tag = k + 1;
-				if (media_keys_fresh(b->cfg->suites[k], &k_off->params) < 0) {
-					snprintf(why, whylen, "no key material");
-					rc = 500;
-					goto out;
-				}
-				sp->crypto[k] = *k_off;
-			}
-			b->keys[i].n_offered = n;
-			sp->n_crypto = n;
-		}
+	for (unsigned i = 0; !rc && i < offer.n_streams; i++)
+		rc = offer_stream(c, i, from, &offer.streams[i], &plan.streams[i], why, whylen);
+	if (!rc) {
+		*out_body = pc_sdp_write(body, len, &plan, why, whylen);
+		rc = *out_body ? 0 : 488;
 	}
-	*out_body = pc_sdp_write(body, len, &plan, why, whylen);
-	rc = *out_body ? 0 : 488;
 out:
 	wipe_plan(&plan);
 	pc_sdp_desc_wipe(&offer);
@@ -409,14 +441,95 @@ static int b_stream_keys(struct leg *b, unsigned i, const struct pc_sdp_stream *
 	return 488;
 }
 
+/* The first pass over an answer from leg `from`: every stream checked
+ * (keys, reused keys, media target) before any is applied, so a refused
+ * answer (an early one, or one contact's of a fork) leaves the relay as it
+ * was. keyed[i] is 1 for an SRTP stream, 0 for plain; *secure says which
+ * (mixed is refused). 0 or a SIP status. */
+static int answer_check(struct call *c, int from, const struct pc_sdp_desc *answer,
+			int keyed[PC_SDP_MAX_STREAMS], bool *secure, char *why, size_t whylen)
+{
+	struct leg *b = &c->legs[from];
+	bool b_secure = false, b_plain = false;
+	for (unsigned i = 0; i < answer->n_streams; i++) {
+		const struct pc_sdp_stream *as = &answer->streams[i];
+		if (!c->streams[i] || c->offer_proto[i] == PC_SDP_PROTO_OTHER || as->port == 0)
+			continue;
+		int k = b_stream_keys(b, i, as, why, whylen);
+		if (k > 1)
+			return k;
+		if (k == 1 && key_reused(c, i, from, &b->keys[i].recv_key.params, why, whylen))
+			return 488;
+		struct sockaddr_storage ss;
+		if (to_sockaddr(as, &ss) == 0 && media_target(c, b, &ss, why, whylen) == TARGET_REFUSED)
+			return 488;
+		keyed[i] = k;
+		if (k == 1)
+			b_secure = true;
+		else
+			b_plain = true;
+	}
+	if (b_secure && b_plain) {
+		snprintf(why, whylen, "mixed secure and plain streams are not supported");
+		return 488;
+	}
+	*secure = b_secure;
+	return 0;
+}
+
+/* The second pass, stream i: the answerer's address and keys applied to the
+ * relay, and the offerer's answer (our port, our key). 0 or a SIP status. */
+static int answer_stream(struct call *c, unsigned i, int from, const struct pc_sdp_stream *as,
+			 int keyed, struct pc_sdp_stream_plan *sp, char *why, size_t whylen)
+{
+	struct leg *a = &c->legs[1 - from], *b = &c->legs[from];
+	int rc;
+	/* The answer keeps the offer's profile; keys on RTP/AVP only when the
+	 * offerer used RFC 8643 opportunistic SRTP. */
+	bool offered_secure = pc_sdp_proto_is_secure(c->offer_proto[i]);
+	sp->proto = proto_is_rtp(c->offer_proto[i]) ? proto_for(c->offer_proto[i], offered_secure)
+						     : PC_SDP_PROTO_OTHER;
+	sp->opportunistic = a->secure && !offered_secure;
+	if (!c->streams[i] || c->offer_proto[i] == PC_SDP_PROTO_OTHER)
+		return 0;
+	if (as->port == 0) { /* the answerer rejected the stream */
+		media_stream_free(c->streams[i]);
+		c->streams[i] = NULL;
+		return 0;
+	}
+	if ((rc = apply_remote(c, i, b, as, why, whylen)) != 0)
+		return rc;
+	/* Again for the answerer: a forked call may have reached another contact
+	 * than the one the offer was planned for. */
+	set_source(c, i, b);
+	if (media_stream_set_crypto(c->streams[i], (enum media_side)from,
+				    keyed == 1 ? &b->keys[i].recv_key.params : NULL,
+				    keyed == 1 ? &b->keys[i].send_key.params : NULL) < 0 ||
+	    media_stream_set_crypto(c->streams[i], (enum media_side)(1 - from),
+				    a->secure ? &a->keys[i].recv_key.params : NULL,
+				    a->secure ? &a->keys[i].send_key.params : NULL) < 0) {
+		snprintf(why, whylen, "cannot key the media relay");
+		return 500;
+	}
+	media_stream_answered(c->streams[i]);
+	sp->port = media_stream_port(c->streams[i], (enum media_side)(1 - from));
+	sp->rtcp_port = sp->port + 1;
+	if (a->secure) {
+		sp->crypto[0] = a->keys[i].send_key;
+		sp->n_crypto = 1;
+	}
+	return 0;
+}
+
 int plan_answer(struct call *c, int from, const char *body, size_t len, char **out_body,
 		char *why, size_t whylen)
 {
 	struct leg *a = &c->legs[1 - from], *b = &c->legs[from];
 	struct pc_sdp_desc answer;
 	struct pc_sdp_plan plan;
+	int keyed[PC_SDP_MAX_STREAMS] = { 0 };
+	bool b_secure = false;
 	int rc = 0;
-	bool b_secure = false, b_plain = false;
 
 	*out_body = NULL;
 	memset(&plan, 0, sizeof(plan));
@@ -428,80 +541,14 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 		rc = 488;
 		goto out;
 	}
-	/* Two passes: every stream is checked before any is applied, so a
-	 * refused answer (an early one, or one contact's of a fork) leaves the
-	 * relay as it was: no key, address or latch window of a refused answer. */
-	int keyed[PC_SDP_MAX_STREAMS] = { 0 };
-	for (unsigned i = 0; i < answer.n_streams; i++) {
-		const struct pc_sdp_stream *as = &answer.streams[i];
-		if (!c->streams[i] || c->offer_proto[i] == PC_SDP_PROTO_OTHER || as->port == 0)
-			continue;
-		int k = b_stream_keys(b, i, as, why, whylen);
-		if (k > 1) {
-			rc = k;
-			goto out;
-		}
-		if (k == 1 && key_reused(c, i, from, &b->keys[i].recv_key.params, why, whylen)) {
-			rc = 488;
-			goto out;
-		}
-		struct sockaddr_storage ss;
-		if (to_sockaddr(as, &ss) == 0 && media_target(c, b, &ss, why, whylen) == TARGET_REFUSED) {
-			rc = 488;
-			goto out;
-		}
-		keyed[i] = k;
-		if (k == 1)
-			b_secure = true;
-		else
-			b_plain = true;
-	}
-	if (b_secure && b_plain) {
-		snprintf(why, whylen, "mixed secure and plain streams are not supported");
-		rc = 488;
+	if ((rc = answer_check(c, from, &answer, keyed, &b_secure, why, whylen)) != 0)
 		goto out;
-	}
 	plan_header(&plan, a, answer.n_streams);
-	for (unsigned i = 0; i < answer.n_streams; i++) {
-		const struct pc_sdp_stream *as = &answer.streams[i];
-		struct pc_sdp_stream_plan *sp = &plan.streams[i];
-		/* The answer keeps the offer's profile; keys on RTP/AVP only when
-		 * the offerer used RFC 8643 opportunistic SRTP. */
-		bool offered_secure = pc_sdp_proto_is_secure(c->offer_proto[i]);
-		sp->proto = proto_is_rtp(c->offer_proto[i]) ? proto_for(c->offer_proto[i], offered_secure)
-							     : PC_SDP_PROTO_OTHER;
-		sp->opportunistic = a->secure && !offered_secure;
-		if (!c->streams[i] || c->offer_proto[i] == PC_SDP_PROTO_OTHER)
-			continue;
-		if (as->port == 0) { /* the answerer rejected the stream */
-			media_stream_free(c->streams[i]);
-			c->streams[i] = NULL;
-			continue;
-		}
-		int k = keyed[i];
-		if ((rc = apply_remote(c, i, b, as, why, whylen)) != 0)
-			goto out;
-		/* Again for the answerer: a forked call may have reached another
-		 * contact than the one the offer was planned for. */
-		set_source(c, i, b);
-		if (media_stream_set_crypto(c->streams[i], (enum media_side)from,
-					    k == 1 ? &b->keys[i].recv_key.params : NULL,
-					    k == 1 ? &b->keys[i].send_key.params : NULL) < 0 ||
-		    media_stream_set_crypto(c->streams[i], (enum media_side)(1 - from),
-					    a->secure ? &a->keys[i].recv_key.params : NULL,
-					    a->secure ? &a->keys[i].send_key.params : NULL) < 0) {
-			snprintf(why, whylen, "cannot key the media relay");
-			rc = 500;
-			goto out;
-		}
-		media_stream_answered(c->streams[i]);
-		sp->port = media_stream_port(c->streams[i], (enum media_side)(1 - from));
-		sp->rtcp_port = sp->port + 1;
-		if (a->secure) {
-			sp->crypto[0] = a->keys[i].send_key;
-			sp->n_crypto = 1;
-		}
-	}
+	for (unsigned i = 0; !rc && i < answer.n_streams; i++)
+		rc = answer_stream(c, i, from, &answer.streams[i], keyed[i], &plan.streams[i], why,
+				   whylen);
+	if (rc)
+		goto out;
 	b->secure = b_secure;
 	*out_body = pc_sdp_write(body, len, &plan, why, whylen);
 	if (!*out_body)

@@ -48,6 +48,16 @@ static void answered_too_late(struct call *c, sip_t const *sip, int status)
 	}
 }
 
+/* B's 2xx crossed a BYE that is ending the call (A hung up with BYE while B
+ * rang, or B sent one itself): acknowledged, as before the split, but not
+ * answered again; the call stays ending (ending -> confirmed is no legal
+ * move) and the BYE already sent, ours or B's, ends B's dialog. */
+static void accepted_while_ending(struct call *c, sip_t const *sip)
+{
+	learn_b_dialog(c, sip);
+	leg_send_ack(c, LEG_B, 1, NULL);
+}
+
 static void provisional(struct call *c, sip_t const *sip, int status)
 {
 	char why[160] = "";
@@ -75,7 +85,8 @@ static void accepted_with_offer(struct call *c, sip_t const *sip)
 	if (bad) {
 		log_warnx("call %u: refusing B's offer: %s", c->id, why);
 		leg_send_ack(c, LEG_B, 1, NULL);
-		leg_respond_a(c, 488, "Not Acceptable Here", NULL, why);
+		struct verdict v = verdict_refuse(REFUSAL_MEDIA, why);
+		leg_refuse(c, c->a_invite, LEG_A, &v, NULL);
 		call_end(c, 1 << LEG_B, why);
 		return;
 	}
@@ -102,7 +113,8 @@ static void accepted(struct call *c, sip_t const *sip)
 		if (!bad)
 			snprintf(why, sizeof(why), "the answer carries no SDP");
 		log_warnx("call %u: refusing B's answer: %s", c->id, why);
-		leg_respond_a(c, 488, "Not Acceptable Here", NULL, why);
+		struct verdict v = verdict_refuse(REFUSAL_MEDIA, why);
+		leg_refuse(c, c->a_invite, LEG_A, &v, NULL);
 		call_end(c, 1 << LEG_B, why);
 		return;
 	}
@@ -137,6 +149,8 @@ static void b_invite_response(struct call *c, msg_t *resp)
 		answered_too_late(c, sip, status);
 	else if (status < 200)
 		provisional(c, sip, status);
+	else if (status < 300 && c->state == CALL_ENDING)
+		accepted_while_ending(c, sip);
 	else if (status < 300 && c->late_offer)
 		accepted_with_offer(c, sip);
 	else if (status < 300)

@@ -9,11 +9,13 @@
  * once: the key holder (keyholder/) keeps them and the nonce secret, drawn
  * fresh at every start (so nonces of an earlier run are stale), and mints
  * and checks nonces and verifies responses for us. This process keeps the
- * names and identities, for certificates, routing and P-Asserted-Identity. */
+ * names and identities, for certificates, routing and P-Asserted-Identity.
+ * Every refusal and challenge is applied by refuse.c. */
 #include "register.h"
 
 #include "b2bua.h"
 #include "guard.h"
+#include "refuse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +23,11 @@
 #include <time.h>
 
 #include <event2/event.h>
-#include <gnutls/crypto.h>
 
+#include "core/clock.h"
 #include "core/counters.h"
 #include "core/log.h"
+#include "core/random.h"
 #include "keyholder/keyholder.h"
 #include "policy/digest.h"
 #include "policy/nonce.h"
@@ -64,13 +67,6 @@ struct reg_service {
 };
 
 static uint64_t wall_s(void) { return (uint64_t)time(NULL); }
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int reg_service_load_users(const struct gateway_config *cfg, struct users *out, char *err,
 			   size_t errlen)
@@ -143,7 +139,7 @@ struct reg_service *reg_service_new(struct event_base *base, const struct gatewa
 		struct rl_config luser = lc;
 		luser.auth_fail_max = cfg->auth.user_max_failures;
 		uint8_t seed[3][16];
-		if (gnutls_rnd(GNUTLS_RND_NONCE, seed, sizeof(seed)) < 0 ||
+		if (pc_random_bytes(seed, sizeof(seed)) < 0 ||
 		    rl_table_init(&rs->by_source, &lc, LOCKOUT_SOURCES, seed[0]) < 0)
 			goto fail;
 		if (rl_table_init(&rs->by_pair, &lc, LOCKOUT_PAIRS, seed[1]) < 0) {
@@ -210,17 +206,20 @@ void reg_service_free(struct reg_service *rs)
 	free(rs);
 }
 
-static void respond(struct txn *st, msg_t *req, int status, const char *phrase,
-		    const char *const *lines, unsigned nlines)
+/* Applies a refusal or a challenge (refuse.c) with the header `lines`.
+ * Logged here, not there: these lines name the user and what failed, and
+ * operators (and the tests) know them in this form. */
+static void refuse_with(struct reg_service *rs, struct txn *st, msg_t *req, struct verdict v,
+			const char *const *lines, unsigned n_lines)
 {
-	msg_t *resp = sipmsg_reply(req, status, phrase, txn_local_tag(st));
-	if (resp == NULL)
-		return;
-	for (unsigned i = 0; i < nlines; i++) {
-		if (lines[i] && lines[i][0] && sipmsg_add_line(resp, lines[i]) < 0)
-			log_warnx("register: cannot add a header to the %d answer", status);
-	}
-	txn_respond(st, resp);
+	struct refuse_to to = { .req = req, .st = st, .warn_host = rs->cfg->domain,
+				.lines = lines, .n_lines = n_lines };
+	refuse(&to, &v);
+}
+
+static void refuse_plain(struct reg_service *rs, struct txn *st, msg_t *req, struct verdict v)
+{
+	refuse_with(rs, st, req, v, NULL, 0);
 }
 
 static struct digest_server server(struct reg_service *rs)
@@ -237,13 +236,6 @@ static struct digest_server server(struct reg_service *rs)
 /* REGISTER is challenged by the registrar (401, WWW-Authenticate), other
  * requests by the gateway standing in front of the phones' calls as a
  * proxy would (407, Proxy-Authenticate; RFC 3261 §22.3). */
-/* A lockout verdict (403, or 503 + Retry-After when it cannot be tracked). */
-static void refuse(struct reg_service *rs, struct txn *st, msg_t *req, const struct verdict *v)
-{
-	counter_inc(CNT_AUTH_LOCKED_OUT);
-	guard_answer(st, req, v, rs->cfg->domain);
-}
-
 static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool stale, bool proxy)
 {
 	struct digest_server ds = server(rs);
@@ -251,22 +243,21 @@ static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool s
 	uint8_t rnd[NONCE_RANDOM_LEN];
 	char lines[2][sizeof(ch.value[0]) + 32];
 	const char *ptrs[2] = { lines[0], lines[1] };
-	int n = gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0
+	int n = pc_random_bytes(rnd, sizeof(rnd)) < 0
 			? -1
 			: digest_challenge(&ds, wall_s(), rnd, stale, &ch);
 	if (n < 1 || n > 2) {
-		respond(st, req, 500, "Server Internal Error", NULL, 0);
+		refuse_plain(rs, st, req,
+			     verdict_refuse(REFUSAL_INTERNAL, "cannot make a digest challenge"));
 		return;
 	}
 	/* In the order given: the preferred algorithm first (RFC 8760). */
 	for (int i = 0; i < n; i++)
 		snprintf(lines[i], sizeof(lines[i]), "%s: %s",
 			 proxy ? "Proxy-Authenticate" : "WWW-Authenticate", ch.value[i]);
-	counter_inc(CNT_AUTH_CHALLENGES);
-	if (proxy)
-		respond(st, req, 407, "Proxy Authentication Required", ptrs, (unsigned)n);
-	else
-		respond(st, req, 401, "Unauthorized", ptrs, (unsigned)n);
+	struct verdict v = verdict_refuse(proxy ? REFUSAL_PROXY_CHALLENGE : REFUSAL_CHALLENGE, NULL);
+	v.stale = stale;
+	refuse_with(rs, st, req, v, ptrs, (unsigned)n);
 }
 
 /* Digest authentication of one request; true with the user name in `who`,
@@ -277,7 +268,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 	sip_t const *sip = sip_object(req);
 	struct digest_server ds = server(rs);
 	struct auth_result ar;
-	uint64_t now_ms = mono_ms();
+	uint64_t now_ms = pc_clock_ms();
 	struct rl_key src, usr, pair;
 	const struct sockaddr *from = (const struct sockaddr *)&txn_peer(st)->addr;
 	bool by_src = rl_key_addr(&src, from) == 0;
@@ -285,7 +276,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 		/* A locked-out source is not even told whether its guess was right. */
 		struct verdict v = rl_auth_check(&rs->by_source, &src, now_ms);
 		if (v.kind != VERDICT_ACCEPT) {
-			refuse(rs, st, req, &v);
+			refuse_plain(rs, st, req, v);
 			return false;
 		}
 	}
@@ -303,7 +294,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 			v = rl_auth_check(&rs->by_user, &usr, now_ms);
 		if (v.kind != VERDICT_ACCEPT) {
 			log_info("%s: \"%s\" is locked out after failed logins", method, ar.username);
-			refuse(rs, st, req, &v);
+			refuse_plain(rs, st, req, v);
 			return false;
 		}
 		/* Only the pair forgets its failures: a user-wide count reset by
@@ -315,9 +306,8 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 		return true;
 	}
 	case AUTH_MALFORMED:
-		counter_inc(CNT_AUTH_FAILURES);
 		log_info("%s: malformed credentials: %s", method, ar.reason);
-		respond(st, req, 400, "Bad Request", NULL, 0);
+		refuse_plain(rs, st, req, verdict_refuse(REFUSAL_AUTH_MALFORMED, ar.reason));
 		return false;
 	case AUTH_FAILED:
 	case AUTH_REPLAY: {
@@ -338,7 +328,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 				 vs.kind != VERDICT_ACCEPT ? " [the source]" : "",
 				 vp.kind != VERDICT_ACCEPT ? " [the user from this source]" : "",
 				 vu.kind != VERDICT_ACCEPT ? " [the user everywhere]" : "");
-			refuse(rs, st, req, locked);
+			refuse_plain(rs, st, req, *locked);
 			return false;
 		}
 		challenge(rs, st, req, false, proxy);
@@ -398,8 +388,9 @@ static bool authorize(struct reg_service *rs, struct txn *st, msg_t *req,
 			else
 				log_info("%s: no verified client certificate naming a user (identity \"%s\")",
 					 method, txn_peer(st)->identity);
-			counter_inc(CNT_AUTH_FAILURES);
-			respond(st, req, 403, "Forbidden", NULL, 0);
+			refuse_plain(rs, st, req,
+				     verdict_refuse(REFUSAL_CERT_NO_USER,
+						    "no verified client certificate naming the user"));
 			return false;
 		}
 	}
@@ -428,6 +419,24 @@ size_t reg_service_identities(const struct reg_service *rs, const char *user,
 	return u->n_ids;
 }
 
+/* The reason of a registrar's refusal (registrar.h lists its statuses; the
+ * registrar sits below policy/ and cannot name reasons itself). */
+static enum pc_refusal registrar_refusal(int status)
+{
+	switch (status) {
+	case 400:
+		return REFUSAL_REGISTER_MALFORMED;
+	case 403:
+		return REFUSAL_FORBIDDEN;
+	case 423:
+		return REFUSAL_REGISTER_BRIEF;
+	case 503:
+		return REFUSAL_REGISTRAR_FULL;
+	default:
+		return REFUSAL_INTERNAL;
+	}
+}
+
 /* Who the REGISTER is for: the To user, which an authenticated user may
  * only be itself (RFC 3261 §10.3 step 3 leaves the mapping to policy). */
 static const char *aor_user(const sip_t *sip)
@@ -443,7 +452,7 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 		return false;
 	const char *user = aor_user(sip);
 	if (user == NULL) {
-		respond(st, req, 400, "Bad Request", NULL, 0);
+		refuse_plain(rs, st, req, verdict_refuse(REFUSAL_REGISTER_MALFORMED, "no user in To"));
 		return true;
 	}
 	/* Every authentication the leg names applies to REGISTER as to INVITE:
@@ -455,7 +464,8 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 			return true;
 		if (strcmp(who, user) != 0) {
 			log_info("register: \"%s\" may not register \"%s\"", who, user);
-			respond(st, req, 403, "Forbidden", NULL, 0);
+			refuse_plain(rs, st, req,
+				     verdict_refuse(REFUSAL_FORBIDDEN, "may not register another user"));
 			return true;
 		}
 	}
@@ -466,7 +476,7 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 		char min[48];
 		snprintf(min, sizeof(min), "Min-Expires: %u", res.min_expires);
 		const char *lines[1] = { res.status == 423 ? min : NULL };
-		respond(st, req, res.status, res.phrase, lines, 1);
+		refuse_with(rs, st, req, verdict_refuse(registrar_refusal(res.status), res.why), lines, 1);
 		return true;
 	}
 	char contacts[REG_MAX_PER_USER * (REG_CONTACT_MAX + 32)];
@@ -484,7 +494,12 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 		*eol = '\0';
 		lines[n++] = p;
 	}
-	respond(st, req, 200, "OK", lines, n);
+	msg_t *resp = sipmsg_reply(req, 200, "OK", txn_local_tag(st));
+	for (unsigned i = 0; resp != NULL && i < n; i++)
+		if (sipmsg_add_line(resp, lines[i]) < 0)
+			log_warnx("register: cannot add a Contact to the 200 answer");
+	if (resp != NULL)
+		txn_respond(st, resp);
 	return true;
 }
 

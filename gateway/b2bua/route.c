@@ -4,6 +4,7 @@
  * §16.6 leaves serial or parallel to the forker), each reached where its
  * REGISTER came from and through its Path (RFC 3327). */
 #include "call.h"
+#include "refuse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,20 +144,23 @@ bool fork_next(struct call *c, int status)
 	struct leg *lb = &c->legs[LEG_B];
 	sip_t const *sip = sip_object(txn_request_msg(c->a_invite));
 	char phrase[128], why[160];
-	bool why_public;
 	while (use_binding(c, f->callee, f->next) == 0) {
 		f->next++;
 		lb->remote_tag[0] = '\0';
 		lb->local_cseq++;
-		int refused = setup_attempt(c, sip, f->route, f->caller, f->max_forwards, phrase,
-					    sizeof(phrase), why, sizeof(why), &why_public);
-		if (!refused) {
+		struct verdict v = setup_attempt(c, sip, f->route, f->caller, f->max_forwards,
+						 phrase, sizeof(phrase), why, sizeof(why));
+		if (v.kind == VERDICT_ACCEPT) {
 			log_info("call %u: contact %u of the callee failed (%d); trying contact %u", c->id,
 				 f->next - 1, status, f->next);
 			return true;
 		}
-		log_info("call %u: contact %u of the callee skipped: %d %s (%s)", c->id, f->next,
-			 refused, phrase, why);
+		/* Nothing to answer: the caller hears of the call, not of a contact. */
+		char subject[64];
+		snprintf(subject, sizeof(subject), "call %u: contact %u of the callee (skipped)", c->id,
+			 f->next);
+		struct refuse_to to = { .subject = subject };
+		refuse(&to, &v);
 	}
 	return false;
 }

@@ -4,10 +4,12 @@
  * admit (SIPS toward the next hop, call limits) -> create the call -> leg
  * B's target -> attempt. An attempt (one per contact of a forked call) is
  * itself a list: SIPS on this hop -> identity -> our From -> media plan ->
- * send. A new step (signing, a shared-store lookup) is one more entry in a
- * table, not another early exit. */
+ * send. A new
+ * step (signing, a shared-store lookup) is one more entry in a table, not
+ * another early exit. Every refusal is a reason applied by refuse.c. */
 #include "call.h"
 #include "identity.h"
+#include "refuse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,6 @@
 #include "core/clock.h"
 #include "core/counters.h"
 #include "core/log.h"
-#include "sip/build.h"
 
 /* ---- the phases of a new call ---- */
 
@@ -43,14 +44,27 @@ struct setup {
 	struct call *call;
 };
 
-/* Send a refusal built in m, or log why it could not be built. */
-static void answer(struct setup *s, struct sipmsg_build *m)
+/* Refuses the INVITE before the call exists, through its transaction. */
+static enum phase_result refuse_invite(struct setup *s, const struct verdict *v)
 {
-	msg_t *resp = sipmsg_build_done(m);
-	if (resp)
-		txn_respond(s->st, resp);
-	else
-		log_warnx("INVITE refusal not sent: %s", m->why);
+	char subject[CFG_NAME_MAX + REG_USER_MAX + 32];
+	snprintf(subject, sizeof(subject), "INVITE from leg %s%s%s",
+		 s->leg_name ? s->leg_name : "-", s->caller_user[0] ? " user " : "", s->caller_user);
+	struct refuse_to to = { .req = s->req, .st = s->st, .warn_host = s->b->cfg->domain,
+				.subject = subject };
+	refuse(&to, v);
+	return PHASE_ANSWERED;
+}
+
+/* Refuses the INVITE of a call that exists (with leg A's To-tag), and
+ * closes the call for `cause` (NULL: the why). */
+static enum phase_result refuse_call(struct setup *s, struct verdict v, const char *cause)
+{
+	char subject[32];
+	snprintf(subject, sizeof(subject), "call %u", s->call->id);
+	leg_refuse(s->call, s->call->a_invite, LEG_A, &v, subject);
+	call_close(s->call, cause ? cause : v.why);
+	return PHASE_ANSWERED;
 }
 
 /* Who is calling, before anything is allocated for the call. */
@@ -77,21 +91,17 @@ static enum phase_result phase_dialog_fits(struct setup *s)
 	    (!s->sip->sip_from->a_tag ||
 	     strlen(s->sip->sip_from->a_tag) < sizeof(((struct leg *)0)->remote_tag)))
 		return PHASE_NEXT;
-	struct sipmsg_build m;
-	sipmsg_build_response(&m, s->req, 400, "Call-ID or Tag Too Long", txn_local_tag(s->st));
-	answer(s, &m);
-	return PHASE_ANSWERED;
+	struct verdict v = verdict_refuse(REFUSAL_DIALOG_TOO_LONG,
+					  "Call-ID or From tag too long to find the dialog by");
+	return refuse_invite(s, &v);
 }
 
 static enum phase_result phase_capacity(struct setup *s)
 {
 	if (s->b->n_calls < s->b->cfg->limits.max_calls)
 		return PHASE_NEXT;
-	struct sipmsg_build m;
-	sipmsg_build_response(&m, s->req, 503, "Service Unavailable", txn_local_tag(s->st));
-	sipmsg_build_retry_after(&m, 10);
-	answer(s, &m);
-	return PHASE_ANSWERED;
+	struct verdict v = verdict_refuse(REFUSAL_MAX_CALLS, "limits.max_calls reached");
+	return refuse_invite(s, &v);
 }
 
 /* SIPS on the next hop and the call limits, before the call exists. */
@@ -104,10 +114,7 @@ static enum phase_result phase_admit(struct setup *s)
 				     s->route->peer, pc_clock_ms(), &s->limits);
 	if (v.kind == VERDICT_ACCEPT)
 		return PHASE_NEXT;
-	log_info("INVITE from leg %s%s%s refused: %d %s (%s)", s->leg_name,
-		 s->caller_user[0] ? " user " : "", s->caller_user, v.status, v.phrase, v.why);
-	guard_answer(s->st, s->req, &v, b->cfg->domain);
-	return PHASE_ANSWERED;
+	return refuse_invite(s, &v);
 }
 
 /* The call, with leg A: the caller's dialog as the caller sees it. */
@@ -131,11 +138,8 @@ static enum phase_result phase_create(struct setup *s)
 	 * or parameters, appear in what we send back on this leg. */
 	if ((sip->sip_contact && leg_set_url(&a->remote_target, sip->sip_contact->m_url) < 0) ||
 	    leg_set_url(&a->remote_url, sip->sip_from->a_url) < 0 ||
-	    leg_set_url(&a->local_url, sip->sip_to->a_url) < 0) {
-		leg_respond_a(s->call, 500, "Server Internal Error", NULL, NULL);
-		call_close(s->call, "out of memory");
-		return PHASE_ANSWERED;
-	}
+	    leg_set_url(&a->local_url, sip->sip_to->a_url) < 0)
+		return refuse_call(s, verdict_refuse(REFUSAL_CALL_FAILED, "out of memory"), NULL);
 	return PHASE_NEXT;
 }
 
@@ -146,24 +150,19 @@ static enum phase_result phase_leg_b(struct setup *s)
 	struct call *c = s->call;
 	struct leg *lb = &c->legs[LEG_B];
 	int routed = route_leg_b(c, s->route, s->user);
-	if (routed == -2) {
-		leg_respond_a(c, 480, "Temporarily Unavailable", NULL, NULL);
-		call_close(c, "callee not registered");
-		return PHASE_ANSWERED;
-	}
-	if (routed < 0) {
-		leg_respond_a(c, 500, "Server Internal Error", NULL, "route has no usable target");
-		call_close(c, "bad route");
-		return PHASE_ANSWERED;
-	}
+	if (routed == -2)
+		return refuse_call(s, verdict_refuse(REFUSAL_NOT_REGISTERED, "callee not registered"),
+				   NULL);
+	if (routed < 0)
+		return refuse_call(s, verdict_refuse(REFUSAL_CALL_FAILED, "route has no usable target"),
+				   "bad route");
 	/* A next hop backed off after failed connections: refused before any
 	 * relay port or key is spent, with when to try again (RFC 3261 §21.5.4). */
 	c->retry_after_s = s->b->net.retry_after(s->b->net.ctx, &lb->peer);
 	if (c->retry_after_s) {
-		counter_inc(CNT_PEER_BACKOFF_REFUSED);
-		leg_respond_a(c, 503, "Service Unavailable", NULL, "next hop down");
-		call_close(c, "next hop down");
-		return PHASE_ANSWERED;
+		struct verdict v = verdict_refuse(REFUSAL_NEXT_HOP_DOWN, "next hop down");
+		v.retry_after = c->retry_after_s;
+		return refuse_call(s, v, NULL);
 	}
 	sipmsg_random_token(lb->call_id, 33);
 	call_index_add(s->b, lb);
@@ -183,15 +182,10 @@ static enum phase_result phase_attempt(struct setup *s)
 	if (s->route->registered)
 		fork_start(c, s->user, mf, s->route, s->caller_user);
 	char phrase[128], why[160] = "";
-	bool why_public;
-	int refused = setup_attempt(c, s->sip, s->route, s->caller_user, mf, phrase,
-				    sizeof(phrase), why, sizeof(why), &why_public);
-	if (refused) {
-		log_info("call %u refused: %d %s (%s)", c->id, refused, phrase, why);
-		leg_respond_a(c, refused, phrase, NULL, why_public ? why : NULL);
-		call_close(c, why);
-		return PHASE_ANSWERED;
-	}
+	struct verdict v = setup_attempt(c, s->sip, s->route, s->caller_user, mf, phrase,
+					 sizeof(phrase), why, sizeof(why));
+	if (v.kind != VERDICT_ACCEPT)
+		return refuse_call(s, v, NULL);
 	log_info("call %u: %s -> " URL_PRINT_FORMAT " via leg %s%s", c->id, s->leg_name,
 		 URL_PRINT_ARGS(c->legs[LEG_B].remote_target), s->route->to_leg,
 		 c->legs[LEG_B].secure ? " (SRTP offered)" : "");
@@ -228,27 +222,33 @@ struct attempt {
 	unsigned max_forwards;
 	struct identity_out idn;
 	char *offer;              /* leg B's SDP (holds keys), NULL for a late offer */
-	char *phrase;
+	char *phrase;             /* a refusal's phrase when it carries detail */
 	size_t phrase_len;
-	char *why;
+	char *why;                /* a refusal's why, kept for the log and the close */
 	size_t whylen;
-	bool why_public;
+	struct verdict v;         /* the refusal of the step that refused */
 };
 
+/* Refuses the attempt for reason r, `why` copied into the caller's buffer. */
+static bool attempt_refused(struct attempt *a, struct verdict v, const char *why)
+{
+	if (why != a->why)
+		snprintf(a->why, a->whylen, "%s", why ? why : "");
+	v.why = a->why;
+	a->v = v;
+	return false;
+}
+
 /* A sips request may only leave over TLS. */
-static int attempt_sips(struct attempt *a)
+static bool attempt_sips(struct attempt *a)
 {
 	struct verdict v = guard_next_hop(a->sip, a->c->legs[LEG_B].peer.transport == PC_TP_TLS);
-	if (v.kind == VERDICT_ACCEPT)
-		return 0;
-	snprintf(a->phrase, a->phrase_len, "%s", v.phrase);
-	snprintf(a->why, a->whylen, "%s", v.why);
-	return v.status;
+	return v.kind == VERDICT_ACCEPT || attempt_refused(a, v, v.why);
 }
 
 /* Who this next hop is told is calling: privacy and asserted identity
  * (identity.c decides), counted and logged, then our From on leg B. */
-static int attempt_identity(struct attempt *a)
+static bool attempt_identity(struct attempt *a)
 {
 	struct call *c = a->c;
 	struct b2bua *b = c->b2bua;
@@ -268,11 +268,13 @@ static int attempt_identity(struct attempt *a)
 		.default_identity = user[0] ? own : NULL,
 	};
 	struct identity_out *out = &a->idn;
-	int status = identity_decide(b->cfg, a->sip, &in, out, a->phrase, a->phrase_len);
-	if (status) {
-		counter_inc(CNT_PRIVACY_REFUSED);
-		snprintf(a->why, a->whylen, "%s", out->why);
-		return status;
+	struct verdict v = identity_check(b->cfg, a->sip, &in, out);
+	if (v.kind != VERDICT_ACCEPT) {
+		/* The phrase names the priv-values refused: out is ours, the
+		 * caller's buffer outlives it. */
+		snprintf(a->phrase, a->phrase_len, "%s", v.phrase);
+		v.phrase = a->phrase;
+		return attempt_refused(a, v, out->why);
 	}
 	if (out->anonymous)
 		counter_inc(CNT_FROM_ANONYMISED);
@@ -292,12 +294,12 @@ static int attempt_identity(struct attempt *a)
 	else
 		log_debug("call %u: no privacy asked, no identity asserted", c->id);
 
-	return 0;
+	return true;
 }
 
 /* Our From on leg B: the user identity.c chose at our own host, or the
  * anonymous one (RFC 3323 §4.1.1.3). */
-static int attempt_from(struct attempt *a)
+static bool attempt_from(struct attempt *a)
 {
 	struct call *c = a->c;
 	struct leg *lb = &c->legs[LEG_B];
@@ -320,58 +322,49 @@ static int attempt_from(struct attempt *a)
 	}
 	lb->local_display = out->anonymous ? IDENTITY_ANONYMOUS_DISPLAY : NULL;
 	if (leg_set_url(&lb->local_url, u) == 0)
-		return 0;
-	snprintf(a->phrase, a->phrase_len, "Server Internal Error");
-	snprintf(a->why, a->whylen, "out of memory");
-	return 500;
+		return true;
+	return attempt_refused(a, verdict_refuse(REFUSAL_CALL_FAILED, NULL), "out of memory");
 }
 
 /* An offer with keys made for this next hop alone; none in the INVITE
  * makes a late offer (B offers in its 2xx, A answers in its ACK). */
-static int attempt_media(struct attempt *a)
+static bool attempt_media(struct attempt *a)
 {
-	a->why_public = true;
 	sip_t const *sip = a->sip;
 	if (!sip->sip_payload || !sip->sip_payload->pl_len) {
 		a->c->late_offer = true;
-		return 0;
+		return true;
 	}
 	int status = plan_offer(a->c, LEG_A, sip->sip_payload->pl_data, sip->sip_payload->pl_len,
 				&a->offer, a->why, a->whylen);
-	if (status)
-		snprintf(a->phrase, a->phrase_len, "%s",
-			 status == 488 ? "Not Acceptable Here" :
-			 sip_status_phrase(status) ? sip_status_phrase(status) : "Refused");
-	return status;
+	return !status || attempt_refused(a, verdict_refuse(plan_refusal(status), NULL), a->why);
 }
 
-static int attempt_send(struct attempt *a)
+static bool attempt_send(struct attempt *a)
 {
 	if (leg_send_invite(a->c, a->max_forwards, &a->idn, a->offer) == 0)
-		return 0;
-	snprintf(a->phrase, a->phrase_len, "Server Internal Error");
-	snprintf(a->why, a->whylen, "cannot send the INVITE onward");
-	return 500;
+		return true;
+	return attempt_refused(a, verdict_refuse(REFUSAL_CALL_FAILED, NULL),
+			       "cannot send the INVITE onward");
 }
 
-static int (*const attempt_steps[])(struct attempt *) = {
+static bool (*const attempt_steps[])(struct attempt *) = {
 	attempt_sips, attempt_identity, attempt_from, attempt_media, attempt_send,
 };
 
-int setup_attempt(struct call *c, sip_t const *sip, const struct route_config *r,
-		  const char *caller_user, unsigned mf, char *phrase,
-		  size_t phrase_len, char *why, size_t whylen, bool *why_public)
+struct verdict setup_attempt(struct call *c, sip_t const *sip, const struct route_config *r,
+			     const char *caller_user, unsigned mf, char *phrase,
+			     size_t phrase_len, char *why, size_t whylen)
 {
 	struct attempt a = { .c = c, .sip = sip, .route = r, .caller_user = caller_user,
 		.max_forwards = mf, .phrase = phrase, .phrase_len = phrase_len,
-		.why = why, .whylen = whylen };
-	int status = 0;
-	for (size_t i = 0; !status && i < sizeof(attempt_steps) / sizeof(attempt_steps[0]); i++)
-		status = attempt_steps[i](&a);
+		.why = why, .whylen = whylen, .v = verdict_accept() };
+	for (size_t i = 0; i < sizeof(attempt_steps) / sizeof(attempt_steps[0]); i++)
+		if (!attempt_steps[i](&a))
+			break;
 	if (a.offer) {
 		explicit_bzero(a.offer, strlen(a.offer));
 		free(a.offer);
 	}
-	*why_public = a.why_public;
-	return status;
+	return a.v;
 }

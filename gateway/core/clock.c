@@ -7,13 +7,20 @@
 
 static const uint64_t *fake_ms;
 
+uint64_t pc_clock_us(void)
+{
+	if (fake_ms)
+		return *fake_ms * 1000;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 uint64_t pc_clock_ms(void)
 {
 	if (fake_ms)
 		return *fake_ms;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return pc_clock_us() / 1000;
 }
 
 void pc_clock_set_fake(const uint64_t *fake) { fake_ms = fake; }

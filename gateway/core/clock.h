@@ -10,6 +10,10 @@
 /* Monotonic milliseconds since an arbitrary start (or the test clock). */
 uint64_t pc_clock_ms(void);
 
+/* The same clock in microseconds, for measuring short waits (the test clock
+ * times 1000). */
+uint64_t pc_clock_us(void);
+
 /* Tests only: from now on pc_clock_ms() returns *fake (read at each call),
  * or the real clock again when fake is NULL. */
 void pc_clock_set_fake(const uint64_t *fake);

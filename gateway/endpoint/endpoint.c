@@ -368,7 +368,7 @@ static void ping_send(evutil_socket_t fd, short what, void *arg)
 
 	if (p->pending)
 		return;
-	if (transport_sent_by(ep->tp, &p->to, NULL, name, sizeof(name), &port) < 0) {
+	if (transport_sent_by(ep->tp, &p->to, 0, name, sizeof(name), &port) < 0) {
 		snprintf(name, sizeof(name), "%s", ep->cfg->domain);
 		port = 0;
 	}
@@ -659,11 +659,18 @@ static struct txn *net_request(void *ctx, msg_t *req, const struct pc_peer *to,
 	return txn_request(ep->txns, req, to, owner);
 }
 
+/* The transport knows listeners, not legs: the leg's listeners are the ones
+ * the configuration gives that leg, in the transport's numbering (its
+ * listener i is the configuration's listeners[i]). */
 static int net_sent_by(void *ctx, const struct pc_peer *to, const char *leg, char *host,
 		       size_t hostlen, unsigned *port)
 {
 	struct endpoint *ep = ctx;
-	return transport_sent_by(ep->tp, to, leg, host, hostlen, port);
+	uint32_t of_leg = 0;
+	for (unsigned i = 0; leg && i < ep->cfg->n_listeners; i++)
+		if (strcmp(ep->cfg->listeners[i].leg, leg) == 0)
+			of_leg |= UINT32_C(1) << i;
+	return transport_sent_by(ep->tp, to, of_leg, host, hostlen, port);
 }
 
 static unsigned net_retry_after(void *ctx, const struct pc_peer *to)

@@ -72,8 +72,11 @@ struct call_net {
 	/* Send a message outside any transaction (the ACK for a 2xx); not taken.
 	 * 0 or a negative pc_err. */
 	int (*send)(void *ctx, const struct pc_peer *to, msg_t *msg);
-	/* Via sent-by and Contact host:port of our listener toward `to` on the
-	 * configured leg `leg` (may be NULL). 0 or -1. */
+	/* Via sent-by and Contact host:port toward `to`: the listener `to`
+	 * arrived on when it serves that transport, else one of leg `leg`
+	 * (NULL: any leg), else any listener of the transport and family. The
+	 * peer's next request must reach the leg it belongs to, with that
+	 * leg's requirements. 0 or -1. */
 	int (*sent_by)(void *ctx, const struct pc_peer *to, const char *leg, char *host,
 		       size_t hostlen, unsigned *port);
 	/* Seconds before the configured peer `to` is tried again after failed

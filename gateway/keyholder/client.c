@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/counters.h"
 #include "core/log.h"
 #include "proto.h"
@@ -129,17 +130,10 @@ void keyholder_stop(void)
 	kh.digest = false;
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 int kh_exchange(struct kh_request *req, struct kh_reply *rep)
 {
 	int rc = -1;
-	uint64_t t0 = now_us();
+	uint64_t t0 = pc_clock_us();
 
 	if (kh.fd < 0 || req->len > KH_MAX_INPUT)
 		goto out;
@@ -166,7 +160,7 @@ int kh_exchange(struct kh_request *req, struct kh_reply *rep)
 	rc = 0;
 out:
 	counter_inc(CNT_KEYHOLDER_REQUESTS);
-	counter_add(CNT_KEYHOLDER_WAIT_US, now_us() - t0);
+	counter_add(CNT_KEYHOLDER_WAIT_US, pc_clock_us() - t0);
 	if (rc < 0 || rep->status < 0)
 		counter_inc(CNT_KEYHOLDER_FAILURES);
 	return rc;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/random.h"
 #include "keyholder.h"
 #include "sandbox/sandbox.h"
 
@@ -293,7 +294,7 @@ void keyholder_child_main(int fd, pid_t parent, const struct gateway_config *cfg
 			log_err("keyholder: %s", err);
 			_exit(1);
 		}
-		if (gnutls_rnd(GNUTLS_RND_KEY, dg.secret, sizeof(dg.secret)) < 0) {
+		if (pc_random_bytes(dg.secret, sizeof(dg.secret)) < 0) {
 			log_err("keyholder: no random bytes for the nonce secret");
 			_exit(1);
 		}

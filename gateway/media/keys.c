@@ -1,6 +1,6 @@
 /* Fresh SDES master keys for the keys we protect with, and fingerprints of
- * the keys peers gave us. Fresh keys come from GnuTLS's key-grade generator
- * (GNUTLS_RND_KEY) rather than anything seeded by us, because a predictable
+ * the keys peers gave us. Fresh keys come straight from the kernel's CSPRNG
+ * (core/random.h) rather than anything seeded by us, because a predictable
  * or repeated SRTP master key voids both confidentiality and authentication
  * of every call that uses it. A peer's key, once retired, must not come
  * back (a new context under it would start a new replay window, so packets
@@ -10,11 +10,10 @@
 
 #include <string.h>
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <nettle/hmac.h>
 
 #include "core/log.h"
+#include "core/random.h"
 
 int media_keys_fresh(enum pc_srtp_suite suite, struct pc_srtp_params *out)
 {
@@ -26,7 +25,7 @@ int media_keys_fresh(enum pc_srtp_suite suite, struct pc_srtp_params *out)
 		log_warnx("media: no key length for SRTP suite %d", (int)suite);
 		return -1;
 	}
-	if (gnutls_rnd(GNUTLS_RND_KEY, out->key_salt, len) != 0) {
+	if (pc_random_bytes(out->key_salt, len) != 0) {
 		pc_srtp_params_wipe(out);
 		log_err("media: the key generator failed");
 		return -1;
@@ -47,7 +46,7 @@ static bool fingerprint_ready;
 int media_key_fingerprint(const struct pc_srtp_params *p, uint64_t *out)
 {
 	if (!fingerprint_ready) {
-		if (gnutls_rnd(GNUTLS_RND_KEY, fingerprint_secret, sizeof(fingerprint_secret)) != 0) {
+		if (pc_random_bytes(fingerprint_secret, sizeof(fingerprint_secret)) != 0) {
 			log_err("media: the key generator failed");
 			return -1;
 		}

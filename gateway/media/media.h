@@ -3,7 +3,7 @@
  * secure side and protecting toward a secure side with that side's own keys
  * (srtp.c, on nettle), so nothing secure is ever passed through unverified. Symmetric
  * RTP latching; every dropped packet is counted per stream. Keys come in as
- * pc_srtp_params; media_keys_fresh() makes new ones from GnuTLS's generator. */
+ * pc_srtp_params; media_keys_fresh() makes new ones from the kernel's CSPRNG. */
 #ifndef PC_MEDIA_MEDIA_H
 #define PC_MEDIA_MEDIA_H
 
@@ -84,7 +84,7 @@ void media_stream_answered(struct media_stream *s);
 /* Keys of one side. recv: the key that side's peer protects with (we
  * unprotect with it; NULL = that side sends plain RTP); send: the key we
  * protect with toward that side (NULL = plain). Calling it again re-keys: the
- * previous receive context stays valid for a grace period (see media.c) for
+ * previous receive context stays valid for a grace period (see rekey.c) for
  * packets in flight. The params are copied; the caller may wipe its copy. */
 int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 			    const struct pc_srtp_params *recv, const struct pc_srtp_params *send);
@@ -112,7 +112,8 @@ struct media_side_stats {
 void media_stream_stats(const struct media_stream *s, enum media_side side,
 			struct media_side_stats *out);
 
-/* Fresh master key and salt for a suite from GnuTLS's key-grade generator.
+/* Fresh master key and salt for a suite from the kernel's CSPRNG
+ * (core/random.h).
  * 0 or -1. */
 int media_keys_fresh(enum pc_srtp_suite suite, struct pc_srtp_params *out);
 /* A keyed fingerprint of a key set (suite, master key and salt), to know a

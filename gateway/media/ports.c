@@ -1,14 +1,14 @@
 /* Relay port ranges: hands out even/odd (RTP, RTCP) port pairs with their
  * sockets already bound, and holds released pairs in quarantine before reuse
  * so late packets of an ended call cannot land in a new one. A pair is drawn
- * uniformly at random from the free set (GnuTLS's nonce generator), so the
+ * uniformly at random from the free set (core/random.h), so the
  * ports of the next call cannot be predicted from the last one's: an
  * attacker who wants to reach a plain side must hit its exact source too,
  * and cannot aim at a call before it exists. The free set is an array with
  * swap-removal (O(1) per draw), the quarantine a FIFO ring; both are sized
  * by the range when it is added, so allocation never grows with traffic and
  * a full range is a clean, countable refusal. */
-#include "media_internal.h"
+#include "ports.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -16,20 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
-
+#include "core/clock.h"
 #include "core/log.h"
-
-uint64_t media_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+#include "core/random.h"
 
 int range_init(struct port_range *r, const char *bind_address, unsigned port_min,
 	       unsigned port_max, unsigned quarantine_ms)
@@ -102,7 +93,7 @@ static void free_swap(struct port_range *r, unsigned i, unsigned j)
 static long draw_below(unsigned n)
 {
 	uint64_t v;
-	if (gnutls_rnd(GNUTLS_RND_NONCE, &v, sizeof(v)) != 0) {
+	if (pc_random_bytes(&v, sizeof(v)) != 0) {
 		log_err("media: the random generator failed");
 		return -1;
 	}
@@ -148,7 +139,7 @@ static int open_bound(const struct port_range *r, unsigned port)
 
 int range_take(struct port_range *r, int fds[2], unsigned *pair)
 {
-	mature(r, media_now_ms());
+	mature(r, pc_clock_ms());
 	/* Draws come from free_set[0, avail); a pair some other process has
 	 * bound is swapped to the tail [avail, free_count), where it stays free
 	 * but is not drawn again by this call, so each free pair is tried at
@@ -191,13 +182,13 @@ void range_release(struct port_range *r, unsigned pair, bool used)
 		return;
 	}
 	r->quar[(r->quar_head + r->quar_count) % r->npairs] =
-		(struct quarantined_pair){ .pair = pair, .until_ms = media_now_ms() + r->quarantine_ms };
+		(struct quarantined_pair){ .pair = pair, .until_ms = pc_clock_ms() + r->quarantine_ms };
 	r->quar_count++;
 }
 
 unsigned range_free_pairs(const struct port_range *r)
 {
-	uint64_t now = media_now_ms();
+	uint64_t now = pc_clock_ms();
 	unsigned n = r->free_count;
 	for (unsigned i = 0; i < r->quar_count; i++) {
 		if (r->quar[(r->quar_head + i) % r->npairs].until_ms > now)

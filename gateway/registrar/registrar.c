@@ -1,5 +1,5 @@
-/* See registrar.h. Users hang off a chained hash table sized from the user
- * ceiling; each holds an array of at most max_per_user bindings, allocated
+/* See registrar.h. Users hang off a keyed hash table (core/hash.h: a user
+ * name arrives in a REGISTER) sized once from the user ceiling; each holds an array of at most max_per_user bindings, allocated
  * when the user first registers and freed with its last binding. A
  * REGISTER is applied to a copy of the user's bindings and committed only
  * when every Contact in it was acceptable (RFC 3261 §10.3: the request
@@ -13,8 +13,10 @@
 
 #include <sofia-sip/url.h>
 
+#include "core/hash.h"
+
 struct reg_user {
-	struct reg_user *next;
+	struct pc_hlink link;
 	char name[REG_USER_MAX];
 	unsigned n;
 	struct reg_binding *b; /* max_per_user entries */
@@ -22,22 +24,13 @@ struct reg_user {
 
 struct registrar {
 	struct reg_limits lim;
-	struct reg_user **buckets;
-	unsigned nbuckets;
+	struct pc_htab users;
 	unsigned nusers;
 	unsigned nbindings;
 	const struct reg_store_ops *store;
 	void *store_ctx;
 	struct reg_binding *scratch; /* max_per_user entries: the staged update */
 };
-
-static unsigned hash_name(const char *s)
-{
-	unsigned h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
 
 struct registrar *registrar_new(const struct reg_limits *lim)
 {
@@ -48,10 +41,8 @@ struct registrar *registrar_new(const struct reg_limits *lim)
 	if (r == NULL)
 		return NULL;
 	r->lim = *lim;
-	r->nbuckets = 2 * lim->max_users + 1;
-	r->buckets = calloc(r->nbuckets, sizeof(*r->buckets));
 	r->scratch = calloc(lim->max_per_user, sizeof(*r->scratch));
-	if (r->buckets == NULL || r->scratch == NULL) {
+	if (pc_htab_init(&r->users, 2 * (size_t)lim->max_users, NULL) < 0 || r->scratch == NULL) {
 		registrar_free(r);
 		return NULL;
 	}
@@ -62,15 +53,16 @@ void registrar_free(struct registrar *r)
 {
 	if (r == NULL)
 		return;
-	for (unsigned i = 0; r->buckets && i < r->nbuckets; i++) {
-		while (r->buckets[i]) {
-			struct reg_user *u = r->buckets[i];
-			r->buckets[i] = u->next;
+	for (size_t i = 0; i < pc_htab_buckets(&r->users); i++) {
+		struct pc_hlink *l;
+		while ((l = pc_htab_chain(&r->users, i)) != NULL) {
+			struct reg_user *u = pc_container_of(l, struct reg_user, link);
+			pc_htab_remove(l);
 			free(u->b);
 			free(u);
 		}
 	}
-	free(r->buckets);
+	pc_htab_fini(&r->users);
 	free(r->scratch);
 	free(r);
 }
@@ -81,12 +73,20 @@ void registrar_set_store(struct registrar *r, const struct reg_store_ops *ops, v
 	r->store_ctx = ctx;
 }
 
-static struct reg_user **find_slot(const struct registrar *r, const char *name)
+static struct reg_user *find_user(const struct registrar *r, const char *name)
 {
-	struct reg_user **pp = &r->buckets[hash_name(name) % r->nbuckets];
-	while (*pp && strcmp((*pp)->name, name) != 0)
-		pp = &(*pp)->next;
-	return pp;
+	uint64_t h = pc_htab_hash_str(&r->users, name);
+	for (struct pc_hlink *l = pc_htab_first(&r->users, h); l; l = pc_htab_next(l)) {
+		struct reg_user *u = pc_container_of(l, struct reg_user, link);
+		if (strcmp(u->name, name) == 0)
+			return u;
+	}
+	return NULL;
+}
+
+size_t registrar_max_chain(const struct registrar *r)
+{
+	return pc_htab_max_chain(&r->users);
 }
 
 static struct reg_user *add_user(struct registrar *r, const char *name)
@@ -102,24 +102,19 @@ static struct reg_user *add_user(struct registrar *r, const char *name)
 		return NULL;
 	}
 	snprintf(u->name, sizeof(u->name), "%s", name);
-	struct reg_user **slot = find_slot(r, name);
-	u->next = *slot;
-	*slot = u;
+	pc_htab_insert(&r->users, &u->link, pc_htab_hash_str(&r->users, u->name));
 	r->nusers++;
 	return u;
 }
 
 static void drop_user_if_empty(struct registrar *r, struct reg_user *u)
 {
-	if (u->n > 0)
+	if (u->n > 0 || !pc_hlink_linked(&u->link))
 		return;
-	struct reg_user **pp = find_slot(r, u->name);
-	if (*pp == u) {
-		*pp = u->next;
-		free(u->b);
-		free(u);
-		r->nusers--;
-	}
+	pc_htab_remove(&u->link);
+	free(u->b);
+	free(u);
+	r->nusers--;
 }
 
 /* RFC 3261 §19.1.4 comparison of a stored contact with a request's. */
@@ -183,6 +178,74 @@ static bool path_text(const sip_t *req, char *out, size_t outlen)
 	return true;
 }
 
+/* One Contact of a REGISTER applied to the staged bindings `stage` (n of
+ * them): added, refreshed or (expires 0) removed. .status 0 to go on. */
+static struct reg_result stage_contact(struct registrar *r, const sip_t *req,
+				       const sip_contact_t *m, struct reg_binding *stage, unsigned *n,
+				       const char *path, const struct pc_peer *from, uint64_t now)
+{
+	const char *call_id = req->sip_call_id->i_id;
+	uint32_t cseq = req->sip_cseq->cs_seq;
+	long e = contact_expires(r, m, req);
+	if (e < 0)
+		return result(400, "Bad Request", "unreadable expires");
+	if (e > 0 && (unsigned long)e < r->lim.min_expires) {
+		struct reg_result res = result(423, "Interval Too Brief", "expiry below the minimum");
+		res.min_expires = r->lim.min_expires;
+		return res;
+	}
+	char contact[REG_CONTACT_MAX];
+	if (url_e(contact, sizeof(contact), m->m_url) < 0 || strlen(contact) >= sizeof(contact) - 1)
+		return result(400, "Bad Request", "Contact URI too long");
+	int i = find_binding(stage, *n, m->m_url);
+	if (i >= 0 && !strcmp(stage[i].call_id, call_id) && cseq <= stage[i].cseq)
+		return result(500, "Server Internal Error",
+			      "CSeq not above the binding's: an old or repeated REGISTER");
+	if (e == 0) {
+		if (i >= 0) /* removal: the last entry takes its place */
+			stage[i] = stage[--*n];
+		return result(0, NULL, NULL);
+	}
+	if (i < 0) {
+		if (*n >= r->lim.max_per_user)
+			return result(403, "Forbidden", "too many contacts for this user");
+		i = (int)(*n)++;
+	}
+	struct reg_binding *b = &stage[i];
+	memset(b, 0, sizeof(*b));
+	snprintf(b->contact, sizeof(b->contact), "%s", contact);
+	snprintf(b->call_id, sizeof(b->call_id), "%s", call_id);
+	snprintf(b->path, sizeof(b->path), "%s", path);
+	b->cseq = cseq;
+	b->expires_at = now + (uint64_t)e;
+	b->flow = *from;
+	return result(0, NULL, NULL);
+}
+
+/* The staged bindings become the user's, the store told what went and
+ * what came. */
+static void commit_bindings(struct registrar *r, struct reg_user *u, const struct reg_binding *stage,
+			    unsigned n, const char *call_id, uint32_t cseq)
+{
+	if (r->store) {
+		for (unsigned i = 0; i < u->n; i++) {
+			bool kept = false;
+			for (unsigned k = 0; k < n && !kept; k++)
+				kept = !strcmp(u->b[i].contact, stage[k].contact);
+			if (!kept)
+				r->store->del(r->store_ctx, u->name, u->b[i].contact);
+		}
+		for (unsigned k = 0; k < n; k++) {
+			if (!strcmp(stage[k].call_id, call_id) && stage[k].cseq == cseq)
+				r->store->put(r->store_ctx, u->name, &stage[k]);
+		}
+	}
+	r->nbindings = r->nbindings - u->n + n;
+	memcpy(u->b, stage, n * sizeof(*stage));
+	u->n = n;
+	drop_user_if_empty(r, u);
+}
+
 struct reg_result registrar_register(struct registrar *r, const char *user, const sip_t *req,
 				     const struct pc_peer *from, uint64_t now)
 {
@@ -210,8 +273,7 @@ struct reg_result registrar_register(struct registrar *r, const char *user, cons
 	if (!path_text(req, path, sizeof(path)))
 		return result(400, "Bad Request", "Path too long");
 
-	struct reg_user **slot = find_slot(r, user);
-	struct reg_user *u = *slot;
+	struct reg_user *u = find_user(r, user);
 	unsigned n = u ? u->n : 0;
 	struct reg_binding *stage = r->scratch;
 	if (n)
@@ -226,41 +288,9 @@ struct reg_result registrar_register(struct registrar *r, const char *user, cons
 		n = 0;
 	} else {
 		for (const sip_contact_t *m = req->sip_contact; m; m = m->m_next) {
-			long e = contact_expires(r, m, req);
-			if (e < 0)
-				return result(400, "Bad Request", "unreadable expires");
-			if (e > 0 && (unsigned long)e < r->lim.min_expires) {
-				struct reg_result res = result(423, "Interval Too Brief",
-							       "expiry below the minimum");
-				res.min_expires = r->lim.min_expires;
+			struct reg_result res = stage_contact(r, req, m, stage, &n, path, from, now);
+			if (res.status)
 				return res;
-			}
-			char contact[REG_CONTACT_MAX];
-			if (url_e(contact, sizeof(contact), m->m_url) < 0 ||
-			    strlen(contact) >= sizeof(contact) - 1)
-				return result(400, "Bad Request", "Contact URI too long");
-			int i = find_binding(stage, n, m->m_url);
-			if (i >= 0 && !strcmp(stage[i].call_id, call_id) && cseq <= stage[i].cseq)
-				return result(500, "Server Internal Error",
-					      "CSeq not above the binding's: an old or repeated REGISTER");
-			if (e == 0) {
-				if (i >= 0) /* removal: the last entry takes its place */
-					stage[i] = stage[--n];
-				continue;
-			}
-			if (i < 0) {
-				if (n >= r->lim.max_per_user)
-					return result(403, "Forbidden", "too many contacts for this user");
-				i = (int)n++;
-			}
-			struct reg_binding *b = &stage[i];
-			memset(b, 0, sizeof(*b));
-			snprintf(b->contact, sizeof(b->contact), "%s", contact);
-			snprintf(b->call_id, sizeof(b->call_id), "%s", call_id);
-			snprintf(b->path, sizeof(b->path), "%s", path);
-			b->cseq = cseq;
-			b->expires_at = now + (uint64_t)e;
-			b->flow = *from;
 		}
 	}
 
@@ -268,32 +298,14 @@ struct reg_result registrar_register(struct registrar *r, const char *user, cons
 		return result(503, "Service Unavailable", "registrar full");
 	if (u == NULL)
 		return result(200, "OK", "nothing registered");
-
-	/* Commit, reporting to the store what went and what came. */
-	if (r->store) {
-		for (unsigned i = 0; i < u->n; i++) {
-			bool kept = false;
-			for (unsigned k = 0; k < n && !kept; k++)
-				kept = !strcmp(u->b[i].contact, stage[k].contact);
-			if (!kept)
-				r->store->del(r->store_ctx, u->name, u->b[i].contact);
-		}
-		for (unsigned k = 0; k < n; k++) {
-			if (!strcmp(stage[k].call_id, call_id) && stage[k].cseq == cseq)
-				r->store->put(r->store_ctx, u->name, &stage[k]);
-		}
-	}
-	r->nbindings = r->nbindings - u->n + n;
-	memcpy(u->b, stage, n * sizeof(*stage));
-	u->n = n;
-	drop_user_if_empty(r, u);
+	commit_bindings(r, u, stage, n, call_id, cseq);
 	return result(200, "OK", wildcard ? "all bindings removed" : "bindings updated");
 }
 
 unsigned registrar_lookup(const struct registrar *r, const char *user, uint64_t now,
 			  const struct reg_binding **out, unsigned max)
 {
-	const struct reg_user *u = *find_slot(r, user);
+	const struct reg_user *u = find_user(r, user);
 	unsigned k = 0;
 	if (u == NULL)
 		return 0;
@@ -321,7 +333,7 @@ unsigned registrar_lookup(const struct registrar *r, const char *user, uint64_t 
 int registrar_contact_lines(const struct registrar *r, const char *user, uint64_t now, char *out,
 			    size_t outlen)
 {
-	const struct reg_user *u = *find_slot(r, user);
+	const struct reg_user *u = find_user(r, user);
 	size_t used = 0;
 	if (outlen == 0)
 		return -1;
@@ -341,10 +353,11 @@ int registrar_contact_lines(const struct registrar *r, const char *user, uint64_
 
 void registrar_expire(struct registrar *r, uint64_t now)
 {
-	for (unsigned h = 0; h < r->nbuckets; h++) {
-		struct reg_user *u = r->buckets[h];
-		while (u) {
-			struct reg_user *next = u->next;
+	for (size_t h = 0; h < pc_htab_buckets(&r->users); h++) {
+		struct pc_hlink *l = pc_htab_chain(&r->users, h);
+		while (l) {
+			struct pc_hlink *next = l->next;
+			struct reg_user *u = pc_container_of(l, struct reg_user, link);
 			for (unsigned i = 0; i < u->n;) {
 				if (u->b[i].expires_at > now) {
 					i++;
@@ -356,7 +369,7 @@ void registrar_expire(struct registrar *r, uint64_t now)
 				r->nbindings--;
 			}
 			drop_user_if_empty(r, u);
-			u = next;
+			l = next;
 		}
 	}
 }
@@ -366,7 +379,7 @@ int registrar_restore(struct registrar *r, const char *user, const struct reg_bi
 {
 	if (b->expires_at <= now)
 		return -1;
-	struct reg_user *u = *find_slot(r, user);
+	struct reg_user *u = find_user(r, user);
 	if (u == NULL && (u = add_user(r, user)) == NULL)
 		return -1;
 	if (u->n >= r->lim.max_per_user) {

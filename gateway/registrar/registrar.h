@@ -12,6 +12,7 @@
 #define PC_REGISTRAR_REGISTRAR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/peer.h"
@@ -84,5 +85,8 @@ int registrar_restore(struct registrar *r, const char *user, const struct reg_bi
 		      uint64_t now);
 
 unsigned registrar_binding_count(const struct registrar *r);
+/* The longest chain of the user index (tests: crafted user names must not
+ * pile up in one chain). */
+size_t registrar_max_chain(const struct registrar *r);
 
 #endif

@@ -201,6 +201,10 @@ static int parse_key_tail(const char *s, size_t len, struct pc_srtp_params *p, u
 	return 0;
 }
 
+/* Longer than our usual: it reads the line straight through in the order of
+ * RFC 4568's grammar (tag, suite, key-params, session parameters), one
+ * cursor `i` over untrusted bytes; split, that cursor would be passed
+ * around and each piece re-check bounds the others already checked. */
 int sdes_parse(const char *value, size_t len, struct pc_sdp_crypto *out, char *why, size_t whylen)
 {
 	char name[32];

@@ -20,6 +20,9 @@
 #include <sofia-sip/sdp.h>
 #include <sofia-sip/su_alloc.h>
 
+#include "core/buf.h"
+#include "core/err.h"
+
 #define SDP_TOKEN_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-!#$%&'*+.^_`{|}~"
 
 /* Every a=crypto line in a stream, supported suite or not, so duplicate
@@ -475,45 +478,19 @@ int pc_sdp_pick_crypto(const struct pc_sdp_stream *offered, const enum pc_srtp_s
 
 /* ---- writing ---- */
 
-/* Output that holds keys: growing it must not leave a copy behind in freed
- * memory, which realloc would. */
+/* Output that holds keys: a secret core buffer, so growing it leaves no
+ * copy behind in freed memory. It needs no ceiling of its own: it is the
+ * body read (itself bounded by the message) with lines dropped, replaced or
+ * added per stream. An error sticks, so the writer checks once at the end. */
 struct outbuf {
-	char *p;
-	size_t len, cap;
+	struct pc_buf buf;
 	bool failed;
 };
 
-static bool out_reserve(struct outbuf *b, size_t more)
-{
-	if (b->failed)
-		return false;
-	if (b->len + more + 1 <= b->cap)
-		return true;
-	size_t cap = b->cap ? b->cap : 1024;
-	while (cap < b->len + more + 1)
-		cap *= 2;
-	char *p = malloc(cap);
-	if (!p) {
-		b->failed = true;
-		return false;
-	}
-	if (b->p) {
-		memcpy(p, b->p, b->len);
-		explicit_bzero(b->p, b->cap);
-		free(b->p);
-	}
-	b->p = p;
-	b->cap = cap;
-	return true;
-}
-
 static void out_mem(struct outbuf *b, const char *s, size_t n)
 {
-	if (!out_reserve(b, n))
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	if (!b->failed && buf_append(&b->buf, s, n) != PC_OK)
+		b->failed = true;
 }
 
 static void out_line(struct outbuf *b, const char *s, size_t n)
@@ -626,13 +603,74 @@ static int check_plan(const struct pc_sdp_plan *plan, unsigned n_streams, bool *
 	return 0;
 }
 
+/* One line of the original as it goes out, rewritten to the plan: our
+ * origin, session name, addresses and ports; caller details and key
+ * material dropped. *sec is the m-section so far (-1: session level). */
+static void write_line(struct outbuf *b, struct line l, const struct pc_sdp_plan *plan,
+		       const struct pc_sdp_desc *desc, const char *ip, int *sec)
+{
+	char name[32];
+	switch (l.p[0]) {
+	case 'o':
+		out_fmt(b, "o=portcullis %" PRIu64 " %" PRIu64 " IN %s %s\r\n", plan->session_id,
+			plan->version, ip, plan->address);
+		break;
+	case 's':
+		out_line(b, "s=-", 3);
+		break;
+	case 'i': case 'u': case 'e': case 'p': case 'k':
+		/* Information, URI, e-mail, phone: about the caller, not the
+		 * session (topology and privacy hiding). k= is obsolete and would
+		 * carry a key in the clear. */
+		break;
+	case 'c':
+		out_fmt(b, "c=IN %s %s\r\n", ip, plan->address);
+		break;
+	case 'm': {
+		if (*sec >= 0)
+			section_tail(b, &plan->streams[*sec]);
+		(*sec)++;
+		const struct pc_sdp_stream_plan *sp = &plan->streams[*sec];
+		struct mline m;
+		(void)parse_mline(l, &m); /* checked by pc_sdp_read */
+		out_mem(b, "m=", 2);
+		out_mem(b, m.media.p, m.media.len);
+		out_fmt(b, " %u ", sp->port);
+		if (sp->proto == PC_SDP_PROTO_OTHER)
+			out_mem(b, m.proto.p, m.proto.len);
+		else
+			out_fmt(b, "%s", pc_sdp_proto_name(sp->proto));
+		out_line(b, m.rest.p, m.rest.len);
+		/* A stream the original left without an address (it was rejected)
+		 * needs ours once the plan makes it live. */
+		if (sp->port && !desc->streams[*sec].address[0])
+			out_fmt(b, "c=IN %s %s\r\n", ip, plan->address);
+		break;
+	}
+	case 'a':
+		attr_name(l, name, sizeof(name));
+		/* Key material of this leg never reaches the other: SDES
+		 * (a=crypto, ours replace it) and MIKEY (a=key-mgmt, RFC 4567),
+		 * at session or media level. */
+		if (is_ice(name) || strcasecmp(name, "crypto") == 0 ||
+		    strcasecmp(name, "key-mgmt") == 0 || (*sec >= 0 && replaced_media_attr(name)))
+			break;
+		out_line(b, l.p, l.len);
+		break;
+	default:
+		out_line(b, l.p, l.len);
+		break;
+	}
+}
+
 char *pc_sdp_write(const char *body, size_t len, const struct pc_sdp_plan *plan, char *why,
 		size_t whylen)
 {
 	struct pc_sdp_desc *desc = malloc(sizeof(*desc));
-	struct outbuf b = { 0 };
+	struct outbuf b = { .failed = false };
 	bool v6;
 
+	buf_init_secret(&b.buf, SIZE_MAX);
 	if (!desc) {
 		set_why(why, whylen, "SDP: out of memory");
 		return NULL;
@@ -648,77 +686,23 @@ char *pc_sdp_write(const char *body, size_t len, const struct pc_sdp_plan *plan,
 	size_t pos = 0;
 	struct line l;
 	int sec = -1;
-	char name[32];
-	while (next_line(body, len, &pos, &l)) {
-		if (l.len == 0)
-			continue;
-		switch (l.p[0]) {
-		case 'o':
-			out_fmt(&b, "o=portcullis %" PRIu64 " %" PRIu64 " IN %s %s\r\n",
-				plan->session_id, plan->version, ip, plan->address);
-			break;
-		case 's':
-			out_line(&b, "s=-", 3);
-			break;
-		case 'i': case 'u': case 'e': case 'p': case 'k':
-			/* Information, URI, e-mail, phone: about the caller, not the
-			 * session (topology and privacy hiding). k= is obsolete and
-			 * would carry a key in the clear. */
-			break;
-		case 'c':
-			out_fmt(&b, "c=IN %s %s\r\n", ip, plan->address);
-			break;
-		case 'm': {
-			if (sec >= 0)
-				section_tail(&b, &plan->streams[sec]);
-			sec++;
-			const struct pc_sdp_stream_plan *sp = &plan->streams[sec];
-			struct mline m;
-			(void)parse_mline(l, &m); /* checked by pc_sdp_read */
-			out_mem(&b, "m=", 2);
-			out_mem(&b, m.media.p, m.media.len);
-			out_fmt(&b, " %u ", sp->port);
-			if (sp->proto == PC_SDP_PROTO_OTHER)
-				out_mem(&b, m.proto.p, m.proto.len);
-			else
-				out_fmt(&b, "%s", pc_sdp_proto_name(sp->proto));
-			out_line(&b, m.rest.p, m.rest.len);
-			/* A stream the original left without an address (it was
-			 * rejected) needs ours once the plan makes it live. */
-			if (sp->port && !desc->streams[sec].address[0])
-				out_fmt(&b, "c=IN %s %s\r\n", ip, plan->address);
-			break;
-		}
-		case 'a':
-			attr_name(l, name, sizeof(name));
-			/* Key material of this leg never reaches the other:
-			 * SDES (a=crypto, ours replace it) and MIKEY (a=key-mgmt,
-			 * RFC 4567), at session or media level. */
-			if (is_ice(name) || strcasecmp(name, "crypto") == 0 ||
-			    strcasecmp(name, "key-mgmt") == 0 || (sec >= 0 && replaced_media_attr(name)))
-				break;
-			out_line(&b, l.p, l.len);
-			break;
-		default:
-			out_line(&b, l.p, l.len);
-			break;
-		}
-	}
+	while (next_line(body, len, &pos, &l))
+		if (l.len)
+			write_line(&b, l, plan, desc, ip, &sec);
 	if (sec >= 0)
 		section_tail(&b, &plan->streams[sec]);
-	if (b.failed || !b.p) {
+	if (b.buf.len > 0)
+		out_mem(&b, "", 1); /* the NUL of the string handed back */
+	if (b.failed || b.buf.len == 0) {
 		set_why(why, whylen, "SDP: cannot write the body");
 		goto fail;
 	}
 	pc_sdp_desc_wipe(desc);
 	free(desc);
-	return b.p;
+	return buf_take(&b.buf);
 
 fail:
-	if (b.p) {
-		explicit_bzero(b.p, b.cap);
-		free(b.p);
-	}
+	buf_free(&b.buf);
 	pc_sdp_desc_wipe(desc);
 	free(desc);
 	return NULL;

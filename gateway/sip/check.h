@@ -13,8 +13,9 @@ struct sipcheck_verdict {
 	bool can_respond;   /* false: no Via to send an answer to */
 };
 
-/* Checks a request. self_options says whether an OPTIONS addressed to the
- * gateway may pass with Max-Forwards 0 (RFC 3261 §11.2). */
+/* Checks a request. Max-Forwards 0 gets 483, except on an ACK (which is
+ * never answered) and an OPTIONS (which the gateway may answer itself,
+ * RFC 3261 §11.2). */
 void sipcheck_request(msg_t *msg, struct sipcheck_verdict *out);
 /* 0 when the response can be matched to a transaction, -1 to drop it. */
 int sipcheck_response(msg_t *msg);

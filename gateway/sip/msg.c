@@ -5,15 +5,17 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/msg_mclass.h>
 #include <sofia-sip/msg_mclass_hash.h>
 #include <sofia-sip/msg_parser.h>
 #include <sofia-sip/sip_parser.h>
 
+#include "core/random.h"
+
 /* Header classes for RFC 8224 Identity and RFC 4474 Identity-Info, kept as
- * generic strings: their grammar is checked where they are used (identity/). */
+ * generic strings: their grammar is for the code that uses them to check
+ * (the RFC 8224 module still to come, docs/architecture.md). */
 static struct msg_hclass_s identity_class[1] = { {
 	.hc_parse = msg_generic_d,
 	.hc_print = msg_generic_e,
@@ -268,8 +270,9 @@ void sipmsg_random_token(char *out, size_t len)
 	size_t n = len - 1;
 	if (n > sizeof(raw))
 		n = sizeof(raw);
-	/* getrandom() on a booted system does not fail for <= 256 bytes. */
-	if (getrandom(raw, n, 0) != (ssize_t)n)
+	/* The kernel's generator on a booted system does not fail for <= 256
+	 * bytes; should it, the token is still well-formed. */
+	if (pc_random_bytes(raw, n) < 0)
 		memset(raw, 0x5a, n);
 	for (size_t i = 0; i < n; i++)
 		out[i] = alphabet[raw[i] % 62];

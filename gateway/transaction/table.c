@@ -1,8 +1,9 @@
 /* Matching of messages to transactions. RFC 3261 requests are keyed on the
  * top Via branch, RFC 2543 ones (no magic cookie, so the branch cannot be
- * trusted to be unique) on the Call-ID; both land in one chained hash table
- * sized once from the transaction ceiling, and every candidate in a chain is
- * compared field by field, so a hash collision never causes a false match. */
+ * trusted to be unique) on the Call-ID; both land in one keyed hash table
+ * (core/hash.h) sized once from the transaction ceiling, and every candidate
+ * with the same hash is compared field by field, so a hash collision never
+ * causes a false match. */
 #include "table.h"
 
 #include <stdlib.h>
@@ -17,25 +18,14 @@ bool txn_branch_is_3261(sip_t const *sip)
 		       sizeof(TXN_MAGIC_COOKIE) - 1) == 0;
 }
 
-/* FNV-1a; the branch is folded to lower case because it is compared without
+/* The branch is hashed folded to lower case because it is compared without
  * regard to case, the Call-ID is not because it is compared byte by byte. */
-static unsigned hash_str(const char *s, bool fold)
-{
-	unsigned h = 2166136261u;
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (fold && c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		h = (h ^ c) * 16777619u;
-	}
-	return h;
-}
-
-static unsigned key_hash(sip_t const *sip)
+static uint64_t key_hash(const struct txn_table *tb, sip_t const *sip)
 {
 	if (txn_branch_is_3261(sip))
-		return hash_str(sip->sip_via->v_branch, true);
-	return hash_str(sip->sip_call_id ? sip->sip_call_id->i_id : NULL, false);
+		return pc_htab_hash_str_nocase(&tb->index, sip->sip_via->v_branch);
+	const char *call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL;
+	return pc_htab_hash_str(&tb->index, call_id ? call_id : "");
 }
 
 int txn_table_init(struct txn_table *tb, unsigned max_entries)
@@ -44,36 +34,27 @@ int txn_table_init(struct txn_table *tb, unsigned max_entries)
 	unsigned n = 16;
 	while (n < max_entries / 2 && n < (1u << 20))
 		n <<= 1;
-	tb->buckets = calloc(n, sizeof(*tb->buckets));
-	if (!tb->buckets)
-		return -1;
-	tb->mask = n - 1;
-	return 0;
+	return pc_htab_init(&tb->index, n, NULL);
 }
 
 void txn_table_fini(struct txn_table *tb)
 {
-	free(tb->buckets);
-	tb->buckets = NULL;
+	pc_htab_fini(&tb->index);
+}
+
+size_t txn_table_max_chain(const struct txn_table *tb)
+{
+	return pc_htab_max_chain(&tb->index);
 }
 
 void txn_table_insert(struct txn_table *tb, struct txn_entry *e)
 {
-	e->hash = key_hash(e->req);
-	struct txn_entry **head = &tb->buckets[e->hash & tb->mask];
-	e->next = *head;
-	*head = e;
+	pc_htab_insert(&tb->index, &e->link, key_hash(tb, e->req));
 }
 
 void txn_table_remove(struct txn_table *tb, struct txn_entry *e)
 {
-	for (struct txn_entry **p = &tb->buckets[e->hash & tb->mask]; *p; p = &(*p)->next) {
-		if (*p == e) {
-			*p = e->next;
-			e->next = NULL;
-			return;
-		}
-	}
+	pc_htab_remove(&e->link);
 }
 
 static bool str_eq(const char *a, const char *b)
@@ -155,9 +136,10 @@ struct txn_entry *txn_table_find_server(const struct txn_table *tb, sip_t const 
 					enum txn_match mode)
 {
 	bool rfc3261 = txn_branch_is_3261(req);
-	unsigned h = key_hash(req);
-	for (struct txn_entry *e = tb->buckets[h & tb->mask]; e; e = e->next) {
-		if (!e->server || e->hash != h)
+	for (struct pc_hlink *l = pc_htab_first(&tb->index, key_hash(tb, req)); l;
+	     l = pc_htab_next(l)) {
+		struct txn_entry *e = pc_container_of(l, struct txn_entry, link);
+		if (!e->server)
 			continue;
 		if (rfc3261 ? match_3261(e, req, mode) : match_2543(e, req, mode))
 			return e;
@@ -171,9 +153,10 @@ struct txn_entry *txn_table_find_client(const struct txn_table *tb, sip_t const 
 {
 	if (!txn_branch_is_3261(resp) || !resp->sip_cseq)
 		return NULL;
-	unsigned h = key_hash(resp);
-	for (struct txn_entry *e = tb->buckets[h & tb->mask]; e; e = e->next) {
-		if (e->server || e->hash != h)
+	for (struct pc_hlink *l = pc_htab_first(&tb->index, key_hash(tb, resp)); l;
+	     l = pc_htab_next(l)) {
+		struct txn_entry *e = pc_container_of(l, struct txn_entry, link);
+		if (e->server)
 			continue;
 		sip_cseq_t const *cs = e->req->sip_cseq;
 		if (str_caseeq(e->req->sip_via->v_branch, resp->sip_via->v_branch) &&

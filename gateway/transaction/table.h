@@ -2,21 +2,22 @@
  * §17.1.3 for responses, §17.2.3 for requests, with the RFC 2543 fallback) and
  * the §17.1.1.3 ACK builder. The table knows only an embedded entry, not the
  * transaction, so matching rules can be read and tested apart from the state
- * machines. Buckets are allocated once from the transaction ceiling, so the
- * table never grows. */
+ * machines. The table is core/hash.h's, keyed with the process's secret
+ * key (branches and Call-IDs are chosen by peers); its buckets are allocated
+ * once from the transaction ceiling, so it never grows. */
 #ifndef PC_TRANSACTION_TABLE_H
 #define PC_TRANSACTION_TABLE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/hash.h"
 #include "sip/msg.h"
 
 #define TXN_MAGIC_COOKIE "z9hG4bK"
 
 struct txn_entry {
-	struct txn_entry *next;  /* bucket chain */
-	unsigned hash;
+	struct pc_hlink link;    /* in the table while the transaction lives */
 	bool server;
 	sip_t const *req;        /* the request that created the transaction */
 	/* Server INVITE: the To tag of the final response sent, which an RFC 2543
@@ -25,8 +26,7 @@ struct txn_entry {
 };
 
 struct txn_table {
-	struct txn_entry **buckets;
-	unsigned mask;
+	struct pc_htab index;
 };
 
 enum txn_match {
@@ -35,8 +35,11 @@ enum txn_match {
 	TXN_MATCH_CANCEL, /* a CANCEL looking for the INVITE it cancels (§9.2) */
 };
 
+/* 0, or -1 when the buckets cannot be allocated or keyed. */
 int txn_table_init(struct txn_table *tb, unsigned max_entries);
 void txn_table_fini(struct txn_table *tb);
+/* The longest chain (tests: crafted branches must not pile up). */
+size_t txn_table_max_chain(const struct txn_table *tb);
 /* e->req must be set; the key is taken from it. */
 void txn_table_insert(struct txn_table *tb, struct txn_entry *e);
 void txn_table_remove(struct txn_table *tb, struct txn_entry *e);

@@ -1,6 +1,6 @@
 /* TLS credentials and per-connection session set-up with GnuTLS, and the
  * RFC 5922 peer-name check. One tls_ctx per configured TLS listener or peer.
- * Only this file and transport.c know GnuTLS exists. */
+ * Only the transport module's files know GnuTLS exists. */
 #ifndef PC_TRANSPORT_TLS_H
 #define PC_TRANSPORT_TLS_H
 

@@ -61,11 +61,14 @@ int transport_add_alias(struct transport *tp, uint64_t conn_id, const char *sent
 			unsigned port);
 
 /* The sent-by (address and port) to put in a Via or Contact for messages
- * toward `to`: the listener `to` arrived on when it serves that transport,
- * else one of leg `leg` (NULL: any leg), else any listener of the transport
- * and family. The peer's next request must reach the leg it belongs to, with
- * that leg's requirements. 0, or -1 when no listener serves that transport. */
-int transport_sent_by(struct transport *tp, const struct pc_peer *to, const char *leg,
+ * toward `to`: the listener `to` arrived on when it serves that transport and
+ * address family, else the first such listener in `prefer` (bit i stands for
+ * listener i, the configuration's listeners[i]; 0: no preference), else any
+ * such listener. The caller names in `prefer` the listeners the peer's next
+ * request must reach, with their requirements. 0, or -1 when no listener
+ * serves that transport. */
+_Static_assert(CFG_MAX_LISTENERS <= 32, "a listener set is a 32-bit mask");
+int transport_sent_by(struct transport *tp, const struct pc_peer *to, uint32_t prefer,
 		      char *host, size_t hostlen, unsigned *port);
 
 /* Is this host:port one of our listeners? (for requests addressed to us) */

@@ -413,6 +413,39 @@ static void connection_budgets(void **state)
 	assert_int_equal(cfg.limits.first_message_timeout_s, 5);
 }
 
+/* The table of keys knows every group: a key it does not list is an error
+ * on its own line in each of them, top level, lists and nested TLS alike.
+ * Fails if a group is read without checking its keys against its table. */
+static void unknown_key_in_every_group(void **state)
+{
+	static const char *const files[] = {
+		"bogus = 1;\n" LISTENER,
+		"listeners = ( { name = \"a\"; leg = \"inside\"; transport = \"udp\";\n bogus = 1;"
+		" address = \"127.0.0.1\"; port = 5060; } );\n",
+		"listeners = ( { name = \"t\"; leg = \"o\"; transport = \"tls\"; address = \"::1\"; port = 5061;\n"
+		" tls = { certificate = \"a\"; key = \"b\"; ca = \"c\"; bogus = 1; }; } );\n",
+		LISTENER "peers = ( { name = \"p\"; transport = \"udp\"; address = \"127.0.0.1\";\n bogus = 1; } );\n",
+		LISTENER "legs = ( { name = \"inside\"; rtp_address = \"127.0.0.1\";\n bogus = 1; } );\n",
+		LISTENER LEGS "routes = ( { from_leg = \"inside\"; to_leg = \"inside\";\n bogus = 1; } );\n",
+		LISTENER "limits = {\n bogus = 1; };\n",
+		LISTENER "timers = {\n bogus = 1; };\n",
+		LISTENER "auth = {\n bogus = 1; };\n",
+		LISTENER "registrar = {\n bogus = 1; };\n",
+		LISTENER "abuse = {\n bogus = 1; };\n",
+		LISTENER "identity = {\n bogus = 1; };\n",
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		assert_int_equal(load(files[i]), -1);
+		assert_non_null(strstr(err, "bogus: unknown key"));
+		char where[32];
+		unsigned line = 1;
+		for (const char *c = files[i]; c < strstr(files[i], "bogus"); c++)
+			line += *c == '\n';
+		snprintf(where, sizeof(where), "test.conf:%u: bogus", line);
+		assert_non_null(strstr(err, where));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +477,7 @@ int main(void)
 		cmocka_unit_test(connection_budgets),
 		cmocka_unit_test(abuse_and_identity_mistakes),
 		cmocka_unit_test(leg_auth_and_transport_requirements),
+		cmocka_unit_test(unknown_key_in_every_group),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -1,31 +1,13 @@
-/* Private interfaces between the media module's files: the port-range
- * allocator (ports.c), the buffer sizes and the monotonic clock. Kept out of
- * media.h so the public contract stays small; the SRTP transform has its own
- * header (srtp.h). */
-#ifndef PC_MEDIA_INTERNAL_H
-#define PC_MEDIA_INTERNAL_H
+/* The relay's port ranges (ports.c): even/odd (RTP, RTCP) port pairs handed
+ * out with their sockets already bound, drawn at random from a range's free
+ * pairs, and held in quarantine after release before reuse. Knows nothing of
+ * streams or packets: the engine asks for a pair and gives it back. */
+#ifndef PC_MEDIA_PORTS_H
+#define PC_MEDIA_PORTS_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
-
-#include "media.h"
-#include "srtp.h"
-
-#define MEDIA_MAX_RANGES 16
-/* The largest datagram accepted: an Ethernet-MTU RTP packet plus the largest
- * SRTP/SRTCP trailer (tag, MKI, SRTCP index). Anything larger is truncated
- * by the kernel and dropped as malformed. */
-#define MEDIA_PKT_IN_MAX (1500 + MSRTP_MAX_TRAILER)
-/* Each buffer also has room to append a full trailer to the largest
- * accepted packet when it is protected toward a secure side. */
-#define MEDIA_PKT_BUF (MEDIA_PKT_IN_MAX + MSRTP_MAX_TRAILER)
-#define MEDIA_BATCH 32
-
-/* Monotonic milliseconds (CLOCK_MONOTONIC): immune to wall-clock steps. */
-uint64_t media_now_ms(void);
-
-/* --- ports.c ------------------------------------------------------------- */
 
 struct quarantined_pair {
 	uint32_t pair;
@@ -51,12 +33,15 @@ struct port_range {
 	bool exhausted_logged;
 };
 
+/* A range of the even/odd pairs within [port_min, port_max] on bind_address
+ * (numeric IPv4/IPv6). 0, or -1 (logged). */
 int range_init(struct port_range *r, const char *bind_address, unsigned port_min,
 	       unsigned port_max, unsigned quarantine_ms);
 void range_fini(struct port_range *r);
 /* Takes a pair drawn at random from the free set and opens both sockets
- * bound to it (non-blocking, close-on-exec). 0 on success; -1 when no pair is free (exhausted); -2 on a socket
- * error other than a port taken by someone else (logged). */
+ * bound to it (non-blocking, close-on-exec). 0 on success; -1 when no pair
+ * is free (exhausted); -2 on a socket error other than a port taken by
+ * someone else (logged). */
 int range_take(struct port_range *r, int fds[2], unsigned *pair);
 /* Returns a pair; `used` pairs are quarantined, unused ones freed at once. */
 void range_release(struct port_range *r, unsigned pair, bool used);

@@ -1,0 +1,163 @@
+/* The media module's shared inside, for its own files only: the relay
+ * engine, its streams and their sides and sockets, the packet buffer sizes,
+ * and the functions one file calls in another. media.h is the module's
+ * contract with the layers above; the port ranges (ports.h) and the SRTP
+ * transform (srtp.h) have their own headers and know nothing of this one.
+ * The loop is single threaded and the relay calls no user code, so nothing
+ * here is re-entered and no stream is freed while packets are being relayed. */
+#ifndef PC_MEDIA_MEDIA_INT_H
+#define PC_MEDIA_MEDIA_INT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "media.h"
+#include "ports.h"
+#include "srtp.h"
+
+struct event;
+
+#define MEDIA_MAX_RANGES 16
+/* The largest datagram accepted: an Ethernet-MTU RTP packet plus the largest
+ * SRTP/SRTCP trailer (tag, MKI, SRTCP index). Anything larger is truncated
+ * by the kernel and dropped as malformed. */
+#define MEDIA_PKT_IN_MAX (1500 + MSRTP_MAX_TRAILER)
+/* Each buffer also has room to append a full trailer to the largest
+ * accepted packet when it is protected toward a secure side. */
+#define MEDIA_PKT_BUF (MEDIA_PKT_IN_MAX + MSRTP_MAX_TRAILER)
+#define MEDIA_BATCH 32
+/* Receive keys a side remembers having retired (fingerprints, 8 bytes each):
+ * a peer that cycles through more keys than this within one call is not a
+ * peer we know of, and the cost is paid per stream. */
+#define MEDIA_RETIRED_KEYS 4
+/* Ready sockets taken from the epoll set per wake-up; more wait for the
+ * next turn of the loop, so signalling is never starved by media. */
+#define MEDIA_EVENTS 256
+/* Round buffers to 16 bytes so every packet starts cache- and word-aligned. */
+#define MEDIA_BUF_ALIGNED ((MEDIA_PKT_BUF + 15) & ~15)
+
+enum { K_RTP = 0, K_RTCP = 1 };
+
+struct side;
+
+struct msock {
+	struct side *side;
+	int kind; /* which port this socket is: K_RTP or K_RTCP */
+	int fd;
+	/* Edge-triggered: a socket left with data after its share of reads
+	 * waits on the engine's backlog list, since no new edge will come. */
+	bool backlogged;
+	struct msock *backlog_next;
+};
+
+struct side {
+	struct media_stream *s;
+	enum media_side id;
+	int range;
+	unsigned pair;
+	bool have_pair;
+	struct msock sock[2];
+	bool have_remote;
+	bool rtcp_mux;
+	struct sockaddr_storage remote[2]; /* from SDP: RTP and RTCP destinations */
+	bool latched[2];
+	bool awaiting_keys;                /* secure but not keyed yet: drop all */
+	struct sockaddr_storage latch[2];  /* first accepted source, per kind */
+	/* A plain side's peer: which sources count as it (media_stream_set_source)
+	 * and until when it may latch (set by media_stream_answered). */
+	enum media_source rule;
+	bool have_sig;
+	struct sockaddr_storage sig;       /* the SIP peer's address; port ignored */
+	uint64_t latch_until_ms;           /* 0: never answered, no latching */
+	/* Keyed = secure in that direction, with recv_p / send_p the key.
+	 * Their contexts are made from the key by the first packet that needs
+	 * them, so a call that carries no media (on hold, not yet answered,
+	 * idle) holds no derived keys: a GCM context is 4.6 KiB. Each caps
+	 * its own SSRC count (MSRTP_MAX_SSRC), so no peer can grow them. */
+	bool recv_keyed, send_keyed;
+	struct msrtp *recv, *recv_old, *send;
+	/* The keys behind each context; also how a repeated offer of the same
+	 * key is recognised (it must keep its context: a new context under an
+	 * old key would reset replay state and the send index). */
+	struct pc_srtp_params recv_p, recv_old_p, send_p;
+	uint64_t old_until_ms;
+	struct event *grace_ev;
+	uint64_t retired[MEDIA_RETIRED_KEYS]; /* fingerprints of retired recv keys */
+	uint8_t n_retired, retired_next;      /* entries in use; the next to overwrite */
+	struct media_side_stats st;
+};
+
+struct media_stream {
+	struct media_engine *e;
+	struct media_stream *prev, *next;
+	struct side side[2];
+};
+
+struct out_meta {
+	struct side *to;
+	int kind;
+};
+
+struct media_engine {
+	struct event_base *base;
+	int epfd;               /* the relay sockets, edge-triggered */
+	struct event *ep_ev;    /* epfd on the gateway's loop */
+	struct msock *backlog;  /* sockets with data left over from a turn */
+	struct epoll_event ready[MEDIA_EVENTS];
+	struct port_range ranges[MEDIA_MAX_RANGES];
+	int nranges;
+	unsigned nstreams;
+	struct media_stream *streams;
+	unsigned grace_ms;
+	unsigned latch_window_ms;
+	/* One batch is in flight at a time (single-threaded loop), so one set
+	 * of buffers serves every socket of every stream. */
+	_Alignas(16) uint8_t buf[MEDIA_BATCH][MEDIA_BUF_ALIGNED];
+	struct sockaddr_storage from[MEDIA_BATCH];
+	struct iovec in_iov[MEDIA_BATCH];
+	struct mmsghdr in[MEDIA_BATCH];
+	struct iovec out_iov[MEDIA_BATCH];
+	struct mmsghdr out[MEDIA_BATCH];
+	struct out_meta meta[MEDIA_BATCH];
+	unsigned nout;
+	int out_fd;
+};
+
+static inline socklen_t sa_len(const struct sockaddr_storage *sa)
+{
+	return sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static inline unsigned sa_port(const struct sockaddr_storage *sa)
+{
+	if (sa->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+}
+
+static inline void sa_set_port(struct sockaddr_storage *sa, unsigned port)
+{
+	if (sa->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)sa)->sin6_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)port);
+}
+
+/* engine.c: a socket leaves the list of those with data left over. */
+void backlog_remove(struct media_engine *e, struct msock *ms);
+
+/* relay.c: reads and relays what one socket holds, at most
+ * MEDIA_READS_PER_EVENT batches. True when the socket may still hold more. */
+bool relay_drain(struct media_engine *e, struct msock *ms);
+/* Is `from` the peer of plain side x under its rule? */
+bool source_allowed(const struct side *x, int kind, const struct sockaddr_storage *from);
+
+/* rekey.c: the re-key timer of a side that opens, and every key and
+ * context of a side that closes (wiped). */
+int side_keys_open(struct media_engine *e, struct side *x);
+void side_keys_close(struct side *x);
+
+#endif

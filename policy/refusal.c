@@ -1,0 +1,80 @@
+/* policy/refusal: the one table of refusal reasons (see refusal.h), and the
+ * constructor of refusal verdicts that fills a verdict from its row. The
+ * statuses and sections behind each row are argued where the decision is
+ * taken: admit.h, ratelimit.h, sips.h, privacy.h, digest.h. */
+#include "policy/refusal.h"
+
+#include "policy/sips.h"
+#include "policy/verdict.h"
+
+#define NONE REFUSAL_NO_COUNTER
+
+static const struct refusal table[REFUSAL__COUNT] = {
+	[REFUSAL_ACL] = { 403, "Forbidden", CNT_DENIED_ACL },
+	[REFUSAL_SCANNER] = { 403, "Forbidden", CNT_REFUSED_SCANNER },
+	[REFUSAL_RATE] = { 503, "Service Unavailable", CNT_REFUSED_RATE },
+	[REFUSAL_BAN_STARTED] = { 403, "Forbidden", CNT_SOURCES_BANNED },
+	[REFUSAL_BANNED] = { 403, "Forbidden", CNT_REFUSED_BANNED, .silent = true },
+	[REFUSAL_RATE_TABLE_FULL] = { 503, "Service Unavailable", CNT_RATE_TABLE_FULL },
+	[REFUSAL_LEG_TLS] = { 403, "Forbidden", CNT_REFUSED_TLS_REQUIRED },
+	[REFUSAL_LEG_CERT] = { 403, "Forbidden", CNT_REFUSED_CERT_REQUIRED },
+	[REFUSAL_SIPS_INBOUND] = { 480, "Temporarily Unavailable", CNT_SIPS_INSECURE_IN,
+				   SIPS_WARN_CODE, SIPS_WARN_TEXT },
+	[REFUSAL_SIPS_OUTBOUND] = { 480, "Temporarily Unavailable", CNT_SIPS_INSECURE_OUT,
+				    SIPS_WARN_CODE, SIPS_WARN_TEXT },
+	[REFUSAL_SETUP_CAP] = { 503, "Service Unavailable", CNT_REFUSED_SETUP_CAP },
+	[REFUSAL_CALLS] = { 503, "Service Unavailable", CNT_REFUSED_CALL_LIMIT },
+	[REFUSAL_CPS] = { 503, "Service Unavailable", CNT_REFUSED_CPS },
+	[REFUSAL_FORBIDDEN] = { 403, "Forbidden", NONE },
+	[REFUSAL_CHALLENGE] = { 401, "Unauthorized", CNT_AUTH_CHALLENGES, .challenge = true },
+	[REFUSAL_PROXY_CHALLENGE] = { 407, "Proxy Authentication Required", CNT_AUTH_CHALLENGES,
+				      .challenge = true },
+	[REFUSAL_AUTH_MALFORMED] = { 400, "Bad Request", CNT_AUTH_FAILURES },
+	[REFUSAL_CERT_NO_USER] = { 403, "Forbidden", CNT_AUTH_FAILURES },
+	[REFUSAL_LOCKED_OUT] = { 403, "Forbidden", CNT_AUTH_LOCKED_OUT },
+	/* Counted as a lockout: the login is refused as if locked out. */
+	[REFUSAL_AUTH_TABLE_FULL] = { 503, "Service Unavailable", CNT_AUTH_LOCKED_OUT },
+	[REFUSAL_REGISTER_MALFORMED] = { 400, "Bad Request", NONE },
+	[REFUSAL_REGISTER_BRIEF] = { 423, "Interval Too Brief", NONE },
+	[REFUSAL_REGISTRAR_FULL] = { 503, "Service Unavailable", NONE },
+	[REFUSAL_INTERNAL] = { 500, "Server Internal Error", NONE },
+	[REFUSAL_PRIVACY_MALFORMED] = { 400, "Malformed Privacy Header", CNT_PRIVACY_REFUSED },
+	/* Retry-After: 1, as every 500 a call answers (a retry may well succeed). */
+	[REFUSAL_PRIVACY_CRITICAL] = { 500, "Privacy Unavailable", CNT_PRIVACY_REFUSED,
+				       .retry_after = 1 },
+	[REFUSAL_DIALOG_TOO_LONG] = { 400, "Call-ID or Tag Too Long", NONE },
+	[REFUSAL_MAX_CALLS] = { 503, "Service Unavailable", NONE, .retry_after = 10 },
+	[REFUSAL_NOT_REGISTERED] = { 480, "Temporarily Unavailable", NONE },
+	[REFUSAL_CALL_FAILED] = { 500, "Server Internal Error", NONE, 399, .why_public = true,
+				  .retry_after = 1 },
+	/* Its Retry-After is the backoff left: the verdict's. */
+	[REFUSAL_NEXT_HOP_DOWN] = { 503, "Service Unavailable", CNT_PEER_BACKOFF_REFUSED, 399,
+				    .why_public = true },
+	[REFUSAL_MEDIA] = { 488, "Not Acceptable Here", NONE, 399, .why_public = true },
+	[REFUSAL_MEDIA_EXHAUSTED] = { 503, "Service Unavailable", NONE, 399, .why_public = true },
+	/* Sofia's phrase for 500, which the media refusals have always carried. */
+	[REFUSAL_MEDIA_FAILED] = { 500, "Internal Server Error", NONE, 399, .why_public = true,
+				   .retry_after = 1 },
+	[REFUSAL_DIALOG_IDENTITY] = { 403, "Forbidden", CNT_DIALOG_REFUSED_IDENTITY },
+};
+
+const struct refusal *refusal_get(enum pc_refusal r)
+{
+	if (r <= REFUSAL_NONE || r >= REFUSAL__COUNT)
+		return NULL;
+	return &table[r];
+}
+
+struct verdict verdict_refuse(enum pc_refusal r, const char *why)
+{
+	const struct refusal *row = refusal_get(r);
+	if (row == NULL) { /* a bug: refuse rather than let it through */
+		r = REFUSAL_INTERNAL;
+		row = &table[r];
+	}
+	return (struct verdict){ .kind = row->challenge ? VERDICT_CHALLENGE : VERDICT_REJECT,
+				 .reason = r,
+				 .status = row->status,
+				 .phrase = row->phrase,
+				 .why = why };
+}

@@ -12,5 +12,8 @@ sipp_pid=$!
 for _ in $(seq 100); do grep -qE "call [0-9]+ established" "$WORK/gateway.log" && break; sleep 0.1; done
 grep -qE "call [0-9]+ established" "$WORK/gateway.log" || fail "no call was established"
 stop_gateway
-kill "$sipp_pid" 2>/dev/null; wait "$sipp_pid" 2>/dev/null
+# SIPp outlives the gateway (its BYE goes unanswered): end it, through the
+# `timeout` our subshell started, which passes SIGTERM on to SIPp.
+kill $(pgrep -P "$sipp_pid") 2>/dev/null
+wait "$sipp_pid" 2>/dev/null
 echo PASS shutdown_with_a_call_up

@@ -13,16 +13,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 struct event_base;
 struct http_client;
+
+/* Decides whether a fetch may connect to an address (after DNS, before
+ * connect). NULL in the config: every special-purpose address is refused
+ * (http_address_special). */
+typedef bool (*http_addr_fn)(void *arg, const struct sockaddr *sa, socklen_t len);
 
 struct http_client_config {
 	size_t max_bytes;               /* larger bodies fail (HTTP_FETCH_TOO_BIG) */
 	unsigned connect_timeout_ms;
 	unsigned total_timeout_ms;
 	unsigned max_fetches;           /* in flight at once */
-	bool allow_http;                /* plain http URLs allowed (default: https only) */
-	bool allow_special_addresses;   /* loopback/private/... destinations allowed */
+	const char *const *http_hosts;  /* hosts (as written in the URL) plain http is
+					 * allowed for; every other URL must be https */
+	unsigned n_http_hosts;
+	http_addr_fn allow_address;     /* NULL: refuse special-purpose addresses */
+	void *allow_arg;
 	const char *ca_file;            /* trust for https; NULL: the system's */
 };
 
@@ -59,6 +69,11 @@ void http_client_free(struct http_client *c);
  * fetch could not even be queued (out of memory). */
 int http_fetch(struct http_client *c, const char *url, http_done_fn done, void *arg);
 unsigned http_client_in_flight(const struct http_client *c);
+/* Whether sa is a special-purpose address (RFC 6890 and successors:
+ * unspecified, loopback, private, shared, link-local, documentation,
+ * benchmarking, multicast, reserved, IPv4-mapped/-compatible/NAT64 forms
+ * of those, ULA, ...): what SSRF protection refuses by default. */
+bool http_address_special(const struct sockaddr *sa, socklen_t len);
 const char *http_fetch_status_name(enum http_fetch_status s);
 
 #endif

@@ -1,0 +1,222 @@
+/* sti/repo: certificates by x5u URL for the verification service: the cache
+ * first, else one fetch per URL shared by every call that names it, the
+ * fetched chain checked against the STI-CA trust list before it is cached
+ * or handed to anyone. See repo.h for the bounds. */
+#include "sti/repo.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/hash.h"
+#include "core/log.h"
+#include "stir/cache.h"
+#include "stir/passport.h"
+
+struct sti_wait {
+	struct sti_wait *next;
+	struct sti_wait **pprev; /* O(1) cancel: many calls may wait on one URL */
+	sti_cert_fn done;
+	void *arg;
+};
+
+/* One URL being fetched and the calls waiting for it. */
+struct fetch {
+	struct pc_hlink link;
+	struct sti_repo *repo;
+	struct sti_wait *waiters;
+	char url[STIR_URL_MAX];
+};
+
+struct sti_repo {
+	struct stir_trust *trust;
+	struct stir_cache *cache;
+	struct http_client *http;
+	struct pc_htab fetches; /* by URL: keyed, the URL is the caller's choice */
+	unsigned n_fetches;
+	unsigned failure_ttl_s;
+	bool freeing;
+};
+
+static struct fetch *fetch_find(struct sti_repo *r, const char *url)
+{
+	uint64_t h = pc_htab_hash_str(&r->fetches, url);
+	for (struct pc_hlink *l = pc_htab_first(&r->fetches, h); l; l = pc_htab_next(l)) {
+		struct fetch *f = pc_container_of(l, struct fetch, link);
+		if (strcmp(f->url, url) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+/* What a failed fetch means for the call: a URL we would never fetch is
+ * refused, anything else could not be reached. */
+static enum stir_result fetch_failure(enum http_fetch_status s)
+{
+	switch (s) {
+	case HTTP_FETCH_REFUSED_URL:
+	case HTTP_FETCH_REFUSED_ADDR:
+		return STIR_INFO_REFUSED;
+	default:
+		return STIR_INFO_UNREACHABLE;
+	}
+}
+
+/* Checks and caches what arrived; returns the result for the waiters and
+ * the cached chain on success. */
+static enum stir_result fetch_outcome(struct sti_repo *r, struct fetch *f,
+				      const struct http_result *res, const struct stir_cert **cert)
+{
+	time_t now = time(NULL);
+	*cert = NULL;
+	if (res->status != HTTP_FETCH_OK) {
+		enum stir_result why = fetch_failure(res->status);
+		log_info("identity: certificate fetch failed (%s, HTTP %ld): %s",
+			 http_fetch_status_name(res->status), res->http_code,
+			 res->error ? res->error : "");
+		/* A busy client says nothing about the URL: not remembered. */
+		if (res->status != HTTP_FETCH_BUSY)
+			stir_cache_put_failure(r->cache, f->url, why, r->failure_ttl_s, now);
+		return why;
+	}
+	struct stir_cert *chain = NULL;
+	enum stir_result why = stir_cert_check(res->body, res->len, r->trust, now, &chain);
+	if (why != STIR_PASSED) {
+		log_info("identity: certificate refused: %s", stir_result_name(why));
+		stir_cache_put_failure(r->cache, f->url, why, r->failure_ttl_s, now);
+		return why;
+	}
+	long max_age = res->no_store ? 0 : res->max_age_s;
+	if (stir_cache_put(r->cache, f->url, chain, max_age, now) < 0)
+		return STIR_INFO_UNREACHABLE; /* freed by the cache */
+	enum stir_result again = stir_cache_get(r->cache, f->url, now, cert);
+	/* max-age 0 or no-store: nothing cached, but this answer still counts
+	 * for the calls that waited for it. */
+	return again == STIR_PASSED ? STIR_PASSED : STIR_INFO_UNREACHABLE;
+}
+
+static void fetch_done(void *arg, const struct http_result *res)
+{
+	struct fetch *f = arg;
+	struct sti_repo *r = f->repo;
+	pc_htab_remove(&f->link);
+	r->n_fetches--;
+	const struct stir_cert *cert = NULL;
+	enum stir_result why = r->freeing ? STIR_INFO_UNREACHABLE : fetch_outcome(r, f, res, &cert);
+	/* Unlinked one by one: a waiter's callback may cancel another. */
+	while (f->waiters) {
+		struct sti_wait *w = f->waiters;
+		f->waiters = w->next;
+		if (f->waiters)
+			f->waiters->pprev = &f->waiters;
+		if (!r->freeing)
+			w->done(w->arg, why, cert);
+		free(w);
+	}
+	free(f);
+}
+
+struct sti_repo *sti_repo_new(struct event_base *base, const struct sti_repo_config *cfg,
+			      char *why, size_t whylen)
+{
+	struct sti_repo *r = calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	r->failure_ttl_s = cfg->failure_ttl_s;
+	r->trust = stir_trust_load(cfg->trust_file, cfg->crl_file, why, whylen);
+	r->cache = stir_cache_new(cfg->cache_entries, cfg->cache_max_age_s);
+	struct http_client_config hc = {
+		.max_bytes = cfg->max_cert_size,
+		.connect_timeout_ms = cfg->connect_timeout_ms,
+		.total_timeout_ms = cfg->total_timeout_ms,
+		.max_fetches = cfg->max_fetches,
+		.http_hosts = cfg->http_hosts,
+		.n_http_hosts = cfg->n_http_hosts,
+		.allow_address = cfg->allow_address,
+		.allow_arg = cfg->allow_arg,
+	};
+	r->http = r->trust && r->cache ? http_client_new(base, &hc) : NULL;
+	/* Fetches are bounded by max_fetches: as many chains suffice. */
+	if (!r->http || pc_htab_init(&r->fetches, cfg->max_fetches ? cfg->max_fetches : 1, NULL) < 0) {
+		if (r->trust)
+			snprintf(why, whylen, "cannot set up the certificate cache and fetcher");
+		sti_repo_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void sti_repo_free(struct sti_repo *r)
+{
+	if (!r)
+		return;
+	r->freeing = true;
+	http_client_free(r->http); /* each fetch ends, its waiters are freed */
+	pc_htab_fini(&r->fetches);
+	stir_cache_free(r->cache);
+	stir_trust_free(r->trust);
+	free(r);
+}
+
+static struct fetch *fetch_start(struct sti_repo *r, const char *url)
+{
+	struct fetch *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->repo = r;
+	snprintf(f->url, sizeof(f->url), "%s", url);
+	if (http_fetch(r->http, url, fetch_done, f) < 0) {
+		free(f);
+		return NULL;
+	}
+	pc_htab_insert(&r->fetches, &f->link, pc_htab_hash_str(&r->fetches, url));
+	r->n_fetches++;
+	return f;
+}
+
+enum stir_result sti_repo_get(struct sti_repo *r, const char *url, long now,
+			      const struct stir_cert **cert, sti_cert_fn done, void *arg,
+			      struct sti_wait **wait)
+{
+	*cert = NULL;
+	*wait = NULL;
+	if (strlen(url) >= STIR_URL_MAX)
+		return STIR_INFO_REFUSED;
+	enum stir_result known = stir_cache_get(r->cache, url, (time_t)now, cert);
+	if (known != STIR_RESULT__COUNT)
+		return known;
+	struct fetch *f = fetch_find(r, url);
+	if (!f && !(f = fetch_start(r, url)))
+		return STIR_INFO_UNREACHABLE;
+	struct sti_wait *w = calloc(1, sizeof(*w));
+	if (!w)
+		return STIR_INFO_UNREACHABLE; /* the fetch still fills the cache */
+	*w = (struct sti_wait){ .next = f->waiters, .pprev = &f->waiters, .done = done, .arg = arg };
+	if (f->waiters)
+		f->waiters->pprev = &w->next;
+	f->waiters = w;
+	*wait = w;
+	return STIR_RESULT__COUNT;
+}
+
+void sti_wait_cancel(struct sti_wait *w)
+{
+	if (!w)
+		return;
+	*w->pprev = w->next;
+	if (w->next)
+		w->next->pprev = w->pprev;
+	free(w);
+}
+
+unsigned sti_repo_fetching(const struct sti_repo *r)
+{
+	return r->n_fetches;
+}
+
+unsigned sti_repo_cached(const struct sti_repo *r)
+{
+	return stir_cache_count(r->cache);
+}

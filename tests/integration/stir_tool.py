@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""An independent STIR/SHAKEN implementation for the Identity tests, on
+python3-cryptography, sharing no code with the gateway:
+  sign    make an RFC 8224 Identity header value (ES256 PASSporT, RFC 8225
+          canonical JSON, SHAKEN claims), optionally tampered with;
+  verify  check one the gateway made: fetch its x5u, check the certificate
+          against the STI-CA (signature, validity, TNAuthList present), the
+          ES256 signature and the claims;
+  claims  print one claim of a token (JSON);
+  serve   an HTTP server for certificates that also misbehaves on demand:
+          /hang never answers, /big sends 10 MB, /redirect redirects, a
+          missing file is 404."""
+import argparse
+import base64
+import datetime
+import http.server
+import json
+import sys
+import threading
+import time
+import urllib.request
+import warnings
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signature,
+                                                            encode_dss_signature)
+
+TNAUTH_OID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.26")
+# Debian 12's python3-cryptography (38) is what CI has: its naive-datetime
+# properties are deprecated in later versions, not gone.
+warnings.simplefilter("ignore")
+
+
+def load_chain(pem):
+    """Every certificate of a PEM text (38 has no load_pem_x509_certificates)."""
+    marker = b"-----END CERTIFICATE-----"
+    return [x509.load_pem_x509_certificate(block + marker)
+            for block in pem.split(marker) if b"-----BEGIN CERTIFICATE-----" in block]
+
+
+def b64u(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64u(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def canon(obj):
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
+def party(value):
+    return {"tn": value} if value.isdigit() else {"uri": value}
+
+
+def cmd_sign(a):
+    key = serialization.load_pem_private_key(open(a.key, "rb").read(), None)
+    header = {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": a.x5u}
+    claims = {"attest": a.attest, "dest": {k: [v] for k, v in party(a.dest).items()},
+              "iat": int(time.time()) + a.iat_offset, "orig": party(a.orig),
+              "origid": a.origid}
+    for kv in a.set or []:
+        k, v = kv.split("=", 1)
+        claims[k] = json.loads(v)
+    signing_input = b64u(canon(header)) + "." + b64u(canon(claims))
+    r, s = decode_dss_signature(key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+    sig = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    if a.flip_signature:
+        sig = bytes([sig[0] ^ 1]) + sig[1:]
+    token = signing_input + "." + b64u(sig)
+    if a.tamper_claims:  # claims changed after signing
+        claims["orig"] = party(a.tamper_claims)
+        token = b64u(canon(header)) + "." + b64u(canon(claims)) + "." + b64u(sig)
+    if a.compact:
+        token = ".." + b64u(sig)
+    print(f"{token};info=<{a.x5u}>;alg=ES256;ppt=shaken")
+
+
+def fail(why):
+    print("REFUSED: " + why)
+    sys.exit(1)
+
+
+def cmd_verify(a):
+    value = a.header.strip()
+    token, _, params = value.partition(";")
+    info = [p.split("=", 1)[1] for p in params.split(";") if p.startswith("info=")]
+    if not info or not info[0].startswith("<") or not info[0].endswith(">"):
+        fail("no info=<url>")
+    url = info[0][1:-1]
+    h64, c64, s64 = token.split(".")
+    header, claims, sig = json.loads(unb64u(h64)), json.loads(unb64u(c64)), unb64u(s64)
+    if canon(header) != unb64u(h64) or canon(claims) != unb64u(c64):
+        fail("not the canonical JSON of RFC 8225")
+    if header != {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": url}:
+        fail(f"header {header}")
+    pem = urllib.request.urlopen(url, timeout=5).read()
+    certs = load_chain(pem)
+    leaf, ca = certs[0], x509.load_pem_x509_certificate(open(a.ca, "rb").read())
+    ca.public_key().verify(leaf.signature, leaf.tbs_certificate_bytes,
+                           ec.ECDSA(leaf.signature_hash_algorithm))
+    now = datetime.datetime.utcnow()
+    if not leaf.not_valid_before <= now <= leaf.not_valid_after:
+        fail("certificate not valid now")
+    leaf.extensions.get_extension_for_oid(TNAUTH_OID)
+    if len(sig) != 64:
+        fail("signature is not r||s")
+    der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+    leaf.public_key().verify(der, (h64 + "." + c64).encode(), ec.ECDSA(hashes.SHA256()))
+    if claims.get("orig") != party(a.orig):
+        fail(f"orig {claims.get('orig')}")
+    if a.dest not in claims.get("dest", {}).get("tn", []) + claims.get("dest", {}).get("uri", []):
+        fail(f"dest {claims.get('dest')}")
+    if abs(time.time() - claims["iat"]) > 60 or not isinstance(claims["iat"], int):
+        fail("iat")
+    print(f"OK attest={claims.get('attest')} origid={claims.get('origid')}")
+
+
+def cmd_claims(a):
+    token = a.header.strip().partition(";")[0]
+    claims = json.loads(unb64u(token.split(".")[1]))
+    print(json.dumps(claims.get(a.get)))
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    root = "."
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.path == "/hang":
+            time.sleep(30)
+            return
+        if self.path == "/big":
+            self.send_response(200)
+            self.send_header("Content-Length", str(10 << 20))
+            self.end_headers()
+            chunk = b"A" * 65536
+            try:
+                for _ in range(160):
+                    self.wfile.write(chunk)
+            except OSError:
+                pass
+            return
+        if self.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", "/sti-peer.crt")
+            self.end_headers()
+            return
+        try:
+            body = open(self.root + "/" + self.path.lstrip("/").replace("..", ""), "rb").read()
+        except OSError:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/pem-certificate-chain")
+        self.send_header("Cache-Control", "max-age=3600")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def cmd_serve(a):
+    Handler.root = a.root
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    srv.daemon_threads = True
+    threading.Timer(a.lifetime, srv.shutdown).start()
+    srv.serve_forever()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("sign")
+    s.add_argument("--key", required=True)
+    s.add_argument("--x5u", required=True)
+    s.add_argument("--orig", required=True)
+    s.add_argument("--dest", required=True)
+    s.add_argument("--attest", default="A")
+    s.add_argument("--origid", default="4437c7eb-8f7a-4f0e-a863-f53a0e60251a")
+    s.add_argument("--iat-offset", type=int, default=0)
+    s.add_argument("--set", action="append")
+    s.add_argument("--flip-signature", action="store_true")
+    s.add_argument("--tamper-claims")
+    s.add_argument("--compact", action="store_true")
+    v = sub.add_parser("verify")
+    v.add_argument("--header", required=True)
+    v.add_argument("--ca", required=True)
+    v.add_argument("--orig", required=True)
+    v.add_argument("--dest", required=True)
+    c = sub.add_parser("claims")
+    c.add_argument("--header", required=True)
+    c.add_argument("--get", required=True)
+    w = sub.add_parser("serve")
+    w.add_argument("--port", type=int, required=True)
+    w.add_argument("--root", required=True)
+    w.add_argument("--lifetime", type=float, default=120)
+    a = p.parse_args()
+    {"sign": cmd_sign, "verify": cmd_verify, "claims": cmd_claims, "serve": cmd_serve}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

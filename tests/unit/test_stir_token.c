@@ -182,7 +182,7 @@ static void test_b64url_refusals(void **state)
 		"Zg==", "Zm8=", "Zg=", /* padding */
 		"+_8",	"-/8",	       /* standard alphabet */
 		"Zh",	"Zm9",	       /* nonzero trailing bits */
-		"Z",	"Zm9vY",       /* a lone sixth of a byte */
+		"Z",	"Zm9vY", "A", "Zm9vA", /* a lone sixth of a byte */
 		" Zg",	"Zg\n", "Z g", "Zg.", "Zm9v\x80", /* whitespace, junk */
 	};
 	uint8_t dec[32];

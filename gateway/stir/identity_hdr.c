@@ -77,12 +77,12 @@ static size_t take_token(struct cursor *c, const char **start)
 	return n;
 }
 
-static bool url_ok(const char *u, size_t n)
+bool stir_info_url_ok(const char *u, size_t n, size_t max)
 {
 	size_t scheme = n >= 8 && strncasecmp(u, "https://", 8) == 0 ? 8
 			: n >= 7 && strncasecmp(u, "http://", 7) == 0 ? 7
 								       : 0;
-	if (scheme == 0 || n == scheme || n >= STIR_URL_MAX)
+	if (scheme == 0 || n == scheme || n >= max)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f || u[i] == '<' || u[i] == '"')
@@ -97,7 +97,7 @@ static enum stir_result take_info(struct cursor *c, struct stir_identity *out)
 		return STIR_MALFORMED;
 	const char *u = c->s + c->at + 1;
 	const char *end = memchr(u, '>', c->len - c->at - 1);
-	if (end == NULL || !url_ok(u, (size_t)(end - u)))
+	if (end == NULL || !stir_info_url_ok(u, (size_t)(end - u), sizeof(out->info)))
 		return STIR_MALFORMED;
 	memcpy(out->info, u, (size_t)(end - u));
 	out->info[end - u] = '\0';

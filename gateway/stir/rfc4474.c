@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "stir/identity_hdr.h"
+
 #define RSA_SIG_MAX 1024 /* an 8192-bit RSA signature */
 
 /* The header fields may not hold '|' or a line break: either would let one
@@ -123,14 +125,8 @@ enum stir_result stir_4474_info_parse(const char *value, size_t len, char *url, 
 		return STIR_MALFORMED;
 	const char *u = value + 1;
 	size_t n = (size_t)(end - u);
-	size_t scheme = n > 8 && strncasecmp(u, "https://", 8) == 0 ? 8
-			: n > 7 && strncasecmp(u, "http://", 7) == 0 ? 7
-								      : 0;
-	if (scheme == 0 || n >= urllen)
+	if (!stir_info_url_ok(u, n, urllen))
 		return STIR_MALFORMED;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f || u[i] == '<' || u[i] == '"')
-			return STIR_MALFORMED;
 
 	const char *p = end + 1, *stop = value + len;
 	int alg = -1; /* -1 absent, 0 sha256, 1 sha1 */

@@ -9,18 +9,9 @@
 
 #include <string.h>
 
-#define E164_DIGITS 15
+#include "core/hex.h"
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#define E164_DIGITS 15
 
 static bool is_separator(char c)
 {
@@ -36,7 +27,7 @@ static int next_char(const char *in, size_t len, size_t *i)
 	}
 	if (len - *i < 3)
 		return -1;
-	int hi = hex_value(in[*i + 1]), lo = hex_value(in[*i + 2]);
+	int hi = hex_digit(in[*i + 1]), lo = hex_digit(in[*i + 2]);
 	if (hi < 0 || lo < 0)
 		return -1;
 	*i += 3;

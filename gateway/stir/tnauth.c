@@ -65,14 +65,16 @@ static const asn1_static_node tnauth_module[] = {
 #define TNAUTH_DER_MAX 2048
 #define TN_DIGITS_MAX 15
 
-/* A string leaf into out (NUL-terminated), when it is 1..max bytes long. */
+/* A string leaf into out (NUL-terminated, out has max + 1 bytes), when it
+ * is 1..max bytes long. */
 static bool read_string(asn1_node el, const char *name, char *out, size_t max)
 {
 	int len = (int)max;
 	if (asn1_read_value(el, name, out, &len) != ASN1_SUCCESS || len < 1 || (size_t)len > max)
 		return false;
 	out[len] = '\0';
-	return true;
+	/* An embedded NUL would hide the rest from every later check. */
+	return memchr(out, '\0', (size_t)len) == NULL;
 }
 
 /* RFC 8226: a TelephoneNumber is 1..15 of "0123456789#*". */

@@ -60,19 +60,29 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		/* evhttp_send_error would clear the headers, Allow included. */
 		evhttp_add_header(out, "Allow", "GET, HEAD");
-		evhttp_send_error(req, HTTP_BADMETHOD, NULL);
+		evhttp_add_header(out, "Connection", "close");
+		evhttp_send_reply(req, HTTP_BADMETHOD, "Method Not Allowed", NULL);
 		return;
 	}
 	evhttp_add_header(out, "Content-Type", d->content_type);
 	evhttp_add_header(out, "Cache-Control", DOCUMENT_MAX_AGE);
+	if (cmd == EVHTTP_REQ_HEAD) {
+		/* libevent 2.1 sends no Content-Length for HEAD: say it, no body. */
+		char n[24];
+		snprintf(n, sizeof(n), "%zu", d->len);
+		evhttp_add_header(out, "Content-Length", n);
+		evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+		return;
+	}
 	struct evbuffer *b = evbuffer_new();
 	if (!b || evbuffer_add_reference(b, d->body, d->len, NULL, NULL) < 0) {
-		evbuffer_free(b);
+		if (b)
+			evbuffer_free(b);
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
-	/* evhttp sends Content-Length and no body for HEAD itself. */
 	evhttp_send_reply(req, HTTP_OK, "OK", b);
 	evbuffer_free(b);
 }

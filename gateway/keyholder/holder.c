@@ -2,7 +2,8 @@
  * else (other descriptors, root, core dumps, every system call but a
  * handful), then answers requests from the network process one at a time
  * until that process goes away. Every request is checked against the
- * operation table and the key's allowed operations before any key is
+ * operation table and the key's allowed operations (the Identity keys:
+ * one signature algorithm and hash length each) before any key is
  * touched; input and output buffers are wiped after each request (a
  * decryption result is a premaster secret). With digest authentication
  * configured it also holds the user store with its HA1s and a nonce secret

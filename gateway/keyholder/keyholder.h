@@ -3,9 +3,11 @@
  * private-key operations for the network process over a socketpair (as
  * relayd's "ca" process does). The network process gets GnuTLS keys whose
  * sign and decrypt operations are round trips to it; no key byte ever
- * crosses the socketpair. With digest authentication configured it also
- * holds the user store's HA1s and the nonce secret: the network process
- * gets a digest oracle whose steps needing them are round trips. */
+ * crosses the socketpair. The RFC 8224 STI key and the RFC 4474 key sign
+ * hashes there likewise (keyholder_sign_es256, keyholder_sign_rsa). With
+ * digest authentication configured it also holds the user store's HA1s and
+ * the nonce secret: the network process gets a digest oracle whose steps
+ * needing them are round trips. */
 #ifndef PC_KEYHOLDER_H
 #define PC_KEYHOLDER_H
 

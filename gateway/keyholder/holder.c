@@ -2,7 +2,8 @@
  * else (other descriptors, root, core dumps, every system call but a
  * handful), then answers requests from the network process one at a time
  * until that process goes away. Every request is checked against the
- * operation table and the key's allowed operations before any key is
+ * operation table and the key's allowed operations (the Identity keys:
+ * one signature algorithm and hash length each) before any key is
  * touched; input and output buffers are wiped after each request (a
  * decryption result is a premaster secret). With digest authentication
  * configured it also holds the user store with its HA1s and a nonce secret
@@ -30,10 +31,23 @@
  * would sign any 36 bytes it is given. */
 #define KH_SIGN_FLAGS (GNUTLS_PRIVKEY_SIGN_FLAG_RSA_PSS | GNUTLS_PRIVKEY_FLAG_REPRODUCIBLE)
 
+/* A signature a key of a single purpose (the STI and legacy keys) may
+ * make: the algorithm, and the length of the hash it signs. */
+struct held_sig {
+	gnutls_sign_algorithm_t algo;
+	uint32_t hash_len;
+};
+#define HELD_SIGS_MAX 2
+
 struct held_key {
 	gnutls_privkey_t key;
 	gnutls_pk_algorithm_t pk;
 	unsigned ops; /* bit (1 << op) for each allowed operation */
+	/* Only these signatures, when n_sigs > 0 (any of the key's type
+	 * otherwise), with only these flags. */
+	struct held_sig sigs[HELD_SIGS_MAX];
+	unsigned n_sigs;
+	uint32_t flags;
 };
 
 typedef int (*kh_run_fn)(const struct held_key *k, const struct kh_request *req,
@@ -159,7 +173,47 @@ static const struct kh_op_entry {
 static struct held_key keys[KH_MAX_KEYS];
 static unsigned n_keys;
 
-static int load_key(const char *path, struct held_key *k)
+/* The STI key signs a PASSporT's SHA-256 with ECDSA P-256 (ES256) and
+ * nothing else: no raw data a TLS peer could choose, no decryption.
+ * Deterministic ECDSA (RFC 6979) may be asked for. */
+static int restrict_sti(const char *path, struct held_key *k)
+{
+	gnutls_pubkey_t pub = NULL;
+	gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+	if (k->pk == GNUTLS_PK_ECDSA && gnutls_pubkey_init(&pub) >= 0 &&
+	    gnutls_pubkey_import_privkey(pub, k->key, 0, 0) >= 0)
+		gnutls_pubkey_export_ecc_raw(pub, &curve, NULL, NULL);
+	if (pub)
+		gnutls_pubkey_deinit(pub);
+	if (curve != GNUTLS_ECC_CURVE_SECP256R1) {
+		log_err("keyholder: the STI key %s is not an EC P-256 key (ES256 needs one)", path);
+		return -1;
+	}
+	k->ops = 1u << KH_OP_SIGN_HASH;
+	k->sigs[0] = (struct held_sig){ GNUTLS_SIGN_ECDSA_SHA256, KH_STI_HASH_LEN };
+	k->n_sigs = 1;
+	k->flags = GNUTLS_PRIVKEY_FLAG_REPRODUCIBLE;
+	return 0;
+}
+
+/* The legacy RFC 4474 key signs a digest-string's hash with RSA PKCS#1
+ * v1.5: rsa-sha256, and rsa-sha1 only when the operator allowed that weak
+ * algorithm (stir.legacy_sha1). */
+static int restrict_legacy(const char *path, struct held_key *k, bool sha1)
+{
+	if (k->pk != GNUTLS_PK_RSA) {
+		log_err("keyholder: the RFC 4474 key %s is not an RSA key", path);
+		return -1;
+	}
+	k->ops = 1u << KH_OP_SIGN_HASH;
+	k->sigs[k->n_sigs++] = (struct held_sig){ GNUTLS_SIGN_RSA_SHA256, 32 };
+	if (sha1)
+		k->sigs[k->n_sigs++] = (struct held_sig){ GNUTLS_SIGN_RSA_SHA1, 20 };
+	k->flags = 0;
+	return 0;
+}
+
+static int load_key(const char *path, enum kh_key_use use, bool legacy_sha1, struct held_key *k)
 {
 	gnutls_datum_t pem = { NULL, 0 };
 	int rc = gnutls_load_file(path, &pem);
@@ -179,7 +233,26 @@ static int load_key(const char *path, struct held_key *k)
 	k->ops = 1u << KH_OP_SIGN_DATA | 1u << KH_OP_SIGN_HASH;
 	if (k->pk == GNUTLS_PK_RSA)
 		k->ops |= 1u << KH_OP_DECRYPT;
+	k->n_sigs = 0;
+	k->flags = KH_SIGN_FLAGS;
+	if (use == KH_USE_STI)
+		return restrict_sti(path, k);
+	if (use == KH_USE_LEGACY)
+		return restrict_legacy(path, k, legacy_sha1);
 	return 0;
+}
+
+/* Why a key of a single purpose may not make this signature, or NULL. */
+static const char *check_sig(const struct held_key *k, const struct kh_request *req)
+{
+	if (req->flags & ~k->flags)
+		return "flags not allowed for this key";
+	if (k->n_sigs == 0)
+		return NULL;
+	for (unsigned i = 0; i < k->n_sigs; i++)
+		if (k->sigs[i].algo == (gnutls_sign_algorithm_t)req->algo)
+			return req->len == k->sigs[i].hash_len ? NULL : "a hash of the wrong length";
+	return "algorithm not allowed for this key";
 }
 
 /* Why a request is refused before any key is used, or NULL. */
@@ -213,7 +286,7 @@ static const char *check_request(const struct kh_request *req, size_t got)
 	if (e->signs ? !gnutls_sign_supports_pk_algorithm((gnutls_sign_algorithm_t)req->algo, k->pk)
 		     : req->algo != 0)
 		return "algorithm not allowed for this key";
-	return NULL;
+	return e->signs ? check_sig(k, req) : NULL;
 }
 
 static void serve(int fd)
@@ -283,9 +356,10 @@ void keyholder_child_main(int fd, pid_t parent, const struct gateway_config *cfg
 		_exit(1);
 
 	const char *paths[KH_MAX_KEYS];
-	unsigned n = kh_key_paths(cfg, paths);
+	enum kh_key_use uses[KH_MAX_KEYS];
+	unsigned n = kh_key_paths(cfg, paths, uses);
 	for (n_keys = 0; n_keys < n; n_keys++)
-		if (load_key(paths[n_keys], &keys[n_keys]) < 0)
+		if (load_key(paths[n_keys], uses[n_keys], cfg->stir.legacy_sha1, &keys[n_keys]) < 0)
 			_exit(1);
 	if (kh_digest_wanted(cfg)) {
 		char err[512];

@@ -128,11 +128,13 @@ enum stir_result stir_call_verify(struct call *c, sip_t const *sip, bool prev_ho
 	const char *value[MAX_IDENTITY_HEADERS];
 	size_t len[MAX_IDENTITY_HEADERS];
 	unsigned n = 0;
-	for (const sip_unknown_t *u = sip->sip_unknown; u && n < MAX_IDENTITY_HEADERS; u = u->un_next)
-		if (u->un_name && u->un_value &&
-		    (!strcasecmp(u->un_name, "Identity") || !strcasecmp(u->un_name, "y"))) {
-			value[n] = u->un_value;
-			len[n++] = strlen(u->un_value);
+	/* Our parser has a class for Identity (sip/msg.c): its values are there,
+	 * one per header field. */
+	for (const msg_generic_t *g = sipmsg_identity(sip); g && n < MAX_IDENTITY_HEADERS;
+	     g = (const msg_generic_t *)g->g_common->h_succ)
+		if (g->g_common->h_class == sipmsg_identity(sip)->g_common->h_class && g->g_string) {
+			value[n] = g->g_string;
+			len[n++] = strlen(g->g_string);
 		}
 	const char *cc = b->cfg->stir.country_code;
 	struct stir_expect e = { .now = time(NULL), .date = -1, .max_age_s = b->cfg->stir.max_age_s };

@@ -88,8 +88,9 @@ stunnel_client 15061 5061 trunk
 
 marked good TN-Validation-Passed "$(identity)"
 counted good identity_verify_passed
-marked compact TN-Validation-Passed "$(identity --compact)
-Date: $(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S GMT')"
+now=$(date +%s)
+marked compact TN-Validation-Passed "$(identity --compact --iat "$now")
+Date: $(LC_ALL=C date -u -d "@$now" '+%a, %d %b %Y %H:%M:%S GMT')"
 marked none No-TN-Validation ""
 counted none identity_verify_no_identity
 marked flipped TN-Validation-Failed "$(identity --flip-signature)"

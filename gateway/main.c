@@ -221,10 +221,11 @@ static int check_configuration(const struct gateway_config *cfg)
 	char err[512];
 	/* Certificates and keys are part of the configuration: a path that
 	 * does not load must fail the check, not the start. */
-	int ok = gnutls_global_init() >= 0 && transport_check_credentials(cfg) == 0;
+	int ok = gnutls_global_init() >= 0 && transport_check_credentials(cfg) == 0 &&
+		 keyholder_check_keys(cfg) == 0;
 	gnutls_global_deinit();
 	if (!ok) {
-		fprintf(stderr, "portcullis: %s: TLS credentials failed to load\n", cfg->source);
+		fprintf(stderr, "portcullis: %s: certificates or keys failed to load\n", cfg->source);
 		return 1;
 	}
 	if (sipmsg_init() < 0) {

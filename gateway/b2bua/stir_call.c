@@ -252,13 +252,27 @@ bool stir_call_sign(struct call *c, const char *caller_user, struct identity_out
 	return true;
 }
 
+static bool any_leg_verifies(const struct gateway_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->n_legs; i++)
+		if (cfg->legs[i].identity_verify != IDENTITY_VERIFY_OFF)
+			return true;
+	return false;
+}
+
+int stir_call_check_config(const struct gateway_config *cfg, char *why, size_t whylen)
+{
+	if (!any_leg_verifies(cfg))
+		return 0;
+	struct stir_trust *t = stir_trust_load(cfg->stir.trust, cfg->stir.crl, why, whylen);
+	stir_trust_free(t);
+	return t ? 0 : -1;
+}
+
 int stir_call_init(struct b2bua *b, char *why, size_t whylen)
 {
 	const struct gateway_config *cfg = b->cfg;
-	bool verifies = false;
-	for (unsigned i = 0; i < cfg->n_legs; i++)
-		verifies |= cfg->legs[i].identity_verify != IDENTITY_VERIFY_OFF;
-	if (!verifies)
+	if (!any_leg_verifies(cfg))
 		return 0;
 	const struct stir_config *s = &cfg->stir;
 	struct sti_repo_config rc = {

@@ -17,6 +17,7 @@
 #include "stir/result.h"
 
 struct b2bua;
+struct gateway_config;
 struct call;
 struct identity_out;
 struct sti_check;
@@ -24,6 +25,10 @@ struct sti_check;
 /* The verification service's repository, or NULL when no leg verifies.
  * 0, or -1 with why. */
 int stir_call_init(struct b2bua *b, char *why, size_t whylen);
+
+/* --check-config: the STI-CA trust list and CRLs load when a leg verifies.
+ * 0, or -1 with why. */
+int stir_call_check_config(const struct gateway_config *cfg, char *why, size_t whylen);
 void stir_call_fini(struct b2bua *b);
 
 /* What verification decided for a call (none when its leg does not verify). */

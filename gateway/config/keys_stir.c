@@ -29,7 +29,7 @@ static const struct cfg_key stir_keys[] = {
 	UINT("cache_max_age", cache_max_age_s, 0, 1, 604800, 86400),
 	UINT("fetch_timeout", fetch_timeout_ms, 0, 100, 60000, 2000),
 	UINT("connect_timeout", connect_timeout_ms, 0, 100, 60000, 1000),
-	UINT("max_cert_size", max_cert_size, 0, 1024, 1048576, 65536),
+	UINT("max_cert_size", max_cert_size, 0, 1024, 65536, 65536),
 	UINT("max_fetches", max_fetches, 0, 1, 1024, 32),
 	LIST_OF("fetch_http_hosts", K_NAMES, fetch_http_hosts, n_fetch_http_hosts),
 	LIST_OF("fetch_allow_networks", K_NETS, fetch_allow_networks, n_fetch_allow_networks),

@@ -242,6 +242,70 @@ static int load_key(const char *path, enum kh_key_use use, bool legacy_sha1, str
 	return 0;
 }
 
+/* 0 when the certificate file's first certificate carries k's public key:
+ * a signature the far end checks against that certificate must verify. */
+static int matches_certificate(const char *key_path, const struct held_key *k,
+			       const char *cert_path)
+{
+	gnutls_datum_t pem = { NULL, 0 };
+	gnutls_x509_crt_t *crts = NULL;
+	unsigned n_crts = 0;
+	gnutls_pubkey_t from_key = NULL, from_cert = NULL;
+	uint8_t id_key[64], id_cert[64];
+	size_t len_key = sizeof(id_key), len_cert = sizeof(id_cert);
+	int ok = gnutls_load_file(cert_path, &pem) >= 0 &&
+		 gnutls_x509_crt_list_import2(&crts, &n_crts, &pem, GNUTLS_X509_FMT_PEM, 0) >= 0 &&
+		 n_crts > 0 && gnutls_pubkey_init(&from_key) >= 0 &&
+		 gnutls_pubkey_init(&from_cert) >= 0 &&
+		 gnutls_pubkey_import_privkey(from_key, k->key, 0, 0) >= 0 &&
+		 gnutls_pubkey_import_x509(from_cert, crts[0], 0) >= 0 &&
+		 gnutls_pubkey_get_key_id(from_key, GNUTLS_KEYID_USE_SHA256, id_key, &len_key) >= 0 &&
+		 gnutls_pubkey_get_key_id(from_cert, GNUTLS_KEYID_USE_SHA256, id_cert, &len_cert) >= 0;
+	int match = ok && len_key == len_cert && memcmp(id_key, id_cert, len_key) == 0;
+	if (!ok)
+		log_err("keyholder: cannot read the certificate %s", cert_path);
+	else if (!match)
+		log_err("keyholder: the key %s is not the key of the certificate %s", key_path,
+			cert_path);
+	gnutls_pubkey_deinit(from_key);
+	gnutls_pubkey_deinit(from_cert);
+	for (unsigned i = 0; i < n_crts; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	gnutls_free(pem.data);
+	return match ? 0 : -1;
+}
+
+/* Loads the i-th key of the configuration; a signing key for Identity must
+ * be the key of the certificate it is published with. 0 or -1 (logged). */
+static int load_configured_key(const struct gateway_config *cfg, const char *path,
+			       enum kh_key_use use, struct held_key *k)
+{
+	if (load_key(path, use, cfg->stir.legacy_sha1, k) < 0)
+		return -1;
+	if (use == KH_USE_STI && cfg->stir.certificate[0])
+		return matches_certificate(path, k, cfg->stir.certificate);
+	if (use == KH_USE_LEGACY && cfg->stir.legacy_certificate[0])
+		return matches_certificate(path, k, cfg->stir.legacy_certificate);
+	return 0;
+}
+
+int keyholder_check_keys(const struct gateway_config *cfg)
+{
+	const char *paths[KH_MAX_KEYS];
+	enum kh_key_use uses[KH_MAX_KEYS];
+	unsigned n = kh_key_paths(cfg, paths, uses);
+	int rc = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct held_key k = { 0 };
+		if (load_configured_key(cfg, paths[i], uses[i], &k) < 0)
+			rc = -1;
+		if (k.key)
+			gnutls_privkey_deinit(k.key);
+	}
+	return rc;
+}
+
 /* Why a key of a single purpose may not make this signature, or NULL. */
 static const char *check_sig(const struct held_key *k, const struct kh_request *req)
 {
@@ -359,7 +423,7 @@ void keyholder_child_main(int fd, pid_t parent, const struct gateway_config *cfg
 	enum kh_key_use uses[KH_MAX_KEYS];
 	unsigned n = kh_key_paths(cfg, paths, uses);
 	for (n_keys = 0; n_keys < n; n_keys++)
-		if (load_key(paths[n_keys], uses[n_keys], cfg->stir.legacy_sha1, &keys[n_keys]) < 0)
+		if (load_configured_key(cfg, paths[n_keys], uses[n_keys], &keys[n_keys]) < 0)
 			_exit(1);
 	if (kh_digest_wanted(cfg)) {
 		char err[512];

@@ -45,6 +45,11 @@ bool keyholder_alive(void);
  * key takes no reference to pubkey. 0 or a GnuTLS error (logged). */
 int keyholder_privkey(const char *key_path, gnutls_pubkey_t pubkey, gnutls_privkey_t *out);
 
+/* --check-config: loads every key the holder would hold, with the checks
+ * start-up makes (an STI key is EC P-256, a legacy key RSA, each the key of
+ * its published certificate), and forgets them. 0 or -1 (logged). */
+int keyholder_check_keys(const struct gateway_config *cfg);
+
 /* True when the holder holds the STI key (a leg signs: identity_sign) or
  * the legacy RFC 4474 key (a peer has identity_legacy). */
 bool keyholder_sti_active(void);

@@ -159,6 +159,42 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 20000 /dev/ze
 case $code in 4??|000) pass server_huge_header_refused ;; *) flunk server_huge_header_refused "got $code" ;; esac
 code=$(curl -s -o /dev/null -w '%{http_code}' "$U/sti.pem")
 [ "$code" = 200 ] && kill -0 $SERVER_PID && pass server_survives || flunk server_survives "got $code"
+grep -qi "^connection: close" "$WORK/get.h" && pass server_one_request_per_connection ||
+	flunk server_one_request_per_connection "$(cat "$WORK/get.h")"
+
+# 11. A connection flood: 400 idle connections held open. The server keeps at
+#     most its cap (128) of them as descriptors, the rest wait in the kernel's
+#     backlog; once the flood goes, a GET is served again at once.
+fds_before=$(ls /proc/$SERVER_PID/fd | wc -l)
+python3 - "$SP" 400 >"$WORK/flood.out" 2>&1 <<'PY' &
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+held = []
+for _ in range(n):
+    s = socket.socket(); s.setblocking(False)
+    try: s.connect(("127.0.0.1", port))
+    except BlockingIOError: pass
+    held.append(s)
+print("open", len(held), flush=True)
+time.sleep(4)
+PY
+FLOOD=$!
+PIDS="$PIDS $FLOOD"
+sleep 2
+fds_flood=$(ls /proc/$SERVER_PID/fd | wc -l)
+if [ $((fds_flood - fds_before)) -le 130 ] && [ $((fds_flood - fds_before)) -ge 100 ]; then
+	pass server_connection_cap
+else flunk server_connection_cap "descriptors $fds_before before, $fds_flood during a flood of 400"; fi
+wait $FLOOD 2>/dev/null
+t0=$(date +%s%N)
+code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$U/sti.pem")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$code" = 200 ] && [ $ms -lt 2000 ] && pass server_recovers_after_flood ||
+	flunk server_recovers_after_flood "got $code after $ms ms"
+sleep 1
+fds_after=$(ls /proc/$SERVER_PID/fd | wc -l)
+[ $((fds_after - fds_before)) -le 2 ] && pass server_connections_released ||
+	flunk server_connections_released "descriptors $fds_before before, $fds_after after"
 grep -q "seccomp refused" "$WORK/serve.out" && flunk server_no_refusals "$(cat "$WORK/serve.out")" ||
 	pass server_no_refusals
 exit $rc

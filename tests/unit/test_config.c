@@ -481,14 +481,14 @@ static void stir_signing_leg_loads(void **state)
 	assert_int_equal(load(LISTENER SLEGS(ORIGID " identity_unauthenticated = \"c\";",
 					     "identity_sign = true; identity_verify = \"reject\";")
 			      SROUTES SIGNER " fetch_http_hosts = [ \"certs.example.com\" ];\n"
-			      " fetch_allow_networks = [ \"10.0.0.0/8\", \"fd00::/8\" ]; max_cert_size = 1048576;\n"
+			      " fetch_allow_networks = [ \"10.0.0.0/8\", \"fd00::/8\" ]; max_cert_size = 32768;\n"
 			      " country_code = \"44\"; crl = \"/var/sti.crl\"; };\n"
 			      "http = { address = \"::1\"; port = 8443; };\n"), 0);
 	assert_string_equal(cfg.stir.certificate, "/etc/pc/sti.crt");
 	assert_string_equal(cfg.stir.key, "/etc/pc/sti.key");
 	assert_string_equal(cfg.stir.crl, "/var/sti.crl");
 	assert_string_equal(cfg.stir.country_code, "44");
-	assert_int_equal(cfg.stir.max_cert_size, 1048576);
+	assert_int_equal(cfg.stir.max_cert_size, 32768);
 	assert_int_equal(cfg.stir.n_fetch_allow_networks, 2);
 	assert_int_equal(cfg.stir.fetch_allow_networks[1].line, 10);
 	assert_true(cfg.legs[0].identity_sign_unauthenticated);
@@ -547,7 +547,7 @@ static void stir_mistakes(void **state)
 		{ LISTENER "stir = {\n country_code = \"+1\"; };\n", "test.conf:3: country_code: must be 1 to 3 digits" },
 		{ LISTENER "stir = {\n country_code = \"1234\"; };\n", "test.conf:3: country_code: value too long" },
 		{ LISTENER "stir = {\n max_age = 0; };\n", "test.conf:3: max_age: must be between 1 and 3600" },
-		{ LISTENER "stir = {\n max_cert_size = 1048577; };\n", "test.conf:3: max_cert_size: must be between" },
+		{ LISTENER "stir = {\n max_cert_size = 65537; };\n", "test.conf:3: max_cert_size: must be between" },
 		{ LISTENER "stir = {\n max_fetches = 0; };\n", "test.conf:3: max_fetches: must be between" },
 		{ LISTENER "stir = {\n cache_entries = 0; };\n", "test.conf:3: cache_entries: must be between" },
 		{ LISTENER "stir = {\n cache_max_age = 0; };\n", "test.conf:3: cache_max_age: must be between" },

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "b2bua/b2bua.h"
 #include "endpoint/endpoint.h"
+#include "http/server.h"
 #include "keyholder/keyholder.h"
 #include "media/media.h"
 #include "sandbox/sandbox.h"
@@ -41,6 +42,7 @@ struct loop_ctx {
 	struct endpoint *ep;
 	struct media_engine *media;
 	struct b2bua *b2bua;
+	struct http_server *http;
 	int exit_status;
 };
 
@@ -142,6 +144,7 @@ static int raise_fd_limit(const struct gateway_config *cfg)
  * calls that own them, which must still exist; then calls, then media. */
 static void shutdown_all(struct loop_ctx *lc)
 {
+	http_server_free(lc->http);
 	endpoint_free(lc->ep);
 	b2bua_free(lc->b2bua);
 	media_engine_free(lc->media);
@@ -218,10 +221,11 @@ static int check_configuration(const struct gateway_config *cfg)
 	char err[512];
 	/* Certificates and keys are part of the configuration: a path that
 	 * does not load must fail the check, not the start. */
-	int ok = gnutls_global_init() >= 0 && transport_check_credentials(cfg) == 0;
+	int ok = gnutls_global_init() >= 0 && transport_check_credentials(cfg) == 0 &&
+		 keyholder_check_keys(cfg) == 0;
 	gnutls_global_deinit();
 	if (!ok) {
-		fprintf(stderr, "portcullis: %s: TLS credentials failed to load\n", cfg->source);
+		fprintf(stderr, "portcullis: %s: certificates or keys failed to load\n", cfg->source);
 		return 1;
 	}
 	if (sipmsg_init() < 0) {
@@ -233,6 +237,51 @@ static int check_configuration(const struct gateway_config *cfg)
 		return 1;
 	}
 	printf("%s: configuration OK\n", cfg->source);
+	return 0;
+}
+
+/* The largest certificate chain served at the x5u URL. */
+#define X5U_DOCUMENT_MAX (64 * 1024)
+
+/* The path part of an http(s) URL ("/sti.pem"); "/" when it has none. */
+static const char *url_path(const char *url)
+{
+	const char *host = strstr(url, "://");
+	const char *path = host ? strchr(host + 3, '/') : NULL;
+	return path ? path : "/";
+}
+
+/* The gateway's HTTP listener (http.address/port), serving the STI
+ * certificate chain at the path of stir.x5u (RFC 8224 §7.2: the
+ * verification service fetches it from there). 0 or -1 (logged). */
+static int start_http(struct loop_ctx *lc, const struct gateway_config *cfg)
+{
+	if (!cfg->http.address[0])
+		return 0;
+	char why[256];
+	lc->http = http_server_new(lc->base, cfg->http.address, cfg->http.port, why, sizeof(why));
+	if (!lc->http) {
+		log_err("http listener %s:%u: %s", cfg->http.address, cfg->http.port, why);
+		return -1;
+	}
+	if (!cfg->stir.certificate[0] || !cfg->stir.x5u[0])
+		return 0;
+	FILE *f = fopen(cfg->stir.certificate, "rb");
+	static uint8_t chain[X5U_DOCUMENT_MAX + 1];
+	size_t n = f ? fread(chain, 1, sizeof(chain), f) : 0;
+	if (f)
+		fclose(f);
+	if (n == 0 || n > X5U_DOCUMENT_MAX) {
+		log_err("%s: %s", cfg->stir.certificate,
+			n ? "certificate chain larger than 64 KiB" : "cannot be read");
+		return -1;
+	}
+	if (http_server_add_document(lc->http, url_path(cfg->stir.x5u), chain, n,
+				     "application/pem-certificate-chain") < 0) {
+		log_err("http: cannot serve %s", cfg->stir.certificate);
+		return -1;
+	}
+	log_info("http: serving the STI certificate chain at %s", url_path(cfg->stir.x5u));
 	return 0;
 }
 
@@ -252,7 +301,7 @@ static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
 	struct call_handler h;
 	b2bua_call_handler(lc->b2bua, &h);
 	endpoint_set_call_handler(lc->ep, &h);
-	return 0;
+	return start_http(lc, cfg);
 }
 
 /* Signals and housekeeping around the loop, until a stop signal. */
@@ -318,7 +367,7 @@ int main(int argc, char **argv)
 		keyholder_stop();
 		return 1;
 	}
-	struct loop_ctx lc = { base, NULL, NULL, NULL, 0 };
+	struct loop_ctx lc = { .base = base };
 	struct event *kh_watch = NULL;
 	if (build_gateway(&lc, &cfg) < 0 || endpoint_start(lc.ep) < 0 ||
 	    !(kh_watch = event_new(base, keyholder_fd(), EV_READ | EV_PERSIST, on_keyholder_gone, &lc)) ||

@@ -63,6 +63,18 @@ static const struct refusal table[REFUSAL__COUNT] = {
 	[REFUSAL_MEDIA_FAILED] = { ROW(500, "Internal Server Error", NONE),
 		  .warn_code = 399, .why_public = true, .retry_after = 1 },
 	[REFUSAL_DIALOG_IDENTITY] = { ROW(403, "Forbidden", CNT_DIALOG_REFUSED_IDENTITY) },
+	/* Counted per cause by the verification service; this counts the calls
+	 * a leg in "reject" mode refused. */
+	[REFUSAL_STIR_NO_IDENTITY] = { ROW(428, "Use Identity Header", CNT_IDENTITY_REJECTED),
+		  .stir_reason = true },
+	[REFUSAL_STIR_BAD_INFO] = { ROW(436, "Bad Identity Info", CNT_IDENTITY_REJECTED),
+		  .stir_reason = true },
+	[REFUSAL_STIR_CREDENTIAL] = { ROW(437, "Unsupported Credential", CNT_IDENTITY_REJECTED),
+		  .stir_reason = true },
+	[REFUSAL_STIR_INVALID] = { ROW(438, "Invalid Identity Header", CNT_IDENTITY_REJECTED),
+		  .stir_reason = true },
+	[REFUSAL_STIR_STALE] = { ROW(403, "Stale Date", CNT_IDENTITY_REJECTED),
+		  .stir_reason = true },
 };
 
 const struct refusal *refusal_get(enum pc_refusal r)

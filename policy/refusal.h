@@ -66,6 +66,13 @@ enum pc_refusal {
 	REFUSAL_MEDIA_EXHAUSTED,  /* 503 + Warning 399: no relay ports, no memory */
 	REFUSAL_MEDIA_FAILED,     /* 500 + Warning 399: the relay cannot be keyed */
 	REFUSAL_DIALOG_IDENTITY,  /* 403: in a dialog, not the leg's certificate identity */
+	/* the verification service on a leg in "reject" mode (RFC 8224 §6.2.2),
+	 * each with Reason: STIR (RFC 9410) */
+	REFUSAL_STIR_NO_IDENTITY, /* 428 Use Identity Header */
+	REFUSAL_STIR_BAD_INFO,    /* 436 Bad Identity Info */
+	REFUSAL_STIR_CREDENTIAL,  /* 437 Unsupported Credential */
+	REFUSAL_STIR_INVALID,     /* 438 Invalid Identity Header */
+	REFUSAL_STIR_STALE,       /* 403 Stale Date */
 	REFUSAL__COUNT
 };
 
@@ -83,6 +90,7 @@ struct refusal {
 	bool silent;             /* never answered before a transaction exists: the
 				  * peer learns nothing */
 	bool challenge;          /* a challenge for credentials, not a refusal */
+	bool stir_reason;        /* Reason: STIR;cause=<status> (RFC 9410) */
 };
 
 /* The row of a reason; NULL for REFUSAL_NONE and values out of range. */

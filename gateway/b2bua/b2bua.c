@@ -105,6 +105,7 @@ struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cf
 	if (!b)
 		return NULL;
 	b->cfg = cfg;
+	b->base = base;
 	b->net = *net;
 	b->media = media;
 	for (unsigned i = 0; i < cfg->n_legs; i++) {
@@ -116,7 +117,7 @@ struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cf
 			return NULL;
 		}
 	}
-	char err[512];
+	char err[512] = "";
 	b->guard = guard_new(cfg, err, sizeof(err));
 	if (b->guard == NULL) {
 		log_err("%s", err);
@@ -125,7 +126,11 @@ struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cf
 	}
 	b->reg = reg_service_new(base, cfg);
 	/* Two legs per call, about one per slot at the ceiling. */
-	if (!b->reg || call_index_init(b, 2 * cfg->limits.max_calls + 1) < 0) {
+	if (!b->reg || call_index_init(b, 2 * cfg->limits.max_calls + 1) < 0 ||
+	    stir_call_init(b, err, sizeof(err)) < 0) {
+		if (b->reg && err[0])
+			log_err("identity: %s", err);
+		call_index_free(b);
 		reg_service_free(b->reg);
 		guard_free(b->guard);
 		free(b);
@@ -144,7 +149,8 @@ void b2bua_free(struct b2bua *b)
 {
 	if (!b)
 		return;
-	call_free_all(b);
+	call_free_all(b); /* cancels every verification waiting on the repository */
+	stir_call_fini(b);
 	reg_service_free(b->reg);
 	guard_free(b->guard);
 	call_index_free(b);

@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "sti/verify.h"
 
 #define S(x) (1u << (x))
 /* legal[from] is the set of states `from` may move to. A call may be closed
@@ -174,6 +175,11 @@ void call_close(struct call *c, const char *reason)
 		c->limits = NULL;
 	}
 	fork_free(c);
+	if (c->stir_check) {
+		sti_check_cancel(c->stir_check);
+		c->stir_check = NULL;
+	}
+	setup_wait_free(c);
 	plan_release(c);
 	if (c->a_answer) {
 		explicit_bzero(c->a_answer, strlen(c->a_answer));

@@ -23,6 +23,7 @@
 #include "policy/verdict.h"
 #include "register.h"
 #include "sdp/sdp.h"
+#include "stir_call.h"
 
 #define LEG_A 0 /* the caller's leg: we are its UAS */
 #define LEG_B 1 /* the callee's leg: we are its UAC */
@@ -128,10 +129,19 @@ struct call {
 	uint64_t media_since;     /* monotonic ms when media was first watched */
 	struct fork_state *fork;  /* calls to a registered user only */
 	char *b_path;             /* the Path of B's binding, its Route set (malloc), or NULL */
+	/* RFC 8224 verification (stir_call.c): while a certificate is fetched
+	 * the call waits before leg B exists (set-up resumes in setup.c) */
+	struct sti_check *stir_check;
+	void (*stir_resume)(struct call *c, enum stir_result r);
+	struct setup_wait *setup_wait; /* what set-up resumes with (setup.c), malloc */
+	enum stir_mark stir_mark; /* the verstat handed on */
 };
 
 struct b2bua {
 	const struct gateway_config *cfg;
+	struct event_base *base;
+	struct sti_repo *sti;     /* the verification service's certificates, or NULL */
+	const char *stir_http_hosts[CFG_MAX_NAMES];
 	struct call_net net;      /* everything below the call layer (endpoint.h) */
 	struct media_engine *media;
 	int range[CFG_MAX_LEGS];  /* media port range per configured leg */
@@ -187,6 +197,8 @@ void call_free_all(struct b2bua *b);
 void call_txn_gone(struct call *c, struct txn *t);
 #define BOTH_LEGS ((1u << LEG_A) | (1u << LEG_B))
 
+/* setup.c: frees a call's set-up continuation (call_close). */
+void setup_wait_free(struct call *c);
 /* call_timer.c: one timer per call, started with the first 2xx we send. */
 bool call_timer_start(struct call *c);
 void call_timer_stop(struct call *c);

@@ -13,13 +13,14 @@
 #include <string.h>
 
 #include "core/random.h"
+#include "http/fetch.h"
 #include "policy/admit.h"
 #include "policy/sips.h"
 
 struct guard {
 	struct admit_net allow[CFG_MAX_NETS], deny[CFG_MAX_NETS], exempt[CFG_MAX_NETS],
-		trusted[CFG_MAX_NETS];
-	unsigned n_allow, n_deny, n_exempt, n_trusted;
+		trusted[CFG_MAX_NETS], fetch[CFG_MAX_NETS];
+	unsigned n_allow, n_deny, n_exempt, n_trusted, n_fetch;
 	const char *uas[CFG_MAX_UAS + 64];
 	size_t n_uas;
 	unsigned setup_cap;
@@ -71,10 +72,13 @@ struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errl
 	    parse_nets(cfg->source, "abuse.deny", a->deny, a->n_deny, g->deny, err, errlen) < 0 ||
 	    parse_nets(cfg->source, "abuse.exempt", a->exempt, a->n_exempt, g->exempt, err, errlen) < 0 ||
 	    parse_nets(cfg->source, "identity.trusted_networks", cfg->identity.trusted_networks,
-		       cfg->identity.n_trusted_networks, g->trusted, err, errlen) < 0) {
+		       cfg->identity.n_trusted_networks, g->trusted, err, errlen) < 0 ||
+	    parse_nets(cfg->source, "stir.fetch_allow_networks", cfg->stir.fetch_allow_networks,
+		       cfg->stir.n_fetch_allow_networks, g->fetch, err, errlen) < 0) {
 		free(g);
 		return NULL;
 	}
+	g->n_fetch = cfg->stir.n_fetch_allow_networks;
 	g->n_allow = a->n_allow;
 	g->n_deny = a->n_deny;
 	g->n_exempt = a->n_exempt;
@@ -135,6 +139,12 @@ static bool in_nets(const struct admit_net *nets, unsigned n, const struct socka
 		if (admit_net_match(&nets[i], sa))
 			return true;
 	return false;
+}
+
+bool guard_fetch_address_allowed(void *arg, const struct sockaddr *sa, socklen_t len)
+{
+	const struct guard *g = arg;
+	return !http_address_special(sa, len) || in_nets(g->fetch, g->n_fetch, sa);
 }
 
 bool guard_trusted_network(const struct guard *g, const struct sockaddr *sa)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "config/config.h"
 #include "core/peer.h"
@@ -42,6 +43,9 @@ bool guard_source_ok(struct guard *g, const struct pc_peer *from, bool trusted_h
 
 /* SIPS on the outbound hop: a sips request may only leave over TLS. */
 struct verdict guard_next_hop(const sip_t *sip, bool next_hop_tls);
+/* For the certificate fetcher (http_addr_fn, arg the guard): an address
+ * that is not special-purpose, or one in stir.fetch_allow_networks. */
+bool guard_fetch_address_allowed(void *arg, const struct sockaddr *sa, socklen_t len);
 
 /* The keys a call is counted under, to release them when it ends. */
 struct guard_call {

@@ -16,6 +16,7 @@
 #include "policy/pai.h"
 #include "policy/verdict.h"
 #include "sip/msg.h"
+#include "stir/passport.h"
 
 struct guard;
 
@@ -57,6 +58,10 @@ struct identity_out {
 	const char *why;     /* for the log: the privacy and PAI decisions */
 	const char *pai_why;
 	char phrase[128];    /* a refusal's reason phrase, with the priv-values refused */
+	/* stir_call.c: the call's RFC 8224 Identity and the Date it was signed
+	 * at (both unset when not signed) */
+	char identity[STIR_TOKEN_MAX + STIR_URL_MAX + 64];
+	long date;
 };
 
 /* Accept with `out` filled, or the refusal (REFUSAL_PRIVACY_CRITICAL for

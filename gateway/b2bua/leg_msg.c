@@ -220,6 +220,11 @@ int leg_send_invite(struct call *c, unsigned max_forwards, const struct identity
 	}
 	if (idn)
 		sipmsg_build_copy(&m, idn->privacy);
+	/* RFC 8224 §4: the Date the PASSporT's iat was taken from. */
+	if (idn && idn->identity[0]) {
+		sipmsg_build_date(&m, idn->date);
+		sipmsg_build_extension(&m, "Identity", idn->identity);
+	}
 	if (body)
 		sipmsg_build_body(&m, "application/sdp", body, strlen(body));
 	msg_t *invite = built(c, &m, "INVITE");

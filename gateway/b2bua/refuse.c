@@ -60,6 +60,13 @@ static msg_t *answer(const struct refuse_to *to, const struct refusal *row,
 			 to->warn_host ? to->warn_host : "-", text);
 		add_line(resp, row->status, line);
 	}
+	/* RFC 9410: the STIR cause travels with the refusal, also when a
+	 * proxy downstream turns the status into another. */
+	if (row->stir_reason) {
+		snprintf(line, sizeof(line), "Reason: STIR;cause=%d;text=\"%s\"", row->status,
+			 row->phrase);
+		add_line(resp, row->status, line);
+	}
 	for (unsigned i = 0; i < to->n_lines; i++)
 		if (to->lines[i] && to->lines[i][0])
 			add_line(resp, row->status, to->lines[i]);

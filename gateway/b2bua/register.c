@@ -16,6 +16,7 @@
 #include "b2bua.h"
 #include "guard.h"
 #include "refuse.h"
+#include "stir_call.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,8 @@ int b2bua_check_config(const struct gateway_config *cfg, char *err, size_t errle
 	if (g == NULL)
 		return -1;
 	guard_free(g);
+	if (stir_call_check_config(cfg, err, errlen) < 0)
+		return -1;
 	if (!any_leg(cfg, false))
 		return 0;
 	if (reg_service_load_users(cfg, &u, err, errlen) < 0)

@@ -1,10 +1,12 @@
 /* INVITE set-up: a request outside any dialog becomes a call through an
  * ordered list of phases, each of which either passes or answers the
  * request itself: authenticate -> route -> dialog fits -> capacity ->
- * admit (SIPS toward the next hop, call limits) -> create the call -> leg
- * B's target -> attempt. An attempt (one per contact of a forked call) is
- * itself a list: SIPS on this hop -> identity -> our From -> media plan ->
- * send. A new
+ * admit (SIPS toward the next hop, call limits) -> create the call ->
+ * verify its Identity -> leg B's target -> attempt. Verification may wait
+ * for a certificate fetch: the phases after it then run when the fetch
+ * ends (setup_resume), from what the call kept. An attempt (one per
+ * contact of a forked call) is itself a list: SIPS on this hop -> identity
+ * -> our From -> sign -> media plan -> send. A new
  * step (signing, a shared-store lookup) is one more entry in a table, not
  * another early exit. Every refusal is a reason applied by refuse.c. */
 #include "call.h"
@@ -20,6 +22,7 @@
 #include "core/clock.h"
 #include "core/counters.h"
 #include "core/log.h"
+#include "sti/verify.h"
 
 /* ---- the phases of a new call ---- */
 
@@ -143,6 +146,52 @@ static enum phase_result phase_create(struct setup *s)
 	return PHASE_NEXT;
 }
 
+/* What set-up resumes with once a verification that waited ends: the rest
+ * is found again from the call and its INVITE transaction. */
+struct setup_wait {
+	const struct route_config *route;
+	char caller_user[REG_USER_MAX];
+};
+
+void setup_wait_free(struct call *c)
+{
+	free(c->setup_wait);
+	c->setup_wait = NULL;
+}
+
+/* The verification's result applied: a verstat to hand on, or (a leg in
+ * "reject" mode) the refusal RFC 8224 names. */
+static enum phase_result verified(struct setup *s, enum stir_result r)
+{
+	enum pc_refusal why = stir_call_outcome(s->call, r);
+	if (why == REFUSAL_NONE)
+		return PHASE_NEXT;
+	return refuse_call(s, verdict_refuse(why, stir_result_name(r)), "identity not verified");
+}
+
+static void setup_resume(struct call *c, enum stir_result r);
+
+/* The caller's Identity, on a leg that verifies it (stir_call.c). */
+static enum phase_result phase_verify(struct setup *s)
+{
+	struct b2bua *b = s->b;
+	bool pending = false;
+	bool trusted = identity_prev_hop_trusted(b->cfg, b->guard, s->from);
+	enum stir_result r = stir_call_verify(s->call, s->sip, trusted, setup_resume, &pending);
+	if (!pending)
+		return r == STIR_RESULT__COUNT ? PHASE_NEXT : verified(s, r);
+	struct setup_wait *w = calloc(1, sizeof(*w));
+	if (!w) {
+		sti_check_cancel(s->call->stir_check);
+		s->call->stir_check = NULL;
+		return refuse_call(s, verdict_refuse(REFUSAL_CALL_FAILED, "out of memory"), NULL);
+	}
+	w->route = s->route;
+	snprintf(w->caller_user, sizeof(w->caller_user), "%s", s->caller_user);
+	s->call->setup_wait = w;
+	return PHASE_ANSWERED;
+}
+
 /* Leg B: a new dialog toward the route's target; only the caller's user
  * part crosses. */
 static enum phase_result phase_leg_b(struct setup *s)
@@ -194,20 +243,62 @@ static enum phase_result phase_attempt(struct setup *s)
 
 static enum phase_result (*const setup_phases[])(struct setup *) = {
 	phase_authenticate, phase_route, phase_dialog_fits, phase_capacity,
-	phase_admit, phase_create, phase_leg_b, phase_attempt,
+	phase_admit, phase_create, phase_verify, phase_leg_b, phase_attempt,
 };
+#define N_PHASES (sizeof(setup_phases) / sizeof(setup_phases[0]))
+
+/* Runs the phases from `first`: PHASE_NEXT when all passed. */
+static enum phase_result run_phases(struct setup *s, size_t first)
+{
+	for (size_t i = first; i < N_PHASES; i++) {
+		enum phase_result r = setup_phases[i](s);
+		if (r != PHASE_NEXT)
+			return r;
+	}
+	return PHASE_NEXT;
+}
+
+static void setup_begin(struct setup *s, struct b2bua *b, struct txn *st, msg_t *req)
+{
+	*s = (struct setup){ .b = b, .st = st, .req = req, .sip = sip_object(req) };
+	s->from = txn_peer(st);
+	s->leg_name = listener_leg(b, s->from);
+	s->user = s->sip->sip_request->rq_url->url_user;
+}
+
+/* A verification that waited for its certificate ended: set-up goes on
+ * after phase_verify with what the call kept. */
+static void setup_resume(struct call *c, enum stir_result r)
+{
+	struct setup_wait *w = c->setup_wait;
+	c->setup_wait = NULL;
+	if (!w || !c->a_invite || c->state != CALL_INVITING) {
+		free(w);
+		call_close(c, "set-up lost while its identity was verified");
+		return;
+	}
+	struct setup s;
+	setup_begin(&s, c->b2bua, c->a_invite, txn_request_msg(c->a_invite));
+	s.route = w->route;
+	snprintf(s.caller_user, sizeof(s.caller_user), "%s", w->caller_user);
+	s.call = c;
+	free(w);
+	if (verified(&s, r) != PHASE_NEXT)
+		return;
+	size_t next = 0;
+	while (setup_phases[next] != phase_verify)
+		next++;
+	if (run_phases(&s, next + 1) == PHASE_NOT_MINE)
+		call_close(c, "no route after the identity was verified");
+}
 
 bool setup_new_call(struct b2bua *b, struct txn *st, msg_t *req)
 {
-	struct setup s = { .b = b, .st = st, .req = req, .sip = sip_object(req) };
-	s.from = txn_peer(st);
-	s.leg_name = listener_leg(b, s.from);
-	s.user = s.sip->sip_request->rq_url->url_user;
-	for (size_t i = 0; i < sizeof(setup_phases) / sizeof(setup_phases[0]); i++) {
-		enum phase_result r = setup_phases[i](&s);
-		if (r != PHASE_NEXT)
-			return r == PHASE_ANSWERED;
-	}
+	struct setup s;
+	setup_begin(&s, b, st, req);
+	enum phase_result r = run_phases(&s, 0);
+	if (r != PHASE_NEXT)
+		return r == PHASE_ANSWERED;
 	return true;
 }
 
@@ -244,6 +335,45 @@ static bool attempt_sips(struct attempt *a)
 {
 	struct verdict v = guard_next_hop(a->sip, a->c->legs[LEG_B].peer.transport == PC_TP_TLS);
 	return v.kind == VERDICT_ACCEPT || attempt_refused(a, v, v.why);
+}
+
+/* Adds ";verstat=v" to a user part or a URI: a tel URI's parameter, or
+ * the user part's of a sip/sips URI (ATIS-1000074 §5.3.1). Left alone
+ * when it would not fit. */
+static void add_verstat(char *uri, size_t size, const char *v)
+{
+	char param[48];
+	int n = snprintf(param, sizeof(param), ";verstat=%s", v);
+	size_t len = strlen(uri);
+	if (n < 0 || len + (size_t)n >= size)
+		return;
+	char *at = strncmp(uri, "tel:", 4) == 0 ? NULL : strchr(uri, '@');
+	char *end = at ? at : strncmp(uri, "tel:", 4) == 0 ? uri + len : NULL;
+	if (!end) { /* a bare user part */
+		memcpy(uri + len, param, (size_t)n + 1);
+		return;
+	}
+	memmove(end + n, end, strlen(end) + 1);
+	memcpy(end, param, (size_t)n);
+}
+
+/* A verstat is handed on only as this gateway's verification found it: any
+ * that came from outside is removed, and the call's own mark (stir_call.c)
+ * is added to the From user and to each asserted identity. */
+static void mark_verstat(struct call *c, struct identity_out *out)
+{
+	bool removed = stir_strip_verstat(out->from_user);
+	for (unsigned i = 0; i < out->n_asserted; i++)
+		removed |= stir_strip_verstat(out->asserted[i]);
+	if (removed)
+		counter_inc(CNT_IDENTITY_VERSTAT_REMOVED);
+	const char *v = stir_mark_verstat(c->stir_mark);
+	if (!v)
+		return;
+	if (out->from_user[0] && !out->anonymous)
+		add_verstat(out->from_user, sizeof(out->from_user), v);
+	for (unsigned i = 0; i < out->n_asserted; i++)
+		add_verstat(out->asserted[i], sizeof(out->asserted[i]), v);
 }
 
 /* Who this next hop is told is calling: privacy and asserted identity
@@ -285,6 +415,7 @@ static bool attempt_identity(struct attempt *a)
 	}
 	if (out->pai_removed)
 		counter_inc(CNT_PAI_REMOVED);
+	mark_verstat(c, out);
 	if (out->n_asserted)
 		counter_inc(CNT_PAI_ASSERTED);
 	/* At info level only when the edge changed something. */
@@ -348,8 +479,17 @@ static bool attempt_send(struct attempt *a)
 			       "cannot send the INVITE onward");
 }
 
+/* RFC 8224: the call signed for this next hop, when its leg signs. */
+static bool attempt_sign(struct attempt *a)
+{
+	const char *why = NULL;
+	if (stir_call_sign(a->c, a->caller_user, &a->idn, &why))
+		return true;
+	return attempt_refused(a, verdict_refuse(REFUSAL_CALL_FAILED, NULL), why);
+}
+
 static bool (*const attempt_steps[])(struct attempt *) = {
-	attempt_sips, attempt_identity, attempt_from, attempt_media, attempt_send,
+	attempt_sips, attempt_identity, attempt_from, attempt_sign, attempt_media, attempt_send,
 };
 
 struct verdict setup_attempt(struct call *c, sip_t const *sip, const struct route_config *r,

@@ -23,6 +23,9 @@
 #define CFG_MAX_NETS 64
 #define CFG_NET_MAX 64
 #define CFG_MAX_UAS 32
+#define CFG_URL_MAX 512      /* an x5u / Identity-Info URL, with its NUL (stir/passport.h's STIR_URL_MAX) */
+#define CFG_UUID_MAX 37      /* a UUID, 8-4-4-4-12 hex, with its NUL */
+#define CFG_COUNTRY_CODE_MAX 4 /* an E.164 country code: 1 to 3 digits */
 
 /* A network as written ("10.0.0.0/8", "192.0.2.7") and the line it is on:
  * policy/admit.c parses it when the gateway starts, and its errors name this
@@ -59,6 +62,7 @@ struct listener_config {
 
 /* A next hop the gateway connects to itself (trunks, proxies). */
 struct peer_config {
+	bool identity_legacy; /* RFC 4474 Identity/Identity-Info toward it and from it */
 	char name[CFG_NAME_MAX];
 	enum pc_transport transport;
 	char address[CFG_HOST_MAX];
@@ -82,6 +86,13 @@ enum media_source_rule {
 	MEDIA_SOURCE_RULE_SDP,           /* the SDP's address, any port */
 };
 
+/* What the verification service does with calls arriving on a leg. */
+enum identity_verify {
+	IDENTITY_VERIFY_OFF,    /* nothing checked; a verstat from outside is still removed */
+	IDENTITY_VERIFY_MARK,   /* the call goes on with verstat=... on the identity passed in */
+	IDENTITY_VERIFY_REJECT, /* a failed check refuses the call (RFC 8224 §6.2.2) */
+};
+
 /* A leg: one security domain (inside phones, the outside trunk). */
 struct leg_config {
 	char name[CFG_NAME_MAX];
@@ -98,6 +109,12 @@ struct leg_config {
 	bool cert_auth;                  /* ... or by a verified client certificate naming a user */
 	bool require_tls;                /* requests only over TLS (else 403) */
 	bool require_client_cert;        /* ... only with a verified client certificate */
+	/* RFC 8224 Identity (docs/configuration.md, "stir"). */
+	bool identity_sign;              /* INVITEs the gateway sends on this leg are signed */
+	bool identity_sign_unauthenticated; /* identity_unauthenticated = "c": its unauthenticated
+					     * callers are signed with attestation C */
+	char identity_origid[CFG_UUID_MAX]; /* origid of calls arriving here; "" only when never signed */
+	enum identity_verify identity_verify; /* calls arriving here */
 };
 
 /* Where a new call goes: from a leg (optionally only for one Request-URI
@@ -170,6 +187,41 @@ struct identity_config {
 	bool hide_subject;               /* header privacy also removes Subject */
 };
 
+/* STIR (RFC 8224/8225/8588): the authentication service's certificate and
+ * key, the verification service's trust list and fetch limits, and the
+ * legacy RFC 4474 signer. The keys are read only by the key holder. */
+struct stir_config {
+	/* signing */
+	char certificate[PATH_MAX];      /* PEM chain served at x5u */
+	char key[PATH_MAX];              /* EC P-256; loaded by the key holder only */
+	char x5u[CFG_URL_MAX];           /* http(s) URL with a host */
+	char country_code[CFG_COUNTRY_CODE_MAX]; /* for national numbers; "" leaves them */
+	/* verification */
+	char trust[PATH_MAX];            /* STI-CA PEM bundle */
+	char crl[PATH_MAX];              /* "" = none */
+	unsigned max_age_s;              /* iat freshness */
+	unsigned cache_entries;
+	unsigned cache_max_age_s;
+	unsigned fetch_timeout_ms, connect_timeout_ms;
+	size_t max_cert_size;            /* bytes one x5u may return */
+	unsigned max_fetches;            /* in flight at once */
+	char fetch_http_hosts[CFG_MAX_NAMES][CFG_HOST_MAX]; /* plain http allowed; else https only */
+	unsigned n_fetch_http_hosts;
+	struct cfg_net fetch_allow_networks[CFG_MAX_NETS]; /* exempt from the special-purpose refusal */
+	unsigned n_fetch_allow_networks;
+	/* legacy RFC 4474 (peers with identity_legacy) */
+	char legacy_certificate[PATH_MAX];
+	char legacy_key[PATH_MAX];       /* RSA; key holder only */
+	char legacy_info[CFG_URL_MAX];   /* the Identity-Info URL */
+	bool legacy_sha1;                /* rsa-sha1 too (weak: SHA-1) */
+};
+
+/* The gateway's own HTTP listener (the x5u document); port 0 = none. */
+struct http_config {
+	char address[CFG_HOST_MAX];
+	unsigned port;
+};
+
 struct limits_config {
 	size_t max_message_size;
 	unsigned max_headers; /* header lines per message, counted before the parse */
@@ -217,6 +269,8 @@ struct gateway_config {
 	struct registrar_config registrar;
 	struct abuse_config abuse;
 	struct identity_config identity;
+	struct stir_config stir;
+	struct http_config http;
 };
 
 /* The leg named `name`, or NULL. */
@@ -238,6 +292,11 @@ struct cfg_fd_need {
 	unsigned long relay;
 };
 void config_fd_need(const struct gateway_config *cfg, struct cfg_fd_need *need);
+/* Whether any leg signs (identity_sign), verifies (identity_verify), or
+ * any peer speaks RFC 4474 (identity_legacy): what needs the STIR keys. */
+bool config_stir_signs(const struct gateway_config *cfg);
+bool config_stir_verifies(const struct gateway_config *cfg);
+bool config_stir_legacy(const struct gateway_config *cfg);
 /* A name the `user` key and --user accept (letters, digits, . _ -). */
 bool config_user_name_valid(const char *name);
 

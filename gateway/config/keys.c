@@ -16,26 +16,11 @@
 	"+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:" \
 	"+ECDHE-RSA:%SERVER_PRECEDENCE"
 
-#define FIELD(T, f) .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
-#define ENTRIES(T, f, n) .off = offsetof(T, f), .size = sizeof(((T *)0)->f[0]), \
-	.max = sizeof(((T *)0)->f) / sizeof(((T *)0)->f[0]), .count_off = offsetof(T, n)
-/* The table macros below take the group's struct from T, defined per table. */
-#define STR(k, f, fl, d) { .name = k, .kind = K_STRING, .flags = fl, FIELD(T, f), .def_text = d }
-#define UINT(k, f, fl, lo, hi, d) \
-	{ .name = k, .kind = K_UINT, .flags = fl, FIELD(T, f), .min = lo, .max = hi, .def = d }
-#define BOOL(k, f, d) { .name = k, .kind = K_BOOL, FIELD(T, f), .def = d }
-#define ENUM(k, f, w, d) { .name = k, .kind = K_ENUM, FIELD(T, f), .words = w, .def = d }
-#define TRANSPORT(k, f, fl) { .name = k, .kind = K_TRANSPORT, .flags = fl, FIELD(T, f) }
-#define LIST_OF(k, kind_, f, n) { .name = k, .kind = kind_, ENTRIES(T, f, n) }
-#define READ(k, fn) { .name = k, .kind = K_READ, .read = fn }
-#define LATER(k) { .name = k, .kind = K_LATER }
-#define SECTION(keys_, check_, ...) \
-	{ .keys = keys_, .n_keys = sizeof(keys_) / sizeof(keys_[0]), .check = check_, __VA_ARGS__ }
-
 /* K_ENUM stores an int: the enums it fills must be int-sized. */
 _Static_assert(sizeof(enum tls_verify) == sizeof(int), "K_ENUM stores an int");
 _Static_assert(sizeof(enum media_mode) == sizeof(int), "K_ENUM stores an int");
 _Static_assert(sizeof(enum media_source_rule) == sizeof(int), "K_ENUM stores an int");
+_Static_assert(sizeof(enum identity_verify) == sizeof(int), "K_ENUM stores an int");
 
 /* Word lists in the order of their enum's values. */
 static const struct cfg_word verify_words[] = { { "none", TLS_VERIFY_NONE },
@@ -51,6 +36,10 @@ static const struct cfg_word source_words[] = { { "strict", MEDIA_SOURCE_RULE_ST
 #define LEG_CERT 2
 static const struct cfg_word leg_auth_words[] = { { "none", 0 }, { "digest", LEG_DIGEST },
 	{ "certificate", LEG_CERT }, { "certificate-or-digest", LEG_CERT | LEG_DIGEST }, { NULL, 0 } };
+static const struct cfg_word id_verify_words[] = { { "off", IDENTITY_VERIFY_OFF },
+	{ "mark", IDENTITY_VERIFY_MARK }, { "reject", IDENTITY_VERIFY_REJECT }, { NULL, 0 } };
+/* Attestation C for unauthenticated callers, or no signature at all. */
+static const struct cfg_word id_unauth_words[] = { { "none", false }, { "c", true }, { NULL, 0 } };
 static const struct cfg_word pai_words[] = { { "remove", false }, { "keep", true }, { NULL, 0 } };
 static const struct cfg_word level_words[] = { { "error", 0 }, { "warning", 0 }, { "info", 0 },
 	{ "debug", 0 }, { NULL, 0 } };
@@ -94,6 +83,7 @@ static const struct cfg_key peer_keys[] = {
 	UINT("port", port, F_REQUIRED, 1, 65535, 0),
 	STR("sip_domain", sip_domain, 0, NULL), /* "": the address */
 	UINT("keepalive_interval", keepalive_interval_s, 0, 0, 86400, 0),
+	BOOL("identity_legacy", identity_legacy, false),
 	LATER("tls"),
 };
 #undef T
@@ -112,6 +102,10 @@ static const struct cfg_key leg_keys[] = {
 	BOOL("require_client_cert", require_client_cert, false),
 	READ("crypto", read_suites),
 	READ("rtp_ports", read_rtp_ports),
+	BOOL("identity_sign", identity_sign, false),
+	ENUM("identity_unauthenticated", identity_sign_unauthenticated, id_unauth_words, false),
+	{ .name = "identity_origid", .kind = K_STRING, FIELD(T, identity_origid), .check = cfg_check_uuid },
+	ENUM("identity_verify", identity_verify, id_verify_words, IDENTITY_VERIFY_OFF),
 };
 #undef T
 
@@ -246,6 +240,8 @@ static const struct cfg_key root_keys[] = {
 	GROUP("registrar", registrar, registrar_section),
 	GROUP("abuse", abuse, abuse_section),
 	GROUP("identity", identity, identity_section),
+	GROUP("stir", stir, cfg_stir_section),     /* after the legs and peers its rules read */
+	GROUP("http", http, cfg_http_section),
 };
 #undef T
 const struct cfg_section cfg_root_section = SECTION(root_keys, check_root);

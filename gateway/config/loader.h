@@ -79,6 +79,23 @@ struct cfg_section {
 	const char *empty_why;     /* K_LIST that must have entries: why when it has none */
 };
 
+/* The tables' entries (keys.c, keys_stir.c): each macro takes the group's
+ * struct from T, defined per table. */
+#define FIELD(T, f) .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
+#define ENTRIES(T, f, n) .off = offsetof(T, f), .size = sizeof(((T *)0)->f[0]), \
+	.max = sizeof(((T *)0)->f) / sizeof(((T *)0)->f[0]), .count_off = offsetof(T, n)
+#define STR(k, f, fl, d) { .name = k, .kind = K_STRING, .flags = fl, FIELD(T, f), .def_text = d }
+#define UINT(k, f, fl, lo, hi, d) \
+	{ .name = k, .kind = K_UINT, .flags = fl, FIELD(T, f), .min = lo, .max = hi, .def = d }
+#define BOOL(k, f, d) { .name = k, .kind = K_BOOL, FIELD(T, f), .def = d }
+#define ENUM(k, f, w, d) { .name = k, .kind = K_ENUM, FIELD(T, f), .words = w, .def = d }
+#define TRANSPORT(k, f, fl) { .name = k, .kind = K_TRANSPORT, .flags = fl, FIELD(T, f) }
+#define LIST_OF(k, kind_, f, n) { .name = k, .kind = kind_, ENTRIES(T, f, n) }
+#define READ(k, fn) { .name = k, .kind = K_READ, .read = fn }
+#define LATER(k) { .name = k, .kind = K_LATER }
+#define SECTION(keys_, check_, ...) \
+	{ .keys = keys_, .n_keys = sizeof(keys_) / sizeof(keys_[0]), .check = check_, __VA_ARGS__ }
+
 /* "file:line: key: why" for setting s (the source and line 0 when NULL). */
 int cfg_fail(struct cfg_loader *ld, const config_setting_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -96,5 +113,8 @@ void cfg_apply_defaults(const struct cfg_section *sec, void *obj);
 
 /* The top level (keys.c). */
 extern const struct cfg_section cfg_root_section;
+/* The stir and http groups (keys_stir.c), and the check of a leg's origid. */
+extern const struct cfg_section cfg_stir_section, cfg_http_section;
+cfg_key_check cfg_check_uuid;
 
 #endif

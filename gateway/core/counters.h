@@ -76,7 +76,28 @@
 	X(CERT_AUTH_OK, "auth_client_certificate_accepted") \
 	X(KEYHOLDER_REQUESTS, "keyholder_requests") \
 	X(KEYHOLDER_WAIT_US, "keyholder_wait_us") \
-	X(KEYHOLDER_FAILURES, "keyholder_failures")
+	X(KEYHOLDER_FAILURES, "keyholder_failures") \
+	X(IDENTITY_SIGNED, "identity_signed") \
+	X(IDENTITY_SIGN_FAILED, "identity_sign_failed") \
+	X(IDENTITY_NOT_SIGNED, "identity_not_signed_unauthenticated") \
+	X(IDENTITY_VERSTAT_REMOVED, "identity_verstat_removed") \
+	X(IDENTITY_REJECTED, "identity_calls_rejected") \
+	X(IDENTITY_PASSED, "identity_verify_passed") \
+	X(IDENTITY_NO_IDENTITY, "identity_verify_no_identity") \
+	X(IDENTITY_MALFORMED, "identity_verify_malformed") \
+	X(IDENTITY_UNSUPPORTED, "identity_verify_unsupported") \
+	X(IDENTITY_INFO_UNREACHABLE, "identity_verify_info_unreachable") \
+	X(IDENTITY_INFO_REFUSED, "identity_verify_info_refused") \
+	X(IDENTITY_INFO_NOT_CERT, "identity_verify_info_not_cert") \
+	X(IDENTITY_CERT_UNTRUSTED, "identity_verify_cert_untrusted") \
+	X(IDENTITY_CERT_EXPIRED, "identity_verify_cert_expired") \
+	X(IDENTITY_CERT_NO_TNAUTH, "identity_verify_cert_no_tnauth") \
+	X(IDENTITY_CERT_KEY, "identity_verify_cert_key") \
+	X(IDENTITY_SIGNATURE, "identity_verify_signature") \
+	X(IDENTITY_ORIG_MISMATCH, "identity_verify_orig_mismatch") \
+	X(IDENTITY_DEST_MISMATCH, "identity_verify_dest_mismatch") \
+	X(IDENTITY_STALE, "identity_verify_stale") \
+	X(IDENTITY_DATE_MISMATCH, "identity_verify_date_mismatch")
 
 enum pc_counter {
 #define PC_COUNTER_ENUM(id, name) CNT_##id,

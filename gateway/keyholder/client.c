@@ -31,6 +31,7 @@ static struct {
 	pid_t pid;
 	uint32_t seq;
 	const char *paths[KH_MAX_KEYS];
+	enum kh_key_use uses[KH_MAX_KEYS];
 	unsigned n_paths;
 	bool digest; /* the holder answers the digest operations */
 } kh = { .fd = -1, .pid = -1 };
@@ -78,7 +79,7 @@ int keyholder_start(const struct gateway_config *cfg, const struct sandbox_user 
 		log_warn("keyholder: socketpair");
 		return -1;
 	}
-	kh.n_paths = kh_key_paths(cfg, kh.paths);
+	kh.n_paths = kh_key_paths(cfg, kh.paths, kh.uses);
 	pid_t parent = getpid();
 	fflush(NULL); /* nothing buffered twice */
 	pid_t pid = fork();
@@ -128,6 +129,7 @@ void keyholder_stop(void)
 	}
 	kh.pid = -1;
 	kh.digest = false;
+	kh.n_paths = 0;
 }
 
 int kh_exchange(struct kh_request *req, struct kh_reply *rep)
@@ -166,9 +168,15 @@ out:
 	return rc;
 }
 
-/* One private-key request and its reply; the result goes to `out`
- * (gnutls_malloc'd, as GnuTLS frees it). 0 or a GnuTLS error. */
-static int roundtrip(enum kh_op op, uint16_t key, uint32_t algo, uint32_t flags,
+int kh_key_index(enum kh_key_use use)
+{
+	for (unsigned i = 0; kh.fd >= 0 && i < kh.n_paths; i++)
+		if (kh.uses[i] == use)
+			return (int)i;
+	return -1;
+}
+
+int kh_roundtrip(enum kh_op op, uint16_t key, uint32_t algo, uint32_t flags,
 		     const gnutls_datum_t *in, gnutls_datum_t *out)
 {
 	static struct kh_request req;
@@ -205,20 +213,20 @@ static int ext_sign_data(gnutls_privkey_t k, gnutls_sign_algorithm_t algo, void 
 			 const gnutls_datum_t *data, gnutls_datum_t *sig)
 {
 	const struct kh_ext *e = ud;
-	return roundtrip(KH_OP_SIGN_DATA, e->key, (uint32_t)algo, flags, data, sig);
+	return kh_roundtrip(KH_OP_SIGN_DATA, e->key, (uint32_t)algo, flags, data, sig);
 }
 
 static int ext_sign_hash(gnutls_privkey_t k, gnutls_sign_algorithm_t algo, void *ud, unsigned flags,
 			 const gnutls_datum_t *hash, gnutls_datum_t *sig)
 {
 	const struct kh_ext *e = ud;
-	return roundtrip(KH_OP_SIGN_HASH, e->key, (uint32_t)algo, flags, hash, sig);
+	return kh_roundtrip(KH_OP_SIGN_HASH, e->key, (uint32_t)algo, flags, hash, sig);
 }
 
 static int ext_decrypt(gnutls_privkey_t k, void *ud, const gnutls_datum_t *ct, gnutls_datum_t *pt)
 {
 	const struct kh_ext *e = ud;
-	return roundtrip(KH_OP_DECRYPT, e->key, 0, 0, ct, pt);
+	return kh_roundtrip(KH_OP_DECRYPT, e->key, 0, 0, ct, pt);
 }
 
 static void ext_deinit(gnutls_privkey_t k, void *ud)

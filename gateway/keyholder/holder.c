@@ -2,7 +2,8 @@
  * else (other descriptors, root, core dumps, every system call but a
  * handful), then answers requests from the network process one at a time
  * until that process goes away. Every request is checked against the
- * operation table and the key's allowed operations before any key is
+ * operation table and the key's allowed operations (the Identity keys:
+ * one signature algorithm and hash length each) before any key is
  * touched; input and output buffers are wiped after each request (a
  * decryption result is a premaster secret). With digest authentication
  * configured it also holds the user store with its HA1s and a nonce secret
@@ -30,10 +31,23 @@
  * would sign any 36 bytes it is given. */
 #define KH_SIGN_FLAGS (GNUTLS_PRIVKEY_SIGN_FLAG_RSA_PSS | GNUTLS_PRIVKEY_FLAG_REPRODUCIBLE)
 
+/* A signature a key of a single purpose (the STI and legacy keys) may
+ * make: the algorithm, and the length of the hash it signs. */
+struct held_sig {
+	gnutls_sign_algorithm_t algo;
+	uint32_t hash_len;
+};
+#define HELD_SIGS_MAX 2
+
 struct held_key {
 	gnutls_privkey_t key;
 	gnutls_pk_algorithm_t pk;
 	unsigned ops; /* bit (1 << op) for each allowed operation */
+	/* Only these signatures, when n_sigs > 0 (any of the key's type
+	 * otherwise), with only these flags. */
+	struct held_sig sigs[HELD_SIGS_MAX];
+	unsigned n_sigs;
+	uint32_t flags;
 };
 
 typedef int (*kh_run_fn)(const struct held_key *k, const struct kh_request *req,
@@ -159,7 +173,47 @@ static const struct kh_op_entry {
 static struct held_key keys[KH_MAX_KEYS];
 static unsigned n_keys;
 
-static int load_key(const char *path, struct held_key *k)
+/* The STI key signs a PASSporT's SHA-256 with ECDSA P-256 (ES256) and
+ * nothing else: no raw data a TLS peer could choose, no decryption.
+ * Deterministic ECDSA (RFC 6979) may be asked for. */
+static int restrict_sti(const char *path, struct held_key *k)
+{
+	gnutls_pubkey_t pub = NULL;
+	gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+	if (k->pk == GNUTLS_PK_ECDSA && gnutls_pubkey_init(&pub) >= 0 &&
+	    gnutls_pubkey_import_privkey(pub, k->key, 0, 0) >= 0)
+		gnutls_pubkey_export_ecc_raw(pub, &curve, NULL, NULL);
+	if (pub)
+		gnutls_pubkey_deinit(pub);
+	if (curve != GNUTLS_ECC_CURVE_SECP256R1) {
+		log_err("keyholder: the STI key %s is not an EC P-256 key (ES256 needs one)", path);
+		return -1;
+	}
+	k->ops = 1u << KH_OP_SIGN_HASH;
+	k->sigs[0] = (struct held_sig){ GNUTLS_SIGN_ECDSA_SHA256, KH_STI_HASH_LEN };
+	k->n_sigs = 1;
+	k->flags = GNUTLS_PRIVKEY_FLAG_REPRODUCIBLE;
+	return 0;
+}
+
+/* The legacy RFC 4474 key signs a digest-string's hash with RSA PKCS#1
+ * v1.5: rsa-sha256, and rsa-sha1 only when the operator allowed that weak
+ * algorithm (stir.legacy_sha1). */
+static int restrict_legacy(const char *path, struct held_key *k, bool sha1)
+{
+	if (k->pk != GNUTLS_PK_RSA) {
+		log_err("keyholder: the RFC 4474 key %s is not an RSA key", path);
+		return -1;
+	}
+	k->ops = 1u << KH_OP_SIGN_HASH;
+	k->sigs[k->n_sigs++] = (struct held_sig){ GNUTLS_SIGN_RSA_SHA256, 32 };
+	if (sha1)
+		k->sigs[k->n_sigs++] = (struct held_sig){ GNUTLS_SIGN_RSA_SHA1, 20 };
+	k->flags = 0;
+	return 0;
+}
+
+static int load_key(const char *path, enum kh_key_use use, bool legacy_sha1, struct held_key *k)
 {
 	gnutls_datum_t pem = { NULL, 0 };
 	int rc = gnutls_load_file(path, &pem);
@@ -179,7 +233,90 @@ static int load_key(const char *path, struct held_key *k)
 	k->ops = 1u << KH_OP_SIGN_DATA | 1u << KH_OP_SIGN_HASH;
 	if (k->pk == GNUTLS_PK_RSA)
 		k->ops |= 1u << KH_OP_DECRYPT;
+	k->n_sigs = 0;
+	k->flags = KH_SIGN_FLAGS;
+	if (use == KH_USE_STI)
+		return restrict_sti(path, k);
+	if (use == KH_USE_LEGACY)
+		return restrict_legacy(path, k, legacy_sha1);
 	return 0;
+}
+
+/* 0 when the certificate file's first certificate carries k's public key:
+ * a signature the far end checks against that certificate must verify. */
+static int matches_certificate(const char *key_path, const struct held_key *k,
+			       const char *cert_path)
+{
+	gnutls_datum_t pem = { NULL, 0 };
+	gnutls_x509_crt_t *crts = NULL;
+	unsigned n_crts = 0;
+	gnutls_pubkey_t from_key = NULL, from_cert = NULL;
+	uint8_t id_key[64], id_cert[64];
+	size_t len_key = sizeof(id_key), len_cert = sizeof(id_cert);
+	int ok = gnutls_load_file(cert_path, &pem) >= 0 &&
+		 gnutls_x509_crt_list_import2(&crts, &n_crts, &pem, GNUTLS_X509_FMT_PEM, 0) >= 0 &&
+		 n_crts > 0 && gnutls_pubkey_init(&from_key) >= 0 &&
+		 gnutls_pubkey_init(&from_cert) >= 0 &&
+		 gnutls_pubkey_import_privkey(from_key, k->key, 0, 0) >= 0 &&
+		 gnutls_pubkey_import_x509(from_cert, crts[0], 0) >= 0 &&
+		 gnutls_pubkey_get_key_id(from_key, GNUTLS_KEYID_USE_SHA256, id_key, &len_key) >= 0 &&
+		 gnutls_pubkey_get_key_id(from_cert, GNUTLS_KEYID_USE_SHA256, id_cert, &len_cert) >= 0;
+	int match = ok && len_key == len_cert && memcmp(id_key, id_cert, len_key) == 0;
+	if (!ok)
+		log_err("keyholder: cannot read the certificate %s", cert_path);
+	else if (!match)
+		log_err("keyholder: the key %s is not the key of the certificate %s", key_path,
+			cert_path);
+	gnutls_pubkey_deinit(from_key);
+	gnutls_pubkey_deinit(from_cert);
+	for (unsigned i = 0; i < n_crts; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	gnutls_free(pem.data);
+	return match ? 0 : -1;
+}
+
+/* Loads the i-th key of the configuration; a signing key for Identity must
+ * be the key of the certificate it is published with. 0 or -1 (logged). */
+static int load_configured_key(const struct gateway_config *cfg, const char *path,
+			       enum kh_key_use use, struct held_key *k)
+{
+	if (load_key(path, use, cfg->stir.legacy_sha1, k) < 0)
+		return -1;
+	if (use == KH_USE_STI && cfg->stir.certificate[0])
+		return matches_certificate(path, k, cfg->stir.certificate);
+	if (use == KH_USE_LEGACY && cfg->stir.legacy_certificate[0])
+		return matches_certificate(path, k, cfg->stir.legacy_certificate);
+	return 0;
+}
+
+int keyholder_check_keys(const struct gateway_config *cfg)
+{
+	const char *paths[KH_MAX_KEYS];
+	enum kh_key_use uses[KH_MAX_KEYS];
+	unsigned n = kh_key_paths(cfg, paths, uses);
+	int rc = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct held_key k = { 0 };
+		if (load_configured_key(cfg, paths[i], uses[i], &k) < 0)
+			rc = -1;
+		if (k.key)
+			gnutls_privkey_deinit(k.key);
+	}
+	return rc;
+}
+
+/* Why a key of a single purpose may not make this signature, or NULL. */
+static const char *check_sig(const struct held_key *k, const struct kh_request *req)
+{
+	if (req->flags & ~k->flags)
+		return "flags not allowed for this key";
+	if (k->n_sigs == 0)
+		return NULL;
+	for (unsigned i = 0; i < k->n_sigs; i++)
+		if (k->sigs[i].algo == (gnutls_sign_algorithm_t)req->algo)
+			return req->len == k->sigs[i].hash_len ? NULL : "a hash of the wrong length";
+	return "algorithm not allowed for this key";
 }
 
 /* Why a request is refused before any key is used, or NULL. */
@@ -213,7 +350,7 @@ static const char *check_request(const struct kh_request *req, size_t got)
 	if (e->signs ? !gnutls_sign_supports_pk_algorithm((gnutls_sign_algorithm_t)req->algo, k->pk)
 		     : req->algo != 0)
 		return "algorithm not allowed for this key";
-	return NULL;
+	return e->signs ? check_sig(k, req) : NULL;
 }
 
 static void serve(int fd)
@@ -283,9 +420,10 @@ void keyholder_child_main(int fd, pid_t parent, const struct gateway_config *cfg
 		_exit(1);
 
 	const char *paths[KH_MAX_KEYS];
-	unsigned n = kh_key_paths(cfg, paths);
+	enum kh_key_use uses[KH_MAX_KEYS];
+	unsigned n = kh_key_paths(cfg, paths, uses);
 	for (n_keys = 0; n_keys < n; n_keys++)
-		if (load_key(paths[n_keys], &keys[n_keys]) < 0)
+		if (load_configured_key(cfg, paths[n_keys], uses[n_keys], &keys[n_keys]) < 0)
 			_exit(1);
 	if (kh_digest_wanted(cfg)) {
 		char err[512];

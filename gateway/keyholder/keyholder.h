@@ -3,9 +3,11 @@
  * private-key operations for the network process over a socketpair (as
  * relayd's "ca" process does). The network process gets GnuTLS keys whose
  * sign and decrypt operations are round trips to it; no key byte ever
- * crosses the socketpair. With digest authentication configured it also
- * holds the user store's HA1s and the nonce secret: the network process
- * gets a digest oracle whose steps needing them are round trips. */
+ * crosses the socketpair. The RFC 8224 STI key and the RFC 4474 key sign
+ * hashes there likewise (keyholder_sign_es256, keyholder_sign_rsa). With
+ * digest authentication configured it also holds the user store's HA1s and
+ * the nonce secret: the network process gets a digest oracle whose steps
+ * needing them are round trips. */
 #ifndef PC_KEYHOLDER_H
 #define PC_KEYHOLDER_H
 
@@ -42,6 +44,31 @@ bool keyholder_alive(void);
  * public key) answers what GnuTLS asks about the key's type and size. The
  * key takes no reference to pubkey. 0 or a GnuTLS error (logged). */
 int keyholder_privkey(const char *key_path, gnutls_pubkey_t pubkey, gnutls_privkey_t *out);
+
+/* --check-config: loads every key the holder would hold, with the checks
+ * start-up makes (an STI key is EC P-256, a legacy key RSA, each the key of
+ * its published certificate), and forgets them. 0 or -1 (logged). */
+int keyholder_check_keys(const struct gateway_config *cfg);
+
+/* True when the holder holds the STI key (a leg signs: identity_sign) or
+ * the legacy RFC 4474 key (a peer has identity_legacy). */
+bool keyholder_sti_active(void);
+bool keyholder_legacy_active(void);
+
+/* Signs a PASSporT (RFC 8225) with the STI key: `hash` is the SHA-256 of
+ * its signing input "header.claims", computed by the caller; `sig` gets
+ * the JWS ES256 signature, r || s, 32 bytes each (RFC 7518 §3.4). A round
+ * trip to the holder like a TLS signature (same timeout). 0, or a GnuTLS
+ * error (the holder refused, did not answer, or is not signing). */
+#define KEYHOLDER_ES256_LEN 64
+int keyholder_sign_es256(const uint8_t hash[32], uint8_t sig[KEYHOLDER_ES256_LEN]);
+
+/* Signs an RFC 4474 digest-string (`len` bytes of `data`) with the legacy
+ * RSA key, rsa-sha256 (or rsa-sha1 when `sha1`, which the holder refuses
+ * unless stir.legacy_sha1 is set): the hash is computed here, the PKCS#1
+ * v1.5 signature made there. `sig` has room for *siglen bytes (512 holds
+ * RSA-4096); *siglen gets the signature's length. 0 or a GnuTLS error. */
+int keyholder_sign_rsa(const void *data, size_t len, bool sha1, uint8_t *sig, size_t *siglen);
 
 /* True when the holder answers the digest operations (kh_digest_wanted). */
 bool keyholder_digest_active(void);

@@ -4,15 +4,16 @@
  * from a fixed table and a key by its index in kh_key_paths(); the holder
  * checks every field against that table and the key's allowed operations,
  * and a reply carries only the operation's result (a signature or a
- * decrypted premaster secret), never key bytes. A new signing key (the STI
- * key of RFC 8224 Identity) is one more entry in kh_key_paths with the
- * operations it allows; a new operation is one more row of the table in
+ * decrypted premaster secret), never key bytes. A signing key for another
+ * purpose (the STI key of RFC 8224 Identity) is one more entry in
+ * kh_key_paths, whose use says what it allows; a new operation is one more row of the table in
  * holder.c. The digest operations use no key (key, algo and flags are 0):
  * their data is a fixed-size structure, and the holder answers with a status
  * (and a nonce for KH_OP_NONCE_MINT), never an HA1 or the nonce secret. */
 #ifndef PC_KEYHOLDER_PROTO_H
 #define PC_KEYHOLDER_PROTO_H
 
+#include <gnutls/gnutls.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,7 +27,8 @@
  * RSA-8192 ciphertext (1 KiB); the largest output an RSA-8192 signature. */
 #define KH_MAX_INPUT 2048
 #define KH_MAX_OUTPUT 2048
-#define KH_MAX_KEYS (CFG_MAX_LISTENERS + CFG_MAX_PEERS)
+#define KH_MAX_KEYS (CFG_MAX_LISTENERS + CFG_MAX_PEERS + 2) /* TLS keys, the STI and legacy keys */
+#define KH_STI_HASH_LEN 32 /* SHA-256 of a PASSporT's signing input */
 
 enum kh_op {
 	KH_OP_READY = 0,     /* holder -> network process, once, after loading keys */
@@ -70,10 +72,20 @@ struct kh_reply {
 #define KH_REQUEST_HEADER offsetof(struct kh_request, data)
 #define KH_REPLY_HEADER offsetof(struct kh_reply, data)
 
-/* The distinct private-key files the configuration names (TLS listeners,
- * then TLS peers), in a fixed order both processes compute from the same
- * configuration: a key's index is its position. Returns the count. */
-unsigned kh_key_paths(const struct gateway_config *cfg, const char *paths[KH_MAX_KEYS]);
+/* What a held key is for, and so what the holder lets it do: a TLS key
+ * signs what a handshake needs (and an RSA one decrypts); the STI key of
+ * RFC 8224 signs only a SHA-256 hash with ECDSA P-256; the legacy RFC 4474
+ * key only a SHA-256 (or, where configured, SHA-1) hash with RSA PKCS#1. */
+enum kh_key_use { KH_USE_TLS, KH_USE_STI, KH_USE_LEGACY };
+
+/* The private-key files the configuration names: the distinct TLS keys
+ * (listeners, then peers), then the STI key when a leg signs, then the
+ * legacy key when a peer speaks RFC 4474 (each its own entry even when
+ * the file is also a TLS key's, so its restrictions hold). The order is
+ * fixed, and both processes compute it from the same configuration: a
+ * key's index is its position. Returns the count. */
+unsigned kh_key_paths(const struct gateway_config *cfg, const char *paths[KH_MAX_KEYS],
+		      enum kh_key_use uses[KH_MAX_KEYS]);
 
 /* Whether the configuration uses digest authentication: then the holder
  * loads the user store, draws the nonce secret and answers the digest
@@ -85,6 +97,13 @@ bool kh_digest_wanted(const struct gateway_config *cfg);
  * the holder did not answer. Counted (keyholder_requests, _wait_us,
  * _failures). */
 int kh_exchange(struct kh_request *req, struct kh_reply *rep);
+
+/* One private-key request and its reply (client.c): the result goes to
+ * `out` (gnutls_malloc'd, as GnuTLS frees it). 0 or a GnuTLS error. */
+int kh_roundtrip(enum kh_op op, uint16_t key, uint32_t algo, uint32_t flags, const gnutls_datum_t *in,
+		 gnutls_datum_t *out);
+/* The index of the held key for `use` other than TLS, -1 when none. */
+int kh_key_index(enum kh_key_use use);
 
 /* The holder's life after fork (holder.c); never returns. `parent` is the
  * network process, `fd` the holder's end of the socketpair. */

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -163,12 +164,15 @@ static const int network_calls[] = {
 	SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
 	SCMP_SYS(getcwd), SCMP_SYS(readlink), SCMP_SYS(fchmod), SCMP_SYS(fchown), SCMP_SYS(flock),
 	SCMP_SYS(uname), SCMP_SYS(wait4), SCMP_SYS(getrusage),
+	/* A new thread (add_clone_rules) registers its own rseq area and robust
+	 * futex list before it unblocks signals: trapped there, it would die. */
+	SCMP_SYS(rseq), SCMP_SYS(set_robust_list),
 };
 
 /* What only an attacker running code in the process would call: death, not
  * an error the attacker could probe around. */
 static const int fatal_calls[] = {
-	SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(clone3),
+	SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(fork), SCMP_SYS(vfork),
 	SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
 	SCMP_SYS(setuid), SCMP_SYS(setgid), SCMP_SYS(setreuid), SCMP_SYS(setregid),
 	SCMP_SYS(setresuid), SCMP_SYS(setresgid), SCMP_SYS(setgroups), SCMP_SYS(setfsuid),
@@ -183,7 +187,7 @@ static const int fatal_calls[] = {
 };
 
 /* LeakSanitizer stops the world at exit with clone + ptrace + prctl. */
-static const int fatal_unless_relaxed[] = { SCMP_SYS(ptrace), SCMP_SYS(clone) };
+static const int fatal_unless_relaxed[] = { SCMP_SYS(ptrace) };
 
 static int add_list(scmp_filter_ctx f, uint32_t action, const int *calls, size_t n)
 {
@@ -215,11 +219,25 @@ static int add_network_rules(scmp_filter_ctx f, pid_t child)
 				       ARG(0, SCMP_CMP_EQ, child));
 	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, ARG(0, SCMP_CMP_EQ, AF_INET));
 	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, ARG(0, SCMP_CMP_EQ, AF_INET6));
-	rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 1, ARG(0, SCMP_CMP_GT, AF_INET6));
-	rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 1, ARG(0, SCMP_CMP_LT, AF_INET));
+	rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 1, ARG(0, SCMP_CMP_GT, AF_NETLINK));
+	for (int family = AF_INET6 + 1; family < AF_NETLINK; family++)
+		rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 1,
+				       ARG(0, SCMP_CMP_EQ, family));
+	rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 1, ARG(0, SCMP_CMP_EQ, AF_UNSPEC));
+	/* glibc's getaddrinfo (in libcurl's resolver thread) first asks nscd
+	 * over a Unix socket and falls back to its own lookup when the socket
+	 * cannot be made; with several addresses for a name it reads the
+	 * interface addresses over netlink to sort them (RFC 6724), and sorts
+	 * without them when that fails. Both refused quietly (EACCES, neither
+	 * logged nor fatal), so lookups work and no Unix or netlink socket is
+	 * ever opened. */
+	rc |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1, ARG(0, SCMP_CMP_EQ, AF_UNIX));
+	rc |= seccomp_rule_add(f, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1, ARG(0, SCMP_CMP_EQ, AF_NETLINK));
 	for (int family = AF_INET + 1; family < AF_INET6; family++)
 		rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 1,
 				       ARG(0, SCMP_CMP_EQ, family));
+	/* libcurl's resolver thread wakes the loop through a connected pair. */
+	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1, ARG(0, SCMP_CMP_EQ, AF_UNIX));
 	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, ARG(1, SCMP_CMP_EQ, FIONREAD));
 	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, ARG(1, SCMP_CMP_EQ, FIONBIO));
 	/* Its own limits only (getrlimit is prlimit64 on pid 0): another
@@ -227,6 +245,33 @@ static int add_network_rules(scmp_filter_ctx f, pid_t child)
 	rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, ARG(0, SCMP_CMP_EQ, 0));
 	if (rc < 0)
 		log_warnx("seccomp: cannot add the socket, ioctl and prlimit rules");
+	return rc < 0 ? -1 : 0;
+}
+
+/* Threads and processes. clone3 fails with ENOSYS in every role: its flags
+ * are behind a pointer seccomp cannot read, and glibc (2.34 and later)
+ * falls back to clone on ENOSYS (only on ENOSYS: EPERM or a kill would break
+ * pthread_create). clone's flags are its first argument: the network
+ * process may start threads (CLONE_THREAD: libcurl's resolver runs
+ * getaddrinfo in one per fetch of a host name, gateway/http/fetch.c) and
+ * nothing else; a clone without CLONE_THREAD is fork() or a new process and
+ * kills. The key holder starts no thread at all. Sanitizer builds leave
+ * clone to the default action (LeakSanitizer clones at exit). */
+static int add_clone_rules(scmp_filter_ctx f, enum sandbox_role role)
+{
+	int rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	if (rc == 0 && !SANDBOX_RELAXED) {
+		if (role == SANDBOX_NETWORK) {
+			rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+					       ARG_MASKED(0, CLONE_THREAD, CLONE_THREAD));
+			rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), 1,
+					       ARG_MASKED(0, CLONE_THREAD, 0));
+		} else {
+			rc = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), 0);
+		}
+	}
+	if (rc < 0)
+		log_warnx("seccomp: cannot add the clone rules");
 	return rc < 0 ? -1 : 0;
 }
 
@@ -282,6 +327,8 @@ int sandbox_seccomp(enum sandbox_role role, pid_t child)
 	/* Killed and trapped calls also reach the kernel's audit log where it has one. */
 	(void)seccomp_attr_set(f, SCMP_FLTATR_CTL_LOG, 1);
 	int rc = ADD_LIST(f, SCMP_ACT_KILL_PROCESS, fatal_calls);
+	if (rc == 0)
+		rc = add_clone_rules(f, role);
 	if (rc == 0 && !SANDBOX_RELAXED)
 		rc = ADD_LIST(f, SCMP_ACT_KILL_PROCESS, fatal_unless_relaxed);
 	if (rc == 0 && !SANDBOX_RELAXED) {

@@ -278,6 +278,35 @@ void sipmsg_build_asserted(struct sipmsg_build *b, const url_t *url)
 	put(b, "P-Asserted-Identity", msg_header_dup(msg_home(b->msg), (msg_header_t *)p));
 }
 
+void sipmsg_build_extension(struct sipmsg_build *b, const char *name, const char *value)
+{
+	if (!live(b) || !chars_ok(b, "extension header name", name, TOKEN_CHARS))
+		return;
+	size_t n = value ? strnlen(value, SIPMSG_EXTENSION_MAX + 1) : 0;
+	if (!value || n > SIPMSG_EXTENSION_MAX) {
+		sipmsg_build_refuse(b, name, value ? "is too long" : "is missing");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f) {
+			sipmsg_build_refuse(b, name, "has a control character");
+			return;
+		}
+	sip_unknown_t u[1];
+	msg_unknown_init(u);
+	u->un_name = name;
+	u->un_value = value;
+	put(b, name, msg_header_dup(msg_home(b->msg), (msg_header_t *)u));
+}
+
+void sipmsg_build_date(struct sipmsg_build *b, long when)
+{
+	if (!live(b))
+		return;
+	/* Sofia counts from 1900 (NTP era). */
+	put(b, "Date", sip_date_create(msg_home(b->msg), (sip_time_t)when + 2208988800UL));
+}
+
 void sipmsg_build_copy(struct sipmsg_build *b, const void *header)
 {
 	if (!live(b) || !header)

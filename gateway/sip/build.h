@@ -18,6 +18,9 @@
 
 /* The longest value (URI, phrase, text, token) a built message carries. */
 #define SIPMSG_VALUE_MAX 1024
+/* ... and the longest extension header value (an RFC 8224 Identity: a
+ * PASSporT and its info URL). */
+#define SIPMSG_EXTENSION_MAX 8192
 
 /* A message being built. The first refusal sticks: later calls do nothing
  * and sipmsg_build_done() returns NULL with `why` saying what was refused. */
@@ -54,6 +57,11 @@ void sipmsg_build_contact(struct sipmsg_build *b, const url_t *url);
 void sipmsg_build_route(struct sipmsg_build *b, const char *route_set);
 /* P-Asserted-Identity: <url>, one header per call. */
 void sipmsg_build_asserted(struct sipmsg_build *b, const url_t *url);
+/* An extension header Sofia has no class for (Identity): `name` a token,
+ * `value` our own text (up to SIPMSG_EXTENSION_MAX, no control characters). */
+void sipmsg_build_extension(struct sipmsg_build *b, const char *name, const char *value);
+/* Date (RFC 3261 §20.17) at Unix time `when`. */
+void sipmsg_build_date(struct sipmsg_build *b, long when);
 /* A copy of a header (and those chained to it) taken from a parsed message,
  * e.g. a Privacy passed on; NULL adds nothing. */
 void sipmsg_build_copy(struct sipmsg_build *b, const void *header);

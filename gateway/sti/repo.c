@@ -4,6 +4,7 @@
  * or handed to anyone. See repo.h for the bounds. */
 #include "sti/repo.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -7,6 +7,7 @@
 #ifndef PC_STIR_CERT_H
 #define PC_STIR_CERT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -33,20 +34,27 @@ void stir_trust_free(struct stir_trust *t);
  * STIR_CERT_MAX_BYTES or more than STIR_CHAIN_MAX certificates is refused. */
 enum stir_result stir_cert_check(const uint8_t *data, size_t len, const struct stir_trust *t,
 				 time_t now, struct stir_cert **out);
+/* The same checks for RFC 4474's legacy Identity: the leaf's key must be
+ * RSA (2048 bits or more) and the TNAuthList, which those certificates
+ * predate, is read when present but not required. */
+enum stir_result stir_cert_check_rsa(const uint8_t *data, size_t len, const struct stir_trust *t,
+				     time_t now, struct stir_cert **out);
 void stir_cert_free(struct stir_cert *c);
 
-/* The leaf's notAfter: a cache never keeps a chain past it. */
+/* The leaf's notAfter (the earliest notAfter of the chain and its anchor,
+ * should one expire before the leaf): a cache never keeps a chain past it. */
 time_t stir_cert_expires(const struct stir_cert *c);
 /* Whether the chain is still valid at `now` (notBefore/notAfter of each). */
 enum stir_result stir_cert_valid_at(const struct stir_cert *c, time_t now);
-/* The leaf's TNAuthList, as parsed by stir_cert_check. */
+/* The leaf's TNAuthList, as parsed by stir_cert_check (n == 0 for an
+ * RFC 4474 chain without one). */
 const struct stir_tnauth *stir_cert_tnauth(const struct stir_cert *c);
 
 /* Verifies an ES256 JWS signature (raw r||s) over `input` with the leaf's
  * key: STIR_PASSED or STIR_SIGNATURE. */
 enum stir_result stir_cert_verify_es256(const struct stir_cert *c, const char *input, size_t len,
 					const uint8_t sig[STIR_ES256_SIG_LEN]);
-/* The same for an RSA leaf and RFC 4474's rsa-sha256 (or rsa-sha1, when the
+/* The same for an RSA leaf (stir_cert_check_rsa) and RFC 4474's rsa-sha256 (or rsa-sha1, when the
  * caller allowed it) over a digest-string. */
 enum stir_result stir_cert_verify_rsa(const struct stir_cert *c, const char *input, size_t len,
 				      const uint8_t *sig, size_t sig_len, bool sha1);

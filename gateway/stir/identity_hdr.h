@@ -17,6 +17,11 @@ size_t stir_identity_format(const char *input, size_t input_len,
 			    const uint8_t sig[STIR_ES256_SIG_LEN], const char *x5u,
 			    bool shaken, char *out, size_t outlen);
 
+/* Whether u[0..n) is an absolute http(s) URL usable as info/x5u (and as
+ * RFC 4474's Identity-Info): a scheme, something after it, shorter than
+ * max, no whitespace, control characters, '<' or '"'. */
+bool stir_info_url_ok(const char *u, size_t n, size_t max);
+
 struct stir_identity {
 	bool compact;                  /* header and claims to be rebuilt */
 	struct stir_token token;       /* full form: parsed; compact: sig only */

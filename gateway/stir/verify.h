@@ -11,12 +11,18 @@
 
 #include "stir/passport.h"
 
+/* How far in the future an iat may be: the signer's clock and ours are not
+ * the same clock, and NTP keeps honest ones within far less than this. More
+ * would let a signer mint tokens that stay fresh long after max_age_s. */
+#define STIR_IAT_FUTURE_SKEW_S 5
+#define STIR_MAX_AGE_DEFAULT_S 60
+
 struct stir_expect {
 	struct stir_party orig;   /* the calling party, canonical */
 	struct stir_party dest;   /* the called party, canonical */
 	int64_t now;
 	int64_t date;             /* the Date header, or -1 when absent */
-	unsigned max_age_s;       /* iat freshness (default 60) */
+	unsigned max_age_s;       /* iat freshness (0: STIR_MAX_AGE_DEFAULT_S) */
 };
 
 /* STIR_PASSED, STIR_STALE, STIR_DATE_MISMATCH, STIR_ORIG_MISMATCH or

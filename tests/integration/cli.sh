@@ -31,6 +31,18 @@ line=$(grep -n '"10.0.0.1/8"' "$WORK/net.conf" | cut -d: -f1)
 "$PORTCULLIS_BIN" --print-default-config >"$WORK/default.conf"
 grep -q 'port = 5061' "$WORK/default.conf" || fail "default configuration not printed"
 
+# The STIR files are part of the check: the embedded default (its relative
+# paths made absolute) passes; a signing key that is not the published
+# certificate's key, or a trust list that does not load, fails by name.
+sed -E "s#= \"([a-z-]+\.(crt|key|pem))\"#= \"$CERTS/\1\"#" "$WORK/default.conf" >"$WORK/stir.conf"
+out=$("$PORTCULLIS_BIN" -n -c "$WORK/stir.conf" 2>&1) || fail "embedded default with absolute paths rejected: $out"
+sed "s#$CERTS/sti.key#$CERTS/sti-peer.key#" "$WORK/stir.conf" >"$WORK/stirkey.conf"
+out=$("$PORTCULLIS_BIN" -n -c "$WORK/stirkey.conf" 2>&1) && fail "STI key of another certificate accepted"
+[[ "$out" == *"sti-peer.key is not the key of the certificate $CERTS/sti.crt"* ]] || fail "key mismatch message: $out"
+sed "s#$CERTS/sti-ca.crt#$WORK/missing-ca.crt#" "$WORK/stir.conf" >"$WORK/stirca.conf"
+out=$("$PORTCULLIS_BIN" -n -c "$WORK/stirca.conf" 2>&1) && fail "missing STI-CA accepted"
+[[ "$out" == *"missing-ca.crt"* ]] || fail "missing STI-CA not named: $out"
+
 "$PORTCULLIS_BIN" --bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown option not a usage error"
 
 start_gateway "$WORK/good.conf"

@@ -2,11 +2,13 @@
 # Privilege separation (docs/security-model.md): the process that parses
 # network input holds no private key, cannot read the key files, runs as an
 # unprivileged user with no new privileges under a seccomp filter and cannot
-# dump core; no HA1 of the digest user store is in its memory either, while
+# dump core; neither the STI signing key of RFC 8224 Identity (held by the
+# key holder only when a leg signs) nor any HA1 of the digest user store is
+# in its memory either, while
 # digest registration works through the key holder; the key holder does the TLS private-key operations for both the
 # inbound listener and the outgoing client-certificate connection; neither
 # process outlives the other.
-# Fails when: the key holder is bypassed (the key's secret numbers, or a
+# Fails when: the key holder is bypassed (a TLS or STI key's secret numbers, or a
 # user's HA1 in binary or hex, are found in the network process's memory), the user switch is removed (Uid, key
 # readable), NO_NEW_PRIVS or the filter is removed (status), core dumps stay
 # possible (limits, /proc ownership of a non-dumpable process), a call the
@@ -35,8 +37,15 @@ tls_options() {
 		--sni-hostname localhost -p 5061 127.0.0.1 2>&1
 }
 
+# The outside leg signs: the key holder also holds the STI key.
 write_config "$WORK/gw.conf" required "" "timers = { t1 = 100; t2 = 400; t4 = 500; };
-$(trunk_peer 1)"
+$(trunk_peer 1)
+legs = (
+  { name = \"inside\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 20000, 20999 ];
+    identity_origid = \"2a7c3b1e-5d4f-4e0a-9b6c-8f1d2e3a4b5c\"; },
+  { name = \"outside\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 30000, 30999 ]; identity_sign = true; }
+);
+stir = { certificate = \"$CERTS/sti.crt\"; key = \"$CERTS/sti.key\"; x5u = \"http://127.0.0.1:8080/sti.pem\"; };"
 start_options_uas 50
 stunnel_server 5071 15072 trunk
 
@@ -44,6 +53,8 @@ start_gateway "$WORK/gw.conf"
 KH_PID=$(keyholder_of "$GW_PID")
 [ -n "$KH_PID" ] && [ "$(cat "/proc/$KH_PID/comm")" = pc-keyholder ] || fail "no key holder child"
 note "network process $GW_PID, key holder $KH_PID"
+check keyholder_holds_sti_key "$(grep -m1 'key holder' "$WORK/gateway.log")" \
+	grep -q "key holder [0-9]* holds 2 private keys" "$WORK/gateway.log"
 
 # 1. TLS with keys held elsewhere: client side (the trunk demands our
 #    certificate) and server side, TLS 1.3 and 1.2.
@@ -60,16 +71,18 @@ if [ "$(id -u)" -eq 0 ]; then
 	# The key file, read with the network process's own credentials: refused.
 	read -r _ ruid _ < <(awk '$1 == "Uid:"' "/proc/$GW_PID/status")
 	read -r _ rgid _ < <(awk '$1 == "Gid:"' "/proc/$GW_PID/status")
-	if setpriv --reuid="$ruid" --regid="$rgid" --clear-groups cat "$CERTS/gateway.key" >/dev/null 2>&1; then
-		flunk key_file_unreadable "uid $ruid can read $CERTS/gateway.key"
-	else
-		pass key_file_unreadable
-	fi
+	for key in gateway sti; do
+		if setpriv --reuid="$ruid" --regid="$rgid" --clear-groups cat "$CERTS/$key.key" >/dev/null 2>&1; then
+			flunk "${key}_key_file_unreadable" "uid $ruid can read $CERTS/$key.key"
+		else
+			pass "${key}_key_file_unreadable"
+		fi
+	done
 else
 	note "not root: the user switch is not tested (the gateway keeps uid $(id -u))"
 fi
 check no_key_fd "a descriptor of the network process names the key file" \
-	bash -c "! ls -l /proc/$GW_PID/fd /proc/$KH_PID/fd 2>/dev/null | grep -q gateway.key"
+	bash -c "! ls -l /proc/$GW_PID/fd /proc/$KH_PID/fd 2>/dev/null | grep -qE '(gateway|sti).key'"
 
 # 3. No new privileges, seccomp filter mode, for both processes.
 for who in network:$GW_PID keyholder:$KH_PID; do
@@ -86,15 +99,19 @@ for who in network:$GW_PID keyholder:$KH_PID; do
 	fi
 done
 
-# 4. The private key's secret numbers: absent from the network process,
-#    present in the key holder (which proves the scan finds them).
+# 4. The private keys' secret numbers (the TLS key, and the STI key's
+#    scalar): absent from the network process, present in the key holder
+#    (which proves the scan finds them).
 if [ "$(id -u)" -eq 0 ]; then
-	python3 "$TESTS/integration/memscan.py" "$CERTS/gateway.key" "$GW_PID" >"$WORK/scan-network.txt" 2>&1
-	python3 "$TESTS/integration/memscan.py" "$CERTS/gateway.key" "$KH_PID" >"$WORK/scan-keyholder.txt" 2>&1
-	check network_memory_has_no_key "$(grep -v '^hits' "$WORK/scan-network.txt" | head -3 | tr '\n' ';')" \
-		grep -qx "hits 0" "$WORK/scan-network.txt"
-	check keyholder_memory_has_key "the scan found nothing in the key holder: $(tail -1 "$WORK/scan-keyholder.txt")" \
-		grep -qE "^private key(\s|$| \(reversed\))" "$WORK/scan-keyholder.txt"
+	for key in gateway sti; do
+		n=; [ "$key" = sti ] && n=_sti
+		python3 "$TESTS/integration/memscan.py" "$CERTS/$key.key" "$GW_PID" >"$WORK/scan-network-$key.txt" 2>&1
+		python3 "$TESTS/integration/memscan.py" "$CERTS/$key.key" "$KH_PID" >"$WORK/scan-keyholder-$key.txt" 2>&1
+		check "network_memory_has_no${n}_key" "$(grep -v '^hits' "$WORK/scan-network-$key.txt" | head -3 | tr '\n' ';')" \
+			grep -qx "hits 0" "$WORK/scan-network-$key.txt"
+		check "keyholder_memory_has${n}_key" "the scan found nothing in the key holder: $(tail -1 "$WORK/scan-keyholder-$key.txt")" \
+			grep -qE "^private key(\s|$| \(reversed\))" "$WORK/scan-keyholder-$key.txt"
+	done
 else
 	note "not root: another process's memory cannot be scanned"
 fi

@@ -56,12 +56,27 @@ def party(value):
     return {"tn": value} if value.isdigit() else {"uri": value}
 
 
+def load_key(path):
+    """certtool writes some EC keys with a 33-byte scalar, which newer
+    cryptography releases refuse: openssl re-encodes them."""
+    pem = open(path, "rb").read()
+    try:
+        return serialization.load_pem_private_key(pem, None)
+    except ValueError:
+        import subprocess
+        pem = subprocess.run(["openssl", "pkey", "-in", path], check=True,
+                             capture_output=True).stdout
+        return serialization.load_pem_private_key(pem, None)
+
+
 def cmd_sign(a):
-    key = serialization.load_pem_private_key(open(a.key, "rb").read(), None)
+    key = load_key(a.key)
     header = {"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": a.x5u}
     claims = {"attest": a.attest, "dest": {k: [v] for k, v in party(a.dest).items()},
-              "iat": int(time.time()) + a.iat_offset, "orig": party(a.orig),
+              "iat": (a.iat or int(time.time())) + a.iat_offset, "orig": party(a.orig),
               "origid": a.origid}
+    if a.compact:  # RFC 8588 SHAKEN needs the full form: a plain PASSporT
+        del header["ppt"], claims["attest"], claims["origid"]
     for kv in a.set or []:
         k, v = kv.split("=", 1)
         claims[k] = json.loads(v)
@@ -76,7 +91,7 @@ def cmd_sign(a):
         token = b64u(canon(header)) + "." + b64u(canon(claims)) + "." + b64u(sig)
     if a.compact:
         token = ".." + b64u(sig)
-    print(f"{token};info=<{a.x5u}>;alg=ES256;ppt=shaken")
+    print(f"{token};info=<{a.x5u}>;alg=ES256" + ("" if a.compact else ";ppt=shaken"))
 
 
 def fail(why):
@@ -183,6 +198,7 @@ def main():
     s.add_argument("--attest", default="A")
     s.add_argument("--origid", default="4437c7eb-8f7a-4f0e-a863-f53a0e60251a")
     s.add_argument("--iat-offset", type=int, default=0)
+    s.add_argument("--iat", type=int, default=0)
     s.add_argument("--set", action="append")
     s.add_argument("--flip-signature", action="store_true")
     s.add_argument("--tamper-claims")

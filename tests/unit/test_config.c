@@ -413,6 +413,165 @@ static void connection_budgets(void **state)
 	assert_int_equal(cfg.limits.first_message_timeout_s, 5);
 }
 
+/* --- STIR (RFC 8224 Identity) ------------------------------------------- */
+
+static void default_signs_to_the_trunk_and_marks_its_calls(void **state)
+{
+	assert_int_equal(config_load(NULL, &cfg, err, sizeof(err)), 0);
+	const struct leg_config *out = config_leg(&cfg, "outside"), *in = config_leg(&cfg, "inside");
+	assert_true(out->identity_sign);
+	assert_int_equal(out->identity_verify, IDENTITY_VERIFY_MARK);
+	assert_false(in->identity_sign);
+	assert_false(in->identity_sign_unauthenticated);
+	assert_int_equal(in->identity_verify, IDENTITY_VERIFY_OFF);
+	assert_int_equal(strlen(in->identity_origid), 36);
+	assert_int_equal(strlen(out->identity_origid), 36);
+	assert_string_not_equal(in->identity_origid, out->identity_origid);
+	assert_false(cfg.peers[0].identity_legacy);
+	/* Relative names resolve against the development PKI directory. */
+	assert_true(cfg.stir.certificate[0] == '/' && strstr(cfg.stir.certificate, "/sti.crt"));
+	assert_true(cfg.stir.key[0] == '/' && strstr(cfg.stir.key, "/sti.key"));
+	assert_true(cfg.stir.trust[0] == '/' && strstr(cfg.stir.trust, "/sti-ca.crt"));
+	assert_string_equal(cfg.stir.x5u, "http://127.0.0.1:8080/sti.pem");
+	assert_int_equal(cfg.stir.n_fetch_http_hosts, 1);
+	assert_string_equal(cfg.stir.fetch_http_hosts[0], "127.0.0.1");
+	assert_int_equal(cfg.stir.n_fetch_allow_networks, 1);
+	assert_string_equal(cfg.stir.fetch_allow_networks[0].text, "127.0.0.0/8");
+	assert_true(cfg.stir.fetch_allow_networks[0].line > 0);
+	assert_string_equal(cfg.http.address, "127.0.0.1");
+	assert_int_equal(cfg.http.port, 8080);
+	assert_false(cfg.stir.legacy_sha1);
+	assert_true(config_stir_signs(&cfg) && config_stir_verifies(&cfg) && !config_stir_legacy(&cfg));
+}
+
+static void stir_defaults(void **state)
+{
+	assert_int_equal(load(LISTENER LEGS), 0);
+	const struct stir_config *st = &cfg.stir;
+	assert_string_equal(st->country_code, "1");
+	assert_int_equal(st->max_age_s, 60);
+	assert_int_equal(st->cache_entries, 1000);
+	assert_int_equal(st->cache_max_age_s, 86400);
+	assert_int_equal(st->fetch_timeout_ms, 2000);
+	assert_int_equal(st->connect_timeout_ms, 1000);
+	assert_int_equal(st->max_cert_size, 65536);
+	assert_int_equal(st->max_fetches, 32);
+	assert_int_equal(st->n_fetch_http_hosts, 0); /* https only */
+	assert_int_equal(st->n_fetch_allow_networks, 0);
+	assert_false(st->legacy_sha1);
+	assert_string_equal(st->key, "");
+	assert_int_equal(cfg.http.port, 0); /* no HTTP listener */
+	assert_false(cfg.legs[0].identity_sign);
+	assert_false(cfg.legs[0].identity_sign_unauthenticated);
+	assert_int_equal(cfg.legs[0].identity_verify, IDENTITY_VERIFY_OFF);
+	assert_string_equal(cfg.legs[0].identity_origid, "");
+	assert_false(config_stir_signs(&cfg) || config_stir_verifies(&cfg) || config_stir_legacy(&cfg));
+}
+
+#define ORIGID "identity_origid = \"123e4567-e89b-12d3-a456-426614174000\";"
+#define SLEGS(in, out) "legs = ( { name = \"inside\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 20000, 20099 ];\n" \
+	in " },\n  { name = \"outside\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 30000, 30099 ];\n" out " } );\n"
+#define SROUTES "routes = ( { from_leg = \"inside\"; to_leg = \"outside\"; transport = \"udp\";" \
+	" address = \"127.0.0.1\"; port = 5070; } );\n"
+#define SIGNER "stir = {\n certificate = \"sti.crt\"; key = \"sti.key\"; x5u = \"https://sti.example.com/sti.pem\";" \
+	" trust = \"sti-ca.crt\";\n"
+
+static void stir_signing_leg_loads(void **state)
+{
+	assert_int_equal(load(LISTENER SLEGS(ORIGID " identity_unauthenticated = \"c\";",
+					     "identity_sign = true; identity_verify = \"reject\";")
+			      SROUTES SIGNER " fetch_http_hosts = [ \"certs.example.com\" ];\n"
+			      " fetch_allow_networks = [ \"10.0.0.0/8\", \"fd00::/8\" ]; max_cert_size = 32768;\n"
+			      " country_code = \"44\"; crl = \"/var/sti.crl\"; };\n"
+			      "http = { address = \"::1\"; port = 8443; };\n"), 0);
+	assert_string_equal(cfg.stir.certificate, "/etc/pc/sti.crt");
+	assert_string_equal(cfg.stir.key, "/etc/pc/sti.key");
+	assert_string_equal(cfg.stir.crl, "/var/sti.crl");
+	assert_string_equal(cfg.stir.country_code, "44");
+	assert_int_equal(cfg.stir.max_cert_size, 32768);
+	assert_int_equal(cfg.stir.n_fetch_allow_networks, 2);
+	assert_int_equal(cfg.stir.fetch_allow_networks[1].line, 10);
+	assert_true(cfg.legs[0].identity_sign_unauthenticated);
+	assert_int_equal(cfg.legs[1].identity_verify, IDENTITY_VERIFY_REJECT);
+	assert_int_equal(cfg.http.port, 8443);
+}
+
+/* Each rule of the stir group with the line its error names. */
+static void stir_mistakes(void **state)
+{
+	static const struct { const char *text, *want; } cases[] = {
+		/* signing without what it signs with */
+		{ LISTENER SLEGS(ORIGID, "identity_sign = true;") SROUTES,
+		  "legs: a leg signs (identity_sign): stir.certificate, stir.key and stir.x5u are needed" },
+		{ LISTENER SLEGS(ORIGID, "identity_sign = true;") SROUTES
+		  "stir = {\n certificate = \"a\"; key = \"b\"; };\n",
+		  "test.conf:7: stir: a leg signs" },
+		{ LISTENER SLEGS(ORIGID, "") "stir = {\n certificate = \"a\"; };\n",
+		  "test.conf:6: stir: certificate and key go together" },
+		/* verifying without a trust list */
+		{ LISTENER SLEGS("identity_verify = \"mark\";", ""),
+		  "legs: a leg verifies (identity_verify): stir.trust" },
+		{ LISTENER SLEGS("identity_verify = \"maybe\";", ""),
+		  "test.conf:3: identity_verify: must be off, mark or reject" },
+		{ LISTENER SLEGS("identity_unauthenticated = \"a\";", ""),
+		  "test.conf:3: identity_unauthenticated: must be none or c" },
+		/* legacy RFC 4474 without its keys */
+		{ LISTENER "peers = ( { name = \"p\"; transport = \"udp\"; address = \"127.0.0.1\"; port = 5;\n"
+		  " identity_legacy = true; } );\n",
+		  "test.conf:2: peers: a peer speaks RFC 4474 (identity_legacy): stir.legacy_certificate" },
+		{ LISTENER "peers = ( { name = \"p\"; transport = \"udp\"; address = \"127.0.0.1\"; port = 5;\n"
+		  " identity_legacy = true; } );\nstir = { legacy_certificate = \"l.crt\"; legacy_key = \"l.key\";\n"
+		  " legacy_info = \"https://x.example/l.crt\"; };\n",
+		  "test.conf:4: stir: a peer speaks RFC 4474 (identity_legacy): stir.trust" },
+		{ LISTENER "stir = {\n legacy_key = \"l.key\"; };\n",
+		  "test.conf:2: stir: legacy_certificate and legacy_key go together" },
+		/* URLs a verifier could not fetch, or that break the header */
+		{ LISTENER "stir = {\n x5u = \"ftp://example.com/sti.pem\"; };\n",
+		  "test.conf:3: x5u: must be an http:// or https:// URL" },
+		{ LISTENER "stir = {\n x5u = \"https:///sti.pem\"; };\n", "test.conf:3: x5u: the URL must name a host" },
+		{ LISTENER "stir = {\n x5u = \"https://user@example.com/\"; };\n", "x5u: the URL must name a host" },
+		{ LISTENER "stir = {\n x5u = \"https://example.com/a b\"; };\n", "test.conf:3: x5u: no spaces" },
+		{ LISTENER "stir = {\n x5u = \"https://example.com/>;alg=none\"; };\n", "x5u: no spaces" },
+		{ LISTENER "stir = {\n legacy_info = \"example.com/l.crt\"; };\n",
+		  "test.conf:3: legacy_info: must be an http:// or https:// URL" },
+		/* an origid that is not a UUID, or missing where calls are signed */
+		{ LISTENER SLEGS("identity_origid = \"123e4567-e89b-12d3-a456-42661417400\";", ""),
+		  "test.conf:3: identity_origid: must be a UUID" },
+		{ LISTENER SLEGS("identity_origid = \"123e4567xe89b-12d3-a456-426614174000\";", ""),
+		  "identity_origid: must be a UUID" },
+		{ LISTENER SLEGS("identity_origid = \"123e4567-e89b-12d3-a456-42661417400g\";", ""),
+		  "identity_origid: must be a UUID" },
+		{ LISTENER SLEGS("", "identity_sign = true;") SROUTES SIGNER "};\n",
+		  "legs: leg \"inside\" needs an identity_origid: its calls go to leg \"outside\"" },
+		/* numbers out of bounds */
+		{ LISTENER "stir = {\n country_code = \"+1\"; };\n", "test.conf:3: country_code: must be 1 to 3 digits" },
+		{ LISTENER "stir = {\n country_code = \"1234\"; };\n", "test.conf:3: country_code: value too long" },
+		{ LISTENER "stir = {\n max_age = 0; };\n", "test.conf:3: max_age: must be between 1 and 3600" },
+		{ LISTENER "stir = {\n max_cert_size = 65537; };\n", "test.conf:3: max_cert_size: must be between" },
+		{ LISTENER "stir = {\n max_fetches = 0; };\n", "test.conf:3: max_fetches: must be between" },
+		{ LISTENER "stir = {\n cache_entries = 0; };\n", "test.conf:3: cache_entries: must be between" },
+		{ LISTENER "stir = {\n cache_max_age = 0; };\n", "test.conf:3: cache_max_age: must be between" },
+		{ LISTENER "stir = {\n fetch_timeout = 50; };\n", "test.conf:3: fetch_timeout: must be between" },
+		{ LISTENER "stir = { fetch_timeout = 500;\n connect_timeout = 1000; };\n",
+		  "test.conf:3: connect_timeout: must not exceed fetch_timeout (500)" },
+		{ LISTENER "stir = {\n fetch_http_hosts = [ \"*.example.com\" ]; };\n",
+		  "test.conf:3: fetch_http_hosts: \"*.example.com\" is not a valid name" },
+		{ LISTENER "stir = {\n fetch_allow_networks = [ 10 ]; };\n",
+		  "test.conf:3: fetch_allow_networks: entry 1 must be a network" },
+		{ LISTENER "stir = {\n legacy_sha1 = 1; };\n", "test.conf:3: legacy_sha1: must be true or false" },
+		/* the HTTP listener */
+		{ LISTENER "http = {\n address = \"127.0.0.1\"; };\n", "test.conf:2: http: missing required key \"port\"" },
+		{ LISTENER "http = { address = \"127.0.0.1\";\n port = 70000; };\n", "test.conf:3: port: must be between" },
+		{ "listeners = ( { name = \"t\"; leg = \"i\"; transport = \"tcp\"; address = \"127.0.0.1\"; port = 8080; } );\n"
+		  "http = { address = \"127.0.0.1\";\n port = 8080; };\n",
+		  "test.conf:3: port: 127.0.0.1:8080 is already used by listener \"t\"" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (load(cases[i].text) != -1 || !strstr(err, cases[i].want))
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, cases[i].want);
+	}
+}
+
 /* The table of keys knows every group: a key it does not list is an error
  * on its own line in each of them, top level, lists and nested TLS alike.
  * Fails if a group is read without checking its keys against its table. */
@@ -433,6 +592,8 @@ static void unknown_key_in_every_group(void **state)
 		LISTENER "registrar = {\n bogus = 1; };\n",
 		LISTENER "abuse = {\n bogus = 1; };\n",
 		LISTENER "identity = {\n bogus = 1; };\n",
+		LISTENER "stir = {\n bogus = 1; };\n",
+		LISTENER "http = { address = \"127.0.0.1\"; port = 8080;\n bogus = 1; };\n",
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		assert_int_equal(load(files[i]), -1);
@@ -478,6 +639,10 @@ int main(void)
 		cmocka_unit_test(abuse_and_identity_mistakes),
 		cmocka_unit_test(leg_auth_and_transport_requirements),
 		cmocka_unit_test(unknown_key_in_every_group),
+		cmocka_unit_test(default_signs_to_the_trunk_and_marks_its_calls),
+		cmocka_unit_test(stir_defaults),
+		cmocka_unit_test(stir_signing_leg_loads),
+		cmocka_unit_test(stir_mistakes),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

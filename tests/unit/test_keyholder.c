@@ -10,8 +10,16 @@
  * user and a user without that algorithm's HA1 are told apart by status
  * only; malformed digest requests (wrong size, a key or algorithm given, an
  * unterminated field, a foreign realm, a question that is not qop=auth) are
- * refused, and no digest answer carries data. */
+ * refused, and no digest answer carries data.
+ * The Identity keys: a PASSporT hash signed with the development STI key
+ * (certs/dev/sti.key) verifies with sti.crt's public key, as JWS r || s;
+ * an RFC 4474 rsa-sha256 signature verifies with the legacy key's; the STI
+ * key refuses decryption, raw data, RSA and other hash algorithms, hashes
+ * of the wrong length and TLS flags; the legacy key refuses decryption (a
+ * TLS RSA key may decrypt), PSS and rsa-sha1 (legacy_sha1 is not set).
+ * Fails when holder.c loads these keys with a TLS key's rights. */
 #include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <setjmp.h>
@@ -25,38 +33,54 @@
 
 #include <cmocka.h>
 
+#include "build_config.h"
 #include "keyholder/keyholder.h"
 #include "keyholder/proto.h"
 
 static char key_path[] = "/tmp/test_keyholder_XXXXXX";
 static char users_path[] = "/tmp/test_keyholder_users_XXXXXX";
+static char legacy_path[] = "/tmp/test_keyholder_legacy_XXXXXX";
+#define STI_KEY PORTCULLIS_CERT_DIR "/sti.key"
+#define STI_CRT PORTCULLIS_CERT_DIR "/sti.crt"
+/* Indices in kh_key_paths: the TLS key, then the STI key, then the legacy one. */
+#define KEY_STI 1
+#define KEY_LEGACY 2
 #define REALM "example.com"
 /* alice/wonderland (both HA1s), bob/builder (MD5 only) */
 static const char users_text[] =
 	"alice example.com md5=93dfce8dfebfae8af4a726982429d23a "
 	"sha256=8a76b8adf2eb7492ff78f57bc361a5c93e2f53c6e93f7ee91f68b5382cfea14f\n"
 	"bob example.com md5=37593d991414f52c30246c60c7798431\n";
-static gnutls_pubkey_t pub;
+static gnutls_pubkey_t pub, legacy_pub;
 static gnutls_privkey_t ext;
 
-static int setup(void **state)
+/* A new key of `pk` and `bits` written as PEM to `path` (a mkstemp
+ * template); its public key in *pubkey. */
+static int new_key(char *path, gnutls_pk_algorithm_t pk, unsigned bits, gnutls_pubkey_t *pubkey)
 {
 	gnutls_x509_privkey_t x;
 	gnutls_privkey_t k;
-	unsigned char pem[4096];
+	unsigned char pem[8192];
 	size_t len = sizeof(pem);
-	int fd = mkstemp(key_path);
-	if (fd < 0 || gnutls_x509_privkey_init(&x) < 0 ||
-	    gnutls_x509_privkey_generate(x, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0 ||
+	int fd = mkstemp(path);
+	if (fd < 0 || gnutls_x509_privkey_init(&x) < 0 || gnutls_x509_privkey_generate(x, pk, bits, 0) < 0 ||
 	    gnutls_x509_privkey_export(x, GNUTLS_X509_FMT_PEM, pem, &len) < 0 ||
 	    write(fd, pem, len) != (ssize_t)len)
 		return -1;
 	close(fd);
 	if (gnutls_privkey_init(&k) < 0 || gnutls_privkey_import_x509(k, x, 0) < 0 ||
-	    gnutls_pubkey_init(&pub) < 0 || gnutls_pubkey_import_privkey(pub, k, 0, 0) < 0)
+	    gnutls_pubkey_init(pubkey) < 0 || gnutls_pubkey_import_privkey(*pubkey, k, 0, 0) < 0)
 		return -1;
 	gnutls_privkey_deinit(k);
 	gnutls_x509_privkey_deinit(x);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	if (new_key(key_path, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), &pub) < 0 ||
+	    new_key(legacy_path, GNUTLS_PK_RSA, 2048, &legacy_pub) < 0)
+		return -1;
 
 	int ufd = mkstemp(users_path);
 	if (ufd < 0 || write(ufd, users_text, strlen(users_text)) != (ssize_t)strlen(users_text))
@@ -73,6 +97,12 @@ static int setup(void **state)
 	cfg.listeners[0].transport = PC_TP_TLS;
 	snprintf(cfg.listeners[0].tls.certificate, sizeof(cfg.listeners[0].tls.certificate), "unused.crt");
 	snprintf(cfg.listeners[0].tls.key, sizeof(cfg.listeners[0].tls.key), "%s", key_path);
+	cfg.legs[0].identity_sign = true;
+	snprintf(cfg.stir.key, sizeof(cfg.stir.key), STI_KEY);
+	cfg.n_peers = 1;
+	cfg.peers[0].identity_legacy = true;
+	snprintf(cfg.stir.legacy_key, sizeof(cfg.stir.legacy_key), "%s", legacy_path);
+	cfg.stir.legacy_sha1 = false;
 	struct sandbox_user stay = { .drop = false };
 	if (keyholder_start(&cfg, &stay) < 0 || keyholder_privkey(key_path, pub, &ext) < 0)
 		return -1;
@@ -83,8 +113,10 @@ static int teardown(void **state)
 {
 	gnutls_privkey_deinit(ext);
 	gnutls_pubkey_deinit(pub);
+	gnutls_pubkey_deinit(legacy_pub);
 	keyholder_stop();
 	unlink(key_path);
+	unlink(legacy_path);
 	unlink(users_path);
 	return 0;
 }
@@ -133,7 +165,7 @@ static void malformed_requests_refused(void **state)
 	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
 	r = good; r.op = KH_OP_READY;
 	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
-	r = good; r.key = 1;
+	r = good; r.key = 3;
 	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
 	r = good; r.op = KH_OP_DECRYPT; r.algo = 0; /* an EC key decrypts nothing */
 	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
@@ -268,6 +300,107 @@ static void malformed_digest_requests_refused(void **state)
 	signature_verifies();
 }
 
+/* --- Identity keys -------------------------------------------------------- */
+
+static void sti_signature_verifies_with_the_certificate(void **state)
+{
+	static const char input[] = "eyJhbGciOiJFUzI1NiJ9.eyJpYXQiOjE3MDAwMDAwMDB9";
+	uint8_t hash[32], sig[KEYHOLDER_ES256_LEN];
+	gnutls_datum_t crt_pem = { NULL, 0 }, der = { NULL, 0 };
+	gnutls_x509_crt_t crt;
+	gnutls_pubkey_t sti_pub;
+	assert_true(keyholder_sti_active());
+	assert_true(keyholder_legacy_active());
+	assert_int_equal(gnutls_hash_fast(GNUTLS_DIG_SHA256, input, strlen(input), hash), 0);
+	assert_int_equal(keyholder_sign_es256(hash, sig), 0);
+
+	assert_int_equal(gnutls_load_file(STI_CRT, &crt_pem), 0);
+	assert_int_equal(gnutls_x509_crt_init(&crt), 0);
+	assert_int_equal(gnutls_x509_crt_import(crt, &crt_pem, GNUTLS_X509_FMT_PEM), 0);
+	assert_int_equal(gnutls_pubkey_init(&sti_pub), 0);
+	assert_int_equal(gnutls_pubkey_import_x509(sti_pub, crt, 0), 0);
+	/* JWS r || s back to DER, as any verifier does. */
+	const gnutls_datum_t r = { sig, 32 }, s = { sig + 32, 32 };
+	assert_int_equal(gnutls_encode_rs_value(&der, &r, &s), 0);
+	const gnutls_datum_t data = { (unsigned char *)input, (unsigned)strlen(input) };
+	assert_int_equal(gnutls_pubkey_verify_data2(sti_pub, GNUTLS_SIGN_ECDSA_SHA256, 0, &data, &der), 0);
+	/* and not over anything else */
+	const gnutls_datum_t other = { (unsigned char *)input, (unsigned)strlen(input) - 1 };
+	assert_int_not_equal(gnutls_pubkey_verify_data2(sti_pub, GNUTLS_SIGN_ECDSA_SHA256, 0, &other, &der), 0);
+	/* Deterministic ECDSA: the same hash, the same signature. */
+	uint8_t again[KEYHOLDER_ES256_LEN];
+	assert_int_equal(keyholder_sign_es256(hash, again), 0);
+	assert_memory_equal(sig, again, sizeof(sig));
+	gnutls_free(der.data);
+	gnutls_free(crt_pem.data);
+	gnutls_pubkey_deinit(sti_pub);
+	gnutls_x509_crt_deinit(crt);
+}
+
+static void legacy_signature_verifies(void **state)
+{
+	static const char digest_string[] = "sip:alice@example.com|sip:bob@example.org|a84b4c76e66710|"
+					    "314159 INVITE|Thu, 21 Feb 2002 13:02:03 GMT|sip:alice@pc33.example.com|";
+	uint8_t sig[512];
+	size_t len = sizeof(sig);
+	assert_int_equal(keyholder_sign_rsa(digest_string, strlen(digest_string), false, sig, &len), 0);
+	assert_int_equal(len, 256);
+	const gnutls_datum_t data = { (unsigned char *)digest_string, (unsigned)strlen(digest_string) };
+	const gnutls_datum_t sd = { sig, (unsigned)len };
+	assert_int_equal(gnutls_pubkey_verify_data2(legacy_pub, GNUTLS_SIGN_RSA_SHA256, 0, &data, &sd), 0);
+	/* rsa-sha1 is refused: legacy_sha1 is not configured. */
+	len = sizeof(sig);
+	assert_true(keyholder_sign_rsa(digest_string, strlen(digest_string), true, sig, &len) < 0);
+	/* a buffer too small for the signature */
+	len = 100;
+	assert_true(keyholder_sign_rsa(digest_string, strlen(digest_string), false, sig, &len) < 0);
+}
+
+static void identity_keys_refuse_other_uses(void **state)
+{
+	const struct kh_request sti = { .op = KH_OP_SIGN_HASH, .key = KEY_STI,
+					.algo = GNUTLS_SIGN_ECDSA_SHA256, .len = 32 };
+	const struct kh_request legacy = { .op = KH_OP_SIGN_HASH, .key = KEY_LEGACY,
+					   .algo = GNUTLS_SIGN_RSA_SHA256, .len = 32 };
+	size_t full = KH_REQUEST_HEADER + 32;
+	struct kh_request r;
+
+	r = sti; r.op = KH_OP_DECRYPT; r.algo = 0;
+	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
+	r = sti; r.op = KH_OP_SIGN_DATA; /* data a TLS peer could choose */
+	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
+	r = sti; r.algo = GNUTLS_SIGN_RSA_SHA256; /* an RSA algorithm for an EC key */
+	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
+	r = sti; r.algo = GNUTLS_SIGN_ECDSA_SHA384; r.len = 48;
+	assert_int_equal(raw(&r, KH_REQUEST_HEADER + 48), GNUTLS_E_INVALID_REQUEST);
+	r = sti; r.algo = GNUTLS_SIGN_ECDSA_SHA1; r.len = 20;
+	assert_int_equal(raw(&r, KH_REQUEST_HEADER + 20), GNUTLS_E_INVALID_REQUEST);
+	r = sti; r.len = 31; /* a hash of the wrong length */
+	assert_int_equal(raw(&r, KH_REQUEST_HEADER + 31), GNUTLS_E_INVALID_REQUEST);
+	r = sti; r.len = 33;
+	assert_int_equal(raw(&r, KH_REQUEST_HEADER + 33), GNUTLS_E_INVALID_REQUEST);
+	r = sti; r.flags = GNUTLS_PRIVKEY_SIGN_FLAG_RSA_PSS; /* a TLS flag */
+	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
+
+	r = legacy; r.op = KH_OP_DECRYPT; r.algo = 0; /* RSA, but not a TLS key */
+	r.len = 256;
+	assert_int_equal(raw(&r, KH_REQUEST_HEADER + 256), GNUTLS_E_INVALID_REQUEST);
+	r = legacy; r.op = KH_OP_SIGN_DATA;
+	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
+	r = legacy; r.algo = GNUTLS_SIGN_RSA_SHA1; r.len = 20; /* legacy_sha1 not set */
+	assert_int_equal(raw(&r, KH_REQUEST_HEADER + 20), GNUTLS_E_INVALID_REQUEST);
+	r = legacy; r.len = 20; /* a SHA-1-sized hash called SHA-256 */
+	assert_int_equal(raw(&r, KH_REQUEST_HEADER + 20), GNUTLS_E_INVALID_REQUEST);
+	r = legacy; r.flags = GNUTLS_PRIVKEY_SIGN_FLAG_RSA_PSS;
+	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
+	r = legacy; r.algo = GNUTLS_SIGN_ECDSA_SHA256;
+	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
+
+	/* and both still sign what they are for */
+	sti_signature_verifies_with_the_certificate(state);
+	legacy_signature_verifies(state);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +408,9 @@ int main(void)
 		cmocka_unit_test(malformed_requests_refused),
 		cmocka_unit_test(digest_through_holder),
 		cmocka_unit_test(malformed_digest_requests_refused),
+		cmocka_unit_test(sti_signature_verifies_with_the_certificate),
+		cmocka_unit_test(legacy_signature_verifies),
+		cmocka_unit_test(identity_keys_refuse_other_uses),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

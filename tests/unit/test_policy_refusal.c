@@ -123,6 +123,11 @@ static void rows_keep_the_wire_and_the_counters(void **state)
 		{ REFUSAL_MEDIA_EXHAUSTED, 503, "Service Unavailable", NULL, 399 },
 		{ REFUSAL_MEDIA_FAILED, 500, "Internal Server Error", NULL, 399 },
 		{ REFUSAL_DIALOG_IDENTITY, 403, "Forbidden", "dialog_requests_refused_identity", 0 },
+		{ REFUSAL_STIR_NO_IDENTITY, 428, "Use Identity Header", "identity_calls_rejected", 0 },
+		{ REFUSAL_STIR_BAD_INFO, 436, "Bad Identity Info", "identity_calls_rejected", 0 },
+		{ REFUSAL_STIR_CREDENTIAL, 437, "Unsupported Credential", "identity_calls_rejected", 0 },
+		{ REFUSAL_STIR_INVALID, 438, "Invalid Identity Header", "identity_calls_rejected", 0 },
+		{ REFUSAL_STIR_STALE, 403, "Stale Date", "identity_calls_rejected", 0 },
 	};
 	bool seen[REFUSAL__COUNT] = { false };
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -145,6 +150,10 @@ static void rows_keep_the_wire_and_the_counters(void **state)
 	for (int r = REFUSAL_NONE + 1; r < REFUSAL__COUNT; r++)
 		if (!seen[r])
 			fail_msg("reason %d is not pinned here: add what it answers and counts", r);
+	/* RFC 9410: only the verification service's refusals carry Reason: STIR. */
+	for (int r = REFUSAL_NONE + 1; r < REFUSAL__COUNT; r++)
+		assert_int_equal(refusal_get((enum pc_refusal)r)->stir_reason,
+				 r >= REFUSAL_STIR_NO_IDENTITY && r <= REFUSAL_STIR_STALE);
 	/* The Retry-After a call's refusals have always carried. */
 	assert_int_equal(refusal_get(REFUSAL_MAX_CALLS)->retry_after, 10);
 	assert_int_equal(refusal_get(REFUSAL_CALL_FAILED)->retry_after, 1);

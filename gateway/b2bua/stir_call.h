@@ -1,0 +1,61 @@
+/* Internal to b2bua/: the gateway as STIR authentication and verification
+ * service for its calls (stir_call.c). Signing: a call leaving on a leg that
+ * signs gets a PASSporT whose attestation policy/attest.c decides, signed by
+ * the key holder. Verifying: a call arriving on a leg that verifies is
+ * checked (sti/verify, maybe waiting for a certificate fetch); the result
+ * becomes a verstat on the identity handed on (ATIS-1000074), or a refusal
+ * on a leg in "reject" mode. A verstat arriving from outside is always
+ * removed. */
+#ifndef PC_B2BUA_STIR_CALL_H
+#define PC_B2BUA_STIR_CALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy/refusal.h"
+#include "sip/msg.h"
+#include "stir/result.h"
+
+struct b2bua;
+struct gateway_config;
+struct call;
+struct identity_out;
+struct sti_check;
+
+/* The verification service's repository, or NULL when no leg verifies.
+ * 0, or -1 with why. */
+int stir_call_init(struct b2bua *b, char *why, size_t whylen);
+
+/* --check-config: the STI-CA trust list and CRLs load when a leg verifies.
+ * 0, or -1 with why. */
+int stir_call_check_config(const struct gateway_config *cfg, char *why, size_t whylen);
+void stir_call_fini(struct b2bua *b);
+
+/* What verification decided for a call (none when its leg does not verify). */
+enum stir_mark { STIR_MARK_NONE = 0, STIR_MARK_PASSED, STIR_MARK_FAILED, STIR_MARK_NO_VALIDATION };
+/* The verstat value of ATIS-1000074 for a mark, NULL for none. */
+const char *stir_mark_verstat(enum stir_mark m);
+
+/* Called once when a pending verification ends (not after cancel). */
+typedef void (*stir_call_resume_fn)(struct call *c, enum stir_result r);
+
+/* Verifies the INVITE of call c (arriving on leg A). Returns the result when
+ * known now (STIR_RESULT__COUNT when the leg does not verify: nothing to
+ * do); or STIR_RESULT__COUNT with c->stir_check set, and `resume` is
+ * called later. Counts the result. */
+enum stir_result stir_call_verify(struct call *c, sip_t const *sip, bool prev_hop_trusted,
+				  stir_call_resume_fn resume, bool *pending);
+/* The mark and, in "reject" mode, the refusal (REFUSAL_NONE: go on) for a
+ * result; counts the result. */
+enum pc_refusal stir_call_outcome(struct call *c, enum stir_result r);
+
+/* Signs the INVITE toward leg B when its leg signs: fills idn->identity and
+ * idn->date. False (with why) only when signing was due and failed. */
+bool stir_call_sign(struct call *c, const char *caller_user, struct identity_out *idn,
+		    const char **why);
+
+/* Removes ";verstat=..." from a user part or URI in place: a verstat from
+ * outside is never passed on. True when one was removed. */
+bool stir_strip_verstat(char *s);
+
+#endif

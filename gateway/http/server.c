@@ -1,0 +1,264 @@
+/* The gateway's HTTP listener (http/server.h) on libevent's evhttp: a fixed
+ * table of documents registered at start-up, served to GET and HEAD by exact
+ * path. Anything a client can make it spend is capped: header and body
+ * sizes, idle connections time out, every reply closes its connection, and
+ * the number of open connections is capped. libevent 2.1 has no connection
+ * cap of its own (evhttp_set_max_connections came in 2.2), so the server
+ * makes each connection's bufferevent itself (evhttp_set_bevcb) and holds a
+ * reference to it: a connection counts until evhttp has freed it (its
+ * callbacks cleared by bufferevent_free), found by a sweep every
+ * SWEEP_MS; at the cap the listener stops accepting (the kernel's backlog
+ * waits) and a connection older than MAX_LIFETIME_S is shut down, so a
+ * trickling client cannot hold a slot for ever. */
+#include "http/server.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "core/log.h"
+
+#define MAX_DOCUMENTS 16
+#define MAX_PATH_LEN 256
+#define MAX_HEADERS_SIZE 8192   /* a certificate fetch sends a few hundred bytes */
+#define MAX_BODY_SIZE 0         /* GET and HEAD carry no body */
+#define TIMEOUT_S 10
+#define MAX_CONNECTIONS 128     /* open at once; the listener pauses at the cap */
+#define MAX_LIFETIME_S 30       /* one request per connection needs far less */
+#define SWEEP_MS 200            /* how soon a closed connection's slot frees */
+/* A connection's input is read to this and no further until evhttp drains it. */
+#define READ_HIGH_WATER (2 * MAX_HEADERS_SIZE)
+/* Verifiers cache the STI certificate for as long as this says (RFC 8224
+ * §7.2 expects x5u to be cacheable): an hour keeps a busy peer from fetching
+ * it per call, and still lets a re-issued certificate spread within the day. */
+#define DOCUMENT_MAX_AGE "public, max-age=3600"
+
+struct document {
+	char path[MAX_PATH_LEN];
+	char content_type[128];
+	uint8_t *body;
+	size_t len;
+};
+
+struct connection {
+	struct bufferevent *bev;   /* our reference; evhttp holds the other */
+	time_t opened;
+	int shut;                  /* shut down for age, waiting for evhttp */
+};
+
+struct http_server {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evconnlistener *listener;
+	struct event *sweep;
+	struct connection conns[MAX_CONNECTIONS];
+	unsigned n_conns;
+	int paused;                 /* listener disabled at the cap */
+	struct document docs[MAX_DOCUMENTS];
+	unsigned n_docs;
+};
+
+static time_t now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* evhttp frees a connection with bufferevent_free, which clears the
+ * callbacks; while evhttp owns it the error callback is always set. */
+static int freed_by_evhttp(struct bufferevent *bev)
+{
+	bufferevent_event_cb eventcb = NULL;
+	bufferevent_getcb(bev, NULL, NULL, &eventcb, NULL);
+	return eventcb == NULL;
+}
+
+static void arm_sweep(struct http_server *s)
+{
+	struct timeval tv = { 0, SWEEP_MS * 1000 };
+	if (s->n_conns > 0 && !evtimer_pending(s->sweep, NULL))
+		evtimer_add(s->sweep, &tv);
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct http_server *s = arg;
+	time_t now = now_s();
+	for (unsigned i = 0; i < s->n_conns;) {
+		struct connection *c = &s->conns[i];
+		if (freed_by_evhttp(c->bev)) {
+			bufferevent_decref(c->bev); /* the last reference: closes the socket */
+			s->conns[i] = s->conns[--s->n_conns];
+			continue;
+		}
+		if (!c->shut && now - c->opened >= MAX_LIFETIME_S) {
+			/* evhttp sees end of file and frees the connection itself. */
+			evutil_socket_t cfd = bufferevent_getfd(c->bev);
+			if (cfd >= 0)
+				shutdown(cfd, SHUT_RDWR);
+			c->shut = 1;
+		}
+		i++;
+	}
+	if (s->paused && s->n_conns < MAX_CONNECTIONS) {
+		evconnlistener_enable(s->listener);
+		s->paused = 0;
+	}
+	arm_sweep(s);
+}
+
+/* evhttp asks for each accepted connection's bufferevent here. */
+static struct bufferevent *on_connection(struct event_base *base, void *arg)
+{
+	struct http_server *s = arg;
+	/* The listener is disabled at the cap, which stops its accept loop, so
+	 * a full table is not reached here; if it were, evhttp makes its own. */
+	if (s->n_conns == MAX_CONNECTIONS)
+		return NULL;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!bev)
+		return NULL;
+	bufferevent_setwatermark(bev, EV_READ, 0, READ_HIGH_WATER);
+	bufferevent_incref(bev);
+	s->conns[s->n_conns++] = (struct connection){ .bev = bev, .opened = now_s() };
+	if (s->n_conns == MAX_CONNECTIONS) {
+		evconnlistener_disable(s->listener);
+		s->paused = 1;
+		log_warnx("http server: %u connections open, not accepting more for now",
+			  MAX_CONNECTIONS);
+	}
+	arm_sweep(s);
+	return bev;
+}
+
+static const struct document *find(const struct http_server *s, const char *path)
+{
+	for (unsigned i = 0; i < s->n_docs; i++)
+		if (strcmp(s->docs[i].path, path) == 0)
+			return &s->docs[i];
+	return NULL;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct http_server *s = arg;
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	/* The path alone: a query string does not select another document. */
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const struct document *d = path ? find(s, path) : NULL;
+	if (!d) {
+		evhttp_send_error(req, HTTP_NOTFOUND, NULL); /* says Connection: close */
+		return;
+	}
+	/* One request per connection: a slot is not held between requests. */
+	evhttp_add_header(out, "Connection", "close");
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		/* evhttp_send_error would clear the headers, Allow included. */
+		evhttp_add_header(out, "Allow", "GET, HEAD");
+		evhttp_send_reply(req, HTTP_BADMETHOD, "Method Not Allowed", NULL);
+		return;
+	}
+	evhttp_add_header(out, "Content-Type", d->content_type);
+	evhttp_add_header(out, "Cache-Control", DOCUMENT_MAX_AGE);
+	if (cmd == EVHTTP_REQ_HEAD) {
+		/* libevent 2.1 sends no Content-Length for HEAD: say it, no body. */
+		char n[24];
+		snprintf(n, sizeof(n), "%zu", d->len);
+		evhttp_add_header(out, "Content-Length", n);
+		evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+		return;
+	}
+	struct evbuffer *b = evbuffer_new();
+	if (!b || evbuffer_add_reference(b, d->body, d->len, NULL, NULL) < 0) {
+		if (b)
+			evbuffer_free(b);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evhttp_send_reply(req, HTTP_OK, "OK", b);
+	evbuffer_free(b);
+}
+
+struct http_server *http_server_new(struct event_base *base, const char *address, unsigned port,
+				    char *why, size_t whylen)
+{
+	struct http_server *s = calloc(1, sizeof(*s));
+	if (!s || !(s->http = evhttp_new(base))) {
+		snprintf(why, whylen, "out of memory");
+		free(s);
+		return NULL;
+	}
+	s->base = base;
+	struct evhttp_bound_socket *bound = port > 65535 ? NULL :
+		evhttp_bind_socket_with_handle(s->http, address, (uint16_t)port);
+	if (!bound) {
+		snprintf(why, whylen, "cannot listen on %s port %u", address, port);
+		http_server_free(s);
+		return NULL;
+	}
+	s->listener = evhttp_bound_socket_get_listener(bound);
+	if (!(s->sweep = evtimer_new(base, on_sweep, s))) {
+		snprintf(why, whylen, "out of memory");
+		http_server_free(s);
+		return NULL;
+	}
+	evhttp_set_bevcb(s->http, on_connection, s);
+	evhttp_set_max_headers_size(s->http, MAX_HEADERS_SIZE);
+	evhttp_set_max_body_size(s->http, MAX_BODY_SIZE);
+	evhttp_set_timeout(s->http, TIMEOUT_S);
+	/* Every method reaches on_request, which answers 405 with Allow itself
+	 * (evhttp's own refusal of a method it was not told about has no Allow). */
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+				   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+				   EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(s->http, on_request, s);
+	return s;
+}
+
+void http_server_free(struct http_server *s)
+{
+	if (!s)
+		return;
+	if (s->http)
+		evhttp_free(s->http); /* frees every connection: our references are the last */
+	for (unsigned i = 0; i < s->n_conns; i++)
+		bufferevent_decref(s->conns[i].bev);
+	if (s->sweep)
+		event_free(s->sweep);
+	for (unsigned i = 0; i < s->n_docs; i++)
+		free(s->docs[i].body);
+	free(s);
+}
+
+int http_server_add_document(struct http_server *s, const char *path, const uint8_t *body,
+			     size_t len, const char *content_type)
+{
+	if (s->n_docs == MAX_DOCUMENTS || path[0] != '/' || strlen(path) >= MAX_PATH_LEN ||
+	    strlen(content_type) >= sizeof(s->docs[0].content_type) || find(s, path)) {
+		log_warnx("http server: cannot serve %s (full, bad or repeated path)", path);
+		return -1;
+	}
+	struct document *d = &s->docs[s->n_docs];
+	d->body = malloc(len ? len : 1);
+	if (!d->body)
+		return -1;
+	memcpy(d->body, body, len);
+	d->len = len;
+	snprintf(d->path, sizeof(d->path), "%s", path);
+	snprintf(d->content_type, sizeof(d->content_type), "%s", content_type);
+	s->n_docs++;
+	return 0;
+}

@@ -29,6 +29,10 @@ install_packages() {
 	*" kamailio "*)
 		if command -v systemctl >/dev/null 2>&1; then
 			$as_root systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+		fi
+		# Without systemd the package's init script may have started it.
+		if command -v service >/dev/null 2>&1; then
+			$as_root service kamailio stop >/dev/null 2>&1 || true
 		fi ;;
 	esac
 }

@@ -220,11 +220,12 @@ run_sipp() {
 
 # stunnel_run client|server ACCEPT_PORT CONNECT_PORT CERT_BASENAME: a TLS
 # wrapper for SIPp, which Debian builds without TLS. As client it verifies the
-# gateway (chain and name localhost); as server it demands a client certificate.
+# gateway (chain and name $CHECK_HOST, default localhost); as server it
+# demands a client certificate.
 stunnel_run() {
 	local role_opts
 	if [ "$1" = client ]; then
-		role_opts=$'client = yes\ncheckHost = localhost'
+		role_opts=$'client = yes\ncheckHost = '"${CHECK_HOST:-localhost}"
 	else
 		role_opts="requireCert = yes"
 	fi

@@ -12,6 +12,12 @@ sip    Calls/s sustained for 30 s with zero failed calls: SIPp UDP (inside)
        and Kamailio (stateful TLS proxy) one after the other.
 mem    Gateway RSS per established idle call at 1,000 calls and at the most
        calls this machine's descriptor limit allows.
+identity  RFC 8224 Identity: signatures (through the key holder) and
+       verifications (cached certificate) per second per core
+       (bench/stir_rate); call set-up time (INVITE -> 200 at the caller)
+       with Identity off, signing, and signing + verifying, at one rate in
+       the same run (mean, p50, p99); then the signalling search of `sip`
+       with Identity off and on.
 
 The system under test is pinned to CPU 0, every load generator and this
 driver to CPU 1. Results go to bench/results/<UTC time>.txt. Every load
@@ -134,7 +140,11 @@ def wait_for(cond, seconds, what):
 
 
 def wait_test_suite_idle():
-    """The gateway and the tests share ports: never run while tests/run does."""
+    """The gateway and the tests share ports: never run while tests/run does
+    (unless BENCH_OWN_NETNS=1 says this runs in a network namespace of its
+    own, `unshare -n`, where no port is shared)."""
+    if os.environ.get("BENCH_OWN_NETNS") == "1":
+        return
     for i in range(120):  # at most 10 minutes
         r = subprocess.run(["pgrep", "-f", "tests/run"], capture_output=True, text=True)
         if not r.stdout.strip():
@@ -298,7 +308,7 @@ def run_media(a):
 
 # --- signalling ------------------------------------------------------------------
 
-def gateway_config(a, path, extra=""):
+def gateway_config(a, path, extra="", inside="", outside=""):
     with open(path, "w") as f:
         f.write("""domain = "localhost";
 log_level = "warning";
@@ -311,15 +321,15 @@ peers = ( { name = "trunk"; transport = "tls"; address = "127.0.0.1"; port = 507
   sip_domain = "trunk.portcullis.test";
   tls = { certificate = "%(c)s/gateway.crt"; key = "%(c)s/gateway.key"; ca = "%(c)s/ca.crt"; }; } );
 legs = (
-  { name = "inside"; media = "rtp"; rtp_address = "127.0.0.1"; rtp_ports = [ 10000, 20999 ]; },
-  { name = "outside"; media = "srtp"; rtp_address = "127.0.0.1"; rtp_ports = [ 21000, 31999 ]; }
+  { name = "inside"; media = "rtp"; rtp_address = "127.0.0.1"; rtp_ports = [ 10000, 20999 ]; %(inside)s },
+  { name = "outside"; media = "srtp"; rtp_address = "127.0.0.1"; rtp_ports = [ 21000, 31999 ]; %(outside)s }
 );
 routes = (
   { from_leg = "inside"; to_leg = "outside"; peer = "trunk"; },
   { from_leg = "outside"; to_leg = "inside"; transport = "udp"; address = "127.0.0.1"; port = 5090; }
 );
 %(extra)s
-""" % {"c": CERTS, "extra": extra})
+""" % {"c": CERTS, "extra": extra, "inside": inside, "outside": outside})
 
 
 def kamailio_config(a):
@@ -400,9 +410,10 @@ def start_trunk(a, tag):
 
 
 def start_proxy(a, kind, config_extra="", tag=""):
-    if kind == "portcullis":
+    if kind.startswith("portcullis"):
         cfg = os.path.join(a.work, "gw%s.conf" % tag)
-        gateway_config(a, cfg, config_extra)
+        gateway_config(a, cfg, config_extra + IDENTITY_MODES[kind]["extra"],
+                       IDENTITY_MODES[kind]["inside"], IDENTITY_MODES[kind]["outside"])
         p = start(["taskset", "-c", "0", a.gateway, "--config", cfg],
                   stdout=open(os.path.join(a.work, "gateway%s.log" % tag), "w"), stderr=subprocess.STDOUT)
     else:
@@ -415,8 +426,9 @@ def start_proxy(a, kind, config_extra="", tag=""):
     return p
 
 
-def sipp_uac(a, rate, count, hold_ms, port, extra=(), timeout=None):
-    args = ["taskset", "-c", "1", "sipp", "-sf", os.path.join(BENCH, "sipp", "uac.xml"), "127.0.0.1:5060",
+def sipp_uac(a, rate, count, hold_ms, port, extra=(), timeout=None, kind="portcullis"):
+    scenario = IDENTITY_MODES.get(kind, {}).get("scenario") or os.path.join(BENCH, "sipp", "uac.xml")
+    args = ["taskset", "-c", "1", "sipp", "-sf", scenario, "127.0.0.1:5060",
             "-s", "12125551234", "-t", "u1", "-p", str(port), "-i", "127.0.0.1", "-r", str(rate), "-m", str(count),
             "-d", str(hold_ms), "-nostdin", "-recv_timeout", "10000", "-max_socket", "100"] + list(extra)
     if timeout:
@@ -436,19 +448,21 @@ def sip_step(a, kind, rate, seconds):
     and trunk (no transactions left over from the previous step)."""
     wait_test_suite_idle()
     helpers = start_trunk(a, kind)
-    extra = "limits = { max_transactions = 1000000; max_calls = 100000; };" if kind == "portcullis" else ""
+    extra = "limits = { max_transactions = 1000000; max_calls = 100000; };" if kind.startswith("portcullis") else ""
     proxy = start_proxy(a, kind, extra)
     try:
-        # Warm-up: opens the TLS connection to the trunk.
-        subprocess.run(sipp_uac(a, 5, 5, 0, 15090, timeout=20), capture_output=True, timeout=40, cwd=a.work)
+        # Warm-up: opens the TLS connection to the trunk (and fetches the
+        # caller's certificate once when verifying).
+        subprocess.run(sipp_uac(a, 5, 5, 0, 15090, timeout=20, kind=kind), capture_output=True, timeout=40,
+                       cwd=a.work)
         count = rate * seconds
         c0 = cpu_s(proxy.pid, tree=True)
         h0 = sum(cpu_s(h.pid) for h in helpers)
         k0 = os.times()
         b0 = cpu0_busy(1)
         t0 = time.time()
-        r = subprocess.run(sipp_uac(a, rate, count, SIP_HOLD_MS, 15090, timeout=seconds + 60), capture_output=True,
-                           text=True, timeout=seconds + 90, cwd=a.work)
+        r = subprocess.run(sipp_uac(a, rate, count, SIP_HOLD_MS, 15090, timeout=seconds + 60, kind=kind),
+                           capture_output=True, text=True, timeout=seconds + 90, cwd=a.work)
         wall = time.time() - t0
         k1 = os.times()
         b1 = cpu0_busy(1)
@@ -471,7 +485,7 @@ def sip_step(a, kind, rate, seconds):
             kind, rate, seconds, "PASS" if passed else "FAIL", ok, failed, wall, 100 * cpu / wall,
             cpu * 1e6 / max(ok, 1), 100 * uac_cpu / wall, 100 * helper_cpu / wall, 100 * gen_busy,
             "" if on_time else " (rate not kept)", " (generator-limited?)" if gen_busy > 0.9 else ""))
-    if not passed and kind == "portcullis":
+    if not passed and kind.startswith("portcullis"):
         # Limits the gateway hit: transactions or calls ("refusing") and relay
         # ports ("exhausted": each call holds a port pair per leg for its
         # duration plus the 2 s quarantine).
@@ -527,6 +541,140 @@ def run_sip(a):
             kind, cps, a.sip_seconds, fail_at, "%.0f" % us if us else "-"))
     if "kamailio" in res and res["kamailio"][0]:
         log("  RATIO calls/s portcullis/kamailio = %.2f" % (res["portcullis"][0] / res["kamailio"][0]))
+
+
+# --- identity -------------------------------------------------------------------
+
+IDENTITY_ORIG, IDENTITY_DEST = "+15550001", "12125551234"
+ORIGID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+STIR_GROUP = """
+stir = { certificate = "%(c)s/sti.crt"; key = "%(c)s/sti.key"; x5u = "http://127.0.0.1:8080/sti.pem";
+  trust = "%(c)s/sti-ca.crt"; max_age = 3600; fetch_http_hosts = [ "127.0.0.1" ];
+  fetch_allow_networks = [ "127.0.0.0/8" ]; };
+http = { address = "127.0.0.1"; port = 8080; };
+""" % {"c": CERTS}
+# What each proxy kind adds: off is the plain `sip` gateway; "sign" signs every
+# call to the trunk (the bench caller is unauthenticated: attestation C);
+# "identity" also verifies the caller's Identity on the inside leg (a
+# PASSporT by sti-peer, its certificate fetched once, then cached).
+IDENTITY_MODES = {
+    "portcullis": {"extra": "", "inside": "", "outside": "", "scenario": None},
+    "portcullis-sign": {"extra": STIR_GROUP,
+                        "inside": 'identity_unauthenticated = "c"; identity_origid = "%s";' % ORIGID,
+                        "outside": "identity_sign = true;", "scenario": None},
+    "portcullis-identity": {"extra": STIR_GROUP,
+                            "inside": 'identity_unauthenticated = "c"; identity_origid = "%s"; '
+                                      'identity_verify = "mark";' % ORIGID,
+                            "outside": "identity_sign = true;", "scenario": None},
+    "kamailio": {},
+}
+
+
+def identity_prepare(a):
+    """The caller's side of `portcullis-identity`: its certificate served on
+    127.0.0.1:8081 and a scenario whose INVITEs carry a PASSporT by
+    sti-peer (fresh iat; the gateway's max_age is an hour for the bench)."""
+    root = os.path.join(a.work, "x5u")
+    os.makedirs(root, exist_ok=True)
+    shutil.copy(os.path.join(CERTS, "sti-peer.crt"), root)
+    tool = os.path.join(ROOT, "tests", "integration", "stir_tool.py")
+    start(["python3", tool, "serve", "--port", "8081", "--root", root, "--lifetime", "3000"],
+          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: listening("tcp", 8081), 10, "x5u server")
+    token = subprocess.run(["python3", tool, "sign", "--key", os.path.join(CERTS, "sti-peer.key"),
+                            "--x5u", "http://127.0.0.1:8081/sti-peer.crt", "--orig", IDENTITY_ORIG[1:],
+                            "--dest", IDENTITY_DEST], capture_output=True, text=True, check=True).stdout.strip()
+    with open(os.path.join(BENCH, "sipp", "uac.xml")) as f:
+        xml = f.read()
+    xml = xml.replace("sip:bench@[local_ip]", "sip:%s@[local_ip]" % IDENTITY_ORIG)
+    xml = xml.replace("CSeq: 1 INVITE\n", "CSeq: 1 INVITE\nIdentity: %s\n" % token, 1)
+    if "Identity: " not in xml:
+        raise RuntimeError("the bench scenario has no INVITE CSeq line to put Identity after")
+    path = os.path.join(a.work, "uac_identity.xml")
+    with open(path, "w") as f:
+        f.write(xml)
+    IDENTITY_MODES["portcullis-identity"]["scenario"] = path
+    IDENTITY_HEADER[0] = token
+    # The signing-only caller uses a number too, so orig is a "tn" in both.
+    xml_sign = xml.replace("Identity: %s\n" % token, "")
+    path = os.path.join(a.work, "uac_number.xml")
+    with open(path, "w") as f:
+        f.write(xml_sign)
+    IDENTITY_MODES["portcullis-sign"]["scenario"] = path
+    IDENTITY_MODES["portcullis"]["scenario_number"] = path
+
+
+def setup_latency(a, kind, rate, calls):
+    """setup_probe.py's line for `calls` sequential calls while SIPp loads
+    the gateway (started as in sip_step) with `rate` calls/s of `kind`."""
+    wait_test_suite_idle()
+    helpers = start_trunk(a, kind)
+    proxy = start_proxy(a, kind, "limits = { max_transactions = 1000000; max_calls = 100000; };")
+    load = None
+    try:
+        subprocess.run(sipp_uac(a, 5, 5, 0, 15090, timeout=20, kind=kind), capture_output=True, timeout=40,
+                       cwd=a.work)
+        seconds = calls // 40 + 20  # outlasts the probe (about 25 calls/s)
+        load = start(sipp_uac(a, rate, rate * seconds, SIP_HOLD_MS, 15090, timeout=seconds + 30, kind=kind),
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=a.work)
+        time.sleep(2)
+        args = ["taskset", "-c", "1", "python3", os.path.join(BENCH, "setup_probe.py"), "--calls", str(calls)]
+        if kind == "portcullis-identity":
+            args += ["--identity", IDENTITY_HEADER[0]]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=calls * 5 + 30)
+        if r.returncode != 0:
+            log("  probe failed: " + r.stderr.strip()[-300:])
+            return None
+        return r.stdout.strip()
+    finally:
+        if load:
+            stop(load)
+        stop(proxy)
+        for h in helpers:
+            stop(h)
+
+
+IDENTITY_HEADER = [""]
+
+
+def run_identity(a):
+    log("== identity: bench/stir_rate (the gateway's code, one core, key holder on the same core)")
+    r = subprocess.run(["taskset", "-c", "0", os.path.join(a.bin, "stir_rate"), os.path.join(CERTS, "sti.crt"),
+                        os.path.join(CERTS, "sti.key"), os.path.join(CERTS, "sti-ca.crt"), "5"],
+                       capture_output=True, text=True, timeout=120)
+    for line in r.stdout.splitlines():
+        log("  " + line)
+    if r.returncode != 0:
+        log("  stir_rate failed: " + r.stderr.strip()[-300:])
+    identity_prepare(a)
+    rate, calls = 100, 300 if not a.quick else 150
+    log("== identity: call set-up time (INVITE sent -> 200 received, bench/setup_probe.py, one call at a "
+        "time, %d calls) under a SIPp load of %d calls/s of the same kind; modes in one run" % (calls, rate))
+    stats = {}
+    for kind in ("portcullis", "portcullis-sign", "portcullis-identity", "portcullis"):
+        name = kind if kind not in stats else kind + " (again)"
+        stats[name] = setup_latency(a, kind, rate, calls)
+        log("  %-28s %s" % (name, stats[name] or "FAILED"))
+    parsed = {k: dict(x.split("=") for x in v.split()) for k, v in stats.items() if v}
+    off = [float(v["p99"]) for k, v in parsed.items() if k.split()[0] == "portcullis"]
+    for kind in ("portcullis-sign", "portcullis-identity"):
+        if off and kind in parsed:
+            log("  ADDED p99 set-up, %s vs off (the worse of the two off runs): %.3f ms" % (
+                kind, float(parsed[kind]["p99"]) - max(off)))
+    log("== identity: signalling search, Identity off vs signing + verifying (same run)")
+    res = {}
+    for kind in ("portcullis", "portcullis-identity"):
+        if kind == "portcullis":
+            IDENTITY_MODES[kind]["scenario"] = IDENTITY_MODES[kind]["scenario_number"]
+        try:
+            res[kind] = sip_search(a, kind)
+        finally:
+            IDENTITY_MODES["portcullis"]["scenario"] = None
+    for kind, (cps, us, fail_at) in res.items():
+        log("  %-22s sustained %d calls/s for %d s (pre-scan first failure at %s cps); proxy CPU %s us per call" % (
+            kind, cps, a.sip_seconds, fail_at, "%.0f" % us if us else "-"))
+    if res["portcullis"][0]:
+        log("  RATIO calls/s identity on/off = %.2f" % (res["portcullis-identity"][0] / res["portcullis"][0]))
 
 
 # --- memory ---------------------------------------------------------------------------
@@ -586,7 +734,7 @@ def run_mem(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="*", default=[], help="media, sip, mem (default: all)")
+    ap.add_argument("what", nargs="*", default=[], help="media, sip, mem, identity (default: media sip mem)")
     ap.add_argument("--build", default=os.path.join(ROOT, "build-bench"))
     ap.add_argument("--quick", action="store_true", help="AES-CM only, 10 s signalling runs")
     ap.add_argument("--media-seconds", type=int, default=MEDIA_SECONDS)
@@ -614,7 +762,7 @@ def main():
     t0 = time.time()
     try:
         for w in what:
-            {"media": run_media, "sip": run_sip, "mem": run_mem}[w](a)
+            {"media": run_media, "sip": run_sip, "mem": run_mem, "identity": run_identity}[w](a)
     finally:
         log("total %.0f s; scratch files in %s" % (time.time() - t0, a.work))
         os.makedirs(os.path.dirname(out), exist_ok=True)

@@ -16,7 +16,14 @@ cc $CFLAGS -I"$ROOT/gateway" -I"$BUILD" -o "$OUT/media_relay" "$ROOT/bench/media
 for kh in keyholder_rtt digest_rtt; do
 	cc $CFLAGS -I"$ROOT" -I"$ROOT/gateway" -I"$BUILD" -o "$OUT/$kh" "$ROOT/bench/$kh.c" \
 		"$BUILD/gateway/keyholder/libpc_keyholder.a" "$BUILD/policy/libpc_policy.a" \
-		"$BUILD/gateway/sandbox/libpc_sandbox.a" "$BUILD/gateway/core/libpc_core.a" \
-		$(pkg-config --cflags --libs gnutls libseccomp nettle sofia-sip-ua)
+		"$BUILD/gateway/sandbox/libpc_sandbox.a" "$BUILD/gateway/config/libpc_config.a" \
+		"$BUILD/gateway/core/libpc_core.a" \
+		$(pkg-config --cflags --libs gnutls libseccomp nettle sofia-sip-ua libconfig)
 done
+cc $CFLAGS -I"$ROOT" -I"$ROOT/gateway" -I"$BUILD" -o "$OUT/stir_rate" "$ROOT/bench/stir_rate.c" \
+	"$BUILD/gateway/sti/libpc_sti.a" "$BUILD/gateway/http/libpc_http.a" "$BUILD/gateway/stir/libpc_stir.a" \
+	"$BUILD/gateway/keyholder/libpc_keyholder.a" "$BUILD/policy/libpc_policy.a" \
+	"$BUILD/gateway/sandbox/libpc_sandbox.a" "$BUILD/gateway/config/libpc_config.a" \
+	"$BUILD/gateway/core/libpc_core.a" \
+	$(pkg-config --cflags --libs gnutls libseccomp nettle sofia-sip-ua jansson libtasn1 libcurl libevent_core libconfig)
 "$OUT/media_load" --selftest >/dev/null

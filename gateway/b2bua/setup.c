@@ -450,6 +450,14 @@ static bool attempt_from(struct attempt *a)
 		u->url_user = out->from_user[0] ? out->from_user : "anonymous";
 		u->url_host = host;
 		u->url_port = portnum ? port : NULL;
+		/* RFC 4474 §13.4: a legacy peer checks that our certificate names
+		 * the From's host, so on a signing leg that host is our domain. */
+		const struct peer_config *next =
+			a->route->peer[0] ? config_peer(c->b2bua->cfg, a->route->peer) : NULL;
+		if (next && next->identity_legacy && lb->cfg && lb->cfg->identity_sign) {
+			u->url_host = c->b2bua->cfg->domain;
+			u->url_port = NULL;
+		}
 	}
 	lb->local_display = out->anonymous ? IDENTITY_ANONYMOUS_DISPLAY : NULL;
 	if (leg_set_url(&lb->local_url, u) == 0)
@@ -483,7 +491,9 @@ static bool attempt_send(struct attempt *a)
 static bool attempt_sign(struct attempt *a)
 {
 	const char *why = NULL;
-	if (stir_call_sign(a->c, a->caller_user, &a->idn, &why))
+	const struct peer_config *next =
+		a->route->peer[0] ? config_peer(a->c->b2bua->cfg, a->route->peer) : NULL;
+	if (stir_call_sign(a->c, a->caller_user, next, &a->idn, &why))
 		return true;
 	return attempt_refused(a, verdict_refuse(REFUSAL_CALL_FAILED, NULL), why);
 }

@@ -149,12 +149,13 @@ start_options_uas() {
 
 # call_config FILE [EXTRA]: the reference scenario for calls (INSIDE_MEDIA and
 # OUTSIDE_MEDIA override the legs' media modes, INSIDE_LEG and OUTSIDE_LEG add
-# settings to the inside and outside legs, PHONE_ROUTE replaces the target of calls from the trunk):
+# settings to the inside and outside legs, TRUNK_PEER adds settings to the trunk peer, PHONE_ROUTE
+# replaces the target of calls from the trunk):
 # legs (inside plain RTP, outside SDES-SRTP), the trunk peer over TLS at
 # 127.0.0.1:5071 and routes inside -> trunk, outside -> phone at 127.0.0.1:5090.
 call_config() {
 	write_config "$1" required "" "peers = ( { name = \"trunk\"; transport = \"tls\"; address = \"127.0.0.1\"; port = 5071;
-  sip_domain = \"trunk.portcullis.test\";
+  sip_domain = \"trunk.portcullis.test\"; ${TRUNK_PEER:-}
   tls = { certificate = \"$CERTS/gateway.crt\"; key = \"$CERTS/gateway.key\"; ca = \"$CERTS/ca.crt\"; }; } );
 legs = (
   { name = \"inside\"; media = \"${INSIDE_MEDIA:-rtp}\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 20000, 20999 ]; ${INSIDE_LEG:-} },

@@ -115,6 +115,29 @@ static void cert_arrived(void *arg, enum stir_result r, const struct stir_cert *
 	done(darg, r);
 }
 
+static enum stir_result finish(struct sti_check *c, enum stir_result r)
+{
+	check_free(c);
+	return r;
+}
+
+/* The certificate at c's info URL (an RSA chain for RFC 4474): checked now
+ * when known, else c waits for the fetch and is the caller's pending check. */
+static enum stir_result with_certificate(struct sti_repo *repo, struct sti_check *c,
+					 struct sti_check **pending)
+{
+	const struct stir_cert *cert = NULL;
+	long now = (long)c->expect.now;
+	enum stir_result r =
+		c->legacy ? sti_repo_get_rsa(repo, c->id.info, now, &cert, cert_arrived, c, &c->wait)
+			  : sti_repo_get(repo, c->id.info, now, &cert, cert_arrived, c, &c->wait);
+	if (r == STIR_RESULT__COUNT) {
+		*pending = c;
+		return r;
+	}
+	return finish(c, r == STIR_PASSED ? check_with(c, cert) : r);
+}
+
 enum stir_result sti_verify(struct sti_repo *repo, const struct sti_identity_values *ids,
 			    const struct stir_expect *expect, sti_check_fn done, void *arg,
 			    struct sti_check **pending)
@@ -129,19 +152,7 @@ enum stir_result sti_verify(struct sti_repo *repo, const struct sti_identity_val
 	enum stir_result r = pick_identity(ids, c);
 	if (r == STIR_PASSED)
 		r = rebuild_compact(c);
-	if (r == STIR_PASSED) {
-		const struct stir_cert *cert = NULL;
-		r = sti_repo_get(repo, c->id.info, (long)expect->now, &cert, cert_arrived, c,
-				 &c->wait);
-		if (r == STIR_RESULT__COUNT) {
-			*pending = c;
-			return r;
-		}
-		if (r == STIR_PASSED)
-			r = check_with(c, cert);
-	}
-	check_free(c);
-	return r;
+	return r == STIR_PASSED ? with_certificate(repo, c, pending) : finish(c, r);
 }
 
 /* What the request itself says, before any certificate is fetched: the
@@ -182,19 +193,7 @@ enum stir_result sti_verify_4474(struct sti_repo *repo, const struct sti_4474_re
 	c->done = done;
 	c->arg = arg;
 	enum stir_result r = legacy_prepare(c, req);
-	if (r == STIR_PASSED) {
-		const struct stir_cert *cert = NULL;
-		r = sti_repo_get_rsa(repo, c->id.info, (long)req->now, &cert, cert_arrived, c,
-				     &c->wait);
-		if (r == STIR_RESULT__COUNT) {
-			*pending = c;
-			return r;
-		}
-		if (r == STIR_PASSED)
-			r = check_with(c, cert);
-	}
-	check_free(c);
-	return r;
+	return r == STIR_PASSED ? with_certificate(repo, c, pending) : finish(c, r);
 }
 
 void sti_check_cancel(struct sti_check *c)

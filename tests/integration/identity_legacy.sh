@@ -40,25 +40,10 @@ TRUSTED='identity = { trusted_names = [ "trunk.portcullis.test" ]; assert_tel = 
 
 # ---- (a) the gateway signs toward the legacy peer ----
 
-# call NAME SCENARIO [sipp args]: one call from the inside; the INVITE the
-# trunk received is $WORK/NAME.invite.
-call() {
-	local name=$1 scn=$2
-	shift 2
-	start_trunk uas_trunk.xml
-	fill_scenario "$scn" "$WORK/$name.xml" HEADERS ""
-	run_sipp "$WORK/$name.xml" 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 100 "$@" || {
-		cat "$WORK/sipp.out" "$WORK/sipp_err.log" "$WORK/trunk_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
-		fail "$name: the call failed"; }
-	wait_trunk
-	received_msg "$WORK/trunk_msg.log" INVITE >"$WORK/$name.invite"
-	rm -f "$WORK/trunk_msg.log"
-}
-
 TRUNK_PEER='identity_legacy = true;' INSIDE_LEG="auth = \"digest\"; identity_origid = \"$ORIGID\";" \
 	OUTSIDE_LEG='identity_sign = true;' call_config "$WORK/gw.conf" "$AUTH $TRUSTED $STIR"
 start_gateway "$WORK/gw.conf"
-call owned policy_uac_call_auth.xml -au alice -ap secret123 -auth_uri 12125551234@127.0.0.1:5060
+inside_call owned policy_uac_call_auth.xml -au alice -ap secret123 -auth_uri 12125551234@127.0.0.1:5060
 grep -q '^Identity: "[A-Za-z0-9+/]*=*"' "$WORK/owned.invite" || {
 	cat "$WORK/owned.invite" >&2; fail "owned: no RFC 4474 Identity at the legacy trunk"; }
 [ "$(grep -c '^Identity:' "$WORK/owned.invite")" -eq 1 ] || fail "owned: more than one Identity (a PASSporT too?)"
@@ -74,7 +59,7 @@ TRUNK_PEER='identity_legacy = true;' INSIDE_LEG="identity_unauthenticated = \"c\
 start_gateway "$WORK/gw.conf"
 sed 's/<sip:alice@\[local_ip\]:\[local_port\]>/<sip:+12125550111@[local_ip]:[local_port]>/' \
 	"$TESTS/integration/sipp/policy_uac_call.xml" >"$WORK/anon.tpl.xml"
-call attest_c "$WORK/anon.tpl.xml"
+inside_call attest_c "$WORK/anon.tpl.xml"
 grep -qi '^Identity' "$WORK/attest_c.invite" && {
 	cat "$WORK/attest_c.invite" >&2; fail "attest_c: an attestation C call was signed for the legacy peer"; }
 [ "$(counter identity_legacy_not_signed)" -eq 1 ] || fail "attest_c: identity_legacy_not_signed is not 1"
@@ -119,25 +104,13 @@ signed() {
 # with ;verstat=VERSTAT in its From, once; with REASON, the gateway logged
 # this call's check as failed for it (stir_result_name).
 marked() {
-	local name=$1 want=$2 reason=${4:-} before=0
+	local name=$1 reason=${4:-} before=0
 	[ -n "$reason" ] && before=$(grep -c "identity not verified: $reason (" "$WORK/gateway.log")
 	fill_scenario uac_trunk_legacy.xml "$WORK/$name.xml" FROM "$ORIG" TO "$TO" \
 		HEADERS "$3" BODY "$(cat "$WORK/body")"
-	start_phone uas_phone.xml
-	run_sipp "$WORK/$name.xml" 127.0.0.1:15061 -t t1 -p 15073 -d 100 -cid_str "legacy-$name@trunk" || {
-		cat "$WORK/sipp.out" "$WORK/sipp_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
-		fail "$name: the call from the trunk failed"; }
-	wait_phone "$name: the phone's scenario failed"
-	received_msg "$WORK/phone_msg.log" INVITE >"$WORK/$name.invite"
-	local from_line
-	from_line=$(grep -i "^From:" "$WORK/$name.invite")
-	[ "$(grep -o "verstat=" <<<"$from_line" | wc -l)" -eq 1 ] &&
-		grep -q "verstat=$want[;@>]" <<<"$from_line" || {
-		cat "$WORK/$name.invite" >&2; tail -20 "$WORK/gateway.log" >&2
-		fail "$name: the phone's From does not carry exactly verstat=$want"; }
+	trunk_call_marked "$name" "$2" "$WORK/$name.xml" -cid_str "legacy-$name@trunk"
 	[ -z "$reason" ] || [ "$(grep -c "identity not verified: $reason (" "$WORK/gateway.log")" -gt "$before" ] || {
 		tail -20 "$WORK/gateway.log" >&2; fail "$name: not refused for $reason"; }
-	rm -f "$WORK/phone_msg.log"
 }
 
 now=$(date +%s)

@@ -209,6 +209,45 @@ wait_phone() {
 	wait "$PHONE_PID" || { cat "$WORK/phone.out" "$WORK/phone_err.log" >&2; fail "$1"; }
 }
 
+# inside_call NAME SCENARIO [sipp args...]: one call from the inside (SIPp on
+# UDP 15090 dialling 12125551234, SCENARIO's HEADERS left empty) to the
+# trunk (start_trunk uas_trunk.xml); the INVITE the trunk received is saved
+# as $WORK/NAME.invite.
+inside_call() {
+	local name=$1 scn=$2
+	shift 2
+	start_trunk uas_trunk.xml
+	fill_scenario "$scn" "$WORK/$name.xml" HEADERS ""
+	run_sipp "$WORK/$name.xml" 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 100 "$@" || {
+		cat "$WORK/sipp.out" "$WORK/sipp_err.log" "$WORK/trunk_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
+		fail "$name: the call failed"; }
+	wait_trunk
+	received_msg "$WORK/trunk_msg.log" INVITE >"$WORK/$name.invite"
+	rm -f "$WORK/trunk_msg.log"
+}
+
+# trunk_call_marked NAME VERSTAT SCENARIO [sipp args...]: one call from the
+# trunk (SIPp on TCP 15073 through a stunnel_client on 15061, SCENARIO
+# filled already) to the phone (start_phone uas_phone.xml); the phone's
+# INVITE, saved as $WORK/NAME.invite, must carry ;verstat=VERSTAT in its
+# From, exactly once.
+trunk_call_marked() {
+	local name=$1 want=$2 scn=$3 from_line
+	shift 3
+	start_phone uas_phone.xml
+	run_sipp "$scn" 127.0.0.1:15061 -t t1 -p 15073 -d 100 "$@" || {
+		cat "$WORK/sipp.out" "$WORK/sipp_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
+		fail "$name: the call from the trunk failed"; }
+	wait_phone "$name: the phone's scenario failed"
+	received_msg "$WORK/phone_msg.log" INVITE >"$WORK/$name.invite"
+	from_line=$(grep -i "^From:" "$WORK/$name.invite")
+	[ "$(grep -o "verstat=" <<<"$from_line" | wc -l)" -eq 1 ] &&
+		grep -q "verstat=$want[;@>]" <<<"$from_line" || {
+		cat "$WORK/$name.invite" >&2; tail -20 "$WORK/gateway.log" >&2
+		fail "$name: the phone's From does not carry exactly verstat=$want"; }
+	rm -f "$WORK/phone_msg.log"
+}
+
 # run_sipp SCENARIO TARGET [extra sipp args...]: one call, 20 s max.
 run_sipp() {
 	local scn=$1 target=$2

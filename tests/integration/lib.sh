@@ -210,19 +210,21 @@ wait_phone() {
 }
 
 # inside_call NAME SCENARIO [sipp args...]: one call from the inside (SIPp on
-# UDP 15090 dialling 12125551234, SCENARIO's HEADERS left empty) to the
-# trunk (start_trunk uas_trunk.xml); the INVITE the trunk received is saved
-# as $WORK/NAME.invite.
+# UDP 15090 dialling 12125551234, SCENARIO's HEADERS filled with
+# $INSIDE_HEADERS, by default none) to the trunk (start_trunk
+# uas_trunk.xml); the INVITE the trunk received is saved as
+# $WORK/NAME.invite.
 inside_call() {
 	local name=$1 scn=$2
 	shift 2
 	start_trunk uas_trunk.xml
-	fill_scenario "$scn" "$WORK/$name.xml" HEADERS ""
+	fill_scenario "$scn" "$WORK/$name.xml" HEADERS "${INSIDE_HEADERS:-}"
 	run_sipp "$WORK/$name.xml" 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 100 "$@" || {
 		cat "$WORK/sipp.out" "$WORK/sipp_err.log" "$WORK/trunk_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
 		fail "$name: the call failed"; }
 	wait_trunk
 	received_msg "$WORK/trunk_msg.log" INVITE >"$WORK/$name.invite"
+	[ -s "$WORK/$name.invite" ] || fail "$name: no INVITE at the trunk"
 	rm -f "$WORK/trunk_msg.log"
 }
 

@@ -5,7 +5,9 @@
 # trunk's domain, for the tests that it never passes as the trunk); and a
 # development STI PKI for RFC 8224 Identity: its own STI-CA (sti-ca), the
 # gateway's signing certificate (sti) and a second signer (sti-peer), EC
-# P-256 with a TNAuthList. Idempotent: existing files are kept unless
+# P-256 with a TNAuthList; and the RFC 4474 signers under that STI-CA, RSA
+# 2048 without TNAuthList: the gateway's legacy certificate (legacy, naming
+# the reference domain) and a legacy trunk's (legacy-peer). Idempotent: existing files are kept unless
 # --force is given; a certificate missing beside an existing CA (one added
 # to this script later) is issued by that CA, the others are left alone.
 # Usage: mkdev.sh [--force] [DIR]
@@ -21,7 +23,13 @@ command -v certtool >/dev/null 2>&1 || {
 
 mkdir -p "$out"
 umask 077
-key() { certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 --outfile "$1" 2>/dev/null; }
+# RFC 4474 signs with RSA (rsa-sha256); everything else is EC P-256.
+key() {
+	case $1 in
+	*/legacy*.key) certtool --generate-privkey --key-type=rsa --bits=2048 --outfile "$1" 2>/dev/null ;;
+	*) certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 --outfile "$1" 2>/dev/null ;;
+	esac
+}
 
 # issue CA NAMES...: makes CA (unless present and not forced) and every NAME
 # missing beside it (all of them with --force), each signed by CA.
@@ -49,7 +57,7 @@ issue() {
 
 made=0
 issue ca gateway trunk phone alice impostor
-issue sti-ca sti sti-peer
+issue sti-ca sti sti-peer legacy legacy-peer
 chmod 644 "$out"/*.crt
 if [ "$made" -eq 1 ]; then
 	echo "development PKI written to $out"

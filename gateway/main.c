@@ -251,9 +251,33 @@ static const char *url_path(const char *url)
 	return path ? path : "/";
 }
 
+/* Serves the certificate chain in `file` at the path of `url`. 0 or -1
+ * (logged). */
+static int serve_chain(struct loop_ctx *lc, const char *file, const char *url, const char *what)
+{
+	FILE *f = fopen(file, "rb");
+	static uint8_t chain[X5U_DOCUMENT_MAX + 1];
+	size_t n = f ? fread(chain, 1, sizeof(chain), f) : 0;
+	if (f)
+		fclose(f);
+	if (n == 0 || n > X5U_DOCUMENT_MAX) {
+		log_err("%s: %s", file, n ? "certificate chain larger than 64 KiB" : "cannot be read");
+		return -1;
+	}
+	if (http_server_add_document(lc->http, url_path(url), chain, n,
+				     "application/pem-certificate-chain") < 0) {
+		log_err("http: cannot serve %s", file);
+		return -1;
+	}
+	log_info("http: serving the %s at %s", what, url_path(url));
+	return 0;
+}
+
 /* The gateway's HTTP listener (http.address/port), serving the STI
  * certificate chain at the path of stir.x5u (RFC 8224 §7.2: the
- * verification service fetches it from there). 0 or -1 (logged). */
+ * verification service fetches it from there), and the legacy RFC 4474
+ * certificate at the path of stir.legacy_info (RFC 4474 §9's Identity-Info)
+ * when both are set. 0 or -1 (logged). */
 static int start_http(struct loop_ctx *lc, const struct gateway_config *cfg)
 {
 	if (!cfg->http.address[0])
@@ -264,24 +288,13 @@ static int start_http(struct loop_ctx *lc, const struct gateway_config *cfg)
 		log_err("http listener %s:%u: %s", cfg->http.address, cfg->http.port, why);
 		return -1;
 	}
-	if (!cfg->stir.certificate[0] || !cfg->stir.x5u[0])
-		return 0;
-	FILE *f = fopen(cfg->stir.certificate, "rb");
-	static uint8_t chain[X5U_DOCUMENT_MAX + 1];
-	size_t n = f ? fread(chain, 1, sizeof(chain), f) : 0;
-	if (f)
-		fclose(f);
-	if (n == 0 || n > X5U_DOCUMENT_MAX) {
-		log_err("%s: %s", cfg->stir.certificate,
-			n ? "certificate chain larger than 64 KiB" : "cannot be read");
+	if (cfg->stir.certificate[0] && cfg->stir.x5u[0] &&
+	    serve_chain(lc, cfg->stir.certificate, cfg->stir.x5u, "STI certificate chain") < 0)
 		return -1;
-	}
-	if (http_server_add_document(lc->http, url_path(cfg->stir.x5u), chain, n,
-				     "application/pem-certificate-chain") < 0) {
-		log_err("http: cannot serve %s", cfg->stir.certificate);
+	if (cfg->stir.legacy_certificate[0] && cfg->stir.legacy_info[0] &&
+	    serve_chain(lc, cfg->stir.legacy_certificate, cfg->stir.legacy_info,
+			"RFC 4474 certificate") < 0)
 		return -1;
-	}
-	log_info("http: serving the STI certificate chain at %s", url_path(cfg->stir.x5u));
 	return 0;
 }
 

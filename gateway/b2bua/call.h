@@ -135,6 +135,7 @@ struct call {
 	void (*stir_resume)(struct call *c, enum stir_result r);
 	struct setup_wait *setup_wait; /* what set-up resumes with (setup.c), malloc */
 	enum stir_mark stir_mark; /* the verstat handed on */
+	bool stir_legacy;         /* its Identity was checked as RFC 4474's */
 };
 
 struct b2bua {

@@ -62,6 +62,7 @@ struct identity_out {
 	 * at (both unset when not signed) */
 	char identity[STIR_TOKEN_MAX + STIR_URL_MAX + 64];
 	long date;
+	bool legacy; /* RFC 4474 toward a legacy peer: signed as sent (leg_send_invite) */
 };
 
 /* Accept with `out` filled, or the refusal (REFUSAL_PRIVACY_CRITICAL for

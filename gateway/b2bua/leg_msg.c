@@ -203,6 +203,23 @@ void leg_refuse(struct call *c, struct txn *st, int side, const struct verdict *
 	refuse(&to, v);
 }
 
+/* RFC 4474 §9: the signature covers the INVITE as it leaves (From, To,
+ * Call-ID, CSeq, Date, Contact, body), so it is made once all of those are
+ * in the message; an INVITE that cannot be signed does not leave. */
+static void add_legacy_identity(struct call *c, struct sipmsg_build *m)
+{
+	char identity[1024], info[CFG_URL_MAX + 32];
+	if (!m->msg)
+		return;
+	if (stir_legacy_sign(c, sip_object(m->msg), identity, sizeof(identity), info,
+			     sizeof(info)) < 0) {
+		sipmsg_build_refuse(m, "Identity", "cannot be signed");
+		return;
+	}
+	sipmsg_build_extension(m, "Identity", identity);
+	sipmsg_build_extension(m, "Identity-Info", info);
+}
+
 int leg_send_invite(struct call *c, unsigned max_forwards, const struct identity_out *idn,
 		    const char *body)
 {
@@ -225,8 +242,12 @@ int leg_send_invite(struct call *c, unsigned max_forwards, const struct identity
 		sipmsg_build_date(&m, idn->date);
 		sipmsg_build_extension(&m, "Identity", idn->identity);
 	}
+	if (idn && idn->legacy)
+		sipmsg_build_date(&m, idn->date);
 	if (body)
 		sipmsg_build_body(&m, "application/sdp", body, strlen(body));
+	if (idn && idn->legacy)
+		add_legacy_identity(c, &m);
 	msg_t *invite = built(c, &m, "INVITE");
 	if (!invite)
 		return -1;

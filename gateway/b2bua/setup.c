@@ -309,6 +309,7 @@ struct attempt {
 	struct call *c;
 	sip_t const *sip;
 	const struct route_config *route;
+	const struct peer_config *next; /* the route's configured peer, NULL for a static target */
 	const char *caller_user;
 	unsigned max_forwards;
 	struct identity_out idn;
@@ -383,7 +384,6 @@ static bool attempt_identity(struct attempt *a)
 	struct call *c = a->c;
 	struct b2bua *b = c->b2bua;
 	const char *user = a->caller_user;
-	const struct peer_config *next = a->route->peer[0] ? config_peer(b->cfg, a->route->peer) : NULL;
 	const char *const *ids = NULL;
 	size_t n_ids = reg_service_identities(b->reg, user, &ids);
 	char own[CFG_NAME_MAX + CFG_HOST_MAX + 8];
@@ -391,7 +391,7 @@ static bool attempt_identity(struct attempt *a)
 	const struct pc_peer *from = &c->legs[LEG_A].peer;
 	struct identity_in in = {
 		.prev_hop_trusted = identity_prev_hop_trusted(b->cfg, b->guard, from),
-		.next_hop_trusted = identity_next_hop_trusted(b->cfg, b->guard, &c->legs[LEG_B].peer, next),
+		.next_hop_trusted = identity_next_hop_trusted(b->cfg, b->guard, &c->legs[LEG_B].peer, a->next),
 		.user = user,
 		.identities = ids,
 		.n_identities = n_ids,
@@ -450,6 +450,12 @@ static bool attempt_from(struct attempt *a)
 		u->url_user = out->from_user[0] ? out->from_user : "anonymous";
 		u->url_host = host;
 		u->url_port = portnum ? port : NULL;
+		/* RFC 4474 §13.4: a legacy peer checks that our certificate names
+		 * the From's host, so on a signing leg that host is our domain. */
+		if (a->next && a->next->identity_legacy && lb->cfg && lb->cfg->identity_sign) {
+			u->url_host = c->b2bua->cfg->domain;
+			u->url_port = NULL;
+		}
 	}
 	lb->local_display = out->anonymous ? IDENTITY_ANONYMOUS_DISPLAY : NULL;
 	if (leg_set_url(&lb->local_url, u) == 0)
@@ -483,7 +489,7 @@ static bool attempt_send(struct attempt *a)
 static bool attempt_sign(struct attempt *a)
 {
 	const char *why = NULL;
-	if (stir_call_sign(a->c, a->caller_user, &a->idn, &why))
+	if (stir_call_sign(a->c, a->caller_user, a->next, &a->idn, &why))
 		return true;
 	return attempt_refused(a, verdict_refuse(REFUSAL_CALL_FAILED, NULL), why);
 }
@@ -497,6 +503,7 @@ struct verdict setup_attempt(struct call *c, sip_t const *sip, const struct rout
 			     size_t phrase_len, char *why, size_t whylen)
 {
 	struct attempt a = { .c = c, .sip = sip, .route = r, .caller_user = caller_user,
+		.next = r->peer[0] ? config_peer(c->b2bua->cfg, r->peer) : NULL,
 		.max_forwards = mf, .phrase = phrase, .phrase_len = phrase_len,
 		.why = why, .whylen = whylen, .v = verdict_accept() };
 	for (size_t i = 0; i < sizeof(attempt_steps) / sizeof(attempt_steps[0]); i++)

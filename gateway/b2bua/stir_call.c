@@ -43,6 +43,7 @@ static const enum pc_counter result_counter[STIR_RESULT__COUNT] = {
 	[STIR_DEST_MISMATCH] = CNT_IDENTITY_DEST_MISMATCH,
 	[STIR_STALE] = CNT_IDENTITY_STALE,
 	[STIR_DATE_MISMATCH] = CNT_IDENTITY_DATE_MISMATCH,
+	[STIR_WEAK_ALG] = CNT_IDENTITY_WEAK_ALG,
 };
 
 const char *stir_mark_verstat(enum stir_mark m)
@@ -137,13 +138,22 @@ enum stir_result stir_call_verify(struct call *c, sip_t const *sip, bool prev_ho
 			len[n++] = strlen(g->g_string);
 		}
 	const char *cc = b->cfg->stir.country_code;
+	c->stir_resume = resume;
+	/* RFC 4474 only from a peer configured for it, and only in its form:
+	 * the same peer's PASSporTs are verified as RFC 8224. */
+	c->stir_legacy = n > 0 && sipmsg_identity_info(sip) && stir_legacy_form(value[0]) &&
+			 stir_legacy_peer_from(b->cfg, &c->legs[LEG_A].peer);
+	if (c->stir_legacy) {
+		enum stir_result r = stir_legacy_verify(c, sip, value[0], check_done, &c->stir_check);
+		*pending = r == STIR_RESULT__COUNT;
+		return r;
+	}
 	struct stir_expect e = { .now = time(NULL), .date = -1, .max_age_s = b->cfg->stir.max_age_s };
 	if (sip->sip_date)
 		e.date = (int64_t)sip->sip_date->d_time - SECONDS_1900_TO_1970;
 	party_of(calling_url(sip, prev_hop_trusted), cc, &e.orig);
 	party_of(sip->sip_to->a_url, cc, &e.dest);
 	struct sti_identity_values ids = { value, len, n };
-	c->stir_resume = resume;
 	enum stir_result r = sti_verify(b->sti, &ids, &e, check_done, c, &c->stir_check);
 	*pending = r == STIR_RESULT__COUNT;
 	return r;
@@ -154,11 +164,13 @@ enum pc_refusal stir_call_outcome(struct call *c, enum stir_result r)
 	if ((unsigned)r >= STIR_RESULT__COUNT)
 		r = STIR_MALFORMED;
 	counter_inc(result_counter[r]);
+	if (c->stir_legacy && r == STIR_PASSED)
+		counter_inc(CNT_IDENTITY_LEGACY_VERIFIED);
 	c->stir_mark = r == STIR_PASSED        ? STIR_MARK_PASSED
 		       : r == STIR_NO_IDENTITY ? STIR_MARK_NO_VALIDATION
 					       : STIR_MARK_FAILED;
 	if (r == STIR_PASSED)
-		log_info("call %u: identity verified", c->id);
+		log_info("call %u: identity verified%s", c->id, c->stir_legacy ? " (RFC 4474)" : "");
 	else
 		log_info("call %u: identity not verified: %s (%d %s)", c->id, stir_result_name(r),
 			 stir_result_status(r), stir_result_phrase(r));
@@ -198,8 +210,29 @@ static size_t owned_numbers(struct b2bua *b, const char *user, char tns[][STIR_T
 	return n;
 }
 
-bool stir_call_sign(struct call *c, const char *caller_user, struct identity_out *idn,
-		    const char **why)
+/* RFC 4474 asserts that the caller owns the From identity: attestation A
+ * alone says so; B and C calls go unsigned to a legacy peer. */
+static bool legacy_decided(struct call *c, enum attest_level level, const char *because,
+			   struct identity_out *idn, const char **why)
+{
+	if (level != ATTEST_A) {
+		counter_inc(CNT_IDENTITY_LEGACY_NOT_SIGNED);
+		log_info("call %u: not signed for the RFC 4474 peer: attestation %c (%s)", c->id,
+			 "-ABC"[level], because);
+		return true;
+	}
+	if (!keyholder_legacy_active()) {
+		counter_inc(CNT_IDENTITY_SIGN_FAILED);
+		*why = "no legacy RFC 4474 key to sign with";
+		return false;
+	}
+	idn->legacy = true;
+	idn->date = time(NULL);
+	return true;
+}
+
+bool stir_call_sign(struct call *c, const char *caller_user, const struct peer_config *next,
+		    struct identity_out *idn, const char **why)
 {
 	struct b2bua *b = c->b2bua;
 	const struct leg_config *la = c->legs[LEG_A].cfg, *lb = c->legs[LEG_B].cfg;
@@ -238,6 +271,8 @@ bool stir_call_sign(struct call *c, const char *caller_user, struct identity_out
 		log_info("call %u: not signed: %s", c->id, because);
 		return true;
 	}
+	if (next && next->identity_legacy)
+		return legacy_decided(c, level, because, idn, why);
 	claims.attest = (enum stir_attest)level;
 	snprintf(claims.x5u, sizeof(claims.x5u), "%s", b->cfg->stir.x5u);
 	snprintf(claims.origid, sizeof(claims.origid), "%s", la ? la->identity_origid : "");

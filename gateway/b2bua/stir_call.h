@@ -5,22 +5,25 @@
  * checked (sti/verify, maybe waiting for a certificate fetch); the result
  * becomes a verstat on the identity handed on (ATIS-1000074), or a refusal
  * on a leg in "reject" mode. A verstat arriving from outside is always
- * removed. */
+ * removed. A peer configured with identity_legacy gets RFC 4474's
+ * Identity/Identity-Info instead, signed as the INVITE is sent
+ * (stir_legacy.c), and its requests in that form are verified as such. */
 #ifndef PC_B2BUA_STIR_CALL_H
 #define PC_B2BUA_STIR_CALL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config/config.h"
+#include "core/peer.h"
 #include "policy/refusal.h"
 #include "sip/msg.h"
+#include "sti/verify.h"
 #include "stir/result.h"
 
 struct b2bua;
-struct gateway_config;
 struct call;
 struct identity_out;
-struct sti_check;
 
 /* The verification service's repository, or NULL when no leg verifies.
  * 0, or -1 with why. */
@@ -50,9 +53,31 @@ enum stir_result stir_call_verify(struct call *c, sip_t const *sip, bool prev_ho
 enum pc_refusal stir_call_outcome(struct call *c, enum stir_result r);
 
 /* Signs the INVITE toward leg B when its leg signs: fills idn->identity and
- * idn->date. False (with why) only when signing was due and failed. */
-bool stir_call_sign(struct call *c, const char *caller_user, struct identity_out *idn,
-		    const char **why);
+ * idn->date; toward a legacy peer (`next` with identity_legacy) only
+ * attestation A is signed, and only idn->legacy and idn->date are set: the
+ * RFC 4474 signature covers the INVITE as sent, so leg_send_invite makes it
+ * (stir_legacy_sign). False (with why) only when signing was due and failed. */
+bool stir_call_sign(struct call *c, const char *caller_user, const struct peer_config *next,
+		    struct identity_out *idn, const char **why);
+
+/* ---- RFC 4474 (stir_legacy.c) ---- */
+
+/* The configured peer with identity_legacy that `from` is (a TLS peer by
+ * its verified certificate name, a plain one by its address), or NULL. */
+const struct peer_config *stir_legacy_peer_from(const struct gateway_config *cfg,
+						const struct pc_peer *from);
+/* Whether an Identity value has RFC 4474's form (a quoted signature) rather
+ * than a PASSporT's. */
+bool stir_legacy_form(const char *identity);
+/* Signs the INVITE `sip` as built (Date and body included) with the legacy
+ * key: the Identity and Identity-Info values to add. 0, or -1 (counted and
+ * logged: the INVITE must not leave unsigned). */
+int stir_legacy_sign(struct call *c, sip_t const *sip, char *identity, size_t idlen, char *info,
+		     size_t infolen);
+/* Verifies call c's INVITE in RFC 4474 form (`identity` its first Identity
+ * value); returns and calls back as sti_verify_4474. */
+enum stir_result stir_legacy_verify(struct call *c, sip_t const *sip, const char *identity,
+				    sti_check_fn done, struct sti_check **pending);
 
 /* Removes ";verstat=..." from a user part or URI in place: a verstat from
  * outside is never passed on. True when one was removed. */

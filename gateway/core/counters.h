@@ -97,7 +97,11 @@
 	X(IDENTITY_ORIG_MISMATCH, "identity_verify_orig_mismatch") \
 	X(IDENTITY_DEST_MISMATCH, "identity_verify_dest_mismatch") \
 	X(IDENTITY_STALE, "identity_verify_stale") \
-	X(IDENTITY_DATE_MISMATCH, "identity_verify_date_mismatch")
+	X(IDENTITY_DATE_MISMATCH, "identity_verify_date_mismatch") \
+	X(IDENTITY_WEAK_ALG, "identity_verify_weak_alg") \
+	X(IDENTITY_LEGACY_SIGNED, "identity_legacy_signed") \
+	X(IDENTITY_LEGACY_NOT_SIGNED, "identity_legacy_not_signed") \
+	X(IDENTITY_LEGACY_VERIFIED, "identity_legacy_verified")
 
 enum pc_counter {
 #define PC_COUNTER_ENUM(id, name) CNT_##id,

@@ -1,7 +1,10 @@
 /* sti/repo: certificates by x5u URL for the verification service: the cache
  * first, else one fetch per URL shared by every call that names it, the
  * fetched chain checked against the STI-CA trust list before it is cached
- * or handed to anyone. See repo.h for the bounds. */
+ * or handed to anyone. See repo.h for the bounds. An RFC 4474 certificate
+ * (sti_repo_get_rsa) is checked as an RSA chain and kept apart: its fetch
+ * and cache entry are keyed by "rsa " and the URL (a URL has no space), so
+ * a chain checked for one scheme is never handed out for the other. */
 #include "sti/repo.h"
 
 #include <stdio.h>
@@ -21,12 +24,16 @@ struct sti_wait {
 	void *arg;
 };
 
+#define RSA_KEY_PREFIX "rsa "
+
 /* One URL being fetched and the calls waiting for it. */
 struct fetch {
 	struct pc_hlink link;
 	struct sti_repo *repo;
 	struct sti_wait *waiters;
-	char url[STIR_URL_MAX];
+	bool rsa;                                   /* an RFC 4474 chain */
+	char key[sizeof(RSA_KEY_PREFIX) + STIR_URL_MAX]; /* the cache's key */
+	const char *url;                            /* in key, after any prefix */
 };
 
 struct sti_repo {
@@ -39,12 +46,12 @@ struct sti_repo {
 	bool freeing;
 };
 
-static struct fetch *fetch_find(struct sti_repo *r, const char *url)
+static struct fetch *fetch_find(struct sti_repo *r, const char *key)
 {
-	uint64_t h = pc_htab_hash_str(&r->fetches, url);
+	uint64_t h = pc_htab_hash_str(&r->fetches, key);
 	for (struct pc_hlink *l = pc_htab_first(&r->fetches, h); l; l = pc_htab_next(l)) {
 		struct fetch *f = pc_container_of(l, struct fetch, link);
-		if (strcmp(f->url, url) == 0)
+		if (strcmp(f->key, key) == 0)
 			return f;
 	}
 	return NULL;
@@ -77,20 +84,21 @@ static enum stir_result fetch_outcome(struct sti_repo *r, struct fetch *f,
 			 res->error ? res->error : "");
 		/* A busy client says nothing about the URL: not remembered. */
 		if (res->status != HTTP_FETCH_BUSY)
-			stir_cache_put_failure(r->cache, f->url, why, r->failure_ttl_s, now);
+			stir_cache_put_failure(r->cache, f->key, why, r->failure_ttl_s, now);
 		return why;
 	}
 	struct stir_cert *chain = NULL;
-	enum stir_result why = stir_cert_check(res->body, res->len, r->trust, now, &chain);
+	enum stir_result why = f->rsa ? stir_cert_check_rsa(res->body, res->len, r->trust, now, &chain)
+				      : stir_cert_check(res->body, res->len, r->trust, now, &chain);
 	if (why != STIR_PASSED) {
 		log_info("identity: certificate refused: %s", stir_result_name(why));
-		stir_cache_put_failure(r->cache, f->url, why, r->failure_ttl_s, now);
+		stir_cache_put_failure(r->cache, f->key, why, r->failure_ttl_s, now);
 		return why;
 	}
 	long max_age = res->no_store ? 0 : res->max_age_s;
-	if (stir_cache_put(r->cache, f->url, chain, max_age, now) < 0)
+	if (stir_cache_put(r->cache, f->key, chain, max_age, now) < 0)
 		return STIR_INFO_UNREACHABLE; /* freed by the cache */
-	enum stir_result again = stir_cache_get(r->cache, f->url, now, cert);
+	enum stir_result again = stir_cache_get(r->cache, f->key, now, cert);
 	/* max-age 0 or no-store: nothing cached, but this answer still counts
 	 * for the calls that waited for it. */
 	return again == STIR_PASSED ? STIR_PASSED : STIR_INFO_UNREACHABLE;
@@ -161,35 +169,39 @@ void sti_repo_free(struct sti_repo *r)
 	free(r);
 }
 
-static struct fetch *fetch_start(struct sti_repo *r, const char *url)
+static struct fetch *fetch_start(struct sti_repo *r, const char *key, bool rsa)
 {
 	struct fetch *f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
 	f->repo = r;
-	snprintf(f->url, sizeof(f->url), "%s", url);
-	if (http_fetch(r->http, url, fetch_done, f) < 0) {
+	f->rsa = rsa;
+	snprintf(f->key, sizeof(f->key), "%s", key);
+	f->url = f->key + (rsa ? strlen(RSA_KEY_PREFIX) : 0);
+	if (http_fetch(r->http, f->url, fetch_done, f) < 0) {
 		free(f);
 		return NULL;
 	}
-	pc_htab_insert(&r->fetches, &f->link, pc_htab_hash_str(&r->fetches, url));
+	pc_htab_insert(&r->fetches, &f->link, pc_htab_hash_str(&r->fetches, key));
 	r->n_fetches++;
 	return f;
 }
 
-enum stir_result sti_repo_get(struct sti_repo *r, const char *url, long now,
-			      const struct stir_cert **cert, sti_cert_fn done, void *arg,
-			      struct sti_wait **wait)
+static enum stir_result repo_get(struct sti_repo *r, const char *url, bool rsa, long now,
+				 const struct stir_cert **cert, sti_cert_fn done, void *arg,
+				 struct sti_wait **wait)
 {
 	*cert = NULL;
 	*wait = NULL;
-	if (strlen(url) >= STIR_URL_MAX)
+	if (strlen(url) >= STIR_URL_MAX || strchr(url, ' '))
 		return STIR_INFO_REFUSED;
-	enum stir_result known = stir_cache_get(r->cache, url, (time_t)now, cert);
+	char key[sizeof(RSA_KEY_PREFIX) + STIR_URL_MAX];
+	snprintf(key, sizeof(key), "%s%s", rsa ? RSA_KEY_PREFIX : "", url);
+	enum stir_result known = stir_cache_get(r->cache, key, (time_t)now, cert);
 	if (known != STIR_RESULT__COUNT)
 		return known;
-	struct fetch *f = fetch_find(r, url);
-	if (!f && !(f = fetch_start(r, url)))
+	struct fetch *f = fetch_find(r, key);
+	if (!f && !(f = fetch_start(r, key, rsa)))
 		return STIR_INFO_UNREACHABLE;
 	struct sti_wait *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -200,6 +212,20 @@ enum stir_result sti_repo_get(struct sti_repo *r, const char *url, long now,
 	f->waiters = w;
 	*wait = w;
 	return STIR_RESULT__COUNT;
+}
+
+enum stir_result sti_repo_get(struct sti_repo *r, const char *url, long now,
+			      const struct stir_cert **cert, sti_cert_fn done, void *arg,
+			      struct sti_wait **wait)
+{
+	return repo_get(r, url, false, now, cert, done, arg, wait);
+}
+
+enum stir_result sti_repo_get_rsa(struct sti_repo *r, const char *url, long now,
+				  const struct stir_cert **cert, sti_cert_fn done, void *arg,
+				  struct sti_wait **wait)
+{
+	return repo_get(r, url, true, now, cert, done, arg, wait);
 }
 
 void sti_wait_cancel(struct sti_wait *w)

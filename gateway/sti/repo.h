@@ -52,6 +52,11 @@ typedef void (*sti_cert_fn)(void *arg, enum stir_result r, const struct stir_cer
 enum stir_result sti_repo_get(struct sti_repo *r, const char *url, long now,
 			      const struct stir_cert **cert, sti_cert_fn done, void *arg,
 			      struct sti_wait **wait);
+/* The same for RFC 4474's Identity-Info: the chain is checked with
+ * stir_cert_check_rsa, and cached apart from any x5u chain of the same URL. */
+enum stir_result sti_repo_get_rsa(struct sti_repo *r, const char *url, long now,
+				  const struct stir_cert **cert, sti_cert_fn done, void *arg,
+				  struct sti_wait **wait);
 /* The waiter gives up (its call ended): `done` will not be called. */
 void sti_wait_cancel(struct sti_wait *w);
 

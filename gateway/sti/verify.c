@@ -1,13 +1,16 @@
 /* sti/verify: one call's Identity check from header text to a result, with
  * the certificate lookup possibly waiting on a fetch (verify.h). The token
  * is copied into the check while it waits: the request's text is the
- * caller's. */
+ * caller's. An RFC 4474 check keeps its signature, a copy of the
+ * digest-string and the From host instead of a token. */
 #include "sti/verify.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "stir/identity_hdr.h"
+#include "stir/rfc4474.h"
 
 struct sti_check {
 	struct sti_wait *wait;
@@ -17,7 +20,24 @@ struct sti_check {
 	struct stir_identity id;
 	char text[STIR_TOKEN_MAX + STIR_URL_MAX + 64]; /* the header value id points into */
 	char input[STIR_TOKEN_MAX];                    /* a compact form's rebuilt input */
+	/* RFC 4474 (legacy set): the request's signature, digest-string and
+	 * From host, and the hash its Identity-Info names. */
+	bool legacy, sha1;
+	uint8_t sig[1024];
+	size_t sig_len;
+	char *digest; /* a copy: the body may be large, the request is the caller's */
+	size_t digest_len;
+	char host[256];
 };
+
+static void check_free(struct sti_check *c)
+{
+	if (!c)
+		return;
+	free(c->digest);
+	explicit_bzero(c, sizeof(*c));
+	free(c);
+}
 
 /* The first header that parses: several may come (one per ppt, RFC 8224
  * §4.1); one we cannot read is skipped, and its reason kept for when none
@@ -64,6 +84,17 @@ static enum stir_result rebuild_compact(struct sti_check *c)
 static enum stir_result check_with(struct sti_check *c, const struct stir_cert *cert)
 {
 	enum stir_result r = stir_cert_valid_at(cert, (time_t)c->expect.now);
+	if (c->legacy) {
+		/* The signature first: one that does not verify says nothing of
+		 * who signed. Then whether that signer speaks for the From's
+		 * domain (RFC 4474 §6.2 step 2, §13.4). */
+		if (r == STIR_PASSED)
+			r = stir_cert_verify_rsa(cert, c->digest, c->digest_len, c->sig, c->sig_len,
+						 c->sha1);
+		if (r == STIR_PASSED && !stir_cert_names_host(cert, c->host))
+			r = STIR_ORIG_MISMATCH;
+		return r;
+	}
 	if (r == STIR_PASSED)
 		r = stir_cert_verify_es256(cert, c->id.token.input, c->id.token.input_len,
 					   c->id.token.sig);
@@ -80,9 +111,31 @@ static void cert_arrived(void *arg, enum stir_result r, const struct stir_cert *
 		r = check_with(c, cert);
 	sti_check_fn done = c->done;
 	void *darg = c->arg;
-	explicit_bzero(c, sizeof(*c));
-	free(c);
+	check_free(c);
 	done(darg, r);
+}
+
+static enum stir_result finish(struct sti_check *c, enum stir_result r)
+{
+	check_free(c);
+	return r;
+}
+
+/* The certificate at c's info URL (an RSA chain for RFC 4474): checked now
+ * when known, else c waits for the fetch and is the caller's pending check. */
+static enum stir_result with_certificate(struct sti_repo *repo, struct sti_check *c,
+					 struct sti_check **pending)
+{
+	const struct stir_cert *cert = NULL;
+	long now = (long)c->expect.now;
+	enum stir_result r =
+		c->legacy ? sti_repo_get_rsa(repo, c->id.info, now, &cert, cert_arrived, c, &c->wait)
+			  : sti_repo_get(repo, c->id.info, now, &cert, cert_arrived, c, &c->wait);
+	if (r == STIR_RESULT__COUNT) {
+		*pending = c;
+		return r;
+	}
+	return finish(c, r == STIR_PASSED ? check_with(c, cert) : r);
 }
 
 enum stir_result sti_verify(struct sti_repo *repo, const struct sti_identity_values *ids,
@@ -99,19 +152,48 @@ enum stir_result sti_verify(struct sti_repo *repo, const struct sti_identity_val
 	enum stir_result r = pick_identity(ids, c);
 	if (r == STIR_PASSED)
 		r = rebuild_compact(c);
-	if (r == STIR_PASSED) {
-		const struct stir_cert *cert = NULL;
-		r = sti_repo_get(repo, c->id.info, (long)expect->now, &cert, cert_arrived, c,
-				 &c->wait);
-		if (r == STIR_RESULT__COUNT) {
-			*pending = c;
-			return r;
-		}
-		if (r == STIR_PASSED)
-			r = check_with(c, cert);
-	}
-	free(c);
-	return r;
+	return r == STIR_PASSED ? with_certificate(repo, c, pending) : finish(c, r);
+}
+
+/* What the request itself says, before any certificate is fetched: the
+ * header shapes, the algorithm allowed, the Date fresh. */
+static enum stir_result legacy_prepare(struct sti_check *c, const struct sti_4474_request *q)
+{
+	enum stir_result r = stir_4474_info_parse(q->info, q->info_len, c->id.info,
+						  sizeof(c->id.info), &c->sha1);
+	if (r != STIR_PASSED)
+		return r;
+	if (c->sha1 && !q->allow_sha1)
+		return STIR_WEAK_ALG;
+	c->sig_len = stir_4474_identity_parse(q->identity, q->identity_len, c->sig, sizeof(c->sig));
+	if (c->sig_len == (size_t)-1 || c->sig_len == 0)
+		return STIR_MALFORMED;
+	if ((r = stir_4474_date_check(q->date, q->now, q->max_age_s)) != STIR_PASSED)
+		return r;
+	if (!q->digest || q->digest_len == 0)
+		return STIR_MALFORMED;
+	snprintf(c->host, sizeof(c->host), "%s", q->from_host ? q->from_host : "");
+	c->digest = malloc(q->digest_len);
+	if (!c->digest)
+		return STIR_INFO_UNREACHABLE;
+	memcpy(c->digest, q->digest, q->digest_len);
+	c->digest_len = q->digest_len;
+	return STIR_PASSED;
+}
+
+enum stir_result sti_verify_4474(struct sti_repo *repo, const struct sti_4474_request *req,
+				 sti_check_fn done, void *arg, struct sti_check **pending)
+{
+	*pending = NULL;
+	struct sti_check *c = calloc(1, sizeof(*c));
+	if (!c)
+		return STIR_INFO_UNREACHABLE;
+	c->legacy = true;
+	c->expect.now = req->now;
+	c->done = done;
+	c->arg = arg;
+	enum stir_result r = legacy_prepare(c, req);
+	return r == STIR_PASSED ? with_certificate(repo, c, pending) : finish(c, r);
 }
 
 void sti_check_cancel(struct sti_check *c)
@@ -119,5 +201,5 @@ void sti_check_cancel(struct sti_check *c)
 	if (!c)
 		return;
 	sti_wait_cancel(c->wait);
-	free(c);
+	check_free(c);
 }

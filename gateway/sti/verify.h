@@ -7,7 +7,9 @@
 #ifndef PC_STI_VERIFY_H
 #define PC_STI_VERIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sti/repo.h"
 #include "stir/verify.h"
@@ -29,6 +31,31 @@ typedef void (*sti_check_fn)(void *arg, enum stir_result r);
 enum stir_result sti_verify(struct sti_repo *repo, const struct sti_identity_values *ids,
 			    const struct stir_expect *expect, sti_check_fn done, void *arg,
 			    struct sti_check **pending);
+
+/* An RFC 4474 request, as received: its Identity and Identity-Info values
+ * (not NUL-terminated), the digest-string rebuilt from it (stir/rfc4474),
+ * the From URI's host and its Date (Unix time, -1 when absent). */
+struct sti_4474_request {
+	const char *identity;
+	size_t identity_len;
+	const char *info;
+	size_t info_len;
+	const char *digest;
+	size_t digest_len;
+	const char *from_host;   /* NULL or "" when the From has none (tel:) */
+	int64_t date;
+	int64_t now;
+	unsigned max_age_s;
+	bool allow_sha1;         /* stir.legacy_sha1: rsa-sha1 accepted (weak) */
+};
+
+/* Verifies an RFC 4474 request (§6.2): Identity-Info's alg (rsa-sha1 only
+ * when allowed: else STIR_WEAK_ALG), the Date fresh, the certificate at the
+ * info URL (an RSA chain to the trust list, maybe fetched), the signature
+ * over the digest-string, and the certificate naming the From host
+ * (STIR_ORIG_MISMATCH when not). Returns and calls back as sti_verify. */
+enum stir_result sti_verify_4474(struct sti_repo *repo, const struct sti_4474_request *req,
+				 sti_check_fn done, void *arg, struct sti_check **pending);
 void sti_check_cancel(struct sti_check *c);
 
 #endif

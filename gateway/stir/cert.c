@@ -4,7 +4,8 @@
  * (GnuTLS would use the wall clock, so its own time checks are off and the
  * times are compared here), the leaf's key (EC P-256, or RSA for RFC 4474)
  * and its TNAuthList; keeps the whole chain and the leaf's public key, and
- * verifies ES256 and RSA signatures with that key. */
+ * verifies ES256 and RSA signatures with that key. For RFC 4474 it also
+ * answers whether the leaf names a domain (subjectAltName dNSName). */
 #include "stir/cert.h"
 
 #include <gnutls/abstract.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 
 struct stir_trust {
@@ -242,6 +244,43 @@ enum stir_result stir_cert_valid_at(const struct stir_cert *c, time_t now)
 const struct stir_tnauth *stir_cert_tnauth(const struct stir_cert *c)
 {
 	return &c->tnauth;
+}
+
+/* A host's length without one trailing dot (the root label). */
+static size_t name_len(const char *s)
+{
+	size_t n = strlen(s);
+	return n > 0 && s[n - 1] == '.' ? n - 1 : n;
+}
+
+bool stir_dns_name_matches(const char *san, const char *host)
+{
+	if (!san || !host)
+		return false;
+	size_t n = name_len(san);
+	/* No wildcard (RFC 5922 §7.2): "*.example.com" names nothing. */
+	if (n == 0 || n != name_len(host) || memchr(san, '*', n))
+		return false;
+	return strncasecmp(san, host, n) == 0;
+}
+
+bool stir_cert_names_host(const struct stir_cert *c, const char *host)
+{
+	if (!c || c->n == 0 || !host || !host[0])
+		return false;
+	for (unsigned i = 0;; i++) {
+		char san[256];
+		size_t len = sizeof(san) - 1;
+		int type = gnutls_x509_crt_get_subject_alt_name(c->crt[0], i, san, &len, NULL);
+		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			return false;
+		if (type != GNUTLS_SAN_DNSNAME || len >= sizeof(san))
+			continue; /* another kind, or a name too long to be a host */
+		san[len] = '\0';
+		/* An embedded NUL would let "host\0.evil" pass as "host". */
+		if (strlen(san) == len && stir_dns_name_matches(san, host))
+			return true;
+	}
 }
 
 enum stir_result stir_cert_verify_es256(const struct stir_cert *c, const char *input, size_t len,

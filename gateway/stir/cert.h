@@ -50,6 +50,15 @@ enum stir_result stir_cert_valid_at(const struct stir_cert *c, time_t now);
  * RFC 4474 chain without one). */
 const struct stir_tnauth *stir_cert_tnauth(const struct stir_cert *c);
 
+/* RFC 4474 §13.4 (and RFC 5922 §7.2): whether a certificate subjectAltName
+ * dNSName `san` names the From host `host`: equal ignoring ASCII case, no
+ * wildcard, a trailing dot on either side ignored. Pure. */
+bool stir_dns_name_matches(const char *san, const char *host);
+/* Whether the leaf's subjectAltName holds a dNSName naming `host`: the
+ * signer of an RFC 4474 Identity must be authoritative for the From's
+ * domain. The subject's CN is not consulted. */
+bool stir_cert_names_host(const struct stir_cert *c, const char *host);
+
 /* Verifies an ES256 JWS signature (raw r||s) over `input` with the leaf's
  * key: STIR_PASSED or STIR_SIGNATURE. */
 enum stir_result stir_cert_verify_es256(const struct stir_cert *c, const char *input, size_t len,

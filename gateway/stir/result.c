@@ -26,6 +26,7 @@ static const struct result_row rows[STIR_RESULT__COUNT] = {
 	[STIR_DEST_MISMATCH] = { 438, "Invalid Identity Header", "dest_mismatch" },
 	[STIR_STALE] = { 403, "Stale Date", "stale" },
 	[STIR_DATE_MISMATCH] = { 403, "Stale Date", "date_mismatch" },
+	[STIR_WEAK_ALG] = { 437, "Unsupported Credential", "weak_alg" },
 };
 
 static const struct result_row *row_of(enum stir_result r)

@@ -1,7 +1,7 @@
 /* stir/result: why an Identity check failed, one reason per counter, and the
  * RFC 8224 answer each maps to (428 Use Identity Header, 436 Bad Identity
  * Info, 437 Unsupported Credential, 438 Invalid Identity Header, 403 Stale
- * Date). The verification code returns a reason; what the gateway does with
+ * Date). RFC 4474's legacy Identity maps onto the same table. The verification code returns a reason; what the gateway does with
  * it (mark the call with a verstat, or refuse it) is the leg's policy. */
 #ifndef PC_STIR_RESULT_H
 #define PC_STIR_RESULT_H
@@ -23,6 +23,7 @@ enum stir_result {
 	STIR_DEST_MISMATCH,    /* 438: dest does not include the called number */
 	STIR_STALE,            /* 403 Stale Date: iat too old or in the future */
 	STIR_DATE_MISMATCH,    /* 403 Stale Date: Date header far from iat */
+	STIR_WEAK_ALG,         /* 437: RFC 4474 rsa-sha1 while stir.legacy_sha1 is off */
 	STIR_RESULT__COUNT
 };
 

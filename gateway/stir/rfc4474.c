@@ -5,7 +5,9 @@
  * the signature in standard base64 between double quotes; Identity-Info is
  * "<url>;alg=rsa-sha256" (or rsa-sha1, which RFC 4474 makes the default
  * when alg is absent: the caller decides whether SHA-1 is acceptable, and
- * by default it is not). Parsers refuse anything but that shape. */
+ * by default it is not). Parsers refuse anything but that shape. The Date
+ * is the only clock in the signed string, so it must be fresh: an old one
+ * would let a captured request be replayed. */
 #include "stir/rfc4474.h"
 
 #include <nettle/base64.h>
@@ -13,6 +15,7 @@
 #include <strings.h>
 
 #include "stir/identity_hdr.h"
+#include "stir/verify.h"
 
 #define RSA_SIG_MAX 1024 /* an 8192-bit RSA signature */
 
@@ -171,5 +174,16 @@ enum stir_result stir_4474_info_parse(const char *value, size_t len, char *url, 
 	memcpy(url, u, n);
 	url[n] = '\0';
 	*sha1 = alg != 0; /* RFC 4474 §9: absent means rsa-sha1 */
+	return STIR_PASSED;
+}
+
+/* A Date ahead of now would keep a signature fresh long after max_age, so
+ * only clock skew is allowed there. Compared without subtracting the
+ * peer's value, which could overflow a difference. */
+enum stir_result stir_4474_date_check(int64_t date, int64_t now, unsigned max_age_s)
+{
+	int64_t max_age = max_age_s ? (int64_t)max_age_s : STIR_MAX_AGE_DEFAULT_S;
+	if (date < 0 || date < now - max_age || date > now + STIR_IAT_FUTURE_SKEW_S)
+		return STIR_STALE;
 	return STIR_PASSED;
 }

@@ -36,5 +36,9 @@ size_t stir_4474_identity_parse(const char *value, size_t len, uint8_t *sig, siz
  * set for rsa-sha1. STIR_PASSED, STIR_MALFORMED or STIR_UNSUPPORTED. */
 enum stir_result stir_4474_info_parse(const char *value, size_t len, char *url, size_t urllen,
 				      bool *sha1);
+/* RFC 4474 §6.2 step 4: the signed Date (Unix time, -1 when the request has
+ * none) is at most max_age_s old (0: STIR_MAX_AGE_DEFAULT_S) and at most
+ * STIR_IAT_FUTURE_SKEW_S ahead of `now`. STIR_PASSED or STIR_STALE. Pure. */
+enum stir_result stir_4474_date_check(int64_t date, int64_t now, unsigned max_age_s);
 
 #endif

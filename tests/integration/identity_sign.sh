@@ -32,17 +32,8 @@ TRUSTED='identity = { trusted_names = [ "trunk.portcullis.test" ]; assert_tel = 
 # call NAME SCENARIO [sipp args]: one call from the inside; $WORK/NAME.identity
 # is the Identity the trunk received ("" when none).
 call() {
-	local name=$1 scn=$2
-	shift 2
-	start_trunk uas_trunk.xml
-	fill_scenario "$scn" "$WORK/$name.xml" HEADERS ""
-	run_sipp "$WORK/$name.xml" 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 100 "$@" || {
-		cat "$WORK/sipp.out" "$WORK/sipp_err.log" "$WORK/trunk_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
-		fail "$name: the call failed"; }
-	wait_trunk
-	received_msg "$WORK/trunk_msg.log" INVITE >"$WORK/$name.invite"
-	sed -n 's/^Identity: *//p' "$WORK/$name.invite" | tr -d '\r' >"$WORK/$name.identity"
-	rm -f "$WORK/trunk_msg.log"
+	inside_call "$@"
+	sed -n 's/^Identity: *//p' "$WORK/$1.invite" | tr -d '\r' >"$WORK/$1.identity"
 }
 # verified NAME ORIG ATTEST: the independent verifier accepts NAME's Identity
 verified() {

@@ -63,21 +63,8 @@ identity() {
 # marked NAME VERSTAT HEADERS [FROM]: one call from the trunk with HEADERS;
 # the phone's INVITE must carry ;verstat=VERSTAT in its From, once.
 marked() {
-	local name=$1 want=$2 headers=$3 from=${4:-$ORIG}
-	fill_scenario uac_trunk_identity.xml "$WORK/$name.xml" FROM "$from" HEADERS "$headers"
-	start_phone uas_phone.xml
-	run_sipp "$WORK/$name.xml" 127.0.0.1:15061 -s "$DEST" -t t1 -p 15073 -d 100 || {
-		cat "$WORK/sipp.out" "$WORK/sipp_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
-		fail "$name: the call from the trunk failed"; }
-	wait_phone "$name: the phone's scenario failed"
-	received_msg "$WORK/phone_msg.log" INVITE >"$WORK/$name.invite"
-	local from_line
-	from_line=$(grep -i "^From:" "$WORK/$name.invite")
-	[ "$(grep -o "verstat=" <<<"$from_line" | wc -l)" -eq 1 ] &&
-		grep -q "verstat=$want[;@>]" <<<"$from_line" || {
-		cat "$WORK/$name.invite" >&2; tail -20 "$WORK/gateway.log" >&2
-		fail "$name: the phone's From does not carry exactly verstat=$want"; }
-	rm -f "$WORK/phone_msg.log"
+	fill_scenario uac_trunk_identity.xml "$WORK/$1.xml" FROM "${4:-$ORIG}" HEADERS "$3"
+	trunk_call_marked "$1" "$2" "$WORK/$1.xml" -s "$DEST"
 }
 # counted NAME COUNTER: the counter moved
 counted() { [ "$(counter "$2")" -ge 1 ] || { tail -20 "$WORK/gateway.log" >&2; fail "$1: $2 not counted"; }; }

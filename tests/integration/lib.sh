@@ -149,12 +149,13 @@ start_options_uas() {
 
 # call_config FILE [EXTRA]: the reference scenario for calls (INSIDE_MEDIA and
 # OUTSIDE_MEDIA override the legs' media modes, INSIDE_LEG and OUTSIDE_LEG add
-# settings to the inside and outside legs, PHONE_ROUTE replaces the target of calls from the trunk):
+# settings to the inside and outside legs, TRUNK_PEER adds settings to the trunk peer, PHONE_ROUTE
+# replaces the target of calls from the trunk):
 # legs (inside plain RTP, outside SDES-SRTP), the trunk peer over TLS at
 # 127.0.0.1:5071 and routes inside -> trunk, outside -> phone at 127.0.0.1:5090.
 call_config() {
 	write_config "$1" required "" "peers = ( { name = \"trunk\"; transport = \"tls\"; address = \"127.0.0.1\"; port = 5071;
-  sip_domain = \"trunk.portcullis.test\";
+  sip_domain = \"trunk.portcullis.test\"; ${TRUNK_PEER:-}
   tls = { certificate = \"$CERTS/gateway.crt\"; key = \"$CERTS/gateway.key\"; ca = \"$CERTS/ca.crt\"; }; } );
 legs = (
   { name = \"inside\"; media = \"${INSIDE_MEDIA:-rtp}\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 20000, 20999 ]; ${INSIDE_LEG:-} },
@@ -206,6 +207,47 @@ start_phone() {
 wait_phone() {
 	for _ in $(seq 100); do kill -0 "$PHONE_PID" 2>/dev/null || break; sleep 0.1; done
 	wait "$PHONE_PID" || { cat "$WORK/phone.out" "$WORK/phone_err.log" >&2; fail "$1"; }
+}
+
+# inside_call NAME SCENARIO [sipp args...]: one call from the inside (SIPp on
+# UDP 15090 dialling 12125551234, SCENARIO's HEADERS filled with
+# $INSIDE_HEADERS, by default none) to the trunk (start_trunk
+# uas_trunk.xml); the INVITE the trunk received is saved as
+# $WORK/NAME.invite.
+inside_call() {
+	local name=$1 scn=$2
+	shift 2
+	start_trunk uas_trunk.xml
+	fill_scenario "$scn" "$WORK/$name.xml" HEADERS "${INSIDE_HEADERS:-}"
+	run_sipp "$WORK/$name.xml" 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 100 "$@" || {
+		cat "$WORK/sipp.out" "$WORK/sipp_err.log" "$WORK/trunk_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
+		fail "$name: the call failed"; }
+	wait_trunk
+	received_msg "$WORK/trunk_msg.log" INVITE >"$WORK/$name.invite"
+	[ -s "$WORK/$name.invite" ] || fail "$name: no INVITE at the trunk"
+	rm -f "$WORK/trunk_msg.log"
+}
+
+# trunk_call_marked NAME VERSTAT SCENARIO [sipp args...]: one call from the
+# trunk (SIPp on TCP 15073 through a stunnel_client on 15061, SCENARIO
+# filled already) to the phone (start_phone uas_phone.xml); the phone's
+# INVITE, saved as $WORK/NAME.invite, must carry ;verstat=VERSTAT in its
+# From, exactly once.
+trunk_call_marked() {
+	local name=$1 want=$2 scn=$3 from_line
+	shift 3
+	start_phone uas_phone.xml
+	run_sipp "$scn" 127.0.0.1:15061 -t t1 -p 15073 -d 100 "$@" || {
+		cat "$WORK/sipp.out" "$WORK/sipp_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
+		fail "$name: the call from the trunk failed"; }
+	wait_phone "$name: the phone's scenario failed"
+	received_msg "$WORK/phone_msg.log" INVITE >"$WORK/$name.invite"
+	from_line=$(grep -i "^From:" "$WORK/$name.invite")
+	[ "$(grep -o "verstat=" <<<"$from_line" | wc -l)" -eq 1 ] &&
+		grep -q "verstat=$want[;@>]" <<<"$from_line" || {
+		cat "$WORK/$name.invite" >&2; tail -20 "$WORK/gateway.log" >&2
+		fail "$name: the phone's From does not carry exactly verstat=$want"; }
+	rm -f "$WORK/phone_msg.log"
 }
 
 # run_sipp SCENARIO TARGET [extra sipp args...]: one call, 20 s max.

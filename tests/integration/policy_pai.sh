@@ -31,18 +31,7 @@ TRUNK_TRUSTED='trusted_names = [ "trunk.portcullis.test" ]; assert_tel = true;'
 
 # call NAME SCENARIO [sipp args]: one call from the inside carrying $SPOOF;
 # $WORK/NAME.invite is the INVITE the trunk received.
-call() {
-	local name=$1 scn=$2
-	shift 2
-	start_trunk uas_trunk.xml
-	fill_scenario "$scn" "$WORK/$name.xml" HEADERS "$SPOOF"
-	run_sipp "$WORK/$name.xml" 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 200 "$@" || {
-		cat "$WORK/sipp.out" "$WORK/sipp_err.log" "$WORK/trunk_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
-		fail "$name: the call failed"; }
-	wait_trunk
-	received_msg "$WORK/trunk_msg.log" INVITE >"$WORK/$name.invite"
-	[ -s "$WORK/$name.invite" ] || fail "$name: no INVITE at the trunk"
-}
+call() { INSIDE_HEADERS="$SPOOF" inside_call "$@"; }
 no_spoof() { # no_spoof NAME: nothing of the spoofed identity at the trunk
 	grep -qi "^P-Preferred-Identity:" "$WORK/$1.invite" && fail "$1: P-Preferred-Identity forwarded"
 	for leak in "ceo@" "example.com" "Chief Executive"; do

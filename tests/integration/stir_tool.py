@@ -7,6 +7,12 @@ python3-cryptography, sharing no code with the gateway:
           against the STI-CA (signature, validity, TNAuthList present), the
           ES256 signature and the claims;
   claims  print one claim of a token (JSON);
+  sign4474    make RFC 4474 Identity and Identity-Info header lines (RSA
+              PKCS#1 v1.5 over the digest-string of the fields given);
+  verify4474  check an INVITE the gateway sent with them: rebuild its
+              digest-string, fetch Identity-Info, check the certificate
+              against the STI-CA, that it names the From host, the Date and
+              the rsa-sha256 signature;
   serve   an HTTP server for certificates that also misbehaves on demand:
           /hang never answers, /big sends 10 MB, /redirect redirects, a
           missing file is 404."""
@@ -23,7 +29,7 @@ import warnings
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signature,
                                                             encode_dss_signature)
 
@@ -140,6 +146,75 @@ def cmd_claims(a):
     print(json.dumps(claims.get(a.get)))
 
 
+def digest_string(frm, to, call_id, cseq, date, contact, body):
+    """RFC 4474 section 9: addr-specs, Call-ID, CSeq, Date, Contact, body."""
+    return "|".join([frm, to, call_id, cseq, date, contact]).encode() + b"|" + body
+
+
+def sip_body(path):
+    """A body file written with \\n line ends, as SIPp sends it: CRLF."""
+    text = open(path, "rb").read().replace(b"\r\n", b"\n").strip(b"\n")
+    return text.replace(b"\n", b"\r\n") + b"\r\n"
+
+
+def cmd_sign4474(a):
+    key = load_key(a.key)
+    data = digest_string(a.sip_from, a.to, a.call_id, a.cseq, a.date, a.contact,
+                         sip_body(a.body_file))
+    hash_alg = hashes.SHA1() if a.alg == "rsa-sha1" else hashes.SHA256()
+    sig = key.sign(data, padding.PKCS1v15(), hash_alg)
+    print(f'Identity: "{base64.b64encode(sig).decode()}"')
+    print(f"Identity-Info: <{a.info}>;alg={a.alg}")
+
+
+def addr_spec(value):
+    if "<" in value:
+        return value[value.index("<") + 1:value.index(">")]
+    return value.split(";")[0].strip()
+
+
+def cmd_verify4474(a):
+    raw = open(a.invite, "rb").read()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    headers = {}
+    for line in head.decode().split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    for need in ("identity", "identity-info", "date", "from", "to", "call-id", "cseq"):
+        if need not in headers:
+            fail(f"no {need}")
+    ident = headers["identity"]
+    if len(ident) != 1 or not (ident[0].startswith('"') and ident[0].endswith('"')):
+        fail(f"Identity is not one RFC 4474 value: {ident}")
+    body = body[:int(headers.get("content-length", ["0"])[0])]
+    info = headers["identity-info"][0]
+    if not info.startswith("<") or info.split(">", 1)[1].replace(" ", "") != ";alg=rsa-sha256":
+        fail(f"Identity-Info {info}")
+    url = info[1:info.index(">")]
+    frm = addr_spec(headers["from"][0])
+    contact = addr_spec(headers["contact"][0]) if "contact" in headers else ""
+    data = digest_string(frm, addr_spec(headers["to"][0]), headers["call-id"][0],
+                         headers["cseq"][0], headers["date"][0], contact, body)
+    pem = urllib.request.urlopen(url, timeout=5).read()
+    leaf = load_chain(pem)[0]
+    ca = x509.load_pem_x509_certificate(open(a.ca, "rb").read())
+    ca.public_key().verify(leaf.signature, leaf.tbs_certificate_bytes,
+                           ec.ECDSA(leaf.signature_hash_algorithm))
+    now = datetime.datetime.utcnow()
+    if not leaf.not_valid_before <= now <= leaf.not_valid_after:
+        fail("certificate not valid now")
+    host = frm.split("@")[-1].split(";")[0].split(":")[0].lower()
+    names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    if host not in [n.lower() for n in names.get_values_for_type(x509.DNSName)]:
+        fail(f"certificate does not name the From host {host}")
+    when = datetime.datetime.strptime(headers["date"][0], "%a, %d %b %Y %H:%M:%S GMT")
+    if abs((now - when).total_seconds()) > 60:
+        fail("Date not fresh")
+    leaf.public_key().verify(base64.b64decode(ident[0][1:-1], validate=True), data,
+                             padding.PKCS1v15(), hashes.SHA256())
+    print(f"OK from={frm}")
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     root = "."
 
@@ -211,12 +286,27 @@ def main():
     c = sub.add_parser("claims")
     c.add_argument("--header", required=True)
     c.add_argument("--get", required=True)
+    s4 = sub.add_parser("sign4474")
+    s4.add_argument("--key", required=True)
+    s4.add_argument("--info", required=True)
+    s4.add_argument("--alg", default="rsa-sha256", choices=["rsa-sha256", "rsa-sha1"])
+    s4.add_argument("--from", dest="sip_from", required=True)
+    s4.add_argument("--to", required=True)
+    s4.add_argument("--call-id", required=True)
+    s4.add_argument("--cseq", default="1 INVITE")
+    s4.add_argument("--date", required=True)
+    s4.add_argument("--contact", default="")
+    s4.add_argument("--body-file", required=True)
+    v4 = sub.add_parser("verify4474")
+    v4.add_argument("--invite", required=True)
+    v4.add_argument("--ca", required=True)
     w = sub.add_parser("serve")
     w.add_argument("--port", type=int, required=True)
     w.add_argument("--root", required=True)
     w.add_argument("--lifetime", type=float, default=120)
     a = p.parse_args()
-    {"sign": cmd_sign, "verify": cmd_verify, "claims": cmd_claims, "serve": cmd_serve}[a.cmd](a)
+    {"sign": cmd_sign, "verify": cmd_verify, "claims": cmd_claims, "serve": cmd_serve,
+     "sign4474": cmd_sign4474, "verify4474": cmd_verify4474}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 # the development STI PKI (certs/mkdev.sh) whose STI-CA issues most of them:
 # an expired leaf, a not-yet-valid leaf, a leaf of an unknown CA, a leaf
 # without TNAuthList, one with a malformed TNAuthList, an RSA leaf (and its
-# RSA-without-TNAuthList sibling for RFC 4474), a chain through an
+# RSA-without-TNAuthList sibling for RFC 4474, naming example.com), a chain through an
 # intermediate CA, and a revoked leaf with the STI-CA's CRL naming it.
 # Usage: mkstibad.sh DEVDIR OUTDIR (OUTDIR is emptied first).
 set -eu
@@ -34,7 +34,8 @@ ec badtn; leaf badtn sti-ca 'expiration_days = 30' \
 	'add_extension = "1.3.6.1.5.5.7.1.26 0x3008a306160431323334"'
 certtool --generate-privkey --key-type=rsa --bits=2048 --outfile rsa.key 2>/dev/null
 leaf rsa sti-ca "$tn" 'expiration_days = 30'
-cp rsa.key rsa4474.key; leaf rsa4474 sti-ca 'expiration_days = 30'
+cp rsa.key rsa4474.key; leaf rsa4474 sti-ca 'expiration_days = 30' 'dns_name = "uri.example"' \
+	'uri = "sip:example.com"' 'dns_name = "Example.COM"'
 
 # An STI-CA nobody trusts, and its leaf.
 ec other-ca

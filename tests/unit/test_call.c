@@ -5,7 +5,8 @@
  * the INVITE set-up phases, and the moves only integration tests reached
  * before: CANCEL or BYE crossing B's 200, B's 2xx retransmitted, glare, a
  * failed re-INVITE, no ACK for our 2xx, media timeout, a lost connection,
- * serial forking, and the table of legal moves itself. */
+ * serial forking, and the table of legal moves itself; and which configured
+ * peer a request comes from for RFC 4474 (identity_legacy). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,10 @@
 #include <unistd.h>
 
 #include "call_harness.h"
+#include "b2bua/stir_call.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 /* 1. INVITE -> 180 -> 200 -> ACK -> BYE: inviting, early, confirmed, ending,
  * closed; each leg gets its own dialog and B's BYE answer closes the call. */
@@ -658,6 +663,67 @@ static void illegal_state_move_is_caught(void **state)
 #endif
 }
 
+/* RFC 4474 is the configuration's choice for a peer, never the sender's:
+ * a TLS peer is recognised only by its verified certificate name (its
+ * peer_names, else its sip_domain), a plain one by address and transport;
+ * a peer without identity_legacy is never one. */
+static struct pc_peer source(enum pc_transport tp, const char *ip, const char *identity)
+{
+	struct pc_peer p;
+	memset(&p, 0, sizeof(p));
+	p.transport = tp;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&p.addr;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(40000);
+	inet_pton(AF_INET, ip, &sin->sin_addr);
+	p.addrlen = sizeof(*sin);
+	snprintf(p.identity, sizeof(p.identity), "%s", identity);
+	return p;
+}
+
+static void legacy_peer_recognised(void **state)
+{
+	(void)state;
+	static struct gateway_config pcfg;
+	memset(&pcfg, 0, sizeof(pcfg));
+	pcfg.n_peers = 4;
+	struct peer_config *named = &pcfg.peers[0], *domain = &pcfg.peers[1], *plain = &pcfg.peers[2],
+			   *modern = &pcfg.peers[3];
+	*named = (struct peer_config){ .identity_legacy = true, .transport = PC_TP_TLS,
+				       .address = "192.0.2.1", .sip_domain = "a.example" };
+	named->tls.n_peer_names = 1;
+	snprintf(named->tls.peer_names[0], sizeof(named->tls.peer_names[0]), "core.a.example");
+	*domain = (struct peer_config){ .identity_legacy = true, .transport = PC_TP_TLS,
+					.address = "192.0.2.2", .sip_domain = "b.example" };
+	*plain = (struct peer_config){ .identity_legacy = true, .transport = PC_TP_UDP,
+				       .address = "192.0.2.3" };
+	*modern = (struct peer_config){ .transport = PC_TP_TLS, .address = "192.0.2.4",
+					.sip_domain = "c.example" };
+	struct pc_peer p = source(PC_TP_TLS, "198.51.100.9", "sip:core.a.example");
+	assert_ptr_equal(stir_legacy_peer_from(&pcfg, &p), named);
+	p = source(PC_TP_TLS, "192.0.2.1", "sip:a.example"); /* not one of its peer_names */
+	assert_null(stir_legacy_peer_from(&pcfg, &p));
+	p = source(PC_TP_TLS, "192.0.2.1", ""); /* its address, no verified name */
+	assert_null(stir_legacy_peer_from(&pcfg, &p));
+	p = source(PC_TP_TLS, "198.51.100.9", "b.example");
+	assert_ptr_equal(stir_legacy_peer_from(&pcfg, &p), domain);
+	p = source(PC_TP_TLS, "198.51.100.9", "sip:alice@b.example"); /* a user, not the domain */
+	assert_null(stir_legacy_peer_from(&pcfg, &p));
+	p = source(PC_TP_UDP, "192.0.2.3", "");
+	assert_ptr_equal(stir_legacy_peer_from(&pcfg, &p), plain);
+	p = source(PC_TP_TCP, "192.0.2.3", ""); /* another transport */
+	assert_null(stir_legacy_peer_from(&pcfg, &p));
+	p = source(PC_TP_UDP, "192.0.2.33", "");
+	assert_null(stir_legacy_peer_from(&pcfg, &p));
+	p = source(PC_TP_TLS, "192.0.2.4", "sip:c.example"); /* not configured for it */
+	assert_null(stir_legacy_peer_from(&pcfg, &p));
+
+	assert_true(stir_legacy_form("\"c2lnbmF0dXJl\""));
+	assert_true(stir_legacy_form(" \t\"x\""));
+	assert_false(stir_legacy_form("eyJhbGciOiJFUzI1NiJ9.e30.c2ln;info=<https://x/>"));
+	assert_false(stir_legacy_form(""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -682,6 +748,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ok_retransmitted_until_no_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(ok_not_retransmitted_over_tcp, setup, teardown),
 		cmocka_unit_test(illegal_state_move_is_caught),
+		cmocka_unit_test(legacy_peer_recognised),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -407,6 +407,49 @@ static void rsa_4474(void **state)
 	stir_cert_free(c);
 }
 
+/* RFC 4474 §13.4: a certificate speaks for the domains its subjectAltName
+ * dNSNames name, exactly (case aside); a URI SAN or the CN counts for
+ * nothing, nor does a wildcard or a neighbouring name. */
+static void dns_name_match(void **state)
+{
+	(void)state;
+	assert_true(stir_dns_name_matches("example.com", "example.com"));
+	assert_true(stir_dns_name_matches("Example.COM", "example.com"));
+	assert_true(stir_dns_name_matches("example.com.", "example.com"));
+	assert_true(stir_dns_name_matches("example.com", "EXAMPLE.com."));
+	assert_false(stir_dns_name_matches("example.com", "sub.example.com"));
+	assert_false(stir_dns_name_matches("sub.example.com", "example.com"));
+	assert_false(stir_dns_name_matches("example.com", "example.co"));
+	assert_false(stir_dns_name_matches("example.co", "example.com"));
+	assert_false(stir_dns_name_matches("*.example.com", "a.example.com"));
+	assert_false(stir_dns_name_matches("*", "*"));
+	assert_false(stir_dns_name_matches("", ""));
+	assert_false(stir_dns_name_matches(".", "."));
+	assert_false(stir_dns_name_matches("example.com", NULL));
+	assert_false(stir_dns_name_matches(NULL, "example.com"));
+
+	size_t len;
+	uint8_t *pem = slurp(path(bad, "rsa4474.crt"), &len);
+	struct stir_cert *c;
+	assert_int_equal(stir_cert_check_rsa(pem, len, trust, now, &c), STIR_PASSED);
+	free(pem);
+	assert_true(stir_cert_names_host(c, "example.com"));   /* the second dNSName */
+	assert_true(stir_cert_names_host(c, "uri.example"));
+	assert_false(stir_cert_names_host(c, "rsa4474"));      /* the CN */
+	assert_false(stir_cert_names_host(c, "evil.example.com"));
+	assert_false(stir_cert_names_host(c, "com"));
+	assert_false(stir_cert_names_host(c, ""));
+	assert_false(stir_cert_names_host(c, NULL));
+	assert_false(stir_cert_names_host(NULL, "example.com"));
+	stir_cert_free(c);
+	/* The SHAKEN certificate names no domain at all. */
+	pem = slurp(path(dev, "sti.crt"), &len);
+	assert_int_equal(stir_cert_check(pem, len, trust, now, &c), STIR_PASSED);
+	free(pem);
+	assert_false(stir_cert_names_host(c, "localhost"));
+	stir_cert_free(c);
+}
+
 /* ---- the cache ---- */
 
 static struct stir_cert *sti(void)
@@ -510,6 +553,7 @@ int main(void)
 		cmocka_unit_test(chain_with_intermediate_is_kept),
 		cmocka_unit_test(es256_verify),
 		cmocka_unit_test(rsa_4474),
+		cmocka_unit_test(dns_name_match),
 		cmocka_unit_test(cache_expiry),
 		cmocka_unit_test(cache_eviction_and_failures),
 	};

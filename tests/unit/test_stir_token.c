@@ -19,6 +19,7 @@
 
 #include "stir/identity_hdr.h"
 #include "stir/passport.h"
+#include "stir/result.h"
 #include "stir/rfc4474.h"
 #include "stir/tn.h"
 #include "stir/verify.h"
@@ -729,6 +730,47 @@ static void test_4474_identity(void **state)
 	assert_int_equal(stir_4474_identity_format(sig, sizeof(sig), v, 100), 0);
 }
 
+/* The Date is the only clock a legacy signature carries: at most max_age
+ * old, at most a few seconds ahead, and present. */
+static void test_4474_date(void **state)
+{
+	(void)state;
+	const int64_t now = 1700000000;
+	assert_int_equal(stir_4474_date_check(now, now, 60), STIR_PASSED);
+	assert_int_equal(stir_4474_date_check(now - 60, now, 60), STIR_PASSED);
+	assert_int_equal(stir_4474_date_check(now - 61, now, 60), STIR_STALE);
+	assert_int_equal(stir_4474_date_check(now + STIR_IAT_FUTURE_SKEW_S, now, 60), STIR_PASSED);
+	assert_int_equal(stir_4474_date_check(now + STIR_IAT_FUTURE_SKEW_S + 1, now, 60), STIR_STALE);
+	assert_int_equal(stir_4474_date_check(now - 300, now, 600), STIR_PASSED);
+	assert_int_equal(stir_4474_date_check(now - STIR_MAX_AGE_DEFAULT_S - 1, now, 0), STIR_STALE);
+	assert_int_equal(stir_4474_date_check(-1, now, 60), STIR_STALE); /* no Date */
+	assert_int_equal(stir_4474_date_check(INT64_MAX, now, 60), STIR_STALE);
+	assert_int_equal(stir_4474_date_check(INT64_MIN, now, 60), STIR_STALE);
+}
+
+/* The answers of RFC 8224 §6.2.2 (RFC 4474 §14): rsa-sha1 where it is not
+ * allowed is an unsupported credential, 437; every reason has its own name. */
+static void test_result_table(void **state)
+{
+	(void)state;
+	assert_int_equal(stir_result_status(STIR_PASSED), 0);
+	assert_int_equal(stir_result_status(STIR_NO_IDENTITY), 428);
+	assert_int_equal(stir_result_status(STIR_INFO_UNREACHABLE), 436);
+	assert_int_equal(stir_result_status(STIR_CERT_UNTRUSTED), 437);
+	assert_int_equal(stir_result_status(STIR_WEAK_ALG), 437);
+	assert_string_equal(stir_result_phrase(STIR_WEAK_ALG), "Unsupported Credential");
+	assert_int_equal(stir_result_status(STIR_SIGNATURE), 438);
+	assert_int_equal(stir_result_status(STIR_ORIG_MISMATCH), 438);
+	assert_int_equal(stir_result_status(STIR_STALE), 403);
+	for (int i = 0; i < STIR_RESULT__COUNT; i++) {
+		assert_non_null(stir_result_name((enum stir_result)i));
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(stir_result_name((enum stir_result)i),
+						stir_result_name((enum stir_result)j));
+	}
+	assert_int_equal(stir_result_status(STIR_RESULT__COUNT), 438); /* out of range: malformed */
+}
+
 static void test_4474_info(void **state)
 {
 	(void)state;
@@ -789,6 +831,8 @@ int main(void)
 		cmocka_unit_test(test_4474_digest_string),
 		cmocka_unit_test(test_4474_identity),
 		cmocka_unit_test(test_4474_info),
+		cmocka_unit_test(test_4474_date),
+		cmocka_unit_test(test_result_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

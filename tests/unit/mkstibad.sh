@@ -4,7 +4,8 @@
 # an expired leaf, a not-yet-valid leaf, a leaf of an unknown CA, a leaf
 # without TNAuthList, one with a malformed TNAuthList, an RSA leaf (and its
 # RSA-without-TNAuthList sibling for RFC 4474), a chain through an
-# intermediate CA, and a revoked leaf with the STI-CA's CRL naming it.
+# intermediate CA, a revoked leaf with the STI-CA's CRL naming it, and a
+# leaf whose TNAuthList lists numbers, not an SPC.
 # Usage: mkstibad.sh DEVDIR OUTDIR (OUTDIR is emptied first).
 set -eu
 dev=$(cd "$1" && pwd) out=$2
@@ -52,6 +53,10 @@ certtool --generate-certificate --load-privkey inter.key --load-ca-certificate s
 	--load-ca-privkey sti-ca.key --template inter.cfg --outfile inter.crt 2>/dev/null
 ec via-inter; leaf via-inter inter "$tn" 'expiration_days = 30'
 cat via-inter.crt inter.crt > chain.pem
+
+# A TNAuthList of numbers: [2] one "15550001", [1] range { "15550100", 10 }.
+ec tnlist; leaf tnlist sti-ca 'expiration_days = 30' \
+	'add_extension = "1.3.6.1.5.5.7.1.26 0x301da20a16083135353530303031a10f300d1608313535353031303002010a"'
 
 # A leaf the STI-CA revoked.
 ec revoked; leaf revoked sti-ca "$tn" 'expiration_days = 30'

@@ -5,8 +5,9 @@
  * passing sti.crt and sti-peer.crt and mapping every bad certificate that
  * mkstibad.sh makes at test time (expired, not yet valid, unknown CA, no or
  * malformed TNAuthList, RSA leaf, revoked, missing intermediate, garbage,
- * too long, too many) to its stir_result; a chain through an intermediate
- * kept whole; ES256 signatures made here with sti.key verifying, and
+ * too long, too many) to its stir_result; which numbers a TNAuthList
+ * covers (an SPC all, numbers and ranges only theirs); a chain through an
+ * intermediate kept whole; ES256 signatures made here with sti.key verifying, and
  * tampered ones (a flipped bit, zero, out-of-range, another key) failing;
  * RFC 4474 RSA with SHA-1 only when asked; and the cache (hit, expiry by
  * max-age, configured age and notAfter, eviction of the entry expiring
@@ -500,6 +501,37 @@ static void cache_eviction_and_failures(void **state)
 	stir_cache_free(k);
 }
 
+/* A TNAuthList of numbers vouches for those numbers alone (RFC 8226 §9):
+ * its holder signing for another number is no verified caller. */
+static void tnauth_covers(void **state)
+{
+	struct stir_cert *c;
+	assert_int_equal(check_file(path(bad, "tnlist.crt"), trust, now, &c), STIR_PASSED);
+	const struct stir_tnauth *t = stir_cert_tnauth(c);
+	assert_int_equal(t->n, 2);
+	assert_true(stir_tnauth_covers(t, "15550001"));
+	assert_true(stir_tnauth_covers(t, "15550100"));
+	assert_true(stir_tnauth_covers(t, "15550109"));
+	assert_false(stir_tnauth_covers(t, "15550110"));
+	assert_false(stir_tnauth_covers(t, "15550099"));
+	assert_false(stir_tnauth_covers(t, "155501000")); /* a longer number */
+	assert_false(stir_tnauth_covers(t, "12125551234"));
+	assert_false(stir_tnauth_covers(t, NULL)); /* a URI orig */
+	stir_cert_free(c);
+	/* An SPC covers every number: SHAKEN does not list them. */
+	assert_int_equal(check_file(path(dev, "sti-peer.crt"), trust, now, &c), STIR_PASSED);
+	assert_true(stir_tnauth_covers(stir_cert_tnauth(c), "12125551234"));
+	assert_true(stir_tnauth_covers(stir_cert_tnauth(c), NULL));
+	stir_cert_free(c);
+	struct stir_tnauth none = { .n = 0 };
+	assert_true(stir_tnauth_covers(&none, "1"));
+	/* A range at the top of 15 digits does not wrap. */
+	struct stir_tnauth top = { .n = 1, .entry = { { .kind = STIR_TNAUTH_RANGE,
+							.value = "999999999999990", .count = 4000000000u } } };
+	assert_true(stir_tnauth_covers(&top, "999999999999999"));
+	assert_false(stir_tnauth_covers(&top, "99999999999999"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +539,7 @@ int main(void)
 		cmocka_unit_test(tnauth_handmade),
 		cmocka_unit_test(cert_passes_dev_certs),
 		cmocka_unit_test(cert_failures),
+		cmocka_unit_test(tnauth_covers),
 		cmocka_unit_test(chain_with_intermediate_is_kept),
 		cmocka_unit_test(es256_verify),
 		cmocka_unit_test(rsa_4474),

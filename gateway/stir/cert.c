@@ -2,9 +2,10 @@
  * first, or one DER), verifies it with GnuTLS against the STI-CA trust list
  * and its CRLs, checks every certificate's validity at the caller's `now`
  * (GnuTLS would use the wall clock, so its own time checks are off and the
- * times are compared here), the leaf's key (EC P-256, or RSA for RFC 4474)
- * and its TNAuthList; keeps the whole chain and the leaf's public key, and
- * verifies ES256 and RSA signatures with that key. */
+ * times are compared here), the leaf's key (EC P-256, or RSA for RFC 4474),
+ * its role (an end entity that may sign) and its TNAuthList; keeps the
+ * whole chain and the leaf's public key, and verifies ES256 and RSA
+ * signatures with that key. */
 #include "stir/cert.h"
 
 #include <gnutls/abstract.h>
@@ -172,6 +173,22 @@ static enum stir_result check_key(struct stir_cert *c, enum cert_profile profile
 	return STIR_PASSED;
 }
 
+/* The leaf signs PASSporTs, so it must be an end entity allowed to sign
+ * (ATIS-1000080's certificate profile, RFC 5280 §4.2.1.3 and §4.2.1.9):
+ * not a CA, and when it lists key usages, digitalSignature among them.
+ * GnuTLS judges only the issuers' roles, not the leaf's. */
+static enum stir_result check_leaf_role(gnutls_x509_crt_t leaf)
+{
+	unsigned critical = 0, ca = 0, usage = 0;
+	int r = gnutls_x509_crt_get_basic_constraints(leaf, &critical, &ca, NULL);
+	if ((r >= 0 && ca) || (r < 0 && r != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE))
+		return STIR_CERT_KEY;
+	r = gnutls_x509_crt_get_key_usage(leaf, &usage, &critical);
+	if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		return STIR_PASSED;
+	return r >= 0 && (usage & GNUTLS_KEY_DIGITAL_SIGNATURE) ? STIR_PASSED : STIR_CERT_KEY;
+}
+
 /* The leaf's TNAuthList: exactly one, and valid. RFC 4474 certificates
  * predate it, so there it is read when present but not required. */
 static enum stir_result check_tnauth(struct stir_cert *c, enum cert_profile profile)
@@ -207,6 +224,8 @@ static enum stir_result cert_check(const uint8_t *data, size_t len, const struct
 	if ((r = check_chain(c, t, now)) != STIR_PASSED)
 		goto fail;
 	if ((r = check_key(c, profile)) != STIR_PASSED)
+		goto fail;
+	if ((r = check_leaf_role(c->crt[0])) != STIR_PASSED)
 		goto fail;
 	if ((r = check_tnauth(c, profile)) != STIR_PASSED)
 		goto fail;

@@ -4,8 +4,9 @@
 # an expired leaf, a not-yet-valid leaf, a leaf of an unknown CA, a leaf
 # without TNAuthList, one with a malformed TNAuthList, an RSA leaf (and its
 # RSA-without-TNAuthList sibling for RFC 4474), a chain through an
-# intermediate CA, a revoked leaf with the STI-CA's CRL naming it, and a
-# leaf whose TNAuthList lists numbers, not an SPC.
+# intermediate CA, a revoked leaf with the STI-CA's CRL naming it, a leaf
+# that is itself a CA, one without digitalSignature, a TNAuthList only in
+# the intermediate, and a leaf whose TNAuthList lists numbers, not an SPC.
 # Usage: mkstibad.sh DEVDIR OUTDIR (OUTDIR is emptied first).
 set -eu
 dev=$(cd "$1" && pwd) out=$2
@@ -54,6 +55,25 @@ certtool --generate-certificate --load-privkey inter.key --load-ca-certificate s
 ec via-inter; leaf via-inter inter "$tn" 'expiration_days = 30'
 cat via-inter.crt inter.crt > chain.pem
 
+# Leaves that must not sign: a CA, one whose key usage leaves out
+# digitalSignature; an intermediate carrying the TNAuthList its leaf lacks.
+ec caleaf; leaf caleaf sti-ca "$tn" 'expiration_days = 30' 'ca' 'cert_signing_key'
+# certtool adds digitalSignature to every EC leaf, so OpenSSL makes this
+# one (skipped where it is not installed: the test then skips the case).
+if command -v openssl >/dev/null 2>&1; then
+	ec nodsig
+	printf '%s\n' 'keyUsage = critical, keyAgreement' 'basicConstraints = critical, CA:FALSE' \
+		'1.3.6.1.5.5.7.1.26 = DER:30:08:a0:06:16:04:31:32:33:34' > nodsig.ext
+	openssl req -new -key nodsig.key -subj /CN=nodsig -out nodsig.csr 2>/dev/null
+	openssl x509 -req -in nodsig.csr -CA sti-ca.crt -CAkey sti-ca.key -CAcreateserial \
+		-days 30 -extfile nodsig.ext -out nodsig.crt 2>/dev/null
+fi
+ec intertn
+printf 'cn = "STI intermediate with TN"\nca\ncert_signing_key\nexpiration_days = 20\n%s\n' "$tn" > intertn.cfg
+certtool --generate-certificate --load-privkey intertn.key --load-ca-certificate sti-ca.crt \
+	--load-ca-privkey sti-ca.key --template intertn.cfg --outfile intertn.crt 2>/dev/null
+ec via-intertn; leaf via-intertn intertn 'expiration_days = 30'
+cat via-intertn.crt intertn.crt > chaintn.pem
 # A TNAuthList of numbers: [2] one "15550001", [1] range { "15550100", 10 }.
 ec tnlist; leaf tnlist sti-ca 'expiration_days = 30' \
 	'add_extension = "1.3.6.1.5.5.7.1.26 0x301da20a16083135353530303031a10f300d1608313535353031303002010a"'

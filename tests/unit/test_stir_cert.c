@@ -5,7 +5,8 @@
  * passing sti.crt and sti-peer.crt and mapping every bad certificate that
  * mkstibad.sh makes at test time (expired, not yet valid, unknown CA, no or
  * malformed TNAuthList, RSA leaf, revoked, missing intermediate, garbage,
- * too long, too many) to its stir_result; which numbers a TNAuthList
+ * too long, too many, a CA or a non-signing key as leaf, a TNAuthList only
+ * in the intermediate) to its stir_result; which numbers a TNAuthList
  * covers (an SPC all, numbers and ranges only theirs); a chain through an
  * intermediate kept whole; ES256 signatures made here with sti.key verifying, and
  * tampered ones (a flipped bit, zero, out-of-range, another key) failing;
@@ -223,6 +224,16 @@ static void cert_failures(void **state)
 	assert_int_equal(check_file(path(bad, "revoked.crt"), trust_crl, now, NULL), STIR_CERT_UNTRUSTED);
 	assert_int_equal(check_file(path(bad, "revoked.crt"), trust, now, NULL), STIR_PASSED);
 	assert_int_equal(check_file(path(dev, "sti.crt"), trust_crl, now, NULL), STIR_PASSED);
+	/* The leaf signs: a CA certificate, or one whose key usage leaves out
+	 * digitalSignature, is no PASSporT signer though the STI-CA issued it;
+	 * an intermediate's TNAuthList does not stand in for the leaf's. */
+	assert_int_equal(check_file(path(bad, "caleaf.crt"), trust, now, NULL), STIR_CERT_KEY);
+	FILE *nodsig = fopen(path(bad, "nodsig.crt"), "r");
+	if (nodsig) { /* made with OpenSSL, when installed */
+		fclose(nodsig);
+		assert_int_equal(check_file(path(bad, "nodsig.crt"), trust, now, NULL), STIR_CERT_KEY);
+	}
+	assert_int_equal(check_file(path(bad, "chaintn.pem"), trust, now, NULL), STIR_CERT_NO_TNAUTH);
 	/* A TLS certificate of the other development CA is no STI credential. */
 	assert_int_equal(check_file(path(dev, "gateway.crt"), trust, now, NULL), STIR_CERT_UNTRUSTED);
 

@@ -4,7 +4,8 @@
 # an expired leaf, a not-yet-valid leaf, a leaf of an unknown CA, a leaf
 # without TNAuthList, one with a malformed TNAuthList, an RSA leaf (and its
 # RSA-without-TNAuthList sibling for RFC 4474), a chain through an
-# intermediate CA, a revoked leaf with the STI-CA's CRL naming it, a leaf
+# intermediate CA, a revoked leaf with the STI-CA's CRL naming it (and the
+# intermediate's CRL naming its leaf, and a forgery of that one), a leaf
 # that is itself a CA, one without digitalSignature, a TNAuthList only in
 # the intermediate, and a leaf whose TNAuthList lists numbers, not an SPC.
 # Usage: mkstibad.sh DEVDIR OUTDIR (OUTDIR is emptied first).
@@ -49,7 +50,7 @@ ec unknown; leaf unknown other-ca "$tn" 'expiration_days = 30'
 # it. The intermediate expires before its leaf: a chain that kept only the
 # leaf would outlive it.
 ec inter
-printf 'cn = "STI intermediate"\nca\ncert_signing_key\nexpiration_days = 20\n' > inter.cfg
+printf 'cn = "STI intermediate"\nca\ncert_signing_key\ncrl_signing_key\nexpiration_days = 20\n' > inter.cfg
 certtool --generate-certificate --load-privkey inter.key --load-ca-certificate sti-ca.crt \
 	--load-ca-privkey sti-ca.key --template inter.cfg --outfile inter.crt 2>/dev/null
 ec via-inter; leaf via-inter inter "$tn" 'expiration_days = 30'
@@ -83,4 +84,11 @@ ec revoked; leaf revoked sti-ca "$tn" 'expiration_days = 30'
 printf 'crl_next_update = 30\ncrl_number = 1\n' > crl.cfg
 certtool --generate-crl --load-ca-privkey sti-ca.key --load-ca-certificate sti-ca.crt \
 	--load-certificate revoked.crt --template crl.cfg --outfile crl.pem 2>/dev/null
+# The intermediate's own CRL naming its leaf, beside the STI-CA's; and one
+# that claims to be the intermediate's but another key signed.
+certtool --generate-crl --load-ca-privkey inter.key --load-ca-certificate inter.crt \
+	--load-certificate via-inter.crt --template crl.cfg --outfile inter-crl.pem 2>/dev/null
+cat crl.pem inter-crl.pem > both-crl.pem
+certtool --generate-crl --load-ca-privkey other-ca.key --load-ca-certificate inter.crt \
+	--load-certificate via-inter.crt --template crl.cfg --outfile forged-crl.pem 2>/dev/null
 rm -f sti-ca.key

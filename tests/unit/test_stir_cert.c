@@ -6,7 +6,8 @@
  * mkstibad.sh makes at test time (expired, not yet valid, unknown CA, no or
  * malformed TNAuthList, RSA leaf, revoked, missing intermediate, garbage,
  * too long, too many, a CA or a non-signing key as leaf, a TNAuthList only
- * in the intermediate) to its stir_result; which numbers a TNAuthList
+ * in the intermediate) to its stir_result; an intermediate's CRL (and a
+ * forged one); which numbers a TNAuthList
  * covers (an SPC all, numbers and ranges only theirs); a chain through an
  * intermediate kept whole; ES256 signatures made here with sti.key verifying, and
  * tampered ones (a flipped bit, zero, out-of-range, another key) failing;
@@ -263,8 +264,35 @@ static void cert_failures(void **state)
 	char why[256] = "";
 	assert_null(stir_trust_load(path(bad, "missing.crt"), NULL, why, sizeof why));
 	assert_true(why[0] != '\0');
-	/* A CRL the trusted STI-CA did not sign is refused, not ignored. */
-	assert_null(stir_trust_load(path(dev, "ca.crt"), path(bad, "crl.pem"), why, sizeof why));
+	/* A CRL file without a CRL is a mistake, not an empty list. */
+	assert_null(stir_trust_load(path(dev, "sti-ca.crt"), path(dev, "sti-ca.crt"), why, sizeof why));
+}
+
+/* An intermediate's CRL revokes the leaves it issued, once a chain brings
+ * the intermediate that signed it (GnuTLS keeps only CRLs an anchor signed,
+ * so before they were dropped and a revoked leaf passed); one claiming to
+ * be the intermediate's but signed by another key revokes nothing. */
+static void intermediate_crl(void **state)
+{
+	char why[256] = "";
+	struct stir_trust *both = stir_trust_load(path(dev, "sti-ca.crt"), path(bad, "both-crl.pem"),
+						  why, sizeof why);
+	assert_non_null(both);
+	assert_int_equal(check_file(path(bad, "chain.pem"), both, now, NULL), STIR_CERT_UNTRUSTED);
+	assert_int_equal(check_file(path(bad, "revoked.crt"), both, now, NULL), STIR_CERT_UNTRUSTED);
+	assert_int_equal(check_file(path(dev, "sti.crt"), both, now, NULL), STIR_PASSED);
+	stir_trust_free(both);
+	struct stir_trust *only = stir_trust_load(path(dev, "sti-ca.crt"), path(bad, "inter-crl.pem"),
+						  why, sizeof why);
+	assert_non_null(only);
+	assert_int_equal(check_file(path(bad, "chain.pem"), only, now, NULL), STIR_CERT_UNTRUSTED);
+	assert_int_equal(check_file(path(bad, "revoked.crt"), only, now, NULL), STIR_PASSED);
+	stir_trust_free(only);
+	struct stir_trust *forged = stir_trust_load(path(dev, "sti-ca.crt"), path(bad, "forged-crl.pem"),
+						    why, sizeof why);
+	assert_non_null(forged);
+	assert_int_equal(check_file(path(bad, "chain.pem"), forged, now, NULL), STIR_PASSED);
+	stir_trust_free(forged);
 }
 
 /* The chain as an x5u serves it, through an intermediate that expires
@@ -551,6 +579,7 @@ int main(void)
 		cmocka_unit_test(cert_passes_dev_certs),
 		cmocka_unit_test(cert_failures),
 		cmocka_unit_test(tnauth_covers),
+		cmocka_unit_test(intermediate_crl),
 		cmocka_unit_test(chain_with_intermediate_is_kept),
 		cmocka_unit_test(es256_verify),
 		cmocka_unit_test(rsa_4474),

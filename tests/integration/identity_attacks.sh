@@ -7,7 +7,7 @@
 #  - A certificate whose TNAuthList lists numbers vouches for those alone:
 #    signing another calling number is TN-Validation-Failed (orig mismatch).
 #  - Calls cancelled while their certificate is being fetched: several on
-#    one fetch that then times out, and some on one that then succeeds
+#    one fetch that then times out (3 s), and some on one that then succeeds
 #    while another call waits on it too and is verified; the gateway's
 #    state is released and, under the sanitizer build, nothing is touched
 #    after it is freed.
@@ -63,7 +63,7 @@ wait_port tcp 8082
 URL=http://127.0.0.1:8082
 
 STIR="stir = { trust = \"$CERTS/sti-ca.crt\"; fetch_http_hosts = [ \"127.0.0.1\" ];
-  fetch_allow_networks = [ \"127.0.0.0/8\" ]; fetch_timeout = 1500; connect_timeout = 500; };"
+  fetch_allow_networks = [ \"127.0.0.0/8\" ]; fetch_timeout = 3000; connect_timeout = 500; };"
 
 # identity KEY X5U ORIG_TN: an Identity header line for a call to DEST.
 identity() {
@@ -84,7 +84,17 @@ marked() {
 	[ "$(grep -o "verstat=" <<<"$from_line" | wc -l)" -eq 1 ] && grep -q "verstat=$2[;@>]" <<<"$from_line" || {
 		echo "$from_line" >&2; tail -20 "$WORK/gateway.log" >&2
 		fail "$1: the phone's From does not carry exactly verstat=$2"; }
-	rm -f "$WORK/phone_msg.log"
+	mv "$WORK/phone_msg.log" "$WORK/$1.phone.log"
+}
+
+# unforged NAME HEADERS FROM: a call from the trunk without an Identity
+# that claims a verstat itself (FROM's user, HEADERS): the phone's INVITE
+# carries ours (No-TN-Validation) and no Passed in any header or spelling.
+unforged() {
+	marked "$1" No-TN-Validation "$2" "$3"
+	! received_msg "$WORK/$1.phone.log" INVITE | grep -qi "validation-passed" || {
+		received_msg "$WORK/$1.phone.log" INVITE >&2
+		fail "$1: a verstat from the trunk reached the phone"; }
 }
 
 # cancelled NAME PORT HEADERS: starts a trunk call that is cancelled after
@@ -103,18 +113,27 @@ marked tn_own TN-Validation-Passed "$(identity "$CERTDIR/tnlist.key" "$URL/tnlis
 marked tn_other TN-Validation-Failed "$(identity "$CERTDIR/tnlist.key" "$URL/tnlist.crt" 15550001)" +15550001
 [ "$(counter identity_verify_orig_mismatch)" -ge 1 ] || fail "tn_other: not counted as orig mismatch"
 
+# Forged verstats, from a trunk whose asserted identity is trusted: in the
+# From user in another case, %-escaped, and in two asserted identities (tel
+# and sip, one in capitals).
+unforged caps "" "+15550001;VERSTAT=TN-Validation-Passed"
+unforged escaped "" "+15550001%3Bverstat=TN-Validation-Passed"
+unforged asserted "P-Asserted-Identity: <tel:+15550001;verstat=TN-Validation-Passed>
+P-Asserted-Identity: <sip:+15550001;VerStat=TN-Validation-Passed@trunk.portcullis.test;user=phone>" +15550001
+
 # Three calls wait on one fetch that never answers, and are cancelled
 # before it times out.
 hang="$(identity "$CERTS/sti-peer.key" "$URL/hang/1" 15550001)"
 for i in 1 2 3; do cancelled "hang$i" $((15080 + i)) "$hang"; done
 for i in 1 2 3; do wait_sipp "hang$i" "hang$i: the cancelled call was not answered 200 and 487"; done
-sleep 2 # the fetch times out with nobody waiting
+sleep 3.5 # the fetch times out with nobody waiting
 [ "$(counter calls)" -eq 0 ] || fail "hang: call state left behind"
 
 # Two calls cancelled and one kept, all waiting on one fetch that succeeds.
-slow="$URL/slow/1/sti-peer.crt"
-for i in 1 2; do cancelled "slow$i" $((15090 + i)) "$(identity "$CERTS/sti-peer.key" "$slow" 15550001)"; done
-marked slow_kept TN-Validation-Passed "$(identity "$CERTS/sti-peer.key" "$slow" 15550001)" +15550001
+# The header is made first: signing takes longer than the calls may.
+slow="$(identity "$CERTS/sti-peer.key" "$URL/slow/2/sti-peer.crt" 15550001)"
+for i in 1 2; do cancelled "slow$i" $((15090 + i)) "$slow"; done
+marked slow_kept TN-Validation-Passed "$slow" +15550001
 for i in 1 2; do wait_sipp "slow$i" "slow$i: the cancelled call was not answered 200 and 487"; done
 [ "$(counter calls)" -eq 0 ] || fail "slow: call state left behind"
 

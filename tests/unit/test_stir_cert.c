@@ -7,13 +7,13 @@
  * malformed TNAuthList, RSA leaf, revoked, missing intermediate, garbage,
  * too long, too many, a CA or a non-signing key as leaf, a TNAuthList only
  * in the intermediate) to its stir_result; an intermediate's CRL (and a
- * forged one); which numbers a TNAuthList
- * covers (an SPC all, numbers and ranges only theirs); a chain through an
- * intermediate kept whole; ES256 signatures made here with sti.key verifying, and
- * tampered ones (a flipped bit, zero, out-of-range, another key) failing;
- * RFC 4474 RSA with SHA-1 only when asked; and the cache (hit, expiry by
- * max-age, configured age and notAfter, eviction of the entry expiring
- * first, failure TTL, a flood of URLs staying bounded). */
+ * forged one); which numbers a TNAuthList covers (an SPC all, numbers and
+ * ranges only theirs); a chain through an intermediate kept whole; ES256
+ * signatures made here with sti.key verifying, and tampered ones (a flipped
+ * bit, zero, out-of-range, another key) failing; RFC 4474 RSA with SHA-1
+ * only when asked; and the cache (hit, expiry by max-age, configured age
+ * and notAfter, eviction of the entry expiring first, failure TTL, a flood
+ * of URLs staying bounded). */
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>

@@ -135,6 +135,8 @@ struct call {
 	void (*stir_resume)(struct call *c, enum stir_result r);
 	struct setup_wait *setup_wait; /* what set-up resumes with (setup.c), malloc */
 	enum stir_mark stir_mark; /* the verstat handed on */
+	struct stir_party stir_orig; /* the calling party orig was compared with */
+	bool stir_orig_from;         /* ... taken from the From (not an asserted identity) */
 };
 
 struct b2bua {

@@ -6,13 +6,16 @@
 # never (/hang/N).
 #  - A certificate whose TNAuthList lists numbers vouches for those alone:
 #    signing another calling number is TN-Validation-Failed (orig mismatch).
+#  - Forged verstats never reach the phone; a signature for the asserted
+#    number marks that identity alone Passed, not a From naming another.
 #  - Calls cancelled while their certificate is being fetched: several on
 #    one fetch that then times out (3 s), and some on one that then succeeds
 #    while another call waits on it too and is verified; the gateway's
 #    state is released and, under the sanitizer build, nothing is touched
 #    after it is freed.
 #  - The gateway stopped while a call waits on a fetch exits cleanly.
-# Without the TNAuthList check the first case is marked Passed.
+# Without the TNAuthList check the first case is marked Passed; without the
+# per-identity mark the From of the other_from case is marked Passed.
 . "$TESTS/integration/lib.sh"
 TOOL="python3 $TESTS/integration/stir_tool.py"
 DEST=+12125551234 DEST_TN=12125551234
@@ -62,8 +65,11 @@ PIDS="$PIDS $!"
 wait_port tcp 8082
 URL=http://127.0.0.1:8082
 
+# The trunk is trusted (its asserted identity passes), as in the embedded
+# default.
 STIR="stir = { trust = \"$CERTS/sti-ca.crt\"; fetch_http_hosts = [ \"127.0.0.1\" ];
-  fetch_allow_networks = [ \"127.0.0.0/8\" ]; fetch_timeout = 3000; connect_timeout = 500; };"
+  fetch_allow_networks = [ \"127.0.0.0/8\" ]; fetch_timeout = 3000; connect_timeout = 500; };
+identity = { trusted_names = [ \"trunk.portcullis.test\" ]; };"
 
 # identity KEY X5U ORIG_TN: an Identity header line for a call to DEST.
 identity() {
@@ -120,6 +126,25 @@ unforged caps "" "+15550001;VERSTAT=TN-Validation-Passed"
 unforged escaped "" "+15550001%3Bverstat=TN-Validation-Passed"
 unforged asserted "P-Asserted-Identity: <tel:+15550001;verstat=TN-Validation-Passed>
 P-Asserted-Identity: <sip:+15550001;VerStat=TN-Validation-Passed@trunk.portcullis.test;user=phone>" +15550001
+
+# A signature for the asserted number vouches for that number, not for a
+# From (or another asserted identity) naming someone else: only the
+# identity that was verified is marked Passed.
+fill_scenario uac_trunk_identity.xml "$WORK/other_from.xml" FROM +15550002 HEADERS \
+	"$(identity "$CERTS/sti-peer.key" "$URL/sti-peer.crt" 15550001)
+P-Asserted-Identity: <sip:+15550003@trunk.portcullis.test;user=phone>
+P-Asserted-Identity: <tel:+15550001>"
+start_phone uas_phone.xml
+run_sipp "$WORK/other_from.xml" 127.0.0.1:15061 -s "$DEST" -t t1 -p 15073 -d 100 || {
+	tail -30 "$WORK/gateway.log" >&2; fail "other_from: the call from the trunk failed"; }
+wait_phone "other_from: the phone's scenario failed"
+received_msg "$WORK/phone_msg.log" INVITE >"$WORK/other_from.invite"
+# The phone is no trusted hop: it gets no asserted identity, only the From.
+grep -qi "^From: <sip:+15550002;verstat=No-TN-Validation@" "$WORK/other_from.invite" &&
+	! grep -qi "validation-passed" "$WORK/other_from.invite" || {
+	cat "$WORK/other_from.invite" >&2
+	fail "other_from: a From the signature does not cover is marked Passed"; }
+rm -f "$WORK/phone_msg.log"
 
 # Three calls wait on one fetch that never answers, and are cancelled
 # before it times out.

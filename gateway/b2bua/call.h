@@ -136,6 +136,8 @@ struct call {
 	struct setup_wait *setup_wait; /* what set-up resumes with (setup.c), malloc */
 	enum stir_mark stir_mark; /* the verstat handed on */
 	bool stir_legacy;         /* its Identity was checked as RFC 4474's */
+	struct stir_party stir_orig; /* the calling party orig was compared with */
+	bool stir_orig_from;         /* ... taken from the From (not an asserted identity) */
 };
 
 struct b2bua {

@@ -360,7 +360,8 @@ static void add_verstat(char *uri, size_t size, const char *v)
 
 /* A verstat is handed on only as this gateway's verification found it: any
  * that came from outside is removed, and the call's own mark (stir_call.c)
- * is added to the From user and to each asserted identity. */
+ * is added to the From user and to each asserted identity — Passed only
+ * to the one that was verified. */
 static void mark_verstat(struct call *c, struct identity_out *out)
 {
 	bool removed = stir_strip_verstat(out->from_user);
@@ -368,13 +369,14 @@ static void mark_verstat(struct call *c, struct identity_out *out)
 		removed |= stir_strip_verstat(out->asserted[i]);
 	if (removed)
 		counter_inc(CNT_IDENTITY_VERSTAT_REMOVED);
-	const char *v = stir_mark_verstat(c->stir_mark);
-	if (!v)
+	if (c->stir_mark == STIR_MARK_NONE)
 		return;
 	if (out->from_user[0] && !out->anonymous)
-		add_verstat(out->from_user, sizeof(out->from_user), v);
+		add_verstat(out->from_user, sizeof(out->from_user),
+			    stir_mark_verstat(stir_call_mark_of(c, out->from_user, true)));
 	for (unsigned i = 0; i < out->n_asserted; i++)
-		add_verstat(out->asserted[i], sizeof(out->asserted[i]), v);
+		add_verstat(out->asserted[i], sizeof(out->asserted[i]),
+			    stir_mark_verstat(stir_call_mark_of(c, out->asserted[i], false)));
 }
 
 /* Who this next hop is told is calling: privacy and asserted identity

@@ -144,6 +144,9 @@ enum stir_result stir_call_verify(struct call *c, sip_t const *sip, bool prev_ho
 	c->stir_legacy = n > 0 && sipmsg_identity_info(sip) && stir_legacy_form(value[0]) &&
 			 stir_legacy_peer_from(b->cfg, &c->legs[LEG_A].peer);
 	if (c->stir_legacy) {
+		/* RFC 4474 signs the From: that is the identity a pass vouches for. */
+		party_of(sip->sip_from->a_url, cc, &c->stir_orig);
+		c->stir_orig_from = true;
 		enum stir_result r = stir_legacy_verify(c, sip, value[0], check_done, &c->stir_check);
 		*pending = r == STIR_RESULT__COUNT;
 		return r;
@@ -151,7 +154,10 @@ enum stir_result stir_call_verify(struct call *c, sip_t const *sip, bool prev_ho
 	struct stir_expect e = { .now = time(NULL), .date = -1, .max_age_s = b->cfg->stir.max_age_s };
 	if (sip->sip_date)
 		e.date = (int64_t)sip->sip_date->d_time - SECONDS_1900_TO_1970;
-	party_of(calling_url(sip, prev_hop_trusted), cc, &e.orig);
+	const url_t *calling = calling_url(sip, prev_hop_trusted);
+	party_of(calling, cc, &e.orig);
+	c->stir_orig = e.orig;
+	c->stir_orig_from = calling == sip->sip_from->a_url;
 	party_of(sip->sip_to->a_url, cc, &e.dest);
 	struct sti_identity_values ids = { value, len, n };
 	enum stir_result r = sti_verify(b->sti, &ids, &e, check_done, c, &c->stir_check);
@@ -183,6 +189,39 @@ enum pc_refusal stir_call_outcome(struct call *c, enum stir_result r)
 	case 403: return REFUSAL_STIR_STALE;
 	default: return REFUSAL_STIR_INVALID;
 	}
+}
+
+/* A signature for one number says nothing about another identity the
+ * request carries beside it: a trunk could sign its asserted number and put
+ * someone else's in the From, which the phone shows. So Passed goes on the
+ * verified identity alone, and No-TN-Validation on the others. A From user
+ * part is compared as a number; one that is no number is the verified
+ * identity only when the From was what orig was compared with. */
+enum stir_mark stir_call_mark_of(const struct call *c, const char *identity, bool user_part)
+{
+	if (c->stir_mark != STIR_MARK_PASSED)
+		return c->stir_mark;
+	const char *cc = c->b2bua->cfg->stir.country_code;
+	char buf[PAI_URI_MAX];
+	snprintf(buf, sizeof(buf), "%s", identity);
+	stir_strip_verstat(buf);
+	bool same;
+	if (user_part) {
+		char tn[STIR_TN_MAX];
+		same = stir_tn_canon(buf, strlen(buf), cc, tn)
+			       ? !c->stir_orig.is_uri && strcmp(tn, c->stir_orig.value) == 0
+			       : c->stir_orig.is_uri && c->stir_orig_from;
+	} else {
+		url_t u[1];
+		struct stir_party p;
+		same = url_d(u, buf) == 0;
+		if (same) {
+			party_of(u, cc, &p);
+			same = p.is_uri == c->stir_orig.is_uri && p.value[0] &&
+			       strcmp(p.value, c->stir_orig.value) == 0;
+		}
+	}
+	return same ? STIR_MARK_PASSED : STIR_MARK_NO_VALIDATION;
 }
 
 static int holder_es256(void *arg, const uint8_t hash[32], uint8_t sig[STIR_ES256_SIG_LEN])

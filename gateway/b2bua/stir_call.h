@@ -19,6 +19,7 @@
 #include "policy/refusal.h"
 #include "sip/msg.h"
 #include "sti/verify.h"
+#include "stir/passport.h"
 #include "stir/result.h"
 
 struct b2bua;
@@ -38,6 +39,11 @@ void stir_call_fini(struct b2bua *b);
 enum stir_mark { STIR_MARK_NONE = 0, STIR_MARK_PASSED, STIR_MARK_FAILED, STIR_MARK_NO_VALIDATION };
 /* The verstat value of ATIS-1000074 for a mark, NULL for none. */
 const char *stir_mark_verstat(enum stir_mark m);
+
+/* The mark for one identity handed on (a From user part, or an asserted
+ * identity's URI): Passed only for the identity the verification compared
+ * orig with; any other outcome for every identity. */
+enum stir_mark stir_call_mark_of(const struct call *c, const char *identity, bool user_part);
 
 /* Called once when a pending verification ends (not after cancel). */
 typedef void (*stir_call_resume_fn)(struct call *c, enum stir_result r);

@@ -79,8 +79,8 @@ static enum stir_result rebuild_compact(struct sti_check *c)
 	return STIR_PASSED;
 }
 
-/* Signature, then claims: a token that does not verify says nothing about
- * its claims. */
+/* Signature, then claims, then whether the certificate covers the calling
+ * number: a token that does not verify says nothing about its claims. */
 static enum stir_result check_with(struct sti_check *c, const struct stir_cert *cert)
 {
 	enum stir_result r = stir_cert_valid_at(cert, (time_t)c->expect.now);
@@ -100,6 +100,11 @@ static enum stir_result check_with(struct sti_check *c, const struct stir_cert *
 					   c->id.token.sig);
 	if (r == STIR_PASSED)
 		r = stir_verify_claims(&c->id.token.claims, &c->expect);
+	/* A certificate that lists numbers vouches for those alone. */
+	const struct stir_party *orig = &c->id.token.claims.orig;
+	if (r == STIR_PASSED &&
+	    !stir_tnauth_covers(stir_cert_tnauth(cert), orig->is_uri ? NULL : orig->value))
+		r = STIR_ORIG_MISMATCH;
 	return r;
 }
 

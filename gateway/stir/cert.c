@@ -2,10 +2,11 @@
  * first, or one DER), verifies it with GnuTLS against the STI-CA trust list
  * and its CRLs, checks every certificate's validity at the caller's `now`
  * (GnuTLS would use the wall clock, so its own time checks are off and the
- * times are compared here), the leaf's key (EC P-256, or RSA for RFC 4474)
- * and its TNAuthList; keeps the whole chain and the leaf's public key, and
- * verifies ES256 and RSA signatures with that key. For RFC 4474 it also
- * answers whether the leaf names a domain (subjectAltName dNSName). */
+ * times are compared here), the leaf's key (EC P-256, or RSA for RFC 4474),
+ * its role (an end entity that may sign) and its TNAuthList; keeps the
+ * whole chain and the leaf's public key, and verifies ES256 and RSA
+ * signatures with that key. For RFC 4474 it also answers whether the
+ * leaf names a domain (subjectAltName dNSName). */
 #include "stir/cert.h"
 
 #include <gnutls/abstract.h>
@@ -18,8 +19,14 @@
 #include <strings.h>
 
 
+/* CRLs a trusted STI-CA did not sign: an intermediate's, which can only be
+ * checked once a chain brings the intermediate (at most this many). */
+#define MAX_CHAIN_CRLS 64
+
 struct stir_trust {
 	gnutls_x509_trust_list_t list;
+	gnutls_x509_crl_t *chain_crls;
+	unsigned n_chain_crls;
 };
 
 struct stir_cert {
@@ -36,6 +43,37 @@ enum cert_profile { PROFILE_SHAKEN, PROFILE_4474 };
 
 /* RFC 4474 keys below this are too weak to accept from anyone. */
 #define RSA_MIN_BITS 2048
+
+/* The CRL file: the CRLs a trusted STI-CA signed go into the trust list
+ * (GNUTLS_TL_VERIFY_CRL), which applies them to the certificates that
+ * STI-CA issued; every CRL is also kept for the intermediates, whose CRLs
+ * GnuTLS would drop here (they are not anchors) and which are checked
+ * against a chain's own intermediate (chain_revoked). Their dates are not
+ * judged by the wall clock here. A file that yields no CRL is a mistake,
+ * not an empty revocation list. */
+static int load_crls(struct stir_trust *t, const char *crl_file, char *why, size_t whylen)
+{
+	gnutls_datum_t pem = { NULL, 0 };
+	int r = gnutls_load_file(crl_file, &pem);
+	if (r >= 0)
+		r = gnutls_x509_crl_list_import2(&t->chain_crls, &t->n_chain_crls, &pem,
+						 GNUTLS_X509_FMT_PEM, 0);
+	gnutls_free(pem.data);
+	if (r < 0 || t->n_chain_crls == 0 || t->n_chain_crls > MAX_CHAIN_CRLS) {
+		snprintf(why, whylen, "CRL file %s: %s", crl_file,
+			 r < 0 ? gnutls_strerror(r)
+			       : t->n_chain_crls ? "too many CRLs" : "no CRL in it");
+		return -1;
+	}
+	r = gnutls_x509_trust_list_add_trust_file(t->list, NULL, crl_file, GNUTLS_X509_FMT_PEM,
+						  GNUTLS_TL_VERIFY_CRL,
+						  GNUTLS_VERIFY_DISABLE_TIME_CHECKS);
+	if (r < 0) {
+		snprintf(why, whylen, "CRL file %s: %s", crl_file, gnutls_strerror(r));
+		return -1;
+	}
+	return 0;
+}
 
 struct stir_trust *stir_trust_load(const char *ca_file, const char *crl_file, char *why,
 				   size_t whylen)
@@ -58,19 +96,9 @@ struct stir_trust *stir_trust_load(const char *ca_file, const char *crl_file, ch
 		stir_trust_free(t);
 		return NULL;
 	}
-	if (crl_file && *crl_file) {
-		/* Only CRLs signed by a trusted STI-CA count (GNUTLS_TL_VERIFY_CRL);
-		 * their own dates are not judged by the wall clock here. A CRL file
-		 * that yields none is a mistake, not an empty revocation list. */
-		r = gnutls_x509_trust_list_add_trust_file(t->list, NULL, crl_file,
-							  GNUTLS_X509_FMT_PEM, GNUTLS_TL_VERIFY_CRL,
-							  GNUTLS_VERIFY_DISABLE_TIME_CHECKS);
-		if (r <= 0) {
-			snprintf(why, whylen, "CRL file %s: %s", crl_file,
-				 r < 0 ? gnutls_strerror(r) : "no CRL signed by the STI-CA in it");
-			stir_trust_free(t);
-			return NULL;
-		}
+	if (crl_file && *crl_file && load_crls(t, crl_file, why, whylen) < 0) {
+		stir_trust_free(t);
+		return NULL;
 	}
 	return t;
 }
@@ -80,6 +108,9 @@ void stir_trust_free(struct stir_trust *t)
 	if (!t)
 		return;
 	gnutls_x509_trust_list_deinit(t->list, 1);
+	for (unsigned i = 0; i < t->n_chain_crls; i++)
+		gnutls_x509_crl_deinit(t->chain_crls[i]);
+	gnutls_free(t->chain_crls);
 	free(t);
 }
 
@@ -126,8 +157,29 @@ static bool import_chain(struct stir_cert *c, const uint8_t *data, size_t len)
 	return true;
 }
 
-/* Chains to the trust list (signatures, CA constraints, CRLs; no dates),
- * then the dates of every certificate and of the anchor at `now`. */
+/* Whether a certificate of the chain is revoked by a CRL that another
+ * certificate of the (already verified) chain issued and signed: an
+ * intermediate's CRL. One the issuer did not sign is no revocation. */
+static bool chain_revoked(const struct stir_cert *c, const struct stir_trust *t)
+{
+	for (unsigned k = 0; k < t->n_chain_crls; k++)
+		for (unsigned i = 0; i < c->n; i++) {
+			unsigned status = 0;
+			if (!gnutls_x509_crl_check_issuer(t->chain_crls[k], c->crt[i]) ||
+			    gnutls_x509_crl_verify(t->chain_crls[k], &c->crt[i], 1, 0, &status) < 0 ||
+			    status != 0)
+				continue;
+			for (unsigned j = 0; j < c->n; j++)
+				if (j != i && gnutls_x509_crt_check_issuer(c->crt[j], c->crt[i]) &&
+				    gnutls_x509_crt_check_revocation(c->crt[j], &t->chain_crls[k], 1) == 1)
+					return true;
+		}
+	return false;
+}
+
+/* Chains to the trust list (signatures, CA constraints, the STI-CA's and
+ * the intermediates' CRLs; no dates), then the dates of every certificate
+ * and of the anchor at `now`. */
 static enum stir_result check_chain(struct stir_cert *c, const struct stir_trust *t, time_t now)
 {
 	unsigned status = 0;
@@ -135,7 +187,7 @@ static enum stir_result check_chain(struct stir_cert *c, const struct stir_trust
 		t->list, c->crt, c->n, NULL, 0,
 		GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS,
 		&status, NULL);
-	if (r < 0 || status != 0)
+	if (r < 0 || status != 0 || chain_revoked(c, t))
 		return STIR_CERT_UNTRUSTED;
 	c->not_before = 0;
 	c->not_after = (time_t)INT64_MAX;
@@ -174,6 +226,22 @@ static enum stir_result check_key(struct stir_cert *c, enum cert_profile profile
 	return STIR_PASSED;
 }
 
+/* The leaf signs PASSporTs, so it must be an end entity allowed to sign
+ * (ATIS-1000080's certificate profile, RFC 5280 §4.2.1.3 and §4.2.1.9):
+ * not a CA, and when it lists key usages, digitalSignature among them.
+ * GnuTLS judges only the issuers' roles, not the leaf's. */
+static enum stir_result check_leaf_role(gnutls_x509_crt_t leaf)
+{
+	unsigned critical = 0, ca = 0, usage = 0;
+	int r = gnutls_x509_crt_get_basic_constraints(leaf, &critical, &ca, NULL);
+	if ((r >= 0 && ca) || (r < 0 && r != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE))
+		return STIR_CERT_KEY;
+	r = gnutls_x509_crt_get_key_usage(leaf, &usage, &critical);
+	if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		return STIR_PASSED;
+	return r >= 0 && (usage & GNUTLS_KEY_DIGITAL_SIGNATURE) ? STIR_PASSED : STIR_CERT_KEY;
+}
+
 /* The leaf's TNAuthList: exactly one, and valid. RFC 4474 certificates
  * predate it, so there it is read when present but not required. */
 static enum stir_result check_tnauth(struct stir_cert *c, enum cert_profile profile)
@@ -209,6 +277,8 @@ static enum stir_result cert_check(const uint8_t *data, size_t len, const struct
 	if ((r = check_chain(c, t, now)) != STIR_PASSED)
 		goto fail;
 	if ((r = check_key(c, profile)) != STIR_PASSED)
+		goto fail;
+	if ((r = check_leaf_role(c->crt[0])) != STIR_PASSED)
 		goto fail;
 	if ((r = check_tnauth(c, profile)) != STIR_PASSED)
 		goto fail;

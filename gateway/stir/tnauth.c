@@ -3,7 +3,8 @@
  * by hand as the node table asn1_array2tree takes (no generated code), then
  * checks what the ASN.1 leaves to the reader: that the bytes are the one
  * DER encoding, the entry count, the SPC's characters, a telephone number's
- * digits and length, a range's count. */
+ * digits and length, a range's count. It also answers whether a list
+ * covers a calling number. */
 #include "stir/tnauth.h"
 
 #include <libtasn1.h>
@@ -187,4 +188,45 @@ done:
 	if (!ok)
 		memset(out, 0, sizeof *out);
 	return ok;
+}
+
+/* All digits, 1..15 of them: the value of tn into *v. */
+static bool tn_value(const char *tn, size_t *len, unsigned long long *v)
+{
+	*len = strnlen(tn, TN_DIGITS_MAX + 1);
+	*v = 0;
+	if (*len == 0 || *len > TN_DIGITS_MAX)
+		return false;
+	for (size_t i = 0; i < *len; i++) {
+		if (tn[i] < '0' || tn[i] > '9')
+			return false;
+		*v = *v * 10 + (unsigned long long)(tn[i] - '0');
+	}
+	return true;
+}
+
+/* A range covers the count numbers of start's length from start on. */
+static bool range_covers(const struct stir_tnauth_entry *e, const char *tn)
+{
+	size_t n, start_n;
+	unsigned long long v, start;
+	return tn_value(tn, &n, &v) && tn_value(e->value, &start_n, &start) && n == start_n &&
+	       v >= start && v - start < e->count;
+}
+
+bool stir_tnauth_covers(const struct stir_tnauth *t, const char *tn)
+{
+	if (t->n == 0)
+		return true;
+	for (unsigned i = 0; i < t->n && i < STIR_TNAUTH_MAX_ENTRIES; i++)
+		if (t->entry[i].kind == STIR_TNAUTH_SPC)
+			return true;
+	if (tn == NULL)
+		return false; /* numbers listed, and the orig is none of them */
+	for (unsigned i = 0; i < t->n && i < STIR_TNAUTH_MAX_ENTRIES; i++) {
+		const struct stir_tnauth_entry *e = &t->entry[i];
+		if (e->kind == STIR_TNAUTH_ONE ? strcmp(e->value, tn) == 0 : range_covers(e, tn))
+			return true;
+	}
+	return false;
 }

@@ -28,4 +28,11 @@ struct stir_tnauth {
  * TNAuthList, is empty, or has more than STIR_TNAUTH_MAX_ENTRIES entries. */
 bool stir_tnauth_parse(const uint8_t *der, size_t len, struct stir_tnauth *out);
 
+/* Whether the list lets its holder sign for the canonical number `tn`
+ * (NULL: the orig is a URI, not a number). A list with an SPC entry covers
+ * every number (SHAKEN: the SPC names the provider, not its numbers); one
+ * of numbers and ranges covers only those (RFC 8226 §9, RFC 8224 §6.2.1);
+ * an empty list (an RFC 4474 chain without the extension) covers all. */
+bool stir_tnauth_covers(const struct stir_tnauth *t, const char *tn);
+
 #endif

@@ -5,12 +5,15 @@
  * passing sti.crt and sti-peer.crt and mapping every bad certificate that
  * mkstibad.sh makes at test time (expired, not yet valid, unknown CA, no or
  * malformed TNAuthList, RSA leaf, revoked, missing intermediate, garbage,
- * too long, too many) to its stir_result; a chain through an intermediate
- * kept whole; ES256 signatures made here with sti.key verifying, and
- * tampered ones (a flipped bit, zero, out-of-range, another key) failing;
- * RFC 4474 RSA with SHA-1 only when asked; and the cache (hit, expiry by
- * max-age, configured age and notAfter, eviction of the entry expiring
- * first, failure TTL, a flood of URLs staying bounded). */
+ * too long, too many, a CA or a non-signing key as leaf, a TNAuthList only
+ * in the intermediate) to its stir_result; an intermediate's CRL (and a
+ * forged one); which numbers a TNAuthList covers (an SPC all, numbers and
+ * ranges only theirs); a chain through an intermediate kept whole; ES256
+ * signatures made here with sti.key verifying, and tampered ones (a flipped
+ * bit, zero, out-of-range, another key) failing; RFC 4474 RSA with SHA-1
+ * only when asked; and the cache (hit, expiry by max-age, configured age
+ * and notAfter, eviction of the entry expiring first, failure TTL, a flood
+ * of URLs staying bounded). */
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -222,6 +225,16 @@ static void cert_failures(void **state)
 	assert_int_equal(check_file(path(bad, "revoked.crt"), trust_crl, now, NULL), STIR_CERT_UNTRUSTED);
 	assert_int_equal(check_file(path(bad, "revoked.crt"), trust, now, NULL), STIR_PASSED);
 	assert_int_equal(check_file(path(dev, "sti.crt"), trust_crl, now, NULL), STIR_PASSED);
+	/* The leaf signs: a CA certificate, or one whose key usage leaves out
+	 * digitalSignature, is no PASSporT signer though the STI-CA issued it;
+	 * an intermediate's TNAuthList does not stand in for the leaf's. */
+	assert_int_equal(check_file(path(bad, "caleaf.crt"), trust, now, NULL), STIR_CERT_KEY);
+	FILE *nodsig = fopen(path(bad, "nodsig.crt"), "r");
+	if (nodsig) { /* made with OpenSSL, when installed */
+		fclose(nodsig);
+		assert_int_equal(check_file(path(bad, "nodsig.crt"), trust, now, NULL), STIR_CERT_KEY);
+	}
+	assert_int_equal(check_file(path(bad, "chaintn.pem"), trust, now, NULL), STIR_CERT_NO_TNAUTH);
 	/* A TLS certificate of the other development CA is no STI credential. */
 	assert_int_equal(check_file(path(dev, "gateway.crt"), trust, now, NULL), STIR_CERT_UNTRUSTED);
 
@@ -251,8 +264,34 @@ static void cert_failures(void **state)
 	char why[256] = "";
 	assert_null(stir_trust_load(path(bad, "missing.crt"), NULL, why, sizeof why));
 	assert_true(why[0] != '\0');
-	/* A CRL the trusted STI-CA did not sign is refused, not ignored. */
-	assert_null(stir_trust_load(path(dev, "ca.crt"), path(bad, "crl.pem"), why, sizeof why));
+	/* A CRL file without a CRL is a mistake, not an empty list. */
+	assert_null(stir_trust_load(path(dev, "sti-ca.crt"), path(dev, "sti-ca.crt"), why, sizeof why));
+}
+
+/* The chain in file `name` (of dir) checked with the STI-CA and crl_file. */
+static enum stir_result with_crl(const char *crl_file, const char *dir, const char *name)
+{
+	char why[256] = "";
+	struct stir_trust *t = stir_trust_load(path(dev, "sti-ca.crt"), path(bad, crl_file), why,
+					       sizeof why);
+	assert_non_null(t);
+	enum stir_result r = check_file(path(dir, name), t, now, NULL);
+	stir_trust_free(t);
+	return r;
+}
+
+/* An intermediate's CRL revokes the leaves it issued, once a chain brings
+ * the intermediate that signed it (GnuTLS keeps only CRLs an anchor signed,
+ * so before they were dropped and a revoked leaf passed); one claiming to
+ * be the intermediate's but signed by another key revokes nothing. */
+static void intermediate_crl(void **state)
+{
+	assert_int_equal(with_crl("both-crl.pem", bad, "chain.pem"), STIR_CERT_UNTRUSTED);
+	assert_int_equal(with_crl("both-crl.pem", bad, "revoked.crt"), STIR_CERT_UNTRUSTED);
+	assert_int_equal(with_crl("both-crl.pem", dev, "sti.crt"), STIR_PASSED);
+	assert_int_equal(with_crl("inter-crl.pem", bad, "chain.pem"), STIR_CERT_UNTRUSTED);
+	assert_int_equal(with_crl("inter-crl.pem", bad, "revoked.crt"), STIR_PASSED);
+	assert_int_equal(with_crl("forged-crl.pem", bad, "chain.pem"), STIR_PASSED);
 }
 
 /* The chain as an x5u serves it, through an intermediate that expires
@@ -543,6 +582,37 @@ static void cache_eviction_and_failures(void **state)
 	stir_cache_free(k);
 }
 
+/* A TNAuthList of numbers vouches for those numbers alone (RFC 8226 §9):
+ * its holder signing for another number is no verified caller. */
+static void tnauth_covers(void **state)
+{
+	struct stir_cert *c;
+	assert_int_equal(check_file(path(bad, "tnlist.crt"), trust, now, &c), STIR_PASSED);
+	const struct stir_tnauth *t = stir_cert_tnauth(c);
+	assert_int_equal(t->n, 2);
+	assert_true(stir_tnauth_covers(t, "15550001"));
+	assert_true(stir_tnauth_covers(t, "15550100"));
+	assert_true(stir_tnauth_covers(t, "15550109"));
+	assert_false(stir_tnauth_covers(t, "15550110"));
+	assert_false(stir_tnauth_covers(t, "15550099"));
+	assert_false(stir_tnauth_covers(t, "155501000")); /* a longer number */
+	assert_false(stir_tnauth_covers(t, "12125551234"));
+	assert_false(stir_tnauth_covers(t, NULL)); /* a URI orig */
+	stir_cert_free(c);
+	/* An SPC covers every number: SHAKEN does not list them. */
+	assert_int_equal(check_file(path(dev, "sti-peer.crt"), trust, now, &c), STIR_PASSED);
+	assert_true(stir_tnauth_covers(stir_cert_tnauth(c), "12125551234"));
+	assert_true(stir_tnauth_covers(stir_cert_tnauth(c), NULL));
+	stir_cert_free(c);
+	struct stir_tnauth none = { .n = 0 };
+	assert_true(stir_tnauth_covers(&none, "1"));
+	/* A range at the top of 15 digits does not wrap. */
+	struct stir_tnauth top = { .n = 1, .entry = { { .kind = STIR_TNAUTH_RANGE,
+							.value = "999999999999990", .count = 4000000000u } } };
+	assert_true(stir_tnauth_covers(&top, "999999999999999"));
+	assert_false(stir_tnauth_covers(&top, "99999999999999"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +620,8 @@ int main(void)
 		cmocka_unit_test(tnauth_handmade),
 		cmocka_unit_test(cert_passes_dev_certs),
 		cmocka_unit_test(cert_failures),
+		cmocka_unit_test(tnauth_covers),
+		cmocka_unit_test(intermediate_crl),
 		cmocka_unit_test(chain_with_intermediate_is_kept),
 		cmocka_unit_test(es256_verify),
 		cmocka_unit_test(rsa_4474),

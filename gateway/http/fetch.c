@@ -319,11 +319,20 @@ static int refuse_later(struct xfer *x, enum http_fetch_status st, const char *w
 	return 0;
 }
 
-static bool http_allowed(const struct http_client *c, const char *host)
+/* Whether plain http may reach host:port. An entry "host" allows any port
+ * of the host; "host:port" ("[v6]:port") only that port, so a loopback
+ * entry need not open every local service to an attacker's x5u. */
+static bool http_allowed(const struct http_client *c, const char *host, const char *port)
 {
-	for (unsigned i = 0; i < c->cfg.n_http_hosts; i++)
-		if (strcasecmp(c->http_hosts[i], host) == 0)
+	size_t hlen = strlen(host);
+	for (unsigned i = 0; i < c->cfg.n_http_hosts; i++) {
+		const char *e = c->http_hosts[i];
+		if (strcasecmp(e, host) == 0)
 			return true;
+		if (strncasecmp(e, host, hlen) == 0 && e[hlen] == ':' && port &&
+		    strcmp(e + hlen + 1, port) == 0)
+			return true;
+	}
 	return false;
 }
 
@@ -331,7 +340,7 @@ static bool http_allowed(const struct http_client *c, const char *host)
  * the client names. NULL when allowed, else why not; *plain is set for http. */
 static const char *check_url(const struct http_client *c, CURLU *u, const char *url, bool *plain)
 {
-	char *scheme = NULL, *host = NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL;
 	const char *why = NULL;
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
 		return "unparsable URL";
@@ -340,12 +349,15 @@ static const char *check_url(const struct http_client *c, CURLU *u, const char *
 		why = "URL without a scheme or host";
 	else if (strcasecmp(scheme, "https") == 0)
 		*plain = false;
-	else if (strcasecmp(scheme, "http") == 0 && http_allowed(c, host))
+	else if (strcasecmp(scheme, "http") == 0 &&
+		 curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+		 http_allowed(c, host, port))
 		*plain = true;
 	else
 		why = "scheme not allowed for this host";
 	curl_free(scheme);
 	curl_free(host);
+	curl_free(port);
 	return why;
 }
 

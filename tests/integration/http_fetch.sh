@@ -74,6 +74,12 @@ expect ftp_scheme_refused "$out" "ftp://127.0.0.1/x" refused-url
 expect gopher_scheme_refused "$out" "gopher://127.0.0.1/" refused-url
 expect bad_url_refused "$out" "https://[::1" refused-url
 
+# A host:port entry allows that port alone: the same host on another port
+# (any other local service) stays refused for plain http.
+out=$(probe --http-host 127.0.0.1:$PORT --allow-special "$H/cert.pem" "http://127.0.0.1:$((PORT + 7))/x")
+expect http_host_port_allowed "$out" "$H/cert.pem" ok 200
+expect http_host_other_port_refused "$out" "http://127.0.0.1:$((PORT + 7))/x" refused-url
+
 # 5. SSRF: special-purpose destinations refused by default, after DNS too.
 out=$(probe --http-host 127.0.0.1 --ca "$CERTS/ca.crt" "$H/cert.pem" "$S/cert.pem" "https://169.254.169.254/latest/")
 expect loopback_refused_by_default "$out" "$H/cert.pem" refused-address

@@ -433,10 +433,11 @@ static void default_signs_to_the_trunk_and_marks_its_calls(void **state)
 	assert_true(cfg.stir.key[0] == '/' && strstr(cfg.stir.key, "/sti.key"));
 	assert_true(cfg.stir.trust[0] == '/' && strstr(cfg.stir.trust, "/sti-ca.crt"));
 	assert_string_equal(cfg.stir.x5u, "http://127.0.0.1:8080/sti.pem");
-	assert_int_equal(cfg.stir.n_fetch_http_hosts, 1);
-	assert_string_equal(cfg.stir.fetch_http_hosts[0], "127.0.0.1");
+	assert_int_equal(cfg.stir.n_fetch_http_hosts, 2);
+	assert_string_equal(cfg.stir.fetch_http_hosts[0], "127.0.0.1:8080");
+	assert_string_equal(cfg.stir.fetch_http_hosts[1], "127.0.0.1:8081");
 	assert_int_equal(cfg.stir.n_fetch_allow_networks, 1);
-	assert_string_equal(cfg.stir.fetch_allow_networks[0].text, "127.0.0.0/8");
+	assert_string_equal(cfg.stir.fetch_allow_networks[0].text, "127.0.0.1/32");
 	assert_true(cfg.stir.fetch_allow_networks[0].line > 0);
 	assert_string_equal(cfg.http.address, "127.0.0.1");
 	assert_int_equal(cfg.http.port, 8080);

@@ -17,6 +17,7 @@
 #include "b2bua/b2bua.h"
 #include "endpoint/endpoint.h"
 #include "http/server.h"
+#include "stir/cert.h"
 #include "keyholder/keyholder.h"
 #include "media/media.h"
 #include "sandbox/sandbox.h"
@@ -240,9 +241,6 @@ static int check_configuration(const struct gateway_config *cfg)
 	return 0;
 }
 
-/* The largest certificate chain served at the x5u URL. */
-#define X5U_DOCUMENT_MAX (64 * 1024)
-
 /* The path part of an http(s) URL ("/sti.pem"); "/" when it has none. */
 static const char *url_path(const char *url)
 {
@@ -256,11 +254,11 @@ static const char *url_path(const char *url)
 static int serve_chain(struct loop_ctx *lc, const char *file, const char *url, const char *what)
 {
 	FILE *f = fopen(file, "rb");
-	static uint8_t chain[X5U_DOCUMENT_MAX + 1];
+	static uint8_t chain[STIR_CERT_MAX_BYTES + 1];
 	size_t n = f ? fread(chain, 1, sizeof(chain), f) : 0;
 	if (f)
 		fclose(f);
-	if (n == 0 || n > X5U_DOCUMENT_MAX) {
+	if (n == 0 || n > STIR_CERT_MAX_BYTES) {
 		log_err("%s: %s", file, n ? "certificate chain larger than 64 KiB" : "cannot be read");
 		return -1;
 	}

@@ -229,15 +229,15 @@ inside_call() {
 }
 
 # trunk_call_marked NAME VERSTAT SCENARIO [sipp args...]: one call from the
-# trunk (SIPp on TCP 15073 through a stunnel_client on 15061, SCENARIO
-# filled already) to the phone (start_phone uas_phone.xml); the phone's
+# trunk (SIPp on TCP 15073 through a stunnel_client on 15061, or whatever
+# $TRUNK_CALL_TARGET names, SCENARIO filled already) to the phone (start_phone uas_phone.xml); the phone's
 # INVITE, saved as $WORK/NAME.invite, must carry ;verstat=VERSTAT in its
 # From, exactly once.
 trunk_call_marked() {
 	local name=$1 want=$2 scn=$3 from_line
 	shift 3
 	start_phone uas_phone.xml
-	run_sipp "$scn" 127.0.0.1:15061 -t t1 -p 15073 -d 100 "$@" || {
+	run_sipp "$scn" "${TRUNK_CALL_TARGET:-127.0.0.1:15061}" -t t1 -p 15073 -d 100 "$@" || {
 		cat "$WORK/sipp.out" "$WORK/sipp_err.log" >&2; tail -30 "$WORK/gateway.log" >&2
 		fail "$name: the call from the trunk failed"; }
 	wait_phone "$name: the phone's scenario failed"

@@ -35,6 +35,17 @@ install_packages() {
 			$as_root service kamailio stop >/dev/null 2>&1 || true
 		fi ;;
 	esac
+	# Debian's prometheus package likewise starts a server on port 9090; the
+	# metrics test starts its own on a free port.
+	case " $missing " in
+	*" prometheus "*)
+		if command -v systemctl >/dev/null 2>&1; then
+			$as_root systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+		fi
+		if command -v service >/dev/null 2>&1; then
+			$as_root service prometheus stop >/dev/null 2>&1 || true
+		fi ;;
+	esac
 }
 
 setup() {

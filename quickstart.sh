@@ -22,30 +22,20 @@ install_packages() {
 	echo "installing:$missing"
 	$as_root apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends $missing >/dev/null
-	# Debian's kamailio package enables and starts a system-wide SIP server on
-	# port 5060 of every address; the tests start their own Kamailio, so one
-	# installed here is stopped and disabled (one installed before is left alone).
-	case " $missing " in
-	*" kamailio "*)
+	# Debian's kamailio and prometheus packages enable and start system-wide
+	# servers (SIP on port 5060 of every address, Prometheus on 9090); the
+	# tests start their own, so one installed here is stopped and disabled
+	# (one installed before is left alone).
+	for svc in kamailio prometheus; do
+		case " $missing " in *" $svc "*) ;; *) continue ;; esac
 		if command -v systemctl >/dev/null 2>&1; then
-			$as_root systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+			$as_root systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
 		fi
 		# Without systemd the package's init script may have started it.
 		if command -v service >/dev/null 2>&1; then
-			$as_root service kamailio stop >/dev/null 2>&1 || true
-		fi ;;
-	esac
-	# Debian's prometheus package likewise starts a server on port 9090; the
-	# metrics test starts its own on a free port.
-	case " $missing " in
-	*" prometheus "*)
-		if command -v systemctl >/dev/null 2>&1; then
-			$as_root systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+			$as_root service "$svc" stop >/dev/null 2>&1 || true
 		fi
-		if command -v service >/dev/null 2>&1; then
-			$as_root service prometheus stop >/dev/null 2>&1 || true
-		fi ;;
-	esac
+	done
 }
 
 setup() {

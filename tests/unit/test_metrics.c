@@ -1,7 +1,8 @@
 /* The Prometheus exposition of core/metrics.c: exact text for chosen
  * counters and gauges, HELP escaping, the microsecond counter in seconds,
- * a buffer one byte short refused rather than cut mid-line, and metric
- * names the format cannot carry refused rather than sent. */
+ * a buffer one byte short refused rather than cut mid-line, the widest
+ * output well inside observe.c's buffer, and metric names the format
+ * cannot carry refused rather than sent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,6 +118,20 @@ static void test_short_buffer(void **state)
 	assert_int_equal(metrics_format(small, 10, values, NULL, 0), -1);
 }
 
+/* observe.c gives the text 64 KiB: with every value at its widest it must
+ * still fit with room for the counters and gauges still to come. */
+static void test_widest_fits_with_room(void **state)
+{
+	(void)state;
+	memset(values, 0xff, sizeof(values));
+	struct metric_gauge g[16];
+	for (size_t i = 0; i < 16; i++)
+		g[i] = (struct metric_gauge){ "gauge_with_a_long_name_xxxxxxxxxx",
+			"A gauge with a description as long as the longest one today.", UINT64_MAX };
+	long n = format(g, 16);
+	assert_true(n > 0 && n < 40 * 1024);
+}
+
 static void test_every_counter_described(void **state)
 {
 	(void)state;
@@ -135,6 +150,7 @@ int main(void)
 		cmocka_unit_test(test_gauges_and_escaping),
 		cmocka_unit_test(test_bad_names_refused),
 		cmocka_unit_test(test_short_buffer),
+		cmocka_unit_test(test_widest_fits_with_room),
 		cmocka_unit_test(test_every_counter_described),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,9 +1,10 @@
 /* The gateway's HTTP listener (http/server.h) on libevent's evhttp: a fixed
  * table of documents registered at start-up, served to GET and HEAD by exact
  * path; a live one is made into its own buffer at each request, after the
- * access callback admitted the client's address. Anything a client can make it spend is capped: header and body
- * sizes, idle connections time out, every reply closes its connection, and
- * the number of open connections is capped. libevent 2.1 has no connection
+ * access callback admitted the client's address. Anything a client can
+ * make it spend is capped: header and body sizes, idle connections time
+ * out, every reply closes its connection, and the number of open
+ * connections is capped. libevent 2.1 has no connection
  * cap of its own (evhttp_set_max_connections came in 2.2), so the server
  * makes each connection's bufferevent itself (evhttp_set_bevcb) and holds a
  * reference to it: a connection counts until evhttp has freed it (its

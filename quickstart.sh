@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 PACKAGES="meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3 python3-cryptography iproute2
   libsofia-sip-ua-dev libgnutls28-dev nettle-dev gnutls-bin libsrtp2-dev libevent-dev
   libconfig-dev libcmocka-dev libsqlite3-dev libseccomp-dev libjansson-dev libcurl4-gnutls-dev libtasn1-6-dev sip-tester stunnel4 socat baresip-core tcpdump
-  kamailio kamailio-tls-modules kamailio-secsipid-modules"
+  kamailio kamailio-tls-modules kamailio-secsipid-modules prometheus"
 
 install_packages() {
 	missing=""
@@ -22,19 +22,20 @@ install_packages() {
 	echo "installing:$missing"
 	$as_root apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends $missing >/dev/null
-	# Debian's kamailio package enables and starts a system-wide SIP server on
-	# port 5060 of every address; the tests start their own Kamailio, so one
-	# installed here is stopped and disabled (one installed before is left alone).
-	case " $missing " in
-	*" kamailio "*)
+	# Debian's kamailio and prometheus packages enable and start system-wide
+	# servers (SIP on port 5060 of every address, Prometheus on 9090); the
+	# tests start their own, so one installed here is stopped and disabled
+	# (one installed before is left alone).
+	for svc in kamailio prometheus; do
+		case " $missing " in *" $svc "*) ;; *) continue ;; esac
 		if command -v systemctl >/dev/null 2>&1; then
-			$as_root systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+			$as_root systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
 		fi
 		# Without systemd the package's init script may have started it.
 		if command -v service >/dev/null 2>&1; then
-			$as_root service kamailio stop >/dev/null 2>&1 || true
-		fi ;;
-	esac
+			$as_root service "$svc" stop >/dev/null 2>&1 || true
+		fi
+	done
 }
 
 setup() {

@@ -20,6 +20,7 @@
 #include "stir/cert.h"
 #include "keyholder/keyholder.h"
 #include "media/media.h"
+#include "observe.h"
 #include "sandbox/sandbox.h"
 #include "sip/msg.h"
 #include "transport/transport.h"
@@ -44,6 +45,7 @@ struct loop_ctx {
 	struct media_engine *media;
 	struct b2bua *b2bua;
 	struct http_server *http;
+	struct observe observe;     /* the listener's /metrics and /health */
 	int exit_status;
 };
 
@@ -233,7 +235,9 @@ static int check_configuration(const struct gateway_config *cfg)
 		fprintf(stderr, "portcullis: SIP parser initialisation failed\n");
 		return 1;
 	}
-	if (b2bua_check_config(cfg, err, sizeof(err)) < 0) {
+	struct observe obs;
+	if (b2bua_check_config(cfg, err, sizeof(err)) < 0 ||
+	    observe_init(&obs, cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "portcullis: %s\n", err);
 		return 1;
 	}
@@ -271,19 +275,31 @@ static int serve_chain(struct loop_ctx *lc, const char *file, const char *url, c
 	return 0;
 }
 
-/* The gateway's HTTP listener (http.address/port), serving the STI
- * certificate chain at the path of stir.x5u (RFC 8224 §7.2: the
- * verification service fetches it from there), and the legacy RFC 4474
- * certificate at the path of stir.legacy_info (RFC 4474 §9's Identity-Info)
- * when both are set. 0 or -1 (logged). */
+/* The gateway's HTTP listener (http.address/port), serving /metrics and
+ * /health to http.allow (observe.c), the STI certificate chain at the path
+ * of stir.x5u (RFC 8224 §7.2: the verification service fetches it from
+ * there), and the legacy RFC 4474 certificate at the path of
+ * stir.legacy_info (RFC 4474 §9's Identity-Info) when both are set. 0 or -1
+ * (logged). */
 static int start_http(struct loop_ctx *lc, const struct gateway_config *cfg)
 {
 	if (!cfg->http.address[0])
 		return 0;
 	char why[256];
+	if (observe_init(&lc->observe, cfg, why, sizeof(why)) < 0) {
+		log_err("%s", why);
+		return -1;
+	}
+	lc->observe.ep = lc->ep;
+	lc->observe.b2bua = lc->b2bua;
+	lc->observe.media = lc->media;
 	lc->http = http_server_new(lc->base, cfg->http.address, cfg->http.port, why, sizeof(why));
 	if (!lc->http) {
 		log_err("http listener %s:%u: %s", cfg->http.address, cfg->http.port, why);
+		return -1;
+	}
+	if (observe_serve(&lc->observe, lc->http) < 0) {
+		log_err("http: cannot serve /metrics and /health");
 		return -1;
 	}
 	if (cfg->stir.certificate[0] && cfg->stir.x5u[0] &&

@@ -158,3 +158,4 @@ void b2bua_free(struct b2bua *b)
 }
 
 unsigned b2bua_call_count(const struct b2bua *b) { return b->n_calls; }
+unsigned b2bua_registration_count(const struct b2bua *b) { return reg_service_binding_count(b->reg); }

@@ -21,6 +21,8 @@ struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cf
 void b2bua_call_handler(struct b2bua *b, struct call_handler *out);
 void b2bua_free(struct b2bua *b);
 unsigned b2bua_call_count(const struct b2bua *b);
+/* Live registrar bindings. */
+unsigned b2bua_registration_count(const struct b2bua *b);
 /* For --check-config: what b2bua_new would refuse beyond the configuration
  * file itself (the digest user store). 0, or -1 with "file:line: why". */
 int b2bua_check_config(const struct gateway_config *cfg, char *err, size_t errlen);

@@ -513,3 +513,8 @@ unsigned reg_service_lookup(const struct reg_service *rs, const char *user,
 		return 0;
 	return registrar_lookup(rs->registrar, user, wall_s(), out, max);
 }
+
+unsigned reg_service_binding_count(const struct reg_service *rs)
+{
+	return rs && rs->registrar ? registrar_binding_count(rs->registrar) : 0;
+}

@@ -45,4 +45,7 @@ size_t reg_service_identities(const struct reg_service *rs, const char *user,
 unsigned reg_service_lookup(const struct reg_service *rs, const char *user,
 			    const struct reg_binding **out, unsigned max);
 
+/* Live registrar bindings (0 when no leg has a registrar). */
+unsigned reg_service_binding_count(const struct reg_service *rs);
+
 #endif

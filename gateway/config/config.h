@@ -216,10 +216,15 @@ struct stir_config {
 	bool legacy_sha1;                /* rsa-sha1 too (weak: SHA-1) */
 };
 
-/* The gateway's own HTTP listener (the x5u document); port 0 = none. */
+/* The gateway's own HTTP listener (the x5u document, metrics, health);
+ * port 0 = none. */
 struct http_config {
 	char address[CFG_HOST_MAX];
 	unsigned port;
+	/* Sources that may read /metrics and /health; empty = loopback only
+	 * (127.0.0.0/8, ::1). The x5u document is open to any source. */
+	struct cfg_net allow[CFG_MAX_NETS];
+	unsigned n_allow;
 };
 
 struct limits_config {

@@ -45,6 +45,7 @@ const struct cfg_section cfg_stir_section = SECTION(stir_keys, check_stir);
 static const struct cfg_key http_keys[] = {
 	STR("address", address, F_REQUIRED, NULL),
 	UINT("port", port, F_REQUIRED, 1, 65535, 0),
+	LIST_OF("allow", K_NETS, allow, n_allow),
 };
 #undef T
 const struct cfg_section cfg_http_section = SECTION(http_keys, check_http);

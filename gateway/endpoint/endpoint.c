@@ -692,6 +692,15 @@ void endpoint_call_net(struct endpoint *ep, struct call_net *out)
 		.timer_stop = env_timer_stop };
 }
 
+void endpoint_gauges(const struct endpoint *ep, struct endpoint_gauges *out)
+{
+	*out = (struct endpoint_gauges){ .connections = transport_connection_count(ep->tp),
+		.transactions = txn_layer_count(ep->txns), .listeners = ep->cfg->n_listeners,
+		.peers_pinged = ep->n_pings };
+	for (unsigned i = 0; i < ep->n_pings; i++)
+		out->peers_up += ep->pings[i].up == 1;
+}
+
 void endpoint_log_counters(const struct endpoint *ep)
 {
 	for (int i = 0; i < CNT__COUNT; i++)

@@ -98,6 +98,16 @@ void endpoint_set_call_handler(struct endpoint *ep, const struct call_handler *h
 /* The endpoint's operations for the call layer. */
 void endpoint_call_net(struct endpoint *ep, struct call_net *out);
 
+/* What is live now, for the metrics and the health check. */
+struct endpoint_gauges {
+	unsigned connections;   /* open TCP/TLS connections */
+	unsigned transactions;
+	unsigned listeners;
+	unsigned peers_pinged;  /* configured peers with keep-alive pings */
+	unsigned peers_up;      /* of those, the ones that answered the last ping */
+};
+void endpoint_gauges(const struct endpoint *ep, struct endpoint_gauges *out);
+
 /* Log every non-zero counter (SIGUSR1 and at shutdown). */
 void endpoint_log_counters(const struct endpoint *ep);
 

@@ -1,8 +1,10 @@
 /* The gateway's HTTP listener (http/server.h) on libevent's evhttp: a fixed
  * table of documents registered at start-up, served to GET and HEAD by exact
- * path. Anything a client can make it spend is capped: header and body
- * sizes, idle connections time out, every reply closes its connection, and
- * the number of open connections is capped. libevent 2.1 has no connection
+ * path; a live one is made into its own buffer at each request, after the
+ * access callback admitted the client's address. Anything a client can
+ * make it spend is capped: header and body sizes, idle connections time
+ * out, every reply closes its connection, and the number of open
+ * connections is capped. libevent 2.1 has no connection
  * cap of its own (evhttp_set_max_connections came in 2.2), so the server
  * makes each connection's bufferevent itself (evhttp_set_bevcb) and holds a
  * reference to it: a connection counts until evhttp has freed it (its
@@ -45,7 +47,9 @@ struct document {
 	char path[MAX_PATH_LEN];
 	char content_type[128];
 	uint8_t *body;
-	size_t len;
+	size_t len;             /* fixed: the body's length; live: the buffer's size */
+	http_fill_fn fill;      /* NULL for a fixed document */
+	void *fill_ctx;
 };
 
 struct connection {
@@ -64,6 +68,8 @@ struct http_server {
 	int paused;                 /* listener disabled at the cap */
 	struct document docs[MAX_DOCUMENTS];
 	unsigned n_docs;
+	http_access_fn access;
+	void *access_ctx;
 };
 
 static time_t now_s(void)
@@ -150,6 +156,54 @@ static const struct document *find(const struct http_server *s, const char *path
 	return NULL;
 }
 
+/* 200 with body (HEAD: its length alone). `copy` when body is a buffer the
+ * next request overwrites; a fixed document is sent by reference. */
+static void send_body(struct evhttp_request *req, const uint8_t *body, size_t len, int copy)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* libevent 2.1 sends no Content-Length for HEAD: say it, no body. */
+		char n[24];
+		snprintf(n, sizeof(n), "%zu", len);
+		evhttp_add_header(out, "Content-Length", n);
+		evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+		return;
+	}
+	struct evbuffer *b = evbuffer_new();
+	if (!b || (copy ? evbuffer_add(b, body, len) :
+			  evbuffer_add_reference(b, body, len, NULL, NULL)) < 0) {
+		if (b)
+			evbuffer_free(b);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evhttp_send_reply(req, HTTP_OK, "OK", b);
+	evbuffer_free(b);
+}
+
+/* A live document's answer: 403 to a client the access callback does not
+ * admit (evhttp knows the peer's address), else the fill callback's output,
+ * never cached. The fill runs for HEAD too, for its Content-Length. */
+static void send_live(struct http_server *s, struct evhttp_request *req, const struct document *d)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	const struct sockaddr *from = conn ? evhttp_connection_get_addr(conn) : NULL;
+	if (!from || !s->access || !s->access(s->access_ctx, from)) {
+		evhttp_send_error(req, 403, "Forbidden");
+		return;
+	}
+	long n = d->fill(d->fill_ctx, (char *)d->body, d->len);
+	if (n < 0 || (size_t)n > d->len) {
+		log_warnx("http server: %s could not be made", d->path);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	evhttp_add_header(out, "Content-Type", d->content_type);
+	evhttp_add_header(out, "Cache-Control", "no-store");
+	send_body(req, d->body, (size_t)n, 1);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct http_server *s = arg;
@@ -171,25 +225,13 @@ static void on_request(struct evhttp_request *req, void *arg)
 		evhttp_send_reply(req, HTTP_BADMETHOD, "Method Not Allowed", NULL);
 		return;
 	}
+	if (d->fill) {
+		send_live(s, req, d);
+		return;
+	}
 	evhttp_add_header(out, "Content-Type", d->content_type);
 	evhttp_add_header(out, "Cache-Control", DOCUMENT_MAX_AGE);
-	if (cmd == EVHTTP_REQ_HEAD) {
-		/* libevent 2.1 sends no Content-Length for HEAD: say it, no body. */
-		char n[24];
-		snprintf(n, sizeof(n), "%zu", d->len);
-		evhttp_add_header(out, "Content-Length", n);
-		evhttp_send_reply(req, HTTP_OK, "OK", NULL);
-		return;
-	}
-	struct evbuffer *b = evbuffer_new();
-	if (!b || evbuffer_add_reference(b, d->body, d->len, NULL, NULL) < 0) {
-		if (b)
-			evbuffer_free(b);
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		return;
-	}
-	evhttp_send_reply(req, HTTP_OK, "OK", b);
-	evbuffer_free(b);
+	send_body(req, d->body, d->len, 0);
 }
 
 struct http_server *http_server_new(struct event_base *base, const char *address, unsigned port,
@@ -243,22 +285,49 @@ void http_server_free(struct http_server *s)
 	free(s);
 }
 
-int http_server_add_document(struct http_server *s, const char *path, const uint8_t *body,
-			     size_t len, const char *content_type)
+/* A new entry with a buffer of len bytes, not yet counted; NULL (logged). */
+static struct document *new_document(struct http_server *s, const char *path, size_t len,
+				     const char *content_type)
 {
 	if (s->n_docs == MAX_DOCUMENTS || path[0] != '/' || strlen(path) >= MAX_PATH_LEN ||
 	    strlen(content_type) >= sizeof(s->docs[0].content_type) || find(s, path)) {
 		log_warnx("http server: cannot serve %s (full, bad or repeated path)", path);
-		return -1;
+		return NULL;
 	}
 	struct document *d = &s->docs[s->n_docs];
-	d->body = malloc(len ? len : 1);
+	*d = (struct document){ .body = malloc(len ? len : 1), .len = len };
 	if (!d->body)
-		return -1;
-	memcpy(d->body, body, len);
-	d->len = len;
+		return NULL;
 	snprintf(d->path, sizeof(d->path), "%s", path);
 	snprintf(d->content_type, sizeof(d->content_type), "%s", content_type);
+	return d;
+}
+
+int http_server_add_document(struct http_server *s, const char *path, const uint8_t *body,
+			     size_t len, const char *content_type)
+{
+	struct document *d = new_document(s, path, len, content_type);
+	if (!d)
+		return -1;
+	memcpy(d->body, body, len);
 	s->n_docs++;
 	return 0;
+}
+
+int http_server_add_live(struct http_server *s, const char *path, const char *content_type,
+			 size_t max_len, http_fill_fn fill, void *ctx)
+{
+	struct document *d = new_document(s, path, max_len, content_type);
+	if (!d)
+		return -1;
+	d->fill = fill;
+	d->fill_ctx = ctx;
+	s->n_docs++;
+	return 0;
+}
+
+void http_server_set_access(struct http_server *s, http_access_fn access, void *ctx)
+{
+	s->access = access;
+	s->access_ctx = ctx;
 }

@@ -1,16 +1,19 @@
 /* http/server: the gateway's own HTTP listener (libevent's evhttp), which
- * serves fixed documents registered at start-up: the STI certificate chain
- * at the path of the configured x5u URL (RFC 8224 §7.2). Later handlers
- * (metrics) are registered the same way. GET and HEAD only; everything
- * else 405; unknown paths 404; requests and headers are size-capped, and
- * connections time out. */
+ * serves documents registered at start-up: fixed ones (the STI certificate
+ * chain at the path of the configured x5u URL, RFC 8224 §7.2), open to
+ * anyone who reaches the listener, and live ones (metrics, health) made by
+ * a callback at each request, only for sources the access callback admits
+ * (403 to others). GET and HEAD only; everything else 405; unknown paths
+ * 404; requests and headers are size-capped, and connections time out. */
 #ifndef PC_HTTP_SERVER_H
 #define PC_HTTP_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct event_base;
+struct sockaddr;
 struct http_server;
 
 /* Binds address:port. NULL on error with why. */
@@ -21,5 +24,17 @@ void http_server_free(struct http_server *s);
 /* Serves a copy of body at `path` ("/sti.pem") with content_type. 0 or -1. */
 int http_server_add_document(struct http_server *s, const char *path, const uint8_t *body,
 			     size_t len, const char *content_type);
+
+/* Makes a live document: writes at most len bytes into buf and returns the
+ * length, or -1 (the client gets 500). Runs on the event loop: keep it cheap. */
+typedef long (*http_fill_fn)(void *ctx, char *buf, size_t len);
+/* Whether the client at `from` may have live documents. */
+typedef bool (*http_access_fn)(void *ctx, const struct sockaddr *from);
+
+/* Serves what fill makes (at most max_len bytes) at `path`, never cached,
+ * to clients `access` admits; before any access callback is set, to none. */
+int http_server_add_live(struct http_server *s, const char *path, const char *content_type,
+			 size_t max_len, http_fill_fn fill, void *ctx);
+void http_server_set_access(struct http_server *s, http_access_fn access, void *ctx);
 
 #endif

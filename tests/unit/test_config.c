@@ -441,6 +441,7 @@ static void default_signs_to_the_trunk_and_marks_its_calls(void **state)
 	assert_true(cfg.stir.fetch_allow_networks[0].line > 0);
 	assert_string_equal(cfg.http.address, "127.0.0.1");
 	assert_int_equal(cfg.http.port, 8080);
+	assert_int_equal(cfg.http.n_allow, 0); /* /metrics and /health: loopback */
 	assert_false(cfg.stir.legacy_sha1);
 	assert_true(config_stir_signs(&cfg) && config_stir_verifies(&cfg) && !config_stir_legacy(&cfg));
 }
@@ -484,7 +485,8 @@ static void stir_signing_leg_loads(void **state)
 			      SROUTES SIGNER " fetch_http_hosts = [ \"certs.example.com\" ];\n"
 			      " fetch_allow_networks = [ \"10.0.0.0/8\", \"fd00::/8\" ]; max_cert_size = 32768;\n"
 			      " country_code = \"44\"; crl = \"/var/sti.crl\"; };\n"
-			      "http = { address = \"::1\"; port = 8443; };\n"), 0);
+			      "http = { address = \"::1\"; port = 8443;\n"
+			      " allow = [ \"192.0.2.0/24\", \"2001:db8::1\" ]; };\n"), 0);
 	assert_string_equal(cfg.stir.certificate, "/etc/pc/sti.crt");
 	assert_string_equal(cfg.stir.key, "/etc/pc/sti.key");
 	assert_string_equal(cfg.stir.crl, "/var/sti.crl");
@@ -495,6 +497,9 @@ static void stir_signing_leg_loads(void **state)
 	assert_true(cfg.legs[0].identity_sign_unauthenticated);
 	assert_int_equal(cfg.legs[1].identity_verify, IDENTITY_VERIFY_REJECT);
 	assert_int_equal(cfg.http.port, 8443);
+	assert_int_equal(cfg.http.n_allow, 2);
+	assert_string_equal(cfg.http.allow[1].text, "2001:db8::1");
+	assert_int_equal(cfg.http.allow[1].line, 13);
 }
 
 /* Each rule of the stir group with the line its error names. */

@@ -10,7 +10,8 @@
 # enabled nor started on install, the manual pages rendering without a
 # warning, the systemd unit accepted by systemd-analyze, every system call
 # the packaged gateway makes from start to stop admitted by the unit's
-# SystemCallFilter, and no lintian error.
+# SystemCallFilter, a start that survives the sockets RestrictAddressFamilies
+# refuses, and no lintian error.
 . "$TESTS/integration/lib.sh"
 top=$(cd "$TESTS/.." && pwd)
 
@@ -170,24 +171,47 @@ expand_filter() { # every call a SystemCallFilter set names, groups expanded
 		esac
 	done
 }
+traced_run() { # traced_run NAME [STRACE OPTION...]: start, SIGUSR1, SIGTERM; 0 if clean
+	local name=$1
+	shift
+	strace -f -qq "$@" -o "$WORK/$name.trace" "$root/usr/sbin/portcullis" --config "$conf" \
+		"${as_user[@]}" >"$WORK/$name.log" 2>&1 &
+	local tracer=$!
+	PIDS="$PIDS $tracer"
+	for _ in $(seq 100); do grep -q 'running with' "$WORK/$name.log" && break; sleep 0.1; done
+	local gw
+	gw=$(sed -n 's/.*network process \([0-9]*\) runs as.*/\1/p' "$WORK/$name.log")
+	[ -n "$gw" ] || { kill "$tracer"; return 1; }
+	kill -USR1 "$gw"; sleep 0.5; kill -TERM "$gw"
+	wait "$tracer" && grep -q 'info: stopped' "$WORK/$name.log"
+}
 if command -v strace >/dev/null && command -v systemd-analyze >/dev/null; then
 	expand_filter $(sed -n 's/^SystemCallFilter=//p' "$unit") | sort -u >"$WORK/allowed"
-	strace -f -qq -o "$WORK/trace" "$root/usr/sbin/portcullis" --config "$conf" \
-		"${as_user[@]}" >"$WORK/gateway.log" 2>&1 &
-	PIDS="$PIDS $!"
-	strace_pid=$!
-	for _ in $(seq 100); do grep -q 'running with' "$WORK/gateway.log" && break; sleep 0.1; done
-	gw=$(sed -n 's/.*network process \([0-9]*\) runs as.*/\1/p' "$WORK/gateway.log")
-	if [ -n "$gw" ]; then
-		kill -USR1 "$gw"; sleep 0.5; kill -TERM "$gw"
-		wait "$strace_pid"
+	if traced_run syscalls; then
 		awk '{ sub(/^[0-9]+ +/, ""); if (match($0, /^[a-z_0-9]+\(/)) print substr($0, 1, RLENGTH - 1) }' \
-			"$WORK/trace" | sort -u >"$WORK/used"
+			"$WORK/syscalls.trace" | sort -u >"$WORK/used"
 		outside=$(comm -23 "$WORK/used" "$WORK/allowed" | tr '\n' ' ')
 		[ -s "$WORK/used" ] && [ -z "$outside" ] && pass syscall_filter ||
 			bad syscall_filter "calls outside the unit's SystemCallFilter: $outside"
+		# RestrictAddressFamilies: a socket of another family (glibc's
+		# netlink query in getaddrinfo) fails with EAFNOSUPPORT under the
+		# unit; the gateway must start and stop cleanly all the same.
+		families=$(sed -n 's/^RestrictAddressFamilies=//p' "$unit")
+		gw=$(awk '/socket\(/ { print $1; exit }' "$WORK/syscalls.trace")
+		refused=$(grep -E "^$gw +socket\(" "$WORK/syscalls.trace" |
+			awk -v ok=" $families " '{ split($2, f, /[(,]/); n++; if (index(ok, " " f[2] " ") == 0) print n }')
+		if [ -z "$refused" ]; then
+			pass address_families
+		elif [ "$(wc -w <<<"$refused")" -gt 1 ]; then
+			bad address_families "several sockets outside RestrictAddressFamilies ($families): extend this check"
+		elif traced_run families -e trace=socket -e inject=socket:error=EAFNOSUPPORT:when="$refused" &&
+			grep -q 'EAFNOSUPPORT.*INJECTED' "$WORK/families.trace"; then
+			pass address_families
+		else
+			bad address_families "the gateway fails when socket $refused is refused: $(tail -3 "$WORK/families.log")"
+		fi
 	else
-		bad syscall_filter "the packaged gateway did not start: $(tail -3 "$WORK/gateway.log")"
+		bad syscall_filter "the packaged gateway did not run cleanly: $(tail -3 "$WORK/syscalls.log")"
 	fi
 else
 	echo "package: strace or systemd-analyze not installed, system calls not checked" >&2

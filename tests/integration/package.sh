@@ -157,10 +157,10 @@ else
 	echo "package: systemd-analyze not installed, unit not verified" >&2
 fi
 
-# Every system call of a real start, a counter dump and a stop, in both
-# processes, against the unit's SystemCallFilter: the gateway's own seccomp
-# filter comes later and is stricter, but everything before it (libraries'
-# start-up, the key holder's fork) must pass systemd's.
+# Every system call of --check-config and of a real start, a counter dump
+# and a stop, in both processes, against the unit's SystemCallFilter: the
+# gateway's own seccomp filter comes later and is stricter, but everything
+# before it (libraries' start-up, the key holder's fork) must pass systemd's.
 expand_filter() { # every call a SystemCallFilter set names, groups expanded
 	local item
 	for item in "$@"; do
@@ -187,9 +187,13 @@ traced_run() { # traced_run NAME [STRACE OPTION...]: start, SIGUSR1, SIGTERM; 0 
 }
 if command -v strace >/dev/null && command -v systemd-analyze >/dev/null; then
 	expand_filter $(sed -n 's/^SystemCallFilter=//p' "$unit") | sort -u >"$WORK/allowed"
+	# ExecStartPre's check runs under the same filter.
+	strace -f -qq -o "$WORK/check.trace" "$root/usr/sbin/portcullis" --check-config \
+		--config "$conf" "${as_user[@]}" >/dev/null 2>&1 || bad syscall_filter "check-config failed"
 	if traced_run syscalls; then
-		awk '{ sub(/^[0-9]+ +/, ""); if (match($0, /^[a-z_0-9]+\(/)) print substr($0, 1, RLENGTH - 1) }' \
-			"$WORK/syscalls.trace" | sort -u >"$WORK/used"
+		cat "$WORK/check.trace" "$WORK/syscalls.trace" |
+			awk '{ sub(/^[0-9]+ +/, ""); if (match($0, /^[a-z_0-9]+\(/)) print substr($0, 1, RLENGTH - 1) }' |
+			sort -u >"$WORK/used"
 		outside=$(comm -23 "$WORK/used" "$WORK/allowed" | tr '\n' ' ')
 		[ -s "$WORK/used" ] && [ -z "$outside" ] && pass syscall_filter ||
 			bad syscall_filter "calls outside the unit's SystemCallFilter: $outside"

@@ -180,6 +180,8 @@ void call_close(struct call *c, const char *reason)
 		c->stir_check = NULL;
 	}
 	setup_wait_free(c);
+	/* Media quality: the relay's figures, read before it is released. */
+	plan_log_quality(c);
 	plan_release(c);
 	if (c->a_answer) {
 		explicit_bzero(c->a_answer, strlen(c->a_answer));

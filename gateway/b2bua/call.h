@@ -171,6 +171,9 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 /* The call was answered (a 2xx after an early answer): plain sides not yet
  * latched get their latch window again, for peers that send only now. */
 void plan_answered(struct call *c);
+/* One INFO line per relay stream and leg with its media quality (loss,
+ * jitter, round trip, MOS), for when the call ends. */
+void plan_log_quality(const struct call *c);
 void plan_release(struct call *c);
 /* The refusal reason of a status plan_offer or plan_answer returned. */
 enum pc_refusal plan_refusal(int status);

@@ -477,6 +477,17 @@ static int answer_check(struct call *c, int from, const struct pc_sdp_desc *answ
 	return 0;
 }
 
+/* The answer's first format is the codec in use; the writer keeps payload
+ * types as they are, so it is the same number on both legs. */
+static void set_codec(struct media_stream *ms, const struct pc_sdp_stream *as)
+{
+	if (!as->has_format)
+		return;
+	enum media_codec codec = media_codec_from_name(as->format_name);
+	for (int side = MEDIA_SIDE_A; side <= MEDIA_SIDE_B; side++)
+		media_stream_set_codec(ms, (enum media_side)side, as->format_pt, as->format_rate, codec);
+}
+
 /* The second pass, stream i: the answerer's address and keys applied to the
  * relay, and the offerer's answer (our port, our key). 0 or a SIP status. */
 static int answer_stream(struct call *c, unsigned i, int from, const struct pc_sdp_stream *as,
@@ -512,6 +523,7 @@ static int answer_stream(struct call *c, unsigned i, int from, const struct pc_s
 		return 500;
 	}
 	media_stream_answered(c->streams[i]);
+	set_codec(c->streams[i], as);
 	sp->port = media_stream_port(c->streams[i], (enum media_side)(1 - from));
 	sp->rtcp_port = sp->port + 1;
 	if (a->secure) {
@@ -564,6 +576,21 @@ void plan_answered(struct call *c)
 	for (unsigned i = 0; i < c->n_streams; i++)
 		if (c->streams[i])
 			media_stream_answered(c->streams[i]);
+}
+
+void plan_log_quality(const struct call *c)
+{
+	for (unsigned i = 0; i < PC_SDP_MAX_STREAMS; i++) {
+		for (int side = LEG_A; side <= LEG_B && c->streams[i]; side++) {
+			struct media_quality q;
+			char line[320];
+			if (media_stream_quality(c->streams[i], (enum media_side)side, &q) < 0)
+				continue;
+			media_quality_format(&q, line, sizeof(line));
+			log_info("call %u: leg %s: stream %u: %s", c->id, c->legs[side].cfg->name, i,
+				 line);
+		}
+	}
 }
 
 void plan_release(struct call *c)

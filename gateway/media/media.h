@@ -8,6 +8,7 @@
 #define PC_MEDIA_MEDIA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -108,9 +109,66 @@ struct media_side_stats {
 	uint64_t toward_unkeyed;         /* from this side toward one awaiting keys: dropped */
 	uint64_t no_destination;         /* other side's peer address unknown: dropped */
 	uint64_t last_packet_ms;         /* monotonic ms of the last packet in, 0 = none */
+	uint64_t rtp_in_bytes, rtp_out_bytes; /* RTP datagram bytes of rtp_in / rtp_out */
 };
 void media_stream_stats(const struct media_stream *s, enum media_side side,
 			struct media_side_stats *out);
+
+/* The codecs the quality estimate knows (emodel.c has their E-model
+ * figures); anything else is MEDIA_CODEC_UNKNOWN and gets no MOS. */
+enum media_codec {
+	MEDIA_CODEC_UNKNOWN = 0,
+	MEDIA_CODEC_PCMU,
+	MEDIA_CODEC_PCMA,
+	MEDIA_CODEC_G729,
+	MEDIA_CODEC_G722,
+};
+/* From an rtpmap encoding name ("PCMU", case-insensitive); NULL or an
+ * unknown name is MEDIA_CODEC_UNKNOWN. */
+enum media_codec media_codec_from_name(const char *encoding);
+const char *media_codec_name(enum media_codec c); /* "PCMU", ..., NULL when unknown */
+
+/* The codec a side's peer sends with, from the negotiated SDP: the payload
+ * type whose packets the jitter is measured on, and its RTP clock rate
+ * (1..192000; 0 = unknown: no jitter). 0 or -1. */
+int media_stream_set_codec(struct media_stream *s, enum media_side side, unsigned payload_type,
+			   unsigned clock_rate, enum media_codec codec);
+
+/* Per-call media quality of one side. "Own" figures are what the relay saw
+ * of the RTP that side's peer sent (RFC 3550 A.1 and A.8, counted only for
+ * packets that authenticated or passed the source rule); "reported" ones
+ * come from that peer's latest RTCP report about the media we send it
+ * (believed only after SRTCP authentication on a secure side); the
+ * round-trip time is between the relay and that peer, from the peer's
+ * LSR/DLSR against when the relay forwarded the SR it refers to. */
+struct media_quality {
+	enum media_codec codec;
+	unsigned clock_rate;
+	uint64_t rx_packets, rx_bytes;  /* RTP from the side's peer (media_side_stats) */
+	uint64_t tx_packets, tx_bytes;  /* RTP sent to it */
+	uint64_t expected;              /* RTP packets the sequence numbers say were sent */
+	uint64_t lost;                  /* expected - received, never below 0 */
+	double fraction_lost;           /* lost / expected over the call, 0..1 */
+	bool has_jitter;
+	double jitter_ms;               /* interarrival jitter (A.8) in ms */
+	uint64_t duplicates;            /* seen twice (on a secure side: SRTP replays) */
+	uint64_t late;                  /* arrived after a later sequence number */
+	bool has_report;                /* an RTCP SR/RR from the peer was believed */
+	double reported_fraction_lost;  /* its last interval, 0..1 */
+	int32_t reported_cum_lost;
+	double reported_jitter_ms;      /* 0 when the clock rate is unknown */
+	bool has_rtt;
+	double rtt_ms;
+	bool has_mos;
+	double mos;                     /* ITU-T G.107 E-model estimate (emodel.c) */
+	uint64_t rtcp_malformed;        /* believed-source RTCP that did not parse */
+};
+/* 0, or -1 (q zeroed) for a NULL stream or a bad side. */
+int media_stream_quality(const struct media_stream *s, enum media_side side,
+			 struct media_quality *q);
+/* One line for a log: "rx P pkts, lost L (F%), jitter J ms, rtt R ms, MOS M,
+ * ...", with "-" for what is not known. Returns the length snprintf gave. */
+int media_quality_format(const struct media_quality *q, char *buf, size_t len);
 
 /* Fresh master key and salt for a suite from the kernel's CSPRNG
  * (core/random.h).

@@ -43,6 +43,44 @@ enum { K_RTP = 0, K_RTCP = 1 };
 
 struct side;
 
+/* The relay's own receive figures for one side's RTP (RFC 3550 A.1, A.8):
+ * a few integers updated per packet, nothing allocated. */
+struct rx_stats {
+	bool started;
+	bool have_transit;
+	uint32_t ssrc;
+	uint16_t max_seq;
+	uint32_t bad_seq;      /* RFC 3550 A.1: a jump is believed when seq == bad_seq */
+	uint32_t cycles;       /* sequence wraps, times 65536 */
+	uint32_t base_seq;
+	uint64_t received;     /* distinct packets of this source, late ones too */
+	uint64_t prior_expected, prior_received; /* of earlier sources and restarts */
+	uint64_t window;       /* bit k: max_seq - k was received */
+	uint64_t dups, late;
+	uint32_t transit;      /* arrival - RTP timestamp of the last packet, ts units */
+	uint32_t jitter_q4;    /* A.8's estimate times 16 */
+};
+
+/* An SR the relay forwarded toward a side, to time that side's answer. */
+#define QUALITY_SR_MARKS 4
+struct sr_mark {
+	uint32_t ntp_mid;
+	uint64_t at_us;
+};
+
+/* What a side's peer said in RTCP, and the SRs it was sent. */
+struct side_report {
+	bool have;
+	uint8_t fraction;
+	int32_t cum_lost;
+	uint32_t jitter;       /* timestamp units */
+	bool have_rtt;
+	uint64_t rtt_us;
+	uint64_t malformed;
+	struct sr_mark sr[QUALITY_SR_MARKS];
+	unsigned sr_next;
+};
+
 struct msock {
 	struct side *side;
 	int kind; /* which port this socket is: K_RTP or K_RTCP */
@@ -88,6 +126,13 @@ struct side {
 	uint64_t retired[MEDIA_RETIRED_KEYS]; /* fingerprints of retired recv keys */
 	uint8_t n_retired, retired_next;      /* entries in use; the next to overwrite */
 	struct media_side_stats st;
+	/* Quality (quality.c): the codec its peer sends, the relay's own
+	 * receive figures and what the peer reported. */
+	unsigned clock_rate;
+	int codec_pt;                      /* -1: unknown, jitter not measured */
+	enum media_codec codec;
+	struct rx_stats rx;
+	struct side_report rep;
 };
 
 struct media_stream {
@@ -124,6 +169,7 @@ struct media_engine {
 	struct out_meta meta[MEDIA_BATCH];
 	unsigned nout;
 	int out_fd;
+	uint64_t now_us;        /* the clock read for the batch being relayed */
 };
 
 static inline socklen_t sa_len(const struct sockaddr_storage *sa)
@@ -154,6 +200,11 @@ void backlog_remove(struct media_engine *e, struct msock *ms);
 bool relay_drain(struct media_engine *e, struct msock *ms);
 /* Is `from` the peer of plain side x under its rule? */
 bool source_allowed(const struct side *x, int kind, const struct sockaddr_storage *from);
+
+/* quality.c: an RTP packet from side x that passed every check, and an
+ * RTCP packet from x (decrypted when x is secure) on its way to y. */
+void quality_rtp(struct side *x, const uint8_t *pkt, uint64_t now_us);
+void quality_rtcp(struct side *x, struct side *y, const uint8_t *pkt, size_t n, uint64_t now_us);
 
 /* rekey.c: the re-key timer of a side that opens, and every key and
  * context of a side that closes (wiped). */

@@ -10,7 +10,8 @@
  * packet authenticated. Nothing crosses toward a side that will be secure
  * before its keys exist. Packets are read in recvmmsg batches into
  * engine-owned fixed buffers and written with sendmmsg: nothing is allocated
- * per packet. Every dropped packet is counted. */
+ * per packet. Every dropped packet is counted; every accepted one is shown
+ * to quality.c (sequence, jitter, RTCP reports) after its checks. */
 #include "media_int.h"
 
 #include <errno.h>
@@ -50,10 +51,12 @@ static void flush(struct media_engine *e)
 			continue;
 		}
 		for (unsigned k = done; k < done + (unsigned)r; k++) {
-			if (e->meta[k].kind == K_RTCP)
+			if (e->meta[k].kind == K_RTCP) {
 				e->meta[k].to->st.rtcp_out++;
-			else
+			} else {
 				e->meta[k].to->st.rtp_out++;
+				e->meta[k].to->st.rtp_out_bytes += e->out_iov[k].iov_len;
+			}
 		}
 		done += (unsigned)r;
 	}
@@ -183,7 +186,7 @@ bool source_allowed(const struct side *x, int kind, const struct sockaddr_storag
  * crypto (a copy of a valid packet sent from elsewhere must not advance the
  * replay window of the real one). A packet that passes was unprotected in
  * place (*n is its new length), latched when it may be, and counted in. */
-static bool receive(struct side *x, const struct side *y, int kind,
+static bool receive(struct side *x, struct side *y, int kind,
 		    const struct sockaddr_storage *from, uint8_t *pkt, size_t *n, uint64_t now)
 {
 	if (x->awaiting_keys) {
@@ -228,10 +231,14 @@ static bool receive(struct side *x, const struct side *y, int kind,
 	 * a plain side's matched its rule, and may (re-)latch in the window. */
 	if (may_latch && (!x->latched[kind] || !pc_sockaddr_equal(from, &x->latch[kind])))
 		latch(x, kind, from);
-	if (kind == K_RTCP)
+	if (kind == K_RTCP) {
 		x->st.rtcp_in++;
-	else
+		quality_rtcp(x, y, pkt, *n, x->s->e->now_us);
+	} else {
 		x->st.rtp_in++;
+		x->st.rtp_in_bytes += *n;
+		quality_rtp(x, pkt, x->s->e->now_us);
+	}
 	x->st.last_packet_ms = now;
 	return true;
 }
@@ -305,8 +312,10 @@ bool relay_drain(struct media_engine *e, struct msock *ms)
 				log_debug("media: recvmmsg failed: %s", strerror(errno));
 			return false;
 		}
-		/* One clock read per batch: packets of a batch arrived together. */
-		uint64_t now = pc_clock_ms();
+		/* One clock read per batch: packets of a batch arrived together.
+		 * Microseconds, for the jitter estimate (quality.c). */
+		e->now_us = pc_clock_us();
+		uint64_t now = e->now_us / 1000;
 		for (unsigned i = 0; i < (unsigned)n; i++) {
 			relay_one(e, x, ms->kind, i, now);
 			/* The kernel rewrote these two; restore them for the next

@@ -82,6 +82,7 @@ struct media_stream *media_stream_new(struct media_engine *e, int range_a, int r
 		x->s = s;
 		x->id = (enum media_side)i;
 		x->range = ranges[i];
+		x->codec_pt = -1; /* no jitter until the codec is known */
 		for (int k = 0; k < 2; k++) {
 			x->sock[k].side = x;
 			x->sock[k].kind = k;

@@ -336,6 +336,20 @@ static int read_crypto(sdp_attribute_t *a, struct pc_sdp_stream *st, unsigned *t
 	return 0;
 }
 
+/* The first format of the m-line, as Sofia maps it (an a=rtpmap, or the
+ * RFC 3551 table for a static payload type); for the quality figures, so
+ * a name that does not fit is simply not known. */
+static void read_format(const sdp_media_t *m, struct pc_sdp_stream *st)
+{
+	const sdp_rtpmap_t *rm = m->m_rtpmaps;
+	if (rm == NULL || rm->rm_encoding == NULL || strlen(rm->rm_encoding) >= sizeof(st->format_name))
+		return;
+	st->has_format = true;
+	st->format_pt = rm->rm_pt;
+	snprintf(st->format_name, sizeof(st->format_name), "%s", rm->rm_encoding);
+	st->format_rate = rm->rm_rate <= 1000000 ? (unsigned)rm->rm_rate : 0;
+}
+
 static int read_stream(const sdp_session_t *sess, const sdp_media_t *m, const struct mline *ml,
 		       struct pc_sdp_stream *st, unsigned idx, char *why, size_t whylen)
 {
@@ -375,6 +389,7 @@ static int read_stream(const sdp_session_t *sess, const sdp_media_t *m, const st
 			have_rtcp = true;
 		}
 	}
+	read_format(m, st);
 	if (!have_rtcp)
 		st->rtcp_port = st->port != 0 && st->port < 65535 ? st->port + 1 : 0;
 	if (st->port == 0)

@@ -43,6 +43,13 @@ struct pc_sdp_stream {
 	struct pc_sdp_crypto crypto[PC_SDP_MAX_CRYPTO]; /* a=crypto lines with a supported suite */
 	unsigned n_crypto;
 	unsigned n_crypto_unsupported; /* well-formed a=crypto with a suite we do not support */
+	/* The first format of an RTP m-line (in an answer, the codec in use):
+	 * its payload type, rtpmap encoding name (or the RFC 3551 static
+	 * one) and clock rate. has_format false when unknown. */
+	bool has_format;
+	unsigned format_pt;
+	char format_name[16];
+	unsigned format_rate;
 };
 
 struct pc_sdp_desc {

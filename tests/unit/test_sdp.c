@@ -130,6 +130,34 @@ static void reads_plain_g711_offer(void **state)
 	assert_int_equal(s->n_crypto_unsupported, 0);
 }
 
+/* The first format is the codec the quality figures are computed for:
+ * from a=rtpmap, from RFC 3551's table for a static type without one, and
+ * nothing for a non-RTP m-line or a name too long to keep. */
+static void reads_first_format(void **state)
+{
+	struct pc_sdp_desc d;
+	read_ok(g711_offer, &d);
+	assert_true(d.streams[0].has_format);
+	assert_int_equal(d.streams[0].format_pt, 0);
+	assert_string_equal(d.streams[0].format_name, "PCMU");
+	assert_int_equal(d.streams[0].format_rate, 8000);
+	read_ok(srtp_offer, &d);
+	assert_int_equal(d.streams[0].format_pt, 9);
+	assert_string_equal(d.streams[0].format_name, "G722");
+	assert_int_equal(d.streams[0].format_rate, 8000);
+	pc_sdp_desc_wipe(&d);
+	read_ok("v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n"
+		"m=audio 7000 RTP/AVP 18 0\r\n", &d);
+	assert_true(d.streams[0].has_format);
+	assert_int_equal(d.streams[0].format_pt, 18);
+	assert_string_equal(d.streams[0].format_name, "G729");
+	assert_int_equal(d.streams[0].format_rate, 8000);
+	read_ok("v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n"
+		"m=audio 7000 RTP/AVP 96\r\na=rtpmap:96 an-encoding-name-far-too-long/8000\r\n", &d);
+	assert_false(d.streams[0].has_format);
+	(void)state;
+}
+
 static void reads_bare_lf_body(void **state)
 {
 	struct pc_sdp_desc d;
@@ -790,6 +818,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reads_plain_g711_offer),
 		cmocka_unit_test(reads_bare_lf_body),
+		cmocka_unit_test(reads_first_format),
 		cmocka_unit_test(reads_sdes_offer_with_three_keys),
 		cmocka_unit_test(reads_declined_video),
 		cmocka_unit_test(reads_rtcp_and_rtcp_mux),

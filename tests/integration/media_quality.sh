@@ -25,7 +25,7 @@ call_config "$WORK/gw.conf"
 start_trunk uas_trunk.xml
 start_gateway "$WORK/gw.conf"
 
-run_sipp uac_call.xml 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 6500 &
+run_sipp uac_call.xml 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 8000 &
 UAC_PID=$!
 PIDS="$PIDS $UAC_PID"
 relay_ports

@@ -4,12 +4,13 @@
  * sent) and holding every odd packet back --hold-ms (a known interarrival
  * jitter: every transit difference is hold-ms), optionally protected with
  * SRTP/SRTCP (libsrtp2). Every 500 ms it sends an RTCP SR with one report
- * block carrying the figures of --report FRACTION:CUM:JITTER and, once it
- * has received an SR, LSR naming that SR and a DLSR --rtt-bias ms shorter
- * than it really held it (so the gateway's round trip comes out near
- * rtt-bias). At the end it may send forged reports (fraction 255, huge
- * loss and jitter): --forge-unauth from its own RTCP port with a bogus
- * SRTCP trailer, --forge-from PORT in clear from another port.
+ * block carrying the figures of --report FRACTION:CUM:JITTER, and answers
+ * each SR it receives, 2 x --rtt-bias ms later, with an RR whose LSR names
+ * it and whose DLSR is --rtt-bias ms shorter than it really held it (so
+ * the gateway's round trip comes out near rtt-bias). With its last packet
+ * it may send forged reports (fraction 255, huge loss and jitter):
+ * --forge-unauth from its own RTCP port with a bogus SRTCP trailer,
+ * --forge-from PORT in clear from another port.
  *   rtp_gen --bind PORT --to PORT [--send S:K] [--recv S:K] [--count N]
  *           [--ssrc HEX] [--drop-every N] [--hold-ms MS] [--report F:C:J]
  *           [--rtt-bias MS] [--forge-unauth] [--forge-from PORT]
@@ -41,6 +42,7 @@ struct gen {
 	unsigned fraction, cum, jitter, rtt_bias_ms;
 	uint32_t lsr;
 	uint64_t lsr_at_us;
+	bool answered; /* the last SR received has had its RR */
 	unsigned srs_sent, srs_seen, rtp_seen, rr_with_lsr;
 };
 
@@ -137,59 +139,57 @@ static int build_report(const struct gen *g, uint8_t *p, bool sr, unsigned fract
 	return n + (int)sizeof(sdes);
 }
 
-static void send_sr(struct gen *g)
+/* An SR with our figures and no LSR, or (answer) an RR whose LSR names
+ * the last SR received and whose DLSR is rtt-bias shorter than the time
+ * we really held it. */
+static void send_report(struct gen *g, bool answer)
 {
 	uint8_t pkt[256];
 	uint32_t lsr = 0, dlsr = 0;
-	if (g->lsr_at_us) {
+	if (answer) {
 		uint64_t held = now_us() - g->lsr_at_us;
-		uint64_t bias = (uint64_t)g->rtt_bias_ms * 1000;
-		if (held > bias) {
-			lsr = g->lsr;
-			dlsr = (uint32_t)((held - bias) * 65536 / 1000000);
-			g->rr_with_lsr++;
-		}
+		lsr = g->lsr;
+		dlsr = (uint32_t)((held - (uint64_t)g->rtt_bias_ms * 1000) * 65536 / 1000000);
+		g->rr_with_lsr++;
+		g->answered = true;
 	}
-	int len = build_report(g, pkt, true, g->fraction, g->cum, g->jitter, lsr, dlsr);
+	int len = build_report(g, pkt, !answer, g->fraction, g->cum, g->jitter, lsr, dlsr);
 	if (g->have_tx && srtp_protect_rtcp(g->tx, pkt, &len) != srtp_err_status_ok)
 		exit(3);
 	sendto(g->rtcp_fd, pkt, (size_t)len, 0, (struct sockaddr *)&g->to_rtcp, sizeof(g->to_rtcp));
-	g->srs_sent++;
+	if (!answer)
+		g->srs_sent++;
 }
 
-static void read_rtcp(struct gen *g)
+/* One datagram from the RTP or the RTCP socket: the peer's SSRC from RTP,
+ * the time of its SR (for the LSR/DLSR of our next report) from RTCP. */
+static void read_one(struct gen *g, bool rtcp)
 {
 	uint8_t in[1500];
-	ssize_t n = recv(g->rtcp_fd, in, sizeof(in), MSG_DONTWAIT);
-	if (n < 8)
+	ssize_t n = recv(rtcp ? g->rtcp_fd : g->rtp_fd, in, sizeof(in), MSG_DONTWAIT);
+	if (n < (rtcp ? 8 : 12))
 		return;
 	int len = (int)n;
-	if (g->have_rx && srtp_unprotect_rtcp(g->rx, in, &len) != srtp_err_status_ok)
+	if (g->have_rx && (rtcp ? srtp_unprotect_rtcp(g->rx, in, &len)
+				: srtp_unprotect(g->rx, in, &len)) != srtp_err_status_ok)
 		return;
-	if (len >= 28 && in[1] == 200) {
+	if (!rtcp) {
+		g->peer_ssrc = get32(in + 8);
+		g->rtp_seen++;
+	} else if (len >= 28 && in[1] == 200) {
 		g->lsr = get32(in + 10);
 		g->lsr_at_us = now_us();
+		g->answered = false;
 		g->srs_seen++;
 	}
-}
-
-static void read_rtp(struct gen *g)
-{
-	uint8_t in[1500];
-	ssize_t n = recv(g->rtp_fd, in, sizeof(in), MSG_DONTWAIT);
-	if (n < 12)
-		return;
-	int len = (int)n;
-	if (g->have_rx && srtp_unprotect(g->rx, in, &len) != srtp_err_status_ok)
-		return;
-	g->peer_ssrc = get32(in + 8);
-	g->rtp_seen++;
 }
 
 /* Reports no one should believe: fraction 255, 99999 lost, jitter 8000. */
 static void forge(struct gen *g, bool unauth, unsigned from_port)
 {
 	uint8_t pkt[256];
+	if (!unauth && !from_port)
+		return;
 	int len = build_report(g, pkt, false, 255, 99999, 8000, 0, 0);
 	if (unauth) {
 		/* An SRTCP shape (E flag, index, tag) whose tag is made up. */
@@ -268,6 +268,7 @@ int main(int argc, char **argv)
 	g.to_rtcp.sin_port = htons((uint16_t)(to_port + 1));
 
 	unsigned next = 0, sent = 0, dropped = 0;
+	bool forged = false;
 	uint64_t start = now_us(), next_sr = start + 250000;
 	uint64_t end = start + (uint64_t)count * 20000 + hold_ms * 1000 + 700000;
 	while (now_us() < end) {
@@ -287,20 +288,26 @@ int main(int argc, char **argv)
 			next++;
 		}
 		if (t >= next_sr && next < count) {
-			send_sr(&g);
+			send_report(&g, false);
 			next_sr += 500000;
+		}
+		/* Each SR is answered twice rtt-bias after it arrived. */
+		if (g.rtt_bias_ms && g.lsr_at_us && !g.answered && !forged &&
+		    t >= g.lsr_at_us + 2 * (uint64_t)g.rtt_bias_ms * 1000)
+			send_report(&g, true);
+		/* The forgeries go out with the last packet, well inside the call. */
+		if (next == count && !forged) {
+			forge(&g, forge_unauth, forge_from);
+			forged = true;
 		}
 		struct pollfd p[2] = { { .fd = g.rtp_fd, .events = POLLIN },
 				       { .fd = g.rtcp_fd, .events = POLLIN } };
 		if (poll(p, 2, 1) > 0) {
-			if (p[0].revents & POLLIN)
-				read_rtp(&g);
-			if (p[1].revents & POLLIN)
-				read_rtcp(&g);
+			for (int k = 0; k < 2; k++)
+				if (p[k].revents & POLLIN)
+					read_one(&g, k == 1);
 		}
 	}
-	if (forge_unauth || forge_from)
-		forge(&g, forge_unauth, forge_from);
 	printf("sent=%u dropped=%u srs_sent=%u srs_seen=%u rr_with_lsr=%u rtp_seen=%u\n", sent, dropped,
 	       g.srs_sent, g.srs_seen, g.rr_with_lsr, g.rtp_seen);
 	if (g.have_tx)

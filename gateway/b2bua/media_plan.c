@@ -581,12 +581,17 @@ void plan_answered(struct call *c)
 void plan_log_quality(const struct call *c)
 {
 	for (unsigned i = 0; i < PC_SDP_MAX_STREAMS; i++) {
-		for (int side = LEG_A; side <= LEG_B && c->streams[i]; side++) {
-			struct media_quality q;
+		struct media_quality q[2];
+		if (!c->streams[i] || media_stream_quality(c->streams[i], MEDIA_SIDE_A, &q[0]) < 0 ||
+		    media_stream_quality(c->streams[i], MEDIA_SIDE_B, &q[1]) < 0)
+			continue;
+		/* A stream that never carried a packet (a refused or cancelled
+		 * call) has nothing to say; one-way media is worth a line. */
+		if (q[0].rx_packets + q[1].rx_packets + q[0].tx_packets + q[1].tx_packets == 0)
+			continue;
+		for (int side = LEG_A; side <= LEG_B; side++) {
 			char line[320];
-			if (media_stream_quality(c->streams[i], (enum media_side)side, &q) < 0)
-				continue;
-			media_quality_format(&q, line, sizeof(line));
+			media_quality_format(&q[side], line, sizeof(line));
 			log_info("call %u: leg %s: stream %u: %s", c->id, c->legs[side].cfg->name, i,
 				 line);
 		}

@@ -534,6 +534,50 @@ static void test_tampered_dropped(void **state)
 	call_close(&c);
 }
 
+/* The quality figures count only what passed a side's checks: a tampered
+ * or plain packet on the secure side, or one from a source the plain
+ * side's rule does not admit, carries a sequence number far ahead and
+ * would show as a burst of loss if it were counted. */
+static void test_quality_counts_only_checked_packets(void **state)
+{
+	struct call c;
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	for (int i = 0; i < 3; i++) {
+		trunk_to_phone(&c, false, false);
+		phone_to_trunk(&c, false);
+	}
+	struct pkt plain, wire;
+	trunk_make(&c, &plain, &wire, c.trunk_tx, &c.b_recv, false);
+	wire.b[20] ^= 0x01;
+	send_pkt(c.trunk.rtp, media_stream_port(c.s, MEDIA_SIDE_B), &wire);
+	mk_rtp(&plain, (uint16_t)(c.trunk_seq + 100), TRUNK_SSRC, 1);
+	send_pkt(c.trunk.rtp, media_stream_port(c.s, MEDIA_SIDE_B), &plain);
+	struct ep stranger;
+	ep_open(&stranger);
+	mk_rtp(&plain, (uint16_t)(c.phone_seq + 100), PHONE_SSRC, 1);
+	send_pkt(stranger.rtp, media_stream_port(c.s, MEDIA_SIDE_A), &plain);
+	pump(50);
+	ep_close(&stranger);
+
+	struct media_quality qa, qb;
+	assert_int_equal(media_stream_quality(c.s, MEDIA_SIDE_A, &qa), 0);
+	assert_int_equal(media_stream_quality(c.s, MEDIA_SIDE_B, &qb), 0);
+	assert_int_equal(stats(c.s, MEDIA_SIDE_B).auth_failures, 2);
+	assert_int_equal(stats(c.s, MEDIA_SIDE_A).source_refused, 1);
+	assert_int_equal(qb.rx_packets, 3);
+	assert_int_equal(qb.expected, 3);
+	assert_int_equal(qb.lost, 0);
+	assert_int_equal(qa.rx_packets, 3);
+	assert_int_equal(qa.expected, 3);
+	assert_int_equal(qa.lost, 0);
+	/* what each side sent on, in packets and bytes */
+	assert_int_equal(qa.tx_packets, 3);
+	assert_int_equal(qb.tx_packets, 3);
+	assert_true(qb.tx_bytes > qa.rx_bytes); /* protected toward the trunk: a tag more */
+	assert_false(qa.has_mos); /* no codec told: no MOS */
+	call_close(&c);
+}
+
 /* Found by the baresip test: an SRTP peer that sends before its answer
  * reached us must not get its packets forwarded raw (or its source
  * latched) while the side has no key yet. */
@@ -1189,6 +1233,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mki, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rtcp_and_mux, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quality_counts_only_checked_packets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unkeyed_side_forwards_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latching, setup, teardown),

@@ -216,7 +216,8 @@ int media_stream_quality(const struct media_stream *s, enum media_side side,
 	uint64_t received = r->prior_received + r->received;
 	q->lost = q->expected > received ? q->expected - received : 0;
 	q->fraction_lost = q->expected ? (double)q->lost / (double)q->expected : 0;
-	q->has_jitter = x->clock_rate != 0 && r->started;
+	/* Measured once a packet of the codec's payload type was timed. */
+	q->has_jitter = x->clock_rate != 0 && (r->have_transit || r->jitter_q4 != 0);
 	q->jitter_ms = ts_to_ms(r->jitter_q4 >> 4, x->clock_rate);
 	q->duplicates = r->dups + x->st.replays;
 	q->late = r->late;

@@ -363,6 +363,16 @@ static void jitter_in_timestamp_units(void **state)
 	rtp(p, 300, 1, 0x5555, 101);
 	quality_rtp(x, p, 99000000);
 	assert_int_equal(x->rx.jitter_q4, before);
+	/* a codec whose payload type never arrives measures nothing */
+	two_sides(&t);
+	assert_int_equal(media_stream_set_codec(&t.s, MEDIA_SIDE_A, 0, 8000, MEDIA_CODEC_PCMU), 0);
+	for (unsigned i = 0; i < 5; i++) {
+		rtp(p, (uint16_t)i, i * 160, 0x5555, 101);
+		quality_rtp(x, p, 1000 + i * 20000);
+	}
+	q = quality(&t, MEDIA_SIDE_A);
+	assert_false(q.has_jitter);
+	assert_int_equal(q.expected, 5);
 	/* bad setter arguments */
 	assert_int_equal(media_stream_set_codec(&t.s, MEDIA_SIDE_A, 128, 8000, MEDIA_CODEC_PCMU), -1);
 	assert_int_equal(media_stream_set_codec(&t.s, (enum media_side)2, 0, 8000, MEDIA_CODEC_PCMU), -1);

@@ -18,6 +18,9 @@ identity  RFC 8224 Identity: signatures (through the key holder) and
        with Identity off, signing, and signing + verifying, at one rate in
        the same run (mean, p50, p99); then the signalling search of `sip`
        with Identity off and on.
+ops    Metrics scraping, call records and media-quality tracking off vs on
+       in the same run: relay CPU per packet at a fixed media load and
+       gateway CPU per call at a fixed call rate (target: within 5 %).
 
 The system under test is pinned to CPU 0, every load generator and this
 driver to CPU 1. Results go to bench/results/<UTC time>.txt. Every load
@@ -157,13 +160,13 @@ def wait_test_suite_idle():
 
 # --- media ---------------------------------------------------------------------
 
-def media_step(a, kind, suite, n, seconds):
+def media_step(a, kind, suite, n, seconds, relay_args=()):
     wait_test_suite_idle()
     table = os.path.join(a.work, "table-%s.txt" % kind)
     if kind == "portcullis":
         relay = start(["taskset", "-c", "0", os.path.join(a.bin, "media_relay"), "--calls", str(n),
                        "--suite", suite, "--gen-plain", str(GEN_PLAIN), "--gen-srtp", str(GEN_SRTP),
-                       "--table", table], stdout=subprocess.PIPE, text=True)
+                       "--table", table] + list(relay_args), stdout=subprocess.PIPE, text=True)
         line = relay.stdout.readline()  # "ready ..." once all streams exist
         if not line.startswith("ready"):
             stop(relay)
@@ -461,8 +464,13 @@ def sip_step(a, kind, rate, seconds):
         k0 = os.times()
         b0 = cpu0_busy(1)
         t0 = time.time()
-        r = subprocess.run(sipp_uac(a, rate, count, SIP_HOLD_MS, 15090, timeout=seconds + 60, kind=kind),
-                           capture_output=True, text=True, timeout=seconds + 90, cwd=a.work)
+        scraper = start_scraper(a) if IDENTITY_MODES.get(kind, {}).get("scrape") else None
+        try:
+            r = subprocess.run(sipp_uac(a, rate, count, SIP_HOLD_MS, 15090, timeout=seconds + 60, kind=kind),
+                               capture_output=True, text=True, timeout=seconds + 90, cwd=a.work)
+        finally:
+            if scraper:
+                stop(scraper)
         wall = time.time() - t0
         k1 = os.times()
         b1 = cpu0_busy(1)
@@ -677,6 +685,60 @@ def run_identity(a):
         log("  RATIO calls/s identity on/off = %.2f" % (res["portcullis-identity"][0] / res["portcullis"][0]))
 
 
+# --- operations: metrics, call records, media quality on vs off ----------------
+
+OPS_SCRAPE_S = 1.0   # Prometheus's default is 15-60 s; a 1 s scrape of /metrics and /calls is the harsh case
+OPS_SIP_RATE, OPS_MEDIA_CALLS = 400, 1500
+
+
+def start_scraper(a):
+    """GET /metrics and /calls every OPS_SCRAPE_S on CPU 1 until stopped (a
+    bounded loop: at most an hour of scrapes)."""
+    code = ("import time,urllib.request\n"
+            "for _ in range(%d):\n"
+            "  for p in ('/metrics','/calls'):\n"
+            "    try: urllib.request.urlopen('http://127.0.0.1:8080'+p, timeout=5).read()\n"
+            "    except Exception: pass\n"
+            "  time.sleep(%f)\n" % (int(3600 / OPS_SCRAPE_S), OPS_SCRAPE_S))
+    return start(["taskset", "-c", "1", sys.executable, "-c", code],
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_ops(a):
+    """Same-run comparison, alternating off/on twice so drift in the machine
+    shows as a difference between the two off runs: media CPU per packet at a
+    fixed load (calls per core = its inverse) and gateway CPU per call at a
+    fixed call rate (calls/s per core = its inverse). A search for the
+    highest sustained rate would add its own step noise (bisection in 10 %%
+    steps) to a 5 %% target; CPU at a fixed load does not."""
+    suite = "AES_CM_128_HMAC_SHA1_80"
+    log("== ops: media-quality tracking off vs on: %d G.711 calls, %s, relay CPU per bridged packet" % (
+        OPS_MEDIA_CALLS, suite))
+    media = {"off": [], "on": []}
+    for mode in ("off", "on", "off", "on"):
+        r = media_step(a, "portcullis", suite, OPS_MEDIA_CALLS, a.media_seconds,
+                       relay_args=["--quality", mode])
+        media[mode].append(r["us_per_pkt"])
+    m_off, m_on = min(media["off"]), min(media["on"])
+    log("  media us/pkt off=%s on=%s; calls per core on/off = %.3f (target >= 0.95: %s)" % (
+        media["off"], media["on"], m_off / m_on, "met" if m_off / m_on >= 0.95 else "NOT met"))
+    log("== ops: signalling at %d calls/s x %d s: off (no records, no scrape) vs on (call records to a "
+        "file, /metrics and /calls scraped every %.0f s), gateway CPU per call" % (
+            OPS_SIP_RATE, a.sip_seconds, OPS_SCRAPE_S))
+    sip = {"portcullis": [], "portcullis-ops": []}
+    for kind in ("portcullis", "portcullis-ops", "portcullis", "portcullis-ops"):
+        ok, us = sip_step(a, kind, OPS_SIP_RATE, a.sip_seconds)
+        if ok:
+            sip[kind].append(us)
+    if sip["portcullis"] and sip["portcullis-ops"]:
+        s_off, s_on = min(sip["portcullis"]), min(sip["portcullis-ops"])
+        log("  signalling us/call off=%s on=%s; calls/s per core on/off = %.3f (target >= 0.95: %s)" % (
+            ["%.0f" % x for x in sip["portcullis"]], ["%.0f" % x for x in sip["portcullis-ops"]],
+            s_off / s_on, "met" if s_off / s_on >= 0.95 else "NOT met"))
+    else:
+        log("  signalling: a run failed (see above); no ratio")
+
+
 # --- memory ---------------------------------------------------------------------------
 
 def trace_stat(path):
@@ -734,7 +796,7 @@ def run_mem(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="*", default=[], help="media, sip, mem, identity (default: media sip mem)")
+    ap.add_argument("what", nargs="*", default=[], help="media, sip, mem, identity, ops (default: media sip mem)")
     ap.add_argument("--build", default=os.path.join(ROOT, "build-bench"))
     ap.add_argument("--quick", action="store_true", help="AES-CM only, 10 s signalling runs")
     ap.add_argument("--media-seconds", type=int, default=MEDIA_SECONDS)
@@ -762,7 +824,7 @@ def main():
     t0 = time.time()
     try:
         for w in what:
-            {"media": run_media, "sip": run_sip, "mem": run_mem, "identity": run_identity}[w](a)
+            {"media": run_media, "sip": run_sip, "mem": run_mem, "identity": run_identity, "ops": run_ops}[w](a)
     finally:
         log("total %.0f s; scratch files in %s" % (time.time() - t0, a.work))
         os.makedirs(os.path.dirname(out), exist_ok=True)

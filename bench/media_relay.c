@@ -96,10 +96,12 @@ int main(int argc, char **argv)
 		{ "calls", required_argument, NULL, 'n' }, { "suite", required_argument, NULL, 's' },
 		{ "gen-plain", required_argument, NULL, 'p' }, { "gen-srtp", required_argument, NULL, 'P' },
 		{ "table", required_argument, NULL, 't' }, { "inside", required_argument, NULL, 'i' },
-		{ "outside", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
+		{ "outside", required_argument, NULL, 'o' }, { "quality", required_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
 	};
 	unsigned n = 0, gp = 0, gs = 0, ilo = 10000, ihi = 20999, olo = 21000, ohi = 31999;
 	const char *suite_name = "AES_CM_128_HMAC_SHA1_80", *table = NULL;
+	bool quality = true;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -110,19 +112,21 @@ int main(int argc, char **argv)
 		case 't': table = optarg; break;
 		case 'i': if (range_arg(optarg, &ilo, &ihi) < 0) return 2; break;
 		case 'o': if (range_arg(optarg, &olo, &ohi) < 0) return 2; break;
+		case 'q': quality = strcmp(optarg, "off") != 0; break;
 		default: return 2;
 		}
 	}
 	enum pc_srtp_suite suite;
 	if (!n || n > 20000 || !gp || !gs || !table ||
 	    pc_srtp_suite_from_name(suite_name, strlen(suite_name), &suite) < 0) {
-		fprintf(stderr, "usage: media_relay --calls N --suite NAME --gen-plain P --gen-srtp P --table FILE\n");
+		fprintf(stderr, "usage: media_relay --calls N --suite NAME --gen-plain P --gen-srtp P --table FILE [--quality on|off]\n");
 		return 2;
 	}
 	log_set_level(LOG_LVL_WARN);
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
 	struct media_engine *e = media_engine_new(base);
+	media_engine_set_quality(e, quality);
 	int ra = media_engine_add_range(e, "127.0.0.1", ilo, ihi, 0);
 	int rb = media_engine_add_range(e, "127.0.0.1", olo, ohi, 0);
 	if (ra < 0 || rb < 0)

@@ -90,6 +90,12 @@ void media_engine_set_latch_window_ms(struct media_engine *e, unsigned ms)
 		e->latch_window_ms = ms;
 }
 
+void media_engine_set_quality(struct media_engine *e, bool on)
+{
+	if (e)
+		e->quality_off = !on;
+}
+
 int media_engine_add_range(struct media_engine *e, const char *bind_address, unsigned port_min,
 			   unsigned port_max, unsigned quarantine_ms)
 {

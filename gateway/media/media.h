@@ -45,6 +45,10 @@ void media_engine_set_rekey_grace_ms(struct media_engine *e, unsigned ms);
 /* How long after media_stream_answered() a plain side may latch (default
  * 10000 ms; tests shorten it). */
 void media_engine_set_latch_window_ms(struct media_engine *e, unsigned ms);
+/* Whether relayed packets feed the quality figures (default on). Off exists
+ * so bench/run ops can measure what tracking costs per packet; with it off
+ * media_stream_quality() reports counts but no loss, jitter or MOS. */
+void media_engine_set_quality(struct media_engine *e, bool on);
 /* Free RTP/RTCP pairs left in a range (for tests and resource checks). */
 unsigned media_engine_free_pairs(const struct media_engine *e, int range);
 unsigned media_engine_stream_count(const struct media_engine *e);

@@ -170,6 +170,7 @@ struct media_engine {
 	unsigned nout;
 	int out_fd;
 	uint64_t now_us;        /* the clock read for the batch being relayed */
+	bool quality_off;       /* media_engine_set_quality(e, false): bench only */
 };
 
 static inline socklen_t sa_len(const struct sockaddr_storage *sa)

@@ -233,11 +233,13 @@ static bool receive(struct side *x, struct side *y, int kind,
 		latch(x, kind, from);
 	if (kind == K_RTCP) {
 		x->st.rtcp_in++;
-		quality_rtcp(x, y, pkt, *n, x->s->e->now_us);
+		if (!x->s->e->quality_off)
+			quality_rtcp(x, y, pkt, *n, x->s->e->now_us);
 	} else {
 		x->st.rtp_in++;
 		x->st.rtp_in_bytes += *n;
-		quality_rtp(x, pkt, x->s->e->now_us);
+		if (!x->s->e->quality_off)
+			quality_rtp(x, pkt, x->s->e->now_us);
 	}
 	x->st.last_packet_ms = now;
 	return true;

@@ -41,7 +41,8 @@ void record_text(char *dst, size_t size, const char *src)
 	if (size == 0)
 		return;
 	for (const unsigned char *s = (const unsigned char *)(src ? src : ""); *s; s++) {
-		if (printable(*s) && *s != '%') {
+		/* '%' stays: in a URI "%0A" and an escaped byte 0x0A are one thing. */
+		if (printable(*s)) {
 			if (n + 1 >= size)
 				break;
 			dst[n++] = (char)*s;

@@ -79,7 +79,8 @@ const char *record_party_name(enum record_party p);
 long record_format(const struct call_record *r, char *out, size_t outlen);
 
 /* Copies network text into a record field of `size` bytes: bytes outside
- * printable ASCII become %XX (they are URI characters), cut to fit. */
+ * printable ASCII become %XX (URI escapes: the text is a URI), cut to fit,
+ * never inside an escape. */
 void record_text(char *dst, size_t size, const char *src);
 
 #endif

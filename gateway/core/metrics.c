@@ -1,6 +1,7 @@
 /* The Prometheus text exposition of core/metrics.h: one # HELP, one # TYPE
  * and one sample line per metric, in the order of the counter table, then
- * the gauges. The descriptions live here, beside the format that shows
+ * the gauges; histograms (metrics_format_histograms) as cumulative buckets,
+ * _sum and _count. The descriptions live here, beside the format that shows
  * them, keyed by the counter's enum so the table in counters.h stays one
  * name per line; a counter added without one gets a generic line. A counter
  * kept in microseconds is exposed in seconds, Prometheus's base unit. */

@@ -1,6 +1,6 @@
 /* core/metrics: the Prometheus text exposition (format 0.0.4) of the
- * gateway's counters (core/counters.h) and of gauges handed in by the
- * caller, written into a bounded buffer. Pure: the values are arguments, so
+ * gateway's counters (core/counters.h) and of gauges and histograms handed
+ * in by the caller, written into a bounded buffer. Pure: the values are arguments, so
  * the output is tested byte for byte and the HTTP listener only sends it. */
 #ifndef PC_CORE_METRICS_H
 #define PC_CORE_METRICS_H

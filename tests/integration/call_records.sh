@@ -11,7 +11,8 @@
 # part) makes a record that is not one valid JSON line of printable ASCII
 # within 4096 bytes; after the file is moved away and SIGUSR2 sent, the next
 # record does not go to a new file at the same path, or any record is lost;
-# the database's rows do not match the file's lines.
+# the database's rows do not match the file's lines; the seccomp filter
+# refused any system call on the way.
 . "$TESTS/integration/lib.sh"
 
 REC=$WORK/rec
@@ -149,4 +150,8 @@ lines = [l for f in sys.argv[2:] for l in open(f).read().splitlines()]
 assert rows == lines, (rows, lines)
 PY
 [ "$(counter call_record_write_failures)" = 0 ] || fail "record writes failed"
+# File, reopen and SQLite all ran under the network process's filter: the
+# allowlist (gateway/sandbox/sandbox.c) must have refused none of their calls.
+! grep "seccomp refused" "$WORK/gateway.log" || fail "the seccomp filter refused a call records' system call"
+expect_log "under seccomp"
 stop_gateway

@@ -21,6 +21,7 @@
 #include "keyholder/keyholder.h"
 #include "media/media.h"
 #include "observe.h"
+#include "record/sink.h"
 #include "sandbox/sandbox.h"
 #include "sip/msg.h"
 #include "transport/transport.h"
@@ -46,6 +47,7 @@ struct loop_ctx {
 	struct b2bua *b2bua;
 	struct http_server *http;
 	struct observe observe;     /* the listener's /metrics and /health */
+	struct record_sinks *records; /* call records (records { }), or NULL */
 	int exit_status;
 };
 
@@ -89,6 +91,13 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
 	endpoint_log_counters(lc->ep);
 	log_info("counter calls = %u", b2bua_call_count(lc->b2bua));
 	log_info("counter media_streams = %u", media_engine_stream_count(lc->media));
+}
+
+/* SIGUSR2: the call record file reopened by its path, after logrotate. */
+static void on_usr2(evutil_socket_t sig, short what, void *arg)
+{
+	struct loop_ctx *lc = arg;
+	record_reopen(lc->records);
 }
 
 /* Every HOUSEKEEPING_S seconds, free heap beyond HEAP_SLACK goes back to
@@ -149,7 +158,8 @@ static void shutdown_all(struct loop_ctx *lc)
 {
 	http_server_free(lc->http);
 	endpoint_free(lc->ep);
-	b2bua_free(lc->b2bua);
+	b2bua_free(lc->b2bua); /* the calls still up are recorded ("shutdown") */
+	record_sinks_free(lc->records);
 	media_engine_free(lc->media);
 	event_base_free(lc->base);
 }
@@ -312,6 +322,31 @@ static int start_http(struct loop_ctx *lc, const struct gateway_config *cfg)
 	return 0;
 }
 
+static void on_call_record(void *ctx, const struct call_record *r)
+{
+	record_sinks_write(ctx, r);
+}
+
+/* The call record sinks the configuration names, opened now: before the
+ * privilege drop and the seccomp filter (a reopen later is by path, as the
+ * unprivileged user). 0 or -1 (logged). */
+static int start_records(struct loop_ctx *lc, const struct gateway_config *cfg)
+{
+	const struct records_config *r = &cfg->records;
+	if (!r->file[0] && !r->sqlite[0])
+		return 0;
+	char err[PATH_MAX + 160];
+	lc->records = record_sinks_open(r->file, r->sqlite, err, sizeof(err));
+	if (!lc->records) {
+		log_err("%s: records: %s", cfg->source, err);
+		return -1;
+	}
+	b2bua_set_record_sink(lc->b2bua, on_call_record, lc->records);
+	log_info("call records to%s%s%s%s", r->file[0] ? " " : "", r->file,
+		 r->sqlite[0] ? " and the database " : "", r->sqlite);
+	return 0;
+}
+
 /* The floors wired together: endpoint (transport, transactions), media,
  * and the B2BUA above them through the endpoint's call_net. 0 or -1. */
 static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
@@ -328,6 +363,8 @@ static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
 	struct call_handler h;
 	b2bua_call_handler(lc->b2bua, &h);
 	endpoint_set_call_handler(lc->ep, &h);
+	if (start_records(lc, cfg) < 0)
+		return -1;
 	return start_http(lc, cfg);
 }
 
@@ -338,9 +375,11 @@ static void run_loop(struct loop_ctx *lc, const struct gateway_config *cfg)
 	struct event *sigint = evsignal_new(base, SIGINT, on_stop_signal, lc);
 	struct event *sigterm = evsignal_new(base, SIGTERM, on_stop_signal, lc);
 	struct event *sigusr1 = evsignal_new(base, SIGUSR1, on_usr1, lc);
+	struct event *sigusr2 = evsignal_new(base, SIGUSR2, on_usr2, lc);
 	event_add(sigint, NULL);
 	event_add(sigterm, NULL);
 	event_add(sigusr1, NULL);
+	event_add(sigusr2, NULL);
 	struct event *housekeeping = event_new(base, -1, EV_PERSIST, on_housekeeping, NULL);
 	struct timeval every = { HOUSEKEEPING_S, 0 };
 	if (housekeeping)
@@ -354,6 +393,7 @@ static void run_loop(struct loop_ctx *lc, const struct gateway_config *cfg)
 	event_free(sigint);
 	event_free(sigterm);
 	event_free(sigusr1);
+	event_free(sigusr2);
 	if (housekeeping)
 		event_free(housekeeping);
 }

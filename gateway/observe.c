@@ -1,5 +1,6 @@
 /* The live documents of the gateway's HTTP listener: /metrics (Prometheus
- * text, made by core/metrics from the counters and the floors' gauges) and
+ * text, made by core/metrics from the counters, the floors' gauges and the
+ * histograms of core/histogram) and
  * /health (a small JSON object for load balancers), both refused with 403
  * to a source outside http.allow, which is loopback when not configured so
  * that a listener moved off loopback for the x5u document does not expose
@@ -10,6 +11,7 @@
 #include <stdio.h>
 
 #include "b2bua/b2bua.h"
+#include "core/histogram.h"
 #include "core/metrics.h"
 #include "endpoint/endpoint.h"
 #include "http/server.h"
@@ -67,7 +69,11 @@ static long fill_metrics(void *ctx, char *buf, size_t len)
 		{ "registrations", "Live registrar bindings.", b2bua_registration_count(o->b2bua) },
 		{ "peers_up", "Pinged peers that answered their last keep-alive.", eg.peers_up },
 	};
-	return metrics_format(buf, len, values, gauges, sizeof(gauges) / sizeof(gauges[0]));
+	long n = metrics_format(buf, len, values, gauges, sizeof(gauges) / sizeof(gauges[0]));
+	struct metric_histogram hists[HIST__COUNT];
+	for (int i = 0; i < HIST__COUNT; i++)
+		histogram_get((enum pc_histogram)i, &hists[i]);
+	return n < 0 ? -1 : metrics_format_histograms(buf, len, (size_t)n, hists, HIST__COUNT);
 }
 
 /* Running at all means every listener is bound (start-up fails otherwise);

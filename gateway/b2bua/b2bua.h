@@ -13,6 +13,11 @@
 struct event_base;
 struct media_engine;
 struct b2bua;
+struct call_record;
+
+/* Where each call's record goes when the call closes (record/record.h):
+ * the layer above registers it, the B2BUA does not know the sinks. */
+typedef void (*b2bua_record_fn)(void *ctx, const struct call_record *r);
 
 /* `net` is copied; `base` serves the REGISTER service's key-holder client. */
 struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cfg,
@@ -20,6 +25,8 @@ struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cf
 /* The handler to give the endpoint (endpoint_set_call_handler). */
 void b2bua_call_handler(struct b2bua *b, struct call_handler *out);
 void b2bua_free(struct b2bua *b);
+/* Every closing call's record to fn (NULL: none). */
+void b2bua_set_record_sink(struct b2bua *b, b2bua_record_fn fn, void *ctx);
 unsigned b2bua_call_count(const struct b2bua *b);
 /* Live registrar bindings. */
 unsigned b2bua_registration_count(const struct b2bua *b);

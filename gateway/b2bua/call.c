@@ -91,6 +91,7 @@ struct call *call_new(struct b2bua *b, struct txn *st, const struct leg_config *
 	b->n_setup++;
 	c->b2bua = b;
 	c->id = ++b->next_id;
+	c->rec.start_ms = pc_clock_ms();
 	c->state = CALL_INVITING;
 	c->next = b->calls;
 	if (b->calls)
@@ -164,6 +165,7 @@ void call_close(struct call *c, const char *reason)
 	if (c->state == CALL_CLOSED)
 		return;
 	log_info("call %u closed: %s", c->id, reason);
+	call_rec_emit(c, reason); /* before media and legs are released */
 	call_set_state(c, CALL_CLOSED);
 	call_index_remove(c->b2bua, &c->legs[LEG_A]);
 	call_index_remove(c->b2bua, &c->legs[LEG_B]);
@@ -202,6 +204,7 @@ void call_end(struct call *c, unsigned legs, const char *why)
 {
 	if (c->state == CALL_CLOSED)
 		return;
+	call_rec_ended(c, RECORD_BY_GATEWAY, why);
 	for (int side = LEG_A; side <= LEG_B; side++)
 		if (legs & (1u << side))
 			leg_send_bye(c, side);

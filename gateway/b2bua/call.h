@@ -21,6 +21,7 @@
 #include "guard.h"
 #include "media/media.h"
 #include "policy/verdict.h"
+#include "record/record.h"
 #include "register.h"
 #include "sdp/sdp.h"
 #include "stir_call.h"
@@ -103,6 +104,21 @@ struct relay {
 
 struct identity_out;
 
+/* What the call record needs beyond the call itself (call_record.c). */
+struct call_rec {
+	uint64_t start_ms;        /* monotonic ms the call was created (its INVITE) */
+	uint64_t answer_ms;       /* ... its 2xx went to the caller; 0 never */
+	int status;               /* the first final status to the caller, 0 none */
+	bool refused;             /* the gateway refused it */
+	bool cancelled;           /* the caller gave up before the answer */
+	bool privacy;             /* the caller asked for privacy (RFC 3323) */
+	bool asserted;            /* an asserted identity went to the next hop */
+	bool ended;               /* by and reason are set: the first cause wins */
+	unsigned char by;         /* enum record_party */
+	char attest;              /* 'A'-'C' signed, 0 not */
+	char reason[RECORD_REASON_MAX];
+};
+
 struct call {
 	struct call *next, *prev; /* the b2bua's calls; once buried, next chains the dead */
 	struct b2bua *b2bua;
@@ -138,6 +154,7 @@ struct call {
 	bool stir_legacy;         /* its Identity was checked as RFC 4474's */
 	struct stir_party stir_orig; /* the calling party orig was compared with */
 	bool stir_orig_from;         /* ... taken from the From (not an asserted identity) */
+	struct call_rec rec;         /* for its call record (call_record.c) */
 };
 
 struct b2bua {
@@ -158,6 +175,8 @@ struct b2bua {
 	uint32_t next_id;
 	void *reaper;             /* one-shot timer freeing `dead`, armed when not NULL */
 	bool closing;             /* b2bua_free: the endpoint is gone, no call_net */
+	b2bua_record_fn record_fn; /* where a closing call's record goes, or NULL */
+	void *record_ctx;
 };
 
 /* media_plan.c: SDP and keys. An offer arrives on leg `from` and goes to the
@@ -202,6 +221,18 @@ void call_free_all(struct b2bua *b);
 /* A transaction whose user data was one of the call's legs terminated. */
 void call_txn_gone(struct call *c, struct txn *t);
 #define BOTH_LEGS ((1u << LEG_A) | (1u << LEG_B))
+
+/* call_record.c: the call record. */
+/* The caller asked for privacy in `sip` (its INVITE). */
+void call_rec_privacy(struct call *c, sip_t const *sip);
+/* Who ended the call and why; the first cause noted wins. */
+void call_rec_ended(struct call *c, enum record_party by, const char *reason);
+/* A final response `status` went to the caller's INVITE (`refusal`: the
+ * gateway's refusal, else NULL): the first one is the call's status and
+ * its set-up time. */
+void call_rec_final(struct call *c, int status, const struct verdict *refusal);
+/* The closing call's record, to the registered sink (call_close). */
+void call_rec_emit(struct call *c, const char *reason);
 
 /* setup.c: frees a call's set-up continuation (call_close). */
 void setup_wait_free(struct call *c);

@@ -65,6 +65,8 @@ static void bye(struct call *c, struct txn *st, msg_t *req, int side)
 {
 	answer_plain(st, req, 200, NULL);
 	log_info("call %u: BYE from leg %s", c->id, c->legs[side].cfg->name);
+	c->rec.cancelled = !c->rec.answer_ms && side == LEG_A;
+	call_rec_ended(c, side == LEG_A ? RECORD_BY_CALLER : RECORD_BY_CALLEE, "bye");
 	if (c->state == CALL_INVITING || c->state == CALL_EARLY) {
 		/* Only A can hang up before the answer, and it does so with CANCEL;
 		 * a BYE here ends what exists. */

@@ -171,6 +171,8 @@ void leg_respond(struct call *c, struct txn *st, int side, int status, const cha
 		return;
 	}
 	bool invite = sip_object(txn_request_msg(st))->sip_request->rq_method == sip_method_invite;
+	if (st == c->a_invite)
+		call_rec_final(c, status, NULL);
 	if (invite && status >= 200 && status < 300 && c->state != CALL_CLOSED) {
 		/* Kept for retransmission until the ACK (RFC 6026: the TU's job). */
 		if (c->ok.msg)
@@ -200,6 +202,8 @@ void leg_refuse(struct call *c, struct txn *st, int side, const struct verdict *
 	struct refuse_to to = { .req = txn_request_msg(st), .st = st,
 				.to_tag = c->legs[side].local_tag,
 				.warn_host = c->b2bua->cfg->domain, .subject = subject };
+	if (st == c->a_invite)
+		call_rec_final(c, v->status, v);
 	refuse(&to, v);
 }
 

@@ -131,6 +131,7 @@ static void refused(struct call *c, sip_t const *sip, int status)
 {
 	if (fork_next(c, status))
 		return;
+	call_rec_ended(c, RECORD_BY_CALLEE, "rejected");
 	if (status < 400)
 		leg_respond_a(c, 480, "Temporarily Unavailable", NULL, "redirect not followed");
 	else
@@ -187,6 +188,7 @@ static void leg_failure(struct txn_owner *o, struct txn *ct, int status)
 		log_info("call %u: INVITE to leg %s failed (%d)", c->id, l->cfg->name, status);
 		if (fork_next(c, status))
 			return;
+		call_rec_ended(c, RECORD_BY_GATEWAY, status == 408 ? "timeout" : "unreachable");
 		if (status == 503)
 			c->retry_after_s = c->b2bua->net.retry_after(c->b2bua->net.ctx, &l->peer);
 		leg_respond_a(c, status, status == 408 ? "Request Timeout" : "Service Unavailable", NULL,
@@ -209,6 +211,8 @@ static void leg_cancel(struct txn_owner *o, struct txn *st)
 {
 	struct leg *a = (struct leg *)o;
 	struct call *c = a->call;
+	c->rec.cancelled = true;
+	call_rec_ended(c, RECORD_BY_CALLER, "cancel");
 	leg_respond_a(c, 487, "Request Terminated", NULL, NULL);
 	if (c->b_invite && txn_state(c->b_invite) == TXN_PROCEEDING)
 		leg_send_cancel(c);

@@ -135,6 +135,7 @@ static enum phase_result phase_create(struct setup *s)
 	a->peer = *s->from;
 	snprintf(a->call_id, sizeof(a->call_id), "%s", sip->sip_call_id->i_id);
 	call_index_add(b, a);
+	call_rec_privacy(s->call, sip);
 	snprintf(a->remote_tag, sizeof(a->remote_tag), "%s",
 		 sip->sip_from->a_tag ? sip->sip_from->a_tag : "");
 	/* The caller's URLs as structures: only they, not its display names
@@ -418,6 +419,7 @@ static bool attempt_identity(struct attempt *a)
 	if (out->pai_removed)
 		counter_inc(CNT_PAI_REMOVED);
 	mark_verstat(c, out);
+	c->rec.asserted = out->n_asserted > 0;
 	if (out->n_asserted)
 		counter_inc(CNT_PAI_ASSERTED);
 	/* At info level only when the edge changed something. */

@@ -267,6 +267,7 @@ static bool legacy_decided(struct call *c, enum attest_level level, const char *
 	}
 	idn->legacy = true;
 	idn->date = time(NULL);
+	c->rec.attest = 'A';
 	return true;
 }
 
@@ -321,6 +322,7 @@ bool stir_call_sign(struct call *c, const char *caller_user, const struct peer_c
 		return false;
 	}
 	idn->date = claims.iat;
+	c->rec.attest = "-ABC"[level];
 	counter_inc(CNT_IDENTITY_SIGNED);
 	log_info("call %u: signed with attestation %c (%s)", c->id, "-ABC"[level], because);
 	return true;

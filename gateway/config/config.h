@@ -227,6 +227,16 @@ struct http_config {
 	unsigned n_allow;
 };
 
+/* Call records (records { }): one JSON line per call to `file`, a row per
+ * call in the SQLite database `sqlite`; "" = that sink off (the default). */
+struct records_config {
+	char file[PATH_MAX];
+	char sqlite[PATH_MAX];
+	/* A caller who asked for privacy (RFC 3323) is named in its record all
+	 * the same; off by default: the record leaves it out. */
+	bool keep_private;
+};
+
 struct limits_config {
 	size_t max_message_size;
 	unsigned max_headers; /* header lines per message, counted before the parse */
@@ -276,6 +286,7 @@ struct gateway_config {
 	struct identity_config identity;
 	struct stir_config stir;
 	struct http_config http;
+	struct records_config records;
 };
 
 /* The leg named `name`, or NULL. */

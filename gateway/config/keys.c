@@ -208,6 +208,14 @@ static const struct cfg_key identity_keys[] = {
 };
 #undef T
 
+#define T struct records_config
+static const struct cfg_key records_keys[] = {
+	STR("file", file, F_PATH, NULL),
+	STR("sqlite", sqlite, F_PATH, NULL),
+	BOOL("keep_private", keep_private, false),
+};
+#undef T
+
 static const struct cfg_section listener_section = SECTION(listener_keys, check_listener,
 	.empty_why = "at least one listener is needed");
 static const struct cfg_section peer_section = SECTION(peer_keys, check_peer);
@@ -219,6 +227,7 @@ static const struct cfg_section auth_section = SECTION(auth_keys, check_auth);
 static const struct cfg_section registrar_section = SECTION(registrar_keys, check_registrar);
 static const struct cfg_section abuse_section = SECTION(abuse_keys, check_abuse);
 static const struct cfg_section identity_section = SECTION(identity_keys, NULL);
+static const struct cfg_section records_section = SECTION(records_keys, NULL);
 
 /* The top level, in the order it is read: legs before the routes that name
  * them, limits after the listeners that default to them (check_root). */
@@ -242,6 +251,7 @@ static const struct cfg_key root_keys[] = {
 	GROUP("identity", identity, identity_section),
 	GROUP("stir", stir, cfg_stir_section),     /* after the legs and peers its rules read */
 	GROUP("http", http, cfg_http_section),
+	GROUP("records", records, records_section),
 };
 #undef T
 const struct cfg_section cfg_root_section = SECTION(root_keys, check_root);

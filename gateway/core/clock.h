@@ -14,6 +14,10 @@ uint64_t pc_clock_ms(void);
  * times 1000). */
 uint64_t pc_clock_us(void);
 
+/* Wall-clock (unix) milliseconds, for what is shown to people (call
+ * records); never for measuring time. Not faked. */
+uint64_t pc_wall_ms(void);
+
 /* Tests only: from now on pc_clock_ms() returns *fake (read at each call),
  * or the real clock again when fake is NULL. */
 void pc_clock_set_fake(const uint64_t *fake);

@@ -1,6 +1,7 @@
 /* The Prometheus text exposition of core/metrics.h: one # HELP, one # TYPE
  * and one sample line per metric, in the order of the counter table, then
- * the gauges. The descriptions live here, beside the format that shows
+ * the gauges; histograms (metrics_format_histograms) as cumulative buckets,
+ * _sum and _count. The descriptions live here, beside the format that shows
  * them, keyed by the counter's enum so the table in counters.h stays one
  * name per line; a counter added without one gets a generic line. A counter
  * kept in microseconds is exposed in seconds, Prometheus's base unit. */
@@ -107,6 +108,7 @@ static const char *const help[CNT__COUNT] = {
 	[CNT_IDENTITY_LEGACY_SIGNED] = "Calls signed with a legacy RFC 4474 Identity.",
 	[CNT_IDENTITY_LEGACY_NOT_SIGNED] = "Calls toward legacy peers left unsigned.",
 	[CNT_IDENTITY_LEGACY_VERIFIED] = "Legacy RFC 4474 Identity headers verified.",
+	[CNT_RECORD_WRITE_FAILED] = "Call records that could not be written (file or database).",
 };
 
 /* Counters kept in microseconds are exposed in seconds under this name:
@@ -203,6 +205,51 @@ long metrics_format(char *out, size_t outlen, const uint64_t values[CNT__COUNT],
 			return -1;
 		put_metric(&o, gauges[i].name, "", "gauge", gauges[i].help ? gauges[i].help : "",
 			   gauges[i].value, false);
+	}
+	return o.full ? -1 : (long)o.used;
+}
+
+static void put_histogram(struct out *o, const struct metric_histogram *h)
+{
+	put(o, "# HELP portcullis_%s ", h->name);
+	put_help(o, h->help ? h->help : "");
+	put(o, "\n# TYPE portcullis_%s histogram\n", h->name);
+	uint64_t total = 0;
+	for (size_t i = 0; i <= h->n_bounds; i++) {
+		total += h->counts[i];
+		if (i < h->n_bounds)
+			put(o, "portcullis_%s_bucket{le=\"%g\"} %llu\n", h->name, h->bounds[i],
+			    (unsigned long long)total);
+		else
+			put(o, "portcullis_%s_bucket{le=\"+Inf\"} %llu\n", h->name,
+			    (unsigned long long)total);
+	}
+	put(o, "portcullis_%s_sum %.6f\nportcullis_%s_count %llu\n", h->name, h->sum, h->name,
+	    (unsigned long long)total);
+}
+
+/* Ascending finite bounds: Prometheus needs le to grow, and +Inf is ours. */
+static bool bounds_ok(const struct metric_histogram *h)
+{
+	if (!h->counts || h->n_bounds > METRICS_HIST_MAX_BOUNDS || (h->n_bounds && !h->bounds))
+		return false;
+	for (size_t i = 0; i < h->n_bounds; i++)
+		if (h->bounds[i] != h->bounds[i] || h->bounds[i] > 1e300 || h->bounds[i] < -1e300 ||
+		    (i && h->bounds[i] <= h->bounds[i - 1]))
+			return false;
+	return true;
+}
+
+long metrics_format_histograms(char *out, size_t outlen, size_t used,
+			       const struct metric_histogram *h, size_t n)
+{
+	if (used >= outlen)
+		return -1;
+	struct out o = { out, outlen, used, false };
+	for (size_t i = 0; i < n; i++) {
+		if (!name_ok(h[i].name) || !bounds_ok(&h[i]))
+			return -1;
+		put_histogram(&o, &h[i]);
 	}
 	return o.full ? -1 : (long)o.used;
 }

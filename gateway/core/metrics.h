@@ -1,6 +1,6 @@
 /* core/metrics: the Prometheus text exposition (format 0.0.4) of the
- * gateway's counters (core/counters.h) and of gauges handed in by the
- * caller, written into a bounded buffer. Pure: the values are arguments, so
+ * gateway's counters (core/counters.h) and of gauges and histograms handed
+ * in by the caller, written into a bounded buffer. Pure: the values are arguments, so
  * the output is tested byte for byte and the HTTP listener only sends it. */
 #ifndef PC_CORE_METRICS_H
 #define PC_CORE_METRICS_H
@@ -29,5 +29,25 @@ const char *metrics_counter_help(enum pc_counter c);
  * gauge name is not a metric name. */
 long metrics_format(char *out, size_t outlen, const uint64_t values[CNT__COUNT],
 		    const struct metric_gauge *gauges, size_t n_gauges);
+
+/* A histogram (# TYPE histogram): counts[i] observations fell in bucket i
+ * (not cumulative: the formatter sums them), whose upper bound is
+ * bounds[i]; counts[n_bounds] is the +Inf bucket. */
+#define METRICS_HIST_MAX_BOUNDS 16
+struct metric_histogram {
+	const char *name;       /* [a-z0-9_]+: portcullis_<name>_bucket, _sum, _count */
+	const char *help;
+	const double *bounds;   /* ascending, at most METRICS_HIST_MAX_BOUNDS */
+	size_t n_bounds;
+	const uint64_t *counts; /* n_bounds + 1 */
+	double sum;
+};
+
+/* Writes the histograms after whatever out already holds (`used` bytes of
+ * it): _bucket{le="..."} cumulative up to +Inf, then _sum and _count.
+ * Returns the new total length, or -1 when out is too small or a name or
+ * bounds are not valid. */
+long metrics_format_histograms(char *out, size_t outlen, size_t used,
+			       const struct metric_histogram *h, size_t n);
 
 #endif

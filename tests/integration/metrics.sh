@@ -1,6 +1,7 @@
 #!/bin/bash
 # The HTTP listener's /metrics and /health (issue 11): one call through the
-# gateway moves its counters in the Prometheus text, which promtool accepts
+# gateway moves its counters and the set-up time histogram in the
+# Prometheus text, which promtool accepts
 # and a real Prometheus server scrapes and answers queries about; /health
 # answers JSON. Fails when: a counter does not move, the text does not
 # parse, Prometheus cannot read it, a source outside http.allow gets the
@@ -43,6 +44,15 @@ after=$(metric portcullis_messages_received_total "$WORK/after.txt")
 [ "$(metric portcullis_transactions_created_total "$WORK/after.txt")" -ge 2 ] || fail "transactions_created did not move"
 [ "$(metric portcullis_calls "$WORK/after.txt")" = 0 ] || fail "calls gauge not back to 0"
 grep -qx "# TYPE portcullis_calls gauge" "$WORK/after.txt" || fail "calls is not a gauge"
+# The set-up time histogram counted the call (none before it), in a bucket
+# under 5 s; the MOS histogram is there with what was measured.
+[ "$(metric portcullis_call_setup_seconds_count "$WORK/before.txt")" = 0 ] || fail "set-up time counted before any call"
+[ "$(metric portcullis_call_setup_seconds_count "$WORK/after.txt")" = 1 ] || fail "set-up time histogram did not count the call"
+[ "$(metric 'portcullis_call_setup_seconds_bucket{le="+Inf"}' "$WORK/after.txt")" = 1 ] || fail "no +Inf bucket"
+[ "$(metric 'portcullis_call_setup_seconds_bucket{le="5"}' "$WORK/after.txt")" = 1 ] || fail "set-up time over 5 s"
+grep -qx "# TYPE portcullis_call_setup_seconds histogram" "$WORK/after.txt" || fail "set-up time is not a histogram"
+grep -qx "# TYPE portcullis_call_mos histogram" "$WORK/after.txt" || fail "no MOS histogram"
+[ -n "$(metric portcullis_call_mos_count "$WORK/after.txt")" ] || fail "no MOS count"
 grep -qx "# TYPE portcullis_messages_received_total counter" "$WORK/after.txt" || fail "no counter TYPE line"
 # The same figure as the SIGUSR1 log (nothing received between the two).
 [ "$(counter messages_received)" = "$after" ] || fail "/metrics and the counter log disagree"

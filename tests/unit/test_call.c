@@ -6,7 +6,8 @@
  * before: CANCEL or BYE crossing B's 200, B's 2xx retransmitted, glare, a
  * failed re-INVITE, no ACK for our 2xx, media timeout, a lost connection,
  * serial forking, and the table of legal moves itself; and which configured
- * peer a request comes from for RFC 4474 (identity_legacy). */
+ * peer a request comes from for RFC 4474 (identity_legacy); the call record
+ * each closing call hands up (disposition, status, who ended it, times). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@
 
 #include "call_harness.h"
 #include "b2bua/stir_call.h"
+#include "record/record.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -315,12 +317,30 @@ static void phase_next_hop_backed_off(void **state)
 	settle();
 }
 
+/* The records the B2BUA handed up, the last one kept. */
+static struct call_record last_record;
+static unsigned n_records;
+
+static void keep_record(void *ctx, const struct call_record *r)
+{
+	last_record = *r;
+	n_records++;
+}
+
+static void record_calls(void)
+{
+	n_records = 0;
+	memset(&last_record, 0, sizeof(last_record));
+	b2bua_set_record_sink(gw, keep_record, NULL);
+}
+
 /* 3. A cancels while B's 200 is on its way: A gets 200 for the CANCEL and
  * 487, B gets the CANCEL; then B's 200 arrives for a closed call: B gets
  * ACK and BYE, and nothing is left once the transactions end. */
 static void cancel_crossing_200(void **state)
 {
 	struct a_dialog d;
+	record_calls();
 	new_dialog(&d, "cancel@127.0.0.1");
 	a_request(&d, "INVITE", 1, sdp_a);
 	msg_t *inv = take(TO_B, "INVITE ");
@@ -338,6 +358,14 @@ static void cancel_crossing_200(void **state)
 	assert_int_equal(sip_object(cancel)->sip_cseq->cs_seq, sip_object(inv)->sip_cseq->cs_seq);
 	assert_int_equal(b2bua_call_count(gw), 0);
 	assert_int_equal(the_call()->state, CALL_CLOSED);
+	/* One record, at the close: cancelled by the caller, 487. */
+	assert_int_equal(n_records, 1);
+	assert_int_equal(last_record.disposition, RECORD_CANCELLED);
+	assert_int_equal(last_record.status, 487);
+	assert_int_equal(last_record.ended_by, RECORD_BY_CALLER);
+	assert_string_equal(last_record.reason, "cancel");
+	assert_int_equal(last_record.answer_ms, 0);
+	assert_int_equal(last_record.n_legs, 2);
 
 	b_answers(inv, 200, sdp_b); /* crossed the CANCEL */
 	b_answers(cancel, 200, NULL);
@@ -523,17 +551,31 @@ static void media_timeout(void **state)
 {
 	cfg.limits.media_timeout_s = 5;
 	struct a_dialog d;
+	record_calls();
 	new_dialog(&d, "media@127.0.0.1");
 	msg_t *inv = establish(&d);
 	struct call *c = the_call();
+	uint64_t answered = now_ms;
 	/* Watched once a second from the first look on (T1 after the 2xx):
 	 * the fifth second of silence after it ends the call. */
 	advance(5000);
 	assert_int_equal(c->state, CALL_CONFIRMED);
 	assert_int_equal(waiting(TO_A, "BYE "), 0);
 	advance(1000);
+	assert_int_equal(n_records, 0); /* not before the BYEs are answered */
 	both_legs_get_bye(c);
 	assert_int_equal(media_engine_stream_count(media), 0);
+	/* Answered, ended by the gateway for the silence, 6 s after the answer
+	 * on the virtual clock; the caller's leg first. */
+	assert_int_equal(n_records, 1);
+	assert_int_equal(last_record.id, c->id);
+	assert_int_equal(last_record.disposition, RECORD_ANSWERED);
+	assert_int_equal(last_record.status, 200);
+	assert_int_equal(last_record.ended_by, RECORD_BY_GATEWAY);
+	assert_string_equal(last_record.reason, "media timeout");
+	assert_int_equal(last_record.end_ms - last_record.answer_ms, now_ms - answered);
+	assert_true(last_record.start_ms <= last_record.answer_ms);
+	assert_true(last_record.legs[0].caller && !last_record.legs[1].caller);
 	msg_destroy(inv);
 	settle();
 }

@@ -89,16 +89,39 @@ static void leg_of(struct call *c, int side, struct record_leg *r)
 	if (l->secure && l->keys)
 		snprintf(r->srtp_suite, sizeof(r->srtp_suite), "%s",
 			 pc_srtp_suite_name(l->keys[0].send_key.params.suite));
+	uint64_t expected = 0;
 	for (unsigned i = 0; i < c->n_streams; i++) {
 		struct media_side_stats st;
+		struct media_quality q;
 		if (!c->streams[i])
 			continue;
 		media_stream_stats(c->streams[i], (enum media_side)side, &st);
 		r->rx_packets += st.rtp_in + st.rtcp_in;
 		r->tx_packets += st.rtp_out + st.rtcp_out;
+		if (media_stream_quality(c->streams[i], (enum media_side)side, &q) < 0)
+			continue;
+		r->has_bytes = true;
+		r->rx_bytes += q.rx_bytes;
+		r->tx_bytes += q.tx_bytes;
+		if (q.expected == 0)
+			continue;       /* no RTP from this side's peer: nothing to judge */
+		/* Several streams (audio and video): losses add up, the worst
+		 * jitter, round trip and MOS stand for the leg. */
+		r->has_quality = true;
+		expected += q.expected;
+		r->lost += q.lost;
+		if (q.has_jitter && q.jitter_ms > r->jitter_ms)
+			r->jitter_ms = q.jitter_ms;
+		if (q.has_rtt && (!r->has_rtt || q.rtt_ms > r->rtt_ms)) {
+			r->has_rtt = true;
+			r->rtt_ms = q.rtt_ms;
+		}
+		if (q.has_mos && (!r->has_mos || q.mos < r->mos)) {
+			r->has_mos = true;
+			r->mos = q.mos;
+		}
 	}
-	/* Bytes, loss, jitter, RTT and MOS: media_stream_quality() (quality
-	 * branch) fills has_bytes/has_quality here once merged. */
+	r->fraction_lost = expected ? (double)r->lost / (double)expected : 0.0;
 }
 
 static enum record_disposition disposition_of(const struct call *c)
@@ -139,7 +162,7 @@ void call_rec_emit(struct call *c, const char *reason)
 	for (unsigned i = 0; i < r.n_legs; i++)
 		leg_of(c, (int)i, &r.legs[i]);
 	for (unsigned i = 0; i < r.n_legs; i++)
-		if (r.legs[i].has_quality && (!r.has_mos || r.legs[i].mos < r.mos)) {
+		if (r.legs[i].has_mos && (!r.has_mos || r.legs[i].mos < r.mos)) {
 			r.has_mos = true;
 			r.mos = r.legs[i].mos;
 		}

@@ -91,7 +91,7 @@ static json_t *leg_json(const struct record_leg *l)
 			 "fraction_lost", opt_real(q, l->fraction_lost),
 			 "jitter_ms", opt_real(q, l->jitter_ms),
 			 "rtt_ms", opt_real(q && l->has_rtt, l->rtt_ms),
-			 "mos", opt_real(q, l->mos));
+			 "mos", opt_real(q && l->has_mos, l->mos));
 }
 
 static json_t *record_json(const struct call_record *r)

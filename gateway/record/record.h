@@ -44,7 +44,9 @@ struct record_leg {
 	/* RTCP and the relay's own view (media_stream_quality) */
 	bool has_quality;
 	uint64_t lost;
-	double fraction_lost, jitter_ms, mos;
+	double fraction_lost, jitter_ms;
+	bool has_mos;                   /* a codec the E-model knows */
+	double mos;
 	bool has_rtt;
 	double rtt_ms;
 };

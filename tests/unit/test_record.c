@@ -53,6 +53,7 @@ static struct call_record answered(void)
 	r.legs[1].lost = 3;
 	r.legs[1].fraction_lost = 0.25;
 	r.legs[1].jitter_ms = 4.5;
+	r.legs[1].has_mos = true;
 	r.legs[1].mos = 4.1;
 	r.has_mos = true;
 	r.mos = 4.1;

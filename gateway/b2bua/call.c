@@ -49,6 +49,10 @@ void call_set_state(struct call *c, enum call_state s)
 		assert(!"illegal call state transition");
 	}
 	log_debug("call %u %s -> %s", c->id, call_state_name(c->state), call_state_name(s));
+	if (s == CALL_CONFIRMED && c->answered_ms == 0) {
+		uint64_t now = pc_clock_ms();
+		c->answered_ms = now ? now : 1;
+	}
 	c->state = s;
 }
 
@@ -72,6 +76,13 @@ static void leg_init(struct call *c, int side, const struct leg_config *cfg)
 	l->local_cseq = 1;
 }
 
+/* By the leg's place in the configuration: legs are a fixed, configured set. */
+static void count_started(struct b2bua *b, const struct leg_config *cfg, int dir)
+{
+	if (cfg && cfg >= b->cfg->legs && cfg < b->cfg->legs + b->cfg->n_legs)
+		b->calls_started[cfg - b->cfg->legs][dir]++;
+}
+
 struct call *call_new(struct b2bua *b, struct txn *st, const struct leg_config *a_cfg,
 		      const struct leg_config *b_cfg, const struct guard_call *limits)
 {
@@ -92,6 +103,7 @@ struct call *call_new(struct b2bua *b, struct txn *st, const struct leg_config *
 	c->b2bua = b;
 	c->id = ++b->next_id;
 	c->state = CALL_INVITING;
+	c->started_ms = pc_clock_ms();
 	c->next = b->calls;
 	if (b->calls)
 		b->calls->prev = c;
@@ -99,6 +111,8 @@ struct call *call_new(struct b2bua *b, struct txn *st, const struct leg_config *
 	b->n_calls++;
 	leg_init(c, LEG_A, a_cfg);
 	leg_init(c, LEG_B, b_cfg);
+	count_started(b, a_cfg, 0);
+	count_started(b, b_cfg, 1);
 	c->a_invite = st;
 	txn_set_user_data(st, &c->legs[LEG_A].owner);
 	c->live_txns++;
@@ -121,6 +135,7 @@ static void reap(void *arg)
 		b->dead = c->next;
 		leg_forget(&c->legs[LEG_A]);
 		leg_forget(&c->legs[LEG_B]);
+		free(c->shown_from);
 		free(c);
 	}
 }

@@ -138,6 +138,13 @@ struct call {
 	bool stir_legacy;         /* its Identity was checked as RFC 4474's */
 	struct stir_party stir_orig; /* the calling party orig was compared with */
 	bool stir_orig_from;         /* ... taken from the From (not an asserted identity) */
+	/* For observers (call_view.c): monotonic ms of the INVITE and of the
+	 * first 2xx relayed (0: not answered), the caller as its privacy lets
+	 * the gateway show it (malloc'd, NULL: hidden or unknown), and
+	 * in-dialog requests refused for not being the leg's identity. */
+	uint64_t started_ms, answered_ms;
+	char *shown_from;
+	unsigned auth_failures;
 };
 
 struct b2bua {
@@ -158,6 +165,9 @@ struct b2bua {
 	uint32_t next_id;
 	void *reaper;             /* one-shot timer freeing `dead`, armed when not NULL */
 	bool closing;             /* b2bua_free: the endpoint is gone, no call_net */
+	/* Calls created per configured leg: [leg][0] with the caller on it,
+	 * [leg][1] with the callee on it (portcullis_calls_started_total). */
+	uint64_t calls_started[CFG_MAX_LEGS][2];
 };
 
 /* media_plan.c: SDP and keys. An offer arrives on leg `from` and goes to the
@@ -199,6 +209,11 @@ void call_free_all(struct b2bua *b);
 /* A transaction whose user data was one of the call's legs terminated. */
 void call_txn_gone(struct call *c, struct txn *t);
 #define BOTH_LEGS ((1u << LEG_A) | (1u << LEG_B))
+
+/* call_view.c: keep the caller's From (display name and URI, bounded) for
+ * observers unless the INVITE asks for privacy (RFC 3323 header, user or
+ * id, or a Privacy that does not parse); replaces what was kept. */
+void call_view_keep_from(struct call *c, sip_t const *invite);
 
 /* setup.c: frees a call's set-up continuation (call_close). */
 void setup_wait_free(struct call *c);

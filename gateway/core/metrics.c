@@ -3,7 +3,9 @@
  * the gauges. The descriptions live here, beside the format that shows
  * them, keyed by the counter's enum so the table in counters.h stays one
  * name per line; a counter added without one gets a generic line. A counter
- * kept in microseconds is exposed in seconds, Prometheus's base unit. */
+ * kept in microseconds is exposed in seconds, Prometheus's base unit.
+ * Families with labels (refusals by reason, calls by leg) follow, from
+ * samples the caller gathered. */
 #include "core/metrics.h"
 
 #include <stdarg.h>
@@ -169,6 +171,29 @@ static bool name_ok(const char *name)
 	return true;
 }
 
+/* A label name: as a metric name, but not starting with a digit nor with
+ * "__" (reserved for Prometheus itself). */
+static bool label_ok(const char *name)
+{
+	return name_ok(name) && !(name[0] >= '0' && name[0] <= '9') &&
+	       !(name[0] == '_' && name[1] == '_');
+}
+
+/* A label value: the format escapes backslash, double quote and newline. */
+static void put_label_value(struct out *o, const char *text)
+{
+	for (const char *s = text; *s; s++) {
+		if (*s == '\\')
+			put(o, "\\\\");
+		else if (*s == '"')
+			put(o, "\\\"");
+		else if (*s == '\n')
+			put(o, "\\n");
+		else
+			put(o, "%c", *s);
+	}
+}
+
 /* `micro`: value is in microseconds, written as seconds with six decimals. */
 static void put_metric(struct out *o, const char *name, const char *suffix, const char *type,
 		       const char *text, uint64_t value, bool micro)
@@ -203,6 +228,45 @@ long metrics_format(char *out, size_t outlen, const uint64_t values[CNT__COUNT],
 			return -1;
 		put_metric(&o, gauges[i].name, "", "gauge", gauges[i].help ? gauges[i].help : "",
 			   gauges[i].value, false);
+	}
+	return o.full ? -1 : (long)o.used;
+}
+
+static bool family_ok(const struct metric_family *f)
+{
+	if (!name_ok(f->name) || f->n_labels > METRIC_LABELS_MAX)
+		return false;
+	for (unsigned i = 0; i < f->n_labels; i++)
+		if (!label_ok(f->labels[i]))
+			return false;
+	return true;
+}
+
+long metrics_append_families(char *out, size_t outlen, size_t used,
+			     const struct metric_family *families, size_t n_families)
+{
+	if (used >= outlen)
+		return -1;
+	struct out o = { out, outlen, used, false };
+	out[used] = '\0';
+	for (size_t i = 0; i < n_families; i++) {
+		const struct metric_family *f = &families[i];
+		if (!family_ok(f))
+			return -1;
+		put(&o, "# HELP portcullis_%s ", f->name);
+		put_help(&o, f->help ? f->help : "");
+		put(&o, "\n# TYPE portcullis_%s %s\n", f->name,
+		    f->type == METRIC_COUNTER ? "counter" : "gauge");
+		for (size_t j = 0; j < f->n_samples; j++) {
+			const struct metric_sample *smp = &f->samples[j];
+			put(&o, "portcullis_%s", f->name);
+			for (unsigned k = 0; k < f->n_labels; k++) {
+				put(&o, "%s%s=\"", k ? "," : "{", f->labels[k]);
+				put_label_value(&o, smp->values[k] ? smp->values[k] : "");
+				put(&o, "\"");
+			}
+			put(&o, "%s %llu\n", f->n_labels ? "}" : "", (unsigned long long)smp->value);
+		}
 	}
 	return o.full ? -1 : (long)o.used;
 }

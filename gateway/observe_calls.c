@@ -4,8 +4,9 @@
  * (observe.h). Times become Unix seconds here, from the call layer's
  * monotonic clock. Bounded twice: at most CALLS_LISTED calls, and the text
  * fits the listener's buffer or calls are dropped from the end; either
- * cut says "truncated": true. Loss, jitter, RTT and MOS stay null until
- * the relay measures them; bytes are null because it counts packets only. */
+ * cut says "truncated": true. The TLS version comes from the transport
+ * (through the endpoint). Loss, jitter, RTT and MOS stay null until the
+ * relay measures them; bytes are null because it counts packets only. */
 #include "observe.h"
 
 #include <jansson.h>
@@ -17,6 +18,7 @@
 #include "b2bua/b2bua.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "endpoint/endpoint.h"
 #include "media/media.h"
 
 /* Calls listed at most: max_calls may be larger, the document stays a
@@ -24,6 +26,7 @@
 #define CALLS_LISTED 1000
 
 struct walk {
+	const struct observe *o;
 	json_t *calls;
 	uint64_t now_ms;
 	int64_t now_unix;
@@ -61,18 +64,17 @@ static json_t *stream_json(struct media_stream *s, int side)
 			 "fraction_lost", "jitter_ms", "rtt_ms", "mos");
 }
 
-static json_t *leg_json(const struct b2bua_call_view *v, int side)
+static json_t *leg_json(const struct observe *o, const struct b2bua_call_view *v, int side)
 {
 	const struct b2bua_leg_view *l = &v->legs[side];
 	json_t *media = json_array();
 	for (unsigned i = 0; media && i < v->n_streams; i++)
 		if (v->streams[i])
 			json_array_append_new(media, stream_json(v->streams[i], side));
-	/* The TLS version is not known to the call layer: null until the
-	 * transport reports it per connection. */
-	return json_pack("{s:s, s:o, s:s, s:n, s:o, s:o*}", "side", l->side, "leg", text(l->leg),
+	const char *tls = endpoint_tls_version(o->ep, l->peer);
+	return json_pack("{s:s, s:o, s:s, s:o, s:o, s:o*}", "side", l->side, "leg", text(l->leg),
 			 "transport", pc_transport_name(l->peer->transport), "tls_version",
-			 "srtp_suite", l->srtp_suite ? json_string(l->srtp_suite) : json_null(),
+			 tls ? json_string(tls) : json_null(), "srtp_suite", l->srtp_suite ? json_string(l->srtp_suite) : json_null(),
 			 "media", media);
 }
 
@@ -92,7 +94,7 @@ static bool add_call(void *arg, const struct b2bua_call_view *v)
 		v->answered_ms ? json_integer(unix_of(w, v->answered_ms)) : json_null(),
 		"duration_s", (json_int_t)((w->now_ms > since ? w->now_ms - since : 0) / 1000),
 		"to", text(v->to), "auth_failures", (json_int_t)v->auth_failures, "legs",
-		leg_json(v, 0), leg_json(v, 1));
+		leg_json(w->o, v, 0), leg_json(w->o, v, 1));
 	if (call && v->from)
 		json_object_set_new(call, "from", text(v->from));
 	if (!call || json_array_append_new(w->calls, call) < 0) {
@@ -106,7 +108,7 @@ json_t *observe_calls_json(struct observe *o)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	struct walk w = { .calls = json_array(), .now_ms = pc_clock_ms(), .now_unix = ts.tv_sec };
+	struct walk w = { .o = o, .calls = json_array(), .now_ms = pc_clock_ms(), .now_unix = ts.tv_sec };
 	if (!w.calls)
 		return NULL;
 	b2bua_foreach_call(o->b2bua, add_call, &w);

@@ -701,6 +701,11 @@ void endpoint_gauges(const struct endpoint *ep, struct endpoint_gauges *out)
 		out->peers_up += ep->pings[i].up == 1;
 }
 
+const char *endpoint_tls_version(const struct endpoint *ep, const struct pc_peer *p)
+{
+	return transport_tls_version(ep->tp, p);
+}
+
 void endpoint_log_counters(const struct endpoint *ep)
 {
 	for (int i = 0; i < CNT__COUNT; i++)

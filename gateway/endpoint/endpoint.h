@@ -107,6 +107,8 @@ struct endpoint_gauges {
 	unsigned peers_up;      /* of those, the ones that answered the last ping */
 };
 void endpoint_gauges(const struct endpoint *ep, struct endpoint_gauges *out);
+/* The TLS version of p's connection ("TLS1.3"), NULL when not TLS or closed. */
+const char *endpoint_tls_version(const struct endpoint *ep, const struct pc_peer *p);
 
 /* Log every non-zero counter (SIGUSR1 and at shutdown). */
 void endpoint_log_counters(const struct endpoint *ep);

@@ -57,7 +57,8 @@ for c in calls:
     assert caller["side"] == "caller" and caller["leg"] == "inside", caller
     assert caller["transport"] == "udp" and caller["srtp_suite"] is None, caller
     assert callee["side"] == "callee" and callee["leg"] == "outside", callee
-    assert callee["transport"] == "tls", callee
+    assert callee["transport"] == "tls" and callee["tls_version"] in ("TLS1.2", "TLS1.3"), callee
+    assert caller["tls_version"] is None, caller
     # The trunk answered AEAD_AES_256_GCM: the suite we protect toward it.
     assert callee["srtp_suite"] == "AEAD_AES_256_GCM", callee
     for leg in c["legs"]:

@@ -146,14 +146,17 @@ static void put(struct out *o, const char *fmt, ...)
 		o->used += (size_t)n;
 }
 
-/* # HELP text: the format escapes backslash and newline, nothing else. */
-static void put_help(struct out *o, const char *text)
+/* # HELP text escapes backslash and newline, nothing else; a label value
+ * also the double quote that ends it. */
+static void put_escaped(struct out *o, const char *text, bool label)
 {
 	for (const char *s = text; *s; s++) {
 		if (*s == '\\')
 			put(o, "\\\\");
 		else if (*s == '\n')
 			put(o, "\\n");
+		else if (label && *s == '"')
+			put(o, "\\\"");
 		else
 			put(o, "%c", *s);
 	}
@@ -179,27 +182,13 @@ static bool label_ok(const char *name)
 	       !(name[0] == '_' && name[1] == '_');
 }
 
-/* A label value: the format escapes backslash, double quote and newline. */
-static void put_label_value(struct out *o, const char *text)
-{
-	for (const char *s = text; *s; s++) {
-		if (*s == '\\')
-			put(o, "\\\\");
-		else if (*s == '"')
-			put(o, "\\\"");
-		else if (*s == '\n')
-			put(o, "\\n");
-		else
-			put(o, "%c", *s);
-	}
-}
 
 /* `micro`: value is in microseconds, written as seconds with six decimals. */
 static void put_metric(struct out *o, const char *name, const char *suffix, const char *type,
 		       const char *text, uint64_t value, bool micro)
 {
 	put(o, "# HELP portcullis_%s%s ", name, suffix);
-	put_help(o, text);
+	put_escaped(o, text, false);
 	put(o, "\n# TYPE portcullis_%s%s %s\nportcullis_%s%s ", name, suffix, type, name, suffix);
 	if (micro)
 		put(o, "%llu.%06llu\n", (unsigned long long)(value / 1000000),
@@ -254,7 +243,7 @@ long metrics_append_families(char *out, size_t outlen, size_t used,
 		if (!family_ok(f))
 			return -1;
 		put(&o, "# HELP portcullis_%s ", f->name);
-		put_help(&o, f->help ? f->help : "");
+		put_escaped(&o, f->help ? f->help : "", false);
 		put(&o, "\n# TYPE portcullis_%s %s\n", f->name,
 		    f->type == METRIC_COUNTER ? "counter" : "gauge");
 		for (size_t j = 0; j < f->n_samples; j++) {
@@ -262,7 +251,7 @@ long metrics_append_families(char *out, size_t outlen, size_t used,
 			put(&o, "portcullis_%s", f->name);
 			for (unsigned k = 0; k < f->n_labels; k++) {
 				put(&o, "%s%s=\"", k ? "," : "{", f->labels[k]);
-				put_label_value(&o, smp->values[k] ? smp->values[k] : "");
+				put_escaped(&o, smp->values[k] ? smp->values[k] : "", true);
 				put(&o, "\"");
 			}
 			put(&o, "%s %llu\n", f->n_labels ? "}" : "", (unsigned long long)smp->value);

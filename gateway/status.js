@@ -109,7 +109,11 @@ function showMetrics(metrics, now) {
 	const refusals = metrics.filter(s => s.name === "portcullis_refusals_total");
 	const calls = metrics.filter(s => s.name === "portcullis_calls_started_total");
 	const setups = sum(calls.filter(s => s.labels.direction === "in"), "portcullis_calls_started_total");
-	const refused = sum(refusals, "portcullis_refusals_total");
+	// A digest challenge is how authentication starts, not a refusal: every
+	// authenticated call has one, so the rate leaves them out (the table not).
+	const challenges = new Set(["challenge", "proxy_challenge"]);
+	const refused = sum(refusals.filter(s => !challenges.has(s.labels.reason)),
+		"portcullis_refusals_total");
 	let rate = null, refusedRate = null;
 	if (last && now > last.t) {
 		const dt = (now - last.t) / 1000;

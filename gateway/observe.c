@@ -91,11 +91,13 @@ static bool tally_call(void *arg, const struct b2bua_call_view *v)
 	return true;
 }
 
-/* The labelled families after the plain text at buf[0..used): refusals by
- * reason, calls by leg and direction, call legs by transport and suite.
+/* The labelled families after the plain text at buf[0..used): messages by
+ * transport and direction, refusals by reason, calls by leg and direction,
+ * call legs by transport and suite.
  * Every label value is a reason's name, a configured leg's name or a
  * transport or suite name: fixed sets. */
-static long append_families(const struct observe *o, char *buf, size_t len, size_t used)
+static long append_families(const struct observe *o, const struct endpoint_gauges *eg, char *buf,
+			    size_t len, size_t used)
 {
 	static const char *const transports[3] = { "udp", "tcp", "tls" };
 	uint64_t refused[REFUSAL__COUNT];
@@ -123,7 +125,14 @@ static long append_families(const struct observe *o, char *buf, size_t len, size
 				  s == PC_SRTP_SUITE__COUNT ? "none" :
 							      pc_srtp_suite_name((enum pc_srtp_suite)s) },
 				t.n[tp][s] };
+	struct metric_sample messages[3 * 2];
+	for (int tp = 0; tp < 3; tp++)
+		for (int d = 0; d < 2; d++)
+			messages[tp * 2 + d] = (struct metric_sample){
+				{ transports[tp], d ? "out" : "in" }, eg->messages[tp][d] };
 	const struct metric_family families[] = {
+		{ "sip_messages_total", "SIP messages received (in) and sent (out), by transport.",
+		  METRIC_COUNTER, { "transport", "direction" }, 2, messages, 6 },
 		{ "refusals_total", "Requests refused or challenged, by the reason of the refusal table.",
 		  METRIC_COUNTER, { "reason" }, 1, reasons, n_reasons },
 		{ "calls_started_total",
@@ -154,7 +163,7 @@ static long fill_metrics(void *ctx, char *buf, size_t len)
 		{ "peers_pinged", "Configured peers the gateway sends keep-alives to.", eg.peers_pinged },
 	};
 	long n = metrics_format(buf, len, values, gauges, sizeof(gauges) / sizeof(gauges[0]));
-	return n < 0 ? -1 : append_families(o, buf, len, (size_t)n);
+	return n < 0 ? -1 : append_families(o, &eg, buf, len, (size_t)n);
 }
 
 /* Running at all means every listener is bound (start-up fails otherwise);

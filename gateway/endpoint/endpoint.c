@@ -699,6 +699,9 @@ void endpoint_gauges(const struct endpoint *ep, struct endpoint_gauges *out)
 		.peers_pinged = ep->n_pings };
 	for (unsigned i = 0; i < ep->n_pings; i++)
 		out->peers_up += ep->pings[i].up == 1;
+	for (int t = 0; t < 3; t++)
+		for (int d = 0; d < 2; d++)
+			out->messages[t][d] = transport_messages(ep->tp, (enum pc_transport)t, d);
 }
 
 const char *endpoint_tls_version(const struct endpoint *ep, const struct pc_peer *p)

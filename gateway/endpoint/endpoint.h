@@ -105,6 +105,7 @@ struct endpoint_gauges {
 	unsigned listeners;
 	unsigned peers_pinged;  /* configured peers with keep-alive pings */
 	unsigned peers_up;      /* of those, the ones that answered the last ping */
+	uint64_t messages[3][2]; /* SIP messages by pc_transport: [0] received, [1] sent */
 };
 void endpoint_gauges(const struct endpoint *ep, struct endpoint_gauges *out);
 /* The TLS version of p's connection ("TLS1.3"), NULL when not TLS or closed. */

@@ -237,6 +237,11 @@ void sweep_cb(evutil_socket_t fd, short what, void *arg)
 
 unsigned transport_connection_count(const struct transport *tp) { return tp->n_conns; }
 
+uint64_t transport_messages(const struct transport *tp, enum pc_transport t, bool sent)
+{
+	return (unsigned)t < 3 ? tp->messages[t][sent ? 1 : 0] : 0;
+}
+
 const char *transport_tls_version(struct transport *tp, const struct pc_peer *p)
 {
 	if (p->transport != PC_TP_TLS)

@@ -59,11 +59,16 @@ scrape "$WORK/labels.txt"
 	[ "$(metric 'portcullis_calls_started_total{leg="outside",direction="out"}' "$WORK/labels.txt")" = 1 ] &&
 	[ "$(metric 'portcullis_calls_started_total{leg="outside",direction="in"}' "$WORK/labels.txt")" = 0 ] ||
 	fail "the call is not counted under its legs: $(grep calls_started_total "$WORK/labels.txt")"
+# The call went in over UDP and out over TLS (the trunk).
+[ "$(metric 'portcullis_sip_messages_total{transport="udp",direction="in"}' "$WORK/labels.txt")" -ge 3 ] &&
+	[ "$(metric 'portcullis_sip_messages_total{transport="tls",direction="out"}' "$WORK/labels.txt")" -ge 3 ] &&
+	[ "$(metric 'portcullis_sip_messages_total{transport="tcp",direction="in"}' "$WORK/labels.txt")" = 0 ] ||
+	fail "messages not counted by transport: $(grep sip_messages_total "$WORK/labels.txt")"
 grep -qx '# TYPE portcullis_call_legs gauge' "$WORK/labels.txt" &&
 	[ "$(metric 'portcullis_call_legs{transport="tls",suite="AEAD_AES_256_GCM"}' "$WORK/labels.txt")" = 0 ] ||
 	fail "no call_legs gauge by transport and suite"
 # Label values come only from the fixed sets: scanner, the legs, transports, suites.
-grep -o '{[^}]*}' "$WORK/labels.txt" | grep -vE '^\{(reason="[a-z_]+"|leg="(inside|outside)",direction="(in|out)"|transport="(udp|tcp|tls)",suite="([A-Z0-9_]+|none)")\}$' &&
+grep -o '{[^}]*}' "$WORK/labels.txt" | grep -vE '^\{(reason="[a-z_]+"|leg="(inside|outside)",direction="(in|out)"|transport="(udp|tcp|tls)",(suite="([A-Z0-9_]+|none)"|direction="(in|out)"))\}$' &&
 	fail "a label value outside the fixed sets"
 cp "$WORK/labels.txt" "$WORK/after.txt" # promtool checks the labelled text below
 

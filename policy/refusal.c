@@ -77,6 +77,58 @@ static const struct refusal table[REFUSAL__COUNT] = {
 		  .stir_reason = true },
 };
 
+/* Label values of portcullis_refusals_total: fixed here, so a peer can
+ * never add a series. */
+static const char *const names[REFUSAL__COUNT] = {
+	[REFUSAL_ACL] = "acl",
+	[REFUSAL_SCANNER] = "scanner",
+	[REFUSAL_RATE] = "rate",
+	[REFUSAL_BAN_STARTED] = "ban_started",
+	[REFUSAL_BANNED] = "banned",
+	[REFUSAL_RATE_TABLE_FULL] = "rate_table_full",
+	[REFUSAL_LEG_TLS] = "leg_tls",
+	[REFUSAL_LEG_CERT] = "leg_cert",
+	[REFUSAL_SIPS_INBOUND] = "sips_inbound",
+	[REFUSAL_SIPS_OUTBOUND] = "sips_outbound",
+	[REFUSAL_SETUP_CAP] = "setup_cap",
+	[REFUSAL_CALLS] = "call_limit",
+	[REFUSAL_CPS] = "cps_limit",
+	[REFUSAL_FORBIDDEN] = "forbidden",
+	[REFUSAL_CHALLENGE] = "challenge",
+	[REFUSAL_PROXY_CHALLENGE] = "proxy_challenge",
+	[REFUSAL_AUTH_MALFORMED] = "auth_malformed",
+	[REFUSAL_CERT_NO_USER] = "cert_no_user",
+	[REFUSAL_LOCKED_OUT] = "locked_out",
+	[REFUSAL_AUTH_TABLE_FULL] = "auth_table_full",
+	[REFUSAL_REGISTER_MALFORMED] = "register_malformed",
+	[REFUSAL_REGISTER_BRIEF] = "register_brief",
+	[REFUSAL_REGISTRAR_FULL] = "registrar_full",
+	[REFUSAL_INTERNAL] = "internal",
+	[REFUSAL_PRIVACY_MALFORMED] = "privacy_malformed",
+	[REFUSAL_PRIVACY_CRITICAL] = "privacy_critical",
+	[REFUSAL_DIALOG_TOO_LONG] = "dialog_too_long",
+	[REFUSAL_MAX_CALLS] = "max_calls",
+	[REFUSAL_NOT_REGISTERED] = "not_registered",
+	[REFUSAL_CALL_FAILED] = "call_failed",
+	[REFUSAL_NEXT_HOP_DOWN] = "next_hop_down",
+	[REFUSAL_MEDIA] = "media",
+	[REFUSAL_MEDIA_EXHAUSTED] = "media_exhausted",
+	[REFUSAL_MEDIA_FAILED] = "media_failed",
+	[REFUSAL_DIALOG_IDENTITY] = "dialog_identity",
+	[REFUSAL_STIR_NO_IDENTITY] = "stir_no_identity",
+	[REFUSAL_STIR_BAD_INFO] = "stir_bad_info",
+	[REFUSAL_STIR_CREDENTIAL] = "stir_credential",
+	[REFUSAL_STIR_INVALID] = "stir_invalid",
+	[REFUSAL_STIR_STALE] = "stir_stale",
+};
+
+const char *refusal_name(enum pc_refusal r)
+{
+	if (r <= REFUSAL_NONE || r >= REFUSAL__COUNT)
+		return NULL;
+	return names[r];
+}
+
 const struct refusal *refusal_get(enum pc_refusal r)
 {
 	if (r <= REFUSAL_NONE || r >= REFUSAL__COUNT)

@@ -93,6 +93,10 @@ struct refusal {
 	bool stir_reason;        /* Reason: STIR;cause=<status> (RFC 9410) */
 };
 
+/* The reason's fixed name for metrics labels ("acl", "max_calls"): [a-z_]+,
+ * one per reason; NULL for REFUSAL_NONE and values out of range. */
+const char *refusal_name(enum pc_refusal r);
+
 /* The row of a reason; NULL for REFUSAL_NONE and values out of range. */
 const struct refusal *refusal_get(enum pc_refusal r);
 

@@ -7,11 +7,16 @@
 #ifndef PC_B2BUA_B2BUA_H
 #define PC_B2BUA_B2BUA_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "config/config.h"
+#include "core/peer.h"
 #include "endpoint/endpoint.h"
 
 struct event_base;
 struct media_engine;
+struct media_stream;
 struct b2bua;
 struct call_record;
 
@@ -30,6 +35,36 @@ void b2bua_set_record_sink(struct b2bua *b, b2bua_record_fn fn, void *ctx);
 unsigned b2bua_call_count(const struct b2bua *b);
 /* Live registrar bindings. */
 unsigned b2bua_registration_count(const struct b2bua *b);
+/* A read-only view of one live call for observers (/calls): nothing in it
+ * is a key, a nonce or a password, and the caller is there only as its
+ * privacy allows. Valid during the callback only. */
+struct b2bua_leg_view {
+	const char *side;           /* "caller" or "callee" */
+	const char *leg;            /* the configured leg's name */
+	const struct pc_peer *peer; /* its transport and connection */
+	const char *srtp_suite;     /* the suite we protect with, NULL: plain or not keyed */
+};
+struct b2bua_call_view {
+	uint32_t id;                /* the call number of the logs */
+	const char *state;          /* "setup", "early", "answered", "ending" */
+	uint64_t started_ms;        /* monotonic (core/clock.h) */
+	uint64_t answered_ms;       /* 0: not answered */
+	const char *from;           /* NULL: hidden by privacy */
+	const char *to;             /* the dialled URI, "" when not printable */
+	unsigned auth_failures;
+	struct b2bua_leg_view legs[2];
+	struct media_stream *const *streams; /* the relay's streams, for their stats */
+	unsigned n_streams;
+};
+/* fn for every live call (closed ones are left out), newest first, until it
+ * returns false. */
+typedef bool (*b2bua_call_fn)(void *arg, const struct b2bua_call_view *v);
+void b2bua_foreach_call(const struct b2bua *b, b2bua_call_fn fn, void *arg);
+
+/* Calls created with the caller (callee false) or the callee on the
+ * configured leg cfg->legs[leg], since start. */
+uint64_t b2bua_calls_started(const struct b2bua *b, unsigned leg, bool callee);
+
 /* For --check-config: what b2bua_new would refuse beyond the configuration
  * file itself (the digest user store). 0, or -1 with "file:line: why". */
 int b2bua_check_config(const struct gateway_config *cfg, char *err, size_t errlen);

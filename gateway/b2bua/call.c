@@ -72,6 +72,13 @@ static void leg_init(struct call *c, int side, const struct leg_config *cfg)
 	l->local_cseq = 1;
 }
 
+/* By the leg's place in the configuration: legs are a fixed, configured set. */
+static void count_started(struct b2bua *b, const struct leg_config *cfg, int dir)
+{
+	if (cfg && cfg >= b->cfg->legs && cfg < b->cfg->legs + b->cfg->n_legs)
+		b->calls_started[cfg - b->cfg->legs][dir]++;
+}
+
 struct call *call_new(struct b2bua *b, struct txn *st, const struct leg_config *a_cfg,
 		      const struct leg_config *b_cfg, const struct guard_call *limits)
 {
@@ -100,6 +107,8 @@ struct call *call_new(struct b2bua *b, struct txn *st, const struct leg_config *
 	b->n_calls++;
 	leg_init(c, LEG_A, a_cfg);
 	leg_init(c, LEG_B, b_cfg);
+	count_started(b, a_cfg, 0);
+	count_started(b, b_cfg, 1);
 	c->a_invite = st;
 	txn_set_user_data(st, &c->legs[LEG_A].owner);
 	c->live_txns++;
@@ -122,6 +131,7 @@ static void reap(void *arg)
 		b->dead = c->next;
 		leg_forget(&c->legs[LEG_A]);
 		leg_forget(&c->legs[LEG_B]);
+		free(c->shown_from);
 		free(c);
 	}
 }

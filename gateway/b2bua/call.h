@@ -155,6 +155,12 @@ struct call {
 	struct stir_party stir_orig; /* the calling party orig was compared with */
 	bool stir_orig_from;         /* ... taken from the From (not an asserted identity) */
 	struct call_rec rec;         /* for its call record (call_record.c) */
+	/* For observers (call_view.c; its start and answer times are rec's):
+	 * the caller as its privacy lets the gateway show it (malloc'd, NULL:
+	 * hidden or unknown), and in-dialog requests refused for not being the
+	 * leg's identity. */
+	char *shown_from;
+	unsigned auth_failures;
 };
 
 struct b2bua {
@@ -177,6 +183,9 @@ struct b2bua {
 	bool closing;             /* b2bua_free: the endpoint is gone, no call_net */
 	b2bua_record_fn record_fn; /* where a closing call's record goes, or NULL */
 	void *record_ctx;
+	/* Calls created per configured leg: [leg][0] with the caller on it,
+	 * [leg][1] with the callee on it (portcullis_calls_started_total). */
+	uint64_t calls_started[CFG_MAX_LEGS][2];
 };
 
 /* media_plan.c: SDP and keys. An offer arrives on leg `from` and goes to the
@@ -233,6 +242,10 @@ void call_rec_ended(struct call *c, enum record_party by, const char *reason);
 void call_rec_final(struct call *c, int status, const struct verdict *refusal);
 /* The closing call's record, to the registered sink (call_close). */
 void call_rec_emit(struct call *c, const char *reason);
+/* call_view.c: keep the caller's From (display name and URI, bounded) for
+ * observers unless the INVITE asks for privacy (RFC 3323 header, user or
+ * id, or a Privacy that does not parse); replaces what was kept. */
+void call_view_keep_from(struct call *c, sip_t const *invite);
 
 /* setup.c: frees a call's set-up continuation (call_close). */
 void setup_wait_free(struct call *c);

@@ -23,7 +23,7 @@
  * it (re-INVITE its media, BYE it, answer in an ACK). False, logged and
  * refused (403 on `st`; an ACK, st NULL, only counted) for a request from
  * anyone else. */
-static bool speaks_for_leg(const struct call *c, const struct leg *l, const struct pc_peer *from,
+static bool speaks_for_leg(struct call *c, const struct leg *l, const struct pc_peer *from,
 			   const char *method, struct txn *st, msg_t *req)
 {
 	if (!l->peer.identity[0] || strcmp(from->identity, l->peer.identity) == 0)
@@ -32,6 +32,7 @@ static bool speaks_for_leg(const struct call *c, const struct leg *l, const stru
 	log_info("call %u: %s for leg %s from %s refused: identity \"%s\", not the leg's \"%s\"",
 		 c->id, method, l->cfg->name, pc_peer_str(from, peer, sizeof(peer)), from->identity,
 		 l->peer.identity);
+	c->auth_failures++;
 	struct verdict v = verdict_refuse(REFUSAL_DIALOG_IDENTITY, "not the leg's identity");
 	struct refuse_to to = { .req = st ? req : NULL, .st = st };
 	refuse(&to, &v);

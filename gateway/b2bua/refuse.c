@@ -19,6 +19,15 @@
 static const struct rl_rate log_rate = { RL_PER_SEC(LOG_PER_SEC), LOG_PER_SEC };
 static struct rl_bucket log_bucket; /* empty until the first refill: fills at once */
 static uint64_t log_suppressed;
+/* Per reason, every verdict applied (also those a module counted already
+ * under a counter of its own): one process, one table, like the counters. */
+static uint64_t applied[REFUSAL__COUNT];
+
+void refuse_counts(uint64_t out[REFUSAL__COUNT])
+{
+	for (int r = 0; r < REFUSAL__COUNT; r++)
+		out[r] = applied[r];
+}
 
 /* Whether a refusal may be logged now: 0 when not, else 1 + the number of
  * refusals left unlogged since the last line. */
@@ -83,6 +92,7 @@ msg_t *refuse(const struct refuse_to *to, const struct verdict *v)
 	}
 	if (!v->counted && row->counter != REFUSAL_NO_COUNTER)
 		counter_inc(row->counter);
+	applied[v->reason]++;
 	if (to->subject) {
 		uint64_t logged = log_allowed(pc_clock_ms());
 		if (logged)

@@ -5,6 +5,9 @@
 #ifndef PC_B2BUA_REFUSE_H
 #define PC_B2BUA_REFUSE_H
 
+#include <stdint.h>
+
+#include "policy/refusal.h"
 #include "policy/verdict.h"
 #include "sip/msg.h"
 #include "transaction/txn.h"
@@ -30,5 +33,9 @@ struct refuse_to {
  * without, the answer is returned to be sent once and never retransmitted,
  * or NULL when the request gets none (a silent reason, an ACK). */
 msg_t *refuse(const struct refuse_to *to, const struct verdict *v);
+
+/* How many verdicts refuse() applied per reason since start (challenges
+ * included), for portcullis_refusals_total{reason}: out[r] for each r. */
+void refuse_counts(uint64_t out[REFUSAL__COUNT]);
 
 #endif

@@ -144,6 +144,7 @@ static enum phase_result phase_create(struct setup *s)
 	    leg_set_url(&a->remote_url, sip->sip_from->a_url) < 0 ||
 	    leg_set_url(&a->local_url, sip->sip_to->a_url) < 0)
 		return refuse_call(s, verdict_refuse(REFUSAL_CALL_FAILED, "out of memory"), NULL);
+	call_view_keep_from(s->call, sip);
 	return PHASE_NEXT;
 }
 

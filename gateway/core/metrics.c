@@ -4,7 +4,9 @@
  * _sum and _count. The descriptions live here, beside the format that shows
  * them, keyed by the counter's enum so the table in counters.h stays one
  * name per line; a counter added without one gets a generic line. A counter
- * kept in microseconds is exposed in seconds, Prometheus's base unit. */
+ * kept in microseconds is exposed in seconds, Prometheus's base unit.
+ * Families with labels (refusals by reason, calls by leg) follow, from
+ * samples the caller gathered. */
 #include "core/metrics.h"
 
 #include <stdarg.h>
@@ -146,14 +148,17 @@ static void put(struct out *o, const char *fmt, ...)
 		o->used += (size_t)n;
 }
 
-/* # HELP text: the format escapes backslash and newline, nothing else. */
-static void put_help(struct out *o, const char *text)
+/* # HELP text escapes backslash and newline, nothing else; a label value
+ * also the double quote that ends it. */
+static void put_escaped(struct out *o, const char *text, bool label)
 {
 	for (const char *s = text; *s; s++) {
 		if (*s == '\\')
 			put(o, "\\\\");
 		else if (*s == '\n')
 			put(o, "\\n");
+		else if (label && *s == '"')
+			put(o, "\\\"");
 		else
 			put(o, "%c", *s);
 	}
@@ -171,12 +176,20 @@ static bool name_ok(const char *name)
 	return true;
 }
 
+/* A label name: as a metric name, but not starting with a digit nor with
+ * "__" (reserved for Prometheus itself). */
+static bool label_ok(const char *name)
+{
+	return name_ok(name) && !(name[0] >= '0' && name[0] <= '9') &&
+	       !(name[0] == '_' && name[1] == '_');
+}
+
 /* `micro`: value is in microseconds, written as seconds with six decimals. */
 static void put_metric(struct out *o, const char *name, const char *suffix, const char *type,
 		       const char *text, uint64_t value, bool micro)
 {
 	put(o, "# HELP portcullis_%s%s ", name, suffix);
-	put_help(o, text);
+	put_escaped(o, text, false);
 	put(o, "\n# TYPE portcullis_%s%s %s\nportcullis_%s%s ", name, suffix, type, name, suffix);
 	if (micro)
 		put(o, "%llu.%06llu\n", (unsigned long long)(value / 1000000),
@@ -212,7 +225,7 @@ long metrics_format(char *out, size_t outlen, const uint64_t values[CNT__COUNT],
 static void put_histogram(struct out *o, const struct metric_histogram *h)
 {
 	put(o, "# HELP portcullis_%s ", h->name);
-	put_help(o, h->help ? h->help : "");
+	put_escaped(o, h->help ? h->help : "", false);
 	put(o, "\n# TYPE portcullis_%s histogram\n", h->name);
 	uint64_t total = 0;
 	for (size_t i = 0; i <= h->n_bounds; i++) {
@@ -250,6 +263,45 @@ long metrics_format_histograms(char *out, size_t outlen, size_t used,
 		if (!name_ok(h[i].name) || !bounds_ok(&h[i]))
 			return -1;
 		put_histogram(&o, &h[i]);
+	}
+	return o.full ? -1 : (long)o.used;
+}
+
+static bool family_ok(const struct metric_family *f)
+{
+	if (!name_ok(f->name) || f->n_labels > METRIC_LABELS_MAX)
+		return false;
+	for (unsigned i = 0; i < f->n_labels; i++)
+		if (!label_ok(f->labels[i]))
+			return false;
+	return true;
+}
+
+long metrics_append_families(char *out, size_t outlen, size_t used,
+			     const struct metric_family *families, size_t n_families)
+{
+	if (used >= outlen)
+		return -1;
+	struct out o = { out, outlen, used, false };
+	out[used] = '\0';
+	for (size_t i = 0; i < n_families; i++) {
+		const struct metric_family *f = &families[i];
+		if (!family_ok(f))
+			return -1;
+		put(&o, "# HELP portcullis_%s ", f->name);
+		put_escaped(&o, f->help ? f->help : "", false);
+		put(&o, "\n# TYPE portcullis_%s %s\n", f->name,
+		    f->type == METRIC_COUNTER ? "counter" : "gauge");
+		for (size_t j = 0; j < f->n_samples; j++) {
+			const struct metric_sample *smp = &f->samples[j];
+			put(&o, "portcullis_%s", f->name);
+			for (unsigned k = 0; k < f->n_labels; k++) {
+				put(&o, "%s%s=\"", k ? "," : "{", f->labels[k]);
+				put_escaped(&o, smp->values[k] ? smp->values[k] : "", true);
+				put(&o, "\"");
+			}
+			put(&o, "%s %llu\n", f->n_labels ? "}" : "", (unsigned long long)smp->value);
+		}
 	}
 	return o.full ? -1 : (long)o.used;
 }

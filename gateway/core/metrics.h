@@ -50,4 +50,32 @@ struct metric_histogram {
 long metrics_format_histograms(char *out, size_t outlen, size_t used,
 			       const struct metric_histogram *h, size_t n);
 
+/* A family with labels (portcullis_refusals_total{reason="acl"}): one
+ * # HELP and # TYPE, then one sample per entry. Label values must come
+ * from fixed sets (reason names, configured leg names), never from what a
+ * peer sent, or a peer could grow the series without bound; they are
+ * escaped all the same. */
+#define METRIC_LABELS_MAX 2
+enum metric_type { METRIC_COUNTER, METRIC_GAUGE };
+struct metric_sample {
+	const char *values[METRIC_LABELS_MAX]; /* one per label name */
+	uint64_t value;
+};
+struct metric_family {
+	const char *name;   /* [a-z0-9_]+, "_total" included for a counter */
+	const char *help;
+	enum metric_type type;
+	const char *labels[METRIC_LABELS_MAX]; /* [a-z_]+, n_labels of them */
+	unsigned n_labels;
+	const struct metric_sample *samples;
+	size_t n_samples;
+};
+
+/* Appends the families to out, which holds `used` bytes of text already
+ * (metrics_format's), as portcullis_<name>{...}. Returns the new length
+ * (out NUL-terminated), or -1 when out is too small or a name is not a
+ * metric or label name. */
+long metrics_append_families(char *out, size_t outlen, size_t used,
+			     const struct metric_family *families, size_t n_families);
+
 #endif

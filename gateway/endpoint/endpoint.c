@@ -684,12 +684,18 @@ static int net_peer_address(void *ctx, const struct peer_config *p, struct pc_pe
 	return transport_peer_address(p, out);
 }
 
+static const char *net_tls_version(void *ctx, const struct pc_peer *to)
+{
+	struct endpoint *ep = ctx;
+	return transport_tls_version(ep->tp, to);
+}
+
 void endpoint_call_net(struct endpoint *ep, struct call_net *out)
 {
 	*out = (struct call_net){ .ctx = ep, .request = net_request, .send = env_send,
 		.sent_by = net_sent_by, .retry_after = net_retry_after,
 		.peer_address = net_peer_address, .timer_start = env_timer_start,
-		.timer_stop = env_timer_stop };
+		.timer_stop = env_timer_stop, .tls_version = net_tls_version };
 }
 
 void endpoint_gauges(const struct endpoint *ep, struct endpoint_gauges *out)
@@ -699,6 +705,14 @@ void endpoint_gauges(const struct endpoint *ep, struct endpoint_gauges *out)
 		.peers_pinged = ep->n_pings };
 	for (unsigned i = 0; i < ep->n_pings; i++)
 		out->peers_up += ep->pings[i].up == 1;
+	for (int t = 0; t < 3; t++)
+		for (int d = 0; d < 2; d++)
+			out->messages[t][d] = transport_messages(ep->tp, (enum pc_transport)t, d);
+}
+
+const char *endpoint_tls_version(const struct endpoint *ep, const struct pc_peer *p)
+{
+	return transport_tls_version(ep->tp, p);
 }
 
 void endpoint_log_counters(const struct endpoint *ep)

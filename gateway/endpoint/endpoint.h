@@ -88,6 +88,9 @@ struct call_net {
 	 * timer_stop releases exactly once, also after it fired. */
 	void *(*timer_start)(void *ctx, unsigned ms, void (*fire)(void *arg), void *arg);
 	void (*timer_stop)(void *ctx, void *timer);
+	/* The TLS version of to's connection ("TLS1.3"), NULL when not TLS
+	 * or closed (may itself be NULL: unit tests' fakes). */
+	const char *(*tls_version)(void *ctx, const struct pc_peer *to);
 };
 
 struct endpoint *endpoint_new(struct event_base *base, const struct gateway_config *cfg);
@@ -105,8 +108,11 @@ struct endpoint_gauges {
 	unsigned listeners;
 	unsigned peers_pinged;  /* configured peers with keep-alive pings */
 	unsigned peers_up;      /* of those, the ones that answered the last ping */
+	uint64_t messages[3][2]; /* SIP messages by pc_transport: [0] received, [1] sent */
 };
 void endpoint_gauges(const struct endpoint *ep, struct endpoint_gauges *out);
+/* The TLS version of p's connection ("TLS1.3"), NULL when not TLS or closed. */
+const char *endpoint_tls_version(const struct endpoint *ep, const struct pc_peer *p);
 
 /* Log every non-zero counter (SIGUSR1 and at shutdown). */
 void endpoint_log_counters(const struct endpoint *ep);

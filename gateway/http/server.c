@@ -42,6 +42,8 @@
  * §7.2 expects x5u to be cacheable): an hour keeps a busy peer from fetching
  * it per call, and still lets a re-issued certificate spread within the day. */
 #define DOCUMENT_MAX_AGE "public, max-age=3600"
+/* Every live document's policy: only this origin's own files and fetches. */
+#define LIVE_CSP "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 struct document {
 	char path[MAX_PATH_LEN];
@@ -201,6 +203,12 @@ static void send_live(struct http_server *s, struct evhttp_request *req, const s
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	evhttp_add_header(out, "Content-Type", d->content_type);
 	evhttp_add_header(out, "Cache-Control", "no-store");
+	/* The status page is a live document: its script, styles and data come
+	 * from this listener alone, nothing inline, and no other site frames it
+	 * or reads a document as another type. Harmless on text and JSON. */
+	evhttp_add_header(out, "Content-Security-Policy", LIVE_CSP);
+	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
 	send_body(req, d->body, (size_t)n, 1);
 }
 

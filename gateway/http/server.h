@@ -32,7 +32,9 @@ typedef long (*http_fill_fn)(void *ctx, char *buf, size_t len);
 typedef bool (*http_access_fn)(void *ctx, const struct sockaddr *from);
 
 /* Serves what fill makes (at most max_len bytes) at `path`, never cached,
- * to clients `access` admits; before any access callback is set, to none. */
+ * to clients `access` admits; before any access callback is set, to none.
+ * Sent with a Content-Security-Policy allowing this origin only (no inline
+ * script or style), nosniff and no Referer. */
 int http_server_add_live(struct http_server *s, const char *path, const char *content_type,
 			 size_t max_len, http_fill_fn fill, void *ctx);
 void http_server_set_access(struct http_server *s, http_access_fn access, void *ctx);

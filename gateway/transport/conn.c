@@ -237,6 +237,31 @@ void sweep_cb(evutil_socket_t fd, short what, void *arg)
 
 unsigned transport_connection_count(const struct transport *tp) { return tp->n_conns; }
 
+uint64_t transport_messages(const struct transport *tp, enum pc_transport t, bool sent)
+{
+	return (unsigned)t < 3 ? tp->messages[t][sent ? 1 : 0] : 0;
+}
+
+const char *transport_tls_version(struct transport *tp, const struct pc_peer *p)
+{
+	if (p->transport != PC_TP_TLS)
+		return NULL;
+	struct conn *c = p->conn_id ? conn_find(tp, p->conn_id) : NULL;
+	/* A leg toward a peer names its address: our connection to it (a look,
+	 * not a use: nothing is counted as reused). */
+	for (struct conn *o = tp->conns; !c && o; o = o->next)
+		if (o->outgoing && o->transport == PC_TP_TLS && o->state == CONN_OPEN &&
+		    pc_sockaddr_equal(&o->addr, &p->addr))
+			c = o;
+	if (!c || c->state != CONN_OPEN || !c->tls)
+		return NULL;
+	switch (gnutls_protocol_get_version(c->tls)) {
+	case GNUTLS_TLS1_3: return "TLS1.3";
+	case GNUTLS_TLS1_2: return "TLS1.2";
+	default: return NULL; /* config.c allows no other */
+	}
+}
+
 void transport_conn_proven(struct transport *tp, uint64_t conn_id)
 {
 	struct conn *c = conn_find(tp, conn_id);

@@ -138,6 +138,7 @@ static void conn_deliver(struct conn *c)
 			struct pc_peer from;
 			conn_peer(c, &from);
 			counter_inc(CNT_MSG_RECEIVED);
+			tp->messages[c->transport][0]++;
 			tp->ev.on_message(tp->ev.ctx, (const char *)c->in.data, fr.length, &from);
 			buf_consume(&c->in, fr.length);
 			break;
@@ -315,6 +316,7 @@ void udp_cb(evutil_socket_t fd, short what, void *arg)
 		from.transport = PC_TP_UDP;
 		from.listener = l->index;
 		counter_inc(CNT_MSG_RECEIVED);
+		tp->messages[PC_TP_UDP][0]++;
 		struct frame fr;
 		framing_datagram((const unsigned char *)tp->dgram, (size_t)n, &tp->framing, &fr);
 		if (fr.kind != FRAME_MESSAGE) {

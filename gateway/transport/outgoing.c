@@ -177,9 +177,10 @@ int transport_send(struct transport *tp, const struct pc_peer *to, const char *d
 			*used_conn = c->id;
 		rc = conn_queue(c, data, len);
 	}
-	if (rc == PC_OK)
+	if (rc == PC_OK) {
 		counter_inc(CNT_MSG_SENT);
-	else
+		tp->messages[to->transport][1]++;
+	} else
 		counter_inc(CNT_SEND_FAILED);
 	return rc;
 }

@@ -79,6 +79,11 @@ int transport_is_local(struct transport *tp, const char *host, unsigned port);
 int transport_check_credentials(const struct gateway_config *cfg);
 
 unsigned transport_connection_count(const struct transport *tp);
+/* SIP messages received (sent false) or sent over transport t since start. */
+uint64_t transport_messages(const struct transport *tp, enum pc_transport t, bool sent);
+/* "TLS1.3" or "TLS1.2": what the open TLS connection of `p` (its conn_id,
+ * else ours to its address) negotiated; NULL when there is none. */
+const char *transport_tls_version(struct transport *tp, const struct pc_peer *p);
 /* The inbound connection conn_id delivered a valid message: it is no longer
  * subject to the first-message timeout or to eviction when its listener's
  * budget is full. */

@@ -105,6 +105,9 @@ struct transport {
 	struct event *reaper;
 	char *dgram;
 	struct framing_limits framing;
+	/* SIP messages by transport, [0] received, [1] sent (the labelled
+	 * portcullis_sip_messages_total; CNT_MSG_* count them all together). */
+	uint64_t messages[3][2];
 };
 
 /* Monotonic seconds, for the connection timeouts counted in seconds. */

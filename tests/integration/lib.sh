@@ -360,3 +360,25 @@ received_msg() {
 		hit { print }
 	' "$1" 2>/dev/null
 }
+
+# scanner_options SRC_PORT: one OPTIONS over UDP from 127.0.0.1:SRC_PORT to
+# the gateway's 5060 with a scanner's User-Agent (the built-in list refuses
+# it: REFUSAL_SCANNER); prints the answer's status line ("" if none in 2 s).
+scanner_options() {
+	python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(2)
+msg = ("OPTIONS sip:gw@127.0.0.1:5060 SIP/2.0\r\n"
+       "Via: SIP/2.0/UDP 127.0.0.1:%s;branch=z9hG4bKscan1;rport\r\n"
+       "Max-Forwards: 70\r\nFrom: <sip:scan@127.0.0.1>;tag=s1\r\nTo: <sip:gw@127.0.0.1>\r\n"
+       "Call-ID: scan-1@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nUser-Agent: friendly-scanner\r\n"
+       "Content-Length: 0\r\n\r\n" % sys.argv[1])
+s.sendto(msg.encode(), ("127.0.0.1", 5060))
+try:
+    print(s.recv(4096).decode(errors="replace").split("\r\n")[0])
+except socket.timeout:
+    print("")
+PY
+}

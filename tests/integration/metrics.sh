@@ -7,7 +7,8 @@
 # parse, Prometheus cannot read it, a source outside http.allow gets the
 # metrics or health (it must get 403, and no figure), a method other than
 # GET/HEAD or a path variant reaches them, the x5u document stops being
-# served to every source, or a bad http.allow passes --check-config.
+# served to every source, a bad http.allow passes --check-config, or a
+# provoked refusal is not counted under its reason (labelled families).
 . "$TESTS/integration/lib.sh"
 
 STIR="stir = { certificate = \"$CERTS/sti.crt\"; key = \"$CERTS/sti.key\";
@@ -56,6 +57,30 @@ grep -qx "# TYPE portcullis_call_mos histogram" "$WORK/after.txt" || fail "no MO
 grep -qx "# TYPE portcullis_messages_received_total counter" "$WORK/after.txt" || fail "no counter TYPE line"
 # The same figure as the SIGUSR1 log (nothing received between the two).
 [ "$(counter messages_received)" = "$after" ] || fail "/metrics and the counter log disagree"
+
+# Labelled families: a refusal under its reason's name, the call under its
+# legs, every label value from a fixed set (no peer-chosen text).
+[ "$(scanner_options 15097)" = "SIP/2.0 403 Forbidden" ] || fail "the scanner's OPTIONS was not refused"
+scrape "$WORK/labels.txt"
+[ "$(metric 'portcullis_refusals_total{reason="scanner"}' "$WORK/labels.txt")" = 1 ] ||
+	fail "the scanner refusal is not counted under its reason: $(grep refusals_total "$WORK/labels.txt" | grep -v ' 0$')"
+[ "$(metric 'portcullis_refusals_total{reason="acl"}' "$WORK/labels.txt")" = 0 ] || fail "refusals_total{reason=acl} moved"
+[ "$(metric 'portcullis_calls_started_total{leg="inside",direction="in"}' "$WORK/labels.txt")" = 1 ] &&
+	[ "$(metric 'portcullis_calls_started_total{leg="outside",direction="out"}' "$WORK/labels.txt")" = 1 ] &&
+	[ "$(metric 'portcullis_calls_started_total{leg="outside",direction="in"}' "$WORK/labels.txt")" = 0 ] ||
+	fail "the call is not counted under its legs: $(grep calls_started_total "$WORK/labels.txt")"
+# The call went in over UDP and out over TLS (the trunk).
+[ "$(metric 'portcullis_sip_messages_total{transport="udp",direction="in"}' "$WORK/labels.txt")" -ge 3 ] &&
+	[ "$(metric 'portcullis_sip_messages_total{transport="tls",direction="out"}' "$WORK/labels.txt")" -ge 3 ] &&
+	[ "$(metric 'portcullis_sip_messages_total{transport="tcp",direction="in"}' "$WORK/labels.txt")" = 0 ] ||
+	fail "messages not counted by transport: $(grep sip_messages_total "$WORK/labels.txt")"
+grep -qx '# TYPE portcullis_call_legs gauge' "$WORK/labels.txt" &&
+	[ "$(metric 'portcullis_call_legs{transport="tls",suite="AEAD_AES_256_GCM"}' "$WORK/labels.txt")" = 0 ] ||
+	fail "no call_legs gauge by transport and suite"
+# Label values come only from the fixed sets: scanner, the legs, transports, suites.
+grep -o '{[^}]*}' "$WORK/labels.txt" | grep -vE '^\{(reason="[a-z_]+"|leg="(inside|outside)",direction="(in|out)"|transport="(udp|tcp|tls)",(suite="([A-Z0-9_]+|none)"|direction="(in|out)"))\}$' &&
+	fail "a label value outside the fixed sets"
+cp "$WORK/labels.txt" "$WORK/after.txt" # promtool checks the labelled text below
 
 hdr=$(curl -s -D - -o /dev/null --max-time 5 "$H/metrics")
 grep -qi "^Content-Type: text/plain; version=0.0.4" <<<"$hdr" || fail "wrong Content-Type: $hdr"

@@ -766,10 +766,123 @@ static void legacy_peer_recognised(void **state)
 	assert_false(stir_legacy_form(""));
 }
 
+/* The observers' view (call_view.c, /calls): state names, times on the
+ * call layer's clock, the legs, and the caller only as privacy allows. */
+struct seen {
+	unsigned n;
+	struct b2bua_call_view v;
+	char from[300], to[300];
+};
+
+static bool see_call(void *arg, const struct b2bua_call_view *v)
+{
+	struct seen *s = arg;
+	s->n++;
+	s->v = *v;
+	snprintf(s->from, sizeof(s->from), "%s", v->from ? v->from : "(hidden)");
+	snprintf(s->to, sizeof(s->to), "%s", v->to);
+	return true;
+}
+
+static void invite_from(struct call *c, const char *from, const char *privacy)
+{
+	char text[1200];
+	int n = snprintf(text, sizeof(text),
+			 "INVITE sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKview\r\n"
+			 "From: %s;tag=atag\r\nTo: <sip:bob@127.0.0.1:5060>\r\n"
+			 "Call-ID: view@127.0.0.1\r\nCSeq: 1 INVITE\r\n%s"
+			 "Content-Length: 0\r\n\r\n", from, privacy);
+	msg_t *m = sipmsg_parse(text, (size_t)n);
+	assert_non_null(m);
+	call_view_keep_from(c, sip_object(m));
+	msg_destroy(m);
+}
+
+static void observers_view(void **state)
+{
+	(void)state;
+	struct a_dialog d;
+	new_dialog(&d, "view-1@127.0.0.1");
+	uint64_t t0 = now_ms;
+	a_request(&d, "INVITE", 1, sdp_a);
+	struct call *c = the_call();
+	struct seen s = { 0 };
+	b2bua_foreach_call(gw, see_call, &s);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.v.state, "setup");
+	assert_int_equal(s.v.started_ms, t0);
+	assert_int_equal(s.v.answered_ms, 0);
+	msg_destroy(take(TO_A, "SIP/2.0 100"));
+	msg_t *inv = take(TO_B, "INVITE ");
+	b_answers(inv, 180, NULL);
+	msg_destroy(a_gets(&d, "SIP/2.0 180"));
+	b2bua_foreach_call(gw, see_call, &s);
+	assert_string_equal(s.v.state, "early");
+	advance(1500);
+	b_answers(inv, 200, sdp_b);
+	msg_destroy(inv);
+	msg_destroy(take(TO_B, "ACK "));
+	msg_destroy(a_gets(&d, "SIP/2.0 200"));
+	a_ack(&d, 1, NULL);
+	memset(&s, 0, sizeof(s));
+	b2bua_foreach_call(gw, see_call, &s);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.v.state, "answered");
+	assert_int_equal(s.v.answered_ms, t0 + 1500);
+	assert_int_equal(s.v.id, c->id);
+	assert_string_equal(s.from, "sip:alice@127.0.0.1:5070");
+	assert_string_equal(s.to, "sip:bob@127.0.0.1:5060");
+	assert_int_equal(s.v.auth_failures, 0);
+	assert_string_equal(s.v.legs[0].side, "caller");
+	assert_string_equal(s.v.legs[0].leg, "inside");
+	assert_string_equal(s.v.legs[1].side, "callee");
+	assert_string_equal(s.v.legs[1].leg, "outside");
+	assert_int_equal(s.v.legs[0].peer->transport, PC_TP_UDP);
+	assert_null(s.v.legs[0].srtp_suite); /* plain RTP both ways */
+	assert_int_equal(s.v.n_streams, 1);
+	assert_non_null(s.v.streams[0]);
+	assert_int_equal(b2bua_calls_started(gw, 0, false), 1);
+	assert_int_equal(b2bua_calls_started(gw, 1, true), 1);
+	assert_int_equal(b2bua_calls_started(gw, 1, false), 0);
+	assert_int_equal(b2bua_calls_started(gw, CFG_MAX_LEGS, false), 0);
+
+	/* Privacy: header, user and id hide the From, and so does an unreadable
+	 * Privacy; none shows it, display name and all. */
+	const char *hiding[] = { "Privacy: user\r\n", "Privacy: header\r\n", "Privacy: id\r\n",
+				 "Privacy: none;user\r\n", "Privacy: ;;\r\n" };
+	for (size_t i = 0; i < sizeof(hiding) / sizeof(hiding[0]); i++) {
+		invite_from(c, "\"Alice\" <sip:alice@127.0.0.1>", hiding[i]);
+		assert_null(c->shown_from);
+	}
+	invite_from(c, "\"<img src=x>\" <sip:alice@127.0.0.1>", "Privacy: none\r\n");
+	assert_string_equal(c->shown_from, "\"<img src=x>\" <sip:alice@127.0.0.1>");
+	/* A display name too long is cut, never inside a UTF-8 character. */
+	char from[400];
+	size_t at = 0;
+	from[at++] = '"';
+	for (int i = 0; i < 150; i++) {
+		from[at++] = '\xc3';
+		from[at++] = '\xa9';
+	}
+	snprintf(from + at, sizeof(from) - at, "\" <sip:alice@127.0.0.1>");
+	invite_from(c, from, "");
+	assert_non_null(c->shown_from);
+	size_t len = strlen(c->shown_from);
+	assert_true(len <= 255 && len >= 250);
+	assert_int_equal(len % 2, 1); /* the quote and whole two-byte characters */
+	a_hangs_up(&d, 2, c);
+	settle();
+	memset(&s, 0, sizeof(s));
+	b2bua_foreach_call(gw, see_call, &s);
+	assert_int_equal(s.n, 0); /* closed calls are not shown */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(basic_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(observers_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(late_offer, setup, teardown),
 		cmocka_unit_test_setup_teardown(b_200_retransmitted, setup, teardown),
 		cmocka_unit_test_setup_teardown(invite_timeout, setup, teardown),

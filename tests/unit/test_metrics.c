@@ -1,8 +1,9 @@
 /* The Prometheus exposition of core/metrics.c: exact text for chosen
  * counters and gauges, HELP escaping, the microsecond counter in seconds,
  * a buffer one byte short refused rather than cut mid-line, the widest
- * output well inside observe.c's buffer, and metric names the format
- * cannot carry refused rather than sent. */
+ * output well inside observe.c's buffer, metric names the format cannot
+ * carry refused rather than sent, and labelled families (escaped values,
+ * bad label names refused). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -132,6 +133,68 @@ static void test_widest_fits_with_room(void **state)
 	assert_true(n > 0 && n < 40 * 1024);
 }
 
+/* A labelled family byte for byte, appended after what is there already;
+ * label values escaped; no labels writes a bare sample. */
+static void test_families_exact(void **state)
+{
+	(void)state;
+	memcpy(out, "x\n", 3);
+	const struct metric_sample reasons[] = {
+		{ { "acl" }, 3 },
+		{ { "odd\"quote\\back\nline" }, 0 },
+	};
+	const struct metric_sample legs[] = {
+		{ { "inside", "in" }, 1 },
+		{ { "outside", "out" }, 18446744073709551615u },
+	};
+	const struct metric_sample bare[] = { { { NULL }, 5 } };
+	const struct metric_family f[] = {
+		{ "refusals_total", "Refusals by reason.", METRIC_COUNTER, { "reason" }, 1, reasons, 2 },
+		{ "calls_started_total", "Calls by leg.", METRIC_COUNTER, { "leg", "direction" }, 2,
+		  legs, 2 },
+		{ "legs", "Legs.", METRIC_GAUGE, { NULL }, 0, bare, 1 },
+	};
+	long n = metrics_append_families(out, sizeof(out), 2, f, 3);
+	const char *want = "x\n"
+		"# HELP portcullis_refusals_total Refusals by reason.\n"
+		"# TYPE portcullis_refusals_total counter\n"
+		"portcullis_refusals_total{reason=\"acl\"} 3\n"
+		"portcullis_refusals_total{reason=\"odd\\\"quote\\\\back\\nline\"} 0\n"
+		"# HELP portcullis_calls_started_total Calls by leg.\n"
+		"# TYPE portcullis_calls_started_total counter\n"
+		"portcullis_calls_started_total{leg=\"inside\",direction=\"in\"} 1\n"
+		"portcullis_calls_started_total{leg=\"outside\",direction=\"out\"} 18446744073709551615\n"
+		"# HELP portcullis_legs Legs.\n"
+		"# TYPE portcullis_legs gauge\n"
+		"portcullis_legs 5\n";
+	assert_string_equal(out, want);
+	assert_int_equal(n, (long)strlen(want));
+	/* One byte short of the NUL: refused, not cut. */
+	static char small[4096];
+	memcpy(small, "x\n", 3);
+	assert_int_equal(metrics_append_families(small, (size_t)n, 2, f, 3), -1);
+	assert_int_equal(metrics_append_families(small, (size_t)n + 1, 2, f, 3), n);
+	assert_int_equal(metrics_append_families(small, 2, 2, f, 3), -1);
+}
+
+/* Names the format cannot carry are refused: a bad family, label name, a
+ * reserved "__" label or one starting with a digit, too many labels. */
+static void test_family_bad_names_refused(void **state)
+{
+	(void)state;
+	const struct metric_sample smp[] = { { { "a", "b" }, 1 } };
+	const struct metric_family bad[] = {
+		{ "bad-name", "h", METRIC_COUNTER, { "reason" }, 1, smp, 1 },
+		{ "ok", "h", METRIC_COUNTER, { "Reason" }, 1, smp, 1 },
+		{ "ok", "h", METRIC_COUNTER, { "__name" }, 1, smp, 1 },
+		{ "ok", "h", METRIC_COUNTER, { "1x" }, 1, smp, 1 },
+		{ "ok", "h", METRIC_COUNTER, { "a", "b=\"c\"" }, 2, smp, 1 },
+		{ "ok", "h", METRIC_COUNTER, { "a", "b" }, 3, smp, 1 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(metrics_append_families(out, sizeof(out), 0, &bad[i], 1), -1);
+}
+
 static void test_every_counter_described(void **state)
 {
 	(void)state;
@@ -152,6 +215,8 @@ int main(void)
 		cmocka_unit_test(test_short_buffer),
 		cmocka_unit_test(test_widest_fits_with_room),
 		cmocka_unit_test(test_every_counter_described),
+		cmocka_unit_test(test_families_exact),
+		cmocka_unit_test(test_family_bad_names_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

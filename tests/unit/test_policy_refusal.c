@@ -4,7 +4,7 @@
  * rows say the same thing, and each row still answers and counts what the
  * gateway answered and counted before the reasons existed (the statuses,
  * phrases and counter names the integration tests and the documentation
- * rely on). */
+ * rely on), and each has a fixed metrics label of its own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -73,6 +73,24 @@ static void no_row_outside_the_enum(void **state)
 	assert_null(refusal_get(REFUSAL_NONE));
 	assert_null(refusal_get(REFUSAL__COUNT));
 	assert_null(refusal_get((enum pc_refusal)-1));
+}
+
+/* Every reason has a metrics label value of its own, [a-z_]+, and none
+ * outside the enum: portcullis_refusals_total{reason} is a fixed set. */
+static void every_reason_has_a_distinct_label(void **state)
+{
+	(void)state;
+	for (int r = REFUSAL_NONE + 1; r < REFUSAL__COUNT; r++) {
+		const char *n = refusal_name((enum pc_refusal)r);
+		assert_non_null(n);
+		assert_true(n[0] != '\0');
+		assert_int_equal(strspn(n, "abcdefghijklmnopqrstuvwxyz_"), strlen(n));
+		for (int q = REFUSAL_NONE + 1; q < r; q++)
+			assert_string_not_equal(n, refusal_name((enum pc_refusal)q));
+	}
+	assert_null(refusal_name(REFUSAL_NONE));
+	assert_null(refusal_name(REFUSAL__COUNT));
+	assert_string_equal(refusal_name(REFUSAL_ACL), "acl");
 }
 
 /* What each reason answered and counted before the table: pinned. */
@@ -221,6 +239,7 @@ int main(void)
 		cmocka_unit_test(every_reason_has_a_row_for_the_wire),
 		cmocka_unit_test(no_two_rows_are_the_same),
 		cmocka_unit_test(no_row_outside_the_enum),
+		cmocka_unit_test(every_reason_has_a_distinct_label),
 		cmocka_unit_test(rows_keep_the_wire_and_the_counters),
 		cmocka_unit_test(verdicts_take_their_row),
 		cmocka_unit_test(policy_names_its_reasons),

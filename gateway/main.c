@@ -21,6 +21,7 @@
 #include "keyholder/keyholder.h"
 #include "media/media.h"
 #include "observe.h"
+#include "reload.h"
 #include "sandbox/sandbox.h"
 #include "sip/msg.h"
 #include "transport/transport.h"
@@ -89,6 +90,28 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
 	endpoint_log_counters(lc->ep);
 	log_info("counter calls = %u", b2bua_call_count(lc->b2bua));
 	log_info("counter media_streams = %u", media_engine_stream_count(lc->media));
+}
+
+/* SIGHUP: the file again (gateway/reload.c); the report is logged there. */
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	char report[1536];
+	log_info("received SIGHUP, reloading");
+	gateway_reload(arg, report, sizeof(report));
+}
+
+/* log_target = "syslog": the socket is connected now, before the sandbox
+ * refuses new Unix sockets; the key holder, already forked, keeps stderr. */
+static int open_log_target(const struct gateway_config *cfg)
+{
+	if (strcmp(cfg->log_target, "syslog") != 0)
+		return 0;
+	if (log_open_syslog(cfg->log_syslog_socket, cfg->log_facility) < 0) {
+		log_warn("%s: log_target syslog: cannot connect to %s", cfg->source,
+			 cfg->log_syslog_socket);
+		return -1;
+	}
+	return 0;
 }
 
 /* Every HOUSEKEEPING_S seconds, free heap beyond HEAP_SLACK goes back to
@@ -332,9 +355,13 @@ static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
 }
 
 /* Signals and housekeeping around the loop, until a stop signal. */
-static void run_loop(struct loop_ctx *lc, const struct gateway_config *cfg)
+static void run_loop(struct loop_ctx *lc, const struct gateway_config *cfg,
+		     struct reload_ctx *reload)
 {
 	struct event_base *base = lc->base;
+	struct event *sighup = evsignal_new(base, SIGHUP, on_hup, reload);
+	if (sighup)
+		event_add(sighup, NULL);
 	struct event *sigint = evsignal_new(base, SIGINT, on_stop_signal, lc);
 	struct event *sigterm = evsignal_new(base, SIGTERM, on_stop_signal, lc);
 	struct event *sigusr1 = evsignal_new(base, SIGUSR1, on_usr1, lc);
@@ -354,6 +381,8 @@ static void run_loop(struct loop_ctx *lc, const struct gateway_config *cfg)
 	event_free(sigint);
 	event_free(sigterm);
 	event_free(sigusr1);
+	if (sighup)
+		event_free(sighup);
 	if (housekeeping)
 		event_free(housekeeping);
 }
@@ -383,6 +412,10 @@ int main(int argc, char **argv)
 	 * holder, before any key file, socket or peer byte. */
 	if (raise_fd_limit(&cfg) < 0 || sandbox_no_dumps() < 0 || keyholder_start(&cfg, &user) < 0)
 		return 1;
+	if (open_log_target(&cfg) < 0) {
+		keyholder_stop();
+		return 1;
+	}
 	if (gnutls_global_init() < 0 || sipmsg_init() < 0) {
 		log_err("library initialisation failed");
 		keyholder_stop();
@@ -406,11 +439,14 @@ int main(int argc, char **argv)
 		keyholder_stop();
 		return 1;
 	}
-	run_loop(&lc, &cfg);
+	struct reload_ctx reload = { .cfg = &cfg, .path = o.config_path,
+				     .user_override = o.user_override != NULL, .b2bua = lc.b2bua };
+	run_loop(&lc, &cfg, &reload);
 	event_free(kh_watch);
 	shutdown_all(&lc);
 	keyholder_stop();
 	gnutls_global_deinit();
 	log_info("stopped");
+	log_close_syslog();
 	return lc.exit_status;
 }

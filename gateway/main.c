@@ -440,7 +440,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct reload_ctx reload = { .cfg = &cfg, .path = o.config_path,
-				     .user_override = o.user_override != NULL, .b2bua = lc.b2bua };
+				     .user_override = o.user_override != NULL, .b2bua = lc.b2bua,
+				     .transport = endpoint_transport(lc.ep) };
 	run_loop(&lc, &cfg, &reload);
 	event_free(kh_watch);
 	shutdown_all(&lc);

@@ -19,6 +19,7 @@
 #include "b2bua/b2bua.h"
 #include "config/diff.h"
 #include "core/log.h"
+#include "transport/transport.h"
 
 /* Refused: logged once, the running configuration untouched. */
 static int refuse(char *report, size_t len, const char *why)
@@ -48,8 +49,16 @@ int gateway_reload(void *ctx, char *report, size_t len)
 		free(cand);
 		return refuse(report, len, err);
 	}
+	/* Certificates and CA bundles, loaded before anything changes; the
+	 * reason is logged by the transport. */
+	struct transport_creds *creds = transport_creds_load(rc->transport, cand);
+	if (!creds) {
+		free(cand);
+		return refuse(report, len, "a certificate or CA bundle did not load (see the line above)");
+	}
 	memcpy(rc->cfg, cand, sizeof(*cand));
 	free(cand);
+	transport_creds_install(rc->transport, creds);
 	/* Validated above with the same rules: this cannot fail but for a
 	 * bug, and then the guard keeps its running lists. */
 	if (b2bua_reload_apply(rc->b2bua, err, sizeof(err)) < 0)

@@ -10,6 +10,7 @@
 #include "config/config.h"
 
 struct b2bua;
+struct transport;
 
 /* What gateway_reload's ctx points to; main.c owns it. */
 struct reload_ctx {
@@ -17,6 +18,7 @@ struct reload_ctx {
 	const char *path;           /* the file (NULL: the embedded default) */
 	bool user_override;         /* --user given: the file's user is not compared */
 	struct b2bua *b2bua;
+	struct transport *transport; /* its TLS credentials are re-read */
 };
 
 /* 0 when the file's configuration now runs (keys that need a restart keep

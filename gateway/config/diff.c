@@ -67,18 +67,62 @@ static void keep_field(const struct gateway_config *run, struct gateway_config *
 	}
 }
 
-/* Listeners and peers: a changed number or order is one key, else each
- * entry that differs in anything (address, port, transport, TLS files). */
+/* A listener's or peer's TLS settings that a reload applies: the
+ * certificate chain, CA bundle and what the other side must show are read
+ * again into new credentials for new handshakes (transport_creds_load); the
+ * private key lives in the key holder, which cannot read files. */
+static void same_tls_reloadables(const struct tls_config *r, struct tls_config *c)
+{
+	memcpy(c->certificate, r->certificate, sizeof(c->certificate));
+	memcpy(c->ca, r->ca, sizeof(c->ca));
+	c->verify_peer = r->verify_peer;
+	memcpy(c->peer_names, r->peer_names, sizeof(c->peer_names));
+	c->n_peer_names = r->n_peer_names;
+}
+
+/* One listener or peer (`size` bytes, its tls_config at tls_off): anything
+ * beyond the reloadable TLS settings and the key keeps the whole entry;
+ * else a new key alone is kept and named. */
+static void keep_entry(const void *run, void *cand, size_t size, size_t tls_off, const char *label,
+		       const char *name, struct names *nm)
+{
+	static union {
+		struct listener_config l;
+		struct peer_config p;
+	} copy;
+	_Static_assert(sizeof(copy) >= sizeof(struct listener_config) &&
+		       sizeof(copy) >= sizeof(struct peer_config), "copy holds an entry");
+	const struct tls_config *rt = (const struct tls_config *)((const char *)run + tls_off);
+	struct tls_config *ct = (struct tls_config *)((char *)cand + tls_off);
+	memcpy(&copy, cand, size);
+	struct tls_config *kt = (struct tls_config *)((char *)&copy + tls_off);
+	same_tls_reloadables(rt, kt);
+	memcpy(kt->key, rt->key, sizeof(kt->key));
+	char key[CFG_NAME_MAX + 32];
+	if (memcmp(run, &copy, size) != 0) {
+		snprintf(key, sizeof(key), "%s[%s]", label, name);
+		add_name(nm, "%s", key);
+		memcpy(cand, run, size);
+	} else if (strcmp(rt->key, ct->key) != 0) {
+		snprintf(key, sizeof(key), "%s[%s].tls.key", label, name);
+		add_name(nm, "%s", key);
+		memcpy(ct->key, rt->key, sizeof(ct->key));
+	}
+}
+
+/* Listeners and peers: a changed number is one key (and every entry is
+ * kept), else each entry is compared on its own. */
 #define KEEP_LIST(run, cand, arr, n, label, nm) do {                                       \
 	if ((run)->n != (cand)->n) {                                                       \
 		add_name(nm, "%s (their number)", label);                                  \
+		memcpy((cand)->arr, (run)->arr, sizeof((run)->arr));                       \
+		(cand)->n = (run)->n;                                                      \
 	} else {                                                                           \
 		for (unsigned i_ = 0; i_ < (run)->n; i_++)                                 \
-			if (memcmp(&(run)->arr[i_], &(cand)->arr[i_], sizeof((run)->arr[i_]))) \
-				add_name(nm, label "[%s]", (run)->arr[i_].name);           \
+			keep_entry(&(run)->arr[i_], &(cand)->arr[i_], sizeof((run)->arr[i_]), \
+				   offsetof(__typeof__((run)->arr[0]), tls), label,        \
+				   (run)->arr[i_].name, nm);                               \
 	}                                                                                  \
-	memcpy((cand)->arr, (run)->arr, sizeof((run)->arr));                               \
-	(cand)->n = (run)->n;                                                              \
 } while (0)
 
 /* A leg's keys that decide what exists (relay ports, signing keys, the

@@ -102,6 +102,67 @@ void transport_free(struct transport *tp)
 	free(tp);
 }
 
+struct transport_creds {
+	struct tls_cred *listener[CFG_MAX_LISTENERS];
+	struct tls_cred *peer[CFG_MAX_PEERS];
+};
+
+void transport_creds_free(struct transport_creds *c)
+{
+	if (!c)
+		return;
+	for (unsigned i = 0; i < CFG_MAX_LISTENERS; i++)
+		tls_cred_unref(c->listener[i]);
+	for (unsigned i = 0; i < CFG_MAX_PEERS; i++)
+		tls_cred_unref(c->peer[i]);
+	free(c);
+}
+
+/* The candidate's listeners and peers are the running ones (config/diff.c
+ * kept them), so entry i is tp's listener or peer i. */
+struct transport_creds *transport_creds_load(const struct transport *tp, const struct gateway_config *cand)
+{
+	struct transport_creds *c = calloc(1, sizeof(*c));
+	char label[96];
+	if (!c)
+		return NULL;
+	for (unsigned i = 0; i < tp->n_listeners && i < cand->n_listeners; i++) {
+		if (!tp->listeners[i].tls_ready)
+			continue;
+		snprintf(label, sizeof(label), "listener %s", cand->listeners[i].name);
+		if (!(c->listener[i] = tls_cred_load(&cand->listeners[i].tls, label, true)))
+			goto fail;
+	}
+	for (unsigned i = 0; i < tp->n_peers && i < cand->n_peers; i++) {
+		if (!tp->peers[i].tls_ready)
+			continue;
+		snprintf(label, sizeof(label), "peer %s", cand->peers[i].name);
+		if (!(c->peer[i] = tls_cred_load(&cand->peers[i].tls, label, true)))
+			goto fail;
+	}
+	return c;
+fail:
+	transport_creds_free(c);
+	return NULL;
+}
+
+void transport_creds_install(struct transport *tp, struct transport_creds *c)
+{
+	for (unsigned i = 0; i < tp->n_listeners; i++) {
+		if (c->listener[i]) {
+			tls_ctx_set_cred(&tp->listeners[i].tls, c->listener[i]);
+			c->listener[i] = NULL;
+		}
+	}
+	for (unsigned i = 0; i < tp->n_peers; i++) {
+		if (c->peer[i]) {
+			tls_ctx_set_cred(&tp->peers[i].tls, c->peer[i]);
+			c->peer[i] = NULL;
+		}
+	}
+	transport_creds_free(c);
+}
+
 static int check_one(const struct tls_config *tls, bool server, const char *kind, const char *name)
 {
 	struct tls_ctx ctx;

@@ -35,6 +35,30 @@ except socket.timeout:
 PY
 }
 
+# own_cert: the outside listener presents $WORK/tls.crt (a copy the test may
+# replace) rather than the shared development certificate.
+own_cert() {
+	sed -i "0,\|$CERTS/gateway.crt|s||$WORK/tls.crt|" "$WORK/gw.conf"
+}
+
+# served_cert: the first certificate the outside TLS listener presents, PEM.
+served_cert() {
+	gnutls-cli --x509cafile "$CERTS/ca.crt" --x509certfile "$CERTS/trunk.crt" \
+		--x509keyfile "$CERTS/trunk.key" --print-cert -p 5061 127.0.0.1 </dev/null 2>/dev/null |
+		awk '/BEGIN CERT/ { on = 1 } on { print } /END CERT/ { exit }'
+}
+first_cert() { awk '/BEGIN CERT/ { on = 1 } on { print } /END CERT/ { exit }' "$1"; }
+
+# renew OUT [KEY]: a new certificate for the gateway's names signed by the
+# development CA, for the gateway's key (or KEY, a new one).
+renew() {
+	local key=${2:-$CERTS/gateway.key}
+	certtool --generate-certificate --load-privkey "$key" --load-ca-certificate "$CERTS/ca.crt" \
+		--load-ca-privkey "$CERTS/ca.key" --template "$TESTS/../certs/templates/gateway.cfg" \
+		--outfile "$1.tmp" 2>/dev/null || fail "cannot make a certificate"
+	mv "$1.tmp" "$1"
+}
+
 # reload_and_wait: SIGHUP, then the next "reload:" line (applied or refused).
 reload_and_wait() {
 	local before
@@ -49,7 +73,9 @@ reload_and_wait() {
 
 ABUSE_V1='abuse = { deny = [ "127.0.0.9" ]; };'
 ABUSE_V2='abuse = { deny = [ "127.0.0.9", "127.0.0.5" ]; };'
+cp "$CERTS/gateway.crt" "$WORK/tls.crt"
 call_config "$WORK/gw.conf" "$ABUSE_V1"
+own_cert
 start_trunk uas_trunk.xml
 start_gateway "$WORK/gw.conf"
 
@@ -64,16 +90,17 @@ relay_ports
 # The new file: 127.0.0.5 denied, a new route before the old ones (calls
 # from inside to user 555 go to a static contact), log level info.
 call_config "$WORK/gw.conf" "$ABUSE_V2"
+own_cert
 sed -i 's/^routes = (/routes = (\n  { from_leg = "inside"; user = "555"; to_leg = "outside"; transport = "udp"; address = "127.0.0.1"; port = 5999; },/' "$WORK/gw.conf"
 echo 'log_level = "info";' >>"$WORK/gw.conf"
 reload_and_wait
 grep -q "reload: applied $WORK/gw.conf\$" "$WORK/gateway.log" || { tail "$WORK/gateway.log" >&2; fail "reload not applied cleanly"; }
 
 # Media still flows both ways through the call set up before the reload.
-"$PROBE" --bind 16000 --to "$in_port" --count 30 --ssrc 1111 >"$WORK/phone_probe.out" 2>&1 &
+"$PROBE" --bind 16000 --to "$in_port" --count 50 --ssrc 1111 >"$WORK/phone_probe.out" 2>&1 &
 PHONE_PROBE=$!
 sleep 0.2
-"$PROBE" --bind 17000 --to "$out_port" --count 30 --ssrc 2222 \
+"$PROBE" --bind 17000 --to "$out_port" --count 50 --ssrc 2222 \
 	--send "AEAD_AES_256_GCM:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKyw=" \
 	--recv "AEAD_AES_256_GCM:$offered_key" >"$WORK/trunk_probe.out" 2>&1 || fail "SRTP side: no media after the reload"
 wait $PHONE_PROBE || fail "plain side: no media after the reload"
@@ -108,18 +135,40 @@ reload_and_wait
 grep -qE "reload refused.*gw.conf:[0-9]+: abuse.deny" "$WORK/gateway.log" || fail "bad network not reported with file:line"
 [ "$(options 127.0.0.5)" != 200 ] || fail "a refused reload changed the deny list"
 
-# A changed listener port and certificate: restart required, the rest applies,
-# the old listener still serves.
+# A changed listener port: restart required, the rest applies, the old
+# listener still serves.
 cp "$WORK/gw.good" "$WORK/gw.conf"
 sed -i 's/port = 5060; },/port = 5062; },/; s/"127.0.0.9", "127.0.0.5"/"127.0.0.9"/' "$WORK/gw.conf"
-cp "$CERTS/gateway.crt" "$WORK/renewed.crt"
-sed -i "0,\|$CERTS/gateway.crt|s||$WORK/renewed.crt|" "$WORK/gw.conf" # the listener's, not the peer's
 reload_and_wait
-grep -q "restart required: listeners\[inside-udp\], listeners\[inside-tcp\], listeners\[outside-tls\] (running" \
+grep -q "restart required: listeners\[inside-udp\], listeners\[inside-tcp\] (running values kept)" \
 	"$WORK/gateway.log" || fail "listener changes not reported as restart required"
 [ "$(options 127.0.0.1)" = 200 ] || fail "the old listener stopped serving"
 [ "$(options 127.0.0.5)" = 200 ] || fail "the rest of a reload with restart-only keys was not applied"
 ss -lun | grep -q ":5062 " && fail "a listener was half-applied"
+
+# A certificate renewed in place: new handshakes present it, a TLS
+# connection opened before keeps working.
+cp "$WORK/gw.good" "$WORK/gw.conf"
+[ "$(served_cert)" = "$(first_cert "$CERTS/gateway.crt")" ] || fail "not serving the first certificate"
+python3 "$TESTS/integration/reload_tls_hold.py" "$CERTS" "$WORK/held" >"$WORK/held.out" 2>&1 &
+HELD=$!
+PIDS="$PIDS $HELD"
+for _ in $(seq 100); do [ -f "$WORK/held.ready" ] && break; sleep 0.05; done
+[ -f "$WORK/held.ready" ] || fail "the held TLS connection did not open"
+renew "$WORK/tls.crt"
+reload_and_wait
+[ "$(served_cert)" = "$(first_cert "$WORK/tls.crt")" ] || fail "new handshakes do not present the renewed certificate"
+touch "$WORK/held.go"
+wait $HELD || { cat "$WORK/held.out" >&2; fail "the TLS connection opened before the reload did not survive it"; }
+# A certificate for another key: the key holder's key cannot change without
+# a restart; refused, the renewed one still served.
+certtool --generate-privkey --key-type=ecdsa --outfile "$WORK/other.key" 2>/dev/null
+cp "$WORK/tls.crt" "$WORK/tls.keep"
+renew "$WORK/tls.crt" "$WORK/other.key"
+reload_and_wait
+grep -q "not for the key the key holder holds" "$WORK/gateway.log" || fail "a certificate for another key was not refused"
+[ "$(served_cert)" = "$(first_cert "$WORK/tls.keep")" ] || fail "a refused certificate was served"
+mv "$WORK/tls.keep" "$WORK/tls.crt"
 
 # Many reloads: no crash, no descriptor leak.
 cp "$WORK/gw.good" "$WORK/gw.conf"

@@ -101,7 +101,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 }
 
 /* log_target = "syslog": the socket is connected now, before the sandbox
- * refuses new Unix sockets; the key holder, already forked, keeps stderr. */
+ * refuses new Unix sockets; the key holder, forked next, keeps stderr. */
 static int open_log_target(const struct gateway_config *cfg)
 {
 	if (strcmp(cfg->log_target, "syslog") != 0)
@@ -410,12 +410,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* The descriptor limit while still allowed to raise it; then the key
 	 * holder, before any key file, socket or peer byte. */
-	if (raise_fd_limit(&cfg) < 0 || sandbox_no_dumps() < 0 || keyholder_start(&cfg, &user) < 0)
+	if (raise_fd_limit(&cfg) < 0 || sandbox_no_dumps() < 0 || open_log_target(&cfg) < 0 ||
+	    keyholder_start(&cfg, &user) < 0)
 		return 1;
-	if (open_log_target(&cfg) < 0) {
-		keyholder_stop();
-		return 1;
-	}
 	if (gnutls_global_init() < 0 || sipmsg_init() < 0) {
 		log_err("library initialisation failed");
 		keyholder_stop();

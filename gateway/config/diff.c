@@ -112,7 +112,7 @@ static void keep_entry(const void *run, void *cand, size_t size, size_t tls_off,
 
 /* Listeners and peers: a changed number is one key (and every entry is
  * kept), else each entry is compared on its own. */
-#define KEEP_LIST(run, cand, arr, n, label, nm) do {                                       \
+#define KEEP_LIST(run, cand, arr, n, type, label, nm) do {                                 \
 	if ((run)->n != (cand)->n) {                                                       \
 		add_name(nm, "%s (their number)", label);                                  \
 		memcpy((cand)->arr, (run)->arr, sizeof((run)->arr));                       \
@@ -120,7 +120,7 @@ static void keep_entry(const void *run, void *cand, size_t size, size_t tls_off,
 	} else {                                                                           \
 		for (unsigned i_ = 0; i_ < (run)->n; i_++)                                 \
 			keep_entry(&(run)->arr[i_], &(cand)->arr[i_], sizeof((run)->arr[i_]), \
-				   offsetof(__typeof__((run)->arr[0]), tls), label,        \
+				   offsetof(type, tls), label,                             \
 				   (run)->arr[i_].name, nm);                               \
 	}                                                                                  \
 } while (0)
@@ -212,8 +212,8 @@ unsigned config_keep_restart_only(const struct gateway_config *run, struct gatew
 	same_lines(run->stir.fetch_allow_networks, run->stir.n_fetch_allow_networks,
 		   cand->stir.fetch_allow_networks, cand->stir.n_fetch_allow_networks);
 	same_lines(run->http.allow, run->http.n_allow, cand->http.allow, cand->http.n_allow);
-	KEEP_LIST(run, cand, listeners, n_listeners, "listeners", &nm);
-	KEEP_LIST(run, cand, peers, n_peers, "peers", &nm);
+	KEEP_LIST(run, cand, listeners, n_listeners, struct listener_config, "listeners", &nm);
+	KEEP_LIST(run, cand, peers, n_peers, struct peer_config, "peers", &nm);
 	keep_legs(run, cand, &nm);
 	keep_rate_tables(&run->abuse, &cand->abuse, &nm);
 	for (size_t i = 0; i < sizeof(restart_fields) / sizeof(restart_fields[0]); i++)

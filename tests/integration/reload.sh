@@ -81,8 +81,8 @@ start_gateway "$WORK/gw.conf"
 
 [ "$(options 127.0.0.5)" = 200 ] || fail "127.0.0.5 not admitted before the reload"
 
-# A call that stays up 6 s; the reload happens while it is answered.
-run_sipp uac_call.xml 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 6000 &
+# A call that stays up 8 s; the reload happens while it is answered.
+run_sipp uac_call.xml 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 8000 &
 UAC_PID=$!
 PIDS="$PIDS $UAC_PID"
 relay_ports
@@ -97,13 +97,16 @@ reload_and_wait
 grep -q "reload: applied $WORK/gw.conf\$" "$WORK/gateway.log" || { tail "$WORK/gateway.log" >&2; fail "reload not applied cleanly"; }
 
 # Media still flows both ways through the call set up before the reload.
-"$PROBE" --bind 16000 --to "$in_port" --count 50 --ssrc 1111 >"$WORK/phone_probe.out" 2>&1 &
-PHONE_PROBE=$!
-sleep 0.2
-"$PROBE" --bind 17000 --to "$out_port" --count 50 --ssrc 2222 \
+# The SRTP side goes first: the relay sends to a secure side only once it
+# latched to an authenticated packet from there.
+"$PROBE" --bind 17000 --to "$out_port" --count 100 --ssrc 2222 \
 	--send "AEAD_AES_256_GCM:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKyw=" \
-	--recv "AEAD_AES_256_GCM:$offered_key" >"$WORK/trunk_probe.out" 2>&1 || fail "SRTP side: no media after the reload"
-wait $PHONE_PROBE || fail "plain side: no media after the reload"
+	--recv "AEAD_AES_256_GCM:$offered_key" >"$WORK/trunk_probe.out" 2>&1 &
+TRUNK_PROBE=$!
+sleep 0.2
+"$PROBE" --bind 16000 --to "$in_port" --count 100 --ssrc 1111 >"$WORK/phone_probe.out" 2>&1 ||
+	fail "plain side: no media after the reload"
+wait $TRUNK_PROBE || fail "SRTP side: no media after the reload"
 # The caller's BYE crosses the gateway and reaches the trunk over the TLS
 # connection opened before the reload (stunnel accepted only that one).
 wait $UAC_PID || fail "the call did not end cleanly after the reload"

@@ -22,6 +22,7 @@
 #include "media/media.h"
 #include "observe.h"
 #include "record/sink.h"
+#include "reload.h"
 #include "sandbox/sandbox.h"
 #include "sip/msg.h"
 #include "transport/transport.h"
@@ -48,6 +49,7 @@ struct loop_ctx {
 	struct http_server *http;
 	struct observe observe;     /* the listener's /metrics and /health */
 	struct record_sinks *records; /* call records (records { }), or NULL */
+	struct reload_ctx *reload;    /* SIGHUP's: set just before the loop runs */
 	int exit_status;
 };
 
@@ -98,6 +100,32 @@ static void on_usr2(evutil_socket_t sig, short what, void *arg)
 {
 	struct loop_ctx *lc = arg;
 	record_reopen(lc->records);
+}
+
+/* SIGHUP: the file again (gateway/reload.c; the report is logged there),
+ * and the call record file reopened as on SIGUSR2, so one logrotate
+ * postrotate line serves both. */
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct loop_ctx *lc = arg;
+	char report[1536];
+	log_info("received SIGHUP, reloading");
+	gateway_reload(lc->reload, report, sizeof(report));
+	record_reopen(lc->records);
+}
+
+/* log_target = "syslog": the socket is connected now, before the sandbox
+ * refuses new Unix sockets; the key holder, forked next, keeps stderr. */
+static int open_log_target(const struct gateway_config *cfg)
+{
+	if (strcmp(cfg->log_target, "syslog") != 0)
+		return 0;
+	if (log_open_syslog(cfg->log_syslog_socket, cfg->log_facility) < 0) {
+		log_warn("%s: log_target syslog: cannot connect to %s", cfg->source,
+			 cfg->log_syslog_socket);
+		return -1;
+	}
+	return 0;
 }
 
 /* Every HOUSEKEEPING_S seconds, free heap beyond HEAP_SLACK goes back to
@@ -369,9 +397,14 @@ static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
 }
 
 /* Signals and housekeeping around the loop, until a stop signal. */
-static void run_loop(struct loop_ctx *lc, const struct gateway_config *cfg)
+static void run_loop(struct loop_ctx *lc, const struct gateway_config *cfg,
+		     struct reload_ctx *reload)
 {
 	struct event_base *base = lc->base;
+	lc->reload = reload;
+	struct event *sighup = evsignal_new(base, SIGHUP, on_hup, lc);
+	if (sighup)
+		event_add(sighup, NULL);
 	struct event *sigint = evsignal_new(base, SIGINT, on_stop_signal, lc);
 	struct event *sigterm = evsignal_new(base, SIGTERM, on_stop_signal, lc);
 	struct event *sigusr1 = evsignal_new(base, SIGUSR1, on_usr1, lc);
@@ -394,6 +427,8 @@ static void run_loop(struct loop_ctx *lc, const struct gateway_config *cfg)
 	event_free(sigterm);
 	event_free(sigusr1);
 	event_free(sigusr2);
+	if (sighup)
+		event_free(sighup);
 	if (housekeeping)
 		event_free(housekeeping);
 }
@@ -421,7 +456,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* The descriptor limit while still allowed to raise it; then the key
 	 * holder, before any key file, socket or peer byte. */
-	if (raise_fd_limit(&cfg) < 0 || sandbox_no_dumps() < 0 || keyholder_start(&cfg, &user) < 0)
+	if (raise_fd_limit(&cfg) < 0 || sandbox_no_dumps() < 0 || open_log_target(&cfg) < 0 ||
+	    keyholder_start(&cfg, &user) < 0)
 		return 1;
 	if (gnutls_global_init() < 0 || sipmsg_init() < 0) {
 		log_err("library initialisation failed");
@@ -446,11 +482,15 @@ int main(int argc, char **argv)
 		keyholder_stop();
 		return 1;
 	}
-	run_loop(&lc, &cfg);
+	struct reload_ctx reload = { .cfg = &cfg, .path = o.config_path,
+				     .user_override = o.user_override != NULL, .b2bua = lc.b2bua,
+				     .transport = endpoint_transport(lc.ep) };
+	run_loop(&lc, &cfg, &reload);
 	event_free(kh_watch);
 	shutdown_all(&lc);
 	keyholder_stop();
 	gnutls_global_deinit();
 	log_info("stopped");
+	log_close_syslog();
 	return lc.exit_status;
 }

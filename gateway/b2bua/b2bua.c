@@ -157,5 +157,17 @@ void b2bua_free(struct b2bua *b)
 	free(b);
 }
 
+int b2bua_reload_check(const struct gateway_config *cand, char *err, size_t errlen)
+{
+	struct guard *g = guard_new(cand, err, errlen);
+	guard_free(g);
+	return g ? 0 : -1;
+}
+
+int b2bua_reload_apply(struct b2bua *b, char *err, size_t errlen)
+{
+	return guard_reload(b->guard, b->cfg, err, errlen);
+}
+
 unsigned b2bua_call_count(const struct b2bua *b) { return b->n_calls; }
 unsigned b2bua_registration_count(const struct b2bua *b) { return reg_service_binding_count(b->reg); }

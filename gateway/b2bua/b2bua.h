@@ -68,5 +68,13 @@ uint64_t b2bua_calls_started(const struct b2bua *b, unsigned leg, bool callee);
 /* For --check-config: what b2bua_new would refuse beyond the configuration
  * file itself (the digest user store). 0, or -1 with "file:line: why". */
 int b2bua_check_config(const struct gateway_config *cfg, char *err, size_t errlen);
+/* Reload (gateway/reload.c): whether a candidate configuration's policy
+ * builds (its networks parse), and, once the running configuration the
+ * B2BUA reads holds it, applying what the B2BUA derived from it at start
+ * (the guard's lists and rate rules). Routes, legs' media and TLS
+ * requirements and the identity policy are read per request already.
+ * 0, or -1 with "file:line: why" in err (nothing changed). */
+int b2bua_reload_check(const struct gateway_config *cand, char *err, size_t errlen);
+int b2bua_reload_apply(struct b2bua *b, char *err, size_t errlen);
 
 #endif

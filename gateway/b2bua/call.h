@@ -82,7 +82,8 @@ struct fork_state {
 	char callee[REG_USER_MAX]; /* the address-of-record user */
 	unsigned next;             /* index of the next binding to try */
 	unsigned max_forwards;
-	const struct route_config *route;
+	/* A copy: a reload may rewrite the routes while the contacts are tried. */
+	struct route_config route;
 	char caller[REG_USER_MAX]; /* the authenticated caller, "" for none */
 };
 

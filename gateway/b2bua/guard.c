@@ -60,29 +60,31 @@ static uint32_t users_capacity(const struct gateway_config *cfg)
 	return n < 16 ? 16 : n;
 }
 
-struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errlen)
+/* The networks, scanner list and set-up cap of cfg into g: all parsed
+ * first, so a network that does not parse leaves g as it was. */
+static int set_lists(struct guard *g, const struct gateway_config *cfg, char *err, size_t errlen)
 {
 	const struct abuse_config *a = &cfg->abuse;
-	struct guard *g = calloc(1, sizeof(*g));
-	if (g == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if (parse_nets(cfg->source, "abuse.allow", a->allow, a->n_allow, g->allow, err, errlen) < 0 ||
-	    parse_nets(cfg->source, "abuse.deny", a->deny, a->n_deny, g->deny, err, errlen) < 0 ||
-	    parse_nets(cfg->source, "abuse.exempt", a->exempt, a->n_exempt, g->exempt, err, errlen) < 0 ||
+	struct admit_net nets[5][CFG_MAX_NETS];
+	if (parse_nets(cfg->source, "abuse.allow", a->allow, a->n_allow, nets[0], err, errlen) < 0 ||
+	    parse_nets(cfg->source, "abuse.deny", a->deny, a->n_deny, nets[1], err, errlen) < 0 ||
+	    parse_nets(cfg->source, "abuse.exempt", a->exempt, a->n_exempt, nets[2], err, errlen) < 0 ||
 	    parse_nets(cfg->source, "identity.trusted_networks", cfg->identity.trusted_networks,
-		       cfg->identity.n_trusted_networks, g->trusted, err, errlen) < 0 ||
+		       cfg->identity.n_trusted_networks, nets[3], err, errlen) < 0 ||
 	    parse_nets(cfg->source, "stir.fetch_allow_networks", cfg->stir.fetch_allow_networks,
-		       cfg->stir.n_fetch_allow_networks, g->fetch, err, errlen) < 0) {
-		free(g);
-		return NULL;
-	}
+		       cfg->stir.n_fetch_allow_networks, nets[4], err, errlen) < 0)
+		return -1;
+	memcpy(g->allow, nets[0], sizeof(g->allow));
+	memcpy(g->deny, nets[1], sizeof(g->deny));
+	memcpy(g->exempt, nets[2], sizeof(g->exempt));
+	memcpy(g->trusted, nets[3], sizeof(g->trusted));
+	memcpy(g->fetch, nets[4], sizeof(g->fetch));
 	g->n_fetch = cfg->stir.n_fetch_allow_networks;
 	g->n_allow = a->n_allow;
 	g->n_deny = a->n_deny;
 	g->n_exempt = a->n_exempt;
 	g->n_trusted = cfg->identity.n_trusted_networks;
+	g->n_uas = 0;
 	if (a->default_scanner_uas) {
 		size_t n = 0;
 		const char *const *def = admit_default_scanner_uas(&n);
@@ -93,24 +95,46 @@ struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errl
 			g->uas[g->n_uas++] = a->scanner_uas[i];
 	}
 	g->setup_cap = a->max_calls_in_setup;
+	return 0;
+}
 
-	/* Three tables so that a flood of sources cannot evict the state of
-	 * users and trunks, and the reverse. */
-	struct rl_config src = {
+/* The three tables' rules from cfg: the per-source rate and ban, and the
+ * calls (concurrent, per second with a burst of one second's worth) of a
+ * user and of a trunk. */
+static void rate_rules(const struct abuse_config *a, struct rl_config *src, struct rl_config *usr,
+		       struct rl_config *trk)
+{
+	*src = (struct rl_config){
 		.request = { RL_PER_SEC(a->request_rate), a->request_burst },
 		.ban_after = a->ban_after,
 		.overrun_window_ms = (uint64_t)a->ban_window_s * 1000,
 		.ban_ms = (uint64_t)a->ban_s * 1000,
 	};
-	/* Calls per second with a burst of one second's worth. */
-	struct rl_config usr = { .max_calls = a->user_max_calls,
-				 .calls = { RL_PER_SEC(a->user_cps), a->user_cps } };
-	struct rl_config trk = { .max_calls = a->trunk_max_calls,
-				 .calls = { RL_PER_SEC(a->trunk_cps), a->trunk_cps } };
+	*usr = (struct rl_config){ .max_calls = a->user_max_calls,
+				   .calls = { RL_PER_SEC(a->user_cps), a->user_cps } };
+	*trk = (struct rl_config){ .max_calls = a->trunk_max_calls,
+				   .calls = { RL_PER_SEC(a->trunk_cps), a->trunk_cps } };
+}
+
+struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errlen)
+{
+	struct guard *g = calloc(1, sizeof(*g));
+	if (g == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (set_lists(g, cfg, err, errlen) < 0) {
+		free(g);
+		return NULL;
+	}
+	/* Three tables so that a flood of sources cannot evict the state of
+	 * users and trunks, and the reverse. */
+	struct rl_config src, usr, trk;
+	rate_rules(&cfg->abuse, &src, &usr, &trk);
 	g->rate_on = rl_rate_enabled(&src.request);
 	g->users_on = usr.max_calls || rl_rate_enabled(&usr.calls);
 	g->trunks_on = trk.max_calls || rl_rate_enabled(&trk.calls);
-	if ((g->rate_on && init_table(&g->sources, &src, a->max_sources) < 0) ||
+	if ((g->rate_on && init_table(&g->sources, &src, cfg->abuse.max_sources) < 0) ||
 	    (g->users_on && init_table(&g->users, &usr, users_capacity(cfg)) < 0) ||
 	    (g->trunks_on && init_table(&g->trunks, &trk, 4 * (CFG_MAX_PEERS + CFG_MAX_LEGS)) < 0)) {
 		snprintf(err, errlen, "cannot allocate the rate-limit tables");
@@ -118,6 +142,24 @@ struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errl
 		return NULL;
 	}
 	return g;
+}
+
+/* The tables keep their entries (counts of live calls, bans, buckets): only
+ * their rules change. A table that would be switched on or off keeps its
+ * old rules; config_keep_restart_only (config/diff.c) reports those. */
+int guard_reload(struct guard *g, const struct gateway_config *cfg, char *err, size_t errlen)
+{
+	if (set_lists(g, cfg, err, errlen) < 0)
+		return -1;
+	struct rl_config src, usr, trk;
+	rate_rules(&cfg->abuse, &src, &usr, &trk);
+	if (g->rate_on && rl_rate_enabled(&src.request))
+		g->sources.cfg = src;
+	if (g->users_on && (usr.max_calls || rl_rate_enabled(&usr.calls)))
+		g->users.cfg = usr;
+	if (g->trunks_on && (trk.max_calls || rl_rate_enabled(&trk.calls)))
+		g->trunks.cfg = trk;
+	return 0;
 }
 
 void guard_free(struct guard *g)

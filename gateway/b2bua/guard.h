@@ -25,6 +25,10 @@ struct guard;
  * memory runs out. */
 struct guard *guard_new(const struct gateway_config *cfg, char *err, size_t errlen);
 void guard_free(struct guard *g);
+/* SIGHUP: the lists, scanner block-list, set-up cap and the rate tables'
+ * rules of cfg; the tables' entries stay. On error (a network that does
+ * not parse, "file:line: why" in err) g is unchanged. */
+int guard_reload(struct guard *g, const struct gateway_config *cfg, char *err, size_t errlen);
 
 /* Every request (ACK and CANCEL too) from `from` on `leg` (NULL: a listener without a
  * leg): allow/deny lists, the per-source rate and ban (exempt networks and

@@ -126,7 +126,7 @@ void fork_start(struct call *c, const char *callee, unsigned max_forwards,
 	snprintf(c->fork->callee, sizeof(c->fork->callee), "%s", callee ? callee : "");
 	c->fork->next = 1;
 	c->fork->max_forwards = max_forwards;
-	c->fork->route = r;
+	c->fork->route = *r;
 	snprintf(c->fork->caller, sizeof(c->fork->caller), "%s", caller);
 }
 
@@ -148,7 +148,7 @@ bool fork_next(struct call *c, int status)
 		f->next++;
 		lb->remote_tag[0] = '\0';
 		lb->local_cseq++;
-		struct verdict v = setup_attempt(c, sip, f->route, f->caller, f->max_forwards,
+		struct verdict v = setup_attempt(c, sip, &f->route, f->caller, f->max_forwards,
 						 phrase, sizeof(phrase), why, sizeof(why));
 		if (v.kind == VERDICT_ACCEPT) {
 			log_info("call %u: contact %u of the callee failed (%d); trying contact %u", c->id,

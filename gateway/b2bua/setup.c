@@ -151,7 +151,7 @@ static enum phase_result phase_create(struct setup *s)
 /* What set-up resumes with once a verification that waited ends: the rest
  * is found again from the call and its INVITE transaction. */
 struct setup_wait {
-	const struct route_config *route;
+	struct route_config route; /* a copy: a reload may rewrite the routes meanwhile */
 	char caller_user[REG_USER_MAX];
 };
 
@@ -188,7 +188,7 @@ static enum phase_result phase_verify(struct setup *s)
 		s->call->stir_check = NULL;
 		return refuse_call(s, verdict_refuse(REFUSAL_CALL_FAILED, "out of memory"), NULL);
 	}
-	w->route = s->route;
+	w->route = *s->route;
 	snprintf(w->caller_user, sizeof(w->caller_user), "%s", s->caller_user);
 	s->call->setup_wait = w;
 	return PHASE_ANSWERED;
@@ -281,16 +281,19 @@ static void setup_resume(struct call *c, enum stir_result r)
 	}
 	struct setup s;
 	setup_begin(&s, c->b2bua, c->a_invite, txn_request_msg(c->a_invite));
-	s.route = w->route;
+	s.route = &w->route;
 	snprintf(s.caller_user, sizeof(s.caller_user), "%s", w->caller_user);
 	s.call = c;
-	free(w);
-	if (verified(&s, r) != PHASE_NEXT)
+	if (verified(&s, r) != PHASE_NEXT) {
+		free(w);
 		return;
+	}
 	size_t next = 0;
 	while (setup_phases[next] != phase_verify)
 		next++;
-	if (run_phases(&s, next + 1) == PHASE_NOT_MINE)
+	enum phase_result done = run_phases(&s, next + 1);
+	free(w); /* s.route points into it until here */
+	if (done == PHASE_NOT_MINE)
 		call_close(c, "no route after the identity was verified");
 }
 

@@ -267,6 +267,11 @@ struct gateway_config {
 	char source[PATH_MAX]; /* file name, or "(embedded default)" */
 	char domain[CFG_HOST_MAX];
 	char log_level[16];
+	/* Where log lines go (core/log.h): "stderr" or "syslog", the syslog
+	 * facility, and the datagram socket syslog lines are sent to. */
+	char log_target[8];
+	char log_facility[8];
+	char log_syslog_socket[PATH_MAX];
 	/* The unprivileged user the network process and the key holder run as
 	 * (sandbox_resolve_user: empty means "nobody" when started as root). */
 	char user[64];

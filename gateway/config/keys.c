@@ -43,6 +43,10 @@ static const struct cfg_word id_unauth_words[] = { { "none", false }, { "c", tru
 static const struct cfg_word pai_words[] = { { "remove", false }, { "keep", true }, { NULL, 0 } };
 static const struct cfg_word level_words[] = { { "error", 0 }, { "warning", 0 }, { "info", 0 },
 	{ "debug", 0 }, { NULL, 0 } };
+static const struct cfg_word log_target_words[] = { { "stderr", 0 }, { "syslog", 0 }, { NULL, 0 } };
+static const struct cfg_word facility_words[] = { { "daemon", 0 }, { "user", 0 }, { "local0", 0 },
+	{ "local1", 0 }, { "local2", 0 }, { "local3", 0 }, { "local4", 0 }, { "local5", 0 },
+	{ "local6", 0 }, { "local7", 0 }, { NULL, 0 } };
 
 static cfg_key_check hold_priority_floor, check_user_name;
 static cfg_key_reader read_suites, read_rtp_ports, read_leg_auth, read_algorithms;
@@ -238,6 +242,11 @@ static const struct cfg_key root_keys[] = {
 	STR("domain", domain, 0, "localhost"),
 	{ .name = "log_level", .kind = K_STRING, FIELD(T, log_level), .def_text = "info",
 	  .words = level_words },
+	{ .name = "log_target", .kind = K_STRING, FIELD(T, log_target), .def_text = "stderr",
+	  .words = log_target_words },
+	{ .name = "log_facility", .kind = K_STRING, FIELD(T, log_facility), .def_text = "daemon",
+	  .words = facility_words },
+	STR("log_syslog_socket", log_syslog_socket, F_PATH, "/dev/log"),
 	{ .name = "user", .kind = K_STRING, FIELD(T, user), .check = check_user_name },
 	LIST("listeners", listeners, n_listeners, listener_section),
 	LIST("peers", peers, n_peers, peer_section),

@@ -1,4 +1,4 @@
-/* Logging to stderr with levels. log_warn appends strerror(errno), log_warnx
+/* Logging to stderr or syslog with levels. log_warn appends strerror(errno), log_warnx
  * does not (the relayd pair). There is deliberately no helper that formats key
  * material: secrets must never reach a log line. */
 #ifndef PC_CORE_LOG_H
@@ -9,6 +9,12 @@ enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 int log_level_from_name(const char *name, enum log_level *out);
+/* From now on lines go to the syslog datagram socket at `path` ("/dev/log")
+ * with `facility` ("daemon", "user", "local0".."local7"). Called before the
+ * sandbox (it opens a Unix socket). 0, or -1 with errno (EINVAL: unknown
+ * facility or a path too long); the target stays as it was then. */
+int log_open_syslog(const char *path, const char *facility);
+void log_close_syslog(void);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -576,6 +576,8 @@ static void on_inbound_closed(void *ctx, uint64_t conn_id)
 
 /* ---- lifetime ---- */
 
+struct transport *endpoint_transport(struct endpoint *ep) { return ep->tp; }
+
 struct endpoint *endpoint_new(struct event_base *base, const struct gateway_config *cfg)
 {
 	struct endpoint *ep = calloc(1, sizeof(*ep));

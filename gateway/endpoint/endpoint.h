@@ -94,6 +94,8 @@ struct call_net {
 };
 
 struct endpoint *endpoint_new(struct event_base *base, const struct gateway_config *cfg);
+/* Its transport (reload swaps the TLS credentials there). */
+struct transport *endpoint_transport(struct endpoint *ep);
 /* Open listeners and start peer keep-alives. 0 or -1 (reason logged). */
 int endpoint_start(struct endpoint *ep);
 void endpoint_free(struct endpoint *ep);

@@ -91,6 +91,8 @@ int keyholder_start(const struct gateway_config *cfg, const struct sandbox_user 
 	}
 	if (pid == 0) {
 		close(sv[0]);
+		/* The holder's filter has no send(): it logs to stderr. */
+		log_close_syslog();
 		keyholder_child_main(sv[1], parent, cfg, user);
 	}
 	close(sv[1]);

@@ -70,6 +70,7 @@ void conn_free(struct conn *c)
 		if (c->tls_ctx && !c->tls_ctx->server && !c->session_saved)
 			tls_ctx_save_session(c->tls_ctx, c->tls);
 		gnutls_deinit(c->tls);
+		tls_cred_unref(c->tls_cred);
 	}
 	if (c->ev_read)
 		event_free(c->ev_read);
@@ -142,7 +143,7 @@ struct conn *conn_new(struct transport *tp, int fd, enum pc_transport transport,
 	c->ev_write = event_new(tp->base, fd, EV_WRITE | EV_PERSIST, conn_event, c);
 	if (!c->ev_read || !c->ev_write)
 		goto fail;
-	if (tls_ctx && tls_session_new(tls_ctx, fd, &c->tls) < 0)
+	if (tls_ctx && tls_session_new(tls_ctx, fd, &c->tls, &c->tls_cred) < 0)
 		goto fail;
 	c->next = tp->conns;
 	tp->conns = c;

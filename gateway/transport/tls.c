@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <gnutls/x509.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -162,10 +163,29 @@ static int verify_peer(gnutls_session_t session)
 	return 0;
 }
 
+/* Reload: the key holder keeps the key it loaded at start, so a renewed
+ * certificate must carry that key's public half. One signature by the
+ * holder over a fixed string, checked with the certificate's public key,
+ * says so (a certificate for another key would fail every handshake). */
+static int key_matches(gnutls_privkey_t key, gnutls_pubkey_t pub)
+{
+	static const char probe[] = "portcullis reload: does the certificate match the held key?";
+	const gnutls_datum_t data = { (unsigned char *)probe, sizeof(probe) - 1 };
+	gnutls_datum_t sig = { NULL, 0 };
+	int pk = gnutls_pubkey_get_pk_algorithm(pub, NULL);
+	gnutls_sign_algorithm_t algo = gnutls_pk_to_sign((gnutls_pk_algorithm_t)pk, GNUTLS_DIG_SHA256);
+	int rc = gnutls_privkey_sign_data2(key, algo, 0, &data, &sig);
+	if (rc >= 0)
+		rc = gnutls_pubkey_verify_data2(pub, algo, 0, &data, &sig);
+	gnutls_free(sig.data);
+	return rc < 0 ? GNUTLS_E_CERTIFICATE_KEY_MISMATCH : 0;
+}
+
 /* The certificate chain is loaded here; the private key stays in the key
  * holder when one runs (the network process never reads the key file) and
  * is read directly only by --check-config and the unit tests. */
-static int load_cert_and_key(gnutls_certificate_credentials_t cred, const struct tls_config *cfg)
+static int load_cert_and_key(gnutls_certificate_credentials_t cred, const struct tls_config *cfg,
+			     bool check_key)
 {
 	if (!keyholder_active())
 		return gnutls_certificate_set_x509_key_file(cred, cfg->certificate, cfg->key,
@@ -178,6 +198,8 @@ static int load_cert_and_key(gnutls_certificate_credentials_t cred, const struct
 		return rc;
 	gnutls_privkey_t key = NULL;
 	rc = keyholder_privkey(cfg->key, chain[0].pubkey, &key);
+	if (rc >= 0 && check_key)
+		rc = key_matches(key, chain[0].pubkey);
 	/* On success the credentials own the chain's contents and the key. */
 	if (rc >= 0 && (rc = gnutls_certificate_set_key(cred, NULL, 0, chain, (int)n, key)) >= 0)
 		return 0;
@@ -186,6 +208,60 @@ static int load_cert_and_key(gnutls_certificate_credentials_t cred, const struct
 	if (key)
 		gnutls_privkey_deinit(key);
 	return rc;
+}
+
+/* Credentials are shared by the sessions made with them: each session
+ * holds a reference, so a reload can give the context new ones while
+ * established connections keep theirs (GnuTLS reads them for the whole
+ * session). */
+struct tls_cred {
+	gnutls_certificate_credentials_t cred;
+	unsigned refs;
+};
+
+void tls_cred_unref(struct tls_cred *c)
+{
+	if (!c || --c->refs > 0)
+		return;
+	gnutls_certificate_free_credentials(c->cred);
+	free(c);
+}
+
+struct tls_cred *tls_cred_load(const struct tls_config *cfg, const char *label, bool check_key)
+{
+	struct tls_cred *c = calloc(1, sizeof(*c));
+	int rc;
+	if (!c || (rc = gnutls_certificate_allocate_credentials(&c->cred)) < 0) {
+		log_err("%s: TLS set-up failed: out of memory", label);
+		free(c);
+		return NULL;
+	}
+	c->refs = 1;
+	if (cfg->certificate[0] && (rc = load_cert_and_key(c->cred, cfg, check_key)) < 0) {
+		log_err("%s: cannot load certificate %s / key %s: %s", label, cfg->certificate, cfg->key,
+			rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH
+				? "the certificate is not for the key the key holder holds (a new key needs a restart)"
+				: gnutls_strerror(rc));
+		tls_cred_unref(c);
+		return NULL;
+	}
+	if (cfg->ca[0]) {
+		rc = gnutls_certificate_set_x509_trust_file(c->cred, cfg->ca, GNUTLS_X509_FMT_PEM);
+		if (rc <= 0) {
+			log_err("%s: cannot load CA bundle %s: %s", label, cfg->ca,
+				rc < 0 ? gnutls_strerror(rc) : "no certificates in file");
+			tls_cred_unref(c);
+			return NULL;
+		}
+	}
+	gnutls_certificate_set_verify_function(c->cred, verify_peer);
+	return c;
+}
+
+void tls_ctx_set_cred(struct tls_ctx *ctx, struct tls_cred *c)
+{
+	tls_cred_unref(ctx->cred);
+	ctx->cred = c;
 }
 
 int tls_ctx_init(struct tls_ctx *ctx, const struct tls_config *cfg, bool server, const char *label)
@@ -197,25 +273,8 @@ int tls_ctx_init(struct tls_ctx *ctx, const struct tls_config *cfg, bool server,
 	ctx->cfg = cfg;
 	ctx->server = server;
 	snprintf(ctx->label, sizeof(ctx->label), "%s", label);
-	if ((rc = gnutls_certificate_allocate_credentials(&ctx->cred)) < 0)
-		goto gnutls_fail;
-	if (cfg->certificate[0]) {
-		rc = load_cert_and_key(ctx->cred, cfg);
-		if (rc < 0) {
-			log_err("%s: cannot load certificate %s / key %s: %s", label,
-				cfg->certificate, cfg->key, gnutls_strerror(rc));
-			goto fail;
-		}
-	}
-	if (cfg->ca[0]) {
-		rc = gnutls_certificate_set_x509_trust_file(ctx->cred, cfg->ca, GNUTLS_X509_FMT_PEM);
-		if (rc <= 0) {
-			log_err("%s: cannot load CA bundle %s: %s", label, cfg->ca,
-				rc < 0 ? gnutls_strerror(rc) : "no certificates in file");
-			goto fail;
-		}
-	}
-	gnutls_certificate_set_verify_function(ctx->cred, verify_peer);
+	if (!(ctx->cred = tls_cred_load(cfg, label, false)))
+		goto fail;
 	rc = gnutls_priority_init(&ctx->priority, cfg->priority, &err_pos);
 	if (rc < 0) {
 		log_err("%s: invalid TLS priority string at \"%s\": %s", label,
@@ -246,8 +305,7 @@ fail:
 
 void tls_ctx_deinit(struct tls_ctx *ctx)
 {
-	if (ctx->cred)
-		gnutls_certificate_free_credentials(ctx->cred);
+	tls_cred_unref(ctx->cred);
 	if (ctx->priority)
 		gnutls_priority_deinit(ctx->priority);
 	if (ctx->ticket_key.data) {
@@ -259,7 +317,7 @@ void tls_ctx_deinit(struct tls_ctx *ctx)
 	memset(ctx, 0, sizeof(*ctx));
 }
 
-int tls_session_new(struct tls_ctx *ctx, int fd, gnutls_session_t *out)
+int tls_session_new(struct tls_ctx *ctx, int fd, gnutls_session_t *out, struct tls_cred **held)
 {
 	gnutls_session_t s;
 	unsigned flags = (ctx->server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK;
@@ -269,7 +327,7 @@ int tls_session_new(struct tls_ctx *ctx, int fd, gnutls_session_t *out)
 		return -1;
 	}
 	if ((rc = gnutls_priority_set(s, ctx->priority)) < 0 ||
-	    (rc = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, ctx->cred)) < 0)
+	    (rc = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, ctx->cred->cred)) < 0)
 		goto fail;
 	gnutls_session_set_ptr(s, ctx);
 	if (ctx->server) {
@@ -291,6 +349,8 @@ int tls_session_new(struct tls_ctx *ctx, int fd, gnutls_session_t *out)
 	}
 	gnutls_transport_set_int(s, fd);
 	gnutls_handshake_set_timeout(s, 0); /* our own timer enforces the limit */
+	ctx->cred->refs++;
+	*held = ctx->cred;
 	*out = s;
 	return 0;
 fail:

@@ -10,10 +10,12 @@
 
 #include "config/config.h"
 
+struct tls_cred;
+
 struct tls_ctx {
 	const struct tls_config *cfg; /* owned by the gateway config */
 	bool server;
-	gnutls_certificate_credentials_t cred;
+	struct tls_cred *cred;        /* for new sessions; each session holds its own reference */
 	gnutls_priority_t priority;
 	gnutls_datum_t ticket_key;    /* server: session ticket encryption key */
 	gnutls_datum_t resume_data;   /* client: last session, for resumption */
@@ -25,8 +27,19 @@ int tls_ctx_init(struct tls_ctx *ctx, const struct tls_config *cfg, bool server,
 		 const char *label);
 void tls_ctx_deinit(struct tls_ctx *ctx);
 
-/* A new non-blocking session on fd, ready for gnutls_handshake(). */
-int tls_session_new(struct tls_ctx *ctx, int fd, gnutls_session_t *out);
+/* A new non-blocking session on fd, ready for gnutls_handshake(); *held is
+ * the credentials it uses, to release with tls_cred_unref after
+ * gnutls_deinit. */
+int tls_session_new(struct tls_ctx *ctx, int fd, gnutls_session_t *out, struct tls_cred **held);
+
+/* Reload: credentials (certificate chain, CA bundle) read from cfg now;
+ * with check_key, a certificate whose public key is not the held private
+ * key's is refused. NULL when something does not load (logged with label).
+ * tls_ctx_set_cred gives them to ctx for new sessions (ctx takes the
+ * reference; sessions made before keep the old ones). */
+struct tls_cred *tls_cred_load(const struct tls_config *cfg, const char *label, bool check_key);
+void tls_ctx_set_cred(struct tls_ctx *ctx, struct tls_cred *c);
+void tls_cred_unref(struct tls_cred *c);
 
 /* After a handshake: the peer's identity for policy ("" when the peer sent
  * no certificate). The first SAN URI, else the first SAN DNS name, else CN. */

@@ -102,6 +102,65 @@ void transport_free(struct transport *tp)
 	free(tp);
 }
 
+struct transport_creds {
+	struct tls_cred *listener[CFG_MAX_LISTENERS];
+	struct tls_cred *peer[CFG_MAX_PEERS];
+};
+
+void transport_creds_free(struct transport_creds *c)
+{
+	if (!c)
+		return;
+	for (unsigned i = 0; i < CFG_MAX_LISTENERS; i++)
+		tls_cred_unref(c->listener[i]);
+	for (unsigned i = 0; i < CFG_MAX_PEERS; i++)
+		tls_cred_unref(c->peer[i]);
+	free(c);
+}
+
+/* The candidate's listeners and peers are the running ones (config/diff.c
+ * kept them), so entry i is tp's listener or peer i. */
+/* One listener's or peer's credentials when it speaks TLS; 0 or -1. */
+static int load_cred(struct tls_cred **out, bool tls, const struct tls_config *cfg, const char *kind,
+		     const char *name)
+{
+	char label[96];
+	snprintf(label, sizeof(label), "%s %s", kind, name);
+	return !tls || (*out = tls_cred_load(cfg, label, true)) ? 0 : -1;
+}
+
+/* The candidate's listeners and peers are the running ones (config/diff.c
+ * kept them), so entry i is tp's listener or peer i. */
+struct transport_creds *transport_creds_load(const struct transport *tp, const struct gateway_config *cand)
+{
+	struct transport_creds *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	for (unsigned i = 0; i < tp->n_listeners && i < cand->n_listeners; i++)
+		if (load_cred(&c->listener[i], tp->listeners[i].tls_ready, &cand->listeners[i].tls,
+			      "listener", cand->listeners[i].name) < 0)
+			goto fail;
+	for (unsigned i = 0; i < tp->n_peers && i < cand->n_peers; i++)
+		if (load_cred(&c->peer[i], tp->peers[i].tls_ready, &cand->peers[i].tls, "peer",
+			      cand->peers[i].name) < 0)
+			goto fail;
+	return c;
+fail:
+	transport_creds_free(c);
+	return NULL;
+}
+
+void transport_creds_install(struct transport *tp, struct transport_creds *c)
+{
+	for (unsigned i = 0; i < tp->n_listeners; i++)
+		if (c->listener[i])
+			tls_ctx_set_cred(&tp->listeners[i].tls, c->listener[i]);
+	for (unsigned i = 0; i < tp->n_peers; i++)
+		if (c->peer[i])
+			tls_ctx_set_cred(&tp->peers[i].tls, c->peer[i]);
+	free(c); /* the contexts took every reference */
+}
+
 static int check_one(const struct tls_config *tls, bool server, const char *kind, const char *name)
 {
 	struct tls_ctx ctx;

@@ -78,6 +78,16 @@ int transport_is_local(struct transport *tp, const char *host, unsigned port);
  * anything (for --check-config). Logs each problem; 0 or -1. */
 int transport_check_credentials(const struct gateway_config *cfg);
 
+/* Reload: every TLS listener's and peer's certificate chain and CA bundle
+ * read again from `cand` (whose listeners and peers are the running ones),
+ * each certificate checked against the key the key holder holds. NULL when
+ * one does not load (logged). Install gives them to new handshakes and
+ * frees `c`; connections already up keep the credentials they started with. */
+struct transport_creds;
+struct transport_creds *transport_creds_load(const struct transport *tp, const struct gateway_config *cand);
+void transport_creds_install(struct transport *tp, struct transport_creds *c);
+void transport_creds_free(struct transport_creds *c);
+
 unsigned transport_connection_count(const struct transport *tp);
 /* SIP messages received (sent false) or sent over transport t since start. */
 uint64_t transport_messages(const struct transport *tp, enum pc_transport t, bool sent);

@@ -71,6 +71,7 @@ struct conn {
 	 * within first_message_timeout. */
 	bool proven;
 	struct tls_ctx *tls_ctx; /* listener's or peer's; NULL for TCP */
+	struct tls_cred *tls_cred; /* the credentials its session was made with */
 	gnutls_session_t tls;
 	bool session_saved;
 	struct sockaddr_storage addr;

@@ -77,8 +77,9 @@ scrape "$WORK/labels.txt"
 grep -qx '# TYPE portcullis_call_legs gauge' "$WORK/labels.txt" &&
 	[ "$(metric 'portcullis_call_legs{transport="tls",suite="AEAD_AES_256_GCM"}' "$WORK/labels.txt")" = 0 ] ||
 	fail "no call_legs gauge by transport and suite"
-# Label values come only from the fixed sets: scanner, the legs, transports, suites.
-grep -o '{[^}]*}' "$WORK/labels.txt" | grep -vE '^\{(reason="[a-z_]+"|leg="(inside|outside)",direction="(in|out)"|transport="(udp|tcp|tls)",(suite="([A-Z0-9_]+|none)"|direction="(in|out)"))\}$' &&
+# Label values come only from the fixed sets: scanner, the legs, transports,
+# suites, and the histograms' bucket bounds.
+grep -o '{[^}]*}' "$WORK/labels.txt" | grep -vE '^\{(le="([0-9.]+|\+Inf)"|reason="[a-z_]+"|leg="(inside|outside)",direction="(in|out)"|transport="(udp|tcp|tls)",(suite="([A-Z0-9_]+|none)"|direction="(in|out)"))\}$' &&
 	fail "a label value outside the fixed sets"
 cp "$WORK/labels.txt" "$WORK/after.txt" # promtool checks the labelled text below
 

@@ -86,8 +86,10 @@ static void leg_of(struct call *c, int side, struct record_leg *r)
 	record_text(r->name, sizeof(r->name), l->cfg ? l->cfg->name : "");
 	r->caller = side == LEG_A;
 	r->transport = l->peer.transport;
+	/* At shutdown (b2bua_free) the endpoint is already gone. */
 	const struct call_net *net = &c->b2bua->net;
-	const char *tls = net->tls_version ? net->tls_version(net->ctx, &l->peer) : NULL;
+	const char *tls = net->tls_version && !c->b2bua->closing ?
+		net->tls_version(net->ctx, &l->peer) : NULL;
 	snprintf(r->tls_version, sizeof(r->tls_version), "%s", tls ? tls : "");
 	if (l->secure && l->keys)
 		snprintf(r->srtp_suite, sizeof(r->srtp_suite), "%s",

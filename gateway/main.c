@@ -15,6 +15,8 @@
 #include "core/heap.h"
 #include "core/log.h"
 #include "b2bua/b2bua.h"
+#include "control/control.h"
+#include "control_commands.h"
 #include "endpoint/endpoint.h"
 #include "http/server.h"
 #include "stir/cert.h"
@@ -46,6 +48,8 @@ struct loop_ctx {
 	struct b2bua *b2bua;
 	struct http_server *http;
 	struct observe observe;     /* the listener's /metrics and /health */
+	struct control *control;    /* portcullisctl's socket, or NULL */
+	struct control_commands commands;
 	int exit_status;
 };
 
@@ -147,6 +151,7 @@ static int raise_fd_limit(const struct gateway_config *cfg)
  * calls that own them, which must still exist; then calls, then media. */
 static void shutdown_all(struct loop_ctx *lc)
 {
+	control_free(lc->control);
 	http_server_free(lc->http);
 	endpoint_free(lc->ep);
 	b2bua_free(lc->b2bua);
@@ -237,7 +242,8 @@ static int check_configuration(const struct gateway_config *cfg)
 	}
 	struct observe obs;
 	if (b2bua_check_config(cfg, err, sizeof(err)) < 0 ||
-	    observe_init(&obs, cfg, err, sizeof(err)) < 0) {
+	    observe_init(&obs, cfg, err, sizeof(err)) < 0 ||
+	    control_check(&cfg->control, err, sizeof(err)) < 0) {
 		fprintf(stderr, "portcullis: %s\n", err);
 		return 1;
 	}
@@ -331,6 +337,26 @@ static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
 	return start_http(lc, cfg);
 }
 
+/* portcullisctl's socket (control.socket), made while still privileged and
+ * given to the user the process is about to become. 0 or -1 (logged). */
+static int start_control(struct loop_ctx *lc, const struct gateway_config *cfg,
+			 const struct sandbox_user *user)
+{
+	if (!cfg->control.socket[0])
+		return 0;
+	char why[256];
+	lc->control = control_new(lc->base, &cfg->control, user->drop ? user->uid : geteuid(),
+				  user->drop ? user->gid : getegid(), why, sizeof(why));
+	lc->commands = (struct control_commands){ .cfg = cfg, .ep = lc->ep, .b2bua = lc->b2bua,
+						  .media = lc->media };
+	if (!lc->control || control_commands_register(lc->control, &lc->commands) < 0) {
+		log_err("%s", lc->control ? "control socket: cannot register its commands" : why);
+		return -1;
+	}
+	log_info("control socket %s", cfg->control.socket);
+	return 0;
+}
+
 /* Signals and housekeeping around the loop, until a stop signal. */
 static void run_loop(struct loop_ctx *lc, const struct gateway_config *cfg)
 {
@@ -397,6 +423,7 @@ int main(int argc, char **argv)
 	struct loop_ctx lc = { .base = base };
 	struct event *kh_watch = NULL;
 	if (build_gateway(&lc, &cfg) < 0 || endpoint_start(lc.ep) < 0 ||
+	    start_control(&lc, &cfg, &user) < 0 ||
 	    !(kh_watch = event_new(base, keyholder_fd(), EV_READ | EV_PERSIST, on_keyholder_gone, &lc)) ||
 	    event_add(kh_watch, NULL) < 0 || enter_sandbox(&user) < 0) {
 		log_err("start-up failed (configuration %s)", cfg.source);

@@ -138,6 +138,7 @@ struct call {
 	bool stir_legacy;         /* its Identity was checked as RFC 4474's */
 	struct stir_party stir_orig; /* the calling party orig was compared with */
 	bool stir_orig_from;         /* ... taken from the From (not an asserted identity) */
+	const char *end_reason;   /* a Reason for our BYE and CANCEL (a constant), or NULL */
 };
 
 struct b2bua {

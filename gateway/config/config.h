@@ -227,6 +227,15 @@ struct http_config {
 	unsigned n_allow;
 };
 
+/* The control socket of portcullisctl(8) (gateway/control/): a Unix stream
+ * socket at `socket` ("" = none), mode 0660, owned by the gateway's user
+ * and `group` ("" = that user's group), whose members may connect. */
+#define CFG_SOCKET_MAX 108 /* sizeof(sockaddr_un.sun_path), with its NUL */
+struct control_config {
+	char socket[CFG_SOCKET_MAX];
+	char group[64];
+};
+
 struct limits_config {
 	size_t max_message_size;
 	unsigned max_headers; /* header lines per message, counted before the parse */
@@ -276,6 +285,7 @@ struct gateway_config {
 	struct identity_config identity;
 	struct stir_config stir;
 	struct http_config http;
+	struct control_config control;
 };
 
 /* The leg named `name`, or NULL. */

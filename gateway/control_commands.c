@@ -25,34 +25,6 @@
 /* log.c's names, in enum log_level's order. */
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
-int control_call_number(const char *text, uint32_t *out)
-{
-	uint64_t v = 0;
-	size_t n = strlen(text);
-	if (n == 0 || n > 10)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (text[i] < '0' || text[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(text[i] - '0');
-	}
-	if (v == 0 || v > UINT32_MAX)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-void control_uri_without_password(const char *uri, char *out, size_t outlen)
-{
-	const char *colon = strchr(uri, ':');     /* after the scheme */
-	const char *at = colon ? strchr(colon + 1, '@') : NULL;
-	const char *pw = colon && at ? memchr(colon + 1, ':', (size_t)(at - colon - 1)) : NULL;
-	if (pw)
-		snprintf(out, outlen, "%.*s%s", (int)(pw - uri), uri, at);
-	else
-		snprintf(out, outlen, "%s", uri);
-}
-
 /* TEMPORARY (issue 11): until the status branch's observe_calls_json is
  * merged and set as cc->calls, `calls` answers an empty list. The lead
  * replaces this stand-in at the merge. */
@@ -118,7 +90,9 @@ static void add_binding(void *ctx, const char *user, const struct reg_binding *r
 static json_t *cmd_registrations(void *ctx, int argc, char **argv, char *err, size_t errlen)
 {
 	struct control_commands *cc = ctx;
-	struct binding_list bl = { json_array(), cc->cfg->domain, (uint64_t)time(NULL) };
+	/* Users are registered under the realm (the domain when none is set). */
+	const char *domain = cc->cfg->auth.realm[0] ? cc->cfg->auth.realm : cc->cfg->domain;
+	struct binding_list bl = { json_array(), domain, (uint64_t)time(NULL) };
 	if (!bl.list)
 		return NULL;
 	unsigned n = b2bua_each_binding(cc->b2bua, BINDINGS_MAX, add_binding, &bl);

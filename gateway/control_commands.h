@@ -31,11 +31,4 @@ struct control_commands {
  * and peers on `c`, reading `cc` (which must outlive `c`). 0 or -1. */
 int control_commands_register(struct control *c, struct control_commands *cc);
 
-/* Pure, for the unit tests: the call number in `text` (decimal digits
- * only, 1 to 4294967295), 0 or -1. */
-int control_call_number(const char *text, uint32_t *out);
-/* Pure: `uri` with any password in its user part (sip:user:secret@host)
- * left out, into out. */
-void control_uri_without_password(const char *uri, char *out, size_t outlen);
-
 #endif

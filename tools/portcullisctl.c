@@ -243,7 +243,10 @@ static int connect_to(const char *path)
 /* The whole answer (up to EOF), NUL-terminated; NULL on error (printed). */
 static char *exchange(int fd, const char *line, size_t len)
 {
-	if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len) {
+	/* A gateway that refuses the connection (busy, not allowed) answers
+	 * and closes at once, maybe before the request is out: its answer is
+	 * still there to read. */
+	if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len && errno != EPIPE && errno != ECONNRESET) {
 		fprintf(stderr, "portcullisctl: cannot send the request: %s\n", strerror(errno));
 		return NULL;
 	}

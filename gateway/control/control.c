@@ -150,13 +150,19 @@ static void conn_free(struct conn *k)
 }
 
 /* A short answer to a client that gets no slot, best effort: the socket's
- * buffer is empty, so the write does not block. */
+ * buffer is empty, so the write does not block. What the client sent
+ * already is read and dropped first: a Unix socket closed with unread data
+ * resets its peer, which would then lose the answer. */
 static void refuse_now(int fd, const char *why)
 {
-	char doc[160];
+	char doc[160], sink[CONTROL_LINE_MAX];
 	int n = snprintf(doc, sizeof(doc), "{\"error\":\"%s\"}\n", why);
-	if (n > 0 && send(fd, doc, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		(void)0; /* the client left: nothing to tell */
+	while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+		;
+	if (n > 0 && send(fd, doc, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n)
+		shutdown(fd, SHUT_WR);
+	while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+		;
 	close(fd);
 }
 
@@ -404,9 +410,13 @@ json_t *control_answer(struct control *c, char *line, size_t len, uid_t peer_uid
 	}
 	/* An operator's action is part of the record: who asked what. The
 	 * arguments are printable ASCII without spaces (line.c), and short. */
-	if (strcmp(cmd->name, "help"))
-		log_info("control: uid %u: %s%s%s", (unsigned)peer_uid, cmd->name, argc > 1 ? " " : "",
-			 argc > 1 ? argv[1] : "");
+	if (strcmp(cmd->name, "help")) {
+		char words[CONTROL_LINE_MAX] = "";
+		size_t n = 0;
+		for (int i = 0; i < argc && n < sizeof(words); i++)
+			n += (size_t)snprintf(words + n, sizeof(words) - n, "%s%s", i ? " " : "", argv[i]);
+		log_info("control: uid %u: %s", (unsigned)peer_uid, words);
+	}
 	char err[256] = "";
 	json_t *doc = cmd->fn(cmd->ctx, argc, argv, err, sizeof(err));
 	return doc ? doc : error_doc(err[0] ? err : "command failed");

@@ -1,5 +1,5 @@
-/* The request line of the control socket (docs/operations.md,
- * portcullisctl(8)): one line of at most CONTROL_LINE_MAX bytes with its
+/* The text of the control protocol. A request (docs/operations.md,
+ * portcullisctl(8)) is one line of at most CONTROL_LINE_MAX bytes with its
  * LF, words of printable ASCII separated by spaces or tabs, at most
  * CONTROL_MAX_ARGS of them, the first the command. Pure: the gateway's
  * control socket and portcullisctl check requests with the same code, and
@@ -9,6 +9,7 @@
 #define PC_CONTROL_LINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONTROL_LINE_MAX 512 /* bytes of a request, its LF included */
 #define CONTROL_MAX_ARGS 8   /* words of a request, the command included */
@@ -23,5 +24,13 @@ int control_line_split(char *line, size_t len, char **argv, const char **why);
 /* Whether `word` may travel as one word of a request (non-empty, printable
  * ASCII other than space). */
 int control_word_valid(const char *word);
+
+/* The call number in `text` (decimal digits only, 1 to 4294967295): 0,
+ * or -1 for anything else (signs, spaces, hex, overflow). */
+int control_call_number(const char *text, uint32_t *out);
+
+/* `uri` without a password in its user part (sip:user:secret@host becomes
+ * sip:user@host), into out (truncated to outlen). */
+void control_uri_without_password(const char *uri, char *out, size_t outlen);
 
 #endif

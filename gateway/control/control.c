@@ -102,7 +102,9 @@ static int clear_path(const char *path, const struct sockaddr_un *sun, char *err
 }
 
 /* Bound with umask 0177 so the file never exists with more than 0600, then
- * given to the owner and group and opened to 0660. */
+ * opened to 0660 and given to the owner and group (in that order: once the
+ * file is the owner's, root needs CAP_FOWNER to change its mode, and the
+ * packaged unit grants only CAP_CHOWN for this). */
 static int make_socket(struct control *c, const char *path, uid_t owner, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -123,7 +125,7 @@ static int make_socket(struct control *c, const char *path, uid_t owner, char *e
 	umask(old);
 	struct stat st;
 	if (rc < 0 || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) ||
-	    lchown(path, owner, c->gid) < 0 || chmod(path, 0660) < 0 || listen(c->fd, 16) < 0) {
+	    chmod(path, 0660) < 0 || lchown(path, owner, c->gid) < 0 || listen(c->fd, 16) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		if (rc == 0)
 			unlink(path);

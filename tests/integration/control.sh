@@ -30,6 +30,29 @@ as_nobody() { setpriv --reuid=65534 --regid=65534 "$@"; }
 
 CONTROL="user = \"daemon\"; control = { socket = \"$SOCK\"; };"
 
+# placed SCENARIO STATE: the phone's call (SIPp SCENARIO) through the
+# gateway, until the log shows "call N STATE"; sets id and phone.
+placed() {
+	( run_sipp "$1" 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 ) &
+	phone=$!
+	for _ in $(seq 100); do grep -qE "call [0-9]+ $2" "$WORK/gateway.log" && break; sleep 0.1; done
+	id=$(grep -oE "call [0-9]+ $2" "$WORK/gateway.log" | tail -1 | awk '{print $2}')
+	[ -n "$id" ] || fail "no call reached \"$2\""
+}
+# killed METHOD STATE: `call kill $id` succeeds, both SIPp sides end their
+# scenarios (each checks what it got), the trunk's METHOD (BYE, CANCEL)
+# carries the operator's Reason and the log names the call's STATE.
+killed() {
+	local out
+	out=$(ctl call kill "$id") || fail "call kill $id: $out"
+	[ "$out" = "call $id: ending" ] || fail "call kill output: $out"
+	wait "$phone" || { cat "$WORK/sipp.out" "$WORK/sipp_err.log" >&2; fail "the phone's scenario failed after the kill"; }
+	wait_trunk
+	grep -A12 "^$1 " "$WORK/trunk_msg.log" | grep -q 'Reason: SIP;cause=200;text="Call ended by the operator"' ||
+		fail "the trunk's $1 carries no Reason naming the operator"
+	expect_log "call $id: ended by the operator \\(state $2\\)"
+}
+
 # ---- calls, call kill, counters, peers, log-level, reload ----
 call_config "$WORK/gw.conf" "$CONTROL"
 start_trunk uas_trunk.xml
@@ -38,11 +61,7 @@ start_gateway "$WORK/gw.conf"
 	fail "socket mode/owner: $(stat -c '%a %U %G' "$SOCK")"
 echo "PASS control.socket_mode"
 
-( run_sipp uac_call_killed.xml 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 ) &
-phone=$!
-for _ in $(seq 100); do grep -qE "call [0-9]+ established" "$WORK/gateway.log" && break; sleep 0.1; done
-id=$(grep -oE "call [0-9]+ established" "$WORK/gateway.log" | head -1 | awk '{print $2}')
-[ -n "$id" ] || fail "no call was established"
+placed uac_call_killed.xml established
 relay_ports
 ctl --json calls | python3 -c 'import json,sys; d=json.load(sys.stdin); assert isinstance(d["calls"], list)' ||
 	fail "calls: not a JSON document with a calls list"
@@ -56,13 +75,7 @@ assert d["counters"]["messages_received"] > 0
 PY
 echo "PASS control.calls_and_counters_during_a_call"
 
-out=$(ctl call kill "$id") || fail "call kill $id: $out"
-[ "$out" = "call $id: ending" ] || fail "call kill output: $out"
-wait "$phone" || { cat "$WORK/sipp.out" "$WORK/sipp_err.log" >&2; fail "the phone did not get the operator's BYE"; }
-wait_trunk
-grep -A12 "^BYE " "$WORK/trunk_msg.log" | grep -q 'Reason: SIP;cause=200;text="Call ended by the operator"' ||
-	fail "the trunk's BYE carries no Reason naming the operator"
-expect_log "call $id: ended by the operator \(state confirmed\)"
+killed BYE confirmed
 expect_log "call $id closed"
 for _ in $(seq 50); do ss -lun | grep -qE ":($in_port|$out_port)\b" || break; sleep 0.1; done
 ss -lun | grep -qE ":($in_port|$out_port)\b" && fail "relay ports still open after the kill"
@@ -80,6 +93,13 @@ out=$(ctl call stop "$id" 2>&1) && fail "call stop accepted"
 [[ "$out" == *"usage: call kill ID"* ]] || fail "call stop: $out"
 out=$(ctl call kill 2>&1) && fail "call kill without ID accepted"
 echo "PASS control.call_kill_junk_ids"
+
+# A ringing call: the caller gets 487 with a Warning, the callee a CANCEL
+# with the Reason.
+start_trunk uas_trunk_ring.xml
+placed uac_call_ring_killed.xml "inviting -> early"
+killed CANCEL early
+echo "PASS control.call_kill_while_ringing"
 
 ctl peers >"$WORK/peers.txt" || fail "peers failed"
 grep -qE "^trunk +tls +127\.0\.0\.1 +5071 +0 +not pinged" "$WORK/peers.txt" || fail "peers: $(cat "$WORK/peers.txt")"

@@ -33,11 +33,16 @@ CONTROL="user = \"daemon\"; control = { socket = \"$SOCK\"; };"
 # placed SCENARIO STATE: the phone's call (SIPp SCENARIO) through the
 # gateway, until the log shows "call N STATE"; sets id and phone.
 placed() {
+	local from
+	from=$(($(wc -l <"$WORK/gateway.log") + 1)) # earlier calls' lines do not count
 	( run_sipp "$1" 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 ) &
 	phone=$!
-	for _ in $(seq 100); do grep -qE "call [0-9]+ $2" "$WORK/gateway.log" && break; sleep 0.1; done
-	id=$(grep -oE "call [0-9]+ $2" "$WORK/gateway.log" | tail -1 | awk '{print $2}')
-	[ -n "$id" ] || fail "no call reached \"$2\""
+	for _ in $(seq 100); do
+		id=$(tail -n "+$from" "$WORK/gateway.log" | grep -oE "call [0-9]+ $2" | head -1 | awk '{print $2}')
+		[ -n "$id" ] && return 0
+		sleep 0.1
+	done
+	fail "no call reached \"$2\""
 }
 # killed METHOD STATE: `call kill $id` succeeds, both SIPp sides end their
 # scenarios (each checks what it got), the trunk's METHOD (BYE, CANCEL)

@@ -15,6 +15,8 @@
 #include "core/heap.h"
 #include "core/log.h"
 #include "b2bua/b2bua.h"
+#include "control/control.h"
+#include "control_commands.h"
 #include "endpoint/endpoint.h"
 #include "http/server.h"
 #include "stir/cert.h"
@@ -50,6 +52,8 @@ struct loop_ctx {
 	struct observe observe;     /* the listener's /metrics and /health */
 	struct record_sinks *records; /* call records (records { }), or NULL */
 	struct reload_ctx *reload;    /* SIGHUP's: set just before the loop runs */
+	struct control *control;    /* portcullisctl's socket, or NULL */
+	struct control_commands commands;
 	int exit_status;
 };
 
@@ -184,6 +188,7 @@ static int raise_fd_limit(const struct gateway_config *cfg)
  * calls that own them, which must still exist; then calls, then media. */
 static void shutdown_all(struct loop_ctx *lc)
 {
+	control_free(lc->control);
 	http_server_free(lc->http);
 	endpoint_free(lc->ep);
 	b2bua_free(lc->b2bua); /* the calls still up are recorded ("shutdown") */
@@ -275,7 +280,8 @@ static int check_configuration(const struct gateway_config *cfg)
 	}
 	struct observe obs;
 	if (b2bua_check_config(cfg, err, sizeof(err)) < 0 ||
-	    observe_init(&obs, cfg, err, sizeof(err)) < 0) {
+	    observe_init(&obs, cfg, err, sizeof(err)) < 0 ||
+	    control_check(&cfg->control, err, sizeof(err)) < 0) {
 		fprintf(stderr, "portcullis: %s\n", err);
 		return 1;
 	}
@@ -321,6 +327,12 @@ static int serve_chain(struct loop_ctx *lc, const char *file, const char *url, c
  * (logged). */
 static int start_http(struct loop_ctx *lc, const struct gateway_config *cfg)
 {
+	/* The floors the documents read, also for the control socket's
+	 * `calls` when there is no http listener. */
+	lc->observe.cfg = cfg;
+	lc->observe.ep = lc->ep;
+	lc->observe.b2bua = lc->b2bua;
+	lc->observe.media = lc->media;
 	if (!cfg->http.address[0])
 		return 0;
 	char why[256];
@@ -328,9 +340,6 @@ static int start_http(struct loop_ctx *lc, const struct gateway_config *cfg)
 		log_err("%s", why);
 		return -1;
 	}
-	lc->observe.ep = lc->ep;
-	lc->observe.b2bua = lc->b2bua;
-	lc->observe.media = lc->media;
 	lc->http = http_server_new(lc->base, cfg->http.address, cfg->http.port, why, sizeof(why));
 	if (!lc->http) {
 		log_err("http listener %s:%u: %s", cfg->http.address, cfg->http.port, why);
@@ -396,12 +405,42 @@ static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
 	return start_http(lc, cfg);
 }
 
+/* The control socket's `calls`: the /calls document. */
+static json_t *calls_document(void *arg)
+{
+	struct loop_ctx *lc = arg;
+	return observe_calls_json(&lc->observe);
+}
+
+/* portcullisctl's socket (control.socket), made while still privileged and
+ * given to the user the process is about to become. 0 or -1 (logged). */
+static int start_control(struct loop_ctx *lc, const struct gateway_config *cfg,
+			 const struct sandbox_user *user)
+{
+	if (!cfg->control.socket[0])
+		return 0;
+	char why[256];
+	lc->control = control_new(lc->base, &cfg->control, user->drop ? user->uid : geteuid(),
+				  user->drop ? user->gid : getegid(), why, sizeof(why));
+	lc->commands = (struct control_commands){ .cfg = cfg, .ep = lc->ep, .b2bua = lc->b2bua,
+						  .media = lc->media, .calls = calls_document,
+						  .calls_ctx = lc };
+	if (!lc->control || control_commands_register(lc->control, &lc->commands) < 0) {
+		log_err("%s", lc->control ? "control socket: cannot register its commands" : why);
+		return -1;
+	}
+	log_info("control socket %s", cfg->control.socket);
+	return 0;
+}
+
 /* Signals and housekeeping around the loop, until a stop signal. */
 static void run_loop(struct loop_ctx *lc, const struct gateway_config *cfg,
 		     struct reload_ctx *reload)
 {
 	struct event_base *base = lc->base;
 	lc->reload = reload;
+	lc->commands.reload = gateway_reload; /* portcullisctl reload, as SIGHUP */
+	lc->commands.reload_ctx = reload;
 	struct event *sighup = evsignal_new(base, SIGHUP, on_hup, lc);
 	if (sighup)
 		event_add(sighup, NULL);
@@ -473,6 +512,7 @@ int main(int argc, char **argv)
 	struct loop_ctx lc = { .base = base };
 	struct event *kh_watch = NULL;
 	if (build_gateway(&lc, &cfg) < 0 || endpoint_start(lc.ep) < 0 ||
+	    start_control(&lc, &cfg, &user) < 0 ||
 	    !(kh_watch = event_new(base, keyholder_fd(), EV_READ | EV_PERSIST, on_keyholder_gone, &lc)) ||
 	    event_add(kh_watch, NULL) < 0 || enter_sandbox(&user) < 0) {
 		log_err("start-up failed (configuration %s)", cfg.source);

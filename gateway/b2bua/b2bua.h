@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "core/peer.h"
 #include "endpoint/endpoint.h"
+#include "registrar/registrar.h"
 
 struct event_base;
 struct media_engine;
@@ -65,6 +66,19 @@ void b2bua_foreach_call(const struct b2bua *b, b2bua_call_fn fn, void *arg);
  * configured leg cfg->legs[leg], since start. */
 uint64_t b2bua_calls_started(const struct b2bua *b, unsigned leg, bool callee);
 
+/* What the operator asks of a running gateway (operator.c, through
+ * portcullisctl). */
+/* Ends call `id` (the number of the log lines) on both legs as its state
+ * requires, with a Reason saying the operator ended it: BYE on each leg
+ * with a dialog once answered; in set-up, 487 to the caller and CANCEL to
+ * the callee. 0, or -1 with the reason in `why` (no such call, already
+ * ending). */
+int b2bua_call_kill(struct b2bua *b, uint32_t id, char *why, size_t whylen);
+/* The live registrar bindings, at most `max`: fn per binding (no HA1,
+ * nonce or password is in a binding). The number given to fn. */
+unsigned b2bua_each_binding(const struct b2bua *b, unsigned max,
+			    void (*fn)(void *ctx, const char *user, const struct reg_binding *rb),
+			    void *ctx);
 /* For --check-config: what b2bua_new would refuse beyond the configuration
  * file itself (the digest user store). 0, or -1 with "file:line: why". */
 int b2bua_check_config(const struct gateway_config *cfg, char *err, size_t errlen);

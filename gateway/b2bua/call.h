@@ -162,6 +162,7 @@ struct call {
 	 * leg's identity. */
 	char *shown_from;
 	unsigned auth_failures;
+	const char *end_reason;   /* a Reason for our BYE and CANCEL (a constant), or NULL */
 };
 
 struct b2bua {

@@ -291,6 +291,8 @@ void leg_send_bye(struct call *c, int side)
 	txn_new_branch(branch, sizeof(branch));
 	request_head(&m, c, l, "BYE", l->remote_target ? l->remote_target : invalid, branch, 70,
 		     ++l->local_cseq);
+	if (c->end_reason)
+		sipmsg_build_value(&m, sip_reason_class, c->end_reason);
 	msg_t *bye = built(c, &m, "BYE");
 	if (bye && leg_request(c, l, bye, true))
 		c->pending_bye++;
@@ -312,6 +314,8 @@ void leg_send_cancel(struct call *c)
 	sipmsg_build_to(&m, NULL, b->remote_url, NULL);
 	sipmsg_build_call_id(&m, b->call_id);
 	sipmsg_build_cseq(&m, is->sip_cseq->cs_seq, "CANCEL");
+	if (c->end_reason)
+		sipmsg_build_value(&m, sip_reason_class, c->end_reason);
 	msg_t *cancel = built(c, &m, "CANCEL");
 	if (cancel)
 		leg_request(c, b, cancel, false);

@@ -514,6 +514,11 @@ unsigned reg_service_lookup(const struct reg_service *rs, const char *user,
 	return registrar_lookup(rs->registrar, user, wall_s(), out, max);
 }
 
+unsigned reg_service_each(const struct reg_service *rs, unsigned max, reg_each_fn *fn, void *ctx)
+{
+	return rs && rs->registrar ? registrar_each(rs->registrar, wall_s(), max, fn, ctx) : 0;
+}
+
 unsigned reg_service_binding_count(const struct reg_service *rs)
 {
 	return rs && rs->registrar ? registrar_binding_count(rs->registrar) : 0;

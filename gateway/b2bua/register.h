@@ -45,6 +45,9 @@ size_t reg_service_identities(const struct reg_service *rs, const char *user,
 unsigned reg_service_lookup(const struct reg_service *rs, const char *user,
 			    const struct reg_binding **out, unsigned max);
 
+/* registrar_each over the live bindings (none when no leg has a registrar). */
+unsigned reg_service_each(const struct reg_service *rs, unsigned max, reg_each_fn *fn, void *ctx);
+
 /* Live registrar bindings (0 when no leg has a registrar). */
 unsigned reg_service_binding_count(const struct reg_service *rs);
 

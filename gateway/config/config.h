@@ -237,6 +237,15 @@ struct records_config {
 	bool keep_private;
 };
 
+/* The control socket of portcullisctl(8) (gateway/control/): a Unix stream
+ * socket at `socket` ("" = none), mode 0660, owned by the gateway's user
+ * and `group` ("" = that user's group), whose members may connect. */
+#define CFG_SOCKET_MAX 108 /* sizeof(sockaddr_un.sun_path), with its NUL */
+struct control_config {
+	char socket[CFG_SOCKET_MAX];
+	char group[64];
+};
+
 struct limits_config {
 	size_t max_message_size;
 	unsigned max_headers; /* header lines per message, counted before the parse */
@@ -292,6 +301,7 @@ struct gateway_config {
 	struct stir_config stir;
 	struct http_config http;
 	struct records_config records;
+	struct control_config control;
 };
 
 /* The leg named `name`, or NULL. */

@@ -261,6 +261,7 @@ static const struct cfg_key root_keys[] = {
 	GROUP("stir", stir, cfg_stir_section),     /* after the legs and peers its rules read */
 	GROUP("http", http, cfg_http_section),
 	GROUP("records", records, records_section),
+	GROUP("control", control, cfg_control_section),
 };
 #undef T
 const struct cfg_section cfg_root_section = SECTION(root_keys, check_root);

@@ -116,5 +116,7 @@ extern const struct cfg_section cfg_root_section;
 /* The stir and http groups (keys_stir.c), and the check of a leg's origid. */
 extern const struct cfg_section cfg_stir_section, cfg_http_section;
 cfg_key_check cfg_check_uuid;
+/* The control group (keys_control.c). */
+extern const struct cfg_section cfg_control_section;
 
 #endif

@@ -717,6 +717,21 @@ const char *endpoint_tls_version(const struct endpoint *ep, const struct pc_peer
 	return transport_tls_version(ep->tp, p);
 }
 
+void endpoint_peer_state(const struct endpoint *ep, unsigned index, struct endpoint_peer_state *out)
+{
+	const struct peer_config *pc = &ep->cfg->peers[index];
+	*out = (struct endpoint_peer_state){ .up = -1 };
+	for (unsigned i = 0; i < ep->n_pings; i++) {
+		if (ep->pings[i].cfg == pc) {
+			out->pinged = true;
+			out->up = ep->pings[i].up;
+		}
+	}
+	struct pc_peer to;
+	if (transport_peer_address(pc, &to) == 0)
+		out->retry_after_s = transport_peer_retry_after(ep->tp, &to);
+}
+
 void endpoint_log_counters(const struct endpoint *ep)
 {
 	for (int i = 0; i < CNT__COUNT; i++)

@@ -116,6 +116,17 @@ void endpoint_gauges(const struct endpoint *ep, struct endpoint_gauges *out);
 /* The TLS version of p's connection ("TLS1.3"), NULL when not TLS or closed. */
 const char *endpoint_tls_version(const struct endpoint *ep, const struct pc_peer *p);
 
+/* Configured peer `index` (cfg->peers) now: whether it is pinged
+ * (keepalive_interval > 0), its last ping's outcome (-1 none yet, 0 down,
+ * 1 up) and the seconds before a peer backed off after failed connections
+ * is tried again (0: not backed off). For portcullisctl peers. */
+struct endpoint_peer_state {
+	bool pinged;
+	int up;
+	unsigned retry_after_s;
+};
+void endpoint_peer_state(const struct endpoint *ep, unsigned index, struct endpoint_peer_state *out);
+
 /* Log every non-zero counter (SIGUSR1 and at shutdown). */
 void endpoint_log_counters(const struct endpoint *ep);
 

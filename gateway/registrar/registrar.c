@@ -392,3 +392,21 @@ int registrar_restore(struct registrar *r, const char *user, const struct reg_bi
 }
 
 unsigned registrar_binding_count(const struct registrar *r) { return r->nbindings; }
+
+unsigned registrar_each(const struct registrar *r, uint64_t now, unsigned max, reg_each_fn *fn,
+			void *ctx)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < pc_htab_buckets(&r->users) && n < max; i++) {
+		for (struct pc_hlink *l = pc_htab_chain(&r->users, i); l && n < max; l = l->next) {
+			const struct reg_user *u = pc_container_of(l, struct reg_user, link);
+			for (unsigned k = 0; k < u->n && n < max; k++) {
+				if (u->b[k].expires_at > now) {
+					fn(ctx, u->name, &u->b[k]);
+					n++;
+				}
+			}
+		}
+	}
+	return n;
+}

@@ -84,6 +84,13 @@ void registrar_expire(struct registrar *r, uint64_t now);
 int registrar_restore(struct registrar *r, const char *user, const struct reg_binding *b,
 		      uint64_t now);
 
+/* Calls fn for each live binding (at `now`) of every user, in no order, and
+ * at most `max` times; returns how many it called. For the operator's
+ * listing (portcullisctl registrations): the table is walked whole. */
+typedef void reg_each_fn(void *ctx, const char *user, const struct reg_binding *b);
+unsigned registrar_each(const struct registrar *r, uint64_t now, unsigned max, reg_each_fn *fn,
+			void *ctx);
+
 unsigned registrar_binding_count(const struct registrar *r);
 /* The longest chain of the user index (tests: crafted user names must not
  * pile up in one chain). */

@@ -2,7 +2,7 @@
 # The Debian package (issue 11): builds it with dpkg-buildpackage from a copy
 # of the tree (the work tree stays as it was), unpacks it with dpkg -x into a
 # scratch root (nothing is installed on this system) and checks what an
-# install gets: the two programs and nothing else executable (no test peers,
+# install gets: the three programs and nothing else executable (no test peers,
 # no fuzz targets), the example configuration accepted by the packaged
 # gateway with the development certificates where its header says they go
 # and refused without one of them, its `user` the package's system user,
@@ -59,12 +59,13 @@ dpkg -x "$deb" "$root" && dpkg-deb -e "$deb" "$WORK/control" || fail "cannot unp
 # Contents: the programs where the unit and the manual expect them, the
 # configuration a conffile, and no other executable.
 execs=$(cd "$root" && find . -type f -perm -u+x | sort | tr '\n' ' ')
-[ "$execs" = "./usr/bin/portcullis-passwd ./usr/sbin/portcullis " ] && pass executables ||
+[ "$execs" = "./usr/bin/portcullis-passwd ./usr/sbin/portcullis ./usr/sbin/portcullisctl " ] && pass executables ||
 	bad executables "executables in the package: $execs"
 missing=""
 for f in etc/portcullis/portcullis.conf lib/systemd/system/portcullis.service \
 	usr/share/man/man8/portcullis.8.gz usr/share/man/man5/portcullis.conf.5.gz \
-	usr/share/man/man8/portcullis-passwd.8.gz usr/share/doc/portcullis/configuration.md.gz; do
+	usr/share/man/man8/portcullis-passwd.8.gz usr/share/man/man8/portcullisctl.8.gz \
+	usr/share/doc/portcullis/configuration.md.gz; do
 	[ -f "$root/$f" ] || missing="$missing $f"
 done
 grep -qx /etc/portcullis/portcullis.conf "$WORK/control/conffiles" || missing="$missing conffile"
@@ -96,6 +97,16 @@ mv "$WORK/sti.key" "$root/etc/portcullis/sti.key"
 out=$("$root/usr/sbin/portcullis" --check-config "${as_user[@]}" 2>&1)
 [[ "$out" == *"/etc/portcullis/"* || "$out" == *"configuration OK"* ]] && pass embedded_certdir ||
 	bad embedded_certdir "the embedded default does not use /etc/portcullis: $out"
+
+# The control socket: the example puts it in the unit's RuntimeDirectory,
+# where the packaged portcullisctl looks by default.
+if grep -q '^  socket = "/run/portcullis/control.sock";' "$conf" &&
+	grep -qx 'RuntimeDirectory=portcullis' "$root/lib/systemd/system/portcullis.service" &&
+	"$root/usr/sbin/portcullisctl" --help | grep -q 'default /run/portcullis/control.sock'; then
+	pass control_socket_path
+else
+	bad control_socket_path "the example, the unit and portcullisctl disagree on the control socket"
+fi
 
 # The maintainer script, run against stubs that log what they are asked and
 # answer as on a fresh install (deb-systemd-helper: the unit never installed
@@ -171,10 +182,15 @@ expand_filter() { # every call a SystemCallFilter set names, groups expanded
 		esac
 	done
 }
-traced_run() { # traced_run NAME [STRACE OPTION...]: start, SIGUSR1, SIGTERM; 0 if clean
+# The traced runs use the example with its control socket moved out of
+# /run/portcullis (systemd makes that directory; this test runs outside it)
+# and ask the packaged portcullisctl for the counters over it.
+run_conf="$root/etc/portcullis/run.conf"
+sed "s|/run/portcullis/control.sock|$WORK/control.sock|" "$conf" >"$run_conf"
+traced_run() { # traced_run NAME [STRACE OPTION...]: start, portcullisctl, SIGUSR1, SIGTERM; 0 if clean
 	local name=$1
 	shift
-	strace -f -qq "$@" -o "$WORK/$name.trace" "$root/usr/sbin/portcullis" --config "$conf" \
+	strace -f -qq "$@" -o "$WORK/$name.trace" "$root/usr/sbin/portcullis" --config "$run_conf" \
 		"${as_user[@]}" >"$WORK/$name.log" 2>&1 &
 	local tracer=$!
 	PIDS="$PIDS $tracer"
@@ -182,6 +198,8 @@ traced_run() { # traced_run NAME [STRACE OPTION...]: start, SIGUSR1, SIGTERM; 0 
 	local gw
 	gw=$(sed -n 's/.*network process \([0-9]*\) runs as.*/\1/p' "$WORK/$name.log")
 	[ -n "$gw" ] || { kill "$tracer"; return 1; }
+	"$root/usr/sbin/portcullisctl" -s "$WORK/control.sock" counters >"$WORK/$name.ctl" 2>&1 ||
+		{ kill "$tracer"; return 1; }
 	kill -USR1 "$gw"; sleep 0.5; kill -TERM "$gw"
 	wait "$tracer" && grep -q 'info: stopped' "$WORK/$name.log"
 }

@@ -12,6 +12,7 @@
 # the packaged gateway makes from start to stop admitted by the unit's
 # SystemCallFilter, a start that survives the sockets RestrictAddressFamilies
 # refuses, and no lintian error.
+# test-timeout: 480 (dpkg-buildpackage compiles the whole tree: 100-170 s on two cores)
 . "$TESTS/integration/lib.sh"
 top=$(cd "$TESTS/.." && pwd)
 

@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "b2bua/b2bua.h"
 #include "b2bua/refuse.h"
@@ -64,11 +65,23 @@ int observe_init(struct observe *o, const struct gateway_config *cfg, char *err,
 	return 0;
 }
 
-static bool admitted(void *ctx, const struct sockaddr *from)
+/* A source in http.allow, asking by an address literal, "localhost" or a
+ * name in http.hostnames. The name matters because a browser on the
+ * operator's machine sends requests from loopback: a page whose DNS name
+ * was re-pointed at 127.0.0.1 (DNS rebinding) would otherwise read /calls
+ * and /metrics with its own script; its Host is still its own name. */
+static bool admitted(void *ctx, const struct sockaddr *from, const char *host)
 {
 	const struct observe *o = ctx;
-	for (unsigned i = 0; i < o->n_allow; i++)
-		if (admit_net_match(&o->allow[i], from))
+	bool source = false;
+	for (unsigned i = 0; i < o->n_allow && !source; i++)
+		source = admit_net_match(&o->allow[i], from);
+	if (!source)
+		return false;
+	if (!host || http_host_is_address(host) || strcmp(host, "localhost") == 0)
+		return true;
+	for (unsigned i = 0; i < o->cfg->http.n_hostnames; i++)
+		if (strcasecmp(host, o->cfg->http.hostnames[i]) == 0)
 			return true;
 	return false;
 }

@@ -248,6 +248,9 @@ void call_rec_emit(struct call *c, const char *reason);
  * observers unless the INVITE asks for privacy (RFC 3323 header, user or
  * id, or a Privacy that does not parse); replaces what was kept. */
 void call_view_keep_from(struct call *c, sip_t const *invite);
+/* u as text in dst (always NUL-terminated, cut at a character boundary),
+ * without its password; "" for NULL or a URI without host. */
+void call_uri_text(char *dst, size_t size, const url_t *u);
 
 /* setup.c: frees a call's set-up continuation (call_close). */
 void setup_wait_free(struct call *c);

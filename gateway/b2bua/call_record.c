@@ -72,11 +72,7 @@ void call_rec_final(struct call *c, int status, const struct verdict *refusal)
 static void uri_text(char *dst, size_t size, const url_t *u)
 {
 	char buf[1024];
-	if (!u || !u->url_host) {
-		dst[0] = '\0';
-		return;
-	}
-	snprintf(buf, sizeof(buf), URL_PRINT_FORMAT, URL_PRINT_ARGS(u));
+	call_uri_text(buf, sizeof(buf), u);
 	record_text(dst, size, buf);
 }
 

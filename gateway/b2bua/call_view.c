@@ -33,6 +33,24 @@ static void cut_utf8(char *s, size_t n)
 	}
 }
 
+void call_uri_text(char *dst, size_t size, const url_t *u)
+{
+	if (size == 0)
+		return;
+	dst[0] = '\0';
+	if (!u || !u->url_host)
+		return;
+	/* snprintf, not url_e: url_e leaves the rest of a buffer too short
+	 * for a long URI as it was (stack bytes an observer would see). */
+	url_t shown = *u;
+	shown.url_password = NULL; /* sip:user:password@host: never shown */
+	int n = snprintf(dst, size, URL_PRINT_FORMAT, URL_PRINT_ARGS(&shown));
+	if (n < 0)
+		dst[0] = '\0';
+	else if ((size_t)n >= size)
+		cut_utf8(dst, size - 1);
+}
+
 void call_view_keep_from(struct call *c, sip_t const *invite)
 {
 	free(c->shown_from);
@@ -47,9 +65,9 @@ void call_view_keep_from(struct call *c, sip_t const *invite)
 	if (!f)
 		return;
 	char uri[SHOWN_FROM_MAX];
-	if (url_e(uri, (isize_t)sizeof(uri), f->a_url) < 0)
+	call_uri_text(uri, sizeof(uri), f->a_url);
+	if (!uri[0])
 		return;
-	uri[sizeof(uri) - 1] = '\0';
 	char *out = malloc(SHOWN_FROM_MAX);
 	if (!out)
 		return; /* shown as hidden: nothing worse */
@@ -92,11 +110,7 @@ void b2bua_foreach_call(const struct b2bua *b, b2bua_call_fn fn, void *arg)
 		const char *state = view_state(c->state);
 		if (!state)
 			continue;
-		to[0] = '\0';
-		const url_t *dialled = c->legs[LEG_A].local_url;
-		if (dialled && url_e(to, (isize_t)sizeof(to), dialled) >= (isize_t)sizeof(to))
-			cut_utf8(to, sizeof(to) - 1);
-		to[sizeof(to) - 1] = '\0';
+		call_uri_text(to, sizeof(to), c->legs[LEG_A].local_url);
 		struct b2bua_call_view v = {
 			.id = c->id,
 			.state = state,

@@ -225,6 +225,10 @@ struct http_config {
 	 * (127.0.0.0/8, ::1). The x5u document is open to any source. */
 	struct cfg_net allow[CFG_MAX_NETS];
 	unsigned n_allow;
+	/* Host names (besides address literals and localhost) the live
+	 * documents may be asked for by (the Host header): DNS rebinding. */
+	char hostnames[CFG_MAX_NAMES][CFG_HOST_MAX];
+	unsigned n_hostnames;
 };
 
 /* Call records (records { }): one JSON line per call to `file`, a row per

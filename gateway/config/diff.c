@@ -58,6 +58,9 @@ static const struct field restart_fields[] = {
 	/* opened before the sandbox; SIGHUP reopens the same paths */
 	F("records.file", records.file),
 	F("records.sqlite", records.sqlite),
+	/* bound and given to its owner before the sandbox */
+	F("control.socket", control.socket),
+	F("control.group", control.group),
 };
 
 static void keep_field(const struct gateway_config *run, struct gateway_config *cand,

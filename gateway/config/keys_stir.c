@@ -46,6 +46,7 @@ static const struct cfg_key http_keys[] = {
 	STR("address", address, F_REQUIRED, NULL),
 	UINT("port", port, F_REQUIRED, 1, 65535, 0),
 	LIST_OF("allow", K_NETS, allow, n_allow),
+	LIST_OF("hostnames", K_NAMES, hostnames, n_hostnames),
 };
 #undef T
 const struct cfg_section cfg_http_section = SECTION(http_keys, check_http);

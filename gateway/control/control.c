@@ -101,10 +101,11 @@ static int clear_path(const char *path, const struct sockaddr_un *sun, char *err
 	return 0;
 }
 
-/* Bound with umask 0177 so the file never exists with more than 0600, then
- * opened to 0660 and given to the owner and group (in that order: once the
- * file is the owner's, root needs CAP_FOWNER to change its mode, and the
- * packaged unit grants only CAP_CHOWN for this). */
+/* Bound with umask 0117, so the file is born 0660 (root's group until the
+ * lchown), then given to the owner and group with lchown: no call here
+ * follows a symbolic link someone could swap in at the path between the
+ * bind and the change of owner (the packaged unit grants CAP_CHOWN for it,
+ * not CAP_FOWNER). */
 static int make_socket(struct control *c, const char *path, uid_t owner, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -123,12 +124,12 @@ static int make_socket(struct control *c, const char *path, uid_t owner, char *e
 	/* From here the path is sun's copy (gcc's sanitizer builds cannot see
 	 * that `path` stays non-null past the calls below). */
 	const char *at = sun.sun_path;
-	mode_t old = umask(0177);
+	mode_t old = umask(0117);
 	int rc = bind(c->fd, (const struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
 	struct stat st;
 	if (rc < 0 || lstat(at, &st) < 0 || !S_ISSOCK(st.st_mode) ||
-	    chmod(at, 0660) < 0 || lchown(at, owner, c->gid) < 0 || listen(c->fd, 16) < 0) {
+	    lchown(at, owner, c->gid) < 0 || listen(c->fd, 16) < 0) {
 		snprintf(err, errlen, "%s: %s", at, strerror(errno));
 		if (rc == 0)
 			unlink(at);

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -190,7 +191,13 @@ static void send_live(struct http_server *s, struct evhttp_request *req, const s
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	const struct sockaddr *from = conn ? evhttp_connection_get_addr(conn) : NULL;
-	if (!from || !s->access || !s->access(s->access_ctx, from)) {
+	const char *header = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+	char host[256];
+	if (header && http_host_name(header, host, sizeof(host)) < 0) {
+		evhttp_send_error(req, 400, "Bad Host");
+		return;
+	}
+	if (!from || !s->access || !s->access(s->access_ctx, from, header ? host : NULL)) {
 		evhttp_send_error(req, 403, "Forbidden");
 		return;
 	}
@@ -210,6 +217,39 @@ static void send_live(struct http_server *s, struct evhttp_request *req, const s
 	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
 	send_body(req, d->body, (size_t)n, 1);
+}
+
+int http_host_name(const char *header, char *out, size_t outlen)
+{
+	const char *h = header, *end;
+	if (*h == '[') {
+		if (!(end = strchr(++h, ']')) || (end[1] && end[1] != ':'))
+			return -1;
+	} else {
+		end = h + strcspn(h, ":");
+	}
+	const char *port = *end == ']' ? end + 1 : end;
+	if (*port == ':')
+		for (const char *p = port + 1; *p; p++)
+			if (*p < '0' || *p > '9')
+				return -1;
+	size_t n = (size_t)(end - h);
+	if (n == 0 || n >= outlen)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)h[i];
+		if (ch <= ' ' || ch >= 0x7f || ch == '/' || ch == '@')
+			return -1;
+		out[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+bool http_host_is_address(const char *host)
+{
+	struct in6_addr a;
+	return inet_pton(AF_INET, host, &a) == 1 || inet_pton(AF_INET6, host, &a) == 1;
 }
 
 static void on_request(struct evhttp_request *req, void *arg)

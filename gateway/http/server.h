@@ -28,8 +28,18 @@ int http_server_add_document(struct http_server *s, const char *path, const uint
 /* Makes a live document: writes at most len bytes into buf and returns the
  * length, or -1 (the client gets 500). Runs on the event loop: keep it cheap. */
 typedef long (*http_fill_fn)(void *ctx, char *buf, size_t len);
-/* Whether the client at `from` may have live documents. */
-typedef bool (*http_access_fn)(void *ctx, const struct sockaddr *from);
+/* Whether the client at `from`, which asked for the host name `host` (the
+ * Host header without its port; NULL when the request had none), may have
+ * live documents. */
+typedef bool (*http_access_fn)(void *ctx, const struct sockaddr *from, const char *host);
+/* The host part of a Host header value ("127.0.0.1:8080" -> "127.0.0.1",
+ * "[::1]:8080" -> "::1", "Name" -> "name"), lower-cased into out; -1 when
+ * it does not fit or is not a host[:port]. */
+int http_host_name(const char *header, char *out, size_t outlen);
+/* Whether host (http_host_name's) is an IPv4 or IPv6 address literal:
+ * a browser reaching the listener by a literal address is not following a
+ * DNS name someone else controls (DNS rebinding). */
+bool http_host_is_address(const char *host);
 
 /* Serves what fill makes (at most max_len bytes) at `path`, never cached,
  * to clients `access` admits; before any access callback is set, to none.

@@ -115,6 +115,11 @@ void quality_rtp(struct side *x, const uint8_t *pkt, uint64_t now_us)
 	if (r->have_transit) {
 		int32_t d = (int32_t)(transit - r->transit);
 		uint32_t ad = d < 0 ? 0u - (uint32_t)d : (uint32_t)d;
+		/* A sender jumping its timestamps by hours must not wrap the
+		 * estimate (16 |D| at steady state): 2^26 units is over two
+		 * hours at 8 kHz, already past any meaning. */
+		if (ad > (1u << 26))
+			ad = 1u << 26;
 		r->jitter_q4 += ad - ((r->jitter_q4 + 8) >> 4);
 	}
 	r->transit = transit;

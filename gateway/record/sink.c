@@ -7,6 +7,7 @@
 #include "record/sink.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -41,9 +42,19 @@ static const char schema[] =
 	" ended_by TEXT NOT NULL, reason TEXT, caller TEXT, callee TEXT,"
 	" record TEXT NOT NULL);";
 
+/* At start this runs as root: a symbolic link planted at the path (by the
+ * user the gateway runs as, if it may write the directory) must not make
+ * root create or append to another file; and only a regular file will do. */
 static int open_file(const char *path)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0640);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
 }
 
 static int open_db(struct record_sinks *s, const char *path, char *err, size_t errlen)

@@ -24,7 +24,8 @@ out=$("$PORTCULLIS_BIN" --check-config --config "$WORK/bad.conf" 2>&1) && fail "
 grep -qF "bad.conf:$line: http.allow: \"10.0.0.1/8\"" <<<"$out" || fail "no file:line for a bad http.allow: $out"
 
 call_config "$WORK/gw.conf" "$STIR
-http = { address = \"127.0.0.1\"; port = 8080; allow = [ \"127.0.0.1/32\" ]; };"
+http = { address = \"127.0.0.1\"; port = 8080; allow = [ \"127.0.0.1/32\" ];
+  hostnames = [ \"gw1.example\" ]; };"
 start_trunk uas_trunk.xml
 start_gateway "$WORK/gw.conf"
 
@@ -108,6 +109,22 @@ for p in /metrics /health; do
 	code=$(curl -s --interface 127.0.0.2 -I -o /dev/null -w '%{http_code}' --max-time 5 "$H$p")
 	[ "$code" = 403 ] || fail "HEAD $p from 127.0.0.2 got $code"
 done
+# DNS rebinding: a page whose name now points at 127.0.0.1, read by a
+# browser on this machine, comes from loopback with its own name in Host:
+# 403 for the live documents; a literal address and localhost are fine.
+for p in /metrics /calls /health /; do
+	code=$(curl -s -H 'Host: rebind.example:8080' -o "$WORK/rebind" -w '%{http_code}' --max-time 5 "$H$p")
+	[ "$code" = 403 ] || fail "$p asked for as rebind.example got $code"
+	grep -q "portcullis_\|status\|calls" "$WORK/rebind" && fail "$p for rebind.example: the refusal carries data"
+done
+for host in localhost:8080 LOCALHOST '[::1]:8080' 127.0.0.1 GW1.example:8080; do
+	code=$(curl -s -H "Host: $host" -o /dev/null -w '%{http_code}' --max-time 5 "$H/metrics")
+	[ "$code" = 200 ] || fail "/metrics asked for as $host got $code"
+done
+code=$(curl -s -H 'Host: a b' -o /dev/null -w '%{http_code}' --max-time 5 "$H/metrics")
+[ "$code" = 400 ] || fail "/metrics with a malformed Host got $code"
+code=$(curl -s -H 'Host: rebind.example' -o /dev/null -w '%{http_code}' --max-time 5 "$H/sti.pem")
+[ "$code" = 200 ] || fail "the x5u document for any Host got $code"
 # The x5u document stays open to every source: verifiers fetch it.
 code=$(curl -s --interface 127.0.0.2 -o "$WORK/x5u.pem" -w '%{http_code}' --max-time 5 "$H/sti.pem")
 [ "$code" = 200 ] && cmp -s "$WORK/x5u.pem" "$CERTS/sti.crt" || fail "x5u from 127.0.0.2 got $code"

@@ -871,6 +871,28 @@ static void observers_view(void **state)
 	size_t len = strlen(c->shown_from);
 	assert_true(len <= 255 && len >= 250);
 	assert_int_equal(len % 2, 1); /* the quote and whole two-byte characters */
+	/* A URI longer than the buffer is cut text, nothing after it (url_e
+	 * left the rest of the buffer as it was), and a password in it is
+	 * never shown. */
+	char longp[700];
+	memset(longp, 'q', 600);
+	longp[600] = '\0';
+	char from2[800];
+	snprintf(from2, sizeof(from2), "<sip:alice:s3cret@127.0.0.1;x=%s>", longp);
+	invite_from(c, from2, "");
+	assert_non_null(c->shown_from);
+	assert_true(strlen(c->shown_from) <= 255);
+	assert_null(strstr(c->shown_from, "s3cret"));
+	assert_true(strncmp(c->shown_from, "sip:alice@127.0.0.1;x=qqq", 25) == 0);
+	for (const char *p = c->shown_from + 23; *p; p++)
+		assert_int_equal(*p, 'q');
+	char uri[64];
+	url_t *u = url_hdup(NULL, (url_t *)URL_STRING_MAKE("sip:bob:pw@example.com;transport=tls")->us_url);
+	call_uri_text(uri, sizeof(uri), u);
+	assert_string_equal(uri, "sip:bob@example.com;transport=tls");
+	call_uri_text(uri, 8, u);
+	assert_string_equal(uri, "sip:bob");
+	su_free(NULL, u);
 	a_hangs_up(&d, 2, c);
 	settle();
 	memset(&s, 0, sizeof(s));

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "http/fetch.h"
+#include "http/server.h"
 
 static bool special(const char *text)
 {
@@ -122,9 +123,40 @@ static void other_families_are_special(void **state)
 	assert_true(http_address_special(NULL, 0));
 }
 
+/* The HTTP listener's Host header (server.c): the name a browser asked for,
+ * which DNS rebinding cannot change, and whether it is an address literal. */
+static void host_header(void **state)
+{
+	(void)state;
+	char h[64];
+	assert_int_equal(http_host_name("127.0.0.1:8080", h, sizeof(h)), 0);
+	assert_string_equal(h, "127.0.0.1");
+	assert_true(http_host_is_address(h));
+	assert_int_equal(http_host_name("[::1]:8080", h, sizeof(h)), 0);
+	assert_string_equal(h, "::1");
+	assert_true(http_host_is_address(h));
+	assert_int_equal(http_host_name("Evil.Example", h, sizeof(h)), 0);
+	assert_string_equal(h, "evil.example");
+	assert_false(http_host_is_address(h));
+	/* names that merely look numeric are names */
+	assert_int_equal(http_host_name("127.0.0.1.evil.example:80", h, sizeof(h)), 0);
+	assert_false(http_host_is_address(h));
+	assert_int_equal(http_host_name("2130706433", h, sizeof(h)), 0);
+	assert_false(http_host_is_address(h));
+	const char *bad[] = { "", ":8080", "[::1", "[::1]x", "a:b", "a b", "user@127.0.0.1", "a/b",
+			      "127.0.0.1:80:80", "\x01" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(http_host_name(bad[i], h, sizeof(h)), -1);
+	char longname[100];
+	memset(longname, 'a', 99);
+	longname[99] = '\0';
+	assert_int_equal(http_host_name(longname, h, sizeof(h)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(host_header),
 		cmocka_unit_test(ipv4_boundaries),
 		cmocka_unit_test(ipv6_boundaries),
 		cmocka_unit_test(embedded_ipv4),

@@ -576,6 +576,11 @@ IDENTITY_MODES = {
                             "outside": "identity_sign = true;", "scenario": None},
     "kamailio": {},
 }
+# `ops`: the plain gateway with call records to a file and the HTTP listener
+# (scraped during the run by start_scraper); off is "portcullis" itself.
+IDENTITY_MODES["portcullis-ops"] = {
+    "extra": 'http = { address = "127.0.0.1"; port = 8080; }; records = { file = "%s"; };',
+    "inside": "", "outside": "", "scenario": None, "scrape": True}
 
 
 def identity_prepare(a):
@@ -704,6 +709,12 @@ def start_scraper(a):
                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def ops_prepare(a):
+    mode = IDENTITY_MODES["portcullis-ops"]
+    if "%s" in mode["extra"]:
+        mode["extra"] = mode["extra"] % os.path.join(a.work, "calls.jsonl")
+
+
 def run_ops(a):
     """Same-run comparison, alternating off/on twice so drift in the machine
     shows as a difference between the two off runs: media CPU per packet at a
@@ -711,6 +722,7 @@ def run_ops(a):
     fixed call rate (calls/s per core = its inverse). A search for the
     highest sustained rate would add its own step noise (bisection in 10 %%
     steps) to a 5 %% target; CPU at a fixed load does not."""
+    ops_prepare(a)
     suite = "AES_CM_128_HMAC_SHA1_80"
     log("== ops: media-quality tracking off vs on: %d G.711 calls, %s, relay CPU per bridged packet" % (
         OPS_MEDIA_CALLS, suite))

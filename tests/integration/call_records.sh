@@ -12,12 +12,23 @@
 # within 4096 bytes; after the file is moved away and SIGUSR2 sent, the next
 # record does not go to a new file at the same path, or any record is lost;
 # the database's rows do not match the file's lines; the seccomp filter
-# refused any system call on the way.
+# refused any system call on the way; a symbolic link at records.file does
+# not stop the start (or its target gets created).
 . "$TESTS/integration/lib.sh"
 
 REC=$WORK/rec
 mkdir -p "$REC"
 chmod 0777 "$REC" # the unprivileged user creates the file again after a rotation
+# A symbolic link at records.file (planted to make root, which opens the
+# file at start, create or append to another one) stops the start, and the
+# file it points to is not made.
+ln -s "$WORK/elsewhere" "$REC/link.jsonl"
+call_config "$WORK/link.conf" "records = { file = \"$REC/link.jsonl\"; };"
+out=$(timeout 20 "$PORTCULLIS_BIN" --config "$WORK/link.conf" 2>&1) && fail "the gateway started with records.file a symbolic link"
+grep -q "link.jsonl: cannot open for call records" <<<"$out" || fail "no error naming the linked records.file: $out"
+[ -e "$WORK/elsewhere" ] && fail "the symbolic link's target was created"
+rm -f "$REC/link.jsonl"
+
 call_config "$WORK/gw.conf" "records = { file = \"$REC/calls.jsonl\"; sqlite = \"$REC/calls.db\"; };"
 start_gateway "$WORK/gw.conf"
 expect_log "call records to $REC/calls.jsonl and the database"

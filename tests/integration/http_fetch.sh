@@ -172,20 +172,7 @@ grep -qi "^connection: close" "$WORK/get.h" && pass server_one_request_per_conne
 #     most its cap (128) of them as descriptors, the rest wait in the kernel's
 #     backlog; once the flood goes, a GET is served again at once.
 fds_before=$(ls /proc/$SERVER_PID/fd | wc -l)
-python3 - "$SP" 400 >"$WORK/flood.out" 2>&1 <<'PY' &
-import socket, sys, time
-port, n = int(sys.argv[1]), int(sys.argv[2])
-held = []
-for _ in range(n):
-    s = socket.socket(); s.setblocking(False)
-    try: s.connect(("127.0.0.1", port))
-    except BlockingIOError: pass
-    held.append(s)
-print("open", len(held), flush=True)
-time.sleep(4)
-PY
-FLOOD=$!
-PIDS="$PIDS $FLOOD"
+hold_connections "$SP" 400
 sleep 2
 fds_flood=$(ls /proc/$SERVER_PID/fd | wc -l)
 if [ $((fds_flood - fds_before)) -le 130 ] && [ $((fds_flood - fds_before)) -ge 100 ]; then

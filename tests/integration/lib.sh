@@ -437,3 +437,15 @@ PY
 	FLOOD=$!
 	PIDS="$PIDS $FLOOD"
 }
+
+# flood_gain PID PORT N [BYTES]: how many descriptors PID gained while N
+# connections (hold_connections) pressed on PORT, printed once they went.
+flood_gain() {
+	local before during
+	before=$(ls /proc/$1/fd | wc -l)
+	hold_connections "$2" "$3" "${4:-b\"\"}"
+	sleep 2.5
+	during=$(ls /proc/$1/fd | wc -l)
+	wait "$FLOOD" 2>/dev/null
+	echo $((during - before))
+}

@@ -27,6 +27,7 @@
 #include "reload.h"
 #include "sandbox/sandbox.h"
 #include "sip/msg.h"
+#include "transport/http_tls.h"
 #include "transport/transport.h"
 
 static void usage(FILE *out)
@@ -49,6 +50,7 @@ struct loop_ctx {
 	struct media_engine *media;
 	struct b2bua *b2bua;
 	struct http_server *http;
+	struct http_tls *http_tls;  /* http.tls: HTTPS on that listener, or NULL */
 	struct observe observe;     /* the listener's /metrics and /health */
 	struct record_sinks *records; /* call records (records { }), or NULL */
 	struct reload_ctx *reload;    /* SIGHUP's: set just before the loop runs */
@@ -194,7 +196,8 @@ static void shutdown_all(struct loop_ctx *lc)
 	b2bua_free(lc->b2bua); /* the calls still up are recorded ("shutdown") */
 	record_sinks_free(lc->records);
 	media_engine_free(lc->media);
-	event_base_free(lc->base);
+	event_base_free(lc->base); /* runs the last HTTPS connections' finalizers */
+	http_tls_free(lc->http_tls);
 }
 
 struct options {
@@ -344,6 +347,16 @@ static int start_http(struct loop_ctx *lc, const struct gateway_config *cfg)
 	if (!lc->http) {
 		log_err("http listener %s:%u: %s", cfg->http.address, cfg->http.port, why);
 		return -1;
+	}
+	if (cfg->http.tls.certificate[0]) {
+		/* HTTPS only; the private key stays in the key holder. */
+		static const struct http_tls_ops https = { http_tls_wrap, http_tls_client_verified,
+							   http_tls_release };
+		if (!(lc->http_tls = http_tls_new(&cfg->http.tls)))
+			return -1;
+		http_server_set_tls(lc->http, &https, lc->http_tls);
+		log_info("http listener %s:%u speaks HTTPS only; live documents need a client certificate "
+			 "from %s", cfg->http.address, cfg->http.port, cfg->http.tls.ca);
 	}
 	if (observe_serve(&lc->observe, lc->http) < 0) {
 		log_err("http: cannot serve /metrics and /health");
@@ -524,7 +537,7 @@ int main(int argc, char **argv)
 	}
 	struct reload_ctx reload = { .cfg = &cfg, .path = o.config_path,
 				     .user_override = o.user_override != NULL, .b2bua = lc.b2bua,
-				     .transport = endpoint_transport(lc.ep) };
+				     .transport = endpoint_transport(lc.ep), .http_tls = lc.http_tls };
 	run_loop(&lc, &cfg, &reload);
 	event_free(kh_watch);
 	shutdown_all(&lc);

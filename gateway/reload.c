@@ -19,6 +19,7 @@
 #include "b2bua/b2bua.h"
 #include "config/diff.h"
 #include "core/log.h"
+#include "transport/http_tls.h"
 #include "transport/transport.h"
 
 /* Refused: logged once, the running configuration untouched. */
@@ -52,13 +53,18 @@ int gateway_reload(void *ctx, char *report, size_t len)
 	/* Certificates and CA bundles, loaded before anything changes; the
 	 * reason is logged by the transport. */
 	struct transport_creds *creds = transport_creds_load(rc->transport, cand);
-	if (!creds) {
+	struct tls_cred *http_cred = rc->http_tls ? http_tls_cred_load(&cand->http.tls) : NULL;
+	if (!creds || (rc->http_tls && !http_cred)) {
+		transport_creds_free(creds);
+		http_tls_cred_free(http_cred);
 		free(cand);
 		return refuse(report, len, "a certificate or CA bundle did not load (see the line above)");
 	}
 	memcpy(rc->cfg, cand, sizeof(*cand));
 	free(cand);
 	transport_creds_install(rc->transport, creds);
+	if (http_cred)
+		http_tls_cred_install(rc->http_tls, http_cred);
 	/* Validated above with the same rules: this cannot fail but for a
 	 * bug, and then the guard keeps its running lists. */
 	if (b2bua_reload_apply(rc->b2bua, err, sizeof(err)) < 0)

@@ -10,6 +10,7 @@
 #include "config/config.h"
 
 struct b2bua;
+struct http_tls;
 struct transport;
 
 /* What gateway_reload's ctx points to; main.c owns it. */
@@ -19,6 +20,7 @@ struct reload_ctx {
 	bool user_override;         /* --user given: the file's user is not compared */
 	struct b2bua *b2bua;
 	struct transport *transport; /* its TLS credentials are re-read */
+	struct http_tls *http_tls;   /* the http listener's too (NULL: no HTTPS) */
 };
 
 /* 0 when the file's configuration now runs (keys that need a restart keep

@@ -229,6 +229,10 @@ struct http_config {
 	 * documents may be asked for by (the Host header): DNS rebinding. */
 	char hostnames[CFG_MAX_NAMES][CFG_HOST_MAX];
 	unsigned n_hostnames;
+	/* HTTPS only when certificate is set (http { tls { } }): a listener's
+	 * TLS settings; live documents then also need a client certificate
+	 * that verified against tls.ca. */
+	struct tls_config tls;
 };
 
 /* Call records (records { }): one JSON line per call to `file`, a row per

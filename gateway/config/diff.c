@@ -1,11 +1,11 @@
 /* Which keys a reload leaves alone, and why each is in the table: a
- * listener's address and TLS credentials are bound or loaded once, before
- * the sandbox (and the private key lives in the key holder, which has no
- * file access); peers carry connection state and key indexes; relay port
- * ranges are registered with the media engine; the user store and nonce
- * secret live in the key holder; limits size tables and the descriptor
- * budget; the log target's socket and the call record files are opened
- * before the sandbox. The rest
+ * listener's address (the http listener's too) is bound once, before the
+ * sandbox, and its private key lives in the key holder, which has no file
+ * access (certificate chains and CA bundles are read again); peers carry
+ * connection state and key indexes; relay port ranges are registered with
+ * the media engine; the user store and nonce secret live in the key
+ * holder; limits size tables and the descriptor budget; the log target's
+ * socket and the call record files are opened before the sandbox. The rest
  * (routes, ACLs and rate rules, identity policy, the legs' media and TLS
  * requirements, the log level) is read per request or re-applied by the
  * reload (gateway/reload.c). */
@@ -53,7 +53,6 @@ static const struct field restart_fields[] = {
 	F("auth", auth),
 	F("registrar", registrar),
 	F("stir", stir),
-	F("http", http),
 	F("abuse.max_sources", abuse.max_sources),
 	/* opened before the sandbox; SIGHUP reopens the same paths */
 	F("records.file", records.file),
@@ -114,6 +113,22 @@ static void keep_entry(const void *run, void *cand, size_t size, size_t tls_off,
 		snprintf(key, sizeof(key), "%s[%s].tls.key", label, name);
 		add_name(nm, "%s", key);
 		memcpy(ct->key, rt->key, sizeof(ct->key));
+	}
+}
+
+/* The http listener is bound once, before the sandbox: restart-only, but
+ * for the credentials of its HTTPS (http.tls), which a reload loads for new
+ * handshakes as it does a TLS listener's. Turning HTTPS on or off, or a new
+ * key or priority, still needs a restart. */
+static void keep_http(const struct http_config *r, struct http_config *c, struct names *nm)
+{
+	static struct http_config copy;
+	memcpy(&copy, c, sizeof(copy));
+	if (r->tls.certificate[0] && c->tls.certificate[0])
+		same_tls_reloadables(&r->tls, &copy.tls);
+	if (memcmp(r, &copy, sizeof(copy)) != 0) {
+		add_name(nm, "%s", "http");
+		memcpy(c, r, sizeof(*c));
 	}
 }
 
@@ -223,6 +238,7 @@ unsigned config_keep_restart_only(const struct gateway_config *run, struct gatew
 	KEEP_LIST(run, cand, peers, n_peers, struct peer_config, "peers", &nm);
 	keep_legs(run, cand, &nm);
 	keep_rate_tables(&run->abuse, &cand->abuse, &nm);
+	keep_http(&run->http, &cand->http, &nm);
 	for (size_t i = 0; i < sizeof(restart_fields) / sizeof(restart_fields[0]); i++)
 		keep_field(run, cand, &restart_fields[i], &nm);
 	return nm.n;

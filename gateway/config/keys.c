@@ -333,6 +333,11 @@ static int load_tls(struct cfg_loader *ld, const config_setting_t *owner, enum p
 	return check_tls(ld, g, tls, 0);
 }
 
+int cfg_read_tls(struct cfg_loader *ld, const config_setting_t *owner, struct tls_config *tls, bool server)
+{
+	return load_tls(ld, owner, PC_TP_TLS, tls, server);
+}
+
 static int check_listener(struct cfg_loader *ld, const config_setting_t *g, void *obj, unsigned index)
 {
 	struct listener_config *l = obj;

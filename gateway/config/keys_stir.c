@@ -47,6 +47,7 @@ static const struct cfg_key http_keys[] = {
 	UINT("port", port, F_REQUIRED, 1, 65535, 0),
 	LIST_OF("allow", K_NETS, allow, n_allow),
 	LIST_OF("hostnames", K_NAMES, hostnames, n_hostnames),
+	LATER("tls"),
 };
 #undef T
 const struct cfg_section cfg_http_section = SECTION(http_keys, check_http);
@@ -166,9 +167,17 @@ static int check_stir(struct cfg_loader *ld, const config_setting_t *g, void *ob
 static int check_http(struct cfg_loader *ld, const config_setting_t *g, void *obj, unsigned index)
 {
 	const struct gateway_config *cfg = ld->cfg;
-	const struct http_config *h = obj;
+	struct http_config *h = obj;
 	if (!g)
 		return 0;
+	/* HTTPS: a listener's TLS group. Live documents then need a verified
+	 * client certificate, so one that is never asked for serves none. */
+	const config_setting_t *tls = cfg_member(g, "tls");
+	if (tls && cfg_read_tls(ld, g, &h->tls, true) < 0)
+		return -1;
+	if (tls && h->tls.verify_peer == TLS_VERIFY_NONE)
+		return cfg_fail(ld, cfg_member(tls, "verify_peer"), "\"none\" would serve no live document "
+				"over TLS (they need a verified client certificate): use \"required\" or \"optional\"");
 	for (unsigned i = 0; i < cfg->n_listeners; i++)
 		if (cfg->listeners[i].port == h->port && cfg->listeners[i].transport != PC_TP_UDP &&
 		    !strcmp(cfg->listeners[i].address, h->address))

@@ -113,6 +113,9 @@ void cfg_apply_defaults(const struct cfg_section *sec, void *obj);
 
 /* The top level (keys.c). */
 extern const struct cfg_section cfg_root_section;
+/* A "tls" group under owner, read and checked as a listener's (server) or
+ * peer's: the HTTP listener's (http.tls) reuses it. 0 or -1. */
+int cfg_read_tls(struct cfg_loader *ld, const config_setting_t *owner, struct tls_config *tls, bool server);
 /* The stir and http groups (keys_stir.c), and the check of a leg's origid. */
 extern const struct cfg_section cfg_stir_section, cfg_http_section;
 cfg_key_check cfg_check_uuid;

@@ -102,7 +102,8 @@
 	X(IDENTITY_LEGACY_SIGNED, "identity_legacy_signed") \
 	X(IDENTITY_LEGACY_NOT_SIGNED, "identity_legacy_not_signed") \
 	X(IDENTITY_LEGACY_VERIFIED, "identity_legacy_verified") \
-	X(RECORD_WRITE_FAILED, "call_record_write_failures")
+	X(RECORD_WRITE_FAILED, "call_record_write_failures") \
+	X(HTTP_TLS_FAILED, "http_tls_failures")
 
 enum pc_counter {
 #define PC_COUNTER_ENUM(id, name) CNT_##id,

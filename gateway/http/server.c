@@ -11,7 +11,9 @@
  * callbacks cleared by bufferevent_free), found by a sweep every
  * SWEEP_MS; at the cap the listener stops accepting (the kernel's backlog
  * waits) and a connection older than MAX_LIFETIME_S is shut down, so a
- * trickling client cannot hold a slot for ever. */
+ * trickling client cannot hold a slot for ever. With TLS (http_server_set_tls)
+ * the bufferevent comes from the TLS layer instead and counts the same way,
+ * from accept on, handshake included. */
 #include "http/server.h"
 
 #include <event2/buffer.h>
@@ -57,6 +59,7 @@ struct document {
 
 struct connection {
 	struct bufferevent *bev;   /* our reference; evhttp holds the other */
+	void *tls;                 /* the TLS layer's handle, or NULL */
 	time_t opened;
 	int shut;                  /* shut down for age, waiting for evhttp */
 };
@@ -73,6 +76,8 @@ struct http_server {
 	unsigned n_docs;
 	http_access_fn access;
 	void *access_ctx;
+	const struct http_tls_ops *tls; /* NULL: plain HTTP */
+	void *tls_ctx;
 };
 
 static time_t now_s(void)
@@ -107,6 +112,8 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	for (unsigned i = 0; i < s->n_conns;) {
 		struct connection *c = &s->conns[i];
 		if (freed_by_evhttp(c->bev)) {
+			if (c->tls)
+				s->tls->release(c->tls);
 			bufferevent_decref(c->bev); /* the last reference: closes the socket */
 			s->conns[i] = s->conns[--s->n_conns];
 			continue;
@@ -135,12 +142,14 @@ static struct bufferevent *on_connection(struct event_base *base, void *arg)
 	 * a full table is not reached here; if it were, evhttp makes its own. */
 	if (s->n_conns == MAX_CONNECTIONS)
 		return NULL;
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	void *tls = NULL;
+	struct bufferevent *bev = s->tls ? s->tls->wrap(s->tls_ctx, base, &tls) :
+		bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (!bev)
 		return NULL;
 	bufferevent_setwatermark(bev, EV_READ, 0, READ_HIGH_WATER);
 	bufferevent_incref(bev);
-	s->conns[s->n_conns++] = (struct connection){ .bev = bev, .opened = now_s() };
+	s->conns[s->n_conns++] = (struct connection){ .bev = bev, .tls = tls, .opened = now_s() };
 	if (s->n_conns == MAX_CONNECTIONS) {
 		evconnlistener_disable(s->listener);
 		s->paused = 1;
@@ -184,9 +193,23 @@ static void send_body(struct evhttp_request *req, const uint8_t *body, size_t le
 	evbuffer_free(b);
 }
 
+/* Over TLS, whether the request's connection has a verified client
+ * certificate; plain HTTP has none to check. */
+static bool client_certified(const struct http_server *s, struct evhttp_connection *conn)
+{
+	if (!s->tls)
+		return true;
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	for (unsigned i = 0; bev && i < s->n_conns; i++)
+		if (s->conns[i].bev == bev)
+			return s->conns[i].tls && s->tls->verified(s->conns[i].tls);
+	return false;
+}
+
 /* A live document's answer: 403 to a client the access callback does not
- * admit (evhttp knows the peer's address), else the fill callback's output,
- * never cached. The fill runs for HEAD too, for its Content-Length. */
+ * admit (evhttp knows the peer's address) or, over TLS, without a verified
+ * client certificate, else the fill callback's output, never cached. The
+ * fill runs for HEAD too, for its Content-Length. */
 static void send_live(struct http_server *s, struct evhttp_request *req, const struct document *d)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
@@ -197,7 +220,8 @@ static void send_live(struct http_server *s, struct evhttp_request *req, const s
 		evhttp_send_error(req, 400, "Bad Host");
 		return;
 	}
-	if (!from || !s->access || !s->access(s->access_ctx, from, header ? host : NULL)) {
+	if (!from || !s->access || !s->access(s->access_ctx, from, header ? host : NULL) ||
+	    !client_certified(s, conn)) {
 		evhttp_send_error(req, 403, "Forbidden");
 		return;
 	}
@@ -324,8 +348,11 @@ void http_server_free(struct http_server *s)
 		return;
 	if (s->http)
 		evhttp_free(s->http); /* frees every connection: our references are the last */
-	for (unsigned i = 0; i < s->n_conns; i++)
+	for (unsigned i = 0; i < s->n_conns; i++) {
+		if (s->conns[i].tls)
+			s->tls->release(s->conns[i].tls);
 		bufferevent_decref(s->conns[i].bev);
+	}
 	if (s->sweep)
 		event_free(s->sweep);
 	for (unsigned i = 0; i < s->n_docs; i++)
@@ -378,4 +405,10 @@ void http_server_set_access(struct http_server *s, http_access_fn access, void *
 {
 	s->access = access;
 	s->access_ctx = ctx;
+}
+
+void http_server_set_tls(struct http_server *s, const struct http_tls_ops *ops, void *ctx)
+{
+	s->tls = ops;
+	s->tls_ctx = ctx;
 }

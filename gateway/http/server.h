@@ -4,7 +4,8 @@
  * anyone who reaches the listener, and live ones (metrics, health) made by
  * a callback at each request, only for sources the access callback admits
  * (403 to others). GET and HEAD only; everything else 405; unknown paths
- * 404; requests and headers are size-capped, and connections time out. */
+ * 404; requests and headers are size-capped, and connections time out.
+ * Plain HTTP, or HTTPS through a TLS layer given by http_server_set_tls. */
 #ifndef PC_HTTP_SERVER_H
 #define PC_HTTP_SERVER_H
 
@@ -48,5 +49,22 @@ bool http_host_is_address(const char *host);
 int http_server_add_live(struct http_server *s, const char *path, const char *content_type,
 			 size_t max_len, http_fill_fn fill, void *ctx);
 void http_server_set_access(struct http_server *s, http_access_fn access, void *ctx);
+
+/* HTTPS (http.tls): the listener speaks only TLS, through bufferevents the
+ * composition root's functions make (transport/http_tls.h; http/ knows no
+ * TLS library). wrap makes one for each accepted connection (evhttp sets
+ * the socket on it) and its handle; verified says whether that
+ * connection's client showed a certificate that verified; release comes
+ * just before the connection is freed. With these set, a live document
+ * also needs a verified client certificate (403 without); fixed documents
+ * (the x5u chain) go to any client that completed the handshake. Set
+ * before the loop runs. */
+struct bufferevent;
+struct http_tls_ops {
+	struct bufferevent *(*wrap)(void *ctx, struct event_base *base, void **link);
+	bool (*verified)(void *link);
+	void (*release)(void *link);
+};
+void http_server_set_tls(struct http_server *s, const struct http_tls_ops *ops, void *ctx);
 
 #endif

@@ -26,6 +26,8 @@ unsigned kh_key_paths(const struct gateway_config *cfg, const char *paths[KH_MAX
 	for (unsigned i = 0; i < cfg->n_peers; i++)
 		if (cfg->peers[i].transport == PC_TP_TLS)
 			n = add_path(paths, uses, n, &cfg->peers[i].tls);
+	if (cfg->http.address[0] && cfg->http.tls.certificate[0]) /* HTTPS on the http listener */
+		n = add_path(paths, uses, n, &cfg->http.tls);
 	/* Room is reserved for these two (KH_MAX_KEYS). */
 	if (config_stir_signs(cfg) && cfg->stir.key[0]) {
 		paths[n] = cfg->stir.key;

@@ -27,7 +27,7 @@
  * RSA-8192 ciphertext (1 KiB); the largest output an RSA-8192 signature. */
 #define KH_MAX_INPUT 2048
 #define KH_MAX_OUTPUT 2048
-#define KH_MAX_KEYS (CFG_MAX_LISTENERS + CFG_MAX_PEERS + 2) /* TLS keys, the STI and legacy keys */
+#define KH_MAX_KEYS (CFG_MAX_LISTENERS + CFG_MAX_PEERS + 3) /* TLS keys (and the http listener's), the STI and legacy keys */
 #define KH_STI_HASH_LEN 32 /* SHA-256 of a PASSporT's signing input */
 
 enum kh_op {

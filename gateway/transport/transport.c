@@ -183,5 +183,8 @@ int transport_check_credentials(const struct gateway_config *cfg)
 		if (cfg->peers[i].transport == PC_TP_TLS &&
 		    check_one(&cfg->peers[i].tls, false, "peer", cfg->peers[i].name) < 0)
 			rc = -1;
+	if (cfg->http.address[0] && cfg->http.tls.certificate[0] &&
+	    check_one(&cfg->http.tls, true, "http", "listener") < 0)
+		rc = -1;
 	return rc;
 }

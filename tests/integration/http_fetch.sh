@@ -172,26 +172,9 @@ grep -qi "^connection: close" "$WORK/get.h" && pass server_one_request_per_conne
 #     most its cap (128) of them as descriptors, the rest wait in the kernel's
 #     backlog; once the flood goes, a GET is served again at once.
 fds_before=$(ls /proc/$SERVER_PID/fd | wc -l)
-python3 - "$SP" 400 >"$WORK/flood.out" 2>&1 <<'PY' &
-import socket, sys, time
-port, n = int(sys.argv[1]), int(sys.argv[2])
-held = []
-for _ in range(n):
-    s = socket.socket(); s.setblocking(False)
-    try: s.connect(("127.0.0.1", port))
-    except BlockingIOError: pass
-    held.append(s)
-print("open", len(held), flush=True)
-time.sleep(4)
-PY
-FLOOD=$!
-PIDS="$PIDS $FLOOD"
-sleep 2
-fds_flood=$(ls /proc/$SERVER_PID/fd | wc -l)
-if [ $((fds_flood - fds_before)) -le 130 ] && [ $((fds_flood - fds_before)) -ge 100 ]; then
-	pass server_connection_cap
-else flunk server_connection_cap "descriptors $fds_before before, $fds_flood during a flood of 400"; fi
-wait $FLOOD 2>/dev/null
+gain=$(flood_gain $SERVER_PID "$SP" 400)
+[ "$gain" -le 130 ] && [ "$gain" -ge 100 ] && pass server_connection_cap ||
+	flunk server_connection_cap "$gain descriptors more during a flood of 400"
 t0=$(date +%s%N)
 code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$U/sti.pem")
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))

@@ -382,3 +382,70 @@ except socket.timeout:
     print("")
 PY
 }
+
+# start_prometheus SCRAPE_CONFIG: a Prometheus server on a free loopback
+# port scraping every second with the scrape_configs entry given as YAML
+# (indented as a list item); PROM_PID and PROM_PORT are set.
+start_prometheus() {
+	PROM_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	printf 'global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }\nscrape_configs:\n%s\n' \
+		"$1" >"$WORK/prometheus.yml"
+	mkdir -p "$WORK/prometheus-data"
+	prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prometheus-data" \
+		--web.listen-address="127.0.0.1:$PROM_PORT" >"$WORK/prometheus.log" 2>&1 &
+	PROM_PID=$!
+	PIDS="$PIDS $PROM_PID"
+}
+
+# prom_value EXPR: the value of the first series EXPR gives, waiting up to
+# 30 s for one ("" when none came, or Prometheus exited).
+prom_value() {
+	local got=""
+	for _ in $(seq 60); do
+		kill -0 "$PROM_PID" 2>/dev/null || break
+		got=$(curl -s --max-time 2 -G --data-urlencode "query=$1" "http://127.0.0.1:$PROM_PORT/api/v1/query" |
+			python3 -c 'import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "")' 2>/dev/null) || true
+		[ -n "$got" ] && break
+		sleep 0.5
+	done
+	echo "$got"
+}
+
+# hold_connections PORT N [BYTES]: N connections to 127.0.0.1:PORT opened
+# without waiting, each sending BYTES (a Python bytes literal) once open,
+# and held 4 s in the background (FLOOD is its PID): a connection flood.
+hold_connections() {
+	python3 - "$1" "$2" "${3:-b\"\"}" >"$WORK/flood.out" 2>&1 <<'PY' &
+import ast, socket, sys, time
+port, n, data = int(sys.argv[1]), int(sys.argv[2]), ast.literal_eval(sys.argv[3])
+held = []
+for _ in range(n):
+    s = socket.socket(); s.setblocking(False)
+    try: s.connect(("127.0.0.1", port))
+    except BlockingIOError: pass
+    held.append(s)
+if data:
+    time.sleep(0.5)
+    for s in held:
+        try: s.send(data)
+        except OSError: pass
+print("open", len(held), flush=True)
+time.sleep(4)
+PY
+	FLOOD=$!
+	PIDS="$PIDS $FLOOD"
+}
+
+# flood_gain PID PORT N [BYTES]: how many descriptors PID gained while N
+# connections (hold_connections) pressed on PORT, printed once they went.
+flood_gain() {
+	local before during
+	before=$(ls /proc/$1/fd | wc -l)
+	hold_connections "$2" "$3" "${4:-b\"\"}"
+	sleep 2.5
+	during=$(ls /proc/$1/fd | wc -l)
+	wait "$FLOOD" 2>/dev/null
+	echo $((during - before))
+}

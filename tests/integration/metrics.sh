@@ -145,33 +145,12 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$H/metrics?name=x")
 # A real Prometheus server scrapes the gateway every second; a value comes
 # back through its query API.
 if command -v prometheus >/dev/null; then
-	pport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	cat >"$WORK/prometheus.yml" <<CONF
-global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }
-scrape_configs:
-  - job_name: portcullis
-    static_configs: [ { targets: [ "127.0.0.1:8080" ] } ]
-CONF
-	mkdir -p "$WORK/prometheus-data"
-	prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prometheus-data" \
-		--web.listen-address="127.0.0.1:$pport" >"$WORK/prometheus.log" 2>&1 &
-	PROM_PID=$!
-	PIDS="$PIDS $PROM_PID"
-	got=""
-	for _ in $(seq 60); do
-		kill -0 "$PROM_PID" 2>/dev/null || { tail -20 "$WORK/prometheus.log" >&2; fail "prometheus exited"; }
-		got=$(curl -s --max-time 2 "http://127.0.0.1:$pport/api/v1/query?query=portcullis_messages_received_total" |
-			python3 -c 'import json, sys
-r = json.load(sys.stdin)["data"]["result"]
-print(r[0]["value"][1] if r else "")' 2>/dev/null) || true
-		[ -n "$got" ] && break
-		sleep 0.5
-	done
+	start_prometheus '  - job_name: portcullis
+    static_configs: [ { targets: [ "127.0.0.1:8080" ] } ]'
+	got=$(prom_value portcullis_messages_received_total)
 	[ -n "$got" ] || { tail -20 "$WORK/prometheus.log" >&2; fail "prometheus never returned portcullis_messages_received_total"; }
 	[ "$got" -ge "$after" ] || fail "prometheus read messages_received $got, below the $after scraped"
-	up=$(curl -s --max-time 2 "http://127.0.0.1:$pport/api/v1/query?query=up" |
-		python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')
-	[ "$up" = 1 ] || fail "prometheus says the gateway target is down"
+	[ "$(prom_value up)" = 1 ] || fail "prometheus says the gateway target is down"
 	kill "$PROM_PID"
 	note "prometheus read portcullis_messages_received_total = $got"
 else

@@ -498,6 +498,7 @@ static void stir_signing_leg_loads(void **state)
 	assert_int_equal(cfg.legs[1].identity_verify, IDENTITY_VERIFY_REJECT);
 	assert_int_equal(cfg.http.port, 8443);
 	assert_int_equal(cfg.http.n_allow, 2);
+	assert_string_equal(cfg.http.tls.certificate, ""); /* no tls group: plain HTTP */
 	assert_string_equal(cfg.http.allow[1].text, "2001:db8::1");
 	assert_int_equal(cfg.http.allow[1].line, 13);
 }
@@ -571,11 +572,39 @@ static void stir_mistakes(void **state)
 		{ "listeners = ( { name = \"t\"; leg = \"i\"; transport = \"tcp\"; address = \"127.0.0.1\"; port = 8080; } );\n"
 		  "http = { address = \"127.0.0.1\";\n port = 8080; };\n",
 		  "test.conf:3: port: 127.0.0.1:8080 is already used by listener \"t\"" },
+		/* its HTTPS: a listener's tls group, and a client certificate asked for */
+		{ LISTENER "http = { address = \"127.0.0.1\"; port = 8443;\n"
+		  " tls = { certificate = \"/a.crt\"; key = \"/a.key\"; ca = \"/c.crt\";\n verify_peer = \"none\"; }; };\n",
+		  "test.conf:4: verify_peer: \"none\" would serve no live document" },
+		{ LISTENER "http = { address = \"127.0.0.1\"; port = 8443;\n"
+		  " tls = { certificate = \"/a.crt\"; key = \"/a.key\"; verify_peer = \"optional\"; }; };\n",
+		  "verify_peer optional needs a \"ca\" bundle" },
+		{ LISTENER "http = { address = \"127.0.0.1\"; port = 8443;\n tls = { ca = \"/c.crt\"; }; };\n",
+		  "missing required key \"certificate\"" },
+		{ LISTENER "http = { address = \"127.0.0.1\"; port = 8443;\n tls = 1; };\n",
+		  "test.conf:3: tls: must be a group" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (load(cases[i].text) != -1 || !strstr(err, cases[i].want))
 			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, cases[i].want);
 	}
+}
+
+/* http.tls: a listener's TLS group with its defaults (verify_peer
+ * required, the TLS 1.2+ priority) and paths relative to the file. */
+static void http_tls_loads(void **state)
+{
+	assert_int_equal(load(LISTENER "http = { address = \"127.0.0.1\"; port = 8443;\n"
+			      " tls = { certificate = \"/a.crt\"; key = \"/a.key\"; ca = \"/c.crt\"; }; };\n"), 0);
+	assert_string_equal(cfg.http.tls.certificate, "/a.crt");
+	assert_string_equal(cfg.http.tls.key, "/a.key");
+	assert_string_equal(cfg.http.tls.ca, "/c.crt");
+	assert_int_equal(cfg.http.tls.verify_peer, TLS_VERIFY_REQUIRED);
+	assert_non_null(strstr(cfg.http.tls.priority, "-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:"));
+	assert_int_equal(load(LISTENER "http = { address = \"127.0.0.1\"; port = 8443;\n"
+			      " tls = { certificate = \"/a.crt\"; key = \"/a.key\"; ca = \"/c.crt\";"
+			      " verify_peer = \"optional\"; }; };\n"), 0);
+	assert_int_equal(cfg.http.tls.verify_peer, TLS_VERIFY_OPTIONAL);
 }
 
 /* The table of keys knows every group: a key it does not list is an error
@@ -600,6 +629,8 @@ static void unknown_key_in_every_group(void **state)
 		LISTENER "identity = {\n bogus = 1; };\n",
 		LISTENER "stir = {\n bogus = 1; };\n",
 		LISTENER "http = { address = \"127.0.0.1\"; port = 8080;\n bogus = 1; };\n",
+		LISTENER "http = { address = \"127.0.0.1\"; port = 8080;\n"
+		" tls = { certificate = \"a\"; key = \"b\"; ca = \"c\";\n bogus = 1; }; };\n",
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		assert_int_equal(load(files[i]), -1);
@@ -645,6 +676,7 @@ int main(void)
 		cmocka_unit_test(abuse_and_identity_mistakes),
 		cmocka_unit_test(leg_auth_and_transport_requirements),
 		cmocka_unit_test(unknown_key_in_every_group),
+		cmocka_unit_test(http_tls_loads),
 		cmocka_unit_test(default_signs_to_the_trunk_and_marks_its_calls),
 		cmocka_unit_test(stir_defaults),
 		cmocka_unit_test(stir_signing_leg_loads),

@@ -80,6 +80,36 @@ static void tls_key_needs_restart_certificate_does_not(void **state)
 	assert_string_equal(cand.listeners[2].tls.certificate, "/etc/pc/renewed.crt");
 }
 
+/* The http listener's HTTPS: its certificate, CA and what the client must
+ * show are reloaded like a TLS listener's; its key, or turning it on, need
+ * a restart (and keep the whole running http group). */
+static void http_tls_certificate_reloads_key_does_not(void **state)
+{
+	snprintf(run.http.tls.certificate, PATH_MAX, "/etc/pc/http.crt");
+	snprintf(run.http.tls.key, PATH_MAX, "/etc/pc/http.key");
+	memcpy(&cand.http.tls, &run.http.tls, sizeof(run.http.tls));
+	snprintf(cand.http.tls.certificate, PATH_MAX, "/etc/pc/http-renewed.crt");
+	snprintf(cand.http.tls.ca, PATH_MAX, "/etc/pc/scrapers.crt");
+	cand.http.tls.verify_peer = TLS_VERIFY_OPTIONAL;
+	assert_int_equal(diff(), 0);
+	assert_string_equal(cand.http.tls.certificate, "/etc/pc/http-renewed.crt");
+	assert_int_equal(cand.http.tls.verify_peer, TLS_VERIFY_OPTIONAL);
+	snprintf(cand.http.tls.key, PATH_MAX, "/etc/pc/new.key");
+	assert_int_equal(diff(), 1);
+	assert_string_equal(names, "http");
+	assert_string_equal(cand.http.tls.key, "/etc/pc/http.key");
+	assert_string_equal(cand.http.tls.certificate, "/etc/pc/http.crt");
+}
+
+static void http_tls_on_needs_restart(void **state)
+{
+	snprintf(cand.http.tls.certificate, PATH_MAX, "/etc/pc/http.crt");
+	snprintf(cand.http.tls.key, PATH_MAX, "/etc/pc/http.key");
+	assert_int_equal(diff(), 1);
+	assert_string_equal(names, "http");
+	assert_string_equal(cand.http.tls.certificate, "");
+}
+
 static void listener_count_and_peer_address(void **state)
 {
 	cand.n_listeners = 2;
@@ -160,6 +190,8 @@ int main(void)
 		cmocka_unit_test_setup(policy_routes_and_level_apply, setup),
 		cmocka_unit_test_setup(listener_address_needs_restart, setup),
 		cmocka_unit_test_setup(tls_key_needs_restart_certificate_does_not, setup),
+		cmocka_unit_test_setup(http_tls_certificate_reloads_key_does_not, setup),
+		cmocka_unit_test_setup(http_tls_on_needs_restart, setup),
 		cmocka_unit_test_setup(listener_count_and_peer_address, setup),
 		cmocka_unit_test_setup(leg_rename_keeps_all_legs, setup),
 		cmocka_unit_test_setup(leg_ports_user_store_stir_need_restart, setup),

@@ -85,7 +85,7 @@ static void on_keyholder_gone(evutil_socket_t fd, short what, void *arg)
 static int enter_sandbox(const struct sandbox_user *user)
 {
 	if (sandbox_drop_user(user) < 0 || sandbox_no_dumps() < 0 ||
-	    sandbox_seccomp(SANDBOX_NETWORK, keyholder_pid()) < 0)
+	    sandbox_seccomp(SANDBOX_NETWORK, keyholder_pid(), -1) < 0)
 		return -1;
 	log_info("network process %d runs as uid %u%s%s under seccomp%s", (int)getpid(),
 		 (unsigned)getuid(), user->drop ? " " : "", user->drop ? user->name : "",

@@ -7,9 +7,12 @@
  * pointer dangling: a call keeps pointing at its legs' entries, whose
  * names and order cannot change without a restart (config/diff.c), and
  * calls still being set up hold their own copy of their route. Secrets stay
- * where they were: the key holder's private keys and HA1s are not
- * re-read (restart-only), and the network process reads the same files
- * it read at start, as the unprivileged user (docs/security-model.md). */
+ * where they were: the user store (HA1s) is re-read by the key holder,
+ * which answers the network process only its users' names and identities,
+ * and uses the new store from the step the configuration is replaced in;
+ * private keys are not re-read (restart-only); the network process reads
+ * the same files it read at start, as the unprivileged user
+ * (docs/security-model.md). */
 #include "reload.h"
 
 #include <stdio.h>
@@ -50,6 +53,12 @@ int gateway_reload(void *ctx, char *report, size_t len)
 		free(cand);
 		return refuse(report, len, err);
 	}
+	/* The user store, read by the key holder into a pending copy. */
+	int users = b2bua_users_prepare(rc->b2bua, err, sizeof(err));
+	if (users < 0) {
+		free(cand);
+		return refuse(report, len, err);
+	}
 	/* Certificates and CA bundles, loaded before anything changes; the
 	 * reason is logged by the transport. */
 	struct transport_creds *creds = transport_creds_load(rc->transport, cand);
@@ -58,6 +67,7 @@ int gateway_reload(void *ctx, char *report, size_t len)
 		transport_creds_free(creds);
 		http_tls_cred_free(http_cred);
 		free(cand);
+		b2bua_users_finish(rc->b2bua, false);
 		return refuse(report, len, "a certificate or CA bundle did not load (see the line above)");
 	}
 	memcpy(rc->cfg, cand, sizeof(*cand));
@@ -65,17 +75,19 @@ int gateway_reload(void *ctx, char *report, size_t len)
 	transport_creds_install(rc->transport, creds);
 	if (http_cred)
 		http_tls_cred_install(rc->http_tls, http_cred);
+	b2bua_users_finish(rc->b2bua, true);
 	/* Validated above with the same rules: this cannot fail but for a
 	 * bug, and then the guard keeps its running lists. */
 	if (b2bua_reload_apply(rc->b2bua, err, sizeof(err)) < 0)
 		log_err("reload: the guard kept its running lists: %s", err);
 	log_set_level(level);
+	const char *store = users > 0 ? " and the user store" : "";
 	if (kept) {
-		snprintf(report, len, "applied %s; restart required: %s (running values kept)",
-			 rc->cfg->source, names);
+		snprintf(report, len, "applied %s%s; restart required: %s (running values kept)",
+			 rc->cfg->source, store, names);
 		log_warnx("reload: %s", report);
 	} else {
-		snprintf(report, len, "applied %s", rc->cfg->source);
+		snprintf(report, len, "applied %s%s", rc->cfg->source, store);
 		log_info("reload: %s", report);
 	}
 	return 0;

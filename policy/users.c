@@ -382,6 +382,34 @@ fail:
 	return -1;
 }
 
+/* Appends to buf (len bytes, `*used` of them filled); -1 when it does not fit. */
+__attribute__((format(printf, 4, 5))) static int put(char *buf, size_t len, size_t *used,
+						     const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(buf + *used, len - *used, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= len - *used)
+		return -1;
+	*used += (size_t)w;
+	return 0;
+}
+
+int users_public_line(const struct user_entry *e, char *buf, size_t len)
+{
+	static const char zeros[] = "0000000000000000000000000000000000000000000000000000000000000000";
+	size_t used = 0;
+	if (len == 0 || put(buf, len, &used, "%s %s", e->name, e->realm) < 0 ||
+	    (e->has_md5 && put(buf, len, &used, " md5=%.32s", zeros) < 0) ||
+	    (e->has_sha256 && put(buf, len, &used, " sha256=%.64s", zeros) < 0))
+		return -1;
+	for (size_t i = 0; i < e->n_ids; i++)
+		if (put(buf, len, &used, " id=%s", e->ids[i]) < 0)
+			return -1;
+	return put(buf, len, &used, "\n") < 0 ? -1 : (int)used;
+}
+
 struct lookup_key {
 	const char *name;
 	const char *realm;

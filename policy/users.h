@@ -64,6 +64,14 @@ const struct user_entry *users_lookup_id(const struct users *u, const char *id, 
  * a user has): what a process that verifies nothing itself may hold. */
 void users_forget_ha1(struct users *u);
 
+/* One user as a line of the store's own format that carries no secret:
+ * every HA1 it has written as zeros (so users_parse reads back which
+ * algorithms the user has), its ids as they are, a '\n' at the end. What
+ * the key holder sends the network process on a reload (keyholder/proto.h).
+ * The line's length, or -1 when it does not fit in len bytes with its NUL
+ * (USERS_LINE_MAX + 2 always suffices: no longer than the line it came from). */
+int users_public_line(const struct user_entry *e, char *buf, size_t len);
+
 /* Wipes the hashes and frees everything; u is empty afterwards. */
 void users_free(struct users *u);
 

@@ -90,5 +90,11 @@ int b2bua_check_config(const struct gateway_config *cfg, char *err, size_t errle
  * 0, or -1 with "file:line: why" in err (nothing changed). */
 int b2bua_reload_check(const struct gateway_config *cand, char *err, size_t errlen);
 int b2bua_reload_apply(struct b2bua *b, char *err, size_t errlen);
+/* The user store's part of a reload (register.c, reg_service_users_*):
+ * prepare before anything changes (1 read, 0 none configured, -1 with
+ * "file:line: why"), finish once the reload is applied (commit) or
+ * refused. */
+int b2bua_users_prepare(struct b2bua *b, char *err, size_t errlen);
+void b2bua_users_finish(struct b2bua *b, bool commit);
 
 #endif

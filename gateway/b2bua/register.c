@@ -5,12 +5,14 @@
  * the certificate and else digest; the authenticated user may only change
  * its own bindings, and the registrar (registrar/) applies it. The bindings, with
  * the flow each REGISTER came on, are what routes marked `registered`
- * lead to. The user store is read once at start, and its HA1s are wiped at
+ * lead to. The user store is read at start, and its HA1s are wiped at
  * once: the key holder (keyholder/) keeps them and the nonce secret, drawn
  * fresh at every start (so nonces of an earlier run are stale), and mints
  * and checks nonces and verifies responses for us. This process keeps the
- * names and identities, for certificates, routing and P-Asserted-Identity.
- * Every refusal and challenge is applied by refuse.c. */
+ * names and identities, for certificates, routing and P-Asserted-Identity;
+ * a reload replaces them with the key holder's HA1-free list of the store
+ * it re-read, in the step that makes the holder use that store. Every
+ * refusal and challenge is applied by refuse.c. */
 #include "register.h"
 
 #include "b2bua.h"
@@ -51,6 +53,8 @@ struct reg_service {
 	const struct gateway_config *cfg;
 	struct users users; /* without HA1s */
 	bool have_users;
+	struct users pending; /* a reload's, until it is decided */
+	bool have_pending;
 	const struct digest_oracle *oracle; /* the key holder's */
 	struct nonce_counts counts;
 	bool have_counts;
@@ -206,6 +210,7 @@ void reg_service_free(struct reg_service *rs)
 	}
 	if (rs->have_users)
 		users_free(&rs->users);
+	reg_service_users_finish(rs, false);
 	free(rs);
 }
 
@@ -407,6 +412,36 @@ bool reg_service_authorize(struct reg_service *rs, struct txn *st, msg_t *req,
 	if (leg == NULL || (!leg->digest_auth && !leg->cert_auth))
 		return true;
 	return authorize(rs, st, req, leg, true, NULL, who, wholen);
+}
+
+int reg_service_users_prepare(struct reg_service *rs, char *err, size_t errlen)
+{
+	if (rs == NULL || !rs->have_users)
+		return 0;
+	reg_service_users_finish(rs, false);
+	if (keyholder_users_prepare(&rs->pending, err, errlen) < 0)
+		return -1;
+	rs->have_pending = true;
+	return 1;
+}
+
+void reg_service_users_finish(struct reg_service *rs, bool commit)
+{
+	if (rs == NULL || !rs->have_pending)
+		return;
+	/* No pointer into the store outlives a step of the loop (lookups
+	 * copy what they keep), so the old view can go at once. */
+	if (commit && keyholder_users_commit() == 0) {
+		users_free(&rs->users);
+		rs->users = rs->pending;
+		log_info("reload: user store %s: %zu users", rs->cfg->auth.users, rs->users.n);
+	} else {
+		if (!commit)
+			keyholder_users_drop();
+		users_free(&rs->pending);
+	}
+	memset(&rs->pending, 0, sizeof(rs->pending));
+	rs->have_pending = false;
 }
 
 size_t reg_service_identities(const struct reg_service *rs, const char *user,

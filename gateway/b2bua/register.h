@@ -37,6 +37,15 @@ bool reg_service_handle(struct reg_service *rs, struct txn *st, msg_t *req,
 bool reg_service_authorize(struct reg_service *rs, struct txn *st, msg_t *req,
 			   const struct leg_config *leg, char *who, size_t wholen);
 
+/* Reload of the user store (gateway/reload.c, through b2bua.h): prepare
+ * has the key holder re-read it and builds the new HA1-free view beside
+ * the running one: 1, 0 when no leg authenticates users (nothing to
+ * read), -1 with "file:line: why" (nothing changed). finish, once the
+ * whole reload is decided, makes the new store the one both processes
+ * use (commit) or forgets it. */
+int reg_service_users_prepare(struct reg_service *rs, char *err, size_t errlen);
+void reg_service_users_finish(struct reg_service *rs, bool commit);
+
 /* The identities (id= entries of the user store) `user` owns; 0 if none. */
 size_t reg_service_identities(const struct reg_service *rs, const char *user,
 			      const char *const **ids);

@@ -3,9 +3,10 @@
  * sandbox, and its private key lives in the key holder, which has no file
  * access (certificate chains and CA bundles are read again); peers carry
  * connection state and key indexes; relay port ranges are registered with
- * the media engine; the user store and nonce secret live in the key
- * holder; limits size tables and the descriptor budget; the log target's
- * socket and the call record files are opened before the sandbox. The rest
+ * the media engine; the user store's place, its realm and the nonce secret
+ * live in the key holder (the store itself is re-read: reload.c); limits
+ * size tables and the descriptor budget; the log target's socket and the
+ * call record files are opened before the sandbox. The rest
  * (routes, ACLs and rate rules, identity policy, the legs' media and TLS
  * requirements, the log level) is read per request or re-applied by the
  * reload (gateway/reload.c). */
@@ -50,7 +51,16 @@ static const struct field restart_fields[] = {
 	F("log_syslog_socket", log_syslog_socket),
 	F("limits", limits),
 	F("timers", timers),
-	F("auth", auth),
+	/* The key holder keeps the store's directory and the realm it mints
+	 * nonces for from start, and the store's size bounds what it reads;
+	 * the lockout tables take their limits at start. The store's
+	 * contents, the algorithms offered and the nonce lifetime reload. */
+	F("auth.realm", auth.realm),
+	F("auth.users", auth.users),
+	F("auth.max_users", auth.max_users),
+	F("auth.max_failures", auth.max_failures),
+	F("auth.user_max_failures", auth.user_max_failures),
+	F("auth.lockout", auth.lockout_s),
 	F("registrar", registrar),
 	F("stir", stir),
 	F("abuse.max_sources", abuse.max_sources),

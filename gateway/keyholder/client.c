@@ -34,6 +34,7 @@ static struct {
 	enum kh_key_use uses[KH_MAX_KEYS];
 	unsigned n_paths;
 	bool digest; /* the holder answers the digest operations */
+	bool users;  /* ... and re-reads the user store (kh_users_wanted) */
 } kh = { .fd = -1, .pid = -1 };
 
 /* What GnuTLS may ask about an external key: held here, from the certificate. */
@@ -55,6 +56,7 @@ static int set_timeout(int fd, unsigned ms)
 
 bool keyholder_active(void) { return kh.fd >= 0; }
 bool keyholder_digest_active(void) { return kh.fd >= 0 && kh.digest; }
+bool keyholder_users_active(void) { return kh.fd >= 0 && kh.users; }
 
 bool keyholder_alive(void)
 {
@@ -109,6 +111,7 @@ int keyholder_start(const struct gateway_config *cfg, const struct sandbox_user 
 		return -1;
 	}
 	kh.digest = kh_digest_wanted(cfg);
+	kh.users = kh_users_wanted(cfg);
 	log_info("key holder %d holds %u private key%s%s", (int)pid, kh.n_paths, kh.n_paths == 1 ? "" : "s",
 		 kh.digest ? ", the digest user store and the nonce secret" : "");
 	return 0;
@@ -131,6 +134,7 @@ void keyholder_stop(void)
 	}
 	kh.pid = -1;
 	kh.digest = false;
+	kh.users = false;
 	kh.n_paths = 0;
 }
 

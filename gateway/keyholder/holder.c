@@ -6,7 +6,8 @@
  * one signature algorithm and hash length each) before any key is
  * touched; input and output buffers are wiped after each request (a
  * decryption result is a premaster secret). With digest authentication
- * configured it also holds the user store with its HA1s and a nonce secret
+ * configured it also holds the user store with its HA1s (holder_users.c,
+ * which re-reads it when the network process reloads) and a nonce secret
  * drawn at every start, and answers the digest operations: yes/no to a
  * response, a nonce's status, a fresh nonce for the configured realm. */
 #include "proto.h"
@@ -23,6 +24,7 @@
 
 #include "core/log.h"
 #include "core/random.h"
+#include "holder_users.h"
 #include "keyholder.h"
 #include "sandbox/sandbox.h"
 
@@ -57,11 +59,10 @@ typedef const char *(*kh_check_fn)(const struct kh_request *req);
 
 #define NONCE_SECRET_LEN 32
 
-/* The digest secrets: the user store with its HA1s and the nonce secret. */
+/* The digest secrets: the nonce secret (the HA1s are in holder_users.c). */
 static struct {
 	bool on;
 	const char *realm;
-	struct users users;
 	uint8_t secret[NONCE_SECRET_LEN];
 } dg;
 
@@ -103,12 +104,16 @@ static struct kh_nonce_request nonce_request_of(const struct kh_request *req)
 
 static const char *check_question(const struct kh_request *req)
 {
+	if (!dg.on)
+		return "digest authentication is not configured";
 	struct digest_question q = question_of(req);
 	return digest_question_problem(&q);
 }
 
 static const char *check_nonce_request(const struct kh_request *req)
 {
+	if (!dg.on)
+		return "digest authentication is not configured";
 	struct kh_nonce_request nr = nonce_request_of(req);
 	if (strnlen(nr.realm, sizeof(nr.realm)) == sizeof(nr.realm) ||
 	    strnlen(nr.nonce, sizeof(nr.nonce)) == sizeof(nr.nonce))
@@ -122,7 +127,7 @@ static const char *check_nonce_request(const struct kh_request *req)
 static int run_digest_answer(const struct held_key *k, const struct kh_request *req, gnutls_datum_t *out)
 {
 	struct digest_question q = question_of(req);
-	int rc = (int)digest_answer(&dg.users, &q);
+	int rc = (int)digest_answer(kh_store_users(), &q);
 	explicit_bzero(&q, sizeof(q));
 	return rc;
 }
@@ -149,6 +154,19 @@ static int run_nonce_check(const struct held_key *k, const struct kh_request *re
 				nr.lifetime_s);
 }
 
+/* The user store's reload operations (holder_users.c) take no key. */
+#define STORE_RUN(fn)                                                                      \
+	static int run_##fn(const struct held_key *k, const struct kh_request *req,        \
+			    gnutls_datum_t *out)                                           \
+	{                                                                                  \
+		return kh_store_##fn(req, out);                                            \
+	}
+STORE_RUN(load)
+STORE_RUN(view)
+STORE_RUN(commit)
+STORE_RUN(drop)
+#undef STORE_RUN
+
 /* The operations: what each may be given, and what runs it. An operation
  * with a `check` uses no key and takes exactly max_input bytes. */
 static const struct kh_op_entry {
@@ -168,6 +186,14 @@ static const struct kh_op_entry {
 			       run_nonce_mint, check_nonce_request },
 	[KH_OP_NONCE_CHECK] = { "nonce-check", sizeof(struct kh_nonce_request), 0, false,
 				run_nonce_check, check_nonce_request },
+	[KH_OP_USERS_LOAD] = { "users-load", sizeof(struct kh_users_request), 0, false, run_load,
+			       kh_store_check },
+	[KH_OP_USERS_VIEW] = { "users-view", sizeof(struct kh_users_request), 0, false, run_view,
+			       kh_store_check },
+	[KH_OP_USERS_COMMIT] = { "users-commit", sizeof(struct kh_users_request), 0, false,
+				 run_commit, kh_store_check },
+	[KH_OP_USERS_DROP] = { "users-drop", sizeof(struct kh_users_request), 0, false, run_drop,
+			       kh_store_check },
 };
 
 static struct held_key keys[KH_MAX_KEYS];
@@ -334,8 +360,6 @@ static const char *check_request(const struct kh_request *req, size_t got)
 	if (req->flags & ~e->allowed_flags)
 		return "flags not allowed";
 	if (e->check) {
-		if (!dg.on)
-			return "digest authentication is not configured";
 		if (req->len != e->max_input)
 			return "input of the wrong size";
 		if (req->key != 0 || req->algo != 0)
@@ -425,13 +449,12 @@ void keyholder_child_main(int fd, pid_t parent, const struct gateway_config *cfg
 	for (n_keys = 0; n_keys < n; n_keys++)
 		if (load_configured_key(cfg, paths[n_keys], uses[n_keys], &keys[n_keys]) < 0)
 			_exit(1);
+	/* The store's directory stays open for reloads; the store's group, when
+	 * root chose one for it, is the holder's alone. */
+	struct sandbox_user as = *user;
+	if (kh_users_wanted(cfg) && kh_store_open(cfg, &as) < 0)
+		_exit(1);
 	if (kh_digest_wanted(cfg)) {
-		char err[512];
-		if (keyholder_load_users(cfg->auth.users, cfg->auth.max_users, &dg.users, err,
-					 sizeof(err)) < 0) {
-			log_err("keyholder: %s", err);
-			_exit(1);
-		}
 		if (pc_random_bytes(dg.secret, sizeof(dg.secret)) < 0) {
 			log_err("keyholder: no random bytes for the nonce secret");
 			_exit(1);
@@ -441,9 +464,9 @@ void keyholder_child_main(int fd, pid_t parent, const struct gateway_config *cfg
 	}
 
 	/* A credential change clears the parent-death signal: set it after. */
-	if (sandbox_drop_user(user) < 0 || sandbox_no_dumps() < 0 ||
+	if (sandbox_drop_user(&as) < 0 || sandbox_no_dumps() < 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent ||
-	    sandbox_seccomp(SANDBOX_KEYHOLDER, 0) < 0)
+	    sandbox_seccomp(SANDBOX_KEYHOLDER, 0, kh_store_dirfd()) < 0)
 		_exit(1);
 
 	struct kh_reply ready = { .seq = 0, .status = (int32_t)n_keys, .len = 0 };
@@ -452,7 +475,7 @@ void keyholder_child_main(int fd, pid_t parent, const struct gateway_config *cfg
 	serve(fd);
 	for (unsigned i = 0; i < n_keys; i++)
 		gnutls_privkey_deinit(keys[i].key);
-	users_free(&dg.users);
+	kh_store_free();
 	explicit_bzero(dg.secret, sizeof(dg.secret));
 	_exit(0);
 }

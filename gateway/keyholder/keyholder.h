@@ -83,6 +83,27 @@ const struct digest_oracle *keyholder_digest_oracle(void);
 int keyholder_load_users(const char *path, size_t max_users, struct users *out, char *err,
 			 size_t errlen);
 
+/* The same, for the key holder: the file `name` in the directory `dirfd`
+ * (opened with SANDBOX_OPENAT_FLAGS, the only open its filter admits: no
+ * symbolic link followed), `label` (its configured path) in messages. */
+int keyholder_load_users_at(int dirfd, const char *name, const char *label, size_t max_users,
+			    struct users *out, char *err, size_t errlen);
+
+/* Reload of the user store (gateway/reload.c), in two steps so that it is
+ * all or nothing with the rest of the configuration. prepare: the holder
+ * re-reads the store into a pending copy and `view` gets the same users
+ * without any HA1 (names, realms, algorithms, ids), built from the
+ * holder's HA1-free answers; -1 with err ("file:line: why" for a store
+ * that does not parse, or why the holder did not answer) and nothing
+ * pending. commit: the pending copy answers from now on (0, or -1 when the
+ * holder did not answer: it then keeps the old store). drop: forgets the
+ * pending copy (a reload refused for another reason). Only with
+ * keyholder_users_active(). */
+bool keyholder_users_active(void);
+int keyholder_users_prepare(struct users *view, char *err, size_t errlen);
+int keyholder_users_commit(void);
+void keyholder_users_drop(void);
+
 /* The holder's process id (-1 when not active): the one process the
  * network process's filter lets it signal. */
 pid_t keyholder_pid(void);

@@ -47,3 +47,11 @@ bool kh_digest_wanted(const struct gateway_config *cfg)
 			return true;
 	return false;
 }
+
+bool kh_users_wanted(const struct gateway_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->n_legs; i++)
+		if (cfg->legs[i].digest_auth || cfg->legs[i].cert_auth)
+			return true;
+	return false;
+}

@@ -38,6 +38,18 @@ enum kh_op {
 	KH_OP_DIGEST_ANSWER = 4, /* struct digest_question -> enum digest_answer */
 	KH_OP_NONCE_MINT = 5,    /* struct kh_nonce_request -> the nonce text */
 	KH_OP_NONCE_CHECK = 6,   /* struct kh_nonce_request -> enum nonce_status */
+	/* Reloading the user store (struct kh_users_request each, index 0 but
+	 * for VIEW): LOAD re-reads the store into a pending copy (status 0, data
+	 * the user count as uint32_t; or KH_USERS_REFUSED, data the parse error
+	 * "file:line: why"); VIEW answers the pending users from `index` on as
+	 * users_public_line() text (status the number of users in the page, at
+	 * least one while any is left); COMMIT makes the pending copy the one
+	 * digest-answer uses and frees the old; DROP frees the pending copy.
+	 * Nothing a request names is secret and no reply carries an HA1. */
+	KH_OP_USERS_LOAD = 7,
+	KH_OP_USERS_VIEW = 8,
+	KH_OP_USERS_COMMIT = 9,
+	KH_OP_USERS_DROP = 10,
 	KH_OP__COUNT
 };
 
@@ -51,6 +63,13 @@ struct kh_nonce_request {
 	char realm[USERS_REALM_MAX + 1];
 	char nonce[DIGEST_NONCE_MAX + 1]; /* KH_OP_NONCE_CHECK */
 };
+
+/* Data of the user store operations: nothing but a position. */
+struct kh_users_request {
+	uint32_t index; /* KH_OP_USERS_VIEW: the first user of the page */
+	uint32_t zero;  /* 0: room for a flag without changing the size */
+};
+#define KH_USERS_REFUSED 1 /* KH_OP_USERS_LOAD's status for a store that did not load */
 
 struct kh_request {
 	uint32_t seq;   /* echoed in the reply */
@@ -91,6 +110,11 @@ unsigned kh_key_paths(const struct gateway_config *cfg, const char *paths[KH_MAX
  * loads the user store, draws the nonce secret and answers the digest
  * operations. */
 bool kh_digest_wanted(const struct gateway_config *cfg);
+
+/* Whether a leg authenticates users (digest or certificates): then the
+ * holder reads the user store, re-reads it on KH_OP_USERS_LOAD, and the
+ * network process builds its view of it from the holder's answers. */
+bool kh_users_wanted(const struct gateway_config *cfg);
 
 /* The network process's end: sends req (len bytes of data) and waits for
  * the reply with its sequence number. 0 with rep filled, -1 (logged) when

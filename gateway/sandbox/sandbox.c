@@ -76,7 +76,8 @@ int sandbox_drop_user(const struct sandbox_user *u)
 {
 	if (!u->drop)
 		return 0;
-	if (setgroups(1, &u->gid) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+	const gid_t groups[2] = { u->gid, u->extra_gid };
+	if (setgroups(u->extra ? 2 : 1, groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
 	    setresuid(u->uid, u->uid, u->uid) < 0) {
 		log_warn("cannot switch to user %s", u->name);
 		return -1;
@@ -275,10 +276,14 @@ static int add_clone_rules(scmp_filter_ctx f, enum sandbox_role role)
 	return rc < 0 ? -1 : 0;
 }
 
-/* The key holder has no business with the network at all. */
-static int add_keyholder_rules(scmp_filter_ctx f)
+/* The key holder has no business with the network at all, and opens no
+ * file but by name in the user store's directory, read-only. */
+static int add_keyholder_rules(scmp_filter_ctx f, int dirfd)
 {
 	int rc = 0;
+	if (dirfd >= 0)
+		rc |= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 2,
+				       ARG(0, SCMP_CMP_EQ, dirfd), ARG(2, SCMP_CMP_EQ, SANDBOX_OPENAT_FLAGS));
 	rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(socket), 0);
 	rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(connect), 0);
 	rc |= seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(accept4), 0);
@@ -304,7 +309,7 @@ static int add_self_rules(scmp_filter_ctx f)
 	return rc < 0 ? -1 : 0;
 }
 
-int sandbox_seccomp(enum sandbox_role role, pid_t child)
+int sandbox_seccomp(enum sandbox_role role, pid_t child, int dirfd)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		log_warn("PR_SET_NO_NEW_PRIVS");
@@ -338,7 +343,7 @@ int sandbox_seccomp(enum sandbox_role role, pid_t child)
 		if (rc == 0 && role == SANDBOX_NETWORK)
 			rc = ADD_LIST(f, SCMP_ACT_ALLOW, network_calls);
 		if (rc == 0)
-			rc = role == SANDBOX_NETWORK ? add_network_rules(f, child) : add_keyholder_rules(f);
+			rc = role == SANDBOX_NETWORK ? add_network_rules(f, child) : add_keyholder_rules(f, dirfd);
 	}
 	if (rc == 0 && (rc = seccomp_load(f)) < 0)
 		log_warnx("seccomp_load: %s", strerror(-rc));

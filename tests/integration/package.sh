@@ -116,7 +116,7 @@ fi
 # certificates are in place it could not start; a restart drops calls).
 stubs="$WORK/stubs"
 mkdir -p "$stubs"
-for cmd in adduser deb-systemd-invoke systemctl; do
+for cmd in adduser addgroup deb-systemd-invoke systemctl; do
 	printf '#!/bin/sh\necho "%s $*" >>"%s/calls"\n' "$cmd" "$stubs" >"$stubs/$cmd"
 done
 printf '#!/bin/sh\necho "deb-systemd-helper $*" >>"%s/calls"\n[ "$1" != debian-installed ]\n' \
@@ -135,6 +135,12 @@ if [[ "$calls" == *"adduser --system --group"*" portcullis"* && "$calls_again" !
 	pass postinst_user
 else
 	bad postinst_user "first: ${calls//$'\n'/; } / again: ${calls_again//$'\n'/; }"
+fi
+# The user store's group (the key holder keeps it to re-read the store).
+if [[ "$calls" == *"addgroup --system"*" portcullis-users"* && "$calls_again" != *addgroup* ]]; then
+	pass postinst_users_group
+else
+	bad postinst_users_group "first: ${calls//$'\n'/; } / again: ${calls_again//$'\n'/; }"
 fi
 if grep -qE 'deb-systemd-helper enable|systemctl (start|enable)' <<<"$calls" ||
 	grep -qE 'deb-systemd-invoke|systemctl.*(start|enable)' "$WORK/control/postinst"; then

@@ -13,7 +13,8 @@
 # readable), NO_NEW_PRIVS or the filter is removed (status), core dumps stay
 # possible (limits, /proc ownership of a non-dumpable process), a call the
 # gateway needs is missing from the allowlist ("seccomp refused" in the log),
-# or the holder is not watched (orphans).
+# or the holder is not watched (orphans), or a reload of the user store puts
+# its new HA1s in the network process or is not admitted by the holder's filter.
 . "$TESTS/integration/lib.sh"
 rc=0
 pass() { echo "PASS privsep.$1"; }
@@ -231,6 +232,31 @@ else
 	note "not root: another process's memory cannot be scanned"
 fi
 check digest_through_keyholder "keyholder_requests $(counter keyholder_requests)" [ "$(counter keyholder_requests)" -ge 4 ]
+# 13. A reload: the key holder re-reads the store (a new file renamed over
+#     the old, under the holder's filter), dave's new password registers,
+#     and his new HA1s too are in the key holder only.
+echo "privsep-pw-3" | "$PASSWD" dave portcullis.test sip:dave@portcullis.test >"$WORK/users.new"
+echo "privsep-pw-2" | "$PASSWD" erin portcullis.test >>"$WORK/users.new"
+mv "$WORK/users.new" "$WORK/users"
+kill -HUP "$GW_PID"
+reloaded() {
+	for _ in $(seq 100); do
+		grep -q "reload: user store $WORK/users: 2 users" "$WORK/gateway.log" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+check digest_store_reloaded "$(grep -m2 'reload' "$WORK/gateway.log" | tr '\n' ';')" reloaded
+check digest_register_after_reload "$(tail -3 "$WORK/gateway.log" | tr '\n' ';')" \
+	python3 "$TESTS/integration/register_sha256.py" dave privsep-pw-3 portcullis.test 5094
+if [ "$(id -u)" -eq 0 ]; then
+	python3 "$TESTS/integration/memscan.py" --ha1 "$WORK/users" dave "$GW_PID" >"$WORK/ha1-network-reload.txt" 2>&1
+	python3 "$TESTS/integration/memscan.py" --ha1 "$WORK/users" dave "$KH_PID" >"$WORK/ha1-keyholder-reload.txt" 2>&1
+	check network_memory_has_no_reloaded_ha1 "$(grep -v '^hits' "$WORK/ha1-network-reload.txt" | head -3 | tr '\n' ';')" \
+		grep -qx "hits 0" "$WORK/ha1-network-reload.txt"
+	check keyholder_memory_has_reloaded_ha1 "the scan found nothing in the key holder: $(tail -1 "$WORK/ha1-keyholder-reload.txt")" \
+		grep -qE "^ha1 (md5|sha256) in" "$WORK/ha1-keyholder-reload.txt"
+fi
 stop_gateway
 check digest_allowlist_complete "$(grep -m3 'seccomp refused' "$WORK/gateway.log" | tr '\n' ';')" \
 	bash -c "! grep -q 'seccomp refused' '$WORK/gateway.log'"

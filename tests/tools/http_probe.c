@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 		serving = true;
 	}
 	/* As the gateway: everything opened, then the filter. */
-	if (sandbox && sandbox_seccomp(SANDBOX_NETWORK, 0) < 0)
+	if (sandbox && sandbox_seccomp(SANDBOX_NETWORK, 0, -1) < 0)
 		return 1;
 	if (try_fork || try_thread)
 		try_calls(try_fork, try_thread);

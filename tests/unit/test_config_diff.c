@@ -138,9 +138,32 @@ static void leg_ports_user_store_stir_need_restart(void **state)
 	snprintf(cand.stir.key, PATH_MAX, "/etc/pc/sti2.key");
 	snprintf(cand.user, sizeof(cand.user), "someone");
 	assert_int_equal(diff(), 4);
-	assert_string_equal(names, "legs[inside].rtp_ports, user, auth, stir");
+	assert_string_equal(names, "legs[inside].rtp_ports, user, auth.users, stir");
 	assert_int_equal(cand.legs[0].rtp_port_min, run.legs[0].rtp_port_min);
 	assert_string_equal(cand.auth.users, run.auth.users);
+}
+
+/* The user store's contents reload (not a configuration key), and so do
+ * the algorithms offered and the nonce lifetime; the realm the key holder
+ * mints nonces for, the store's size bound and the lockout limits, sized
+ * or handed over at start, do not. */
+static void auth_realm_and_lockouts_need_restart_algorithms_do_not(void **state)
+{
+	cand.auth.md5 = !run.auth.md5;
+	cand.auth.nonce_lifetime_s = run.auth.nonce_lifetime_s + 60;
+	snprintf(cand.auth.realm, sizeof(cand.auth.realm), "elsewhere.example");
+	cand.auth.max_users = run.auth.max_users + 1;
+	cand.auth.max_failures = run.auth.max_failures + 1;
+	cand.auth.user_max_failures = run.auth.user_max_failures + 1;
+	cand.auth.lockout_s = run.auth.lockout_s + 1;
+	assert_int_equal(diff(), 5);
+	assert_string_equal(names, "auth.realm, auth.max_users, auth.max_failures, "
+				   "auth.user_max_failures, auth.lockout");
+	assert_string_equal(cand.auth.realm, run.auth.realm);
+	assert_int_equal(cand.auth.max_users, run.auth.max_users);
+	assert_int_equal(cand.auth.lockout_s, run.auth.lockout_s);
+	assert_int_equal(cand.auth.md5, !run.auth.md5);
+	assert_int_equal(cand.auth.nonce_lifetime_s, run.auth.nonce_lifetime_s + 60);
 }
 
 /* A rate table exists or not from start: turning one off keeps its rules. */
@@ -196,6 +219,7 @@ int main(void)
 		cmocka_unit_test_setup(leg_rename_keeps_all_legs, setup),
 		cmocka_unit_test_setup(leg_ports_user_store_stir_need_restart, setup),
 		cmocka_unit_test_setup(rate_table_on_off_needs_restart, setup),
+		cmocka_unit_test_setup(auth_realm_and_lockouts_need_restart_algorithms_do_not, setup),
 		cmocka_unit_test_setup(moved_lines_are_not_changes, setup),
 		cmocka_unit_test_setup(short_buffer_is_cut_not_overrun, setup),
 	};

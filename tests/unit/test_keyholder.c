@@ -17,7 +17,11 @@
  * key refuses decryption, raw data, RSA and other hash algorithms, hashes
  * of the wrong length and TLS flags; the legacy key refuses decryption (a
  * TLS RSA key may decrypt), PSS and rsa-sha1 (legacy_sha1 is not set).
- * Fails when holder.c loads these keys with a TLS key's rights. */
+ * Fails when holder.c loads these keys with a TLS key's rights.
+ * The user store's reload: a store renamed over the old one is read, the
+ * network process's view of it has no HA1, and only a commit changes who
+ * authenticates with what; a broken store is refused with file:line, and
+ * out-of-order or malformed reload requests are refused. */
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -161,7 +165,7 @@ static void malformed_requests_refused(void **state)
 	struct kh_request r;
 	size_t full = KH_REQUEST_HEADER + 32;
 
-	r = good; r.op = 9;
+	r = good; r.op = KH_OP__COUNT;
 	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
 	r = good; r.op = KH_OP_READY;
 	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
@@ -401,6 +405,138 @@ static void identity_keys_refuse_other_uses(void **state)
 	legacy_signature_verifies(state);
 }
 
+/* --- user store reload ---------------------------------------------------- */
+
+/* The store's text replaced as an editor does: a new file renamed over it. */
+static void replace_store(const char *text)
+{
+	char tmp[sizeof(users_path) + 8];
+	snprintf(tmp, sizeof(tmp), "%s.new", users_path);
+	FILE *f = fopen(tmp, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(tmp, users_path), 0);
+}
+
+/* A store line for user with password (MD5 HA1), plus `extra`. */
+static void store_line(char *out, size_t len, const char *user, const char *password,
+		       const char *extra)
+{
+	uint8_t ha1[DIGEST_MAX_LEN];
+	char hex[33];
+	digest_ha1(DIGEST_MD5, user, REALM, password, strlen(password), ha1);
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", ha1[i]);
+	snprintf(out, len, "%s " REALM " md5=%s%s\n", user, hex, extra);
+}
+
+static enum digest_answer answer_for(const char *user, const char *password)
+{
+	const struct digest_oracle *o = keyholder_digest_oracle();
+	char nonce[NONCE_BUF_LEN];
+	struct digest_question q = question(DIGEST_MD5, user, password, mint(o, nonce));
+	return o->answer(o->ctx, &q);
+}
+
+/* A reload: the holder re-reads the store by name (a renamed-over file is
+ * the new one), the view it answers has the new users without any HA1, and
+ * only the commit makes the new store answer: a changed password, a user
+ * removed, a user added. A store that does not parse is refused with
+ * file:line and the running one answers on; so after a drop. */
+static void user_store_reloads_on_commit_only(void **state)
+{
+	char a[256], c[256], text[600];
+	store_line(a, sizeof(a), "alice", "looking-glass", " id=tel:+15550001");
+	store_line(c, sizeof(c), "carol", "queen-of-hearts", "");
+	snprintf(text, sizeof(text), "%s%s", a, c);
+	replace_store(text);
+
+	struct users view;
+	char err[512] = "";
+	assert_int_equal(keyholder_users_prepare(&view, err, sizeof(err)), 0);
+	assert_int_equal(view.n, 2);
+	const struct user_entry *va = users_lookup(&view, "alice", REALM);
+	assert_non_null(va);
+	assert_true(va->has_md5);
+	static const uint8_t zero[16];
+	assert_memory_equal(va->ha1_md5, zero, 16);
+	assert_ptr_equal(users_lookup_id(&view, "tel:+15550001", REALM), va);
+	assert_null(users_lookup(&view, "bob", REALM));
+	/* Pending: the running store still answers. */
+	assert_int_equal(answer_for("alice", "wonderland"), DIGEST_MATCH);
+	assert_int_equal(answer_for("carol", "queen-of-hearts"), DIGEST_UNKNOWN_USER);
+	assert_int_equal(keyholder_users_commit(), 0);
+	users_free(&view);
+	assert_int_equal(answer_for("alice", "wonderland"), DIGEST_MISMATCH);
+	assert_int_equal(answer_for("alice", "looking-glass"), DIGEST_MATCH);
+	assert_int_equal(answer_for("bob", "builder"), DIGEST_UNKNOWN_USER);
+	assert_int_equal(answer_for("carol", "queen-of-hearts"), DIGEST_MATCH);
+
+	/* Broken on line 2: refused with file:line, nothing pending. */
+	snprintf(text, sizeof(text), "%sdave " REALM " md5=not-a-hash\n", a);
+	replace_store(text);
+	assert_int_equal(keyholder_users_prepare(&view, err, sizeof(err)), -1);
+	char where[sizeof(users_path) + 8];
+	snprintf(where, sizeof(where), "%s:2: ", users_path);
+	assert_non_null(strstr(err, where));
+	assert_null(strstr(err, "not-a-hash"));
+	assert_int_equal(view.n, 0);
+	assert_int_equal(keyholder_users_commit(), -1); /* nothing to commit */
+	assert_int_equal(answer_for("carol", "queen-of-hearts"), DIGEST_MATCH);
+
+	/* Read, then dropped (the reload was refused for another reason). */
+	replace_store(a);
+	assert_int_equal(keyholder_users_prepare(&view, err, sizeof(err)), 0);
+	users_free(&view);
+	keyholder_users_drop();
+	assert_int_equal(keyholder_users_commit(), -1);
+	assert_int_equal(answer_for("carol", "queen-of-hearts"), DIGEST_MATCH);
+
+	/* A symbolic link in the store's place is not followed. */
+	char link_target[sizeof(users_path) + 8];
+	snprintf(link_target, sizeof(link_target), "%s.real", users_path);
+	assert_int_equal(rename(users_path, link_target), 0);
+	assert_int_equal(symlink(link_target, users_path), 0);
+	assert_int_equal(keyholder_users_prepare(&view, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "symbolic link"));
+	unlink(users_path);
+	assert_int_equal(rename(link_target, users_path), 0);
+	assert_int_equal(answer_for("carol", "queen-of-hearts"), DIGEST_MATCH);
+}
+
+/* Malformed user store requests are refused, with no data. */
+static void malformed_user_store_requests_refused(void **state)
+{
+	struct kh_request r = { .op = KH_OP_USERS_VIEW, .len = sizeof(struct kh_users_request) };
+	size_t full = KH_REQUEST_HEADER + sizeof(struct kh_users_request);
+	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST); /* nothing pending */
+	r.op = KH_OP_USERS_COMMIT;
+	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
+	r.op = KH_OP_USERS_LOAD;
+	r.data[0] = 1; /* an index for an operation that takes none */
+	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
+	r.data[0] = 0;
+	r.data[4] = 1; /* the field that must be 0 */
+	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
+	r.data[4] = 0;
+	r.len = 4;
+	assert_int_equal(raw(&r, KH_REQUEST_HEADER + 4), GNUTLS_E_INVALID_REQUEST);
+	r.len = sizeof(struct kh_users_request);
+	r.key = 1;
+	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
+	/* A page past the last user, once a store is pending. */
+	struct users view;
+	char err[512];
+	assert_int_equal(keyholder_users_prepare(&view, err, sizeof(err)), 0);
+	r = (struct kh_request){ .op = KH_OP_USERS_VIEW, .len = sizeof(struct kh_users_request) };
+	uint32_t past = (uint32_t)view.n;
+	memcpy(r.data, &past, sizeof(past));
+	assert_int_equal(raw(&r, full), GNUTLS_E_INVALID_REQUEST);
+	users_free(&view);
+	keyholder_users_drop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +547,8 @@ int main(void)
 		cmocka_unit_test(sti_signature_verifies_with_the_certificate),
 		cmocka_unit_test(legacy_signature_verifies),
 		cmocka_unit_test(identity_keys_refuse_other_uses),
+		cmocka_unit_test(malformed_user_store_requests_refused),
+		cmocka_unit_test(user_store_reloads_on_commit_only),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

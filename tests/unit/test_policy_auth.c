@@ -825,6 +825,61 @@ static void users_shared_id_names_nobody(void **state)
 	users_free(&u);
 }
 
+/* What the key holder tells the network process on a reload: the store's
+ * users, algorithms and ids, read back by the same parser, and no HA1 —
+ * not in the text, not in what parses from it. A line that does not fit is
+ * refused, never cut. */
+static void users_public_lines_carry_no_ha1(void **state)
+{
+	static const char text[] =
+		"alice\texample.com md5=93DFCE8DFEBFAE8AF4A726982429D23A id=sips:alice@example.com\n"
+		"bob example.com md5=37593d991414f52c30246c60c7798431 "
+		"sha256=3fba7dacda70953b18d4d31c976f0f5fc38653cf6867d048f2b12609eea574c4"
+		" id=tel:+15550002 id=sip:b@example.com\n"
+		"carol other.org sha256=8a76b8adf2eb7492ff78f57bc361a5c93e2f53c6e93f7ee91f68b5382cfea14f\n";
+	struct users u, back;
+	char err[256], view[4 * (USERS_LINE_MAX + 2)], line[USERS_LINE_MAX + 2];
+	size_t used = 0;
+	assert_int_equal(users_parse(text, strlen(text), "u", 10, &u, err, sizeof(err)), 0);
+	for (size_t i = 0; i < u.n; i++) {
+		int w = users_public_line(&u.v[i], view + used, sizeof(view) - used);
+		assert_true(w > 0);
+		assert_int_equal(view[used + (size_t)w - 1], '\n');
+		used += (size_t)w;
+	}
+	assert_null(strstr(view, "93dfce"));
+	assert_null(strstr(view, "93DFCE"));
+	assert_null(strstr(view, "37593d"));
+	assert_null(strstr(view, "3fba7d"));
+	assert_null(strstr(view, "8a76b8"));
+	assert_int_equal(users_parse(view, used, "view", 10, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.n, 3);
+	static const uint8_t zero[32];
+	for (size_t i = 0; i < back.n; i++) {
+		const struct user_entry *o = &u.v[i], *b = &back.v[i];
+		assert_string_equal(b->name, o->name);
+		assert_string_equal(b->realm, o->realm);
+		assert_int_equal(b->has_md5, o->has_md5);
+		assert_int_equal(b->has_sha256, o->has_sha256);
+		assert_memory_equal(b->ha1_md5, zero, 16);
+		assert_memory_equal(b->ha1_sha256, zero, 32);
+		assert_int_equal(b->n_ids, o->n_ids);
+		for (size_t j = 0; j < b->n_ids; j++)
+			assert_string_equal(b->ids[j], o->ids[j]);
+	}
+	assert_ptr_equal(users_lookup_id(&back, "tel:+15550002", "example.com"),
+			 users_lookup(&back, "bob", "example.com"));
+	/* Too short by one byte (the NUL): refused. */
+	const struct user_entry *bob = users_lookup(&u, "bob", "example.com");
+	int w = users_public_line(bob, line, sizeof(line));
+	assert_true(w > 0);
+	assert_int_equal(users_public_line(bob, line, (size_t)w), -1);
+	assert_int_equal(users_public_line(bob, line, (size_t)w + 1), w);
+	assert_int_equal(users_public_line(bob, line, 0), -1);
+	users_free(&u);
+	users_free(&back);
+}
+
 static void users_empty_file(void **state)
 {
 	struct users u;
@@ -1168,6 +1223,7 @@ int main(void)
 		T(nonce_counts_table),
 		T(users_good_file),
 		T(users_shared_id_names_nobody),
+		T(users_public_lines_carry_no_ha1),
 		T(users_empty_file),
 		T(users_errors_name_file_and_line),
 		T(users_overlong_user_and_line),

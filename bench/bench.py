@@ -34,6 +34,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -693,7 +694,10 @@ def run_identity(a):
 # --- operations: metrics, call records, media quality on vs off ----------------
 
 OPS_SCRAPE_S = 1.0   # Prometheus's default is 15-60 s; a 1 s scrape of /metrics and /calls is the harsh case
-OPS_SIP_RATE, OPS_MEDIA_CALLS = 400, 1500
+# 800 calls keep the relay below saturation on the reference machine (1,500
+# saturate one core with quality on: batching then hides per-packet cost).
+OPS_SIP_RATE, OPS_MEDIA_CALLS = 400, 800
+OPS_PAIRS = 3  # off/on alternations; the median of each side is compared
 
 
 def start_scraper(a):
@@ -727,26 +731,29 @@ def run_ops(a):
     log("== ops: media-quality tracking off vs on: %d G.711 calls, %s, relay CPU per bridged packet" % (
         OPS_MEDIA_CALLS, suite))
     media = {"off": [], "on": []}
-    for mode in ("off", "on", "off", "on"):
+    for mode in ("off", "on") * OPS_PAIRS:
         r = media_step(a, "portcullis", suite, OPS_MEDIA_CALLS, a.media_seconds,
                        relay_args=["--quality", mode])
         media[mode].append(r["us_per_pkt"])
-    m_off, m_on = min(media["off"]), min(media["on"])
-    log("  media us/pkt off=%s on=%s; calls per core on/off = %.3f (target >= 0.95: %s)" % (
-        media["off"], media["on"], m_off / m_on, "met" if m_off / m_on >= 0.95 else "NOT met"))
+    m_off, m_on = statistics.median(media["off"]), statistics.median(media["on"])
+    log("  media us/pkt off=%s on=%s; medians %.2f / %.2f; calls per core on/off = %.3f (target >= 0.95: %s)" % (
+        ["%.2f" % x for x in media["off"]], ["%.2f" % x for x in media["on"]], m_off, m_on, m_off / m_on, "met" if m_off / m_on >= 0.95 else "NOT met"))
     log("== ops: signalling at %d calls/s x %d s: off (no records, no scrape) vs on (call records to a "
         "file, /metrics and /calls scraped every %.0f s), gateway CPU per call" % (
             OPS_SIP_RATE, a.sip_seconds, OPS_SCRAPE_S))
     sip = {"portcullis": [], "portcullis-ops": []}
-    for kind in ("portcullis", "portcullis-ops", "portcullis", "portcullis-ops"):
+    # A discarded first run warms the machine (the first run of the first
+    # session measured 917 us/call against 557 for the same build later).
+    sip_step(a, "portcullis", OPS_SIP_RATE, min(a.sip_seconds, 10))
+    for kind in ("portcullis", "portcullis-ops") * OPS_PAIRS:
         ok, us = sip_step(a, kind, OPS_SIP_RATE, a.sip_seconds)
         if ok:
             sip[kind].append(us)
     if sip["portcullis"] and sip["portcullis-ops"]:
-        s_off, s_on = min(sip["portcullis"]), min(sip["portcullis-ops"])
-        log("  signalling us/call off=%s on=%s; calls/s per core on/off = %.3f (target >= 0.95: %s)" % (
+        s_off, s_on = statistics.median(sip["portcullis"]), statistics.median(sip["portcullis-ops"])
+        log("  signalling us/call off=%s on=%s; medians %.0f / %.0f; calls/s per core on/off = %.3f (target >= 0.95: %s)" % (
             ["%.0f" % x for x in sip["portcullis"]], ["%.0f" % x for x in sip["portcullis-ops"]],
-            s_off / s_on, "met" if s_off / s_on >= 0.95 else "NOT met"))
+            s_off, s_on, s_off / s_on, "met" if s_off / s_on >= 0.95 else "NOT met"))
     else:
         log("  signalling: a run failed (see above); no ratio")
 

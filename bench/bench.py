@@ -465,7 +465,8 @@ def sip_step(a, kind, rate, seconds):
         k0 = os.times()
         b0 = cpu0_busy(1)
         t0 = time.time()
-        scraper = start_scraper(a) if IDENTITY_MODES.get(kind, {}).get("scrape") else None
+        paths = IDENTITY_MODES.get(kind, {}).get("scrape")
+        scraper = start_scraper(a, paths) if paths else None
         try:
             r = subprocess.run(sipp_uac(a, rate, count, SIP_HOLD_MS, 15090, timeout=seconds + 60, kind=kind),
                                capture_output=True, text=True, timeout=seconds + 90, cwd=a.work)
@@ -581,7 +582,12 @@ IDENTITY_MODES = {
 # (scraped during the run by start_scraper); off is "portcullis" itself.
 IDENTITY_MODES["portcullis-ops"] = {
     "extra": 'http = { address = "127.0.0.1"; port = 8080; }; records = { file = "%s"; };',
-    "inside": "", "outside": "", "scenario": None, "scrape": True}
+    "inside": "", "outside": "", "scenario": None, "scrape": ("/metrics", "/calls")}
+# Its parts, to say which costs what: records alone, /metrics alone, /calls alone.
+IDENTITY_MODES["portcullis-records"] = dict(IDENTITY_MODES["portcullis-ops"], scrape=None)
+IDENTITY_MODES["portcullis-metrics"] = dict(IDENTITY_MODES["portcullis-ops"], scrape=("/metrics",),
+                                            extra='http = { address = "127.0.0.1"; port = 8080; };')
+IDENTITY_MODES["portcullis-calls"] = dict(IDENTITY_MODES["portcullis-metrics"], scrape=("/calls",))
 
 
 def identity_prepare(a):
@@ -700,23 +706,24 @@ OPS_SIP_RATE, OPS_MEDIA_CALLS = 400, 800
 OPS_PAIRS = 3  # off/on alternations; the median of each side is compared
 
 
-def start_scraper(a):
-    """GET /metrics and /calls every OPS_SCRAPE_S on CPU 1 until stopped (a
+def start_scraper(a, paths):
+    """GET each of paths every OPS_SCRAPE_S on CPU 1 until stopped (a
     bounded loop: at most an hour of scrapes)."""
     code = ("import time,urllib.request\n"
             "for _ in range(%d):\n"
-            "  for p in ('/metrics','/calls'):\n"
+            "  for p in %r:\n"
             "    try: urllib.request.urlopen('http://127.0.0.1:8080'+p, timeout=5).read()\n"
             "    except Exception: pass\n"
-            "  time.sleep(%f)\n" % (int(3600 / OPS_SCRAPE_S), OPS_SCRAPE_S))
+            "  time.sleep(%f)\n" % (int(3600 / OPS_SCRAPE_S), tuple(paths), OPS_SCRAPE_S))
     return start(["taskset", "-c", "1", sys.executable, "-c", code],
                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def ops_prepare(a):
-    mode = IDENTITY_MODES["portcullis-ops"]
-    if "%s" in mode["extra"]:
-        mode["extra"] = mode["extra"] % os.path.join(a.work, "calls.jsonl")
+    for kind in ("portcullis-ops", "portcullis-records"):
+        mode = IDENTITY_MODES[kind]
+        if "%s" in mode["extra"]:
+            mode["extra"] = mode["extra"] % os.path.join(a.work, "calls.jsonl")
 
 
 def run_ops(a):
@@ -756,6 +763,12 @@ def run_ops(a):
             s_off, s_on, s_off / s_on, "met" if s_off / s_on >= 0.95 else "NOT met"))
     else:
         log("  signalling: a run failed (see above); no ratio")
+    log("== ops: the parts of `on` alone, one run each, against the median off above")
+    for kind in ("portcullis-records", "portcullis-metrics", "portcullis-calls"):
+        ok, us = sip_step(a, kind, OPS_SIP_RATE, a.sip_seconds)
+        if ok and sip["portcullis"]:
+            log("  %s: %.0f us/call, %+.0f us/call against off" % (
+                kind, us, us - statistics.median(sip["portcullis"])))
 
 
 # --- memory ---------------------------------------------------------------------------

@@ -121,7 +121,7 @@ struct call_rec {
 };
 
 struct call {
-	struct call *next, *prev; /* the b2bua's calls; once buried, next chains the dead */
+	struct call *next, *prev; /* b2bua's calls or closed list; once buried, next chains the dead */
 	struct b2bua *b2bua;
 	enum call_state state;    /* changed only by call_set_state() */
 	uint32_t id;              /* for logs: never the Call-ID */
@@ -173,7 +173,8 @@ struct b2bua {
 	struct call_net net;      /* everything below the call layer (endpoint.h) */
 	struct media_engine *media;
 	int range[CFG_MAX_LEGS];  /* media port range per configured leg */
-	struct call *calls;       /* live and closing calls, doubly linked */
+	struct call *calls;       /* live calls (not closed), doubly linked */
+	struct call *closed;      /* closed, waiting for their transactions, doubly linked */
 	struct call *dead;        /* closed, nothing points at them: for the reaper */
 	struct reg_service *reg;  /* REGISTER, digest and the registrar (register.c) */
 	struct guard *guard;      /* intake rules and call limits (guard.c) */

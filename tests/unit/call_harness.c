@@ -463,11 +463,13 @@ void b_request(msg_t *b_invite, const char *method, unsigned cseq, const char *b
 	txn_layer_receive(layer, m, &peer_b);
 }
 
-/* The one call in progress (the b2bua lists live and closing calls). */
+/* The one call in progress, or the one closed and waiting for its
+ * transactions (the b2bua keeps the two on separate lists). */
 struct call *the_call(void)
 {
-	assert_non_null(gw->calls);
-	return gw->calls;
+	struct call *c = gw->calls ? gw->calls : gw->closed;
+	assert_non_null(c);
+	return c;
 }
 
 void new_dialog(struct a_dialog *d, const char *call_id)
@@ -535,6 +537,7 @@ void settle(void)
 	advance(64 * cfg.timers.t1_ms + cfg.timers.t4_ms + 1000);
 	assert_int_equal(txn_layer_count(layer), 0);
 	assert_null(gw->calls);
+	assert_null(gw->closed);
 	assert_null(gw->dead);
 	assert_int_equal(b2bua_call_count(gw), 0);
 	assert_int_equal(media_engine_stream_count(media), 0);

@@ -77,6 +77,10 @@ static void basic_call(void **state)
 	msg_destroy(bye);
 	assert_int_equal(c->state, CALL_CLOSED);
 	assert_int_equal(b2bua_call_count(gw), 0);
+	/* Waiting out its transactions off the live list: walks of the
+	 * live calls (/metrics, /calls) do not pay for closed ones. */
+	assert_null(gw->calls);
+	assert_ptr_equal(gw->closed, c);
 	assert_int_equal(waiting(TO_A, ""), 0);
 	assert_int_equal(waiting(TO_B, ""), 0);
 	msg_destroy(inv);

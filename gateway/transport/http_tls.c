@@ -136,9 +136,8 @@ static void fail(struct tls_link *l, int rc, const char *what)
 	uint64_t now = pc_clock_ms();
 	if (now - last_log_ms >= 1000 || last_log_ms == 0) {
 		last_log_ms = now;
-		const char *alert = "";
-		if (rc == GNUTLS_E_WARNING_ALERT_RECEIVED || rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
-			alert = gnutls_alert_get_name(gnutls_alert_get(l->session));
+		char num[24];
+		const char *alert = tls_alert_text(l->session, rc, num, sizeof(num));
 		log_warnx(LABEL ": TLS %s failed: %s%s%s (counted in http_tls_failures)", what,
 			  gnutls_strerror(rc), alert[0] ? ": " : "", alert);
 	}

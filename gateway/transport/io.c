@@ -210,9 +210,8 @@ void conn_handshake(struct conn *c)
 		return;
 	}
 	if (rc < 0) {
-		const char *alert = "";
-		if (rc == GNUTLS_E_WARNING_ALERT_RECEIVED || rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
-			alert = gnutls_alert_get_name(gnutls_alert_get(c->tls));
+		char num[24];
+		const char *alert = tls_alert_text(c->tls, rc, num, sizeof(num));
 		log_warnx("%s: TLS handshake failed: %s%s%s", conn_str(c, desc, sizeof(desc)),
 			  gnutls_strerror(rc), alert[0] ? ": " : "", alert);
 		conn_close(c, CNT_TLS_HANDSHAKE_FAILED, "handshake failed");

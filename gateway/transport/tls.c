@@ -419,3 +419,15 @@ void tls_ctx_save_session(struct tls_ctx *ctx, gnutls_session_t session)
 		gnutls_free(ctx->resume_data.data);
 	ctx->resume_data = data;
 }
+
+const char *tls_alert_text(gnutls_session_t session, int rc, char *buf, size_t len)
+{
+	if (!session || (rc != GNUTLS_E_WARNING_ALERT_RECEIVED && rc != GNUTLS_E_FATAL_ALERT_RECEIVED))
+		return "";
+	gnutls_alert_description_t a = gnutls_alert_get(session);
+	const char *name = gnutls_alert_get_name(a);
+	if (name)
+		return name;
+	snprintf(buf, len, "alert %u", (unsigned)a);
+	return buf;
+}

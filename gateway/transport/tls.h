@@ -49,6 +49,11 @@ void tls_peer_identity(gnutls_session_t session, char *out, size_t len);
  * rules, as tls_cert_matches_name)? False when the peer sent none. */
 bool tls_session_peer_matches(gnutls_session_t session, const char *name);
 
+/* For a log line: the name of the alert behind a failed call's rc (GnuTLS's
+ * name, or "alert N" for a code it has no name for: the peer picks the
+ * code), "" when rc is not an alert. buf holds the number's text. */
+const char *tls_alert_text(gnutls_session_t session, int rc, char *buf, size_t len);
+
 /* Save the session for resumption (client side), once a ticket arrived. */
 void tls_ctx_save_session(struct tls_ctx *ctx, gnutls_session_t session);
 

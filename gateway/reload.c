@@ -75,13 +75,17 @@ int gateway_reload(void *ctx, char *report, size_t len)
 	transport_creds_install(rc->transport, creds);
 	if (http_cred)
 		http_tls_cred_install(rc->http_tls, http_cred);
-	b2bua_users_finish(rc->b2bua, true);
+	bool users_unconfirmed = b2bua_users_finish(rc->b2bua, true) < 0;
 	/* Validated above with the same rules: this cannot fail but for a
 	 * bug, and then the guard keeps its running lists. */
 	if (b2bua_reload_apply(rc->b2bua, err, sizeof(err)) < 0)
 		log_err("reload: the guard kept its running lists: %s", err);
 	log_set_level(level);
-	const char *store = users > 0 ? " and the user store" : "";
+	const char *store = users_unconfirmed ?
+		" but not the user store (the key holder did not confirm it: the running users stay; reload again)" :
+		users > 0 ? " and the user store" : "";
+	if (users_unconfirmed)
+		log_err("reload: the key holder did not confirm the user store; the running users stay");
 	if (kept) {
 		snprintf(report, len, "applied %s%s; restart required: %s (running values kept)",
 			 rc->cfg->source, store, names);

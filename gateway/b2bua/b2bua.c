@@ -174,7 +174,7 @@ int b2bua_users_prepare(struct b2bua *b, char *err, size_t errlen)
 	return reg_service_users_prepare(b->reg, err, errlen);
 }
 
-void b2bua_users_finish(struct b2bua *b, bool commit) { reg_service_users_finish(b->reg, commit); }
+int b2bua_users_finish(struct b2bua *b, bool commit) { return reg_service_users_finish(b->reg, commit); }
 
 unsigned b2bua_call_count(const struct b2bua *b) { return b->n_calls; }
 unsigned b2bua_registration_count(const struct b2bua *b) { return reg_service_binding_count(b->reg); }

@@ -95,6 +95,6 @@ int b2bua_reload_apply(struct b2bua *b, char *err, size_t errlen);
  * "file:line: why"), finish once the reload is applied (commit) or
  * refused. */
 int b2bua_users_prepare(struct b2bua *b, char *err, size_t errlen);
-void b2bua_users_finish(struct b2bua *b, bool commit);
+int b2bua_users_finish(struct b2bua *b, bool commit);
 
 #endif

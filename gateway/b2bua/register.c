@@ -425,10 +425,11 @@ int reg_service_users_prepare(struct reg_service *rs, char *err, size_t errlen)
 	return 1;
 }
 
-void reg_service_users_finish(struct reg_service *rs, bool commit)
+int reg_service_users_finish(struct reg_service *rs, bool commit)
 {
 	if (rs == NULL || !rs->have_pending)
-		return;
+		return 0;
+	int rc = 0;
 	/* No pointer into the store outlives a step of the loop (lookups
 	 * copy what they keep), so the old view can go at once. */
 	if (commit && keyholder_users_commit() == 0) {
@@ -436,12 +437,18 @@ void reg_service_users_finish(struct reg_service *rs, bool commit)
 		rs->users = rs->pending;
 		log_info("reload: user store %s: %zu users", rs->cfg->auth.users, rs->users.n);
 	} else {
-		if (!commit)
+		/* An unanswered commit may or may not have been applied by the
+		 * holder: the caller reports it, and the next reload prepares
+		 * and commits both sides again, which brings them together. */
+		if (commit)
+			rc = -1;
+		else
 			keyholder_users_drop();
 		users_free(&rs->pending);
 	}
 	memset(&rs->pending, 0, sizeof(rs->pending));
 	rs->have_pending = false;
+	return rc;
 }
 
 size_t reg_service_identities(const struct reg_service *rs, const char *user,

@@ -44,7 +44,9 @@ bool reg_service_authorize(struct reg_service *rs, struct txn *st, msg_t *req,
  * whole reload is decided, makes the new store the one both processes
  * use (commit) or forgets it. */
 int reg_service_users_prepare(struct reg_service *rs, char *err, size_t errlen);
-void reg_service_users_finish(struct reg_service *rs, bool commit);
+/* Commit (both processes swap) or drop the prepared store; -1 when a
+ * commit was not confirmed by the key holder (the running view stays). */
+int reg_service_users_finish(struct reg_service *rs, bool commit);
 
 /* The identities (id= entries of the user store) `user` owns; 0 if none. */
 size_t reg_service_identities(const struct reg_service *rs, const char *user,

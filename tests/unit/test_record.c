@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <math.h>
 
 #include "record/record.h"
 #include "record/sink.h"
@@ -81,6 +82,33 @@ static void test_exact_line(void **state)
 		"\"rtt_ms\":null,\"mos\":4.1}],\"mos\":4.1}\n";
 	assert_string_equal(line, want);
 	assert_int_equal(n, (long)strlen(want));
+}
+
+/* Reals as jansson printed them (integral ones with ".0", "%.6g"), a
+ * value that is not finite as null (JSON has none), and a buffer too small
+ * for the line refused, not cut. */
+static void test_reals_and_room(void **state)
+{
+	(void)state;
+	char line[RECORD_LINE_MAX];
+	struct call_record r = answered();
+	r.legs[1].fraction_lost = 0;
+	r.legs[1].jitter_ms = NAN;
+	r.legs[1].mos = 4;
+	r.legs[1].has_rtt = true;
+	r.legs[1].rtt_ms = 1234567.0;
+	r.mos = 1.0 / 3.0;
+	assert_true(record_format(&r, line, sizeof(line)) > 0);
+	assert_non_null(strstr(line, "\"fraction_lost\":0.0,\"jitter_ms\":null,\"rtt_ms\":1.23457e+06,"
+				     "\"mos\":4.0}],\"mos\":0.333333}\n"));
+	json_error_t e;
+	json_t *j = json_loads(line, 0, &e);
+	assert_non_null(j);
+	json_decref(j);
+	long n = record_format(&r, line, sizeof(line));
+	assert_true(n > 0);
+	assert_int_equal(record_format(&r, line, (size_t)n), -1);
+	assert_int_equal(record_format(&r, line, (size_t)n + 1), n);
 }
 
 static void test_names_and_nulls(void **state)
@@ -212,6 +240,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exact_line),
 		cmocka_unit_test(test_names_and_nulls),
+		cmocka_unit_test(test_reals_and_room),
 		cmocka_unit_test(test_hostile_text),
 		cmocka_unit_test(test_file_sink_reopen),
 	};

@@ -68,8 +68,9 @@ def request(method, uri, branch, call_id, cseq, to="<sip:12125550000@127.0.0.1>"
 
 
 SDP = ("v=0\r\no=alice 1111 1111 IN IP4 127.0.0.1\r\ns=Inside Session\r\n"
-       "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 16000 RTP/AVP 0 8\r\n"
-       "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=sendrecv\r\n")
+       "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 16000 RTP/AVP 0 8 101\r\n"
+       "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
+       "a=sendrecv\r\n")
 
 
 def is_final(m, method="INVITE"):

@@ -3,7 +3,9 @@
  * trusted to be unique) on the Call-ID; both land in one keyed hash table
  * (core/hash.h) sized once from the transaction ceiling, and every candidate
  * with the same hash is compared field by field, so a hash collision never
- * causes a false match. */
+ * causes a false match. RFC 3261 matching reads only the entry's key
+ * (branch, sent-by, method), which outlives the request once a finished
+ * transaction lets go of it. */
 #include "table.h"
 
 #include <stdlib.h>

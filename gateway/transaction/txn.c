@@ -1,6 +1,8 @@
 /* The core of the RFC 3261 §17 transaction layer (with RFC 6026 Accepted):
  * the table of legal state transitions and the one place a state changes,
- * the timers, a transaction's life from creation to the reaper, sending, and
+ * the table of what each state holds (a finished transaction keeps only its
+ * key and the bytes that answer a retransmission, not the request), the
+ * timers, a transaction's life from creation to the reaper, sending, and
  * the layer itself, which hands each message it receives to the client
  * machines (client.c) or the server machines (server.c). Every transaction
  * has at most two timers armed: a retransmission timer (A, E, G) and the

@@ -835,7 +835,8 @@ def mem_soak(a):
     with RFC 3261's default timers (T1 = 500 ms: finished transactions linger
     up to 32 s), the gateway's RSS and SIPp's concurrent calls sampled each
     second. Per concurrent call = (median RSS of the steady part - baseline) /
-    mean concurrent calls there; steady = after the first hold + 64 x T1."""
+    mean concurrent calls there; steady = after the first hold + 64 x T1,
+    until the last call starts."""
     count = MEM_SOAK_RATE * MEM_SOAK_SECONDS
     log("-- churn soak: %d calls/s, %d ms hold, %d s (%d calls), default timers" % (
         MEM_SOAK_RATE, MEM_SOAK_HOLD_MS, MEM_SOAK_SECONDS, count))
@@ -850,7 +851,8 @@ def mem_soak(a):
                              timeout=MEM_SOAK_SECONDS + 120),
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=a.work)
         t0, samples = time.time(), []
-        steady_from = MEM_SOAK_HOLD_MS / 1000.0 + 34
+        # Calls and lingering transactions at their level (a short run: its second half).
+        steady_from = min(MEM_SOAK_HOLD_MS / 1000.0 + 34, MEM_SOAK_SECONDS / 2.0)
         while uac.poll() is None and time.time() - t0 < MEM_SOAK_SECONDS + 150:
             time.sleep(1)
             st = trace_stat(stat) if os.path.exists(stat) else {}

@@ -10,20 +10,20 @@ call_config "$WORK/gw.conf"
 start_gateway "$WORK/gw.conf"
 rc=0
 
-start_trunk uas_trunk_fail.xml
-python3 "$TESTS/integration/txn_retransmit.py" invite || rc=1
-wait_trunk
-n=$(grep -c "^INVITE " "$WORK/trunk_msg.log")
-if [ "$n" -eq 1 ]; then echo "PASS txn_retransmit.invite_forwarded_once"
-else echo "FAIL txn_retransmit.invite_forwarded_once: the trunk got $n INVITEs"; rc=1; fi
-rm -f "$WORK/trunk_msg.log"
-
-start_trunk uas_trunk.xml
-python3 "$TESTS/integration/txn_retransmit.py" bye || rc=1
-wait_trunk
-n=$(grep -c "^BYE " "$WORK/trunk_msg.log")
-if [ "$n" -eq 1 ]; then echo "PASS txn_retransmit.bye_forwarded_once"
-else echo "FAIL txn_retransmit.bye_forwarded_once: the trunk got $n BYEs"; rc=1; fi
+# case_once TRUNK_SCENARIO MODE METHOD NAME: the caller's MODE against the trunk;
+# the trunk must have received METHOD exactly once.
+case_once() {
+	local n
+	start_trunk "$1"
+	python3 "$TESTS/integration/txn_retransmit.py" "$2" || rc=1
+	wait_trunk
+	n=$(grep -c "^$3 " "$WORK/trunk_msg.log")
+	if [ "$n" -eq 1 ]; then echo "PASS txn_retransmit.$4"
+	else echo "FAIL txn_retransmit.$4: the trunk got $n ${3}s"; rc=1; fi
+	rm -f "$WORK/trunk_msg.log"
+}
+case_once uas_trunk_fail.xml invite INVITE invite_forwarded_once
+case_once uas_trunk.xml bye BYE bye_forwarded_once
 
 [ "$(counter retransmissions_absorbed)" -ge 4 ] || { echo "FAIL txn_retransmit.counted: absorbed retransmissions not counted"; rc=1; }
 stop_gateway

@@ -10,8 +10,10 @@ media  Relay CPU per bridged packet and concurrent G.711 calls one core
 sip    Calls/s sustained for 30 s with zero failed calls: SIPp UDP (inside)
        -> proxy -> TLS -> SIPp trunk; the gateway (SDP rewrite, SRTP keys)
        and Kamailio (stateful TLS proxy) one after the other.
-mem    Gateway RSS per established idle call at 1,000 calls and at the most
-       calls this machine's descriptor limit allows.
+mem    Gateway RSS in a churn soak (150 calls/s, 6 s hold, 5 min, default
+       timers: finished transactions linger up to 32 s) per concurrent call,
+       then per established idle call at 1,000 and 10,000 calls (or the most
+       the descriptor limit allows: 4 relay sockets a call).
 identity  RFC 8224 Identity: signatures (through the key holder) and
        verifications (cached certificate) per second per core
        (bench/stir_rate); call set-up time (INVITE -> 200 at the caller)
@@ -312,7 +314,7 @@ def run_media(a):
 
 # --- signalling ------------------------------------------------------------------
 
-def gateway_config(a, path, extra="", inside="", outside=""):
+def gateway_config(a, path, extra="", inside="", outside="", ports=((10000, 20999), (21000, 31999))):
     with open(path, "w") as f:
         f.write("""domain = "localhost";
 log_level = "warning";
@@ -325,15 +327,16 @@ peers = ( { name = "trunk"; transport = "tls"; address = "127.0.0.1"; port = 507
   sip_domain = "trunk.portcullis.test";
   tls = { certificate = "%(c)s/gateway.crt"; key = "%(c)s/gateway.key"; ca = "%(c)s/ca.crt"; }; } );
 legs = (
-  { name = "inside"; media = "rtp"; rtp_address = "127.0.0.1"; rtp_ports = [ 10000, 20999 ]; %(inside)s },
-  { name = "outside"; media = "srtp"; rtp_address = "127.0.0.1"; rtp_ports = [ 21000, 31999 ]; %(outside)s }
+  { name = "inside"; media = "rtp"; rtp_address = "127.0.0.1"; rtp_ports = [ %(i0)d, %(i1)d ]; %(inside)s },
+  { name = "outside"; media = "srtp"; rtp_address = "127.0.0.1"; rtp_ports = [ %(o0)d, %(o1)d ]; %(outside)s }
 );
 routes = (
   { from_leg = "inside"; to_leg = "outside"; peer = "trunk"; },
   { from_leg = "outside"; to_leg = "inside"; transport = "udp"; address = "127.0.0.1"; port = 5090; }
 );
 %(extra)s
-""" % {"c": CERTS, "extra": extra, "inside": inside, "outside": outside})
+""" % {"c": CERTS, "extra": extra, "inside": inside, "outside": outside,
+       "i0": ports[0][0], "i1": ports[0][1], "o0": ports[1][0], "o1": ports[1][1]})
 
 
 def kamailio_config(a):
@@ -787,31 +790,138 @@ def trace_stat(path):
     return dict(zip(rows[0], rows[-1])) if len(rows) > 1 else {}
 
 
-def run_mem(a):
-    soft = subprocess.run(["bash", "-c", "ulimit -n"], capture_output=True, text=True).stdout.strip()
-    counts = [1000, min(4500, (int(soft) - 500) // 4)]
-    log("== memory: gateway RSS per established idle call (4 relay sockets a call; RLIMIT_NOFILE %s, "
-        "so at most %d calls; 10,000 would need 40,000 descriptors)" % (soft, counts[-1]))
+MEM_IDLE_CALLS = (1000, 10000)   # established idle calls measured
+MEM_SOAK_RATE = 150              # churn soak: calls/s ...
+MEM_SOAK_HOLD_MS = 6000          # ... each held this long ...
+MEM_SOAK_SECONDS = 300           # ... for this long (45,000 calls)
+MEM_FDS_PER_CALL = 4             # relay sockets: RTP + RTCP on each leg
+
+
+def raise_nofile():
+    """The soft descriptor limit up to the hard one, for this driver and
+    every process it starts (they inherit it); the soft limit in the end."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+            soft = want
+        except (ValueError, OSError) as e:
+            log("  cannot raise RLIMIT_NOFILE to %d: %s" % (want, e))
+    return soft
+
+
+def mem_ports(calls):
+    """rtp_ports settings for the two legs holding `calls` port pairs each
+    (as far as the ports above 1024 go). In a namespace of its own the
+    ephemeral range moves above them (a per-namespace setting)."""
+    per_leg = 2 * calls + 200
+    lo = 10000 if 2 * per_leg <= 65535 - 10000 - 4000 else 1100
+    inside = (lo, lo + per_leg - 1)
+    outside = (inside[1] + 1, min(inside[1] + per_leg, 61000))
+    if os.environ.get("BENCH_OWN_NETNS") == "1" and outside[1] >= 32768:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", "w") as f:
+            f.write("%d 65535" % (outside[1] + 1))
+    return inside, outside
+
+
+def mem_gateway(a, tag, calls, timers=""):
+    inside, outside = mem_ports(calls)
+    extra = ('limits = { max_calls = %d; max_transactions = %d; media_timeout = 0; };\n%s'
+             % (max(20000, 2 * calls), max(60000, 6 * calls), timers))
+    cfg = os.path.join(a.work, "gw-%s.conf" % tag)
+    gateway_config(a, cfg, extra, ports=(inside, outside))
+    p = start(["taskset", "-c", "0", a.gateway, "--config", cfg],
+              stdout=open(os.path.join(a.work, "gateway-%s.log" % tag), "w"), stderr=subprocess.STDOUT)
+    wait_for(lambda: listening("udp", 5060) and listening("tcp", 5061), 15, "gateway listeners")
+    time.sleep(0.5)
+    if p.poll() is not None:
+        raise RuntimeError("gateway exited at start (see gateway-%s.log)" % tag)
+    return p
+
+
+def mem_warm(a, gw, settle_s):
+    """A few complete calls open the TLS connection and warm the allocator;
+    then their transactions end. The gateway's VmRSS afterwards."""
+    subprocess.run(sipp_uac(a, 20, 20, 0, 15090, timeout=30), capture_output=True, timeout=60, cwd=a.work)
+    time.sleep(settle_s)
+    rss0 = status_kib(gw.pid, "VmRSS")
+    log("  baseline after warm-up: VmRSS %d KiB" % rss0)
+    return rss0
+
+
+def mem_soak(a):
+    """Churn: MEM_SOAK_RATE calls/s held MEM_SOAK_HOLD_MS for MEM_SOAK_SECONDS
+    with RFC 3261's default timers (T1 = 500 ms: finished transactions linger
+    up to 32 s), the gateway's RSS and SIPp's concurrent calls sampled each
+    second. Per concurrent call = (median RSS of the steady part - baseline) /
+    mean concurrent calls there; steady = after the first hold + 64 x T1,
+    until the last call starts."""
+    count = MEM_SOAK_RATE * MEM_SOAK_SECONDS
+    log("-- churn soak: %d calls/s, %d ms hold, %d s (%d calls), default timers" % (
+        MEM_SOAK_RATE, MEM_SOAK_HOLD_MS, MEM_SOAK_SECONDS, count))
+    wait_test_suite_idle()
+    helpers = start_trunk(a, "soak")
+    gw = mem_gateway(a, "soak", MEM_SOAK_RATE * MEM_SOAK_HOLD_MS // 1000 * 2)
+    try:
+        rss0 = mem_warm(a, gw, 34)  # Timer J/K/D: 64 x T1 = 32 s
+        stat = os.path.join(a.work, "soak-uac.csv")
+        uac = start(sipp_uac(a, MEM_SOAK_RATE, count, MEM_SOAK_HOLD_MS, 15091,
+                             ["-trace_stat", "-fd", "1", "-stf", stat],
+                             timeout=MEM_SOAK_SECONDS + 120),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=a.work)
+        t0, samples = time.time(), []
+        # Calls and lingering transactions at their level (a short run: its second half).
+        steady_from = min(MEM_SOAK_HOLD_MS / 1000.0 + 34, MEM_SOAK_SECONDS / 2.0)
+        while uac.poll() is None and time.time() - t0 < MEM_SOAK_SECONDS + 150:
+            time.sleep(1)
+            st = trace_stat(stat) if os.path.exists(stat) else {}
+            samples.append((time.time() - t0, status_kib(gw.pid, "VmRSS"), int(st.get("CurrentCall", 0))))
+        if uac.poll() is None:
+            stop(uac, signal.SIGKILL)
+            log("  SIPp did not finish in time: stopped")
+        st = trace_stat(stat) if os.path.exists(stat) else {}
+        ok, failed = int(st.get("SuccessfulCall(C)", -1)), int(st.get("FailedCall(C)", -1))
+        end = MEM_SOAK_SECONDS  # the last calls start here; the tail only drains
+        steady = [s for s in samples if steady_from <= s[0] <= end] or samples
+        rss = statistics.median(s[1] for s in steady)
+        calls = statistics.mean(s[2] for s in steady) if steady else 0
+        log("  %d calls ok, %d failed; VmRSS baseline %d KiB, steady median %d KiB (max %d KiB over the "
+            "soak), %.0f concurrent calls" % (ok, failed, rss0, rss, max(s[1] for s in samples), calls))
+        log("  %.0f bytes per concurrent call including lingering transactions ((RSS - baseline) / "
+            "concurrent calls; target under 32 KiB = 32768)" % ((rss - rss0) * 1024.0 / max(calls, 1)))
+    finally:
+        stop(gw)
+        for h in helpers:
+            stop(h)
+
+
+def mem_idle(a, soft):
+    limit = max(0, (soft - 1000) // MEM_FDS_PER_CALL)
+    counts = [min(n, limit) for n in MEM_IDLE_CALLS]
+    log("-- idle calls: RSS per established call (%d relay sockets a call; RLIMIT_NOFILE %d, so at most "
+        "%d calls)" % (MEM_FDS_PER_CALL, soft, limit))
+    if counts[-1] < MEM_IDLE_CALLS[-1]:
+        log("  %d calls need about %d descriptors: measured at %d instead" % (
+            MEM_IDLE_CALLS[-1], MEM_IDLE_CALLS[-1] * MEM_FDS_PER_CALL + 1000, counts[-1]))
     wait_test_suite_idle()
     helpers = start_trunk(a, "mem")
-    gw = start_proxy(a, "portcullis", 'limits = { max_calls = 20000; max_transactions = 60000; media_timeout = 0; };\n'
-                                     'timers = { t1 = 100; };', tag="-mem")
+    gw = mem_gateway(a, "mem", counts[-1], "timers = { t1 = 100; };")
     uacs = []
     try:
-        # Warm-up: a few complete calls open the TLS connection and warm the allocator.
-        subprocess.run(sipp_uac(a, 20, 20, 0, 15090, timeout=30), capture_output=True, timeout=60, cwd=a.work)
-        time.sleep(7)  # 64 x T1 = 6.4 s: their transactions are gone
-        rss0 = status_kib(gw.pid, "VmRSS")
-        log("  baseline after warm-up: VmRSS %d KiB" % rss0)
-        have, base = 0, rss0
+        base = mem_warm(a, gw, 7)  # 64 x T1 = 6.4 s: the warm-up's transactions are gone
+        have = 0
         for i, target in enumerate(counts):
             add = target - have
+            if add <= 0:
+                continue
             stat = os.path.join(a.work, "mem-uac%d.csv" % i)
-            uacs.append(start(sipp_uac(a, 250, add, 1800000, 15091 + i, ["-trace_stat", "-fd", "1", "-stf", stat]),
+            uacs.append(start(sipp_uac(a, 250, add, 3600000, 15092 + i, ["-trace_stat", "-fd", "1", "-stf", stat]),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=a.work))
             time.sleep(add / 250.0 + 3)
             st = {}
-            for _ in range(40):  # up to 20 s more for the last calls to settle
+            for _ in range(60):  # up to 30 s more for the last calls to settle
                 st = trace_stat(stat) if os.path.exists(stat) else {}
                 if st and int(st.get("CurrentCall", 0)) + int(st.get("FailedCall(C)", 0)) >= add and \
                         int(st.get("OutgoingCall(C)", 0)) >= add:
@@ -832,6 +942,13 @@ def run_mem(a):
         stop(gw)
         for h in helpers:
             stop(h)
+
+
+def run_mem(a):
+    soft = raise_nofile()
+    log("== memory: gateway RSS under churn, and per established idle call")
+    mem_soak(a)
+    mem_idle(a, soft)
 
 
 def main():

@@ -159,7 +159,9 @@ msg_t *leg_reply_foreign(struct call *c, struct txn *st, int side, int status,
 void leg_respond(struct call *c, struct txn *st, int side, int status, const char *phrase,
 		 const char *body, const char *warning)
 {
-	if (!st)
+	/* No request: st answered finally already and only absorbs
+	 * retransmissions now (transaction/txn.h). */
+	if (!st || !txn_request_msg(st))
 		return;
 	msg_t *resp = leg_reply(c, st, side, status, phrase, body, warning);
 	if (!resp) {
@@ -197,7 +199,7 @@ void leg_respond_a(struct call *c, int status, const char *phrase, const char *b
 void leg_refuse(struct call *c, struct txn *st, int side, const struct verdict *v,
 		const char *subject)
 {
-	if (!st)
+	if (!st || !txn_request_msg(st))
 		return;
 	struct refuse_to to = { .req = txn_request_msg(st), .st = st,
 				.to_tag = c->legs[side].local_tag,

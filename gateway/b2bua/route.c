@@ -139,7 +139,8 @@ void fork_start(struct call *c, const char *callee, unsigned max_forwards,
 bool fork_next(struct call *c, int status)
 {
 	struct fork_state *f = c->fork;
-	if (f == NULL || c->answered || c->state == CALL_CLOSED || status >= 600 || !c->a_invite)
+	if (f == NULL || c->answered || c->state == CALL_CLOSED || status >= 600 || !c->a_invite ||
+	    !txn_request_msg(c->a_invite))
 		return false;
 	struct leg *lb = &c->legs[LEG_B];
 	sip_t const *sip = sip_object(txn_request_msg(c->a_invite));

@@ -274,7 +274,7 @@ static void setup_resume(struct call *c, enum stir_result r)
 {
 	struct setup_wait *w = c->setup_wait;
 	c->setup_wait = NULL;
-	if (!w || !c->a_invite || c->state != CALL_INVITING) {
+	if (!w || !c->a_invite || !txn_request_msg(c->a_invite) || c->state != CALL_INVITING) {
 		free(w);
 		call_close(c, "set-up lost while its identity was verified");
 		return;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sofia-sip/su_alloc.h>
 #include <sofia-sip/url.h>
 
 #include "core/counters.h"
@@ -124,7 +125,11 @@ static int env_send(void *ctx, const struct pc_peer *peer, msg_t *msg)
 	char *text = sipmsg_print(msg, &len);
 	if (!text)
 		return PC_ERR_NOMEM;
-	return transport_send(ep->tp, &dst, text, len, NULL);
+	int rc = transport_send(ep->tp, &dst, text, len, NULL);
+	/* The transport copied it; kept, every retransmission of a message
+	 * (a 1xx, a 2xx until its ACK) would grow the message's home. */
+	su_free(msg_home(msg), text);
+	return rc;
 }
 
 /* ---- helpers ---- */

@@ -143,6 +143,10 @@ void sipmsg_build_response(struct sipmsg_build *b, msg_t *req, int status, const
 		sipmsg_build_refuse(b, "status", "is not 1xx-6xx");
 		return;
 	}
+	if (!req) { /* a transaction past its final response keeps none */
+		sipmsg_build_refuse(b, "request", "is gone (answered already)");
+		return;
+	}
 	if (!(b->msg = sipmsg_reply(req, status, phrase, to_tag)))
 		sipmsg_build_refuse(b, "response", "cannot be built (out of memory)");
 }

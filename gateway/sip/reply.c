@@ -16,8 +16,8 @@ int sipmsg_add_copy(msg_t *msg, void const *hdr)
 
 msg_t *sipmsg_reply(msg_t *req, int status, const char *phrase, const char *to_tag)
 {
-	sip_t const *rq = sip_object(req);
-	msg_t *resp = sipmsg_create();
+	sip_t const *rq = req ? sip_object(req) : NULL;
+	msg_t *resp = rq ? sipmsg_create() : NULL;
 	if (!resp)
 		return NULL;
 	su_home_t *home = msg_home(resp);

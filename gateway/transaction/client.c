@@ -118,6 +118,8 @@ static void client_invite_response(struct txn *t, msg_t *resp, int status)
 			deliver_response(t, resp);
 			if (t->reliable)
 				txn_terminate(t); /* Timer D = 0 */
+			else
+				txn_settle_soon(t);
 		}
 		break;
 	case TXN_ACCEPTED:
@@ -130,6 +132,8 @@ static void client_invite_response(struct txn *t, msg_t *resp, int status)
 			counter_inc(CNT_TXN_RETRANSMIT_ABSORBED);
 			if (t->ack)
 				txn_send(t, t->ack);
+			else
+				txn_send_again(t);
 		}
 		break;
 	default:
@@ -157,6 +161,8 @@ static void client_non_invite_response(struct txn *t, msg_t *resp, int status)
 		deliver_response(t, resp);
 		if (t->reliable)
 			txn_terminate(t);
+		else
+			txn_settle_soon(t);
 		break;
 	case TXN_COMPLETED:
 		counter_inc(CNT_TXN_RETRANSMIT_ABSORBED);

@@ -85,6 +85,7 @@ int txn_respond(struct txn *st, msg_t *resp)
 			txn_timer_set(st, &st->retx_timer, st->retx_ms, txn_retx_fire); /* G */
 		}
 		txn_arm_timeout(st, t64(layer), txn_timeout_fire); /* H */
+		txn_settle_soon(st);
 		return PC_OK;
 	}
 	if (status < 200) {
@@ -97,6 +98,7 @@ int txn_respond(struct txn *st, msg_t *resp)
 		txn_terminate(st); /* Timer J = 0 */
 	else
 		txn_arm_timeout(st, t64(layer), txn_timeout_fire); /* J */
+	txn_settle_soon(st);
 	return PC_OK;
 refuse:
 	if (resp)
@@ -109,11 +111,12 @@ refuse:
 static void server_retransmission(struct txn *t)
 {
 	counter_inc(CNT_TXN_RETRANSMIT_ABSORBED);
-	bool resend = t->resp && (t->state == TXN_PROCEEDING || t->state == TXN_COMPLETED);
+	bool resend = (t->resp || t->again) &&
+		      (t->state == TXN_PROCEEDING || t->state == TXN_COMPLETED);
 	log_debug("txn %s: request retransmission in %s%s", txn_id(t), txn_state_name(t->state),
 		  resend ? ", response resent" : "");
-	if (resend)
-		txn_send_or_fail(t, t->resp);
+	if (resend && (t->resp ? txn_send(t, t->resp) : txn_send_again(t)) < 0)
+		txn_fail(t, 503);
 }
 
 static void server_ack(struct txn *t, msg_t *ack, const struct pc_peer *from)
@@ -128,6 +131,7 @@ static void server_ack(struct txn *t, msg_t *ack, const struct pc_peer *from)
 			txn_terminate(t); /* Timer I = 0 */
 		else
 			txn_arm_timeout(t, layer->cfg.t4_ms, txn_timeout_fire); /* I */
+		txn_settle_soon(t);
 		break;
 	case TXN_CONFIRMED:
 		counter_inc(CNT_TXN_RETRANSMIT_ABSORBED);

@@ -3,7 +3,9 @@
  * trusted to be unique) on the Call-ID; both land in one keyed hash table
  * (core/hash.h) sized once from the transaction ceiling, and every candidate
  * with the same hash is compared field by field, so a hash collision never
- * causes a false match. */
+ * causes a false match. RFC 3261 matching reads only the entry's key
+ * (branch, sent-by, method), which outlives the request once a finished
+ * transaction lets go of it. */
 #include "table.h"
 
 #include <stdlib.h>
@@ -47,9 +49,59 @@ size_t txn_table_max_chain(const struct txn_table *tb)
 	return pc_htab_max_chain(&tb->index);
 }
 
+static unsigned via_port(sip_via_t const *v);
+
+static void key_from(struct txn_entry *e)
+{
+	sip_t const *r = e->req;
+	sip_via_t const *v = r->sip_via;
+	e->key = (struct txn_key){ .rfc3261 = txn_branch_is_3261(r), .branch = v->v_branch,
+				   .host = v->v_host, .port = via_port(v) };
+	if (e->server) {
+		e->key.method = r->sip_request->rq_method;
+		e->key.method_name = r->sip_request->rq_method_name;
+	} else {
+		e->key.method = r->sip_cseq->cs_method;
+		e->key.method_name = r->sip_cseq->cs_method_name;
+	}
+}
+
 void txn_table_insert(struct txn_table *tb, struct txn_entry *e)
 {
+	key_from(e);
 	pc_htab_insert(&tb->index, &e->link, key_hash(tb, e->req));
+}
+
+/* One block for the three strings: a lingering transaction is a handful of
+ * small allocations, not the request's buffer and parsed headers. */
+int txn_entry_own_key(struct txn_entry *e)
+{
+	if (e->key_mem)
+		return 0;
+	const char *s[3] = { e->key.branch, e->key.host, e->key.method_name };
+	size_t n[3], total = 0;
+	for (int i = 0; i < 3; i++)
+		total += n[i] = s[i] ? strlen(s[i]) + 1 : 0;
+	char *mem = malloc(total ? total : 1);
+	if (!mem)
+		return -1;
+	const char **d[3] = { &e->key.branch, &e->key.host, &e->key.method_name };
+	char *p = mem;
+	for (int i = 0; i < 3; i++) {
+		if (!s[i])
+			continue;
+		memcpy(p, s[i], n[i]);
+		*d[i] = p;
+		p += n[i];
+	}
+	e->key_mem = mem;
+	return 0;
+}
+
+void txn_entry_fini(struct txn_entry *e)
+{
+	free(e->key_mem);
+	e->key_mem = NULL;
 }
 
 void txn_table_remove(struct txn_table *tb, struct txn_entry *e)
@@ -109,16 +161,21 @@ static bool method_matches(sip_t const *created, sip_t const *q, enum txn_match 
 
 static bool match_3261(struct txn_entry const *e, sip_t const *q, enum txn_match mode)
 {
-	sip_t const *r = e->req;
-	return txn_branch_is_3261(r) && str_caseeq(r->sip_via->v_branch, q->sip_via->v_branch) &&
-	       sent_by_eq(r->sip_via, q->sip_via) && method_matches(r, q, mode);
+	struct txn_key const *k = &e->key;
+	if (!k->rfc3261 || !str_caseeq(k->branch, q->sip_via->v_branch) ||
+	    !str_caseeq(k->host, q->sip_via->v_host) || k->port != via_port(q->sip_via))
+		return false;
+	if (mode != TXN_MATCH_SAME)
+		return k->method == sip_method_invite;
+	return method_eq(k->method, k->method_name, q->sip_request->rq_method,
+			 q->sip_request->rq_method_name);
 }
 
 /* §17.2.3, last paragraphs, and §9.2 for CANCEL. */
 static bool match_2543(struct txn_entry const *e, sip_t const *q, enum txn_match mode)
 {
 	sip_t const *r = e->req;
-	if (txn_branch_is_3261(r) || !method_matches(r, q, mode))
+	if (e->key.rfc3261 || !r || !method_matches(r, q, mode))
 		return false;
 	if (url_cmp(r->sip_request->rq_url, q->sip_request->rq_url) != 0)
 		return false;
@@ -158,9 +215,9 @@ struct txn_entry *txn_table_find_client(const struct txn_table *tb, sip_t const 
 		struct txn_entry *e = pc_container_of(l, struct txn_entry, link);
 		if (e->server)
 			continue;
-		sip_cseq_t const *cs = e->req->sip_cseq;
-		if (str_caseeq(e->req->sip_via->v_branch, resp->sip_via->v_branch) &&
-		    method_eq(cs->cs_method, cs->cs_method_name, resp->sip_cseq->cs_method,
+		struct txn_key const *k = &e->key;
+		if (str_caseeq(k->branch, resp->sip_via->v_branch) &&
+		    method_eq(k->method, k->method_name, resp->sip_cseq->cs_method,
 			      resp->sip_cseq->cs_method_name))
 			return e;
 	}

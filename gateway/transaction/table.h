@@ -16,10 +16,26 @@
 
 #define TXN_MAGIC_COOKIE "z9hG4bK"
 
+/* What RFC 3261 matching compares (§17.1.3, §17.2.3). The strings point
+ * into the request while the transaction keeps it, into key_mem after. */
+struct txn_key {
+	bool rfc3261;            /* the branch carries the magic cookie */
+	const char *branch;      /* top Via branch, NULL in an RFC 2543 Via */
+	const char *host;        /* top Via sent-by */
+	unsigned port;           /* sent-by port, the transport's default filled in */
+	sip_method_t method;     /* server: the request's; client: the CSeq's */
+	const char *method_name; /* compared for extension methods */
+};
+
 struct txn_entry {
 	struct pc_hlink link;    /* in the table while the transaction lives */
 	bool server;
-	sip_t const *req;        /* the request that created the transaction */
+	/* The request that created the transaction; NULL once it lingers in
+	 * Completed or Confirmed, where RFC 3261 keys are enough (an RFC 2543
+	 * request is kept: its matching reads most of the message). */
+	sip_t const *req;
+	struct txn_key key;
+	char *key_mem;           /* the key's strings once req is gone */
 	/* Server INVITE: the To tag of the final response sent, which an RFC 2543
 	 * ACK carries instead of the request's. */
 	char const *resp_to_tag;
@@ -43,6 +59,10 @@ size_t txn_table_max_chain(const struct txn_table *tb);
 /* e->req must be set; the key is taken from it. */
 void txn_table_insert(struct txn_table *tb, struct txn_entry *e);
 void txn_table_remove(struct txn_table *tb, struct txn_entry *e);
+/* Copy the key's strings out of the request, so the request can go: 0, or
+ * -1 without memory (the entry is unchanged, the request must stay). */
+int txn_entry_own_key(struct txn_entry *e);
+void txn_entry_fini(struct txn_entry *e);
 struct txn_entry *txn_table_find_client(const struct txn_table *tb, sip_t const *resp);
 struct txn_entry *txn_table_find_server(const struct txn_table *tb, sip_t const *req,
 					enum txn_match mode);

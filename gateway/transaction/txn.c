@@ -1,6 +1,8 @@
 /* The core of the RFC 3261 §17 transaction layer (with RFC 6026 Accepted):
  * the table of legal state transitions and the one place a state changes,
- * the timers, a transaction's life from creation to the reaper, sending, and
+ * the table of what each state holds (a finished transaction keeps only its
+ * key and the bytes that answer a retransmission, not the request), the
+ * timers, a transaction's life from creation to the reaper, sending, and
  * the layer itself, which hands each message it receives to the client
  * machines (client.c) or the server machines (server.c). Every transaction
  * has at most two timers armed: a retransmission timer (A, E, G) and the
@@ -14,6 +16,7 @@
 
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/counters.h"
 #include "core/err.h"
@@ -53,13 +56,41 @@ static const unsigned legal[4][TXN_TERMINATED + 1] = {
 	},
 };
 
+/* What each state holds (beyond the matching key): a transaction that only
+ * absorbs retransmissions (Completed, Confirmed) needs no request, only the
+ * bytes that answer one, so a churn of finished transactions waiting out
+ * Timers D, I, J and K costs a few hundred bytes each, not a message. */
+enum {
+	HOLD_REQ = 1,   /* the request and its buffer (the TU reads it) */
+	HOLD_RESP = 2,  /* server: the last response, as a message */
+	HOLD_ACK = 4,   /* client INVITE: the ACK, as a message */
+	HOLD_AGAIN = 8, /* the printed response (server) or ACK (client) */
+};
+static const unsigned char holds[4][TXN_TERMINATED + 1] = {
+	[TXN_CLIENT_INVITE] = {
+		[TXN_CALLING] = HOLD_REQ, [TXN_PROCEEDING] = HOLD_REQ,
+		[TXN_COMPLETED] = HOLD_AGAIN, [TXN_ACCEPTED] = HOLD_REQ,
+	},
+	[TXN_CLIENT_NON_INVITE] = {
+		[TXN_TRYING] = HOLD_REQ, [TXN_PROCEEDING] = HOLD_REQ, [TXN_COMPLETED] = 0,
+	},
+	[TXN_SERVER_INVITE] = {
+		[TXN_PROCEEDING] = HOLD_REQ | HOLD_RESP, [TXN_COMPLETED] = HOLD_AGAIN,
+		[TXN_CONFIRMED] = 0, [TXN_ACCEPTED] = HOLD_REQ | HOLD_RESP,
+	},
+	[TXN_SERVER_NON_INVITE] = {
+		[TXN_TRYING] = HOLD_REQ, [TXN_PROCEEDING] = HOLD_REQ | HOLD_RESP,
+		[TXN_COMPLETED] = HOLD_AGAIN,
+	},
+};
+
 /* A name for log lines: the branch, or the Call-ID of an RFC 2543 request. */
 const char *txn_id(const struct txn *t)
 {
+	if (t->entry.key.branch)
+		return t->entry.key.branch;
 	sip_t const *sip = t->entry.req;
-	if (sip->sip_via->v_branch)
-		return sip->sip_via->v_branch;
-	return sip->sip_call_id ? sip->sip_call_id->i_id : "-";
+	return sip && sip->sip_call_id ? sip->sip_call_id->i_id : "-";
 }
 
 const char *txn_state_name(enum txn_state s)
@@ -111,10 +142,11 @@ bool txn_timer_set(struct txn *t, void **slot, unsigned ms, void (*fire)(void *)
 }
 
 static void reap_fire(void *arg);
+static void txn_settle(struct txn *t);
 
 void txn_arm_reaper(struct txn_layer *layer)
 {
-	if (!layer->dead || layer->reap_timer || layer->closing)
+	if ((!layer->dead && !layer->settle) || layer->reap_timer || layer->closing)
 		return;
 	/* On failure the next termination, receive or request tries again. */
 	layer->reap_timer = layer->env.timer_start(layer->env.ctx, 0, reap_fire, layer);
@@ -151,11 +183,14 @@ static void txn_free(struct txn *t)
 		t->next->prev = t->prev;
 	txn_timer_clear(layer, &t->retx_timer);
 	txn_timer_clear(layer, &t->timer);
-	msg_destroy(t->req);
+	if (t->req)
+		msg_destroy(t->req);
 	if (t->resp)
 		msg_destroy(t->resp);
 	if (t->ack)
 		msg_destroy(t->ack);
+	free(t->again);
+	txn_entry_fini(&t->entry);
 	layer->count--;
 	free(t);
 }
@@ -164,6 +199,13 @@ static void reap_fire(void *arg)
 {
 	struct txn_layer *layer = arg;
 	txn_timer_clear(layer, &layer->reap_timer);
+	/* Before any is freed: a transaction on both lists is still here. */
+	while (layer->settle) {
+		struct txn *t = layer->settle;
+		layer->settle = t->next_settle;
+		t->settling = false;
+		txn_settle(t);
+	}
 	/* Callbacks may terminate more transactions; they go on a fresh list. */
 	struct txn *list = layer->dead;
 	layer->dead = layer->dead_tail = NULL;
@@ -199,7 +241,89 @@ void txn_arm_timeout(struct txn *t, unsigned ms, void (*fire)(void *))
 	txn_fail(t, pending ? 503 : 0);
 }
 
+/* --- what a state holds --------------------------------------------------- */
+
+static int keep_again(struct txn *t, msg_t *msg)
+{
+	size_t len = 0;
+	char *text = msg ? sipmsg_print(msg, &len) : NULL;
+	if (!text)
+		return msg ? -1 : 0;
+	t->again = malloc(len);
+	if (!t->again)
+		return -1;
+	memcpy(t->again, text, len);
+	t->again_len = len;
+	return 0;
+}
+
+static void drop_msg(msg_t **slot)
+{
+	if (*slot)
+		msg_destroy(*slot);
+	*slot = NULL;
+}
+
+/* Let go of what the current state does not hold (the table above). Without
+ * memory for the key or the bytes it keeps everything, as before: correct,
+ * only larger. */
+static void txn_settle(struct txn *t)
+{
+	if (t->state == TXN_TERMINATED)
+		return;
+	unsigned h = holds[t->kind][t->state];
+	if (!(h & HOLD_REQ) && t->req) {
+		if (!t->entry.key.rfc3261 || txn_entry_own_key(&t->entry) < 0)
+			return;
+		if ((h & HOLD_AGAIN) && !t->again &&
+		    keep_again(t, is_server(t) ? t->resp : t->ack) < 0) {
+			log_warnx("txn %s: out of memory, keeping the whole transaction", txn_id(t));
+			return;
+		}
+		t->entry.req = NULL;
+		drop_msg(&t->req);
+	}
+	if (!(h & HOLD_RESP))
+		drop_msg(&t->resp);
+	if (!(h & HOLD_ACK))
+		drop_msg(&t->ack);
+	if (!(h & HOLD_AGAIN) && t->again) {
+		free(t->again);
+		t->again = NULL;
+		t->again_len = 0;
+	}
+}
+
+/* From the reaper's 0-ms timer, never at once: the TU that just answered or
+ * was handed the final response may still be reading the request, and
+ * txn_request_msg() stays valid until it returns to the event loop. */
+void txn_settle_soon(struct txn *t)
+{
+	struct txn_layer *layer = t->layer;
+	if (t->settling || t->state == TXN_TERMINATED)
+		return;
+	t->settling = true;
+	t->next_settle = layer->settle;
+	layer->settle = t;
+	txn_arm_reaper(layer);
+}
+
 /* --- sending -------------------------------------------------------------- */
+
+/* The kept answer to a retransmission: parsed from its own bytes for the
+ * send, so it leaves exactly as it left the first time. */
+int txn_send_again(struct txn *t)
+{
+	msg_t *msg = t->again ? sipmsg_parse(t->again, t->again_len) : NULL;
+	if (!msg) {
+		if (t->again)
+			log_warnx("txn %s: cannot resend: out of memory", txn_id(t));
+		return t->again ? PC_ERR_NOMEM : 0;
+	}
+	int rc = txn_send(t, msg);
+	msg_destroy(msg);
+	return rc;
+}
 
 int txn_send(struct txn *t, msg_t *msg)
 {
@@ -253,15 +377,18 @@ void txn_retx_fire(void *arg)
 	case TXN_SERVER_INVITE: /* G: doubles up to T2 */
 		if (t->state != TXN_COMPLETED)
 			return;
-		msg = t->resp;
+		msg = t->resp; /* NULL once settled: the kept bytes go */
 		t->retx_ms = min_u(2 * t->retx_ms, cfg->t2_ms);
 		break;
 	default:
 		return;
 	}
 	log_debug("txn %s: retransmitting, next in %u ms", txn_id(t), t->retx_ms);
-	if (txn_send_or_fail(t, msg) < 0)
+	int rc = msg ? txn_send(t, msg) : txn_send_again(t);
+	if (rc < 0) {
+		txn_fail(t, 503);
 		return;
+	}
 	/* Without a retransmission timer the state's timeout still ends it. */
 	txn_timer_set(t, &t->retx_timer, t->retx_ms, txn_retx_fire);
 }
@@ -436,7 +563,7 @@ void txn_layer_receive(struct txn_layer *layer, msg_t *msg, const struct pc_peer
 
 struct txn *txn_cancel_target(const struct txn *cancel_st)
 {
-	if (!cancel_st || cancel_st->kind != TXN_SERVER_NON_INVITE ||
+	if (!cancel_st || cancel_st->kind != TXN_SERVER_NON_INVITE || !cancel_st->entry.req ||
 	    cancel_st->entry.req->sip_request->rq_method != sip_method_cancel)
 		return NULL;
 	return entry_txn(txn_table_find_server(&cancel_st->layer->table, cancel_st->entry.req,

@@ -106,7 +106,10 @@ void txn_new_branch(char *out, size_t len);
 enum txn_kind txn_kind(const struct txn *t);
 enum txn_state txn_state(const struct txn *t);
 const char *txn_state_name(enum txn_state s);
-msg_t *txn_request_msg(const struct txn *t);     /* owned by the transaction */
+/* The request, owned by the transaction; NULL once it only absorbs
+ * retransmissions (Completed or Confirmed after a final response, RFC 3261
+ * requests), where it keeps just the key and the bytes that answer one. */
+msg_t *txn_request_msg(const struct txn *t);
 const struct pc_peer *txn_peer(const struct txn *t); /* where requests came from / go to */
 void *txn_user_data(const struct txn *t);
 void txn_set_user_data(struct txn *t, void *data);

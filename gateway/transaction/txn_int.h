@@ -24,6 +24,11 @@ struct txn {
 	msg_t *req;
 	msg_t *resp;      /* server: the last response sent */
 	msg_t *ack;       /* client INVITE: the ACK for a non-2xx */
+	/* Once lingering (Completed): the printed response (server) or ACK
+	 * (client INVITE) that answers a retransmission, instead of req,
+	 * resp and ack; txn_settle() makes the switch. */
+	char *again;
+	size_t again_len;
 	struct pc_peer peer;
 	void *user_data;
 	void *retx_timer; /* A, E or G */
@@ -32,6 +37,8 @@ struct txn {
 	int fail_status;  /* failure the reaper reports: 408 or 503 */
 	struct txn *prev, *next; /* every transaction of the layer */
 	struct txn *next_dead;
+	struct txn *next_settle;
+	bool settling;    /* on the layer's settle list */
 	char tag[TAG_SIZE];
 };
 
@@ -44,6 +51,7 @@ struct txn_layer {
 	struct txn *dead, *dead_tail; /* terminated, awaiting the reaper */
 	void *reap_timer;
 	unsigned count;
+	struct txn *settle;           /* entered a lingering state, for the reaper */
 	bool closing;
 };
 
@@ -78,6 +86,8 @@ struct txn *txn_create(struct txn_layer *layer, enum txn_kind kind, msg_t *req,
 bool txn_has_core_headers(sip_t const *sip);
 void txn_terminate(struct txn *t);
 void txn_fail(struct txn *t, int status);
+void txn_settle_soon(struct txn *t);
+int txn_send_again(struct txn *t);
 int txn_send(struct txn *t, msg_t *msg);
 int txn_send_or_fail(struct txn *t, msg_t *msg);
 

@@ -323,6 +323,7 @@ void config_fd_need(const struct gateway_config *cfg, struct cfg_fd_need *need)
 	need->connections = FD_RESERVE + cfg->limits.max_outgoing_connections + cfg->n_peers;
 	for (unsigned i = 0; i < cfg->n_listeners; i++)
 		need->connections += 1 + FD_PER_LISTENER + cfg->listeners[i].max_connections;
+	need->calls = (unsigned long)CFG_FDS_PER_CALL * cfg->limits.max_calls;
 	need->relay = 0;
 	for (unsigned i = 0; i < cfg->n_legs; i++)
 		need->relay += cfg->legs[i].rtp_port_max - cfg->legs[i].rtp_port_min + 1;

@@ -7,7 +7,10 @@
  * and cannot aim at a call before it exists. The free set is an array with
  * swap-removal (O(1) per draw), the quarantine a FIFO ring; both are sized
  * by the range when it is added, so allocation never grows with traffic and
- * a full range is a clean, countable refusal. */
+ * a full range is a clean, countable refusal. A released pair rests in the
+ * ring for RANGE_REST_FACTOR times the quarantine before it rejoins the
+ * random draw; when the free set is empty, the oldest resting pair is taken
+ * as soon as its quarantine proper is over (ports.h says why the two). */
 #include "ports.h"
 
 #include <errno.h>
@@ -55,6 +58,7 @@ int range_init(struct port_range *r, const char *bind_address, unsigned port_min
 	r->first_port = first;
 	r->npairs = (port_max - first + 1) / 2;
 	r->quarantine_ms = quarantine_ms;
+	r->rest_ms = RANGE_REST_FACTOR * quarantine_ms;
 	r->free_set = calloc(r->npairs, sizeof(*r->free_set));
 	r->quar = calloc(r->npairs, sizeof(*r->quar));
 	if (r->free_set == NULL || r->quar == NULL) {
@@ -100,14 +104,30 @@ static long draw_below(unsigned n)
 	return (long)(v % n);
 }
 
-/* Moves every pair whose quarantine has run out to the free ring. */
+/* The oldest resting pair leaves the ring (quar_count > 0). */
+static uint32_t quar_pop(struct port_range *r)
+{
+	uint32_t pair = r->quar[r->quar_head].pair;
+	r->quar_head = (r->quar_head + 1) % r->npairs;
+	r->quar_count--;
+	return pair;
+}
+
+/* Released at until_ms - rest_ms: is its quarantine proper over? */
+static bool quar_over(const struct port_range *r, unsigned i, uint64_t now)
+{
+	return r->quar[(r->quar_head + i) % r->npairs].until_ms - r->rest_ms + r->quarantine_ms <= now;
+}
+
+/* Moves every pair that has rested long enough to the free set; with the
+ * free set empty, also the oldest pair whose quarantine is over, so a busy
+ * range reuses the pair released longest ago rather than refusing a call. */
 static void mature(struct port_range *r, uint64_t now)
 {
-	while (r->quar_count > 0 && r->quar[r->quar_head].until_ms <= now) {
-		free_push(r, r->quar[r->quar_head].pair);
-		r->quar_head = (r->quar_head + 1) % r->npairs;
-		r->quar_count--;
-	}
+	while (r->quar_count > 0 && r->quar[r->quar_head].until_ms <= now)
+		free_push(r, quar_pop(r));
+	if (r->free_count == 0 && r->quar_count > 0 && quar_over(r, 0, now))
+		free_push(r, quar_pop(r));
 }
 
 static int open_bound(const struct port_range *r, unsigned port)
@@ -182,7 +202,7 @@ void range_release(struct port_range *r, unsigned pair, bool used)
 		return;
 	}
 	r->quar[(r->quar_head + r->quar_count) % r->npairs] =
-		(struct quarantined_pair){ .pair = pair, .until_ms = pc_clock_ms() + r->quarantine_ms };
+		(struct quarantined_pair){ .pair = pair, .until_ms = pc_clock_ms() + r->rest_ms };
 	r->quar_count++;
 }
 
@@ -190,10 +210,9 @@ unsigned range_free_pairs(const struct port_range *r)
 {
 	uint64_t now = pc_clock_ms();
 	unsigned n = r->free_count;
-	for (unsigned i = 0; i < r->quar_count; i++) {
-		if (r->quar[(r->quar_head + i) % r->npairs].until_ms > now)
-			break; /* FIFO: later entries expire later still */
+	/* Past its quarantine a resting pair is available (taken when the
+	 * free set runs out); FIFO: later entries end later still. */
+	for (unsigned i = 0; i < r->quar_count && quar_over(r, i, now); i++)
 		n++;
-	}
 	return n;
 }

@@ -9,8 +9,9 @@
  * by the range when it is added, so allocation never grows with traffic and
  * a full range is a clean, countable refusal. A released pair rests in the
  * ring for RANGE_REST_FACTOR times the quarantine before it rejoins the
- * random draw; when the free set is empty, the oldest resting pair is taken
- * as soon as its quarantine proper is over (ports.h says why the two). */
+ * random draw; when nothing in the free set can be had, the oldest resting
+ * pair is taken as soon as its quarantine proper is over (ports.h says why
+ * the two). */
 #include "ports.h"
 
 #include <errno.h>
@@ -119,14 +120,10 @@ static bool quar_over(const struct port_range *r, unsigned i, uint64_t now)
 	return r->quar[(r->quar_head + i) % r->npairs].until_ms - r->rest_ms + r->quarantine_ms <= now;
 }
 
-/* Moves every pair that has rested long enough to the free set; with the
- * free set empty, also the oldest pair whose quarantine is over, so a busy
- * range reuses the pair released longest ago rather than refusing a call. */
+/* Moves every pair that has rested long enough to the free set. */
 static void mature(struct port_range *r, uint64_t now)
 {
 	while (r->quar_count > 0 && r->quar[r->quar_head].until_ms <= now)
-		free_push(r, quar_pop(r));
-	if (r->free_count == 0 && r->quar_count > 0 && quar_over(r, 0, now))
 		free_push(r, quar_pop(r));
 }
 
@@ -157,14 +154,13 @@ static int open_bound(const struct port_range *r, unsigned port)
 	return fd;
 }
 
-int range_take(struct port_range *r, int fds[2], unsigned *pair)
+/* Draws from free_set[0, avail); a pair some other process has bound is
+ * swapped to the tail [avail, free_count), where it stays free but is not
+ * drawn again by this take, so each free pair is tried at most once and a
+ * crowded host cannot make a call spin. As range_take. */
+static int draw(struct port_range *r, unsigned avail, int fds[2], unsigned *pair)
 {
-	mature(r, pc_clock_ms());
-	/* Draws come from free_set[0, avail); a pair some other process has
-	 * bound is swapped to the tail [avail, free_count), where it stays free
-	 * but is not drawn again by this call, so each free pair is tried at
-	 * most once and a crowded host cannot make a call spin. */
-	for (unsigned avail = r->free_count; avail > 0; avail--) {
+	for (; avail > 0; avail--) {
 		long j = draw_below(avail);
 		if (j < 0)
 			return -2;
@@ -193,6 +189,22 @@ int range_take(struct port_range *r, int fds[2], unsigned *pair)
 		log_debug("media: %s port %u taken by another process, skipped", r->name, port);
 	}
 	return -1;
+}
+
+int range_take(struct port_range *r, int fds[2], unsigned *pair)
+{
+	uint64_t now = pc_clock_ms();
+	mature(r, now);
+	int rc = draw(r, r->free_count, fds, pair);
+	/* Nothing free could be had: the pair released longest ago comes back
+	 * as soon as its quarantine is over, before it has rested, rather than
+	 * the call being refused. Each is tried alone (moved to the front). */
+	while (rc == -1 && r->quar_count > 0 && quar_over(r, 0, now)) {
+		free_push(r, quar_pop(r));
+		free_swap(r, 0, r->free_count - 1);
+		rc = draw(r, 1, fds, pair);
+	}
+	return rc;
 }
 
 void range_release(struct port_range *r, unsigned pair, bool used)

@@ -136,6 +136,27 @@ static void test_reuse_order(void **state)
 	range_fini(&r);
 }
 
+/* The free pairs are all bound by some other process: a pair past its
+ * quarantine is taken (not a refusal), one still inside it is not. */
+static void test_free_pairs_held_elsewhere(void **state)
+{
+	struct port_range r;
+	assert_int_equal(range_init(&r, "127.0.0.1", 47400, 47403, Q), 0);
+	unsigned a, b, x;
+	take_ok(&r, &a);
+	int fds[2];
+	assert_int_equal(range_take(&r, fds, &b), 0);
+	range_release(&r, a, true);
+	range_release(&r, b, false); /* free again, but its sockets stay open */
+	assert_int_equal(take(&r, &x), -1);
+	now_ms += Q;
+	take_ok(&r, &x);
+	assert_int_equal(x, a);
+	close(fds[0]);
+	close(fds[1]);
+	range_fini(&r);
+}
+
 /* The quarantine the gateway uses (media.h says why 1 s): a range sized
  * by the configuration rule (max_calls + 10 %) sustains calls/s of
  * max_calls / 10 with every call held 10 s at the ceiling. */
@@ -171,6 +192,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine_honoured, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reuse_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_pairs_held_elsewhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sustained_rate, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -324,6 +324,7 @@ listeners = (
 peers = ( { name = "trunk"; transport = "tls"; address = "127.0.0.1"; port = 5071;
   sip_domain = "trunk.portcullis.test";
   tls = { certificate = "%(c)s/gateway.crt"; key = "%(c)s/gateway.key"; ca = "%(c)s/ca.crt"; }; } );
+# max_calls unset: what these ranges hold (5,500 pairs a leg: 5,000 calls).
 legs = (
   { name = "inside"; media = "rtp"; rtp_address = "127.0.0.1"; rtp_ports = [ 10000, 20999 ]; %(inside)s },
   { name = "outside"; media = "srtp"; rtp_address = "127.0.0.1"; rtp_ports = [ 21000, 31999 ]; %(outside)s }
@@ -452,7 +453,7 @@ def sip_step(a, kind, rate, seconds):
     and trunk (no transactions left over from the previous step)."""
     wait_test_suite_idle()
     helpers = start_trunk(a, kind)
-    extra = "limits = { max_transactions = 1000000; max_calls = 100000; };" if kind.startswith("portcullis") else ""
+    extra = "limits = { max_transactions = 1000000; };" if kind.startswith("portcullis") else ""
     proxy = start_proxy(a, kind, extra)
     try:
         # Warm-up: opens the TLS connection to the trunk (and fetches the
@@ -623,7 +624,7 @@ def setup_latency(a, kind, rate, calls):
     the gateway (started as in sip_step) with `rate` calls/s of `kind`."""
     wait_test_suite_idle()
     helpers = start_trunk(a, kind)
-    proxy = start_proxy(a, kind, "limits = { max_transactions = 1000000; max_calls = 100000; };")
+    proxy = start_proxy(a, kind, "limits = { max_transactions = 1000000; };")
     load = None
     try:
         subprocess.run(sipp_uac(a, 5, 5, 0, 15090, timeout=20, kind=kind), capture_output=True, timeout=40,
@@ -773,7 +774,7 @@ def run_mem(a):
         "so at most %d calls; 10,000 would need 40,000 descriptors)" % (soft, counts[-1]))
     wait_test_suite_idle()
     helpers = start_trunk(a, "mem")
-    gw = start_proxy(a, "portcullis", 'limits = { max_calls = 20000; max_transactions = 60000; media_timeout = 0; };\n'
+    gw = start_proxy(a, "portcullis", 'limits = { max_transactions = 60000; media_timeout = 0; };\n'
                                      'timers = { t1 = 100; };', tag="-mem")
     uacs = []
     try:

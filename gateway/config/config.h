@@ -333,9 +333,9 @@ const char *tls_verify_name(enum tls_verify v);
 #define CFG_FDS_PER_CALL 4u
 /* File descriptors the configuration can need at once: `connections` for the
  * listeners, every connection budget and a reserve for files and the event
- * loop; `calls` for the relay sockets of max_calls audio calls (with
- * `connections`, what the gateway must have); `relay` for every relay port
- * of the ranges (what video m-lines on top can take). */
+ * loop; `calls` for the relay sockets of max_calls audio calls, at most
+ * `relay` (with `connections`, what the gateway must have); `relay` for
+ * every relay port of the ranges (what video m-lines on top can take). */
 struct cfg_fd_need {
 	unsigned long connections;
 	unsigned long calls;

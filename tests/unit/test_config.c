@@ -395,6 +395,7 @@ static void connection_budgets(void **state)
 	config_fd_need(&cfg, &need);
 	assert_int_equal(need.connections, 64 + 50 + 3 * 65 + 110);
 	assert_int_equal(need.relay, 0);
+	assert_int_equal(need.calls, 0); /* no legs: no relay sockets */
 
 	assert_int_equal(load(LISTENER "limits = { peer_retry_min = 10; peer_retry_max = 5; };\n"), -1);
 	assert_non_null(strstr(err, "peer_retry_max"));

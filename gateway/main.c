@@ -145,18 +145,22 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 	heap_release(HEAP_SLACK);
 }
 
-/* Every connection budget in the configuration must be backed by file
- * descriptors, or the process runs out before any limit is reached and a
- * flood of one kind starves all others. The soft limit is raised to what the
- * budgets and relay ports need (the hard limit too, if allowed). Without room
- * for the connection budgets the gateway refuses to start, naming the limit;
- * with room for those but not every relay port it starts and says so (a call
- * that finds no port is refused and counted, media_ports_exhausted). */
+/* Every connection budget and every call up to max_calls must be backed
+ * by file descriptors, or the process runs out before any limit is reached
+ * and a flood of one kind starves all others. The soft limit is raised to
+ * what the budgets and every relay port of the ranges need (the hard limit
+ * too, when the process may). A hard limit short of the budgets plus the
+ * relay sockets of max_calls audio calls refuses the start, naming the
+ * limit, the need and max_calls: lowering max_calls behind the operator's
+ * back would turn a configuration error into 503s found in a busy hour.
+ * Room for those but not for every relay port (video m-lines) starts with
+ * a warning (a stream that finds no socket is refused and counted). */
 static int raise_fd_limit(const struct gateway_config *cfg)
 {
 	struct cfg_fd_need need;
 	config_fd_need(cfg, &need);
-	rlim_t want = (rlim_t)(need.connections + need.relay);
+	rlim_t must = (rlim_t)(need.connections + need.calls);
+	rlim_t want = (rlim_t)(need.connections + (need.relay > need.calls ? need.relay : need.calls));
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
 		log_warn("getrlimit(RLIMIT_NOFILE)");
@@ -165,24 +169,30 @@ static int raise_fd_limit(const struct gateway_config *cfg)
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
 		return 0;
 	struct rlimit raised = { want, rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? want : rl.rlim_max };
-	if (setrlimit(RLIMIT_NOFILE, &raised) < 0) {
-		raised.rlim_cur = raised.rlim_max = rl.rlim_max;
-		if (rl.rlim_max < (rlim_t)need.connections || setrlimit(RLIMIT_NOFILE, &raised) < 0) {
-			log_err("RLIMIT_NOFILE is %llu (hard %llu) but the connection budgets need %llu "
-				"file descriptors (each listener's max_connections, "
-				"max_outgoing_connections); raise the limit (ulimit -n, LimitNOFILE=) "
-				"or lower those", (unsigned long long)rl.rlim_cur,
-				(unsigned long long)rl.rlim_max, (unsigned long long)need.connections);
-			return -1;
-		}
-		log_warnx("RLIMIT_NOFILE raised to its hard limit %llu, short of the %llu the "
-			  "connection budgets and relay ports (rtp_ports) need: calls may find no "
-			  "relay port before the port ranges are used up",
-			  (unsigned long long)rl.rlim_max, (unsigned long long)want);
+	if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+		log_info("RLIMIT_NOFILE raised from %llu to %llu for the configured limits",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 		return 0;
 	}
-	log_info("RLIMIT_NOFILE raised from %llu to %llu for the configured limits",
-		 (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < must) {
+		log_err("RLIMIT_NOFILE hard limit %llu is below the %llu file descriptors needed "
+			 "for limits.max_calls = %u (%lu relay sockets, %u a call) and the "
+			 "connection budgets (%lu): raise the limit (LimitNOFILE=, ulimit -Hn, "
+			 "limits.conf) or lower max_calls", (unsigned long long)rl.rlim_max,
+			 (unsigned long long)must, cfg->limits.max_calls, need.calls,
+			 CFG_FDS_PER_CALL, need.connections);
+		return -1;
+	}
+	raised.rlim_cur = raised.rlim_max = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &raised) < 0) {
+		log_warn("setrlimit(RLIMIT_NOFILE, %llu)", (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	log_warnx("RLIMIT_NOFILE raised from %llu to its hard limit %llu: enough for max_calls = "
+		  "%u audio calls (%llu needed) but short of the %llu every relay port "
+		  "(rtp_ports) needs: streams beyond may find no socket",
+		  (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+		  cfg->limits.max_calls, (unsigned long long)must, (unsigned long long)want);
 	return 0;
 }
 

@@ -111,7 +111,7 @@ struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cf
 	for (unsigned i = 0; i < cfg->n_legs; i++) {
 		const struct leg_config *l = &cfg->legs[i];
 		b->range[i] = media_engine_add_range(media, l->rtp_address, l->rtp_port_min,
-						     l->rtp_port_max, 2000);
+						     l->rtp_port_max, MEDIA_PORT_QUARANTINE_MS);
 		if (b->range[i] < 0) {
 			free(b);
 			return NULL;

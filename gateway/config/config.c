@@ -326,6 +326,10 @@ void config_fd_need(const struct gateway_config *cfg, struct cfg_fd_need *need)
 	need->relay = 0;
 	for (unsigned i = 0; i < cfg->n_legs; i++)
 		need->relay += cfg->legs[i].rtp_port_max - cfg->legs[i].rtp_port_min + 1;
+	/* Never more relay sockets than ports: without legs, calls need none. */
+	need->calls = (unsigned long)CFG_FDS_PER_CALL * cfg->limits.max_calls;
+	if (need->calls > need->relay)
+		need->calls = need->relay;
 }
 
 const struct leg_config *config_leg(const struct gateway_config *cfg, const char *name)

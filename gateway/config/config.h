@@ -323,11 +323,22 @@ int config_load_string(const char *text, const char *source_name, const char *ba
 		       struct gateway_config *cfg, char *errbuf, size_t errlen);
 const char *config_embedded_default(void);
 const char *tls_verify_name(enum tls_verify v);
+/* Room each leg's rtp_ports must have beyond max_calls pairs, in percent
+ * of max_calls: the pairs in quarantine after calls end (keys.c says why). */
+#define CFG_PORT_HEADROOM_PCT 10u
+/* limits.max_calls when not set: what the legs' ranges hold, at most this. */
+#define CFG_MAX_CALLS_AUTO 10000u
+/* Relay sockets of one call at the ceiling: an audio stream on each of its
+ * two legs, RTP and RTCP. */
+#define CFG_FDS_PER_CALL 4u
 /* File descriptors the configuration can need at once: `connections` for the
  * listeners, every connection budget and a reserve for files and the event
- * loop (what the gateway must have); `relay` more for every relay port. */
+ * loop; `calls` for the relay sockets of max_calls audio calls, at most
+ * `relay` (with `connections`, what the gateway must have); `relay` for
+ * every relay port of the ranges (what video m-lines on top can take). */
 struct cfg_fd_need {
 	unsigned long connections;
+	unsigned long calls;
 	unsigned long relay;
 };
 void config_fd_need(const struct gateway_config *cfg, struct cfg_fd_need *need);

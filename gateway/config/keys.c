@@ -143,7 +143,7 @@ static const struct cfg_key limits_keys[] = {
 	UINT("handshake_timeout", handshake_timeout_s, 0, 1, 300, 10),
 	UINT("message_timeout", message_timeout_s, 0, 1, 300, 10),
 	UINT("max_transactions", max_transactions, 0, 1, 10000000, 200000),
-	UINT("max_calls", max_calls, 0, 1, 1000000, 10000),
+	UINT("max_calls", max_calls, 0, 0, 1000000, 0), /* 0: what rtp_ports hold (check_leg_ports) */
 	UINT("media_timeout", media_timeout_s, 0, 0, 86400, 60),
 	UINT("connection_grace", connection_grace_s, 0, 1, 3600, 10),
 };
@@ -565,9 +565,60 @@ static int check_abuse(struct cfg_loader *ld, const config_setting_t *g, void *o
 	return 0;
 }
 
+/* Each call holds a relay port pair on each of its legs, and a pair it
+ * released stays in quarantine (media.h) before another call gets it: a
+ * leg's range must hold max_calls pairs plus those in quarantine. With
+ * max_calls up and calls lasting 10 s or more on average, fewer than a
+ * tenth of them end in any one second; shorter calls need more (sizing in
+ * configuration.md). */
+static unsigned pairs_needed(unsigned max_calls)
+{
+	return max_calls + (max_calls * CFG_PORT_HEADROOM_PCT + 99) / 100;
+}
+
+static unsigned leg_pairs(const struct leg_config *l)
+{
+	unsigned first = l->rtp_port_min + (l->rtp_port_min & 1u);
+	return (l->rtp_port_max - first + 1) / 2;
+}
+
+/* max_calls = 0 becomes what every leg's range holds (at most
+ * CFG_MAX_CALLS_AUTO); a max_calls set higher than a range holds is refused
+ * here, naming the range, rather than found out by the 503s of a busy hour. */
+static int check_leg_ports(struct cfg_loader *ld, struct gateway_config *cfg)
+{
+	unsigned *max_calls = &cfg->limits.max_calls;
+	if (*max_calls == 0) {
+		*max_calls = CFG_MAX_CALLS_AUTO;
+		for (unsigned i = 0; i < cfg->n_legs; i++)
+			while (pairs_needed(*max_calls) > leg_pairs(&cfg->legs[i]))
+				(*max_calls)--;
+		return 0;
+	}
+	const config_setting_t *legs = config_lookup(ld->cf, "legs");
+	unsigned need = pairs_needed(*max_calls);
+	for (unsigned i = 0; i < cfg->n_legs; i++) {
+		const struct leg_config *l = &cfg->legs[i];
+		unsigned pairs = leg_pairs(l);
+		if (pairs >= need)
+			continue;
+		const config_setting_t *g = legs ? config_setting_get_elem(legs, i) : NULL;
+		const config_setting_t *s = cfg_member(g, "rtp_ports");
+		return cfg_fail(ld, s ? s : g,
+				"leg \"%s\": %u-%u holds %u port pairs, but limits.max_calls = %u "
+				"needs %u (a pair per call, plus %u %% in quarantine after calls "
+				"end): widen rtp_ports to %u ports or lower max_calls",
+				l->name, l->rtp_port_min, l->rtp_port_max, pairs, *max_calls, need,
+				CFG_PORT_HEADROOM_PCT, 2 * need + (l->rtp_port_min & 1u));
+	}
+	return 0;
+}
+
 static int check_root(struct cfg_loader *ld, const config_setting_t *root, void *obj, unsigned index)
 {
 	struct gateway_config *cfg = obj;
+	if (check_leg_ports(ld, cfg) < 0)
+		return -1;
 	for (unsigned i = 0; i < cfg->n_listeners; i++)
 		if (cfg->listeners[i].transport != PC_TP_UDP && cfg->listeners[i].max_connections == 0)
 			cfg->listeners[i].max_connections = cfg->limits.max_connections;

@@ -31,10 +31,26 @@ enum media_source {
 struct media_engine *media_engine_new(struct event_base *base);
 void media_engine_free(struct media_engine *e);
 
+/* The quarantine of a released relay port pair: how long it is not handed
+ * to a new call. RTP carries nothing that tells a late packet of the old
+ * call from one of the new (RFC 3550: the SSRC is the peer's choice, SRTP
+ * fails it only on a secure side), and a plain side that checks only the
+ * source address (media_source = signalling-ip or sdp: phones behind one
+ * NAT share it) would forward it into the new call: "RTP bleed". Late
+ * packets are those in flight (ITU-T G.114 plans for up to 400 ms one way)
+ * and those the old peer sends until our BYE reaches it: one BYE lost over
+ * UDP is resent after T1 (500 ms). 400 + 500 ms, rounded up: 1 s. Longer is
+ * not free: a range must hold calls/s x (hold + quarantine) pairs, and the
+ * old 2 s ran 5,500 pairs out at 2,400 calls/s of 1.1 s calls (see
+ * performance.md); pairs rest longer when the range has room
+ * (RANGE_REST_FACTOR, ports.h). */
+#define MEDIA_PORT_QUARANTINE_MS 1000u
+
 /* A port range to allocate relay ports from, bound on bind_address (numeric
  * IPv4/IPv6). Returns the range index (>= 0) or -1 (logged). Ports are taken
  * in even/odd pairs (RTP, RTCP); a released pair is not reused for
- * `quarantine_ms` so late packets of an old call never reach a new one. */
+ * `quarantine_ms` so late packets of an old call never reach a new one
+ * (MEDIA_PORT_QUARANTINE_MS above says why how long). */
 int media_engine_add_range(struct media_engine *e, const char *bind_address, unsigned port_min,
 			   unsigned port_max, unsigned quarantine_ms);
 /* How long the previous receive context stays valid after a re-key

@@ -7,7 +7,11 @@
  * and cannot aim at a call before it exists. The free set is an array with
  * swap-removal (O(1) per draw), the quarantine a FIFO ring; both are sized
  * by the range when it is added, so allocation never grows with traffic and
- * a full range is a clean, countable refusal. */
+ * a full range is a clean, countable refusal. A released pair rests in the
+ * ring for RANGE_REST_FACTOR times the quarantine before it rejoins the
+ * random draw; when nothing in the free set can be had, the oldest resting
+ * pair is taken as soon as its quarantine proper is over (ports.h says why
+ * the two). */
 #include "ports.h"
 
 #include <errno.h>
@@ -55,6 +59,7 @@ int range_init(struct port_range *r, const char *bind_address, unsigned port_min
 	r->first_port = first;
 	r->npairs = (port_max - first + 1) / 2;
 	r->quarantine_ms = quarantine_ms;
+	r->rest_ms = RANGE_REST_FACTOR * quarantine_ms;
 	r->free_set = calloc(r->npairs, sizeof(*r->free_set));
 	r->quar = calloc(r->npairs, sizeof(*r->quar));
 	if (r->free_set == NULL || r->quar == NULL) {
@@ -100,14 +105,26 @@ static long draw_below(unsigned n)
 	return (long)(v % n);
 }
 
-/* Moves every pair whose quarantine has run out to the free ring. */
+/* The oldest resting pair leaves the ring (quar_count > 0). */
+static uint32_t quar_pop(struct port_range *r)
+{
+	uint32_t pair = r->quar[r->quar_head].pair;
+	r->quar_head = (r->quar_head + 1) % r->npairs;
+	r->quar_count--;
+	return pair;
+}
+
+/* Released at until_ms - rest_ms: is its quarantine proper over? */
+static bool quar_over(const struct port_range *r, unsigned i, uint64_t now)
+{
+	return r->quar[(r->quar_head + i) % r->npairs].until_ms - r->rest_ms + r->quarantine_ms <= now;
+}
+
+/* Moves every pair that has rested long enough to the free set. */
 static void mature(struct port_range *r, uint64_t now)
 {
-	while (r->quar_count > 0 && r->quar[r->quar_head].until_ms <= now) {
-		free_push(r, r->quar[r->quar_head].pair);
-		r->quar_head = (r->quar_head + 1) % r->npairs;
-		r->quar_count--;
-	}
+	while (r->quar_count > 0 && r->quar[r->quar_head].until_ms <= now)
+		free_push(r, quar_pop(r));
 }
 
 static int open_bound(const struct port_range *r, unsigned port)
@@ -137,14 +154,13 @@ static int open_bound(const struct port_range *r, unsigned port)
 	return fd;
 }
 
-int range_take(struct port_range *r, int fds[2], unsigned *pair)
+/* Draws from free_set[0, avail); a pair some other process has bound is
+ * swapped to the tail [avail, free_count), where it stays free but is not
+ * drawn again by this take, so each free pair is tried at most once and a
+ * crowded host cannot make a call spin. As range_take. */
+static int draw(struct port_range *r, unsigned avail, int fds[2], unsigned *pair)
 {
-	mature(r, pc_clock_ms());
-	/* Draws come from free_set[0, avail); a pair some other process has
-	 * bound is swapped to the tail [avail, free_count), where it stays free
-	 * but is not drawn again by this call, so each free pair is tried at
-	 * most once and a crowded host cannot make a call spin. */
-	for (unsigned avail = r->free_count; avail > 0; avail--) {
+	for (; avail > 0; avail--) {
 		long j = draw_below(avail);
 		if (j < 0)
 			return -2;
@@ -175,6 +191,22 @@ int range_take(struct port_range *r, int fds[2], unsigned *pair)
 	return -1;
 }
 
+int range_take(struct port_range *r, int fds[2], unsigned *pair)
+{
+	uint64_t now = pc_clock_ms();
+	mature(r, now);
+	int rc = draw(r, r->free_count, fds, pair);
+	/* Nothing free could be had: the pair released longest ago comes back
+	 * as soon as its quarantine is over, before it has rested, rather than
+	 * the call being refused. Each is tried alone (moved to the front). */
+	while (rc == -1 && r->quar_count > 0 && quar_over(r, 0, now)) {
+		free_push(r, quar_pop(r));
+		free_swap(r, 0, r->free_count - 1);
+		rc = draw(r, 1, fds, pair);
+	}
+	return rc;
+}
+
 void range_release(struct port_range *r, unsigned pair, bool used)
 {
 	if (!used || r->quarantine_ms == 0) {
@@ -182,7 +214,7 @@ void range_release(struct port_range *r, unsigned pair, bool used)
 		return;
 	}
 	r->quar[(r->quar_head + r->quar_count) % r->npairs] =
-		(struct quarantined_pair){ .pair = pair, .until_ms = pc_clock_ms() + r->quarantine_ms };
+		(struct quarantined_pair){ .pair = pair, .until_ms = pc_clock_ms() + r->rest_ms };
 	r->quar_count++;
 }
 
@@ -190,10 +222,9 @@ unsigned range_free_pairs(const struct port_range *r)
 {
 	uint64_t now = pc_clock_ms();
 	unsigned n = r->free_count;
-	for (unsigned i = 0; i < r->quar_count; i++) {
-		if (r->quar[(r->quar_head + i) % r->npairs].until_ms > now)
-			break; /* FIFO: later entries expire later still */
+	/* Past its quarantine a resting pair is available (taken when the
+	 * free set runs out); FIFO: later entries end later still. */
+	for (unsigned i = 0; i < r->quar_count && quar_over(r, i, now); i++)
 		n++;
-	}
 	return n;
 }

@@ -25,13 +25,22 @@ struct port_range {
 	char name[64]; /* bind address as text, for log lines */
 	unsigned first_port;
 	unsigned npairs;
-	unsigned quarantine_ms;
+	unsigned quarantine_ms; /* hard: no reuse before (MEDIA_PORT_QUARANTINE_MS) */
+	unsigned rest_ms;       /* soft: back in the random draw after */
 	uint32_t *free_set;
 	unsigned free_count;
 	struct quarantined_pair *quar;
 	unsigned quar_head, quar_count;
 	bool exhausted_logged;
 };
+
+/* How long a released pair rests, in quarantines, before it rejoins the
+ * random draw. Resting longer than the quarantine costs nothing while the
+ * range has free pairs (and keeps very late packets, from a peer whose BYE
+ * was lost twice or a satellite hop, away from new calls); under load the
+ * oldest resting pair is reused as soon as its quarantine is over, so the
+ * range sustains calls/s x (hold + quarantine) pairs, not x (hold + rest). */
+#define RANGE_REST_FACTOR 4u
 
 /* A range of the even/odd pairs within [port_min, port_max] on bind_address
  * (numeric IPv4/IPv6). 0, or -1 (logged). */
@@ -45,6 +54,7 @@ void range_fini(struct port_range *r);
 int range_take(struct port_range *r, int fds[2], unsigned *pair);
 /* Returns a pair; `used` pairs are quarantined, unused ones freed at once. */
 void range_release(struct port_range *r, unsigned pair, bool used);
+/* Pairs a take could get now: free ones and those past their quarantine. */
 unsigned range_free_pairs(const struct port_range *r);
 static inline unsigned range_port(const struct port_range *r, unsigned pair)
 {

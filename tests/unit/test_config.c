@@ -395,6 +395,7 @@ static void connection_budgets(void **state)
 	config_fd_need(&cfg, &need);
 	assert_int_equal(need.connections, 64 + 50 + 3 * 65 + 110);
 	assert_int_equal(need.relay, 0);
+	assert_int_equal(need.calls, 0); /* no legs: no relay sockets */
 
 	assert_int_equal(load(LISTENER "limits = { peer_retry_min = 10; peer_retry_max = 5; };\n"), -1);
 	assert_non_null(strstr(err, "peer_retry_max"));
@@ -409,8 +410,52 @@ static void connection_budgets(void **state)
 	assert_int_equal(config_load(NULL, &cfg, err, sizeof(err)), 0);
 	config_fd_need(&cfg, &need);
 	assert_true(need.connections > 2 * 1024 + 256);
-	assert_int_equal(need.relay, 2000);
+	assert_int_equal(need.relay, 18000);
+	assert_int_equal(need.calls, 4 * 4000);
 	assert_int_equal(cfg.limits.first_message_timeout_s, 5);
+}
+
+/* Relay ranges against max_calls: every leg's range must hold max_calls
+ * pairs plus 10 % for the quarantine, or the file is refused at the range's
+ * line, with the numbers; unset, max_calls is what the ranges hold. */
+static void relay_ranges_hold_max_calls(void **state)
+{
+	/* The embedded default is consistent: 4,500 pairs a leg, 4,000 calls. */
+	assert_int_equal(config_load(NULL, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.limits.max_calls, 4000);
+
+	/* 50 pairs, 10,000 calls (the old default): refused, naming the line. */
+	assert_int_equal(load(LISTENER LEGS "limits = { max_calls = 10000; };\n"), -1);
+	assert_non_null(strstr(err, "test.conf:2: rtp_ports: leg \"inside\": 20000-20099 holds 50 "
+				    "port pairs, but limits.max_calls = 10000 needs 11000"));
+	assert_non_null(strstr(err, "widen rtp_ports to 22000 ports or lower max_calls"));
+
+	/* The second leg is checked too; the boundary: 45 calls need 50 pairs,
+	 * 46 need 51. An odd first port loses a port to the pairing. */
+	const char *two = LISTENER "legs = ( { name = \"inside\"; rtp_address = \"127.0.0.1\";\n"
+			  "  rtp_ports = [ 20000, 20999 ]; },\n"
+			  "  { name = \"outside\"; rtp_address = \"127.0.0.1\"; rtp_ports = [ 30001, 30101 ]; } );\n"
+			  "limits = { max_calls = %u; };\n";
+	char text[1024];
+	snprintf(text, sizeof(text), two, 45u);
+	assert_int_equal(load(text), 0);
+	assert_int_equal(cfg.limits.max_calls, 45);
+	snprintf(text, sizeof(text), two, 46u);
+	assert_int_equal(load(text), -1);
+	assert_non_null(strstr(err, "test.conf:4: rtp_ports: leg \"outside\": 30001-30101 holds 50 "
+				    "port pairs, but limits.max_calls = 46 needs 51"));
+	assert_non_null(strstr(err, "to 103 ports"));
+
+	/* Unset (or 0): the most the smallest range holds, at most 10,000. */
+	assert_int_equal(load(LISTENER LEGS), 0);
+	assert_int_equal(cfg.limits.max_calls, 45);
+	assert_int_equal(load(LISTENER LEGS "limits = { max_calls = 0; };\n"), 0);
+	assert_int_equal(cfg.limits.max_calls, 45);
+	assert_int_equal(load(LISTENER), 0);
+	assert_int_equal(cfg.limits.max_calls, 10000);
+	assert_int_equal(load(LISTENER "legs = ( { name = \"inside\"; rtp_address = \"127.0.0.1\";"
+			      " rtp_ports = [ 1024, 65535 ]; } );\n"), 0);
+	assert_int_equal(cfg.limits.max_calls, 10000);
 }
 
 /* --- STIR (RFC 8224 Identity) ------------------------------------------- */
@@ -648,6 +693,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(embedded_default_is_the_reference_scenario),
+		cmocka_unit_test(relay_ranges_hold_max_calls),
 		cmocka_unit_test(minimal_file_gets_defaults),
 		cmocka_unit_test(header_caps_are_read_and_bounded),
 		cmocka_unit_test(syntax_error_names_line),

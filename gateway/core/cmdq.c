@@ -71,6 +71,15 @@ void pc_cmdq_free(struct pc_cmdq *q)
 
 int pc_cmdq_fd(const struct pc_cmdq *q) { return q->efd; }
 
+static void wake(struct pc_cmdq *q)
+{
+	uint64_t one = 1;
+	/* EAGAIN only when the counter is at its maximum: the receiver is
+	 * already due to wake. */
+	if (write(q->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("cmdq: cannot wake the receiver");
+}
+
 int pc_cmdq_push(struct pc_cmdq *q, const void *msg)
 {
 	pthread_mutex_lock(&q->mu);
@@ -82,13 +91,8 @@ int pc_cmdq_push(struct pc_cmdq *q, const void *msg)
 	memcpy(q->slots + (size_t)at * q->elem, msg, q->elem);
 	bool was_empty = q->len++ == 0;
 	pthread_mutex_unlock(&q->mu);
-	if (was_empty) {
-		uint64_t one = 1;
-		/* EAGAIN only when the counter is at its maximum: the receiver
-		 * is already due to wake. */
-		if (write(q->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			log_warn("cmdq: cannot wake the receiver");
-	}
+	if (was_empty)
+		wake(q);
 	return 0;
 }
 
@@ -122,11 +126,8 @@ unsigned pc_cmdq_drain(struct pc_cmdq *q, void (*fn)(void *msg, void *arg), void
 		explicit_bzero(q->taken, q->elem);
 		n++;
 	}
-	if (n == q->cap && pc_cmdq_len(q) > 0) {
-		uint64_t one = 1;
-		if (write(q->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			log_warn("cmdq: cannot wake the receiver");
-	}
+	if (n == q->cap && pc_cmdq_len(q) > 0)
+		wake(q);
 	return n;
 }
 

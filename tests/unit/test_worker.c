@@ -3,8 +3,9 @@
  * whose queue is full refuses a command instead of blocking the signalling
  * thread or growing; a stop carries out every command sent before it and
  * joins the thread; counters bumped on the workers are all counted; a relay
- * engine made and freed by commands on a worker relays both ways while the
- * main thread reads the stream's figures. Run
+ * engine made and freed on a worker, its stream set by stream commands
+ * (stream_cmd.c), relays both ways while the main thread reads the
+ * stream's figures. Run
  * under ASan (tests/run) it also shows a stop leaves nothing behind. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 
 #include "core/counters.h"
 #include "media/media.h"
+#include "media/stream_cmd.h"
 #include "media/worker.h"
 
 struct cmd {
@@ -135,11 +137,11 @@ static void test_bad_args(void **state)
  * thread only sends packets and reads the stream's published figures
  * (media_stream_stats) while the worker relays. Under TSan (see the
  * report of issue 12) this shows the figures need no lock. */
-enum relay_op { RELAY_SETUP, RELAY_TEARDOWN };
+enum relay_op { RELAY_SETUP, RELAY_STREAM, RELAY_TEARDOWN };
 
 struct relay_cmd {
 	enum relay_op op;
-	unsigned port_a, port_b; /* the two phones' RTP ports (their SDP) */
+	struct media_stream_cmd sc; /* RELAY_STREAM */
 };
 
 struct relay_state {
@@ -147,6 +149,7 @@ struct relay_state {
 	struct media_stream *s;
 	_Atomic(struct media_stream *) published;
 	atomic_uint relay_a, relay_b;
+	atomic_uint failed; /* stream commands that returned -1 */
 };
 
 static struct sockaddr_storage lo4(unsigned port)
@@ -164,6 +167,11 @@ static void relay_cmd(struct media_worker *w, void *msg, void *arg)
 {
 	struct relay_state *r = arg;
 	const struct relay_cmd *c = msg;
+	if (c->op == RELAY_STREAM) {
+		if (media_stream_cmd_apply(&c->sc) < 0)
+			atomic_fetch_add(&r->failed, 1);
+		return;
+	}
 	if (c->op == RELAY_TEARDOWN) {
 		atomic_store(&r->published, NULL);
 		media_engine_free(r->e); /* frees its streams */
@@ -176,10 +184,6 @@ static void relay_cmd(struct media_worker *w, void *msg, void *arg)
 	r->s = media_stream_new(r->e, ra, rb);
 	if (r->s == NULL)
 		return;
-	struct sockaddr_storage a = lo4(c->port_a), b = lo4(c->port_b);
-	media_stream_set_remote(r->s, MEDIA_SIDE_A, &a, 0, false);
-	media_stream_set_remote(r->s, MEDIA_SIDE_B, &b, 0, false);
-	media_stream_answered(r->s);
 	atomic_store(&r->relay_a, media_stream_port(r->s, MEDIA_SIDE_A));
 	atomic_store(&r->relay_b, media_stream_port(r->s, MEDIA_SIDE_B));
 	atomic_store(&r->published, r->s);
@@ -221,12 +225,29 @@ static void test_engine_on_worker(void **state)
 	assert_non_null(w);
 	unsigned pa, pb;
 	int fa = phone(&pa), fb = phone(&pb);
-	assert_int_equal(media_worker_send(w, &(struct relay_cmd){ RELAY_SETUP, pa, pb }), 0);
+	assert_int_equal(media_worker_send(w, &(struct relay_cmd){ .op = RELAY_SETUP }), 0);
 	struct media_stream *s;
 	for (int i = 0; (s = atomic_load(&r.published)) == NULL && i < 2000; i++)
 		usleep(1000);
 	assert_non_null(s);
 	unsigned ra = atomic_load(&r.relay_a), rb = atomic_load(&r.relay_b);
+	/* The SDP's addresses and the answer reach the stream as commands:
+	 * without them nothing would cross (no destination). */
+	struct relay_cmd c = { .op = RELAY_STREAM };
+	c.sc = (struct media_stream_cmd){ .op = MEDIA_OP_SET_REMOTE, .s = s, .side = MEDIA_SIDE_A };
+	c.sc.u.remote.rtp_addr = lo4(pa);
+	assert_int_equal(media_worker_send(w, &c), 0);
+	c.sc.side = MEDIA_SIDE_B;
+	c.sc.u.remote.rtp_addr = lo4(pb);
+	assert_int_equal(media_worker_send(w, &c), 0);
+	c.sc = (struct media_stream_cmd){ .op = MEDIA_OP_SET_CODEC, .s = s, .side = MEDIA_SIDE_A };
+	c.sc.u.codec.clock_rate = 8000;
+	c.sc.u.codec.codec = MEDIA_CODEC_PCMU;
+	assert_int_equal(media_worker_send(w, &c), 0);
+	c.sc = (struct media_stream_cmd){ .op = MEDIA_OP_ANSWERED, .s = s };
+	assert_int_equal(media_worker_send(w, &c), 0);
+	c.sc = (struct media_stream_cmd){ .op = MEDIA_OP_SET_CODEC, .s = s, .side = 7 };
+	assert_int_equal(media_worker_send(w, &c), 0); /* a bad side: refused there */
 	for (uint16_t seq = 1; seq <= 50; seq++) {
 		rtp_send(fa, ra, seq); /* phone A -> relay side A -> phone B */
 		assert_true(rtp_recv(fb));
@@ -251,6 +272,7 @@ static void test_engine_on_worker(void **state)
 	assert_int_equal(b.rtp_in, 50);
 	assert_int_equal(b.rtp_out, 50);
 	assert_true(a.last_packet_ms > 0);
+	assert_int_equal(atomic_load(&r.failed), 1);
 	assert_int_equal(media_worker_send(w, &(struct relay_cmd){ .op = RELAY_TEARDOWN }), 0);
 	media_worker_stop(w);
 	assert_null(r.e);

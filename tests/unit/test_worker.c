@@ -28,6 +28,8 @@
 #include "media/stream_cmd.h"
 #include "media/worker.h"
 
+#include "loopback.h"
+
 struct cmd {
 	uint32_t seq;
 	bool hold; /* wait until released: fills the queue behind it */
@@ -152,17 +154,6 @@ struct relay_state {
 	atomic_uint failed; /* stream commands that returned -1 */
 };
 
-static struct sockaddr_storage lo4(unsigned port)
-{
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-	in->sin_family = AF_INET;
-	in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	in->sin_port = htons((uint16_t)port);
-	return ss;
-}
-
 static void relay_cmd(struct media_worker *w, void *msg, void *arg)
 {
 	struct relay_state *r = arg;
@@ -189,23 +180,11 @@ static void relay_cmd(struct media_worker *w, void *msg, void *arg)
 	atomic_store(&r->published, r->s);
 }
 
-static int phone(unsigned *port)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	struct sockaddr_storage ss = lo4(0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)), 0);
-	socklen_t sl = sizeof(ss);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
-	*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return fd;
-}
-
 static void rtp_send(int fd, unsigned to_port, uint16_t seq)
 {
 	uint8_t b[172] = { 0x80, 0x00, (uint8_t)(seq >> 8), (uint8_t)seq };
 	b[11] = 0x42; /* SSRC */
-	struct sockaddr_storage to = lo4(to_port);
+	struct sockaddr_storage to = loopback4(to_port);
 	assert_int_equal(sendto(fd, b, sizeof(b), 0, (struct sockaddr *)&to, sizeof(struct sockaddr_in)),
 			 (ssize_t)sizeof(b));
 }
@@ -224,7 +203,7 @@ static void test_engine_on_worker(void **state)
 	struct media_worker *w = media_worker_start(0, sizeof(struct relay_cmd), 8, relay_cmd, &r);
 	assert_non_null(w);
 	unsigned pa, pb;
-	int fa = phone(&pa), fb = phone(&pb);
+	int fa = loopback_udp(&pa), fb = loopback_udp(&pb);
 	assert_int_equal(media_worker_send(w, &(struct relay_cmd){ .op = RELAY_SETUP }), 0);
 	struct media_stream *s;
 	for (int i = 0; (s = atomic_load(&r.published)) == NULL && i < 2000; i++)
@@ -235,10 +214,10 @@ static void test_engine_on_worker(void **state)
 	 * without them nothing would cross (no destination). */
 	struct relay_cmd c = { .op = RELAY_STREAM };
 	c.sc = (struct media_stream_cmd){ .op = MEDIA_OP_SET_REMOTE, .s = s, .side = MEDIA_SIDE_A };
-	c.sc.u.remote.rtp_addr = lo4(pa);
+	c.sc.u.remote.rtp_addr = loopback4(pa);
 	assert_int_equal(media_worker_send(w, &c), 0);
 	c.sc.side = MEDIA_SIDE_B;
-	c.sc.u.remote.rtp_addr = lo4(pb);
+	c.sc.u.remote.rtp_addr = loopback4(pb);
 	assert_int_equal(media_worker_send(w, &c), 0);
 	c.sc = (struct media_stream_cmd){ .op = MEDIA_OP_SET_CODEC, .s = s, .side = MEDIA_SIDE_A };
 	c.sc.u.codec.clock_rate = 8000;

@@ -1,5 +1,8 @@
 /* Named counters for every drop, refusal and limit hit, so an operator can see
- * why traffic was lost. A fixed enum keeps increments allocation-free. */
+ * why traffic was lost. A fixed enum keeps increments allocation-free. Each
+ * thread that bumps counters (the main loop, and every media worker after
+ * counters_thread_attach) writes its own row, never another's, so the packet
+ * path takes no lock and shares no cache line; a read sums the rows. */
 #ifndef PC_CORE_COUNTERS_H
 #define PC_CORE_COUNTERS_H
 
@@ -112,10 +115,21 @@ enum pc_counter {
 	CNT__COUNT
 };
 
+/* At most this many threads own a row: the main thread and the media
+ * workers (media.workers is capped below it). */
+#define PC_COUNTER_THREADS 65
+
 void counter_inc(enum pc_counter c);
 void counter_add(enum pc_counter c, uint64_t n);
+/* The sum over every thread's row: any thread may read at any time. */
 uint64_t counter_get(enum pc_counter c);
 const char *counter_name(enum pc_counter c);
+/* Zeroes every row; for tests, while no other thread bumps counters. */
 void counters_reset(void);
+/* The calling thread gets a row of its own (a thread that never calls this
+ * writes the main thread's row, so it must be the main thread). A row is
+ * kept after its thread ends, since counters only grow. 0, or -1 when every
+ * row is taken. */
+int counters_thread_attach(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static enum log_level current_level = LOG_LVL_INFO;
+/* Read by every thread (media workers log too), set by the main thread on
+ * SIGHUP or a control command: relaxed atomics, no lock. */
+static _Atomic enum log_level current_level = LOG_LVL_INFO;
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 static const int level_severity[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
@@ -97,8 +100,15 @@ static int send_syslog(enum log_level level, const char *line, const char *suffi
 	return -1;
 }
 
-void log_set_level(enum log_level level) { current_level = level; }
-enum log_level log_get_level(void) { return current_level; }
+void log_set_level(enum log_level level)
+{
+	atomic_store_explicit(&current_level, level, memory_order_relaxed);
+}
+
+enum log_level log_get_level(void)
+{
+	return atomic_load_explicit(&current_level, memory_order_relaxed);
+}
 
 int log_level_from_name(const char *name, enum log_level *out)
 {
@@ -117,7 +127,7 @@ static void vlog(enum log_level level, const char *suffix, const char *fmt, va_l
 	struct timespec ts;
 	struct tm tm;
 
-	if (level > current_level)
+	if (level > log_get_level())
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);

@@ -193,6 +193,19 @@ static inline void sa_set_port(struct sockaddr_storage *sa, unsigned port)
 		((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)port);
 }
 
+/* A side's packet figures (struct media_side_stats) are published to
+ * readers on other threads: the engine's thread is their only writer, so a
+ * relaxed load and store replace the increment (the same instructions on
+ * x86-64 and arm64, no lock, no read-modify-write), and a reader of one
+ * field never sees a torn value. media_stream_stats reads each field with
+ * a relaxed load; fields may be a packet apart from each other, which no
+ * reader relies on. Issue 12 chose this over answering reads by message
+ * because every reader (the media watchdog, /calls, the control socket,
+ * the call record) reads synchronously on the signalling thread. */
+#define ST_ADD(field, n) \
+	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
+#define ST_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
+
 /* engine.c: a socket leaves the list of those with data left over. */
 void backlog_remove(struct media_engine *e, struct msock *ms);
 

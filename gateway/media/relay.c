@@ -52,10 +52,10 @@ static void flush(struct media_engine *e)
 		}
 		for (unsigned k = done; k < done + (unsigned)r; k++) {
 			if (e->meta[k].kind == K_RTCP) {
-				e->meta[k].to->st.rtcp_out++;
+				ST_ADD(e->meta[k].to->st.rtcp_out, 1);
 			} else {
-				e->meta[k].to->st.rtp_out++;
-				e->meta[k].to->st.rtp_out_bytes += e->out_iov[k].iov_len;
+				ST_ADD(e->meta[k].to->st.rtp_out, 1);
+				ST_ADD(e->meta[k].to->st.rtp_out_bytes, e->out_iov[k].iov_len);
 			}
 		}
 		done += (unsigned)r;
@@ -134,7 +134,7 @@ static void count_recv_failure(struct side *x, enum msrtp_status st, int kind, c
 	}
 	switch (st) {
 	case MSRTP_REPLAY:
-		x->st.replays++;
+		ST_ADD(x->st.replays, 1);
 		counter_inc(CNT_MEDIA_REPLAY);
 		break;
 	case MSRTP_SSRC_LIMIT:
@@ -144,7 +144,7 @@ static void count_recv_failure(struct side *x, enum msrtp_status st, int kind, c
 		counter_inc(CNT_MEDIA_MALFORMED);
 		break;
 	default: /* a failed tag, or a key past its lifetime */
-		x->st.auth_failures++;
+		ST_ADD(x->st.auth_failures, 1);
 		counter_inc(CNT_MEDIA_AUTH_FAILED);
 		break;
 	}
@@ -200,19 +200,19 @@ static bool receive(struct side *x, struct side *y, int kind,
 	if (plain && !source_allowed(x, kind, from)) {
 		/* No authentication here: only the source the signalling named
 		 * counts as the peer, or anyone who guessed the port would be. */
-		x->st.source_refused++;
+		ST_ADD(x->st.source_refused, 1);
 		counter_inc(CNT_MEDIA_SOURCE_REFUSED);
 		return false;
 	}
 	if (x->latched[kind] && !pc_sockaddr_equal(from, &x->latch[kind]) && !(plain && may_latch)) {
-		x->st.wrong_source++;
+		ST_ADD(x->st.wrong_source, 1);
 		counter_inc(CNT_MEDIA_WRONG_SOURCE);
 		return false;
 	}
 	if (y->awaiting_keys) {
 		/* Toward a side that will be secure, nothing before its send
 		 * key exists: it would go out in clear. */
-		x->st.toward_unkeyed++;
+		ST_ADD(x->st.toward_unkeyed, 1);
 		counter_inc(CNT_MEDIA_TOWARD_UNKEYED);
 		return false;
 	}
@@ -232,16 +232,16 @@ static bool receive(struct side *x, struct side *y, int kind,
 	if (may_latch && (!x->latched[kind] || !pc_sockaddr_equal(from, &x->latch[kind])))
 		latch(x, kind, from);
 	if (kind == K_RTCP) {
-		x->st.rtcp_in++;
+		ST_ADD(x->st.rtcp_in, 1);
 		if (!x->s->e->quality_off)
 			quality_rtcp(x, y, pkt, *n, x->s->e->now_us);
 	} else {
-		x->st.rtp_in++;
-		x->st.rtp_in_bytes += *n;
+		ST_ADD(x->st.rtp_in, 1);
+		ST_ADD(x->st.rtp_in_bytes, *n);
 		if (!x->s->e->quality_off)
 			quality_rtp(x, pkt, x->s->e->now_us);
 	}
-	x->st.last_packet_ms = now;
+	ST_SET(x->st.last_packet_ms, now);
 	return true;
 }
 
@@ -253,7 +253,7 @@ static void forward(struct media_engine *e, struct side *x, struct side *y, int 
 	int fd;
 	struct sockaddr_storage *dst = destination(y, kind, &fd);
 	if (dst == NULL) {
-		x->st.no_destination++;
+		ST_ADD(x->st.no_destination, 1);
 		counter_inc(CNT_MEDIA_NO_DESTINATION);
 		return;
 	}

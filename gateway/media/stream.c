@@ -220,5 +220,22 @@ void media_stream_stats(const struct media_stream *s, enum media_side side,
 		memset(out, 0, sizeof(*out));
 		return;
 	}
-	*out = s->side[side].st;
+	/* Field by field with relaxed loads: a worker thread may be
+	 * publishing them meanwhile (media_int.h, ST_ADD). */
+	const struct media_side_stats *st = &s->side[side].st;
+#define ST_GET(f) out->f = __atomic_load_n(&st->f, __ATOMIC_RELAXED)
+	ST_GET(rtp_in);
+	ST_GET(rtcp_in);
+	ST_GET(rtp_out);
+	ST_GET(rtcp_out);
+	ST_GET(auth_failures);
+	ST_GET(replays);
+	ST_GET(wrong_source);
+	ST_GET(source_refused);
+	ST_GET(toward_unkeyed);
+	ST_GET(no_destination);
+	ST_GET(last_packet_ms);
+	ST_GET(rtp_in_bytes);
+	ST_GET(rtp_out_bytes);
+#undef ST_GET
 }

@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "media/media.h"
 #include "libsrtp_ref.h"
+#include "loopback.h"
 
 #define PKT_MAX 2048
 #define WAIT_MS 1000   /* longest wait for a packet that should arrive */
@@ -57,33 +58,10 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static struct sockaddr_storage lo(unsigned port)
-{
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-	in->sin_family = AF_INET;
-	in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	in->sin_port = htons((uint16_t)port);
-	return ss;
-}
-
-static int udp_open(unsigned *port)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	struct sockaddr_storage ss = lo(0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)), 0);
-	socklen_t sl = sizeof(ss);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
-	*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return fd;
-}
-
 static void ep_open(struct ep *p)
 {
-	p->rtp = udp_open(&p->rtp_port);
-	p->rtcp = udp_open(&p->rtcp_port);
+	p->rtp = loopback_udp(&p->rtp_port);
+	p->rtcp = loopback_udp(&p->rtcp_port);
 }
 
 static void ep_close(struct ep *p)
@@ -94,7 +72,7 @@ static void ep_close(struct ep *p)
 
 static void send_pkt(int fd, unsigned port, const struct pkt *p)
 {
-	struct sockaddr_storage to = lo(port);
+	struct sockaddr_storage to = loopback4(port);
 	assert_int_equal(sendto(fd, p->b, (size_t)p->len, 0, (struct sockaddr *)&to,
 				sizeof(struct sockaddr_in)),
 			 p->len);
@@ -245,7 +223,7 @@ static void call_open(struct call *c, enum pc_srtp_suite suite, bool b_mux)
 	assert_non_null(c->s);
 	ep_open(&c->phone);
 	ep_open(&c->trunk);
-	struct sockaddr_storage pa = lo(c->phone.rtp_port), ta = lo(c->trunk.rtp_port);
+	struct sockaddr_storage pa = loopback4(c->phone.rtp_port), ta = loopback4(c->trunk.rtp_port);
 	assert_int_equal(media_stream_set_remote(c->s, MEDIA_SIDE_A, &pa, c->phone.rtcp_port, false), 0);
 	assert_int_equal(media_stream_set_remote(c->s, MEDIA_SIDE_B, &ta,
 						 b_mux ? 0 : c->trunk.rtcp_port, b_mux), 0);
@@ -632,7 +610,7 @@ static void test_latching(void **state)
 	ep_open(&sdp_b);
 	ep_open(&other);
 	/* B's SDP names sdp_b; the trunk will really send from elsewhere. */
-	struct sockaddr_storage sa = lo(sdp_b.rtp_port);
+	struct sockaddr_storage sa = loopback4(sdp_b.rtp_port);
 	assert_int_equal(media_stream_set_remote(c.s, MEDIA_SIDE_B, &sa, sdp_b.rtcp_port, false), 0);
 	struct pkt plain, wire, got;
 	unsigned aport = media_stream_port(c.s, MEDIA_SIDE_A), bport = media_stream_port(c.s, MEDIA_SIDE_B);
@@ -696,7 +674,7 @@ static void test_latching(void **state)
 
 	/* A new SDP address for A (the peer moved): that address is the phone
 	 * now, and the old one is refused. */
-	sa = lo(other.rtp_port);
+	sa = loopback4(other.rtp_port);
 	assert_int_equal(media_stream_set_remote(c.s, MEDIA_SIDE_A, &sa, other.rtcp_port, false), 0);
 	round_trip_via(&c, other.rtp, other.rtp);
 	mk_rtp(&plain, 5, PHONE_SSRC, 5);
@@ -711,7 +689,7 @@ static void test_latching(void **state)
 
 static struct sockaddr_storage lo_ip(const char *ip, unsigned port)
 {
-	struct sockaddr_storage ss = lo(port);
+	struct sockaddr_storage ss = loopback4(port);
 	assert_int_equal(inet_pton(AF_INET, ip, &((struct sockaddr_in *)&ss)->sin_addr), 1);
 	return ss;
 }
@@ -767,7 +745,7 @@ static void test_nat_source_rules(void **state)
 	send_pkt(nat.rtp, aport, &plain);
 	expect_nothing(c.trunk.rtp);
 	assert_int_equal(stats(c.s, MEDIA_SIDE_A).source_refused, 2);
-	sig = lo(5060);
+	sig = loopback4(5060);
 	assert_int_equal(media_stream_set_source(c.s, MEDIA_SIDE_A, MEDIA_SOURCE_SIGNALLING_IP, &sig), 0);
 	media_stream_answered(c.s);
 	round_trip_via(&c, nat.rtp, nat.rtp);
@@ -878,7 +856,7 @@ static void test_no_destination(void **state)
 	send_pkt(phone.rtp, media_stream_port(s, MEDIA_SIDE_A), &p);
 	pump(QUIET_MS);
 	assert_int_equal(stats(s, MEDIA_SIDE_A).source_refused, 1);
-	struct sockaddr_storage pa = lo(phone.rtp_port);
+	struct sockaddr_storage pa = loopback4(phone.rtp_port);
 	assert_int_equal(media_stream_set_remote(s, MEDIA_SIDE_A, &pa, phone.rtcp_port, false), 0);
 	send_pkt(phone.rtp, media_stream_port(s, MEDIA_SIDE_A), &p);
 	pump(QUIET_MS);
@@ -898,7 +876,7 @@ static void test_no_destination(void **state)
 	v6.ss_family = AF_INET6;
 	((struct sockaddr_in6 *)&v6)->sin6_port = htons(4000);
 	assert_int_equal(media_stream_set_remote(s, MEDIA_SIDE_A, &v6, 0, false), -1);
-	struct sockaddr_storage zero = lo(0);
+	struct sockaddr_storage zero = loopback4(0);
 	assert_int_equal(media_stream_set_remote(s, MEDIA_SIDE_A, &zero, 0, false), -1);
 	ep_close(&phone);
 	media_stream_free(s);
@@ -1166,7 +1144,7 @@ static void test_ports_unpredictable(void **state)
 	int busy[3];
 	for (int i = 0; i < 3; i++) {
 		busy[i] = socket(AF_INET, SOCK_DGRAM, 0);
-		struct sockaddr_storage sa = lo(52002 + 2 * (unsigned)i);
+		struct sockaddr_storage sa = loopback4(52002 + 2 * (unsigned)i);
 		assert_int_equal(bind(busy[i], (struct sockaddr *)&sa, sizeof(struct sockaddr_in)), 0);
 	}
 	struct media_stream *t = media_stream_new(pe, r0, r1);

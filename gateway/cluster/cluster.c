@@ -1,0 +1,58 @@
+/* The cluster's composition: the connection to Redis (redis.c) with its
+ * notices and its return wired to the shared registrar bindings
+ * (bindings.c). Later shared state (rate limits, calls) joins here. */
+#include "cluster.h"
+
+#include <stdlib.h>
+
+#include "bindings.h"
+#include "redis.h"
+
+struct cluster {
+	struct cl_redis *redis;
+	struct cl_bindings *bindings;
+};
+
+static void on_up(void *ctx)
+{
+	struct cluster *c = ctx;
+	if (c->bindings)
+		cl_bindings_catch_up(c->bindings);
+}
+
+static void on_message(void *ctx, const char *msg, size_t len)
+{
+	struct cluster *c = ctx;
+	if (c->bindings)
+		cl_bindings_notice(c->bindings, msg, len);
+}
+
+struct cluster *cluster_new(struct event_base *base, const struct cluster_config *cfg,
+			    struct registrar *reg)
+{
+	struct cluster *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	if (reg && (c->bindings = cl_bindings_new(reg, cfg->node)) == NULL)
+		goto fail;
+	struct cl_redis_ops ops = { .on_up = on_up, .on_message = on_message, .ctx = c };
+	if ((c->redis = cl_redis_new(base, cfg, CL_REG_CHANNEL, &ops)) == NULL)
+		goto fail;
+	if (c->bindings)
+		cl_bindings_set_redis(c->bindings, c->redis);
+	return c;
+fail:
+	cluster_free(c);
+	return NULL;
+}
+
+void cluster_free(struct cluster *c)
+{
+	if (c == NULL)
+		return;
+	cl_redis_free(c->redis);
+	cl_bindings_free(c->bindings);
+	free(c);
+}
+
+bool cluster_redis_up(const struct cluster *c) { return c->redis && cl_redis_up(c->redis); }

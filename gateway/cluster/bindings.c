@@ -105,7 +105,8 @@ out:
 static void on_changed(void *ctx, const char *user)
 {
 	struct cl_bindings *cb = ctx;
-	if (cb->redis == NULL || !cl_redis_up(cb->redis) || write_user(cb, user) < 0)
+	/* With the breaker open the write is refused at once (and counted). */
+	if (cb->redis == NULL || write_user(cb, user) < 0)
 		remember(cb, user);
 }
 

@@ -25,6 +25,10 @@ void cl_bindings_set_redis(struct cl_bindings *cb, struct cl_redis *redis);
 /* Redis is back: write every user this node holds a binding of (and the
  * users changed meanwhile) again. */
 void cl_bindings_catch_up(struct cl_bindings *cb);
+/* Reads every user's value in Redis (SCAN, then MGET a batch at a time),
+ * so a node that starts, or returns, after others registered sees their
+ * bindings without waiting for a refresh. */
+void cl_bindings_load(struct cl_bindings *cb);
 /* A notice from the channel (untrusted). */
 void cl_bindings_notice(struct cl_bindings *cb, const char *msg, size_t len);
 

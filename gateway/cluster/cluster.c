@@ -16,8 +16,10 @@ struct cluster {
 static void on_up(void *ctx)
 {
 	struct cluster *c = ctx;
-	if (c->bindings)
+	if (c->bindings) {
 		cl_bindings_catch_up(c->bindings);
+		cl_bindings_load(c->bindings);
+	}
 }
 
 static void on_message(void *ctx, const char *msg, size_t len)

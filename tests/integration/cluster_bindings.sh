@@ -5,7 +5,8 @@
 # Redis names A as the node holding the flow and expires with the binding.
 # What Redis hands back is untrusted: a malformed value announced for
 # mallory is refused and counted, and routes nothing.
-# Without the sharing B would answer 404 (carol unknown there).
+# A node started later (C) loads the bindings already in Redis.
+# Without the sharing B would answer 480 (carol not registered there).
 . "$TESTS/integration/lib.sh"
 . "$TESTS/integration/cluster_lib.inc"
 command -v redis-server >/dev/null || fail "redis-server is not installed (quickstart.sh installs it)"
@@ -29,6 +30,15 @@ for _ in $(seq 50); do [ "$(node_counter B cluster_bindings_read)" -ge 1 ] && br
 call_carol_via 6062
 via=$(grep -m1 -i "^Via:" <(received_msg "$WORK/phone_msg.log" INVITE))
 grep -q "127.0.0.1:6060" <<<"$via" || fail "the INVITE did not come from node B: $via"
+
+# A node started after the registration loads what is in Redis (SCAN):
+# a call placed at C reaches carol too.
+node_config "$WORK/c.conf" C 7060 24000
+start_node C "$WORK/c.conf"
+for _ in $(seq 50); do [ "$(node_counter C cluster_bindings_read)" -ge 1 ] && break; sleep 0.1; done
+[ "$(node_counter C cluster_bindings_read)" -ge 1 ] || fail "node C did not load carol's binding at start"
+call_carol_via 7062
+stop_node C
 
 # A value another program wrote: refused, counted, not a binding.
 before=$(node_counter B cluster_values_refused)

@@ -64,21 +64,7 @@ static int read_addr(const char *ip, size_t iplen, uint64_t port, struct pc_peer
 		return -1;
 	memcpy(text, ip, iplen);
 	text[iplen] = '\0';
-	memset(&p->addr, 0, sizeof(p->addr));
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&p->addr;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&p->addr;
-	if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
-		p->addrlen = sizeof(*v4);
-	} else if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
-		p->addrlen = sizeof(*v6);
-	} else {
-		return -1;
-	}
-	return 0;
+	return pc_sockaddr_numeric(text, (uint16_t)port, &p->addr, &p->addrlen);
 }
 
 /* One line's fields (already split) into *b. */

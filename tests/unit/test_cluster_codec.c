@@ -65,9 +65,11 @@ static void hostile_values(void **state)
 			fail_msg("case %zu accepted", i);
 	}
 	/* more bindings than a user may have */
-	char many[4096] = "pc1\n";
+	static const char line[] = "A\tsip:c@h\tc\t1\t2000\tudp\t127.0.0.1\t5090\t\n";
+	char many[4096];
+	int used = snprintf(many, sizeof(many), "pc1\n");
 	for (int i = 0; i < 5; i++)
-		strcat(many, "A\tsip:c@h\tc\t1\t2000\tudp\t127.0.0.1\t5090\t\n");
+		used += snprintf(many + used, sizeof(many) - (size_t)used, "%s", line);
 	assert_int_equal(cl_bindings_decode(many, strlen(many), b, 4), -1);
 	/* a value longer than any the gateway writes */
 	static char huge[CL_VALUE_MAX + 8];
@@ -77,7 +79,7 @@ static void hostile_values(void **state)
 	/* a name over REG_NODE_MAX */
 	char longnode[512] = "pc1\n";
 	memset(longnode + 4, 'n', 100);
-	strcpy(longnode + 104, "\tsip:c@h\tc\t1\t2000\tudp\t127.0.0.1\t5090\t\n");
+	snprintf(longnode + 104, sizeof(longnode) - 104, "\t%s", line + 2);
 	assert_int_equal(cl_bindings_decode(longnode, strlen(longnode), b, 4), -1);
 }
 

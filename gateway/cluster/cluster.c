@@ -3,14 +3,20 @@
  * (bindings.c). Later shared state (rate limits, calls) joins here. */
 #include "cluster.h"
 
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bindings.h"
+#include "core/log.h"
+#include "key.h"
 #include "redis.h"
 
 struct cluster {
 	struct cl_redis *redis;
 	struct cl_bindings *bindings;
+	uint8_t key[CL_KEY_LEN]; /* key_file's: for call state (a later step) */
+	bool have_key;
 };
 
 static void on_up(void *ctx)
@@ -35,6 +41,14 @@ struct cluster *cluster_new(struct event_base *base, const struct cluster_config
 	struct cluster *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
+	if (cfg->key_file[0]) {
+		char err[PATH_MAX + 128];
+		if (cl_key_read(cfg->key_file, c->key, err, sizeof(err)) < 0) {
+			log_err("cluster: key_file %s", err);
+			goto fail;
+		}
+		c->have_key = true;
+	}
 	if (reg && (c->bindings = cl_bindings_new(reg, cfg->node)) == NULL)
 		goto fail;
 	struct cl_redis_ops ops = { .on_up = on_up, .on_message = on_message, .ctx = c };
@@ -54,6 +68,7 @@ void cluster_free(struct cluster *c)
 		return;
 	cl_redis_free(c->redis);
 	cl_bindings_free(c->bindings);
+	explicit_bzero(c->key, sizeof(c->key));
 	free(c);
 }
 

@@ -17,6 +17,16 @@ command -v redis-server >/dev/null || fail "redis-server is not installed (quick
 
 start_redis
 node_config "$WORK/a.conf" A 5060 20000
+# The cluster key: a file others may read is refused at start, by name.
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/cluster.key"
+[ "$(wc -c <"$WORK/cluster.key")" -eq 64 ] || fail "cannot write a cluster key"
+chmod 644 "$WORK/cluster.key"
+sed -i "s|node = \"A\";|& key_file = \"$WORK/cluster.key\";|" "$WORK/a.conf"
+grep -q key_file "$WORK/a.conf" || fail "cannot name the key file"
+"$PORTCULLIS_BIN" --config "$WORK/a.conf" >"$WORK/A-badkey.log" 2>&1 && fail "started with a key file others may read"
+grep -q "cluster: key_file $WORK/cluster.key: group or others may access it" "$WORK/A-badkey.log" ||
+	{ cat "$WORK/A-badkey.log" >&2; fail "the key file's mode was not named"; }
+chmod 600 "$WORK/cluster.key"
 start_node A "$WORK/a.conf"
 node_log A "connected as node \"A\""
 register_at 5060 120

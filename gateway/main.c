@@ -15,6 +15,7 @@
 #include "core/heap.h"
 #include "core/log.h"
 #include "b2bua/b2bua.h"
+#include "cluster/cluster.h"
 #include "control/control.h"
 #include "control_commands.h"
 #include "endpoint/endpoint.h"
@@ -56,6 +57,7 @@ struct loop_ctx {
 	struct reload_ctx *reload;    /* SIGHUP's: set just before the loop runs */
 	struct control *control;    /* portcullisctl's socket, or NULL */
 	struct control_commands commands;
+	struct cluster *cluster;    /* cluster { }: the shared state in Redis, or NULL */
 	int exit_status;
 };
 
@@ -201,6 +203,7 @@ static int raise_fd_limit(const struct gateway_config *cfg)
 static void shutdown_all(struct loop_ctx *lc)
 {
 	control_free(lc->control);
+	cluster_free(lc->cluster); /* before the registrar it writes through */
 	http_server_free(lc->http);
 	endpoint_free(lc->ep);
 	b2bua_free(lc->b2bua); /* the calls still up are recorded ("shutdown") */
@@ -407,6 +410,22 @@ static int start_records(struct loop_ctx *lc, const struct gateway_config *cfg)
 	return 0;
 }
 
+/* Cluster mode (cluster { }): the connection to Redis starts here, with the
+ * registrar's bindings shared through it; Redis being down is no reason
+ * not to start (the node serves with local state and catches up). */
+static int start_cluster(struct loop_ctx *lc, const struct gateway_config *cfg)
+{
+	if (!cfg->cluster.redis[0])
+		return 0;
+	lc->cluster = cluster_new(lc->base, &cfg->cluster, b2bua_registrar(lc->b2bua));
+	if (lc->cluster == NULL) {
+		log_err("cluster: cannot start (redis %s)", cfg->cluster.redis);
+		return -1;
+	}
+	log_info("cluster: node \"%s\", redis %s", cfg->cluster.node, cfg->cluster.redis);
+	return 0;
+}
+
 /* The floors wired together: endpoint (transport, transactions), media,
  * and the B2BUA above them through the endpoint's call_net. 0 or -1. */
 static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
@@ -423,7 +442,7 @@ static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
 	struct call_handler h;
 	b2bua_call_handler(lc->b2bua, &h);
 	endpoint_set_call_handler(lc->ep, &h);
-	if (start_records(lc, cfg) < 0)
+	if (start_records(lc, cfg) < 0 || start_cluster(lc, cfg) < 0)
 		return -1;
 	return start_http(lc, cfg);
 }

@@ -79,6 +79,9 @@ int b2bua_call_kill(struct b2bua *b, uint32_t id, char *why, size_t whylen);
 unsigned b2bua_each_binding(const struct b2bua *b, unsigned max,
 			    void (*fn)(void *ctx, const char *user, const struct reg_binding *rb),
 			    void *ctx);
+/* The registrar (NULL when no leg has one), for cluster mode to share its
+ * bindings (main.c wires it). */
+struct registrar *b2bua_registrar(struct b2bua *b);
 /* For --check-config: what b2bua_new would refuse beyond the configuration
  * file itself (the digest user store). 0, or -1 with "file:line: why". */
 int b2bua_check_config(const struct gateway_config *cfg, char *err, size_t errlen);

@@ -54,3 +54,5 @@ unsigned b2bua_each_binding(const struct b2bua *b, unsigned max,
 {
 	return reg_service_each(b->reg, max, fn, ctx);
 }
+
+struct registrar *b2bua_registrar(struct b2bua *b) { return reg_service_registrar(b->reg); }

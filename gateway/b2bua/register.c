@@ -561,6 +561,8 @@ unsigned reg_service_each(const struct reg_service *rs, unsigned max, reg_each_f
 	return rs && rs->registrar ? registrar_each(rs->registrar, wall_s(), max, fn, ctx) : 0;
 }
 
+struct registrar *reg_service_registrar(struct reg_service *rs) { return rs ? rs->registrar : NULL; }
+
 unsigned reg_service_binding_count(const struct reg_service *rs)
 {
 	return rs && rs->registrar ? registrar_binding_count(rs->registrar) : 0;

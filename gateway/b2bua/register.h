@@ -59,6 +59,8 @@ unsigned reg_service_lookup(const struct reg_service *rs, const char *user,
 /* registrar_each over the live bindings (none when no leg has a registrar). */
 unsigned reg_service_each(const struct reg_service *rs, unsigned max, reg_each_fn *fn, void *ctx);
 
+/* The registrar, NULL when no leg has one. */
+struct registrar *reg_service_registrar(struct reg_service *rs);
 /* Live registrar bindings (0 when no leg has a registrar). */
 unsigned reg_service_binding_count(const struct reg_service *rs);
 

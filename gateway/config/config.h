@@ -254,6 +254,25 @@ struct control_config {
 	char group[64];
 };
 
+/* Cluster mode (gateway/cluster/): several gateways sharing state in
+ * Redis. Off when the group is absent (redis = ""): the embedded default
+ * needs no server. `redis` is "host:port" or "unix:/path", read into
+ * host/port or unix_path; `node` names this gateway to the others;
+ * `key_file` holds the cluster key that will encrypt call state written
+ * to Redis. All of it is read at start (restart-only). */
+#define CFG_NODE_MAX 64
+struct cluster_config {
+	char redis[PATH_MAX];
+	char host[256];      /* from redis: "" for a Unix socket */
+	unsigned port;
+	char unix_path[CFG_SOCKET_MAX];
+	char node[CFG_NODE_MAX];
+	char key_file[PATH_MAX];
+	unsigned command_timeout_ms; /* a command not answered by then has failed */
+	unsigned max_pending;        /* commands in flight; beyond it they fail at once */
+	unsigned retry_max_s;        /* ceiling of the reconnect backoff */
+};
+
 struct limits_config {
 	size_t max_message_size;
 	unsigned max_headers; /* header lines per message, counted before the parse */
@@ -310,6 +329,7 @@ struct gateway_config {
 	struct http_config http;
 	struct records_config records;
 	struct control_config control;
+	struct cluster_config cluster;
 };
 
 /* The leg named `name`, or NULL. */

@@ -70,6 +70,8 @@ static const struct field restart_fields[] = {
 	/* bound and given to its owner before the sandbox */
 	F("control.socket", control.socket),
 	F("control.group", control.group),
+	/* the connection to Redis and the node's name are made at start */
+	F("cluster", cluster),
 };
 
 static void keep_field(const struct gateway_config *run, struct gateway_config *cand,

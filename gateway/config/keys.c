@@ -262,6 +262,7 @@ static const struct cfg_key root_keys[] = {
 	GROUP("http", http, cfg_http_section),
 	GROUP("records", records, records_section),
 	GROUP("control", control, cfg_control_section),
+	GROUP("cluster", cluster, cfg_cluster_section),
 };
 #undef T
 const struct cfg_section cfg_root_section = SECTION(root_keys, check_root);

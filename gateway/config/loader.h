@@ -121,5 +121,7 @@ extern const struct cfg_section cfg_stir_section, cfg_http_section;
 cfg_key_check cfg_check_uuid;
 /* The control group (keys_control.c). */
 extern const struct cfg_section cfg_control_section;
+/* The cluster group (keys_cluster.c). */
+extern const struct cfg_section cfg_cluster_section;
 
 #endif

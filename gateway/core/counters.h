@@ -106,7 +106,16 @@
 	X(IDENTITY_LEGACY_NOT_SIGNED, "identity_legacy_not_signed") \
 	X(IDENTITY_LEGACY_VERIFIED, "identity_legacy_verified") \
 	X(RECORD_WRITE_FAILED, "call_record_write_failures") \
-	X(HTTP_TLS_FAILED, "http_tls_failures")
+	X(HTTP_TLS_FAILED, "http_tls_failures") \
+	X(CLUSTER_REDIS_DOWN, "cluster_redis_down") \
+	X(CLUSTER_CONNECT_FAILED, "cluster_redis_connect_failures") \
+	X(CLUSTER_COMMANDS_FAILED, "cluster_commands_failed") \
+	X(CLUSTER_COMMAND_TIMEOUTS, "cluster_command_timeouts") \
+	X(CLUSTER_CATCHUP_WRITES, "cluster_catchup_writes") \
+	X(CLUSTER_CATCHUP_LOST, "cluster_catchup_lost") \
+	X(CLUSTER_BINDINGS_WRITTEN, "cluster_bindings_written") \
+	X(CLUSTER_BINDINGS_READ, "cluster_bindings_read") \
+	X(CLUSTER_VALUES_REFUSED, "cluster_values_refused")
 
 enum pc_counter {
 #define PC_COUNTER_ENUM(id, name) CNT_##id,

@@ -22,6 +22,26 @@ int pc_transport_from_name(const char *name, enum pc_transport *out)
 	return -1;
 }
 
+int pc_sockaddr_numeric(const char *host, uint16_t port, struct sockaddr_storage *out,
+			socklen_t *outlen)
+{
+	memset(out, 0, sizeof(*out));
+	struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+		*outlen = sizeof(*v4);
+	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		*outlen = sizeof(*v6);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
 int pc_sockaddr_str(const struct sockaddr *sa, char *host, unsigned hostlen, unsigned *port)
 {
 	if (sa->sa_family == AF_INET) {

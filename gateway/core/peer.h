@@ -35,6 +35,10 @@ bool pc_sockaddr_same_ip(const struct sockaddr_storage *a, const struct sockaddr
  * IPv6 /64 (one host is given a whole /64 and could otherwise rotate through
  * it to dodge every per-address limit). */
 bool pc_sockaddr_same_source(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* A numeric IPv4 or IPv6 address and a port into *out (no name lookup).
+ * 0, or -1 when `host` is not a numeric address. */
+int pc_sockaddr_numeric(const char *host, uint16_t port, struct sockaddr_storage *out,
+			socklen_t *outlen);
 int pc_sockaddr_str(const struct sockaddr *sa, char *host, unsigned hostlen, unsigned *port);
 
 #endif

@@ -29,6 +29,8 @@ struct registrar {
 	unsigned nbindings;
 	const struct reg_store_ops *store;
 	void *store_ctx;
+	reg_changed_fn *replica;
+	void *replica_ctx;
 	struct reg_binding *scratch; /* max_per_user entries: the staged update */
 };
 
@@ -71,6 +73,12 @@ void registrar_set_store(struct registrar *r, const struct reg_store_ops *ops, v
 {
 	r->store = ops;
 	r->store_ctx = ctx;
+}
+
+void registrar_set_replica(struct registrar *r, reg_changed_fn *fn, void *ctx)
+{
+	r->replica = fn;
+	r->replica_ctx = ctx;
 }
 
 static struct reg_user *find_user(const struct registrar *r, const char *name)
@@ -243,6 +251,8 @@ static void commit_bindings(struct registrar *r, struct reg_user *u, const struc
 	r->nbindings = r->nbindings - u->n + n;
 	memcpy(u->b, stage, n * sizeof(*stage));
 	u->n = n;
+	if (r->replica)
+		r->replica(r->replica_ctx, u->name);
 	drop_user_if_empty(r, u);
 }
 
@@ -389,6 +399,38 @@ int registrar_restore(struct registrar *r, const char *user, const struct reg_bi
 	u->b[u->n++] = *b;
 	r->nbindings++;
 	return 0;
+}
+
+unsigned registrar_replace_remote(struct registrar *r, const char *user, const char *self,
+				  const struct reg_binding *shared, unsigned n, uint64_t now)
+{
+	struct reg_user *u = find_user(r, user);
+	if (u) {
+		for (unsigned i = 0; i < u->n;) {
+			if (u->b[i].node[0]) {
+				u->b[i] = u->b[--u->n];
+				r->nbindings--;
+			} else {
+				i++;
+			}
+		}
+	}
+	unsigned taken = 0;
+	for (unsigned k = 0; k < n; k++) {
+		const struct reg_binding *b = &shared[k];
+		if (!b->node[0] || !strcmp(b->node, self) || b->expires_at <= now)
+			continue;
+		if (u == NULL && (u = add_user(r, user)) == NULL)
+			break;
+		if (u->n >= r->lim.max_per_user)
+			break;
+		u->b[u->n++] = *b;
+		r->nbindings++;
+		taken++;
+	}
+	if (u)
+		drop_user_if_empty(r, u);
+	return taken;
 }
 
 unsigned registrar_binding_count(const struct registrar *r) { return r->nbindings; }

@@ -23,6 +23,7 @@
 #define REG_CALLID_MAX 128
 #define REG_PATH_MAX 512
 #define REG_MAX_PER_USER 32 /* ceiling of reg_limits.max_per_user */
+#define REG_NODE_MAX 64     /* a cluster node's name (config's CFG_NODE_MAX) */
 
 struct reg_limits {
 	unsigned max_users;       /* users with at least one binding */
@@ -39,6 +40,9 @@ struct reg_binding {
 	uint64_t expires_at;           /* wall-clock seconds */
 	struct pc_peer flow;           /* where the REGISTER came from: requests go there */
 	char path[REG_PATH_MAX];       /* Path header values, comma-separated; "" = none */
+	/* Cluster mode: the node that holds the flow, "" = this one. A binding
+	 * of another node came from the shared copy (gateway/cluster/). */
+	char node[REG_NODE_MAX];
 };
 
 /* What to answer a REGISTER with. */
@@ -55,11 +59,25 @@ struct reg_store_ops {
 	void (*del)(void *ctx, const char *user, const char *contact);
 };
 
+/* Cluster mode: told after a REGISTER changed a user's bindings, so the
+ * user's whole set can be written to the shared copy (gateway/cluster/). */
+typedef void reg_changed_fn(void *ctx, const char *user);
+
 struct registrar;
 
 struct registrar *registrar_new(const struct reg_limits *lim);
 void registrar_free(struct registrar *r);
 void registrar_set_store(struct registrar *r, const struct reg_store_ops *ops, void *ctx);
+void registrar_set_replica(struct registrar *r, reg_changed_fn *fn, void *ctx);
+
+/* Cluster mode: the shared copy of `user` (n bindings, each with the node
+ * that holds it, never "") replaces what this registrar held of other
+ * nodes for that user; the bindings held here stay as they are, and the
+ * shared copy's entries naming `self` are skipped (this node knows its own
+ * flows better). Expired and over-limit entries are left out. Not reported
+ * to the store nor the replica. Returns how many were taken. */
+unsigned registrar_replace_remote(struct registrar *r, const char *user, const char *self,
+				  const struct reg_binding *shared, unsigned n, uint64_t now);
 
 /* Applies a REGISTER from authenticated `user` that arrived on `from`: adds,
  * refreshes or removes bindings (Contact: * with Expires: 0 removes all),

@@ -115,20 +115,7 @@ static int flow_from_row(const char *tp, const char *host, int port, struct pc_p
 	out->listener = -1;
 	if (pc_transport_from_name(tp, &out->transport) < 0 || port <= 0 || port > 65535)
 		return -1;
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->addr;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->addr;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
-		out->addrlen = sizeof(*v4);
-	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
-		out->addrlen = sizeof(*v6);
-	} else {
-		return -1;
-	}
-	return 0;
+	return pc_sockaddr_numeric(host, (uint16_t)port, &out->addr, &out->addrlen);
 }
 
 static const char *col_text(sqlite3_stmt *st, int i)

@@ -491,6 +491,44 @@ static void default_signs_to_the_trunk_and_marks_its_calls(void **state)
 	assert_true(config_stir_signs(&cfg) && config_stir_verifies(&cfg) && !config_stir_legacy(&cfg));
 }
 
+/* Cluster mode: off without the group, and each mistake named at its line. */
+static void cluster_keys(void **state)
+{
+	(void)state;
+	assert_int_equal(load(LISTENER LEGS), 0);
+	assert_string_equal(cfg.cluster.redis, "");
+	assert_int_equal(load(LISTENER LEGS "cluster = { redis = \"127.0.0.1:6380\"; node = \"a\"; };\n"), 0);
+	assert_string_equal(cfg.cluster.host, "127.0.0.1");
+	assert_int_equal(cfg.cluster.port, 6380);
+	assert_int_equal(cfg.cluster.command_timeout_ms, 250);
+	assert_int_equal(load(LISTENER LEGS "cluster = { redis = \"[::1]:7\"; node = \"b\"; key_file = \"k\"; };\n"), 0);
+	assert_string_equal(cfg.cluster.host, "::1");
+	assert_string_equal(cfg.cluster.key_file, "/etc/pc/k");
+	assert_int_equal(load(LISTENER LEGS "cluster = { redis = \"unix:/run/r.sock\"; node = \"b\"; };\n"), 0);
+	assert_string_equal(cfg.cluster.unix_path, "/run/r.sock");
+	assert_string_equal(cfg.cluster.host, "");
+	static const struct { const char *text, *want; } cases[] = {
+		{ "cluster = {\n node = \"a\"; };\n", "test.conf:3: cluster: cluster needs redis" },
+		{ "cluster = {\n redis = \"r:1\"; };\n", "test.conf:3: cluster: cluster needs node" },
+		{ "cluster = { node = \"a\";\n redis = \"r\"; };\n", "test.conf:4: redis: must be \"host:port\"" },
+		{ "cluster = { node = \"a\";\n redis = \"r:0\"; };\n", "test.conf:4: redis: the port must be 1-65535" },
+		{ "cluster = { node = \"a\";\n redis = \"r:6379x\"; };\n", "test.conf:4: redis: the port" },
+		{ "cluster = { node = \"a\";\n redis = \"::1:5\"; };\n", "test.conf:4: redis: must be" },
+		{ "cluster = { node = \"a\";\n redis = \"a@b:5\"; };\n", "test.conf:4: redis: the host part" },
+		{ "cluster = { node = \"a\";\n redis = \"unix:r.sock\"; };\n", "test.conf:4: redis: a Unix socket path must be absolute" },
+		{ "cluster = { redis = \"r:1\";\n node = \"a b\"; };\n", "test.conf:4: node: must be a node name" },
+		{ "cluster = { redis = \"r:1\";\n node = \"a\"; command_timeout = 1; };\n", "test.conf:4: command_timeout: must be between" },
+		{ "cluster = { redis = \"r:1\";\n node = \"a\"; nodes = 1; };\n", "test.conf:4: nodes" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char text[1024];
+		snprintf(text, sizeof text, "%s%s%s", LISTENER, LEGS, cases[i].text);
+		assert_int_equal(load(text), -1);
+		if (!strstr(err, cases[i].want))
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, cases[i].want);
+	}
+}
+
 static void stir_defaults(void **state)
 {
 	assert_int_equal(load(LISTENER LEGS), 0);
@@ -724,6 +762,7 @@ int main(void)
 		cmocka_unit_test(unknown_key_in_every_group),
 		cmocka_unit_test(http_tls_loads),
 		cmocka_unit_test(default_signs_to_the_trunk_and_marks_its_calls),
+		cmocka_unit_test(cluster_keys),
 		cmocka_unit_test(stir_defaults),
 		cmocka_unit_test(stir_signing_leg_loads),
 		cmocka_unit_test(stir_mistakes),

@@ -1,0 +1,45 @@
+/* The node's connection to Redis, behind a circuit breaker: commands are
+ * sent with hiredis's asynchronous interface on the libevent loop (never a
+ * blocking call), each with its own deadline, at most max_pending at once.
+ * While Redis is unreachable or slow, commands fail at once and the caller
+ * goes on with its local state; reconnection is retried with a doubling
+ * backoff, and when both connections (commands, and the subscription that
+ * carries other nodes' change notices) are up again the owner is told
+ * (on_up) so it can write back what changed meanwhile. */
+#ifndef PC_CLUSTER_REDIS_H
+#define PC_CLUSTER_REDIS_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+
+struct event_base;
+struct cl_redis;
+
+/* A command's answer; reply NULL: it failed (down, timeout, connection
+ * lost). The reply belongs to hiredis: read it, do not keep it. */
+typedef void cl_reply_fn(void *ctx, const redisReply *reply);
+
+struct cl_redis_ops {
+	void (*on_up)(void *ctx);                                   /* breaker closed again */
+	void (*on_message)(void *ctx, const char *msg, size_t len); /* on the subscribed channel */
+	void *ctx;
+};
+
+/* Starts connecting to cfg->redis (a host name is resolved here, once,
+ * before the loop runs). `channel` is subscribed to. NULL on error. */
+struct cl_redis *cl_redis_new(struct event_base *base, const struct cluster_config *cfg,
+			      const char *channel, const struct cl_redis_ops *ops);
+void cl_redis_free(struct cl_redis *r);
+
+/* Sends one command (binary-safe arguments). 0: cb will be called exactly
+ * once; -1: refused at once (breaker open or queue full; counted), cb is
+ * not called. */
+int cl_redis_command(struct cl_redis *r, cl_reply_fn *cb, void *ctx, int argc, const char **argv,
+		     const size_t *argvlen);
+
+bool cl_redis_up(const struct cl_redis *r);
+
+#endif

@@ -1,0 +1,49 @@
+/* libFuzzer target: what cluster mode reads back from Redis, which may be
+ * shared with other programs (cluster/codec.c). The input is taken as a
+ * user's bindings value and as a change notice. A value that is accepted
+ * must hold only bounded, printable fields, and must survive being written
+ * again and read back unchanged (the node writes what it read). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/codec.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_binding(const struct reg_binding *b)
+{
+	if (!b->node[0] || strlen(b->contact) >= sizeof(b->contact) || b->flow.conn_id != 0 ||
+	    (strncmp(b->contact, "sip:", 4) && strncmp(b->contact, "sips:", 5)))
+		abort();
+	for (const char *p = b->path; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct reg_binding got[REG_MAX_PER_USER], again[REG_MAX_PER_USER];
+	static char text[CL_VALUE_MAX + 1];
+	char node[REG_NODE_MAX], user[REG_USER_MAX];
+	if (cl_notice_decode((const char *)data, size, node, sizeof(node), user, sizeof(user)) == 0 &&
+	    (!node[0] || !user[0] || strchr(user, '\t')))
+		abort();
+	int n = cl_bindings_decode((const char *)data, size, got, REG_MAX_PER_USER);
+	if (n < 0)
+		return 0;
+	for (int i = 0; i < n; i++)
+		check_binding(&got[i]);
+	int len = cl_bindings_encode(got, (unsigned)n, "self", text, sizeof(text));
+	if (len < 0)
+		abort();
+	if (cl_bindings_decode(text, (size_t)len, again, REG_MAX_PER_USER) != n)
+		abort();
+	for (int i = 0; i < n; i++) {
+		if (strcmp(got[i].contact, again[i].contact) || strcmp(got[i].node, again[i].node) ||
+		    strcmp(got[i].path, again[i].path) || got[i].cseq != again[i].cseq ||
+		    got[i].expires_at != again[i].expires_at || got[i].flow.transport != again[i].flow.transport)
+			abort();
+	}
+	return 0;
+}

@@ -1,0 +1,137 @@
+/* Cluster mode's value format (cluster/codec.c) and the registrar's side
+ * of the shared copy (registrar_replace_remote): what another node wrote
+ * reads back as it was; what a hostile writer to a shared Redis puts there
+ * (cut lines, extra fields, control characters, huge numbers, too many
+ * bindings) is refused whole; a shared copy never replaces the bindings
+ * this node holds. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cluster/codec.h"
+
+static const char good[] = "pc1\n"
+			   "A\tsip:carol@127.0.0.1:5090\tc1@x\t7\t2000\tudp\t127.0.0.1\t5090\t\n"
+			   "B\tsips:carol@[::1]:5061\tc2\t1\t3000\ttls\t::1\t5061\t<sip:e.example;lr>\n";
+
+static void round_trip(void **state)
+{
+	(void)state;
+	struct reg_binding b[4];
+	assert_int_equal(cl_bindings_decode(good, strlen(good), b, 4), 2);
+	assert_string_equal(b[0].node, "A");
+	assert_string_equal(b[1].path, "<sip:e.example;lr>");
+	assert_int_equal(b[1].flow.transport, PC_TP_TLS);
+	assert_int_equal(b[0].expires_at, 2000);
+	assert_int_equal(b[0].flow.conn_id, 0);
+	char out[CL_VALUE_MAX];
+	b[0].node[0] = '\0'; /* held here: written with this node's name */
+	int n = cl_bindings_encode(b, 2, "Z", out, sizeof(out));
+	assert_true(n > 0);
+	assert_non_null(strstr(out, "\nZ\tsip:carol@127.0.0.1:5090\t"));
+	/* a field the format cannot carry is not written */
+	snprintf(b[1].path, sizeof(b[1].path), "a\tb");
+	assert_int_equal(cl_bindings_encode(b, 2, "Z", out, sizeof(out)), -1);
+}
+
+static void hostile_values(void **state)
+{
+	(void)state;
+	static const char *bad[] = {
+		"",
+		"pc2\n",
+		"pc1\nA\tsip:c@h\tc\t1\t2000\tudp\t127.0.0.1\t5090\t", /* cut: no newline */
+		"pc1\nA\tsip:c@h\tc\t1\t2000\tudp\t127.0.0.1\t5090\n",   /* 8 fields */
+		"pc1\nA\tsip:c@h\tc\t1\t2000\tudp\t127.0.0.1\t5090\t\tx\n", /* 10 */
+		"pc1\n\tsip:c@h\tc\t1\t2000\tudp\t127.0.0.1\t5090\t\n",  /* no node */
+		"pc1\nA\thttp://c@h\tc\t1\t2000\tudp\t127.0.0.1\t5090\t\n",
+		"pc1\nA\tsip:c@h\tc\t4294967296\t2000\tudp\t127.0.0.1\t5090\t\n",
+		"pc1\nA\tsip:c@h\tc\t1\t99999999999999999999999\tudp\t127.0.0.1\t5090\t\n",
+		"pc1\nA\tsip:c@h\tc\t-1\t2000\tudp\t127.0.0.1\t5090\t\n",
+		"pc1\nA\tsip:c@h\tc\t1\t2000\tsctp\t127.0.0.1\t5090\t\n",
+		"pc1\nA\tsip:c@h\tc\t1\t2000\tudp\t127.0.0.300\t5090\t\n",
+		"pc1\nA\tsip:c@h\tc\t1\t2000\tudp\t127.0.0.1\t0\t\n",
+		"pc1\nA\tsip:c@h\tc\t1\t2000\tudp\t127.0.0.1\t65536\t\n",
+		"pc1\nA\tsip:c@h\r\nX: y\tc\t1\t2000\tudp\t127.0.0.1\t5090\t\n", /* header injection */
+		"pc1\nA\tsip:c@h\tc\t1\t2000\tudp\t127.0.0.1\t5090\t<sip:p>\r\n",
+	};
+	struct reg_binding b[4];
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (cl_bindings_decode(bad[i], strlen(bad[i]), b, 4) != -1)
+			fail_msg("case %zu accepted", i);
+	}
+	/* more bindings than a user may have */
+	static const char line[] = "A\tsip:c@h\tc\t1\t2000\tudp\t127.0.0.1\t5090\t\n";
+	char many[4096];
+	int used = snprintf(many, sizeof(many), "pc1\n");
+	for (int i = 0; i < 5; i++)
+		used += snprintf(many + used, sizeof(many) - (size_t)used, "%s", line);
+	assert_int_equal(cl_bindings_decode(many, strlen(many), b, 4), -1);
+	/* a value longer than any the gateway writes */
+	static char huge[CL_VALUE_MAX + 8];
+	memset(huge, 'a', sizeof(huge));
+	memcpy(huge, "pc1\n", 4);
+	assert_int_equal(cl_bindings_decode(huge, sizeof(huge), b, 4), -1);
+	/* a name over REG_NODE_MAX */
+	char longnode[512] = "pc1\n";
+	memset(longnode + 4, 'n', 100);
+	snprintf(longnode + 104, sizeof(longnode) - 104, "\t%s", line + 2);
+	assert_int_equal(cl_bindings_decode(longnode, strlen(longnode), b, 4), -1);
+}
+
+static void notices(void **state)
+{
+	(void)state;
+	char node[REG_NODE_MAX], user[REG_USER_MAX];
+	assert_int_equal(cl_notice_decode("A\tcarol", 7, node, sizeof(node), user, sizeof(user)), 0);
+	assert_string_equal(node, "A");
+	assert_string_equal(user, "carol");
+	assert_int_equal(cl_notice_decode("Acarol", 6, node, sizeof(node), user, sizeof(user)), -1);
+	assert_int_equal(cl_notice_decode("A\tc\tx", 5, node, sizeof(node), user, sizeof(user)), -1);
+	assert_int_equal(cl_notice_decode("\tcarol", 6, node, sizeof(node), user, sizeof(user)), -1);
+	assert_int_equal(cl_notice_decode("A\tca\nrol", 8, node, sizeof(node), user, sizeof(user)), -1);
+	char longuser[200] = "A\t";
+	memset(longuser + 2, 'u', 100);
+	assert_int_equal(cl_notice_decode(longuser, 102, node, sizeof(node), user, sizeof(user)), -1);
+}
+
+/* The shared copy replaces other nodes' bindings, never this node's. */
+static void replace_keeps_local(void **state)
+{
+	(void)state;
+	struct reg_limits lim = { .max_users = 10, .max_per_user = 3, .min_expires = 1,
+				  .max_expires = 3600, .default_expires = 60 };
+	struct registrar *r = registrar_new(&lim);
+	assert_non_null(r);
+	struct reg_binding local = { .contact = "sip:carol@10.0.0.1", .expires_at = 500 };
+	assert_int_equal(registrar_restore(r, "carol", &local, 100), 0);
+	struct reg_binding shared[3];
+	assert_int_equal(cl_bindings_decode(good, strlen(good), shared, 3), 2);
+	/* "A" is this node: its entry in the shared copy is skipped */
+	assert_int_equal(registrar_replace_remote(r, "carol", "A", shared, 2, 100), 1);
+	assert_int_equal(registrar_binding_count(r), 2);
+	/* the next copy without B's binding removes it, and keeps the local one */
+	assert_int_equal(registrar_replace_remote(r, "carol", "A", NULL, 0, 100), 0);
+	const struct reg_binding *out[3];
+	assert_int_equal(registrar_lookup(r, "carol", 100, out, 3), 1);
+	assert_string_equal(out[0]->contact, "sip:carol@10.0.0.1");
+	/* expired entries are not taken */
+	assert_int_equal(registrar_replace_remote(r, "dave", "A", shared, 2, 5000), 0);
+	assert_int_equal(registrar_binding_count(r), 1);
+	registrar_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(round_trip),
+		cmocka_unit_test(hostile_values),
+		cmocka_unit_test(notices),
+		cmocka_unit_test(replace_keeps_local),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -902,13 +902,15 @@ def mem_soak(a):
 
 
 def mem_idle(a, soft):
-    limit = max(0, (soft - 1000) // MEM_FDS_PER_CALL)
+    # The gateway also reserves its connection budgets (about 1,500 by
+    # default) and refuses to start below what max_calls then needs.
+    limit = max(0, (soft - 2000) // MEM_FDS_PER_CALL)
     counts = [min(n, limit) for n in MEM_IDLE_CALLS]
     log("-- idle calls: RSS per established call (%d relay sockets a call; RLIMIT_NOFILE %d, so at most "
         "%d calls)" % (MEM_FDS_PER_CALL, soft, limit))
     if counts[-1] < MEM_IDLE_CALLS[-1]:
         log("  %d calls need about %d descriptors: measured at %d instead" % (
-            MEM_IDLE_CALLS[-1], MEM_IDLE_CALLS[-1] * MEM_FDS_PER_CALL + 1000, counts[-1]))
+            MEM_IDLE_CALLS[-1], MEM_IDLE_CALLS[-1] * MEM_FDS_PER_CALL + 2000, counts[-1]))
     wait_test_suite_idle()
     helpers = start_trunk(a, "mem")
     gw = mem_gateway(a, "mem", counts[-1], "timers = { t1 = 100; };")

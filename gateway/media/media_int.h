@@ -98,6 +98,7 @@ struct side {
 	int range;
 	sa_family_t family; /* the range's address family, copied when taken */
 	unsigned pair;
+	unsigned port;      /* the pair's RTP port, kept for readers on any thread */
 	bool have_pair;
 	struct msock sock[2];
 	bool have_remote;
@@ -138,7 +139,9 @@ struct side {
 };
 
 struct media_stream {
-	struct media_engine *e;
+	struct media_engine *e;     /* the engine that relays it (stream_attach) */
+	struct media_engine *ports; /* the engine whose ranges its pairs are from */
+	bool attached;              /* in e's epoll set and stream list */
 	struct media_stream *prev, *next;
 	struct side side[2];
 };
@@ -216,7 +219,10 @@ static inline void sa_set_port(struct sockaddr_storage *sa, unsigned port)
  * thread of the engine that relays it: stream_attach adds the sockets to
  * its epoll set, opens the re-key timers on its loop and links the stream
  * (0, or -1 with nothing attached); stream_detach undoes all of it, after
- * which no packet of the stream is read and its fds may be closed. */
+ * which no packet of the stream is read and its fds may be closed. A
+ * second attach is refused and a detach of a detached stream does nothing.
+ * An engine that relays streams of another engine's ranges must have let
+ * go of them all before media_engine_free. */
 struct media_stream *stream_ports_take(struct media_engine *e, int range_a, int range_b);
 void stream_ports_release(struct media_stream *s, bool used);
 int stream_attach(struct media_engine *e, struct media_stream *s);

@@ -56,6 +56,7 @@ static int side_take(struct media_engine *e, struct side *x)
 	r->exhausted_logged = false;
 	x->have_pair = true;
 	x->family = r->addr.ss_family;
+	x->port = range_port(r, x->pair);
 	for (int k = 0; k < 2; k++)
 		x->sock[k].fd = fds[k];
 	return 0;
@@ -77,6 +78,7 @@ struct media_stream *stream_ports_take(struct media_engine *e, int range_a, int 
 		return NULL;
 	}
 	s->e = e;
+	s->ports = e;
 	const int ranges[2] = { range_a, range_b };
 	for (int i = 0; i < 2; i++) {
 		struct side *x = &s->side[i];
@@ -102,8 +104,8 @@ struct media_stream *stream_ports_take(struct media_engine *e, int range_a, int 
 
 void stream_ports_release(struct media_stream *s, bool used)
 {
-	side_release(s->e, &s->side[0], used);
-	side_release(s->e, &s->side[1], used);
+	side_release(s->ports, &s->side[0], used);
+	side_release(s->ports, &s->side[1], used);
 	/* The struct held latched addresses and key copies: leave nothing. */
 	explicit_bzero(s, sizeof(*s));
 	free(s);
@@ -140,6 +142,10 @@ static int side_attach(struct media_engine *e, struct side *x)
 
 int stream_attach(struct media_engine *e, struct media_stream *s)
 {
+	if (s->attached) {
+		log_warnx("media: a stream attached twice; refused");
+		return -1;
+	}
 	for (int i = 0; i < 2; i++) {
 		if (side_attach(e, &s->side[i]) < 0) {
 			side_detach(e, &s->side[0]);
@@ -147,17 +153,22 @@ int stream_attach(struct media_engine *e, struct media_stream *s)
 			return -1;
 		}
 	}
+	s->e = e;
 	s->next = e->streams;
 	s->prev = NULL;
 	if (e->streams)
 		e->streams->prev = s;
 	e->streams = s;
 	e->nstreams++;
+	s->attached = true;
 	return 0;
 }
 
 void stream_detach(struct media_engine *e, struct media_stream *s)
 {
+	if (!s->attached)
+		return;
+	s->attached = false;
 	side_detach(e, &s->side[0]);
 	side_detach(e, &s->side[1]);
 	if (s->prev)
@@ -196,8 +207,7 @@ unsigned media_stream_port(const struct media_stream *s, enum media_side side)
 {
 	if (s == NULL || (unsigned)side > MEDIA_SIDE_B)
 		return 0;
-	const struct side *x = &s->side[side];
-	return range_port(&s->e->ranges[x->range], x->pair);
+	return s->side[side].port;
 }
 
 int media_stream_set_remote(struct media_stream *s, enum media_side side,

@@ -142,6 +142,7 @@ struct media_stream {
 	struct media_engine *e;     /* the engine that relays it (stream_attach) */
 	struct media_engine *ports; /* the engine whose ranges its pairs are from */
 	bool attached;              /* in e's epoll set and stream list */
+	int worker;                 /* pool.c: its worker, -1 = the signalling loop */
 	struct media_stream *prev, *next;
 	struct side side[2];
 };

@@ -79,6 +79,7 @@ struct media_stream *stream_ports_take(struct media_engine *e, int range_a, int 
 	}
 	s->e = e;
 	s->ports = e;
+	s->worker = -1;
 	const int ranges[2] = { range_a, range_b };
 	for (int i = 0; i < 2; i++) {
 		struct side *x = &s->side[i];

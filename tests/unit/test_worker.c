@@ -7,7 +7,10 @@
  * (stream_cmd.c), relays both ways while the main thread reads the
  * stream's figures; streams whose ports the main thread took are attached
  * to the engines of two workers, relay there, and once detached relay
- * nothing more and give their ports back. Run
+ * nothing more and give their ports back; the pool (pool.c) keeps a
+ * call's streams on the worker its first stream went to, spreads calls
+ * over the workers, and with one worker applies everything at once on the
+ * signalling loop. Run
  * under ASan (tests/run) it also shows a stop leaves nothing behind. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +32,7 @@
 
 #include "core/counters.h"
 #include "media/media.h"
+#include "media/pool.h"
 #include "media/stream_cmd.h"
 #include "media/worker.h"
 
@@ -362,6 +366,109 @@ static void test_ports_on_main_relay_on_workers(void **state)
 	event_base_free(base);
 }
 
+/* --- the pool ------------------------------------------------------------ */
+
+static void pool_remote(struct media_pool *p, struct media_stream *s, enum media_side side,
+			unsigned port)
+{
+	struct media_stream_cmd c = { .op = MEDIA_OP_SET_REMOTE, .s = s, .side = side };
+	c.u.remote.rtp_addr = loopback4(port);
+	assert_int_equal(media_pool_stream_cmd(p, &c), 0);
+}
+
+static void test_pool_two_workers(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct media_pool *p = media_pool_new(base, 2);
+	assert_non_null(p);
+	struct media_engine *e = media_pool_engine(p);
+	int ra = media_engine_add_range(e, "127.0.0.1", 46000, 46009, 0);
+	int rb = media_engine_add_range(e, "127.0.0.1", 47000, 47009, 0);
+	assert_int_equal(media_pool_start(p), 0);
+	assert_int_equal(media_pool_workers(p), 2);
+
+	/* Two calls: the first's two streams on one worker, the second's on
+	 * the other (fewest streams). */
+	int call1 = -1, call2 = -1;
+	struct media_stream *s[3];
+	s[0] = media_pool_stream_new(p, ra, rb, &call1);
+	s[1] = media_pool_stream_new(p, ra, rb, &call1);
+	s[2] = media_pool_stream_new(p, ra, rb, &call2);
+	for (int i = 0; i < 3; i++)
+		assert_non_null(s[i]);
+	assert_int_equal(call1, 0);
+	assert_int_equal(call2, 1);
+	assert_int_equal(media_pool_stream_worker(s[0]), 0);
+	assert_int_equal(media_pool_stream_worker(s[1]), 0);
+	assert_int_equal(media_pool_stream_worker(s[2]), 1);
+	assert_int_equal(media_pool_stream_count(p), 3);
+	int fa[3], fb[3];
+	for (int i = 0; i < 3; i++) {
+		unsigned pa, pb;
+		fa[i] = loopback_udp(&pa);
+		fb[i] = loopback_udp(&pb);
+		pool_remote(p, s[i], MEDIA_SIDE_A, pa);
+		pool_remote(p, s[i], MEDIA_SIDE_B, pb);
+		struct media_stream_cmd c = { .op = MEDIA_OP_ANSWERED, .s = s[i] };
+		assert_int_equal(media_pool_stream_cmd(p, &c), 0);
+	}
+	for (uint16_t seq = 1; seq <= 10; seq++) {
+		for (int i = 0; i < 3; i++) {
+			rtp_send(fa[i], media_stream_port(s[i], MEDIA_SIDE_A), seq);
+			assert_true(rtp_recv(fb[i]));
+			rtp_send(fb[i], media_stream_port(s[i], MEDIA_SIDE_B), seq);
+			assert_true(rtp_recv(fa[i]));
+		}
+	}
+	struct media_side_stats st;
+	media_stream_stats(s[2], MEDIA_SIDE_A, &st);
+	assert_int_equal(st.rtp_in, 10);
+	for (int i = 0; i < 3; i++)
+		media_pool_stream_free(p, s[i]);
+	/* The ports come back once the workers said they let go, read on
+	 * the signalling loop. */
+	for (int k = 0; media_pool_stream_count(p) > 0 && k < 2000; k++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+	assert_int_equal(media_pool_stream_count(p), 0);
+	assert_int_equal(media_engine_free_pairs(e, ra), 5);
+	assert_int_equal(media_engine_free_pairs(e, rb), 5);
+	for (int i = 0; i < 3; i++) {
+		close(fa[i]);
+		close(fb[i]);
+	}
+	media_pool_free(p);
+	event_base_free(base);
+}
+
+static void test_pool_one_worker_is_direct(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct media_pool *p = media_pool_new(base, 1);
+	assert_non_null(p);
+	int ra = media_engine_add_range(media_pool_engine(p), "127.0.0.1", 46000, 46009, 0);
+	assert_int_equal(media_pool_start(p), 0);
+	int w = 5; /* a hint past the pool: there is only worker 0 */
+	struct media_stream *s = media_pool_stream_new(p, ra, ra, &w);
+	assert_non_null(s);
+	assert_int_equal(w, 0);
+	assert_int_equal(media_engine_stream_count(media_pool_engine(p)), 1);
+	/* Applied at once, so the direct call's answer comes back. */
+	struct media_stream_cmd c = { .op = MEDIA_OP_SET_CODEC, .s = s, .side = 7 };
+	assert_int_equal(media_pool_stream_cmd(p, &c), -1);
+	c = (struct media_stream_cmd){ .op = MEDIA_OP_SET_CODEC, .s = s, .side = MEDIA_SIDE_A };
+	c.u.codec.clock_rate = 8000;
+	assert_int_equal(media_pool_stream_cmd(p, &c), 0);
+	media_pool_stream_free(p, s);
+	assert_int_equal(media_pool_stream_count(p), 0);
+	assert_int_equal(media_engine_free_pairs(media_pool_engine(p), ra), 5);
+	media_pool_free(p);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +477,8 @@ int main(void)
 		cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_engine_on_worker),
 		cmocka_unit_test(test_ports_on_main_relay_on_workers),
+		cmocka_unit_test(test_pool_two_workers),
+		cmocka_unit_test(test_pool_one_worker_is_direct),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,8 @@ int media_stream_cmd_apply(const struct media_stream_cmd *c)
 		return -1;
 	switch (c->op) {
 	case MEDIA_OP_SET_REMOTE:
-		return media_stream_set_remote(c->s, c->side, &c->u.remote.rtp_addr,
+		return media_stream_set_remote(c->s, c->side,
+					       c->u.remote.rtp_addr.ss_family ? &c->u.remote.rtp_addr : NULL,
 					       c->u.remote.rtcp_port, c->u.remote.rtcp_mux);
 	case MEDIA_OP_SET_SOURCE:
 		return media_stream_set_source(c->s, c->side, c->u.source.rule,

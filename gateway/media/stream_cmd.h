@@ -35,7 +35,7 @@ struct media_stream_cmd {
 	enum media_side side;
 	union {
 		struct {
-			struct sockaddr_storage rtp_addr;
+			struct sockaddr_storage rtp_addr; /* family 0: none */
 			unsigned rtcp_port;
 			bool rtcp_mux;
 		} remote;

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "endpoint/endpoint.h"
 #include "media/media.h"
+#include "media/pool.h"
 
 /* Bounds the answer's size (a binding is a few hundred bytes as JSON). */
 #define BINDINGS_MAX 10000
@@ -95,7 +96,7 @@ static json_t *cmd_counters(void *ctx, int argc, char **argv, char *err, size_t 
 	endpoint_gauges(cc->ep, &eg);
 	json_t *gauges = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		"calls", (json_int_t)b2bua_call_count(cc->b2bua),
-		"media_streams", (json_int_t)media_engine_stream_count(cc->media),
+		"media_streams", (json_int_t)media_pool_stream_count(cc->media),
 		"connections", (json_int_t)eg.connections, "transactions", (json_int_t)eg.transactions,
 		"registrations", (json_int_t)b2bua_registration_count(cc->b2bua),
 		"peers_pinged", (json_int_t)eg.peers_pinged, "peers_up", (json_int_t)eg.peers_up);

@@ -12,13 +12,13 @@
 struct b2bua;
 struct control;
 struct endpoint;
-struct media_engine;
+struct media_pool;
 
 struct control_commands {
 	const struct gateway_config *cfg;
 	struct endpoint *ep;
 	struct b2bua *b2bua;
-	struct media_engine *media;
+	struct media_pool *media;
 	/* Providers other parts of the gateway own (main.c sets them; reload
 	 * once the loop runs): NULL answers an error. */
 	json_t *(*calls)(void *ctx);  /* the /calls document: observe_calls_json */

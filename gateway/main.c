@@ -23,6 +23,7 @@
 #include "stir/cert.h"
 #include "keyholder/keyholder.h"
 #include "media/media.h"
+#include "media/pool.h"
 #include "observe.h"
 #include "record/sink.h"
 #include "reload.h"
@@ -48,6 +49,7 @@ static void usage(FILE *out)
 struct loop_ctx {
 	struct event_base *base;
 	struct endpoint *ep;
+	struct media_pool *pool;   /* the media workers; owns media */
 	struct media_engine *media;
 	struct b2bua *b2bua;
 	struct http_server *http;
@@ -100,7 +102,7 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
 	struct loop_ctx *lc = arg;
 	endpoint_log_counters(lc->ep);
 	log_info("counter calls = %u", b2bua_call_count(lc->b2bua));
-	log_info("counter media_streams = %u", media_engine_stream_count(lc->media));
+	log_info("counter media_streams = %u", media_pool_stream_count(lc->pool));
 }
 
 /* SIGUSR2: the call record file reopened by its path, after logrotate. */
@@ -208,7 +210,7 @@ static void shutdown_all(struct loop_ctx *lc)
 	endpoint_free(lc->ep);
 	b2bua_free(lc->b2bua); /* the calls still up are recorded ("shutdown") */
 	record_sinks_free(lc->records);
-	media_engine_free(lc->media);
+	media_pool_free(lc->pool);
 	event_base_free(lc->base); /* runs the last HTTPS connections' finalizers */
 	http_tls_free(lc->http_tls);
 }
@@ -348,7 +350,7 @@ static int start_http(struct loop_ctx *lc, const struct gateway_config *cfg)
 	lc->observe.cfg = cfg;
 	lc->observe.ep = lc->ep;
 	lc->observe.b2bua = lc->b2bua;
-	lc->observe.media = lc->media;
+	lc->observe.media = lc->pool;
 	if (!cfg->http.address[0])
 		return 0;
 	char why[256];
@@ -431,13 +433,14 @@ static int start_cluster(struct loop_ctx *lc, const struct gateway_config *cfg)
 static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
 {
 	lc->ep = endpoint_new(lc->base, cfg);
-	lc->media = media_engine_new(lc->base);
+	lc->pool = media_pool_new(lc->base, 1);
+	lc->media = media_pool_engine(lc->pool);
 	if (!lc->ep || !lc->media)
 		return -1;
 	struct call_net net;
 	endpoint_call_net(lc->ep, &net);
-	lc->b2bua = b2bua_new(lc->base, cfg, &net, lc->media);
-	if (!lc->b2bua)
+	lc->b2bua = b2bua_new(lc->base, cfg, &net, lc->pool);
+	if (!lc->b2bua || media_pool_start(lc->pool) < 0)
 		return -1;
 	struct call_handler h;
 	b2bua_call_handler(lc->b2bua, &h);
@@ -465,7 +468,7 @@ static int start_control(struct loop_ctx *lc, const struct gateway_config *cfg,
 	lc->control = control_new(lc->base, &cfg->control, user->drop ? user->uid : geteuid(),
 				  user->drop ? user->gid : getegid(), why, sizeof(why));
 	lc->commands = (struct control_commands){ .cfg = cfg, .ep = lc->ep, .b2bua = lc->b2bua,
-						  .media = lc->media, .calls = calls_document,
+						  .media = lc->pool, .calls = calls_document,
 						  .calls_ctx = lc };
 	if (!lc->control || control_commands_register(lc->control, &lc->commands) < 0) {
 		log_err("%s", lc->control ? "control socket: cannot register its commands" : why);

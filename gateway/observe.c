@@ -21,6 +21,7 @@
 #include "endpoint/endpoint.h"
 #include "http/server.h"
 #include "media/media.h"
+#include "media/pool.h"
 
 /* Over three times what the counters and gauges take today (about 20 KiB). */
 #define METRICS_MAX (64 * 1024)
@@ -170,7 +171,7 @@ static long fill_metrics(void *ctx, char *buf, size_t len)
 	endpoint_gauges(o->ep, &eg);
 	const struct metric_gauge gauges[] = {
 		{ "calls", "Calls in progress (set-up or established).", b2bua_call_count(o->b2bua) },
-		{ "media_streams", "Media streams on the relay.", media_engine_stream_count(o->media) },
+		{ "media_streams", "Media streams on the relay.", media_pool_stream_count(o->media) },
 		{ "connections", "Open SIP TCP/TLS connections.", eg.connections },
 		{ "transactions", "SIP transactions alive.", eg.transactions },
 		{ "registrations", "Live registrar bindings.", b2bua_registration_count(o->b2bua) },

@@ -13,13 +13,13 @@
 struct b2bua;
 struct endpoint;
 struct http_server;
-struct media_engine;
+struct media_pool;
 
 struct observe {
 	const struct gateway_config *cfg; /* leg names for labels */
 	struct endpoint *ep;
 	struct b2bua *b2bua;
-	struct media_engine *media;
+	struct media_pool *media;
 	struct admit_net allow[CFG_MAX_NETS];
 	unsigned n_allow;
 };

@@ -99,14 +99,16 @@ static void on_ack(void *ctx, msg_t *ack, const struct pc_peer *from)
 }
 
 struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cfg,
-			const struct call_net *net, struct media_engine *media)
+			const struct call_net *net, struct media_pool *pool)
 {
+	struct media_engine *media = media_pool_engine(pool);
 	struct b2bua *b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
 	b->cfg = cfg;
 	b->base = base;
 	b->net = *net;
+	b->pool = pool;
 	b->media = media;
 	for (unsigned i = 0; i < cfg->n_legs; i++) {
 		const struct leg_config *l = &cfg->legs[i];

@@ -16,7 +16,7 @@
 #include "registrar/registrar.h"
 
 struct event_base;
-struct media_engine;
+struct media_pool;
 struct media_stream;
 struct b2bua;
 struct call_record;
@@ -27,7 +27,7 @@ typedef void (*b2bua_record_fn)(void *ctx, const struct call_record *r);
 
 /* `net` is copied; `base` serves the REGISTER service's key-holder client. */
 struct b2bua *b2bua_new(struct event_base *base, const struct gateway_config *cfg,
-			const struct call_net *net, struct media_engine *media);
+			const struct call_net *net, struct media_pool *media);
 /* The handler to give the endpoint (endpoint_set_call_handler). */
 void b2bua_call_handler(struct b2bua *b, struct call_handler *out);
 void b2bua_free(struct b2bua *b);

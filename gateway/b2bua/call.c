@@ -105,6 +105,7 @@ struct call *call_new(struct b2bua *b, struct txn *st, const struct leg_config *
 	struct call *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
+	c->media_worker = -1;
 	/* Kept only when counted: most deployments limit few calls, and every
 	 * byte of struct call is paid per established call. */
 	if (limits->user_counted || limits->trunk_counted) {

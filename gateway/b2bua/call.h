@@ -20,6 +20,7 @@
 #include "transaction/txn.h"
 #include "guard.h"
 #include "media/media.h"
+#include "media/pool.h"
 #include "policy/verdict.h"
 #include "record/record.h"
 #include "register.h"
@@ -132,6 +133,7 @@ struct call {
 	struct relay relay;
 	void *timer;              /* call_timer.c: 2xx retransmission, lost connections, media */
 	struct media_stream *streams[PC_SDP_MAX_STREAMS];
+	int media_worker;         /* its streams' worker, -1 before the first (media_plan.c) */
 	unsigned n_streams;       /* m-lines of the offer */
 	enum pc_sdp_proto offer_proto[PC_SDP_MAX_STREAMS]; /* the offerer's profiles, for our answer */
 	bool answered;            /* B's SDP answer applied */
@@ -171,7 +173,8 @@ struct b2bua {
 	struct sti_repo *sti;     /* the verification service's certificates, or NULL */
 	const char *stir_http_hosts[CFG_MAX_NAMES];
 	struct call_net net;      /* everything below the call layer (endpoint.h) */
-	struct media_engine *media;
+	struct media_pool *pool;  /* the media workers (media/pool.h) */
+	struct media_engine *media; /* the pool's: its port ranges */
 	int range[CFG_MAX_LEGS];  /* media port range per configured leg */
 	struct call *calls;       /* live calls (not closed), doubly linked */
 	struct call *closed;      /* closed, waiting for their transactions, doubly linked */

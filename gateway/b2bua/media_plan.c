@@ -25,6 +25,22 @@ static int leg_range(const struct call *c, const struct leg *l)
 	return -1;
 }
 
+/* Every change to a relay stream travels as a command (media/pool.h):
+ * applied at once with one media worker, carried to the stream's worker
+ * otherwise, so the worker is the only thread that touches the stream. */
+static void stream_answered(struct call *c, unsigned i)
+{
+	struct media_stream_cmd m = { .op = MEDIA_OP_ANSWERED, .s = c->streams[i] };
+	(void)media_pool_stream_cmd(c->b2bua->pool, &m);
+}
+
+static void stream_await_keys(struct call *c, unsigned i, int side)
+{
+	struct media_stream_cmd m = { .op = MEDIA_OP_AWAIT_KEYS, .s = c->streams[i],
+				      .side = (enum media_side)side };
+	(void)media_pool_stream_cmd(c->b2bua->pool, &m);
+}
+
 /* Tells the relay who a leg's media peer is: the leg's source rule and
  * where its SIP comes from (the rule is moot on a secure side, whose
  * packets must authenticate instead). */
@@ -36,8 +52,12 @@ static void set_source(struct call *c, unsigned i, const struct leg *l)
 	case MEDIA_SOURCE_RULE_SDP: rule = MEDIA_SOURCE_SDP; break;
 	case MEDIA_SOURCE_RULE_STRICT: break;
 	}
-	media_stream_set_source(c->streams[i], (enum media_side)l->side, rule,
-				l->peer.addr.ss_family ? &l->peer.addr : NULL);
+	struct media_stream_cmd m = { .op = MEDIA_OP_SET_SOURCE, .s = c->streams[i],
+				      .side = (enum media_side)l->side };
+	m.u.source.rule = rule;
+	m.u.source.have_sig = l->peer.addr.ss_family != 0;
+	m.u.source.sig = l->peer.addr;
+	(void)media_pool_stream_cmd(c->b2bua->pool, &m);
 }
 
 static bool proto_is_rtp(enum pc_sdp_proto p) { return p != PC_SDP_PROTO_OTHER; }
@@ -149,8 +169,12 @@ static int apply_remote(struct call *c, unsigned i, const struct leg *l,
 	enum target t = to_sockaddr(s, &ss) == 0 ? media_target(c, l, &ss, why, whylen) : TARGET_NONE;
 	if (t == TARGET_REFUSED)
 		return 488;
-	media_stream_set_remote(c->streams[i], (enum media_side)l->side, t == TARGET_OK ? &ss : NULL,
-				s->rtcp_port, false);
+	struct media_stream_cmd m = { .op = MEDIA_OP_SET_REMOTE, .s = c->streams[i],
+				      .side = (enum media_side)l->side };
+	if (t == TARGET_OK)
+		m.u.remote.rtp_addr = ss; /* else family 0: no destination */
+	m.u.remote.rtcp_port = s->rtcp_port;
+	(void)media_pool_stream_cmd(c->b2bua->pool, &m);
 	return 0;
 }
 
@@ -334,8 +358,9 @@ static int offer_stream(struct call *c, unsigned i, int from, const struct pc_sd
 	if (s->port == 0 || !proto_is_rtp(s->proto))
 		return 0; /* rejected on both legs: port 0 (the relay stays for a re-offer) */
 	if (!c->streams[i]) {
-		c->streams[i] = media_stream_new(c->b2bua->media, leg_range(c, &c->legs[LEG_A]),
-						 leg_range(c, &c->legs[LEG_B]));
+		/* Every stream of a call on the worker of its first. */
+		c->streams[i] = media_pool_stream_new(c->b2bua->pool, leg_range(c, &c->legs[LEG_A]),
+						      leg_range(c, &c->legs[LEG_B]), &c->media_worker);
 		if (!c->streams[i]) {
 			snprintf(why, whylen, "no relay ports left");
 			return 503;
@@ -343,9 +368,9 @@ static int offer_stream(struct call *c, unsigned i, int from, const struct pc_sd
 		/* Until the answer keys them, secure sides forward nothing:
 		 * early SRTP must not cross unauthenticated. */
 		if (a->secure)
-			media_stream_await_keys(c->streams[i], (enum media_side)from);
+			stream_await_keys(c, i, from);
 		if (b->cfg->media != MEDIA_MODE_RTP)
-			media_stream_await_keys(c->streams[i], (enum media_side)(1 - from));
+			stream_await_keys(c, i, 1 - from);
 	}
 	if ((rc = apply_remote(c, i, a, s, why, whylen)) != 0)
 		return rc;
@@ -479,13 +504,35 @@ static int answer_check(struct call *c, int from, const struct pc_sdp_desc *answ
 
 /* The answer's first format is the codec in use; the writer keeps payload
  * types as they are, so it is the same number on both legs. */
-static void set_codec(struct media_stream *ms, const struct pc_sdp_stream *as)
+static void set_codec(struct call *c, unsigned i, const struct pc_sdp_stream *as)
 {
 	if (!as->has_format)
 		return;
 	enum media_codec codec = media_codec_from_name(as->format_name);
-	for (int side = MEDIA_SIDE_A; side <= MEDIA_SIDE_B; side++)
-		media_stream_set_codec(ms, (enum media_side)side, as->format_pt, as->format_rate, codec);
+	for (int side = MEDIA_SIDE_A; side <= MEDIA_SIDE_B; side++) {
+		struct media_stream_cmd m = { .op = MEDIA_OP_SET_CODEC, .s = c->streams[i],
+					      .side = (enum media_side)side };
+		m.u.codec.payload_type = as->format_pt;
+		m.u.codec.clock_rate = as->format_rate;
+		m.u.codec.codec = codec;
+		(void)media_pool_stream_cmd(c->b2bua->pool, &m);
+	}
+}
+
+/* Keys of one side of stream i (NULL: plain), applied where the stream
+ * lives; the command holding them is wiped by the pool. 0 or -1. */
+static int stream_set_crypto(struct call *c, unsigned i, int side, const struct pc_srtp_params *recv,
+			     const struct pc_srtp_params *send)
+{
+	struct media_stream_cmd m = { .op = MEDIA_OP_SET_CRYPTO, .s = c->streams[i],
+				      .side = (enum media_side)side };
+	m.u.crypto.have_recv = recv != NULL;
+	m.u.crypto.have_send = send != NULL;
+	if (recv)
+		m.u.crypto.recv = *recv;
+	if (send)
+		m.u.crypto.send = *send;
+	return media_pool_stream_cmd(c->b2bua->pool, &m);
 }
 
 /* The second pass, stream i: the answerer's address and keys applied to the
@@ -504,7 +551,7 @@ static int answer_stream(struct call *c, unsigned i, int from, const struct pc_s
 	if (!c->streams[i] || c->offer_proto[i] == PC_SDP_PROTO_OTHER)
 		return 0;
 	if (as->port == 0) { /* the answerer rejected the stream */
-		media_stream_free(c->streams[i]);
+		media_pool_stream_free(c->b2bua->pool, c->streams[i]);
 		c->streams[i] = NULL;
 		return 0;
 	}
@@ -513,17 +560,15 @@ static int answer_stream(struct call *c, unsigned i, int from, const struct pc_s
 	/* Again for the answerer: a forked call may have reached another contact
 	 * than the one the offer was planned for. */
 	set_source(c, i, b);
-	if (media_stream_set_crypto(c->streams[i], (enum media_side)from,
-				    keyed == 1 ? &b->keys[i].recv_key.params : NULL,
-				    keyed == 1 ? &b->keys[i].send_key.params : NULL) < 0 ||
-	    media_stream_set_crypto(c->streams[i], (enum media_side)(1 - from),
-				    a->secure ? &a->keys[i].recv_key.params : NULL,
-				    a->secure ? &a->keys[i].send_key.params : NULL) < 0) {
+	if (stream_set_crypto(c, i, from, keyed == 1 ? &b->keys[i].recv_key.params : NULL,
+			      keyed == 1 ? &b->keys[i].send_key.params : NULL) < 0 ||
+	    stream_set_crypto(c, i, 1 - from, a->secure ? &a->keys[i].recv_key.params : NULL,
+			      a->secure ? &a->keys[i].send_key.params : NULL) < 0) {
 		snprintf(why, whylen, "cannot key the media relay");
 		return 500;
 	}
-	media_stream_answered(c->streams[i]);
-	set_codec(c->streams[i], as);
+	stream_answered(c, i);
+	set_codec(c, i, as);
 	sp->port = media_stream_port(c->streams[i], (enum media_side)(1 - from));
 	sp->rtcp_port = sp->port + 1;
 	if (a->secure) {
@@ -575,7 +620,7 @@ void plan_answered(struct call *c)
 {
 	for (unsigned i = 0; i < c->n_streams; i++)
 		if (c->streams[i])
-			media_stream_answered(c->streams[i]);
+			stream_answered(c, i);
 }
 
 void plan_log_quality(const struct call *c)
@@ -602,7 +647,7 @@ void plan_release(struct call *c)
 {
 	for (unsigned i = 0; i < PC_SDP_MAX_STREAMS; i++) {
 		if (c->streams[i])
-			media_stream_free(c->streams[i]);
+			media_pool_stream_free(c->b2bua->pool, c->streams[i]);
 		c->streams[i] = NULL;
 	}
 	for (int l = 0; l < 2; l++)

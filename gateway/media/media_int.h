@@ -85,6 +85,7 @@ struct msock {
 	struct side *side;
 	int kind; /* which port this socket is: K_RTP or K_RTCP */
 	int fd;
+	bool in_epoll; /* added to its engine's epoll set (stream_attach) */
 	/* Edge-triggered: a socket left with data after its share of reads
 	 * waits on the engine's backlog list, since no new edge will come. */
 	bool backlogged;
@@ -95,7 +96,9 @@ struct side {
 	struct media_stream *s;
 	enum media_side id;
 	int range;
+	sa_family_t family; /* the range's address family, copied when taken */
 	unsigned pair;
+	unsigned port;      /* the pair's RTP port, kept for readers on any thread */
 	bool have_pair;
 	struct msock sock[2];
 	bool have_remote;
@@ -136,7 +139,10 @@ struct side {
 };
 
 struct media_stream {
-	struct media_engine *e;
+	struct media_engine *e;     /* the engine that relays it (stream_attach) */
+	struct media_engine *ports; /* the engine whose ranges its pairs are from */
+	bool attached;              /* in e's epoll set and stream list */
+	int worker;                 /* pool.c: its worker, -1 = the signalling loop */
 	struct media_stream *prev, *next;
 	struct side side[2];
 };
@@ -205,6 +211,23 @@ static inline void sa_set_port(struct sockaddr_storage *sa, unsigned port)
 #define ST_ADD(field, n) \
 	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
 #define ST_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
+
+/* stream.c: a stream made in two halves (issue 12). The ports half runs
+ * on the signalling thread, which owns the ranges: stream_ports_take takes
+ * and binds both pairs (NULL: exhausted or a socket error, logged),
+ * stream_ports_release closes the sockets, returns the pairs (quarantined
+ * when `used`) and wipes and frees the stream. The engine half runs on the
+ * thread of the engine that relays it: stream_attach adds the sockets to
+ * its epoll set, opens the re-key timers on its loop and links the stream
+ * (0, or -1 with nothing attached); stream_detach undoes all of it, after
+ * which no packet of the stream is read and its fds may be closed. A
+ * second attach is refused and a detach of a detached stream does nothing.
+ * An engine that relays streams of another engine's ranges must have let
+ * go of them all before media_engine_free. */
+struct media_stream *stream_ports_take(struct media_engine *e, int range_a, int range_b);
+void stream_ports_release(struct media_stream *s, bool used);
+int stream_attach(struct media_engine *e, struct media_stream *s);
+void stream_detach(struct media_engine *e, struct media_stream *s);
 
 /* engine.c: a socket leaves the list of those with data left over. */
 void backlog_remove(struct media_engine *e, struct msock *ms);

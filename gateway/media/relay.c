@@ -286,7 +286,7 @@ static void relay_one(struct media_engine *e, struct side *x, int sock_kind, uns
 	/* Version 2 and a full fixed header, or it is not RTP/RTCP (a STUN
 	 * probe, junk, or a datagram larger than any we accept). */
 	if ((m->msg_hdr.msg_flags & MSG_TRUNC) || len < 8 || (pkt[0] >> 6) != 2 ||
-	    from->ss_family != e->ranges[x->range].addr.ss_family) {
+	    from->ss_family != x->family) {
 		counter_inc(CNT_MEDIA_MALFORMED);
 		return;
 	}

@@ -1,7 +1,10 @@
 /* The relay's streams: a stream is two sides, each with an RTP and an RTCP
  * socket on a port pair from its range (ports.c) in the engine's epoll set.
- * Here a stream is made and freed (its pairs quarantined, its state wiped),
- * and each side is told where its peer receives (the SDP address, which a
+ * Here a stream is made and freed in two halves: its ports are taken and
+ * released (quarantined, its state wiped) on the signalling thread, and it
+ * is attached to and detached from an engine (epoll set, re-key timers,
+ * stream list) on the engine's thread, so a media worker can relay it
+ * while the SDP names its ports at once (issue 12). Each side is told where its peer receives (the SDP address, which a
  * changed address unlatches), which sources count as its peer (the per-leg
  * rule), and when the answer opens its latch window. The packets themselves
  * are relay.c's; the keys rekey.c's. */
@@ -17,11 +20,14 @@
 #include "core/log.h"
 #include "core/peer.h"
 
-static void side_close(struct media_engine *e, struct side *x, bool used)
+/* --- on the signalling thread: the ports ------------------------------- */
+
+/* Returns a side's pair to its range and closes its sockets. The engine's
+ * thread must have detached the side first (stream_detach): the sockets
+ * are out of its epoll set and backlog before they are closed here. */
+static void side_release(struct media_engine *e, struct side *x, bool used)
 {
 	for (int k = 0; k < 2; k++) {
-		backlog_remove(e, &x->sock[k]);
-		/* Closing the only descriptor also leaves the epoll set. */
 		if (x->sock[k].fd >= 0)
 			close(x->sock[k].fd);
 		x->sock[k].fd = -1;
@@ -29,13 +35,11 @@ static void side_close(struct media_engine *e, struct side *x, bool used)
 	if (x->have_pair)
 		range_release(&e->ranges[x->range], x->pair, used);
 	x->have_pair = false;
-	side_keys_close(x);
 }
 
-static int side_open(struct media_engine *e, struct media_stream *s, enum media_side id, int range)
+static int side_take(struct media_engine *e, struct side *x)
 {
-	struct side *x = &s->side[id];
-	struct port_range *r = &e->ranges[range];
+	struct port_range *r = &e->ranges[x->range];
 	int fds[2];
 	int rc = range_take(r, fds, &x->pair);
 	if (rc == -1) {
@@ -51,19 +55,17 @@ static int side_open(struct media_engine *e, struct media_stream *s, enum media_
 		return -1;
 	r->exhausted_logged = false;
 	x->have_pair = true;
-	for (int k = 0; k < 2; k++) {
+	x->family = r->addr.ss_family;
+	x->port = range_port(r, x->pair);
+	for (int k = 0; k < 2; k++)
 		x->sock[k].fd = fds[k];
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = &x->sock[k] };
-		if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fds[k], &ev) < 0) {
-			log_warnx("media: cannot add a relay socket to the epoll set: %s",
-				  strerror(errno));
-			return -1;
-		}
-	}
-	return side_keys_open(e, x);
+	return 0;
 }
 
-struct media_stream *media_stream_new(struct media_engine *e, int range_a, int range_b)
+/* A stream with both pairs taken and bound, not yet relaying: the SDP can
+ * name its ports at once, whichever thread will relay it. NULL when a
+ * range is exhausted or a socket fails (logged; nothing kept). */
+struct media_stream *stream_ports_take(struct media_engine *e, int range_a, int range_b)
 {
 	if (e == NULL || range_a < 0 || range_a >= e->nranges || range_b < 0 ||
 	    range_b >= e->nranges) {
@@ -76,6 +78,8 @@ struct media_stream *media_stream_new(struct media_engine *e, int range_a, int r
 		return NULL;
 	}
 	s->e = e;
+	s->ports = e;
+	s->worker = -1;
 	const int ranges[2] = { range_a, range_b };
 	for (int i = 0; i < 2; i++) {
 		struct side *x = &s->side[i];
@@ -90,19 +94,105 @@ struct media_stream *media_stream_new(struct media_engine *e, int range_a, int r
 		}
 	}
 	for (int i = 0; i < 2; i++) {
-		if (side_open(e, s, (enum media_side)i, ranges[i]) < 0) {
+		if (side_take(e, &s->side[i]) < 0) {
 			/* Never carried traffic: the pairs go straight back. */
-			side_close(e, &s->side[0], false);
-			side_close(e, &s->side[1], false);
-			free(s);
+			stream_ports_release(s, false);
 			return NULL;
 		}
 	}
+	return s;
+}
+
+void stream_ports_release(struct media_stream *s, bool used)
+{
+	side_release(s->ports, &s->side[0], used);
+	side_release(s->ports, &s->side[1], used);
+	/* The struct held latched addresses and key copies: leave nothing. */
+	explicit_bzero(s, sizeof(*s));
+	free(s);
+}
+
+/* --- on the engine's thread: relaying ------------------------------------ */
+
+static void side_detach(struct media_engine *e, struct side *x)
+{
+	for (int k = 0; k < 2; k++) {
+		backlog_remove(e, &x->sock[k]);
+		/* Explicitly: the descriptor may be closed later, on another
+		 * thread, and must not wake this engine meanwhile. */
+		if (x->sock[k].fd >= 0 && x->sock[k].in_epoll)
+			(void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, x->sock[k].fd, NULL);
+		x->sock[k].in_epoll = false;
+	}
+	side_keys_close(x);
+}
+
+static int side_attach(struct media_engine *e, struct side *x)
+{
+	for (int k = 0; k < 2; k++) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = &x->sock[k] };
+		if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, x->sock[k].fd, &ev) < 0) {
+			log_warnx("media: cannot add a relay socket to the epoll set: %s",
+				  strerror(errno));
+			return -1;
+		}
+		x->sock[k].in_epoll = true;
+	}
+	return side_keys_open(e, x);
+}
+
+int stream_attach(struct media_engine *e, struct media_stream *s)
+{
+	if (s->attached) {
+		log_warnx("media: a stream attached twice; refused");
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (side_attach(e, &s->side[i]) < 0) {
+			side_detach(e, &s->side[0]);
+			side_detach(e, &s->side[1]);
+			return -1;
+		}
+	}
+	s->e = e;
 	s->next = e->streams;
+	s->prev = NULL;
 	if (e->streams)
 		e->streams->prev = s;
 	e->streams = s;
 	e->nstreams++;
+	s->attached = true;
+	return 0;
+}
+
+void stream_detach(struct media_engine *e, struct media_stream *s)
+{
+	if (!s->attached)
+		return;
+	s->attached = false;
+	side_detach(e, &s->side[0]);
+	side_detach(e, &s->side[1]);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		e->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+	e->nstreams--;
+}
+
+/* --- both at once: the engine on the signalling thread's loop ------------ */
+
+struct media_stream *media_stream_new(struct media_engine *e, int range_a, int range_b)
+{
+	struct media_stream *s = stream_ports_take(e, range_a, range_b);
+	if (s == NULL)
+		return NULL;
+	if (stream_attach(e, s) < 0) {
+		stream_ports_release(s, false);
+		return NULL;
+	}
 	return s;
 }
 
@@ -110,27 +200,15 @@ void media_stream_free(struct media_stream *s)
 {
 	if (s == NULL)
 		return;
-	struct media_engine *e = s->e;
-	side_close(e, &s->side[0], true);
-	side_close(e, &s->side[1], true);
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		e->streams = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	e->nstreams--;
-	/* The struct held latched addresses and key copies: leave nothing. */
-	explicit_bzero(s, sizeof(*s));
-	free(s);
+	stream_detach(s->e, s);
+	stream_ports_release(s, true);
 }
 
 unsigned media_stream_port(const struct media_stream *s, enum media_side side)
 {
 	if (s == NULL || (unsigned)side > MEDIA_SIDE_B)
 		return 0;
-	const struct side *x = &s->side[side];
-	return range_port(&s->e->ranges[x->range], x->pair);
+	return s->side[side].port;
 }
 
 int media_stream_set_remote(struct media_stream *s, enum media_side side,
@@ -148,7 +226,7 @@ int media_stream_set_remote(struct media_stream *s, enum media_side side,
 		x->rtcp_mux = rtcp_mux;
 		return 0;
 	}
-	if (rtp_addr->ss_family != s->e->ranges[x->range].addr.ss_family) {
+	if (rtp_addr->ss_family != x->family) {
 		log_warnx("media: remote address family differs from the relay address");
 		return -1;
 	}

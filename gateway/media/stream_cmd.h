@@ -5,9 +5,10 @@
  * directly with media.workers = 1. Everything is copied in (addresses, SRTP
  * keys), so the sender keeps nothing borrowed; a command holding keys is
  * wiped by the queue after use and media_stream_cmd_wipe wipes the
- * sender's copy. Creating and freeing a stream are not here: ports are
- * taken and released on the signalling thread (docs/architecture.md,
- * "Media workers"). */
+ * sender's copy. A stream's ports are taken and released on the
+ * signalling thread, which owns the ranges (media_stream_ports_new/_free);
+ * in between, ATTACH and DETACH hand it to a worker's engine and take it
+ * back (docs/architecture.md, "Media workers"). */
 #ifndef PC_MEDIA_STREAM_CMD_H
 #define PC_MEDIA_STREAM_CMD_H
 
@@ -24,6 +25,8 @@ enum media_stream_op {
 	MEDIA_OP_SET_CRYPTO,
 	MEDIA_OP_AWAIT_KEYS,
 	MEDIA_OP_SET_CODEC,
+	MEDIA_OP_ATTACH, /* the engine u.engine relays s from now on */
+	MEDIA_OP_DETACH, /* s's engine lets go of it: no more reads, no timers */
 };
 
 struct media_stream_cmd {
@@ -32,7 +35,7 @@ struct media_stream_cmd {
 	enum media_side side;
 	union {
 		struct {
-			struct sockaddr_storage rtp_addr;
+			struct sockaddr_storage rtp_addr; /* family 0: none */
 			unsigned rtcp_port;
 			bool rtcp_mux;
 		} remote;
@@ -49,12 +52,21 @@ struct media_stream_cmd {
 			unsigned payload_type, clock_rate;
 			enum media_codec codec;
 		} codec;
+		struct media_engine *engine;
 	} u;
 };
 
 /* Applies c on the thread that owns c->s's engine. What the direct call
  * returns (0 or -1; 0 for the operations that return nothing). */
 int media_stream_cmd_apply(const struct media_stream_cmd *c);
+/* On the signalling thread: a stream with both pairs taken from `ports`'s
+ * ranges and bound (media_stream_port answers at once), attached to no
+ * engine: nothing reads its sockets until an ATTACH is applied. NULL when
+ * a range is exhausted (logged, counted). */
+struct media_stream *media_stream_ports_new(struct media_engine *ports, int range_a, int range_b);
+/* On the signalling thread, once a DETACH of s was applied (or s was never
+ * attached): closes its sockets, quarantines its pairs, wipes and frees it. */
+void media_stream_ports_free(struct media_stream *s);
 /* Zeroes c (it may hold keys). */
 void media_stream_cmd_wipe(struct media_stream_cmd *c);
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "media/pool.h"
 #include "call_harness.h"
 
 #include <arpa/inet.h>
@@ -188,6 +189,7 @@ static const char config_registrar[] = CONFIG_BASE
 struct gateway_config cfg;
 static struct event_base *base;
 struct media_engine *media;
+static struct media_pool *pool;
 struct txn_layer *layer;
 struct b2bua *gw;
 struct call_handler handler;
@@ -300,9 +302,10 @@ static int setup_with(const char *config)
 				.retry_after = net_retry_after, .peer_address = net_peer_address,
 				.timer_start = fake_timer_start, .timer_stop = fake_timer_stop };
 	base = event_base_new();
-	media = media_engine_new(base);
+	pool = media_pool_new(base, 1);
+	media = media_pool_engine(pool);
 	assert_non_null(media);
-	gw = b2bua_new(base, &cfg, &net, media);
+	gw = b2bua_new(base, &cfg, &net, pool);
 	assert_non_null(gw);
 	b2bua_call_handler(gw, &handler);
 	return 0;
@@ -317,7 +320,8 @@ int teardown(void **state)
 	txn_layer_free(layer);
 	b2bua_free(gw);
 	assert_int_equal(media_engine_stream_count(media), 0);
-	media_engine_free(media);
+	media_pool_free(pool);
+	media = NULL;
 	event_base_free(base);
 	for (unsigned i = 0; i < ntimers; i++)
 		assert_true(timers[i].released); /* every handle released, fired or not */

@@ -5,7 +5,12 @@
  * joins the thread; counters bumped on the workers are all counted; a relay
  * engine made and freed on a worker, its stream set by stream commands
  * (stream_cmd.c), relays both ways while the main thread reads the
- * stream's figures. Run
+ * stream's figures; streams whose ports the main thread took are attached
+ * to the engines of two workers, relay there, and once detached relay
+ * nothing more and give their ports back; the pool (pool.c) keeps a
+ * call's streams on the worker its first stream went to, spreads calls
+ * over the workers, and with one worker applies everything at once on the
+ * signalling loop. Run
  * under ASan (tests/run) it also shows a stop leaves nothing behind. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,8 +28,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "core/counters.h"
 #include "media/media.h"
+#include "media/pool.h"
 #include "media/stream_cmd.h"
 #include "media/worker.h"
 
@@ -139,7 +147,7 @@ static void test_bad_args(void **state)
  * thread only sends packets and reads the stream's published figures
  * (media_stream_stats) while the worker relays. Under TSan (see the
  * report of issue 12) this shows the figures need no lock. */
-enum relay_op { RELAY_SETUP, RELAY_STREAM, RELAY_TEARDOWN };
+enum relay_op { RELAY_SETUP, RELAY_BARE, RELAY_STREAM, RELAY_TEARDOWN };
 
 struct relay_cmd {
 	enum relay_op op;
@@ -152,6 +160,8 @@ struct relay_state {
 	_Atomic(struct media_stream *) published;
 	atomic_uint relay_a, relay_b;
 	atomic_uint failed; /* stream commands that returned -1 */
+	atomic_uint detached;
+	_Atomic(struct media_engine *) bare; /* RELAY_BARE: an engine without ranges */
 };
 
 static void relay_cmd(struct media_worker *w, void *msg, void *arg)
@@ -161,6 +171,13 @@ static void relay_cmd(struct media_worker *w, void *msg, void *arg)
 	if (c->op == RELAY_STREAM) {
 		if (media_stream_cmd_apply(&c->sc) < 0)
 			atomic_fetch_add(&r->failed, 1);
+		if (c->sc.op == MEDIA_OP_DETACH)
+			atomic_fetch_add(&r->detached, 1);
+		return;
+	}
+	if (c->op == RELAY_BARE) {
+		r->e = media_engine_new(media_worker_base(w));
+		atomic_store(&r->bare, r->e);
 		return;
 	}
 	if (c->op == RELAY_TEARDOWN) {
@@ -259,6 +276,199 @@ static void test_engine_on_worker(void **state)
 	close(fb);
 }
 
+/* --- ports on the main thread, relaying on workers ------------------------ */
+
+static void send_stream_cmd(struct media_worker *w, const struct media_stream_cmd *sc)
+{
+	struct relay_cmd c = { .op = RELAY_STREAM, .sc = *sc };
+	assert_int_equal(media_worker_send(w, &c), 0);
+}
+
+static struct media_engine *bare_engine(struct media_worker *w, struct relay_state *r)
+{
+	assert_int_equal(media_worker_send(w, &(struct relay_cmd){ .op = RELAY_BARE }), 0);
+	struct media_engine *e;
+	for (int i = 0; (e = atomic_load(&r->bare)) == NULL && i < 2000; i++)
+		usleep(1000);
+	assert_non_null(e);
+	return e;
+}
+
+static void test_ports_on_main_relay_on_workers(void **state)
+{
+	(void)state;
+	/* The main thread's engine only owns the ranges here: 5 pairs each. */
+	struct event_base *base = event_base_new();
+	struct media_engine *ports = media_engine_new(base);
+	assert_non_null(ports);
+	int ra = media_engine_add_range(ports, "127.0.0.1", 44000, 44009, 0);
+	int rb = media_engine_add_range(ports, "127.0.0.1", 45000, 45009, 0);
+	assert_true(ra >= 0 && rb >= 0);
+
+	struct relay_state r[2] = { 0 };
+	struct media_worker *w[2];
+	struct media_engine *we[2];
+	struct media_stream *s[2];
+	int fa[2], fb[2];
+	for (int i = 0; i < 2; i++) {
+		w[i] = media_worker_start((unsigned)i, sizeof(struct relay_cmd), 16, relay_cmd, &r[i]);
+		assert_non_null(w[i]);
+		we[i] = bare_engine(w[i], &r[i]);
+		/* The ports are known at once, before any worker has the stream. */
+		s[i] = media_stream_ports_new(ports, ra, rb);
+		assert_non_null(s[i]);
+		assert_true(media_stream_port(s[i], MEDIA_SIDE_A) >= 44000);
+		assert_true(media_stream_port(s[i], MEDIA_SIDE_B) >= 45000);
+		unsigned pa, pb;
+		fa[i] = loopback_udp(&pa);
+		fb[i] = loopback_udp(&pb);
+		struct media_stream_cmd sc = { .op = MEDIA_OP_ATTACH, .s = s[i], .u.engine = we[i] };
+		send_stream_cmd(w[i], &sc);
+		send_stream_cmd(w[i], &sc); /* attached twice: refused, nothing broken */
+		sc = (struct media_stream_cmd){ .op = MEDIA_OP_SET_REMOTE, .s = s[i], .side = MEDIA_SIDE_A };
+		sc.u.remote.rtp_addr = loopback4(pa);
+		send_stream_cmd(w[i], &sc);
+		sc.side = MEDIA_SIDE_B;
+		sc.u.remote.rtp_addr = loopback4(pb);
+		send_stream_cmd(w[i], &sc);
+		send_stream_cmd(w[i], &(struct media_stream_cmd){ .op = MEDIA_OP_ANSWERED, .s = s[i] });
+	}
+	assert_int_equal(media_engine_free_pairs(ports, ra), 3);
+	for (uint16_t seq = 1; seq <= 20; seq++) {
+		for (int i = 0; i < 2; i++) {
+			rtp_send(fa[i], media_stream_port(s[i], MEDIA_SIDE_A), seq);
+			assert_true(rtp_recv(fb[i]));
+			rtp_send(fb[i], media_stream_port(s[i], MEDIA_SIDE_B), seq);
+			assert_true(rtp_recv(fa[i]));
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(atomic_load(&r[i].failed), 1);
+		send_stream_cmd(w[i], &(struct media_stream_cmd){ .op = MEDIA_OP_DETACH, .s = s[i] });
+		send_stream_cmd(w[i], &(struct media_stream_cmd){ .op = MEDIA_OP_DETACH, .s = s[i] });
+		for (int k = 0; atomic_load(&r[i].detached) < 2 && k < 2000; k++)
+			usleep(1000);
+		assert_int_equal(atomic_load(&r[i].detached), 2);
+		/* Detached: the sockets are still open (the main thread closes
+		 * them), but nothing reads them any more, so nothing crosses. */
+		rtp_send(fa[i], media_stream_port(s[i], MEDIA_SIDE_A), 99);
+		struct pollfd p = { .fd = fb[i], .events = POLLIN };
+		assert_int_equal(poll(&p, 1, 100), 0);
+		media_stream_ports_free(s[i]);
+		assert_int_equal(media_worker_send(w[i], &(struct relay_cmd){ .op = RELAY_TEARDOWN }), 0);
+		media_worker_stop(w[i]);
+		close(fa[i]);
+		close(fb[i]);
+	}
+	assert_int_equal(media_engine_free_pairs(ports, ra), 5);
+	assert_int_equal(media_engine_free_pairs(ports, rb), 5);
+	media_engine_free(ports);
+	event_base_free(base);
+}
+
+/* --- the pool ------------------------------------------------------------ */
+
+static void pool_remote(struct media_pool *p, struct media_stream *s, enum media_side side,
+			unsigned port)
+{
+	struct media_stream_cmd c = { .op = MEDIA_OP_SET_REMOTE, .s = s, .side = side };
+	c.u.remote.rtp_addr = loopback4(port);
+	assert_int_equal(media_pool_stream_cmd(p, &c), 0);
+}
+
+static void test_pool_two_workers(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct media_pool *p = media_pool_new(base, 2);
+	assert_non_null(p);
+	struct media_engine *e = media_pool_engine(p);
+	int ra = media_engine_add_range(e, "127.0.0.1", 46000, 46009, 0);
+	int rb = media_engine_add_range(e, "127.0.0.1", 47000, 47009, 0);
+	assert_int_equal(media_pool_start(p), 0);
+	assert_int_equal(media_pool_workers(p), 2);
+
+	/* Two calls: the first's two streams on one worker, the second's on
+	 * the other (fewest streams). */
+	int call1 = -1, call2 = -1;
+	struct media_stream *s[3];
+	s[0] = media_pool_stream_new(p, ra, rb, &call1);
+	s[1] = media_pool_stream_new(p, ra, rb, &call1);
+	s[2] = media_pool_stream_new(p, ra, rb, &call2);
+	for (int i = 0; i < 3; i++)
+		assert_non_null(s[i]);
+	assert_int_equal(call1, 0);
+	assert_int_equal(call2, 1);
+	assert_int_equal(media_pool_stream_worker(s[0]), 0);
+	assert_int_equal(media_pool_stream_worker(s[1]), 0);
+	assert_int_equal(media_pool_stream_worker(s[2]), 1);
+	assert_int_equal(media_pool_stream_count(p), 3);
+	int fa[3], fb[3];
+	for (int i = 0; i < 3; i++) {
+		unsigned pa, pb;
+		fa[i] = loopback_udp(&pa);
+		fb[i] = loopback_udp(&pb);
+		pool_remote(p, s[i], MEDIA_SIDE_A, pa);
+		pool_remote(p, s[i], MEDIA_SIDE_B, pb);
+		struct media_stream_cmd c = { .op = MEDIA_OP_ANSWERED, .s = s[i] };
+		assert_int_equal(media_pool_stream_cmd(p, &c), 0);
+	}
+	for (uint16_t seq = 1; seq <= 10; seq++) {
+		for (int i = 0; i < 3; i++) {
+			rtp_send(fa[i], media_stream_port(s[i], MEDIA_SIDE_A), seq);
+			assert_true(rtp_recv(fb[i]));
+			rtp_send(fb[i], media_stream_port(s[i], MEDIA_SIDE_B), seq);
+			assert_true(rtp_recv(fa[i]));
+		}
+	}
+	struct media_side_stats st;
+	media_stream_stats(s[2], MEDIA_SIDE_A, &st);
+	assert_int_equal(st.rtp_in, 10);
+	for (int i = 0; i < 3; i++)
+		media_pool_stream_free(p, s[i]);
+	/* The ports come back once the workers said they let go, read on
+	 * the signalling loop. */
+	for (int k = 0; media_pool_stream_count(p) > 0 && k < 2000; k++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+	assert_int_equal(media_pool_stream_count(p), 0);
+	assert_int_equal(media_engine_free_pairs(e, ra), 5);
+	assert_int_equal(media_engine_free_pairs(e, rb), 5);
+	for (int i = 0; i < 3; i++) {
+		close(fa[i]);
+		close(fb[i]);
+	}
+	media_pool_free(p);
+	event_base_free(base);
+}
+
+static void test_pool_one_worker_is_direct(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct media_pool *p = media_pool_new(base, 1);
+	assert_non_null(p);
+	int ra = media_engine_add_range(media_pool_engine(p), "127.0.0.1", 46000, 46009, 0);
+	assert_int_equal(media_pool_start(p), 0);
+	int w = 5; /* a hint past the pool: there is only worker 0 */
+	struct media_stream *s = media_pool_stream_new(p, ra, ra, &w);
+	assert_non_null(s);
+	assert_int_equal(w, 0);
+	assert_int_equal(media_engine_stream_count(media_pool_engine(p)), 1);
+	/* Applied at once, so the direct call's answer comes back. */
+	struct media_stream_cmd c = { .op = MEDIA_OP_SET_CODEC, .s = s, .side = 7 };
+	assert_int_equal(media_pool_stream_cmd(p, &c), -1);
+	c = (struct media_stream_cmd){ .op = MEDIA_OP_SET_CODEC, .s = s, .side = MEDIA_SIDE_A };
+	c.u.codec.clock_rate = 8000;
+	assert_int_equal(media_pool_stream_cmd(p, &c), 0);
+	media_pool_stream_free(p, s);
+	assert_int_equal(media_pool_stream_count(p), 0);
+	assert_int_equal(media_engine_free_pairs(media_pool_engine(p), ra), 5);
+	media_pool_free(p);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +476,9 @@ int main(void)
 		cmocka_unit_test(test_full_queue_refuses),
 		cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_engine_on_worker),
+		cmocka_unit_test(test_ports_on_main_relay_on_workers),
+		cmocka_unit_test(test_pool_two_workers),
+		cmocka_unit_test(test_pool_one_worker_is_direct),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,46 @@
+/* The media workers as one pool (issue 12, not used by the gateway yet):
+ * the signalling thread's engine owns the port ranges and the settings;
+ * with one worker it also relays every stream on the signalling loop,
+ * synchronously, exactly as before; with N > 1, N worker threads each run
+ * an engine of their own, a new stream's ports are taken on the signalling
+ * thread and the stream is attached to one worker (the one a call's first
+ * stream went to, passed back as a hint, or the one with the fewest
+ * streams), its setters travel there as commands, and a freed stream is
+ * detached there and its ports released here when the worker says so. */
+#ifndef PC_MEDIA_POOL_H
+#define PC_MEDIA_POOL_H
+
+#include "media.h"
+#include "stream_cmd.h"
+
+struct event_base;
+struct media_pool;
+
+/* A pool whose signalling-thread engine runs on `base`; nworkers >= 1. The
+ * workers start with media_pool_start, after the ranges and settings were
+ * given to media_pool_engine. NULL on failure (logged). */
+struct media_pool *media_pool_new(struct event_base *base, unsigned nworkers);
+struct media_engine *media_pool_engine(struct media_pool *p);
+unsigned media_pool_workers(const struct media_pool *p);
+/* 0, or -1 (logged; the pool is left with no worker started). */
+int media_pool_start(struct media_pool *p);
+/* Every stream must have been freed (media_pool_stream_free). Waits for
+ * the workers to let go of them, stops the workers, frees the engine. */
+void media_pool_free(struct media_pool *p);
+
+/* A stream on worker *worker when 0 <= *worker < N, else on the one with
+ * the fewest streams; *worker is set to the worker chosen (always 0 with
+ * one worker). Its ports are known at once. NULL as media_stream_new. */
+struct media_stream *media_pool_stream_new(struct media_pool *p, int range_a, int range_b,
+					   int *worker);
+/* Applies c to its stream where the stream lives: at once with one
+ * worker (the direct call's result), else sent to its worker (0 once
+ * queued; the worker logs what fails there). c is wiped. */
+int media_pool_stream_cmd(struct media_pool *p, struct media_stream_cmd *c);
+void media_pool_stream_free(struct media_pool *p, struct media_stream *s);
+/* The worker a stream is on; 0 on the signalling loop (one worker). */
+unsigned media_pool_stream_worker(const struct media_stream *s);
+/* Streams the workers still hold or are letting go of (tests, gauges). */
+unsigned media_pool_stream_count(const struct media_pool *p);
+
+#endif

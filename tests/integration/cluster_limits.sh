@@ -12,6 +12,8 @@
 #      gets 503 (calls_refused_concurrency_limit on B), and once it ended a
 #      call via B goes through again (the slot was given back cluster-wide).
 #  (c) hostile notices on the channel are refused and counted, ban nothing.
+#  (d) with Redis stopped, a flood of B from 127.0.0.4 is still banned at B
+#      (local limits), the loss is logged once and the unsent ban counted.
 . "$TESTS/integration/lib.sh"
 . "$TESTS/integration/cluster_lib.inc"
 command -v redis-server >/dev/null || fail "redis-server is not installed (quickstart.sh installs it)"
@@ -84,5 +86,17 @@ for _ in $(seq 50); do [ "$(node_counter B cluster_values_refused)" -ge $((befor
 rcli HSET portcullis:calls:u:eve X -5 >/dev/null
 rcli PUBLISH portcullis:guard $'X\tcalls\tu\teve' >/dev/null
 node_log B 'call counts of "eve" in Redis refused'
+
+# (d) Redis gone: local limits only.
+stop_redis
+node_log B "cluster: redis .* unreachable"
+failed=$(node_counter B cluster_commands_failed)
+python3 "$TESTS/integration/flood.py" --gw 127.0.0.1:6062 --src 127.0.0.4 --port 15098 --count 120 \
+	--rate 100 --listen 1 --to-tag nodialog >"$WORK/flood_d.out" 2>&1 || {
+	cat "$WORK/flood_d.out" >&2; fail "the second flooder failed"; }
+[ "$(grep -c 'refused: 403 Forbidden (source banned after' "$WORK/B.log")" -ge 1 ] ||
+	fail "node B did not ban the flood locally with Redis down"
+[ "$(node_counter B cluster_commands_failed)" -gt "$failed" ] || fail "the unsent ban was not counted"
+[ "$(grep -c 'unreachable' "$WORK/B.log")" -eq 1 ] || fail "the loss of Redis was not logged exactly once"
 stop_node B
 stop_node A

@@ -1,16 +1,17 @@
 #!/bin/bash
 # Cluster mode shares the guard's bans and call limits through Redis
 # (nodes A and B, their own redis-server; abuse: 5 requests/s, burst 10,
-# ban after 5 overruns for 30 s; one live call per trunk):
+# ban after 5 overruns for 30 s; one live call per user; digest on the
+# outside legs):
 #  (a) 127.0.0.2 floods node A (120 INVITEs at 100/s, bounded) and is
 #      banned there; the ban reaches B (published with its length, bound:
 #      B applies it within 1 s of A's decision, checked here), and one
 #      request from 127.0.0.2 to B is then refused as banned
 #      (requests_refused_banned). Without the sharing B would admit it.
-#  (b) a call to carol placed at A's outside leg holds the "leg:outside"
-#      trunk's only slot; while it is up, a call placed at B's outside leg
-#      gets 503 (calls_refused_concurrency_limit on B), and once it ended a
-#      call via B goes through again (the slot was given back cluster-wide).
+#  (b) alice's call to carol placed at A holds her only slot; while it is
+#      up, her call placed at B gets 503 (calls_refused_concurrency_limit
+#      on B), and once it ended her call via B goes through again (the slot
+#      was given back cluster-wide).
 #  (c) hostile notices on the channel are refused and counted, ban nothing.
 #  (d) with Redis stopped, a flood of B from 127.0.0.4 is still banned at B
 #      (local limits), the loss is logged once and the unsent ban counted.
@@ -19,12 +20,18 @@
 command -v redis-server >/dev/null || fail "redis-server is not installed (quickstart.sh installs it)"
 
 ABUSE='abuse = { request_rate = 5; request_burst = 10; ban_after = 5; ban_window = 10; ban = 30;
-  trunk_max_calls = 1; };'
+  user_max_calls = 1; };'
+PASSWD="$(dirname "$PORTCULLIS_BIN")/portcullis-passwd"
+[ -x "$PASSWD" ] || fail "portcullis-passwd not built"
+printf 'secret123' | "$PASSWD" alice localhost >"$WORK/users" || fail "passwd: alice"
 start_redis
 node_config "$WORK/a.conf" A 5060 20000
 node_config "$WORK/b.conf" B 6060 22000
-echo "$ABUSE" >>"$WORK/a.conf"
-echo "$ABUSE" >>"$WORK/b.conf"
+for n in a b; do
+	sed -i 's/{ name = "outside"; rtp_address/{ name = "outside"; auth = "digest"; rtp_address/' "$WORK/$n.conf"
+	grep -q 'auth = "digest"' "$WORK/$n.conf" || fail "cannot require digest on the outside leg"
+	printf '%s\nauth = { users = "%s"; algorithms = [ "MD5" ]; };\n' "$ABUSE" "$WORK/users" >>"$WORK/$n.conf"
+done
 start_node A "$WORK/a.conf"
 start_node B "$WORK/b.conf"
 node_log A "cluster: redis 127.0.0.1:$REDIS_PORT connected as node \"A\""
@@ -48,33 +55,41 @@ python3 "$TESTS/integration/flood.py" --gw 127.0.0.1:6062 --src 127.0.0.2 --port
 # (b) the trunk's one live call, held at A.
 register_at 5060 120
 for _ in $(seq 50); do [ "$(node_counter B cluster_bindings_read)" -ge 1 ] && break; sleep 0.1; done
-sed 's/<pause milliseconds="200"\/>/<pause milliseconds="4000"\/>/' \
-	"$TESTS/integration/sipp/cluster_caller.xml" >"$WORK/hold.xml"
-grep -q 'milliseconds="4000"' "$WORK/hold.xml" || fail "cannot make the holding caller"
-timeout 30 sipp -sf "$TESTS/integration/sipp/cluster_phone.xml" -t u1 -i 127.0.0.1 -p 5090 -m 1 \
-	-nostdin >"$WORK/phone.out" 2>&1 &
-PHONE=$!
-PIDS="$PIDS $PHONE"
-wait_port udp 5090
-timeout 30 sipp -sf "$WORK/hold.xml" 127.0.0.1:5062 -s carol -t u1 -i 127.0.0.1 -p 15090 -m 1 \
-	-nostdin >"$WORK/hold.out" 2>&1 &
+fill_scenario policy_uac_call_auth.xml "$WORK/call_auth.xml" HEADERS ""
+AUTH="-au alice -ap secret123 -s carol -t u1 -i 127.0.0.1"
+start_phone() {
+	timeout 30 sipp -sf "$TESTS/integration/sipp/cluster_phone.xml" -t u1 -i 127.0.0.1 -p 5090 -m 1 \
+		-nostdin >"$WORK/phone.out" 2>&1 &
+	PHONE=$!
+	PIDS="$PIDS $PHONE"
+	wait_port udp 5090
+}
+start_phone
+# shellcheck disable=SC2086
+timeout 30 sipp -sf "$WORK/call_auth.xml" 127.0.0.1:5062 $AUTH -auth_uri carol@127.0.0.1:5062 \
+	-p 15090 -m 1 -d 4000 -nostdin >"$WORK/hold.out" 2>&1 &
 HOLD=$!
 PIDS="$PIDS $HOLD"
 node_log A "call [0-9]+ established"
 for _ in $(seq 20); do [ "$(node_counter B cluster_calls_read)" -ge 1 ] && break; sleep 0.05; done
-[ "$(rcli HGET portcullis:calls:t:leg:outside A)" = 1 ] || fail "node A's live call is not in Redis"
-fill_scenario policy_uac_refused.xml "$WORK/limited.xml" RURI "sip:carol@[remote_ip]:[remote_port]" \
-	TO "sip:carol@[remote_ip]:[remote_port]" HEADERS "" EXPECT 503 CHECK "Retry-After: [1-9]"
-run_sipp "$WORK/limited.xml" 127.0.0.1:6062 -s carol -t u1 -i 127.0.0.1 -p 15091 || {
+[ "$(rcli HGET portcullis:calls:u:alice A)" = 1 ] || fail "alice's live call at A is not in Redis"
+fill_scenario policy_uac_auth_refused.xml "$WORK/limited.xml" HEADERS "" EXPECT 503 CHECK "Retry-After: [1-9]"
+# shellcheck disable=SC2086
+run_sipp "$WORK/limited.xml" 127.0.0.1:6062 $AUTH -auth_uri carol@127.0.0.1:6062 -p 15091 || {
 	cat "$WORK/sipp.out" >&2; tail -20 "$WORK/B.log" >&2
-	fail "a second call of the trunk via node B was not refused 503"; }
+	fail "alice's second call via node B was not refused 503"; }
 [ "$(node_counter B calls_refused_concurrency_limit)" -ge 1 ] || fail "node B did not count the refusal"
+node_log B "INVITE from leg outside user alice refused: 503 .*concurrent call limit reached"
 reads=$(node_counter B cluster_calls_read)
-wait "$HOLD" || { cat "$WORK/hold.out" >&2; fail "the held call via A failed"; }
+wait "$HOLD" || { cat "$WORK/hold.out" >&2; fail "alice's held call via A failed"; }
 wait "$PHONE" || fail "carol's phone did not complete the held call"
-[ "$(rcli HEXISTS portcullis:calls:t:leg:outside A)" = 0 ] || fail "node A's count outlived its call"
+[ "$(rcli HEXISTS portcullis:calls:u:alice A)" = 0 ] || fail "node A's count outlived its call"
 for _ in $(seq 20); do [ "$(node_counter B cluster_calls_read)" -gt "$reads" ] && break; sleep 0.05; done
-call_carol_via 6062
+start_phone
+# shellcheck disable=SC2086
+run_sipp "$WORK/call_auth.xml" 127.0.0.1:6062 $AUTH -auth_uri carol@127.0.0.1:6062 -p 15092 -d 100 || {
+	cat "$WORK/sipp.out" >&2; tail -20 "$WORK/B.log" >&2; fail "alice could not call via B once her call at A ended"; }
+wait "$PHONE" || fail "carol's phone did not get alice's call via B"
 
 # (c) notices another program published: refused, counted, no ban.
 before=$(node_counter B cluster_values_refused)

@@ -12,9 +12,11 @@
 
 #include "build_config.h"
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/heap.h"
 #include "core/log.h"
 #include "b2bua/b2bua.h"
+#include "b2bua/guard.h"
 #include "cluster/cluster.h"
 #include "control/control.h"
 #include "control_commands.h"
@@ -205,6 +207,8 @@ static int raise_fd_limit(const struct gateway_config *cfg)
 static void shutdown_all(struct loop_ctx *lc)
 {
 	control_free(lc->control);
+	if (lc->cluster && lc->b2bua) /* calls ending below must not reach it */
+		guard_set_share(b2bua_guard(lc->b2bua), &(struct guard_share){ 0 });
 	cluster_free(lc->cluster); /* before the registrar it writes through */
 	http_server_free(lc->http);
 	endpoint_free(lc->ep);
@@ -412,9 +416,21 @@ static int start_records(struct loop_ctx *lc, const struct gateway_config *cfg)
 	return 0;
 }
 
+/* Cluster mode: what other nodes decided, into this node's guard. */
+static void apply_ban(void *ctx, const struct rl_key *k, uint64_t ms)
+{
+	guard_apply_ban(ctx, k, ms, pc_clock_ms());
+}
+
+static void apply_calls(void *ctx, bool trunk, const struct rl_key *k, uint32_t others)
+{
+	guard_apply_remote_calls(ctx, trunk, k, others, pc_clock_ms());
+}
+
 /* Cluster mode (cluster { }): the connection to Redis starts here, with the
- * registrar's bindings shared through it; Redis being down is no reason
- * not to start (the node serves with local state and catches up). */
+ * registrar's bindings and the guard's bans and call counts shared through
+ * it; Redis being down is no reason not to start (the node serves with
+ * local state and catches up). */
 static int start_cluster(struct loop_ctx *lc, const struct gateway_config *cfg)
 {
 	if (!cfg->cluster.redis[0])
@@ -424,6 +440,13 @@ static int start_cluster(struct loop_ctx *lc, const struct gateway_config *cfg)
 		log_err("cluster: cannot start (redis %s)", cfg->cluster.redis);
 		return -1;
 	}
+	struct guard *g = b2bua_guard(lc->b2bua);
+	struct cluster_limits_ops apply = { .ban = apply_ban, .calls = apply_calls, .ctx = g };
+	if (cluster_share_limits(lc->cluster, &apply) < 0)
+		return -1;
+	guard_set_share(g, &(struct guard_share){ .ban = cluster_share_ban,
+						   .calls = cluster_share_calls,
+						   .ctx = lc->cluster });
 	log_info("cluster: node \"%s\", redis %s", cfg->cluster.node, cfg->cluster.redis);
 	return 0;
 }

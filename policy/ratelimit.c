@@ -209,6 +209,7 @@ struct rl_entry {
 	uint64_t auth_start_ms;
 	uint64_t lockout_until_ms;
 	uint32_t calls;
+	uint32_t remote_calls;       /* live calls on other cluster nodes */
 	struct rl_bucket cps;
 };
 
@@ -487,7 +488,7 @@ struct verdict rl_call_start(struct rl_table *t, const struct rl_key *k, uint64_
 	if (!e)
 		return full;
 	const struct rl_config *c = &t->cfg;
-	if (c->max_calls > 0 && e->calls >= c->max_calls)
+	if (c->max_calls > 0 && (uint64_t)e->calls + e->remote_calls >= c->max_calls)
 		return unavailable(REFUSAL_CALLS, rl_why_calls, RL_CALLS_RETRY_AFTER);
 	if (!rl_bucket_take(&e->cps, &c->calls, now_ms))
 		return unavailable(REFUSAL_CPS, rl_why_cps,
@@ -512,4 +513,26 @@ uint32_t rl_calls(const struct rl_table *t, const struct rl_key *k)
 {
 	uint32_t i = find(t, k);
 	return i == NIL ? 0 : t->entries[i].calls;
+}
+
+void rl_ban_apply(struct rl_table *t, const struct rl_key *k, uint64_t ms, uint64_t now_ms)
+{
+	struct verdict full;
+	struct rl_entry *e = get(t, k, now_ms, REFUSAL_RATE_TABLE_FULL, &full);
+	if (e && ms > 0 && now_ms + ms > e->ban_until_ms)
+		e->ban_until_ms = now_ms + ms;
+}
+
+void rl_remote_calls_set(struct rl_table *t, const struct rl_key *k, uint32_t n, uint64_t now_ms)
+{
+	if (n == 0) {
+		uint32_t i = find(t, k);
+		if (i != NIL)
+			t->entries[i].remote_calls = 0;
+		return;
+	}
+	struct verdict full;
+	struct rl_entry *e = get(t, k, now_ms, REFUSAL_RATE_TABLE_FULL, &full);
+	if (e)
+		e->remote_calls = n;
 }

@@ -205,6 +205,15 @@ void rl_call_end(struct rl_table *t, const struct rl_key *k, uint64_t now_ms);
 /* Live calls of the key (0 when untracked). */
 uint32_t rl_calls(const struct rl_table *t, const struct rl_key *k);
 
+/* Cluster mode: a ban another node decided, `ms` from now (extends, never
+ * shortens, a ban here). Untracked when the table is full of protected
+ * entries (the local limits still hold). */
+void rl_ban_apply(struct rl_table *t, const struct rl_key *k, uint64_t ms, uint64_t now_ms);
+/* Cluster mode: the key's live calls on the other nodes, counted with the
+ * local ones against max_calls (not against the calls-per-second rate,
+ * which stays per node). */
+void rl_remote_calls_set(struct rl_table *t, const struct rl_key *k, uint32_t n, uint64_t now_ms);
+
 extern const char rl_why_rate[];           /* "request rate limit exceeded" */
 extern const char rl_why_ban_started[];    /* "source banned after repeated rate overruns" */
 extern const char rl_why_banned[];         /* "source is banned" */

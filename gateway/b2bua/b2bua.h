@@ -19,6 +19,7 @@ struct event_base;
 struct media_pool;
 struct media_stream;
 struct b2bua;
+struct guard;
 struct call_record;
 
 /* Where each call's record goes when the call closes (record/record.h):
@@ -82,6 +83,8 @@ unsigned b2bua_each_binding(const struct b2bua *b, unsigned max,
 /* The registrar (NULL when no leg has one), for cluster mode to share its
  * bindings (main.c wires it). */
 struct registrar *b2bua_registrar(struct b2bua *b);
+/* The intake guard, for cluster mode to share bans and call counts. */
+struct guard *b2bua_guard(struct b2bua *b);
 /* For --check-config: what b2bua_new would refuse beyond the configuration
  * file itself (the digest user store). 0, or -1 with "file:line: why". */
 int b2bua_check_config(const struct gateway_config *cfg, char *err, size_t errlen);

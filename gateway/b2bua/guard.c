@@ -26,6 +26,7 @@ struct guard {
 	unsigned setup_cap;
 	bool rate_on, users_on, trunks_on;
 	struct rl_table sources, users, trunks;
+	struct guard_share share; /* cluster mode's hooks, or all NULL */
 };
 
 static int parse_nets(const char *file, const char *key, const struct cfg_net *in, unsigned n,
@@ -206,7 +207,36 @@ static struct verdict source_check(struct guard *g, const struct sockaddr *sa, b
 	if (v.kind != VERDICT_ACCEPT || !g->rate_on || trusted_hop ||
 	    in_nets(g->exempt, g->n_exempt, sa) || rl_key_addr(&k, sa) < 0)
 		return v;
-	return take ? rl_request(&g->sources, &k, now_ms) : rl_ban_check(&g->sources, &k, now_ms);
+	if (!take)
+		return rl_ban_check(&g->sources, &k, now_ms);
+	v = rl_request(&g->sources, &k, now_ms);
+	/* Only the start is told: a ban extended here stays local, so a flood
+	 * costs the cluster one message per ban, not one per packet. */
+	if (v.kind != VERDICT_ACCEPT && v.reason == REFUSAL_BAN_STARTED && g->share.ban)
+		g->share.ban(g->share.ctx, &k, g->sources.cfg.ban_ms);
+	return v;
+}
+
+void guard_set_share(struct guard *g, const struct guard_share *share) { g->share = *share; }
+
+void guard_apply_ban(struct guard *g, const struct rl_key *k, uint64_t ms, uint64_t now_ms)
+{
+	if (g->rate_on)
+		rl_ban_apply(&g->sources, k, ms, now_ms);
+}
+
+void guard_apply_remote_calls(struct guard *g, bool trunk, const struct rl_key *k, uint32_t n,
+			      uint64_t now_ms)
+{
+	if (trunk ? g->trunks_on : g->users_on)
+		rl_remote_calls_set(trunk ? &g->trunks : &g->users, k, n, now_ms);
+}
+
+/* Cluster mode: the key's new local count, for the other nodes. */
+static void share_calls(struct guard *g, bool trunk, const struct rl_key *k)
+{
+	if (g->share.calls)
+		g->share.calls(g->share.ctx, trunk, k, rl_calls(trunk ? &g->trunks : &g->users, k));
 }
 
 struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_peer *from,
@@ -261,6 +291,7 @@ struct verdict guard_call_start(struct guard *g, unsigned in_setup, const char *
 		if (v.kind != VERDICT_ACCEPT)
 			return v;
 		gc->user_counted = true;
+		share_calls(g, false, &gc->user);
 	}
 	/* A trunk is the peer a call goes to, or the leg an unauthenticated call
 	 * came in on: "peer:" and "leg:" keep the two name spaces apart. */
@@ -281,6 +312,7 @@ struct verdict guard_call_start(struct guard *g, unsigned in_setup, const char *
 				return v;
 			}
 			gc->trunk_counted = true;
+			share_calls(g, true, &gc->trunk);
 		}
 	}
 	return verdict_accept();
@@ -288,9 +320,13 @@ struct verdict guard_call_start(struct guard *g, unsigned in_setup, const char *
 
 void guard_call_end(struct guard *g, struct guard_call *gc, uint64_t now_ms)
 {
-	if (gc->user_counted)
+	if (gc->user_counted) {
 		rl_call_end(&g->users, &gc->user, now_ms);
-	if (gc->trunk_counted)
+		share_calls(g, false, &gc->user);
+	}
+	if (gc->trunk_counted) {
 		rl_call_end(&g->trunks, &gc->trunk, now_ms);
+		share_calls(g, true, &gc->trunk);
+	}
 	gc->user_counted = gc->trunk_counted = false;
 }

@@ -67,6 +67,21 @@ struct verdict guard_call_start(struct guard *g, unsigned in_setup, const char *
 				struct guard_call *gc);
 void guard_call_end(struct guard *g, struct guard_call *gc, uint64_t now_ms);
 
+/* Cluster mode (main.c wires them to cluster/): told when a source's ban
+ * starts here (`ms` long) and when a user's or trunk's live calls change
+ * here (`n` now). Called on the request path: they must not wait. */
+struct guard_share {
+	void (*ban)(void *ctx, const struct rl_key *k, uint64_t ms);
+	void (*calls)(void *ctx, bool trunk, const struct rl_key *k, uint32_t n);
+	void *ctx;
+};
+void guard_set_share(struct guard *g, const struct guard_share *share);
+/* What other nodes decided: a ban of a source for `ms` from now; a user's
+ * (trunk false) or trunk's live calls on the other nodes, `n` in all. */
+void guard_apply_ban(struct guard *g, const struct rl_key *k, uint64_t ms, uint64_t now_ms);
+void guard_apply_remote_calls(struct guard *g, bool trunk, const struct rl_key *k, uint32_t n,
+			      uint64_t now_ms);
+
 /* Whether a source address lies in the configured trust domain networks
  * (identity.trusted_networks). */
 bool guard_trusted_network(const struct guard *g, const struct sockaddr *sa);

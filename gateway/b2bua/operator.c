@@ -56,3 +56,5 @@ unsigned b2bua_each_binding(const struct b2bua *b, unsigned max,
 }
 
 struct registrar *b2bua_registrar(struct b2bua *b) { return reg_service_registrar(b->reg); }
+
+struct guard *b2bua_guard(struct b2bua *b) { return b->guard; }

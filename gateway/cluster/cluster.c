@@ -1,6 +1,7 @@
 /* The cluster's composition: the connection to Redis (redis.c) with its
  * notices and its return wired to the shared registrar bindings
- * (bindings.c). Later shared state (rate limits, calls) joins here. */
+ * (bindings.c), and the bans and call counts (shared_limits.c) on a channel of
+ * their own. Later shared state (certificates, calls) joins here. */
 #include "cluster.h"
 
 #include <limits.h>
@@ -10,11 +11,14 @@
 #include "bindings.h"
 #include "core/log.h"
 #include "key.h"
+#include "shared_limits.h"
 #include "redis.h"
 
 struct cluster {
 	struct cl_redis *redis;
 	struct cl_bindings *bindings;
+	struct cl_limits *limits; /* once cluster_share_limits was called */
+	char self[CFG_NODE_MAX];
 	uint8_t key[CL_KEY_LEN]; /* key_file's: for call state (a later step) */
 	bool have_key;
 };
@@ -28,11 +32,15 @@ static void on_up(void *ctx)
 	}
 }
 
-static void on_message(void *ctx, const char *msg, size_t len)
+static void on_message(void *ctx, const char *channel, const char *msg, size_t len)
 {
 	struct cluster *c = ctx;
-	if (c->bindings)
+	if (!strcmp(channel, CL_GUARD_CHANNEL)) {
+		if (c->limits)
+			cl_limits_notice(c->limits, msg, len);
+	} else if (c->bindings) {
 		cl_bindings_notice(c->bindings, msg, len);
+	}
 }
 
 struct cluster *cluster_new(struct event_base *base, const struct cluster_config *cfg,
@@ -49,10 +57,11 @@ struct cluster *cluster_new(struct event_base *base, const struct cluster_config
 		}
 		c->have_key = true;
 	}
+	snprintf(c->self, sizeof(c->self), "%s", cfg->node);
 	if (reg && (c->bindings = cl_bindings_new(reg, cfg->node)) == NULL)
 		goto fail;
 	struct cl_redis_ops ops = { .on_up = on_up, .on_message = on_message, .ctx = c };
-	if ((c->redis = cl_redis_new(base, cfg, CL_REG_CHANNEL, &ops)) == NULL)
+	if ((c->redis = cl_redis_new(base, cfg, CL_REG_CHANNEL, CL_GUARD_CHANNEL, &ops)) == NULL)
 		goto fail;
 	if (c->bindings)
 		cl_bindings_set_redis(c->bindings, c->redis);
@@ -68,8 +77,31 @@ void cluster_free(struct cluster *c)
 		return;
 	cl_redis_free(c->redis);
 	cl_bindings_free(c->bindings);
+	cl_limits_free(c->limits);
 	explicit_bzero(c->key, sizeof(c->key));
 	free(c);
 }
 
 bool cluster_redis_up(const struct cluster *c) { return c->redis && cl_redis_up(c->redis); }
+
+int cluster_share_limits(struct cluster *c, const struct cluster_limits_ops *apply)
+{
+	struct cl_limits_ops ops = { .ban = apply->ban, .calls = apply->calls, .ctx = apply->ctx };
+	cl_limits_free(c->limits);
+	c->limits = cl_limits_new(c->self, c->redis, &ops);
+	return c->limits ? 0 : -1;
+}
+
+void cluster_share_ban(void *ctx, const struct rl_key *k, uint64_t ms)
+{
+	struct cluster *c = ctx;
+	if (c->limits)
+		cl_limits_ban(c->limits, k, ms);
+}
+
+void cluster_share_calls(void *ctx, bool trunk, const struct rl_key *k, uint32_t n)
+{
+	struct cluster *c = ctx;
+	if (c->limits)
+		cl_limits_calls(c->limits, trunk, k, n);
+}

@@ -1,6 +1,6 @@
 /* Cluster mode (configuration group `cluster`): this node's connection to
- * the shared Redis and the state it shares through it, for now the
- * registrar's bindings. main.c makes it when the group is present and
+ * the shared Redis and the state it shares through it: the registrar's
+ * bindings, and the guard's bans and call counts. main.c makes it when the group is present and
  * hands it the registrar; without the group nothing here runs. */
 #ifndef PC_CLUSTER_CLUSTER_H
 #define PC_CLUSTER_CLUSTER_H
@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "config/config.h"
+#include "policy/ratelimit.h"
 #include "registrar/registrar.h"
 
 struct event_base;
@@ -21,5 +22,18 @@ struct cluster *cluster_new(struct event_base *base, const struct cluster_config
 void cluster_free(struct cluster *c);
 /* For /metrics and /health: whether Redis is reachable now. */
 bool cluster_redis_up(const struct cluster *c);
+
+/* Bans and call counts: `apply` receives what the other nodes decided
+ * (a ban `ms` long; the other nodes' live calls of a user or trunk, in
+ * all); cluster_share_ban and cluster_share_calls (ctx: the cluster) send
+ * what this node decided, without waiting. 0, or -1 out of memory. */
+struct cluster_limits_ops {
+	void (*ban)(void *ctx, const struct rl_key *k, uint64_t ms);
+	void (*calls)(void *ctx, bool trunk, const struct rl_key *k, uint32_t others);
+	void *ctx;
+};
+int cluster_share_limits(struct cluster *c, const struct cluster_limits_ops *apply);
+void cluster_share_ban(void *ctx, const struct rl_key *k, uint64_t ms);
+void cluster_share_calls(void *ctx, bool trunk, const struct rl_key *k, uint32_t n);
 
 #endif

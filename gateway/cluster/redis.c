@@ -39,7 +39,7 @@ struct cl_redis {
 	const struct cluster_config *cfg;
 	struct cl_redis_ops ops;
 	char host[INET6_ADDRSTRLEN]; /* numeric, resolved at start */
-	char channel[128];
+	char channel[128], channel2[128]; /* channel2 "" = only one */
 	redisAsyncContext *cmd, *sub;
 	bool cmd_ready, sub_ready;
 	enum cl_state state;
@@ -156,12 +156,13 @@ static void on_sub_reply(redisAsyncContext *ac, void *reply, void *priv)
 	const redisReply *rep = reply;
 	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3)
 		return;
-	const redisReply *kind = rep->element[0], *payload = rep->element[2];
-	if (kind->type != REDIS_REPLY_STRING || payload->type != REDIS_REPLY_STRING ||
-	    strcmp(kind->str, "message") != 0)
+	const redisReply *kind = rep->element[0], *chan = rep->element[1],
+			 *payload = rep->element[2];
+	if (kind->type != REDIS_REPLY_STRING || chan->type != REDIS_REPLY_STRING ||
+	    payload->type != REDIS_REPLY_STRING || strcmp(kind->str, "message") != 0)
 		return;
 	if (r->ops.on_message)
-		r->ops.on_message(r->ops.ctx, payload->str, payload->len);
+		r->ops.on_message(r->ops.ctx, chan->str, payload->str, payload->len);
 }
 
 static redisAsyncContext *open_context(struct cl_redis *r)
@@ -194,7 +195,10 @@ static void start_connect(struct cl_redis *r)
 		return;
 	}
 	/* Queued until connected; answered on the subscription's own context. */
-	if (redisAsyncCommand(r->sub, on_sub_reply, NULL, "SUBSCRIBE %s", r->channel) != REDIS_OK) {
+	int rc = r->channel2[0] ? redisAsyncCommand(r->sub, on_sub_reply, NULL, "SUBSCRIBE %s %s",
+						    r->channel, r->channel2)
+				: redisAsyncCommand(r->sub, on_sub_reply, NULL, "SUBSCRIBE %s", r->channel);
+	if (rc != REDIS_OK) {
 		go_down(r, "cannot subscribe");
 		return;
 	}
@@ -233,7 +237,7 @@ static int resolve(struct cl_redis *r)
 }
 
 struct cl_redis *cl_redis_new(struct event_base *base, const struct cluster_config *cfg,
-			      const char *channel, const struct cl_redis_ops *ops)
+			      const char *channel, const char *channel2, const struct cl_redis_ops *ops)
 {
 	struct cl_redis *r = calloc(1, sizeof(*r));
 	if (r == NULL)
@@ -243,6 +247,7 @@ struct cl_redis *cl_redis_new(struct event_base *base, const struct cluster_conf
 	r->ops = *ops;
 	r->backoff_ms = BACKOFF_FIRST_MS;
 	snprintf(r->channel, sizeof(r->channel), "%s", channel);
+	snprintf(r->channel2, sizeof(r->channel2), "%s", channel2 ? channel2 : "");
 	r->timer = event_new(base, -1, 0, on_timer, r);
 	if (r->timer == NULL || resolve(r) < 0) {
 		cl_redis_free(r);

@@ -24,14 +24,16 @@ typedef void cl_reply_fn(void *ctx, const redisReply *reply);
 
 struct cl_redis_ops {
 	void (*on_up)(void *ctx);                                   /* breaker closed again */
-	void (*on_message)(void *ctx, const char *msg, size_t len); /* on the subscribed channel */
+	/* a message on one of the subscribed channels (untrusted) */
+	void (*on_message)(void *ctx, const char *channel, const char *msg, size_t len);
 	void *ctx;
 };
 
 /* Starts connecting to cfg->redis (a host name is resolved here, once,
- * before the loop runs). `channel` is subscribed to. NULL on error. */
+ * before the loop runs). `channel` and `channel2` (NULL: none) are
+ * subscribed to. NULL on error. */
 struct cl_redis *cl_redis_new(struct event_base *base, const struct cluster_config *cfg,
-			      const char *channel, const struct cl_redis_ops *ops);
+			      const char *channel, const char *channel2, const struct cl_redis_ops *ops);
 void cl_redis_free(struct cl_redis *r);
 
 /* Sends one command (binary-safe arguments). 0: cb will be called exactly

@@ -115,7 +115,10 @@
 	X(CLUSTER_CATCHUP_LOST, "cluster_catchup_lost") \
 	X(CLUSTER_BINDINGS_WRITTEN, "cluster_bindings_written") \
 	X(CLUSTER_BINDINGS_READ, "cluster_bindings_read") \
-	X(CLUSTER_VALUES_REFUSED, "cluster_values_refused")
+	X(CLUSTER_VALUES_REFUSED, "cluster_values_refused") \
+	X(CLUSTER_BANS_SENT, "cluster_bans_sent") \
+	X(CLUSTER_BANS_APPLIED, "cluster_bans_applied") \
+	X(CLUSTER_CALLS_READ, "cluster_calls_read")
 
 enum pc_counter {
 #define PC_COUNTER_ENUM(id, name) CNT_##id,

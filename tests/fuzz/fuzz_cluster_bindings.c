@@ -1,6 +1,7 @@
 /* libFuzzer target: what cluster mode reads back from Redis, which may be
  * shared with other programs (cluster/codec.c). The input is taken as a
- * user's bindings value and as a change notice. A value that is accepted
+ * user's bindings value, as a change notice, as a ban or call-count notice
+ * (cluster/limits_codec.c) and as one node's call count. A value that is accepted
  * must hold only bounded, printable fields, and must survive being written
  * again and read back unchanged (the node writes what it read). */
 #include <stdint.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "cluster/codec.h"
+#include "cluster/limits_codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,8 +23,31 @@ static void check_binding(const struct reg_binding *b)
 			abort();
 }
 
+/* An accepted guard notice is in bounds and reads back the same when
+ * written again. */
+static void check_guard_notice(const char *in, size_t size)
+{
+	struct cl_guard_notice n, again;
+	char text[CL_NOTICE_MAX + 1];
+	uint32_t count;
+	if (cl_count_decode(in, size, &count) == 0 && count > CL_CALLS_MAX)
+		abort();
+	if (cl_guard_notice_decode(in, size, &n) < 0)
+		return;
+	int len = n.kind == CL_GUARD_BAN ? cl_ban_encode(n.node, &n.key, n.ms, text, sizeof(text))
+					 : cl_calls_encode(n.node, n.trunk, &n.key, text, sizeof(text));
+	if (len < 0 || cl_guard_notice_decode(text, (size_t)len, &again) < 0 ||
+	    memcmp(&n, &again, sizeof(n)) != 0)
+		abort();
+	if (n.kind == CL_GUARD_BAN && (n.ms == 0 || n.ms > CL_BAN_MAX_MS || (n.key.len != 4 && n.key.len != 8)))
+		abort();
+	if (n.kind == CL_GUARD_CALLS && (n.key.family != 0 || !n.key.name[0]))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	check_guard_notice((const char *)data, size);
 	static struct reg_binding got[REG_MAX_PER_USER], again[REG_MAX_PER_USER];
 	static char text[CL_VALUE_MAX + 1];
 	char node[REG_NODE_MAX], user[REG_USER_MAX];

@@ -4,6 +4,7 @@
  * (cut lines, extra fields, control characters, huge numbers, too many
  * bindings) is refused whole; a shared copy never replaces the bindings
  * this node holds. */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cluster/codec.h"
+#include "cluster/limits_codec.h"
 
 static const char good[] = "pc1\n"
 			   "A\tsip:carol@127.0.0.1:5090\tc1@x\t7\t2000\tudp\t127.0.0.1\t5090\t\n"
@@ -125,6 +127,54 @@ static void replace_keeps_local(void **state)
 	registrar_free(r);
 }
 
+/* A ban and a call-count notice survive the trip; what another program
+ * could publish to widen, lengthen or forge a limit is refused. */
+static void guard_notices(void **state)
+{
+	(void)state;
+	struct cl_guard_notice n;
+	struct rl_key k;
+	char text[CL_NOTICE_MAX];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002) };
+	assert_int_equal(rl_key_addr(&k, (struct sockaddr *)&sa), 0);
+	int len = cl_ban_encode("A", &k, 30000, text, sizeof(text));
+	assert_true(len > 0);
+	assert_string_equal(text, "A\tban\t4\t7f000002\t30000");
+	assert_int_equal(cl_guard_notice_decode(text, (size_t)len, &n), 0);
+	assert_int_equal(n.kind, CL_GUARD_BAN);
+	assert_int_equal(n.ms, 30000);
+	assert_memory_equal(n.key.addr, k.addr, 4);
+	assert_int_equal(rl_key_name(&k, "leg:outside"), 0);
+	len = cl_calls_encode("B", true, &k, text, sizeof(text));
+	assert_int_equal(cl_guard_notice_decode(text, (size_t)len, &n), 0);
+	assert_true(n.kind == CL_GUARD_CALLS && n.trunk);
+	assert_string_equal(n.key.name, "leg:outside");
+
+	static const char *const bad[] = {
+		"A\tban\t4\t7f000002\t0",              /* no length */
+		"A\tban\t4\t7f000002\t86400001",       /* longer than a day */
+		"A\tban\t4\t7f000002\t030000",         /* leading zero */
+		"A\tban\t4\t7f00\t30000",              /* a network, not an address */
+		"A\tban\t6\t7f000002\t30000",          /* the wrong size for a /64 */
+		"A\tban\t4\t7F000002\t30000",          /* upper-case hex */
+		"A\tban\t4\t7f000002\t30000\textra",
+		"\tban\t4\t7f000002\t30000",           /* no node */
+		"A\tcalls\tx\tcarol",                  /* neither user nor trunk */
+		"A\tcalls\tu\tbad name",               /* a space */
+		"A\tcalls\tu\t",
+		"A\tcalls\tu\taaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"A\tunban\t4\t7f000002",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cl_guard_notice_decode(bad[i], strlen(bad[i]), &n), -1);
+	uint32_t c;
+	assert_int_equal(cl_count_decode("3", 1, &c), 0);
+	assert_int_equal(c, 3);
+	assert_int_equal(cl_count_decode("-5", 2, &c), -1);
+	assert_int_equal(cl_count_decode("100001", 6, &c), -1);
+	assert_int_equal(cl_count_decode("", 0, &c), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +182,7 @@ int main(void)
 		cmocka_unit_test(hostile_values),
 		cmocka_unit_test(notices),
 		cmocka_unit_test(replace_keeps_local),
+		cmocka_unit_test(guard_notices),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

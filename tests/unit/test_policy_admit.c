@@ -583,6 +583,38 @@ static void ban_check_reads_without_taking(void **state)
 	rl_table_fini(&t);
 }
 
+/* Cluster mode: another node's ban holds for its length from arrival and
+ * never shortens one here; other nodes' live calls count against
+ * max_calls, and dropping to zero gives the slot back. */
+static void remote_bans_and_calls(void **state)
+{
+	struct rl_table t;
+	assert_int_equal(rl_table_init(&t, &ban_cfg, 64, seed_a), 0);
+	struct rl_key src = addr_key("203.0.113.67");
+	rl_ban_apply(&t, &src, 5000, 1000);
+	expect_reject(rl_request(&t, &src, 1000), 403, "Forbidden", rl_why_banned, 0);
+	expect_reject(rl_ban_check(&t, &src, 5999), 403, "Forbidden", rl_why_banned, 0);
+	rl_ban_apply(&t, &src, 10, 2000); /* shorter: no effect */
+	expect_reject(rl_ban_check(&t, &src, 5999), 403, "Forbidden", rl_why_banned, 0);
+	expect_accept(rl_ban_check(&t, &src, 6000));
+	rl_table_fini(&t);
+
+	struct rl_config cfg = { .max_calls = 2 };
+	assert_int_equal(rl_table_init(&t, &cfg, 8, seed_a), 0);
+	struct rl_key carol = name_key("carol");
+	rl_remote_calls_set(&t, &carol, 2, 0);
+	expect_reject(rl_call_start(&t, &carol, 0), 503, "Service Unavailable", rl_why_calls,
+		      RL_CALLS_RETRY_AFTER);
+	rl_remote_calls_set(&t, &carol, 1, 0);
+	expect_accept(rl_call_start(&t, &carol, 0));
+	expect_reject(rl_call_start(&t, &carol, 0), 503, "Service Unavailable", rl_why_calls,
+		      RL_CALLS_RETRY_AFTER);
+	rl_remote_calls_set(&t, &carol, 0, 0);
+	expect_accept(rl_call_start(&t, &carol, 0));
+	assert_int_equal(rl_calls(&t, &carol), 2);
+	rl_table_fini(&t);
+}
+
 static void overruns_spread_beyond_the_window_do_not_ban(void **state)
 {
 	struct rl_config cfg = { .request = { RL_PER_SEC(1), 1 },
@@ -1138,6 +1170,7 @@ int main(void)
 		cmocka_unit_test(siphash_reference_vectors),
 		cmocka_unit_test(keys_ignore_ports_and_group_ipv6_by_64),
 		cmocka_unit_test(name_keys_have_a_length_limit),
+		cmocka_unit_test(remote_bans_and_calls),
 		cmocka_unit_test(over_rate_is_503_with_exact_retry_after),
 		cmocka_unit_test(ban_starts_after_repeated_overruns_and_expires),
 		cmocka_unit_test(ban_is_extended_while_the_source_keeps_flooding),

@@ -1,0 +1,144 @@
+/* Ban and call-count notices as text (so redis-cli MONITOR shows them),
+ * read field by field with every field's shape and bound checked: a
+ * notice another program published must not ban a whole network, impose
+ * an endless ban, or claim calls that lock a user out for good. */
+#include "limits_codec.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define FIELDS 5
+
+static int split(const char *in, size_t len, const char *f[FIELDS], size_t fl[FIELDS])
+{
+	unsigned n = 0;
+	const char *p = in, *end = in + len;
+	for (;;) {
+		const char *tab = memchr(p, '\t', (size_t)(end - p));
+		if (n == FIELDS)
+			return -1;
+		f[n] = p;
+		fl[n] = (size_t)((tab ? tab : end) - p);
+		n++;
+		if (tab == NULL)
+			return (int)n;
+		p = tab + 1;
+	}
+}
+
+static bool printable(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static bool is(const char *s, size_t len, const char *word)
+{
+	return len == strlen(word) && memcmp(s, word, len) == 0;
+}
+
+static int read_dec(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+	if (len == 0 || len > 10 || (len > 1 && s[0] == '0'))
+		return -1;
+	uint64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int read_ban(const char *f[FIELDS], const size_t fl[FIELDS], struct cl_guard_notice *n)
+{
+	size_t bytes = is(f[2], fl[2], "4") ? 4 : is(f[2], fl[2], "6") ? 8 : 0;
+	if (bytes == 0 || fl[3] != bytes * 2 ||
+	    read_dec(f[4], fl[4], CL_BAN_MAX_MS, &n->ms) < 0 || n->ms == 0)
+		return -1;
+	n->key.family = bytes == 4 ? AF_INET : AF_INET6;
+	n->key.len = (uint8_t)bytes;
+	for (size_t i = 0; i < bytes; i++) {
+		int hi = hex_val(f[3][2 * i]), lo = hex_val(f[3][2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		n->key.addr[i] = (uint8_t)(hi << 4 | lo);
+	}
+	n->kind = CL_GUARD_BAN;
+	return 0;
+}
+
+int cl_guard_notice_decode(const char *in, size_t len, struct cl_guard_notice *out)
+{
+	const char *f[FIELDS];
+	size_t fl[FIELDS];
+	memset(out, 0, sizeof(*out));
+	if (len > CL_NOTICE_MAX)
+		return -1;
+	int n = split(in, len, f, fl);
+	if (n < 4 || !printable(f[0], fl[0]) || fl[0] >= sizeof(out->node))
+		return -1;
+	memcpy(out->node, f[0], fl[0]);
+	if (n == 5 && is(f[1], fl[1], "ban"))
+		return read_ban(f, fl, out);
+	if (n != 4 || !is(f[1], fl[1], "calls") || !(is(f[2], fl[2], "u") || is(f[2], fl[2], "t")) ||
+	    !printable(f[3], fl[3]) || fl[3] >= RL_NAME_MAX)
+		return -1;
+	char name[RL_NAME_MAX];
+	memcpy(name, f[3], fl[3]);
+	name[fl[3]] = '\0';
+	if (rl_key_name(&out->key, name) < 0)
+		return -1;
+	out->trunk = f[2][0] == 't';
+	out->kind = CL_GUARD_CALLS;
+	return 0;
+}
+
+int cl_count_decode(const char *in, size_t len, uint32_t *out)
+{
+	uint64_t v;
+	if (read_dec(in, len, CL_CALLS_MAX, &v) < 0)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int cl_ban_encode(const char *node, const struct rl_key *k, uint64_t ms, char *out, size_t outlen)
+{
+	if ((k->family != AF_INET || k->len != 4) && (k->family != AF_INET6 || k->len != 8))
+		return -1;
+	if (ms == 0 || ms > CL_BAN_MAX_MS || !printable(node, strlen(node)))
+		return -1;
+	char hex[17];
+	for (unsigned i = 0; i < k->len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", k->addr[i]);
+	int w = snprintf(out, outlen, "%s\tban\t%c\t%s\t%llu", node, k->len == 4 ? '4' : '6', hex,
+			 (unsigned long long)ms);
+	return w < 0 || (size_t)w >= outlen ? -1 : w;
+}
+
+int cl_calls_encode(const char *node, bool trunk, const struct rl_key *k, char *out,
+		    size_t outlen)
+{
+	if (k->family != 0 || !printable(node, strlen(node)) || !printable(k->name, strlen(k->name)))
+		return -1;
+	int w = snprintf(out, outlen, "%s\tcalls\t%c\t%s", node, trunk ? 't' : 'u', k->name);
+	return w < 0 || (size_t)w >= outlen ? -1 : w;
+}

@@ -88,6 +88,19 @@ static void put(struct line *l, const char *fmt, ...)
 	l->left -= (size_t)n;
 }
 
+/* One character, without a format: text fields go through here byte by
+ * byte. */
+static void put_char(struct line *l, char ch)
+{
+	if (l->cut || l->left < 2) {
+		l->cut = true;
+		return;
+	}
+	*l->p++ = ch;
+	*l->p = '\0';
+	l->left--;
+}
+
 /* "key":"text", or "key":null when empty; anything not printable ASCII (a
  * field filled without record_text) becomes '?', and '"' and '\' are
  * escaped: the only two printable characters JSON escapes. */
@@ -101,9 +114,8 @@ static void put_text(struct line *l, const char *key, const char *s, size_t size
 	for (size_t n = 0; n < size && n + 1 < RECORD_TEXT_MAX && s[n] && !l->cut; n++) {
 		char ch = printable((unsigned char)s[n]) ? s[n] : '?';
 		if (ch == '"' || ch == '\\')
-			put(l, "\\%c", ch);
-		else
-			put(l, "%c", ch);
+			put_char(l, '\\');
+		put_char(l, ch);
 	}
 	put(l, "\"");
 }

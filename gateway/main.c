@@ -207,8 +207,10 @@ static int raise_fd_limit(const struct gateway_config *cfg)
 static void shutdown_all(struct loop_ctx *lc)
 {
 	control_free(lc->control);
-	if (lc->cluster && lc->b2bua) /* calls ending below must not reach it */
+	if (lc->cluster && lc->b2bua) { /* calls ending below must not reach it */
 		guard_set_share(b2bua_guard(lc->b2bua), &(struct guard_share){ 0 });
+		b2bua_share_lockouts(lc->b2bua, NULL, NULL);
+	}
 	cluster_free(lc->cluster); /* before the registrar it writes through */
 	http_server_free(lc->http);
 	endpoint_free(lc->ep);
@@ -355,6 +357,7 @@ static int start_http(struct loop_ctx *lc, const struct gateway_config *cfg)
 	lc->observe.ep = lc->ep;
 	lc->observe.b2bua = lc->b2bua;
 	lc->observe.media = lc->pool;
+	lc->observe.cluster = lc->cluster;
 	if (!cfg->http.address[0])
 		return 0;
 	char why[256];
@@ -416,15 +419,26 @@ static int start_records(struct loop_ctx *lc, const struct gateway_config *cfg)
 	return 0;
 }
 
-/* Cluster mode: what other nodes decided, into this node's guard. */
+/* Cluster mode: what other nodes decided, into this node's guard and
+ * lockout tables (ctx: the B2BUA). */
 static void apply_ban(void *ctx, const struct rl_key *k, uint64_t ms)
 {
-	guard_apply_ban(ctx, k, ms, pc_clock_ms());
+	guard_apply_ban(b2bua_guard(ctx), k, ms, pc_clock_ms());
+}
+
+static void apply_lock(void *ctx, const struct rl_key *k, uint64_t ms)
+{
+	b2bua_apply_lockout(ctx, k, ms, pc_clock_ms());
 }
 
 static void apply_calls(void *ctx, bool trunk, const struct rl_key *k, uint32_t others)
 {
-	guard_apply_remote_calls(ctx, trunk, k, others, pc_clock_ms());
+	guard_apply_remote_calls(b2bua_guard(ctx), trunk, k, others, pc_clock_ms());
+}
+
+static void each_count(void *ctx, guard_count_fn *fn, void *fnctx)
+{
+	guard_each_count(b2bua_guard(ctx), fn, fnctx);
 }
 
 /* Cluster mode (cluster { }): the connection to Redis starts here, with the
@@ -441,9 +455,11 @@ static int start_cluster(struct loop_ctx *lc, const struct gateway_config *cfg)
 		return -1;
 	}
 	struct guard *g = b2bua_guard(lc->b2bua);
-	struct cluster_limits_ops apply = { .ban = apply_ban, .calls = apply_calls, .ctx = g };
+	struct cluster_limits_ops apply = { .ban = apply_ban, .lock = apply_lock, .calls = apply_calls,
+					    .each_count = each_count, .ctx = lc->b2bua };
 	if (cluster_share_limits(lc->cluster, &apply) < 0)
 		return -1;
+	b2bua_share_lockouts(lc->b2bua, cluster_share_lockout, lc->cluster);
 	guard_set_share(g, &(struct guard_share){ .ban = cluster_share_ban,
 						   .calls = cluster_share_calls,
 						   .ctx = lc->cluster });

@@ -15,6 +15,7 @@
 
 #include "b2bua/b2bua.h"
 #include "b2bua/refuse.h"
+#include "cluster/cluster.h"
 #include "core/histogram.h"
 #include "core/srtp_params.h"
 #include "core/metrics.h"
@@ -177,8 +178,12 @@ static long fill_metrics(void *ctx, char *buf, size_t len)
 		{ "registrations", "Live registrar bindings.", b2bua_registration_count(o->b2bua) },
 		{ "peers_up", "Pinged peers that answered their last keep-alive.", eg.peers_up },
 		{ "peers_pinged", "Configured peers the gateway sends keep-alives to.", eg.peers_pinged },
+		/* last, so that it is left out without cluster mode */
+		{ "cluster_redis_up", "Cluster mode: 1 while Redis is reachable, else 0.",
+		  o->cluster && cluster_redis_up(o->cluster) },
 	};
-	long n = metrics_format(buf, len, values, gauges, sizeof(gauges) / sizeof(gauges[0]));
+	size_t n_gauges = sizeof(gauges) / sizeof(gauges[0]) - (o->cluster ? 0 : 1);
+	long n = metrics_format(buf, len, values, gauges, n_gauges);
 	struct metric_histogram hists[HIST__COUNT];
 	for (int i = 0; i < HIST__COUNT; i++)
 		histogram_get((enum pc_histogram)i, &hists[i]);
@@ -194,11 +199,15 @@ static long fill_health(void *ctx, char *buf, size_t len)
 	const struct observe *o = ctx;
 	struct endpoint_gauges eg;
 	endpoint_gauges(o->ep, &eg);
+	/* Cluster mode adds "redis": "up" or "down"; a node with Redis down
+	 * still serves (local state), so the status stays "ok". */
+	const char *redis = !o->cluster ? "" : cluster_redis_up(o->cluster) ? ",\"redis\":\"up\""
+									 : ",\"redis\":\"down\"";
 	int n = snprintf(buf, len,
 			 "{\"status\":\"ok\",\"listeners\":%u,\"calls\":%u,\"connections\":%u,"
-			 "\"peers_pinged\":%u,\"peers_up\":%u}\n",
+			 "\"peers_pinged\":%u,\"peers_up\":%u%s}\n",
 			 eg.listeners, b2bua_call_count(o->b2bua), eg.connections, eg.peers_pinged,
-			 eg.peers_up);
+			 eg.peers_up, redis);
 	return n < 0 || (size_t)n >= len ? -1 : n;
 }
 

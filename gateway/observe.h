@@ -11,6 +11,7 @@
 #include "policy/admit.h"
 
 struct b2bua;
+struct cluster;
 struct endpoint;
 struct http_server;
 struct media_pool;
@@ -20,6 +21,7 @@ struct observe {
 	struct endpoint *ep;
 	struct b2bua *b2bua;
 	struct media_pool *media;
+	struct cluster *cluster; /* cluster mode's, or NULL */
 	struct admit_net allow[CFG_MAX_NETS];
 	unsigned n_allow;
 };

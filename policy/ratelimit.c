@@ -523,6 +523,24 @@ void rl_ban_apply(struct rl_table *t, const struct rl_key *k, uint64_t ms, uint6
 		e->ban_until_ms = now_ms + ms;
 }
 
+void rl_lockout_apply(struct rl_table *t, const struct rl_key *k, uint64_t ms, uint64_t now_ms)
+{
+	struct verdict full;
+	struct rl_entry *e = get(t, k, now_ms, REFUSAL_AUTH_TABLE_FULL, &full);
+	if (e && ms > 0 && now_ms + ms > e->lockout_until_ms)
+		e->lockout_until_ms = now_ms + ms;
+}
+
+void rl_each_count(const struct rl_table *t, rl_count_fn *fn, void *ctx)
+{
+	/* Along the LRU list: only the used entries, not the whole capacity. */
+	for (uint32_t i = t->lru_head; i != NIL; i = t->entries[i].lru_next) {
+		const struct rl_entry *e = &t->entries[i];
+		if (e->calls || e->remote_calls)
+			fn(ctx, &e->key, e->calls, e->remote_calls);
+	}
+}
+
 void rl_remote_calls_set(struct rl_table *t, const struct rl_key *k, uint32_t n, uint64_t now_ms)
 {
 	if (n == 0) {

@@ -214,6 +214,15 @@ void rl_ban_apply(struct rl_table *t, const struct rl_key *k, uint64_t ms, uint6
  * which stays per node). */
 void rl_remote_calls_set(struct rl_table *t, const struct rl_key *k, uint32_t n, uint64_t now_ms);
 
+/* Cluster mode: a lockout another node started, `ms` from now (extends,
+ * never shortens, one here). Untracked when the table is full of protected
+ * entries. */
+void rl_lockout_apply(struct rl_table *t, const struct rl_key *k, uint64_t ms, uint64_t now_ms);
+/* Cluster mode: fn for every key with live calls here or on other nodes
+ * (local, remote), most recently seen first. fn must not change the table. */
+typedef void rl_count_fn(void *ctx, const struct rl_key *k, uint32_t local, uint32_t remote);
+void rl_each_count(const struct rl_table *t, rl_count_fn *fn, void *ctx);
+
 extern const char rl_why_rate[];           /* "request rate limit exceeded" */
 extern const char rl_why_ban_started[];    /* "source banned after repeated rate overruns" */
 extern const char rl_why_banned[];         /* "source is banned" */

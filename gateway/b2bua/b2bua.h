@@ -21,6 +21,7 @@ struct media_stream;
 struct b2bua;
 struct guard;
 struct call_record;
+struct rl_key;
 
 /* Where each call's record goes when the call closes (record/record.h):
  * the layer above registers it, the B2BUA does not know the sinks. */
@@ -85,6 +86,10 @@ unsigned b2bua_each_binding(const struct b2bua *b, unsigned max,
 struct registrar *b2bua_registrar(struct b2bua *b);
 /* The intake guard, for cluster mode to share bans and call counts. */
 struct guard *b2bua_guard(struct b2bua *b);
+/* Digest-failure lockouts, for cluster mode to share (register.h). */
+void b2bua_share_lockouts(struct b2bua *b,
+			  void (*fn)(void *ctx, const struct rl_key *k, uint64_t ms), void *ctx);
+void b2bua_apply_lockout(struct b2bua *b, const struct rl_key *k, uint64_t ms, uint64_t now_ms);
 /* For --check-config: what b2bua_new would refuse beyond the configuration
  * file itself (the digest user store). 0, or -1 with "file:line: why". */
 int b2bua_check_config(const struct gateway_config *cfg, char *err, size_t errlen);

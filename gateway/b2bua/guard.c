@@ -232,6 +232,28 @@ void guard_apply_remote_calls(struct guard *g, bool trunk, const struct rl_key *
 		rl_remote_calls_set(trunk ? &g->trunks : &g->users, k, n, now_ms);
 }
 
+struct each_count {
+	guard_count_fn *fn;
+	void *ctx;
+	bool trunk;
+};
+
+static void each_count(void *ctx, const struct rl_key *k, uint32_t local, uint32_t remote)
+{
+	struct each_count *ec = ctx;
+	ec->fn(ec->ctx, ec->trunk, k, local, remote);
+}
+
+void guard_each_count(const struct guard *g, guard_count_fn *fn, void *ctx)
+{
+	struct each_count ec = { fn, ctx, false };
+	if (g->users_on)
+		rl_each_count(&g->users, each_count, &ec);
+	ec.trunk = true;
+	if (g->trunks_on)
+		rl_each_count(&g->trunks, each_count, &ec);
+}
+
 /* Cluster mode: the key's new local count, for the other nodes. */
 static void share_calls(struct guard *g, bool trunk, const struct rl_key *k)
 {

@@ -82,6 +82,13 @@ void guard_apply_ban(struct guard *g, const struct rl_key *k, uint64_t ms, uint6
 void guard_apply_remote_calls(struct guard *g, bool trunk, const struct rl_key *k, uint32_t n,
 			      uint64_t now_ms);
 
+/* Cluster mode: fn for every user (trunk false) and trunk with live calls
+ * here (`local`) or on other nodes (`remote`): to write this node's counts
+ * again and to read the others' again. */
+typedef void guard_count_fn(void *ctx, bool trunk, const struct rl_key *k, uint32_t local,
+			    uint32_t remote);
+void guard_each_count(const struct guard *g, guard_count_fn *fn, void *ctx);
+
 /* Whether a source address lies in the configured trust domain networks
  * (identity.trusted_networks). */
 bool guard_trusted_network(const struct guard *g, const struct sockaddr *sa);

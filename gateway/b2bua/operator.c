@@ -58,3 +58,16 @@ unsigned b2bua_each_binding(const struct b2bua *b, unsigned max,
 struct registrar *b2bua_registrar(struct b2bua *b) { return reg_service_registrar(b->reg); }
 
 struct guard *b2bua_guard(struct b2bua *b) { return b->guard; }
+
+void b2bua_share_lockouts(struct b2bua *b,
+			  void (*fn)(void *ctx, const struct rl_key *k, uint64_t ms), void *ctx)
+{
+	if (b->reg)
+		reg_service_share_lockouts(b->reg, fn, ctx);
+}
+
+void b2bua_apply_lockout(struct b2bua *b, const struct rl_key *k, uint64_t ms, uint64_t now_ms)
+{
+	if (b->reg)
+		reg_service_apply_lockout(b->reg, k, ms, now_ms);
+}

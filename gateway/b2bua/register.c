@@ -66,6 +66,8 @@ struct reg_service {
 	 * takes as many addresses as user_max_failures / max_failures. */
 	struct rl_table by_source, by_pair, by_user;
 	bool have_lockouts;
+	reg_lockout_fn *share_lockout; /* cluster mode: a lockout started here */
+	void *share_ctx;
 	struct registrar *registrar;
 	struct reg_store *store;
 	struct event *expire_ev;
@@ -268,6 +270,34 @@ static void challenge(struct reg_service *rs, struct txn *st, msg_t *req, bool s
 	refuse_with(rs, st, req, v, ptrs, (unsigned)n);
 }
 
+/* Cluster mode: a lockout of the source or of the user everywhere that
+ * this failure started is told to the other nodes. The (user, source)
+ * pair's is not: it never starts before the source's, which counts the
+ * same failures against the same limit. */
+static void share_lockouts(struct reg_service *rs, const struct verdict *vs,
+			   const struct rl_key *src, const struct verdict *vu, const struct rl_key *usr)
+{
+	if (rs->share_lockout == NULL)
+		return;
+	if (vs->why == rl_why_lockout_started)
+		rs->share_lockout(rs->share_ctx, src, rs->by_source.cfg.lockout_ms);
+	if (vu->why == rl_why_lockout_started)
+		rs->share_lockout(rs->share_ctx, usr, rs->by_user.cfg.lockout_ms);
+}
+
+void reg_service_share_lockouts(struct reg_service *rs, reg_lockout_fn *fn, void *ctx)
+{
+	rs->share_lockout = fn;
+	rs->share_ctx = ctx;
+}
+
+void reg_service_apply_lockout(struct reg_service *rs, const struct rl_key *k, uint64_t ms,
+			       uint64_t now_ms)
+{
+	if (rs->have_lockouts)
+		rl_lockout_apply(k->family ? &rs->by_source : &rs->by_user, k, ms, now_ms);
+}
+
 /* Digest authentication of one request; true with the user name in `who`,
  * false when the request has been answered (challenge, 400). */
 static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, bool proxy, char *who,
@@ -331,6 +361,7 @@ static bool authenticate(struct reg_service *rs, struct txn *st, msg_t *req, boo
 					       : vp.kind != VERDICT_ACCEPT ? &vp
 					       : vu.kind != VERDICT_ACCEPT ? &vu
 									   : NULL;
+		share_lockouts(rs, &vs, &src, &vu, &usr);
 		if (locked) {
 			log_info("%s: failed logins: locking out%s%s%s", method,
 				 vs.kind != VERDICT_ACCEPT ? " [the source]" : "",

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "config/config.h"
+#include "policy/ratelimit.h"
 #include "policy/users.h"
 #include "registrar/registrar.h"
 #include "transaction/txn.h"
@@ -58,6 +59,14 @@ unsigned reg_service_lookup(const struct reg_service *rs, const char *user,
 
 /* registrar_each over the live bindings (none when no leg has a registrar). */
 unsigned reg_service_each(const struct reg_service *rs, unsigned max, reg_each_fn *fn, void *ctx);
+
+/* Cluster mode: fn is told when a failed login starts a lockout of a
+ * source (an address key) or of a user everywhere (a name key), `ms` long;
+ * apply takes one another node started (extends, never shortens). */
+typedef void reg_lockout_fn(void *ctx, const struct rl_key *k, uint64_t ms);
+void reg_service_share_lockouts(struct reg_service *rs, reg_lockout_fn *fn, void *ctx);
+void reg_service_apply_lockout(struct reg_service *rs, const struct rl_key *k, uint64_t ms,
+			       uint64_t now_ms);
 
 /* The registrar, NULL when no leg has one. */
 struct registrar *reg_service_registrar(struct reg_service *rs);

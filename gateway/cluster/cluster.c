@@ -1,7 +1,7 @@
 /* The cluster's composition: the connection to Redis (redis.c) with its
  * notices and its return wired to the shared registrar bindings
- * (bindings.c), and the bans and call counts (shared_limits.c) on a channel of
- * their own. Later shared state (certificates, calls) joins here. */
+ * (bindings.c), and the bans, lockouts and call counts (shared_limits.c) on
+ * a channel of their own. Later shared state (certificates, calls) joins here. */
 #include "cluster.h"
 
 #include <limits.h>
@@ -15,6 +15,8 @@
 #include "redis.h"
 
 struct cluster {
+	struct event_base *base;
+	const struct cluster_config *cfg;
 	struct cl_redis *redis;
 	struct cl_bindings *bindings;
 	struct cl_limits *limits; /* once cluster_share_limits was called */
@@ -30,6 +32,8 @@ static void on_up(void *ctx)
 		cl_bindings_catch_up(c->bindings);
 		cl_bindings_load(c->bindings);
 	}
+	if (c->limits)
+		cl_limits_up(c->limits);
 }
 
 static void on_message(void *ctx, const char *channel, const char *msg, size_t len)
@@ -58,6 +62,8 @@ struct cluster *cluster_new(struct event_base *base, const struct cluster_config
 		c->have_key = true;
 	}
 	snprintf(c->self, sizeof(c->self), "%s", cfg->node);
+	c->base = base;
+	c->cfg = cfg;
 	if (reg && (c->bindings = cl_bindings_new(reg, cfg->node)) == NULL)
 		goto fail;
 	struct cl_redis_ops ops = { .on_up = on_up, .on_message = on_message, .ctx = c };
@@ -86,10 +92,20 @@ bool cluster_redis_up(const struct cluster *c) { return c->redis && cl_redis_up(
 
 int cluster_share_limits(struct cluster *c, const struct cluster_limits_ops *apply)
 {
-	struct cl_limits_ops ops = { .ban = apply->ban, .calls = apply->calls, .ctx = apply->ctx };
+	struct cl_limits_ops ops = { .ban = apply->ban, .lock = apply->lock, .calls = apply->calls,
+				     .each_count = apply->each_count, .ctx = apply->ctx };
 	cl_limits_free(c->limits);
-	c->limits = cl_limits_new(c->self, c->redis, &ops);
+	c->limits = cl_limits_new(c->base, c->self, c->cfg->heartbeat_s, c->redis, &ops);
+	if (c->limits && cl_redis_up(c->redis))
+		cl_limits_up(c->limits); /* came up before the limits were shared */
 	return c->limits ? 0 : -1;
+}
+
+void cluster_share_lockout(void *ctx, const struct rl_key *k, uint64_t ms)
+{
+	struct cluster *c = ctx;
+	if (c->limits)
+		cl_limits_lock(c->limits, k, ms);
 }
 
 void cluster_share_ban(void *ctx, const struct rl_key *k, uint64_t ms)

@@ -1,6 +1,6 @@
 /* Cluster mode (configuration group `cluster`): this node's connection to
  * the shared Redis and the state it shares through it: the registrar's
- * bindings, and the guard's bans and call counts. main.c makes it when the group is present and
+ * bindings, and the guard's bans, lockouts and call counts. main.c makes it when the group is present and
  * hands it the registrar; without the group nothing here runs. */
 #ifndef PC_CLUSTER_CLUSTER_H
 #define PC_CLUSTER_CLUSTER_H
@@ -29,11 +29,18 @@ bool cluster_redis_up(const struct cluster *c);
  * what this node decided, without waiting. 0, or -1 out of memory. */
 struct cluster_limits_ops {
 	void (*ban)(void *ctx, const struct rl_key *k, uint64_t ms);
+	void (*lock)(void *ctx, const struct rl_key *k, uint64_t ms); /* a digest-failure lockout */
 	void (*calls)(void *ctx, bool trunk, const struct rl_key *k, uint32_t others);
+	/* fn for every user and trunk with live calls here or elsewhere */
+	void (*each_count)(void *ctx,
+			   void (*fn)(void *fnctx, bool trunk, const struct rl_key *k, uint32_t local,
+				      uint32_t remote),
+			   void *fnctx);
 	void *ctx;
 };
 int cluster_share_limits(struct cluster *c, const struct cluster_limits_ops *apply);
 void cluster_share_ban(void *ctx, const struct rl_key *k, uint64_t ms);
+void cluster_share_lockout(void *ctx, const struct rl_key *k, uint64_t ms);
 void cluster_share_calls(void *ctx, bool trunk, const struct rl_key *k, uint32_t n);
 
 #endif

@@ -1,4 +1,4 @@
-/* Ban and call-count notices as text (so redis-cli MONITOR shows them),
+/* Ban, lockout and call-count notices as text (so redis-cli MONITOR shows them),
  * read field by field with every field's shape and bound checked: a
  * notice another program published must not ban a whole network, impose
  * an endless ban, or claim calls that lock a user out for good. */
@@ -67,11 +67,28 @@ static int hex_val(char c)
 	return -1;
 }
 
-static int read_ban(const char *f[FIELDS], const size_t fl[FIELDS], struct cl_guard_notice *n)
+static int read_name(const char *s, size_t len, struct rl_key *k)
+{
+	char name[RL_NAME_MAX];
+	if (!printable(s, len) || len >= RL_NAME_MAX)
+		return -1;
+	memcpy(name, s, len);
+	name[len] = '\0';
+	return rl_key_name(k, name);
+}
+
+/* A ban or lockout: a source (4, 6: the key's bytes in hex) or, for a
+ * lockout only, a user (u: the name), and its length. */
+static int read_ban(const char *f[FIELDS], const size_t fl[FIELDS], bool lock,
+		    struct cl_guard_notice *n)
 {
 	size_t bytes = is(f[2], fl[2], "4") ? 4 : is(f[2], fl[2], "6") ? 8 : 0;
-	if (bytes == 0 || fl[3] != bytes * 2 ||
-	    read_dec(f[4], fl[4], CL_BAN_MAX_MS, &n->ms) < 0 || n->ms == 0)
+	n->kind = lock ? CL_GUARD_LOCK : CL_GUARD_BAN;
+	if (read_dec(f[4], fl[4], CL_BAN_MAX_MS, &n->ms) < 0 || n->ms == 0)
+		return -1;
+	if (lock && bytes == 0 && is(f[2], fl[2], "u"))
+		return read_name(f[3], fl[3], &n->key);
+	if (bytes == 0 || fl[3] != bytes * 2)
 		return -1;
 	n->key.family = bytes == 4 ? AF_INET : AF_INET6;
 	n->key.len = (uint8_t)bytes;
@@ -81,7 +98,6 @@ static int read_ban(const char *f[FIELDS], const size_t fl[FIELDS], struct cl_gu
 			return -1;
 		n->key.addr[i] = (uint8_t)(hi << 4 | lo);
 	}
-	n->kind = CL_GUARD_BAN;
 	return 0;
 }
 
@@ -96,15 +112,10 @@ int cl_guard_notice_decode(const char *in, size_t len, struct cl_guard_notice *o
 	if (n < 4 || !printable(f[0], fl[0]) || fl[0] >= sizeof(out->node))
 		return -1;
 	memcpy(out->node, f[0], fl[0]);
-	if (n == 5 && is(f[1], fl[1], "ban"))
-		return read_ban(f, fl, out);
+	if (n == 5 && (is(f[1], fl[1], "ban") || is(f[1], fl[1], "lock")))
+		return read_ban(f, fl, f[1][0] == 'l', out);
 	if (n != 4 || !is(f[1], fl[1], "calls") || !(is(f[2], fl[2], "u") || is(f[2], fl[2], "t")) ||
-	    !printable(f[3], fl[3]) || fl[3] >= RL_NAME_MAX)
-		return -1;
-	char name[RL_NAME_MAX];
-	memcpy(name, f[3], fl[3]);
-	name[fl[3]] = '\0';
-	if (rl_key_name(&out->key, name) < 0)
+	    read_name(f[3], fl[3], &out->key) < 0)
 		return -1;
 	out->trunk = f[2][0] == 't';
 	out->kind = CL_GUARD_CALLS;
@@ -120,19 +131,53 @@ int cl_count_decode(const char *in, size_t len, uint32_t *out)
 	return 0;
 }
 
-int cl_ban_encode(const char *node, const struct rl_key *k, uint64_t ms, char *out, size_t outlen)
+int cl_ban_encode(const char *node, bool lock, const struct rl_key *k, uint64_t ms, char *out,
+		  size_t outlen)
 {
-	if ((k->family != AF_INET || k->len != 4) && (k->family != AF_INET6 || k->len != 8))
+	bool user = lock && k->family == 0 && printable(k->name, strlen(k->name));
+	if (!user && (k->family != AF_INET || k->len != 4) && (k->family != AF_INET6 || k->len != 8))
 		return -1;
 	if (ms == 0 || ms > CL_BAN_MAX_MS || !printable(node, strlen(node)))
 		return -1;
-	char hex[17];
-	for (unsigned i = 0; i < k->len; i++)
-		snprintf(hex + 2 * i, 3, "%02x", k->addr[i]);
-	int w = snprintf(out, outlen, "%s\tban\t%c\t%s\t%llu", node, k->len == 4 ? '4' : '6', hex,
-			 (unsigned long long)ms);
+	char what[RL_NAME_MAX];
+	if (user)
+		snprintf(what, sizeof(what), "%s", k->name);
+	for (unsigned i = 0; !user && i < k->len; i++)
+		snprintf(what + 2 * i, 3, "%02x", k->addr[i]);
+	int w = snprintf(out, outlen, "%s\t%s\t%c\t%s\t%llu", node, lock ? "lock" : "ban",
+			 user ? 'u' : k->len == 4 ? '4' : '6', what, (unsigned long long)ms);
 	return w < 0 || (size_t)w >= outlen ? -1 : w;
 }
+
+/* Exactly 16 lowercase hex digits. */
+static int read_hex64(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (len != 16)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		int d = hex_val(s[i]);
+		if (d < 0)
+			return -1;
+		v = v << 4 | (uint64_t)d;
+	}
+	*out = v;
+	return 0;
+}
+
+int cl_calls_field_decode(const char *in, size_t len, char node[64], uint64_t *life)
+{
+	const char *slash = memchr(in, '/', len);
+	size_t nl = slash ? (size_t)(slash - in) : 0;
+	if (slash == NULL || !printable(in, nl) || nl >= 64 ||
+	    read_hex64(slash + 1, len - nl - 1, life) < 0)
+		return -1;
+	memcpy(node, in, nl);
+	node[nl] = '\0';
+	return 0;
+}
+
+int cl_life_decode(const char *in, size_t len, uint64_t *life) { return read_hex64(in, len, life); }
 
 int cl_calls_encode(const char *node, bool trunk, const struct rl_key *k, char *out,
 		    size_t outlen)

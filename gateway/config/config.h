@@ -271,6 +271,7 @@ struct cluster_config {
 	unsigned command_timeout_ms; /* a command not answered by then has failed */
 	unsigned max_pending;        /* commands in flight; beyond it they fail at once */
 	unsigned retry_max_s;        /* ceiling of the reconnect backoff */
+	unsigned heartbeat_s;        /* liveness refresh; a node is gone after three */
 };
 
 struct limits_config {

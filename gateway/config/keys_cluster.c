@@ -85,6 +85,7 @@ static const struct cfg_key cluster_keys[] = {
 	UINT("command_timeout", command_timeout_ms, 0, 10, 60000, 250),
 	UINT("max_pending", max_pending, 0, 1, 1000000, 4096),
 	UINT("retry_max", retry_max_s, 0, 1, 3600, 30),
+	UINT("heartbeat", heartbeat_s, 0, 1, 300, 30),
 };
 #undef T
 

@@ -118,7 +118,11 @@
 	X(CLUSTER_VALUES_REFUSED, "cluster_values_refused") \
 	X(CLUSTER_BANS_SENT, "cluster_bans_sent") \
 	X(CLUSTER_BANS_APPLIED, "cluster_bans_applied") \
-	X(CLUSTER_CALLS_READ, "cluster_calls_read")
+	X(CLUSTER_CALLS_READ, "cluster_calls_read") \
+	X(CLUSTER_CALLS_DEAD, "cluster_calls_dead_fields") \
+	X(CLUSTER_LOCKOUTS_SENT, "cluster_lockouts_sent") \
+	X(CLUSTER_LOCKOUTS_APPLIED, "cluster_lockouts_applied") \
+	X(CLUSTER_BANS_REPLAYED, "cluster_bans_replayed")
 
 enum pc_counter {
 #define PC_COUNTER_ENUM(id, name) CNT_##id,

@@ -34,14 +34,22 @@ static void check_guard_notice(const char *in, size_t size)
 		abort();
 	if (cl_guard_notice_decode(in, size, &n) < 0)
 		return;
-	int len = n.kind == CL_GUARD_BAN ? cl_ban_encode(n.node, &n.key, n.ms, text, sizeof(text))
-					 : cl_calls_encode(n.node, n.trunk, &n.key, text, sizeof(text));
+	int len = n.kind != CL_GUARD_CALLS
+			  ? cl_ban_encode(n.node, n.kind == CL_GUARD_LOCK, &n.key, n.ms, text, sizeof(text))
+			  : cl_calls_encode(n.node, n.trunk, &n.key, text, sizeof(text));
 	if (len < 0 || cl_guard_notice_decode(text, (size_t)len, &again) < 0 ||
 	    memcmp(&n, &again, sizeof(n)) != 0)
 		abort();
 	if (n.kind == CL_GUARD_BAN && (n.ms == 0 || n.ms > CL_BAN_MAX_MS || (n.key.len != 4 && n.key.len != 8)))
 		abort();
+	if (n.kind == CL_GUARD_LOCK && (n.ms == 0 || n.ms > CL_BAN_MAX_MS ||
+					(n.key.family == 0 ? !n.key.name[0] : n.key.len != 4 && n.key.len != 8)))
+		abort();
 	if (n.kind == CL_GUARD_CALLS && (n.key.family != 0 || !n.key.name[0]))
+		abort();
+	char node[64];
+	uint64_t life;
+	if (cl_calls_field_decode(in, size, node, &life) == 0 && (!node[0] || strlen(node) >= 64))
 		abort();
 }
 

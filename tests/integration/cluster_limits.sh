@@ -72,7 +72,8 @@ HOLD=$!
 PIDS="$PIDS $HOLD"
 node_log A "call [0-9]+ established"
 for _ in $(seq 20); do [ "$(node_counter B cluster_calls_read)" -ge 1 ] && break; sleep 0.05; done
-[ "$(rcli HGET portcullis:calls:u:alice A)" = 1 ] || fail "alice's live call at A is not in Redis"
+rcli HGETALL portcullis:calls:u:alice | tr '\n' ' ' | grep -qE '^A/[0-9a-f]{16} 1 $' ||
+	fail "alice's live call at A is not in Redis"
 fill_scenario policy_uac_auth_refused.xml "$WORK/limited.xml" HEADERS "" EXPECT 503 CHECK "Retry-After: [1-9]"
 # shellcheck disable=SC2086
 run_sipp "$WORK/limited.xml" 127.0.0.1:6062 $AUTH -auth_uri carol@127.0.0.1:6062 -p 15091 || {
@@ -83,7 +84,7 @@ node_log B "INVITE from leg outside user alice refused: 503 .*concurrent call li
 reads=$(node_counter B cluster_calls_read)
 wait "$HOLD" || { cat "$WORK/hold.out" >&2; fail "alice's held call via A failed"; }
 wait "$PHONE" || fail "carol's phone did not complete the held call"
-[ "$(rcli HEXISTS portcullis:calls:u:alice A)" = 0 ] || fail "node A's count outlived its call"
+[ "$(rcli HLEN portcullis:calls:u:alice)" = 0 ] || fail "node A's count outlived its call"
 for _ in $(seq 20); do [ "$(node_counter B cluster_calls_read)" -gt "$reads" ] && break; sleep 0.05; done
 start_phone
 # shellcheck disable=SC2086

@@ -137,13 +137,24 @@ static void guard_notices(void **state)
 	char text[CL_NOTICE_MAX];
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002) };
 	assert_int_equal(rl_key_addr(&k, (struct sockaddr *)&sa), 0);
-	int len = cl_ban_encode("A", &k, 30000, text, sizeof(text));
+	int len = cl_ban_encode("A", false, &k, 30000, text, sizeof(text));
 	assert_true(len > 0);
 	assert_string_equal(text, "A\tban\t4\t7f000002\t30000");
 	assert_int_equal(cl_guard_notice_decode(text, (size_t)len, &n), 0);
 	assert_int_equal(n.kind, CL_GUARD_BAN);
 	assert_int_equal(n.ms, 30000);
 	assert_memory_equal(n.key.addr, k.addr, 4);
+	len = cl_ban_encode("A", true, &k, 300000, text, sizeof(text));
+	assert_string_equal(text, "A\tlock\t4\t7f000002\t300000");
+	assert_int_equal(cl_guard_notice_decode(text, (size_t)len, &n), 0);
+	assert_true(n.kind == CL_GUARD_LOCK && n.key.family == AF_INET && n.ms == 300000);
+	assert_int_equal(rl_key_name(&k, "alice"), 0);
+	assert_int_equal(cl_ban_encode("A", false, &k, 1000, text, sizeof(text)), -1); /* no ban of a user */
+	len = cl_ban_encode("A", true, &k, 1000, text, sizeof(text));
+	assert_string_equal(text, "A\tlock\tu\talice\t1000");
+	assert_int_equal(cl_guard_notice_decode(text, (size_t)len, &n), 0);
+	assert_true(n.kind == CL_GUARD_LOCK && n.key.family == 0);
+	assert_string_equal(n.key.name, "alice");
 	assert_int_equal(rl_key_name(&k, "leg:outside"), 0);
 	len = cl_calls_encode("B", true, &k, text, sizeof(text));
 	assert_int_equal(cl_guard_notice_decode(text, (size_t)len, &n), 0);
@@ -164,6 +175,10 @@ static void guard_notices(void **state)
 		"A\tcalls\tu\t",
 		"A\tcalls\tu\taaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		"A\tunban\t4\t7f000002",
+		"A\tban\tu\talice\t1000",              /* a user is locked out, never banned */
+		"A\tlock\tu\tbad name\t1000",
+		"A\tlock\tu\talice\t86400001",
+		"A\tlock\t4\t7f00\t1000",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(cl_guard_notice_decode(bad[i], strlen(bad[i]), &n), -1);
@@ -173,6 +188,19 @@ static void guard_notices(void **state)
 	assert_int_equal(cl_count_decode("-5", 2, &c), -1);
 	assert_int_equal(cl_count_decode("100001", 6, &c), -1);
 	assert_int_equal(cl_count_decode("", 0, &c), -1);
+
+	/* Calls hash fields: "<node>/<life>", nothing else. */
+	char node[64];
+	uint64_t life;
+	assert_int_equal(cl_calls_field_decode("A/00000000000000ff", 18, node, &life), 0);
+	assert_string_equal(node, "A");
+	assert_int_equal(life, 255);
+	static const char *const bad_fields[] = { "A", "A/ff", "/00000000000000ff", "A/00000000000000FF",
+						  "A/00000000000000ff0", "A b/00000000000000ff" };
+	for (size_t i = 0; i < sizeof(bad_fields) / sizeof(bad_fields[0]); i++)
+		assert_int_equal(cl_calls_field_decode(bad_fields[i], strlen(bad_fields[i]), node, &life), -1);
+	assert_int_equal(cl_life_decode("00000000000000ff", 16, &life), 0);
+	assert_int_equal(cl_life_decode("ff", 2, &life), -1);
 }
 
 int main(void)

@@ -63,6 +63,7 @@ static const struct refusal table[REFUSAL__COUNT] = {
 	[REFUSAL_MEDIA_FAILED] = { ROW(500, "Internal Server Error", NONE),
 		  .warn_code = 399, .why_public = true, .retry_after = 1 },
 	[REFUSAL_DIALOG_IDENTITY] = { ROW(403, "Forbidden", CNT_DIALOG_REFUSED_IDENTITY) },
+	[REFUSAL_CLUSTER_ROUTE] = { ROW(403, "Forbidden", CNT_REFUSED_CLUSTER_ROUTE) },
 	/* Counted per cause by the verification service; this counts the calls
 	 * a leg in "reject" mode refused. */
 	[REFUSAL_STIR_NO_IDENTITY] = { ROW(428, "Use Identity Header", CNT_IDENTITY_REJECTED),
@@ -115,6 +116,7 @@ static const char *const names[REFUSAL__COUNT] = {
 	[REFUSAL_MEDIA_EXHAUSTED] = "media_exhausted",
 	[REFUSAL_MEDIA_FAILED] = "media_failed",
 	[REFUSAL_DIALOG_IDENTITY] = "dialog_identity",
+	[REFUSAL_CLUSTER_ROUTE] = "cluster_route",
 	[REFUSAL_STIR_NO_IDENTITY] = "stir_no_identity",
 	[REFUSAL_STIR_BAD_INFO] = "stir_bad_info",
 	[REFUSAL_STIR_CREDENTIAL] = "stir_credential",

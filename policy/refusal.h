@@ -66,6 +66,7 @@ enum pc_refusal {
 	REFUSAL_MEDIA_EXHAUSTED,  /* 503 + Warning 399: no relay ports, no memory */
 	REFUSAL_MEDIA_FAILED,     /* 500 + Warning 399: the relay cannot be keyed */
 	REFUSAL_DIALOG_IDENTITY,  /* 403: in a dialog, not the leg's certificate identity */
+	REFUSAL_CLUSTER_ROUTE,    /* 403: the cluster's internal route from outside the cluster */
 	/* the verification service on a leg in "reject" mode (RFC 8224 §6.2.2),
 	 * each with Reason: STIR (RFC 9410) */
 	REFUSAL_STIR_NO_IDENTITY, /* 428 Use Identity Header */

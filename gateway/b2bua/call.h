@@ -288,6 +288,15 @@ void fork_start(struct call *c, const char *callee, unsigned max_forwards,
  * when an attempt was sent. */
 bool fork_next(struct call *c, int status);
 void fork_free(struct call *c);
+/* Cluster mode: an INVITE carrying the internal route (route.c): from a
+ * configured node peer, `out` is a route to the binding held here that it
+ * names and the verdict accepts; from anyone else it is refused. */
+bool route_is_internal(sip_t const *sip);
+struct verdict route_internal(struct b2bua *b, const struct pc_peer *from, sip_t const *sip,
+			      const char *leg, struct route_config *out);
+/* stir_legacy.c: whether a message from `from` comes from the configured
+ * peer `p` (its verified certificate over TLS, else its address). */
+bool peer_is_source(const struct peer_config *p, const struct pc_peer *from);
 /* The configured leg of the listener a message came in on, or NULL. */
 const char *listener_leg(const struct b2bua *b, const struct pc_peer *from);
 

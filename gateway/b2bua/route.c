@@ -2,7 +2,11 @@
  * the dialled user, resolved into a next hop, a Request-URI and a To; for a
  * registered user, each of its contacts in turn (serial forking, RFC 3261
  * §16.6 leaves serial or parallel to the forker), each reached where its
- * REGISTER came from and through its Path (RFC 3327). */
+ * REGISTER came from and through its Path (RFC 3327). In cluster mode a
+ * contact whose TCP/TLS flow another node holds is reached through that
+ * node: the INVITE goes to the node's configured peer with the internal
+ * route first in its Route set, and the node, seeing the route from a
+ * configured node peer only, calls the contact on the flow. */
 #include "call.h"
 #include "refuse.h"
 
@@ -12,8 +16,14 @@
 
 #include <sofia-sip/url.h>
 
+#include "core/counters.h"
 #include "core/log.h"
 #include "sip/build.h"
+
+/* The internal route's URI parameter: names no binding by itself (the
+ * Request-URI, the contact, does); marks the route as the cluster's. */
+#define FLOW_PARAM "pc-flow"
+#define FLOW_ROUTE_MAX (CFG_HOST_MAX + 64)
 
 const char *listener_leg(const struct b2bua *b, const struct pc_peer *from)
 {
@@ -35,20 +45,51 @@ const struct route_config *route_for(struct b2bua *b, const char *leg, const cha
 	return NULL;
 }
 
+/* A TCP/TLS flow another node holds: through that node's configured peer
+ * (none configured: the flow's address, which works only without NAT),
+ * with the internal route before the binding's Path. -1 without memory. */
+static int via_node(struct call *c, const struct reg_binding *rb)
+{
+	struct b2bua *bb = c->b2bua;
+	const struct peer_config *p = NULL;
+	for (unsigned i = 0; i < bb->cfg->n_peers && !p; i++)
+		if (!strcmp(bb->cfg->peers[i].cluster_node, rb->node))
+			p = &bb->cfg->peers[i];
+	if (p == NULL || bb->net.peer_address(bb->net.ctx, p, &c->legs[LEG_B].peer) < 0)
+		return 0;
+	bool v6 = strchr(p->address, ':') != NULL;
+	char route[FLOW_ROUTE_MAX];
+	snprintf(route, sizeof(route), "<sip:%s%s%s:%u;transport=%s;lr;" FLOW_PARAM ">", v6 ? "[" : "",
+		 p->address, v6 ? "]" : "", p->port, pc_transport_name(p->transport));
+	size_t len = strlen(route) + (rb->path[0] ? strlen(rb->path) + 2 : 0) + 1;
+	char *set = malloc(len);
+	if (set == NULL)
+		return -1;
+	snprintf(set, len, "%s%s%s", route, rb->path[0] ? ", " : "", rb->path);
+	free(c->b_path);
+	c->b_path = set;
+	counter_inc(CNT_CLUSTER_FLOWS_FORWARDED);
+	return 0;
+}
+
 /* Point leg B at binding `index` of `user` (newest first): its flow, its
  * contact as remote target (the Request-URI) and its Path (RFC 3327) as
- * the route set the INVITE carries. -1 when there is no such binding. */
-static int use_binding(struct call *c, const char *user, unsigned index)
+ * the route set the INVITE carries. -1 when there is no such binding, or
+ * (`here`) when it is not held by this node. */
+static int use_binding(struct call *c, const char *user, unsigned index, bool here)
 {
 	const struct reg_binding *bd[REG_MAX_PER_USER];
 	unsigned n = reg_service_lookup(c->b2bua->reg, user, bd, REG_MAX_PER_USER);
-	if (index >= n)
+	if (index >= n || (here && bd[index]->node[0]))
 		return -1;
 	struct leg *b = &c->legs[LEG_B];
 	b->peer = bd[index]->flow;
 	free(c->b_path);
 	c->b_path = NULL;
 	if (bd[index]->path[0] && (c->b_path = strdup(bd[index]->path)) == NULL)
+		return -1;
+	if (bd[index]->node[0] && pc_transport_reliable(bd[index]->flow.transport) &&
+	    via_node(c, bd[index]) < 0)
 		return -1;
 	/* A contact that does not read leaves no target: the INVITE is then
 	 * refused where it is built, with the reason. */
@@ -70,7 +111,7 @@ int route_leg_b(struct call *c, const struct route_config *r, const char *user)
 		 * others), reached where its REGISTER came from (NAT); the
 		 * Request-URI is the contact it registered, the To its address
 		 * of record. */
-		if (use_binding(c, user, 0) < 0) {
+		if (use_binding(c, user, r->flow ? r->flow - 1 : 0, r->flow != 0) < 0) {
 			su_home_deinit(home);
 			return -2;
 		}
@@ -99,6 +140,56 @@ int route_leg_b(struct call *c, const struct route_config *r, const char *user)
 		rc = 0;
 	su_home_deinit(home);
 	return rc;
+}
+
+bool route_is_internal(sip_t const *sip)
+{
+	for (sip_route_t const *r = sip->sip_route; r; r = r->r_next)
+		if (url_has_param(r->r_url, FLOW_PARAM))
+			return true;
+	return false;
+}
+
+/* The binding held here whose contact is the Request-URI: 1 + its index,
+ * or 0. */
+static unsigned local_flow(struct b2bua *b, const char *user, const url_t *ruri)
+{
+	const struct reg_binding *bd[REG_MAX_PER_USER];
+	unsigned n = user ? reg_service_lookup(b->reg, user, bd, REG_MAX_PER_USER) : 0, found = 0;
+	su_home_t home[1] = { SU_HOME_INIT(home) };
+	for (unsigned i = 0; i < n && !found; i++) {
+		url_t *u = bd[i]->node[0] ? NULL : url_make(home, bd[i]->contact);
+		if (u && url_cmp_all(u, ruri) == 0)
+			found = i + 1;
+	}
+	su_home_deinit(home);
+	return found;
+}
+
+struct verdict route_internal(struct b2bua *b, const struct pc_peer *from, sip_t const *sip,
+			      const char *leg, struct route_config *out)
+{
+	const struct peer_config *node = NULL;
+	for (unsigned i = 0; i < b->cfg->n_peers && !node; i++)
+		if (b->cfg->peers[i].cluster_node[0] && peer_is_source(&b->cfg->peers[i], from))
+			node = &b->cfg->peers[i];
+	if (node == NULL)
+		return verdict_refuse(REFUSAL_CLUSTER_ROUTE,
+				      "the cluster's internal route from outside the cluster");
+	const url_t *ruri = sip->sip_request->rq_url;
+	unsigned flow = local_flow(b, ruri->url_user, ruri);
+	const struct reg_binding *bd[REG_MAX_PER_USER];
+	if (!flow || reg_service_lookup(b->reg, ruri->url_user, bd, REG_MAX_PER_USER) < flow ||
+	    !listener_leg(b, &bd[flow - 1]->flow))
+		return verdict_refuse(REFUSAL_NOT_REGISTERED, "no flow held here for the internal route");
+	memset(out, 0, sizeof(*out));
+	snprintf(out->from_leg, sizeof(out->from_leg), "%s", leg ? leg : "");
+	snprintf(out->to_leg, sizeof(out->to_leg), "%s", listener_leg(b, &bd[flow - 1]->flow));
+	out->registered = true;
+	out->flow = flow;
+	log_info("INVITE from node \"%s\" (peer %s) for the flow of %s", node->cluster_node, node->name,
+		 ruri->url_user);
+	return verdict_accept();
 }
 
 /* Whether the route's next hop is reached over TLS (a registered user
@@ -145,7 +236,7 @@ bool fork_next(struct call *c, int status)
 	struct leg *lb = &c->legs[LEG_B];
 	sip_t const *sip = sip_object(txn_request_msg(c->a_invite));
 	char phrase[128], why[160];
-	while (use_binding(c, f->callee, f->next) == 0) {
+	while (use_binding(c, f->callee, f->next, false) == 0) {
 		f->next++;
 		lb->remote_tag[0] = '\0';
 		lb->local_cseq++;

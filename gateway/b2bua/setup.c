@@ -43,6 +43,7 @@ struct setup {
 	const char *user;                  /* the dialled user */
 	char caller_user[REG_USER_MAX];    /* the authenticated caller, "" none */
 	const struct route_config *route;
+	struct route_config flow_route;    /* the cluster's internal route, made here */
 	struct guard_call limits;
 	struct call *call;
 };
@@ -83,6 +84,13 @@ static enum phase_result phase_authenticate(struct setup *s)
 
 static enum phase_result phase_route(struct setup *s)
 {
+	if (route_is_internal(s->sip)) {
+		struct verdict v = route_internal(s->b, s->from, s->sip, s->leg_name, &s->flow_route);
+		if (v.kind != VERDICT_ACCEPT)
+			return refuse_invite(s, &v);
+		s->route = &s->flow_route;
+		return PHASE_NEXT;
+	}
 	s->route = s->leg_name ? route_for(s->b, s->leg_name, s->user) : NULL;
 	return s->route ? PHASE_NEXT : PHASE_NOT_MINE;
 }
@@ -230,7 +238,7 @@ static enum phase_result phase_attempt(struct setup *s)
 {
 	struct call *c = s->call;
 	unsigned mf = next_max_forwards(s->sip);
-	if (s->route->registered)
+	if (s->route->registered && !s->route->flow) /* the internal route names one flow */
 		fork_start(c, s->user, mf, s->route, s->caller_user);
 	char phrase[128], why[160] = "";
 	struct verdict v = setup_attempt(c, s->sip, s->route, s->caller_user, mf, phrase,

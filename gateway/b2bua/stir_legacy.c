@@ -47,7 +47,7 @@ static bool same_address(const struct pc_peer *from, const char *addr)
  * (one of its peer_names, else its sip_domain), never by address: over TLS
  * the address proves nothing the certificate does not. A plain peer is
  * recognised by its configured (literal) address and transport. */
-static bool is_peer(const struct peer_config *p, const struct pc_peer *from)
+bool peer_is_source(const struct peer_config *p, const struct pc_peer *from)
 {
 	if (p->transport == PC_TP_TLS) {
 		if (from->transport != PC_TP_TLS || !from->identity[0])
@@ -65,7 +65,7 @@ const struct peer_config *stir_legacy_peer_from(const struct gateway_config *cfg
 						const struct pc_peer *from)
 {
 	for (unsigned i = 0; i < cfg->n_peers; i++)
-		if (cfg->peers[i].identity_legacy && is_peer(&cfg->peers[i], from))
+		if (cfg->peers[i].identity_legacy && peer_is_source(&cfg->peers[i], from))
 			return &cfg->peers[i];
 	return NULL;
 }

@@ -70,6 +70,11 @@ struct peer_config {
 	char sip_domain[CFG_HOST_MAX]; /* name used in Request-URIs toward it */
 	unsigned keepalive_interval_s; /* OPTIONS ping period; 0 = off */
 	struct tls_config tls; /* client side; peer_names = expected server names */
+	/* Cluster mode: the node this peer is (cluster.node there), "" = none.
+	 * Calls to a TCP/TLS flow held by that node go to it through this
+	 * peer, and only a request from such a peer may carry the internal
+	 * route (gateway/b2bua/route.c). */
+	char cluster_node[64];
 };
 
 enum media_mode {
@@ -128,6 +133,10 @@ struct route_config {
 	char address[CFG_HOST_MAX];
 	unsigned port;
 	bool registered;                 /* to the Request-URI user's registered contacts */
+	/* Never from the file: a route made for the cluster's internal route
+	 * (gateway/b2bua/route.c), 1 + the index of the binding held here
+	 * that it names; 0 for every configured route. */
+	unsigned flow;
 };
 
 /* Digest authentication (RFC 3261, RFC 8760): the realm and the user store

@@ -88,6 +88,7 @@ static const struct cfg_key peer_keys[] = {
 	STR("sip_domain", sip_domain, 0, NULL), /* "": the address */
 	UINT("keepalive_interval", keepalive_interval_s, 0, 0, 86400, 0),
 	BOOL("identity_legacy", identity_legacy, false),
+	STR("cluster_node", cluster_node, 0, NULL),
 	LATER("tls"),
 };
 #undef T
@@ -361,6 +362,9 @@ static int check_listener(struct cfg_loader *ld, const config_setting_t *g, void
 static int check_peer(struct cfg_loader *ld, const config_setting_t *g, void *obj, unsigned index)
 {
 	struct peer_config *p = obj;
+	if (p->cluster_node[0] && !config_user_name_valid(p->cluster_node))
+		return cfg_fail(ld, cfg_member(g, "cluster_node"),
+				"must be a node name (letters, digits, '.', '_', '-'; not starting with '-')");
 	if (p->sip_domain[0] == '\0')
 		memcpy(p->sip_domain, p->address, sizeof(p->sip_domain));
 	if (load_tls(ld, g, p->transport, &p->tls, false) < 0)

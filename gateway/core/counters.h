@@ -122,7 +122,9 @@
 	X(CLUSTER_CALLS_DEAD, "cluster_calls_dead_fields") \
 	X(CLUSTER_LOCKOUTS_SENT, "cluster_lockouts_sent") \
 	X(CLUSTER_LOCKOUTS_APPLIED, "cluster_lockouts_applied") \
-	X(CLUSTER_BANS_REPLAYED, "cluster_bans_replayed")
+	X(CLUSTER_BANS_REPLAYED, "cluster_bans_replayed") \
+	X(CLUSTER_FLOWS_FORWARDED, "cluster_flows_forwarded") \
+	X(REFUSED_CLUSTER_ROUTE, "requests_refused_cluster_route")
 
 enum pc_counter {
 #define PC_COUNTER_ENUM(id, name) CNT_##id,

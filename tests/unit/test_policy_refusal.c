@@ -141,6 +141,7 @@ static void rows_keep_the_wire_and_the_counters(void **state)
 		{ REFUSAL_MEDIA_EXHAUSTED, 503, "Service Unavailable", NULL, 399 },
 		{ REFUSAL_MEDIA_FAILED, 500, "Internal Server Error", NULL, 399 },
 		{ REFUSAL_DIALOG_IDENTITY, 403, "Forbidden", "dialog_requests_refused_identity", 0 },
+		{ REFUSAL_CLUSTER_ROUTE, 403, "Forbidden", "requests_refused_cluster_route", 0 },
 		{ REFUSAL_STIR_NO_IDENTITY, 428, "Use Identity Header", "identity_calls_rejected", 0 },
 		{ REFUSAL_STIR_BAD_INFO, 436, "Bad Identity Info", "identity_calls_rejected", 0 },
 		{ REFUSAL_STIR_CREDENTIAL, 437, "Unsupported Credential", "identity_calls_rejected", 0 },

@@ -22,6 +22,7 @@
 #include "control_commands.h"
 #include "endpoint/endpoint.h"
 #include "http/server.h"
+#include "sti/repo.h"
 #include "stir/cert.h"
 #include "keyholder/keyholder.h"
 #include "media/media.h"
@@ -210,6 +211,7 @@ static void shutdown_all(struct loop_ctx *lc)
 	if (lc->cluster && lc->b2bua) { /* calls ending below must not reach it */
 		guard_set_share(b2bua_guard(lc->b2bua), &(struct guard_share){ 0 });
 		b2bua_share_lockouts(lc->b2bua, NULL, NULL);
+		b2bua_share_certs(lc->b2bua, NULL);
 	}
 	cluster_free(lc->cluster); /* before the registrar it writes through */
 	http_server_free(lc->http);
@@ -460,6 +462,9 @@ static int start_cluster(struct loop_ctx *lc, const struct gateway_config *cfg)
 	if (cluster_share_limits(lc->cluster, &apply) < 0)
 		return -1;
 	b2bua_share_lockouts(lc->b2bua, cluster_share_lockout, lc->cluster);
+	b2bua_share_certs(lc->b2bua, &(struct sti_shared){ .get = cluster_certs_get,
+							   .put = cluster_certs_put,
+							   .ctx = lc->cluster });
 	guard_set_share(g, &(struct guard_share){ .ban = cluster_share_ban,
 						   .calls = cluster_share_calls,
 						   .ctx = lc->cluster });

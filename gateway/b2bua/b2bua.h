@@ -22,6 +22,7 @@ struct b2bua;
 struct guard;
 struct call_record;
 struct rl_key;
+struct sti_shared;
 
 /* Where each call's record goes when the call closes (record/record.h):
  * the layer above registers it, the B2BUA does not know the sinks. */
@@ -90,6 +91,9 @@ struct guard *b2bua_guard(struct b2bua *b);
 void b2bua_share_lockouts(struct b2bua *b,
 			  void (*fn)(void *ctx, const struct rl_key *k, uint64_t ms), void *ctx);
 void b2bua_apply_lockout(struct b2bua *b, const struct rl_key *k, uint64_t ms, uint64_t now_ms);
+/* Cluster mode: the verification service's certificates shared (NULL:
+ * no longer); nothing without a verification service. */
+void b2bua_share_certs(struct b2bua *b, const struct sti_shared *s);
 /* For --check-config: what b2bua_new would refuse beyond the configuration
  * file itself (the digest user store). 0, or -1 with "file:line: why". */
 int b2bua_check_config(const struct gateway_config *cfg, char *err, size_t errlen);

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "keyholder/keyholder.h"
 #include "policy/attest.h"
+#include "sti/repo.h"
 #include "sti/sign.h"
 #include "sti/verify.h"
 #include "stir/tn.h"
@@ -376,4 +377,9 @@ void stir_call_fini(struct b2bua *b)
 {
 	sti_repo_free(b->sti);
 	b->sti = NULL;
+}
+
+void b2bua_share_certs(struct b2bua *b, const struct sti_shared *s)
+{
+	sti_repo_set_shared(b->sti, s);
 }

@@ -1,7 +1,7 @@
 /* The cluster's composition: the connection to Redis (redis.c) with its
  * notices and its return wired to the shared registrar bindings
- * (bindings.c), and the bans, lockouts and call counts (shared_limits.c) on
- * a channel of their own. Later shared state (certificates, calls) joins here. */
+ * (bindings.c), the bans, lockouts and call counts (shared_limits.c) on
+ * a channel of their own, and the STIR certificates (shared_certs.c). Later shared state (certificates, calls) joins here. */
 #include "cluster.h"
 
 #include <limits.h>
@@ -11,6 +11,7 @@
 #include "bindings.h"
 #include "core/log.h"
 #include "key.h"
+#include "shared_certs.h"
 #include "shared_limits.h"
 #include "redis.h"
 
@@ -120,4 +121,17 @@ void cluster_share_calls(void *ctx, bool trunk, const struct rl_key *k, uint32_t
 	struct cluster *c = ctx;
 	if (c->limits)
 		cl_limits_calls(c->limits, trunk, k, n);
+}
+
+int cluster_certs_get(void *ctx, const char *name,
+		      void (*found)(void *arg, const void *bytes, size_t len, long ttl_s), void *arg)
+{
+	struct cluster *c = ctx;
+	return cl_certs_get(c->redis, name, found, arg);
+}
+
+void cluster_certs_put(void *ctx, const char *name, const void *bytes, size_t len, unsigned ttl_s)
+{
+	struct cluster *c = ctx;
+	cl_certs_put(c->redis, name, bytes, len, ttl_s);
 }

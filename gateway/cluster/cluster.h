@@ -6,6 +6,7 @@
 #define PC_CLUSTER_CLUSTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config/config.h"
 #include "policy/ratelimit.h"
@@ -42,5 +43,11 @@ int cluster_share_limits(struct cluster *c, const struct cluster_limits_ops *app
 void cluster_share_ban(void *ctx, const struct rl_key *k, uint64_t ms);
 void cluster_share_lockout(void *ctx, const struct rl_key *k, uint64_t ms);
 void cluster_share_calls(void *ctx, bool trunk, const struct rl_key *k, uint32_t n);
+
+/* The STIR certificate cache shared (sti/repo.h's struct sti_shared, ctx:
+ * the cluster; shared_certs.h). */
+int cluster_certs_get(void *ctx, const char *name,
+		      void (*found)(void *arg, const void *bytes, size_t len, long ttl_s), void *arg);
+void cluster_certs_put(void *ctx, const char *name, const void *bytes, size_t len, unsigned ttl_s);
 
 #endif

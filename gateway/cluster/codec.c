@@ -1,5 +1,5 @@
 /* The registrar bindings of one user as one Redis value, and its strict
- * reading. The value is text, a version line "pc1" then one line a
+ * reading (and, at the end, a shared certificate's value line). The value is text, a version line "pc1" then one line a
  * binding with nine tab-separated fields: node, contact, Call-ID, CSeq,
  * expiry (wall-clock seconds), transport, flow address, flow port, Path.
  * Text rather than a binary layout so an operator can read it with
@@ -167,4 +167,26 @@ int cl_notice_decode(const char *in, size_t len, char *node, size_t nodelen, cha
 			       copy_field(user, userlen, tab + 1, ul, false) < 0
 		       ? -1
 		       : 0;
+}
+
+/* A shared certificate (shared_certs.c): the version and expiry line, then
+ * the bytes, which the verification service checks itself. */
+int cl_cert_value_decode(const char *in, size_t len, long now, const char **bytes,
+			 size_t *blen, long *ttl_s)
+{
+	size_t h = strlen(CL_CERT_VALUE_HEAD);
+	const char *nl = len > h ? memchr(in, '\n', len) : NULL;
+	if (nl == NULL || memcmp(in, CL_CERT_VALUE_HEAD, h) != 0 || nl - in - (long)h < 1 ||
+	    nl - in - (long)h > 12 || len > CL_CERT_MAX)
+		return -1;
+	long expiry = 0;
+	for (const char *p = in + h; p < nl; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		expiry = expiry * 10 + (*p - '0');
+	}
+	*bytes = nl + 1;
+	*blen = len - (size_t)(nl + 1 - in);
+	*ttl_s = expiry - now;
+	return *blen > 0 && *ttl_s > 0 ? 0 : -1;
 }

@@ -1,5 +1,5 @@
-/* The text a user's registrar bindings take in Redis, and its strict
- * reading back. Redis may be shared with other programs, so what comes back
+/* The text a user's registrar bindings (and a shared certificate's expiry)
+ * take in Redis, and its strict reading back. Redis may be shared with other programs, so what comes back
  * is untrusted input: every field is bounded, checked for its shape and
  * free of control characters before it becomes a reg_binding (fuzzed by
  * tests/fuzz/fuzz_cluster_bindings.c). Pure: no I/O. */
@@ -28,5 +28,14 @@ int cl_bindings_decode(const char *in, size_t len, struct reg_binding *out, unsi
  * -1 when malformed or a part does not fit. */
 int cl_notice_decode(const char *in, size_t len, char *node, size_t nodelen, char *user,
 		     size_t userlen);
+
+/* A shared STIR certificate's value: "pc1 <expiry, unix seconds>\n" and
+ * the certificate bytes (never more than CL_CERT_MAX in all). 0 with the
+ * bytes and what is left of its life at `now`, or -1 (malformed, empty,
+ * expired). */
+#define CL_CERT_MAX (256 * 1024)
+#define CL_CERT_VALUE_HEAD "pc1 "
+int cl_cert_value_decode(const char *in, size_t len, long now, const char **bytes, size_t *blen,
+			 long *ttl_s);
 
 #endif

@@ -124,6 +124,8 @@
 	X(CLUSTER_LOCKOUTS_APPLIED, "cluster_lockouts_applied") \
 	X(CLUSTER_BANS_REPLAYED, "cluster_bans_replayed") \
 	X(CLUSTER_FLOWS_FORWARDED, "cluster_flows_forwarded") \
+	X(CLUSTER_CERTS_READ, "cluster_certs_read") \
+	X(CLUSTER_CERTS_WRITTEN, "cluster_certs_written") \
 	X(REFUSED_CLUSTER_ROUTE, "requests_refused_cluster_route")
 
 enum pc_counter {

@@ -4,7 +4,9 @@
  * or handed to anyone. See repo.h for the bounds. An RFC 4474 certificate
  * (sti_repo_get_rsa) is checked as an RSA chain and kept apart: its fetch
  * and cache entry are keyed by "rsa " and the URL (a URL has no space), so
- * a chain checked for one scheme is never handed out for the other. */
+ * a chain checked for one scheme is never handed out for the other. In
+ * cluster mode a fetch first asks the other nodes' shared copy (repo.h),
+ * and trusts nothing it did not check itself. */
 #include "sti/repo.h"
 
 #include <stdio.h>
@@ -12,6 +14,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <nettle/sha2.h>
+
+#include "core/counters.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "stir/cache.h"
@@ -34,6 +39,7 @@ struct fetch {
 	bool rsa;                                   /* an RFC 4474 chain */
 	char key[sizeof(RSA_KEY_PREFIX) + STIR_URL_MAX]; /* the cache's key */
 	const char *url;                            /* in key, after any prefix */
+	char name[2 * SHA256_DIGEST_SIZE + 1];      /* the shared copy's: SHA-256 of key */
 };
 
 struct sti_repo {
@@ -43,6 +49,9 @@ struct sti_repo {
 	struct pc_htab fetches; /* by URL: keyed, the URL is the caller's choice */
 	unsigned n_fetches;
 	unsigned failure_ttl_s;
+	unsigned cache_max_age_s;
+	size_t max_cert_size;
+	struct sti_shared shared; /* cluster mode's, or all NULL */
 	bool freeing;
 };
 
@@ -70,6 +79,30 @@ static enum stir_result fetch_failure(enum http_fetch_status s)
 	}
 }
 
+/* Checks a chain (fetched, or read from the shared copy) as this node's
+ * own fetch would and caches it for at most max_age (-1: no limit from
+ * the source); the result and, on success, the cached chain; `refused`
+ * when the chain itself failed its checks. */
+static enum stir_result check_and_cache(struct sti_repo *r, struct fetch *f, const void *body,
+					size_t len, long max_age, time_t now,
+					const struct stir_cert **cert, bool *refused)
+{
+	struct stir_cert *chain = NULL;
+	*cert = NULL;
+	*refused = true;
+	enum stir_result why = f->rsa ? stir_cert_check_rsa(body, len, r->trust, now, &chain)
+				      : stir_cert_check(body, len, r->trust, now, &chain);
+	if (why != STIR_PASSED)
+		return why;
+	*refused = false;
+	if (stir_cache_put(r->cache, f->key, chain, max_age, now) < 0)
+		return STIR_INFO_UNREACHABLE; /* freed by the cache */
+	enum stir_result again = stir_cache_get(r->cache, f->key, now, cert);
+	/* max-age 0 or no-store: nothing cached, but this answer still counts
+	 * for the calls that waited for it. */
+	return again == STIR_PASSED ? STIR_PASSED : STIR_INFO_UNREACHABLE;
+}
+
 /* Checks and caches what arrived; returns the result for the waiters and
  * the cached chain on success. */
 static enum stir_result fetch_outcome(struct sti_repo *r, struct fetch *f,
@@ -87,31 +120,33 @@ static enum stir_result fetch_outcome(struct sti_repo *r, struct fetch *f,
 			stir_cache_put_failure(r->cache, f->key, why, r->failure_ttl_s, now);
 		return why;
 	}
-	struct stir_cert *chain = NULL;
-	enum stir_result why = f->rsa ? stir_cert_check_rsa(res->body, res->len, r->trust, now, &chain)
-				      : stir_cert_check(res->body, res->len, r->trust, now, &chain);
+	long max_age = res->no_store ? 0 : res->max_age_s;
+	bool refused;
+	enum stir_result why = check_and_cache(r, f, res->body, res->len, max_age, now, cert, &refused);
+	if (why != STIR_PASSED && !refused)
+		return why;
 	if (why != STIR_PASSED) {
 		log_info("identity: certificate refused: %s", stir_result_name(why));
 		stir_cache_put_failure(r->cache, f->key, why, r->failure_ttl_s, now);
 		return why;
 	}
-	long max_age = res->no_store ? 0 : res->max_age_s;
-	if (stir_cache_put(r->cache, f->key, chain, max_age, now) < 0)
-		return STIR_INFO_UNREACHABLE; /* freed by the cache */
-	enum stir_result again = stir_cache_get(r->cache, f->key, now, cert);
-	/* max-age 0 or no-store: nothing cached, but this answer still counts
-	 * for the calls that waited for it. */
-	return again == STIR_PASSED ? STIR_PASSED : STIR_INFO_UNREACHABLE;
+	/* Shared for as long as we cache it ourselves: not when the answer
+	 * forbade storing it. */
+	if (*cert && r->shared.put && max_age != 0) {
+		unsigned ttl = r->cache_max_age_s;
+		if (max_age > 0 && (unsigned long)max_age < ttl)
+			ttl = (unsigned)max_age;
+		r->shared.put(r->shared.ctx, f->name, res->body, res->len, ttl);
+	}
+	return why;
 }
 
-static void fetch_done(void *arg, const struct http_result *res)
+/* The fetch is over: every waiter gets `why` (and the chain). */
+static void fetch_end(struct fetch *f, enum stir_result why, const struct stir_cert *cert)
 {
-	struct fetch *f = arg;
 	struct sti_repo *r = f->repo;
 	pc_htab_remove(&f->link);
 	r->n_fetches--;
-	const struct stir_cert *cert = NULL;
-	enum stir_result why = r->freeing ? STIR_INFO_UNREACHABLE : fetch_outcome(r, f, res, &cert);
 	/* Unlinked one by one: a waiter's callback may cancel another. */
 	while (f->waiters) {
 		struct sti_wait *w = f->waiters;
@@ -125,6 +160,47 @@ static void fetch_done(void *arg, const struct http_result *res)
 	free(f);
 }
 
+static void fetch_done(void *arg, const struct http_result *res)
+{
+	struct fetch *f = arg;
+	const struct stir_cert *cert = NULL;
+	enum stir_result why = f->repo->freeing ? STIR_INFO_UNREACHABLE
+						: fetch_outcome(f->repo, f, res, &cert);
+	fetch_end(f, why, cert);
+}
+
+/* The shared copy's answer: a chain that passes our own checks ends the
+ * fetch; anything else (absent, too long, refused) and the URL is fetched. */
+static void on_shared(void *arg, const void *bytes, size_t len, long ttl_s)
+{
+	struct fetch *f = arg;
+	struct sti_repo *r = f->repo;
+	if (bytes && !r->freeing) {
+		const struct stir_cert *cert = NULL;
+		bool refused;
+		enum stir_result why = len <= r->max_cert_size
+					       ? check_and_cache(r, f, bytes, len, ttl_s, time(NULL), &cert,
+								 &refused)
+					       : STIR_INFO_REFUSED;
+		if (why == STIR_PASSED) {
+			counter_inc(CNT_CLUSTER_CERTS_READ);
+			fetch_end(f, why, cert);
+			return;
+		}
+		counter_inc(CNT_CLUSTER_VALUES_REFUSED);
+		log_warnx("identity: a shared certificate in the cluster refused (%s); fetching it",
+			  stir_result_name(why));
+	}
+	if (r->freeing || http_fetch(r->http, f->url, fetch_done, f) < 0)
+		fetch_end(f, STIR_INFO_UNREACHABLE, NULL);
+}
+
+void sti_repo_set_shared(struct sti_repo *r, const struct sti_shared *s)
+{
+	if (r)
+		r->shared = s ? *s : (struct sti_shared){ 0 };
+}
+
 struct sti_repo *sti_repo_new(struct event_base *base, const struct sti_repo_config *cfg,
 			      char *why, size_t whylen)
 {
@@ -134,6 +210,8 @@ struct sti_repo *sti_repo_new(struct event_base *base, const struct sti_repo_con
 		return NULL;
 	}
 	r->failure_ttl_s = cfg->failure_ttl_s;
+	r->cache_max_age_s = cfg->cache_max_age_s;
+	r->max_cert_size = cfg->max_cert_size;
 	r->trust = stir_trust_load(cfg->trust_file, cfg->crl_file, why, whylen);
 	r->cache = stir_cache_new(cfg->cache_entries, cfg->cache_max_age_s);
 	struct http_client_config hc = {
@@ -178,14 +256,29 @@ static struct fetch *fetch_start(struct sti_repo *r, const char *key, bool rsa)
 	f->rsa = rsa;
 	snprintf(f->key, sizeof(f->key), "%s", key);
 	f->url = f->key + (rsa ? strlen(RSA_KEY_PREFIX) : 0);
+	struct sha256_ctx h;
+	uint8_t d[SHA256_DIGEST_SIZE];
+	sha256_init(&h);
+	sha256_update(&h, strlen(f->key), (const uint8_t *)f->key);
+	sha256_digest(&h, sizeof(d), d);
+	for (size_t i = 0; i < sizeof(d); i++)
+		snprintf(f->name + 2 * i, 3, "%02x", d[i]);
+	/* In the table before the shared copy is asked (it answers from the
+	 * loop, never inside get): other calls naming the URL meanwhile join
+	 * this fetch. */
+	pc_htab_insert(&r->fetches, &f->link, pc_htab_hash_str(&r->fetches, key));
+	r->n_fetches++;
+	if (r->shared.get && r->shared.get(r->shared.ctx, f->name, on_shared, f) == 0)
+		return f;
 	if (http_fetch(r->http, f->url, fetch_done, f) < 0) {
+		pc_htab_remove(&f->link);
+		r->n_fetches--;
 		free(f);
 		return NULL;
 	}
-	pc_htab_insert(&r->fetches, &f->link, pc_htab_hash_str(&r->fetches, key));
-	r->n_fetches++;
 	return f;
 }
+
 
 static enum stir_result repo_get(struct sti_repo *r, const char *url, bool rsa, long now,
 				 const struct stir_cert **cert, sti_cert_fn done, void *arg,

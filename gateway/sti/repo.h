@@ -60,6 +60,23 @@ enum stir_result sti_repo_get_rsa(struct sti_repo *r, const char *url, long now,
 /* The waiter gives up (its call ended): `done` will not be called. */
 void sti_wait_cancel(struct sti_wait *w);
 
+/* Cluster mode: certificates shared between nodes (gateway/cluster/). A
+ * URL not cached here is looked up there first (`get`, by the SHA-256 of
+ * the cache key in hex: the store never sees a URL); what comes back is
+ * checked exactly as a fetched chain is, and only a chain that passes is
+ * used, else the URL is fetched as usual. A chain fetched and checked here
+ * is offered (`put`) for as long as this node caches it. Certificates only:
+ * never a result, never a failure. get: 0 and `found` is called once
+ * later (bytes NULL: not there), or -1 and `found` is never called. */
+typedef void sti_found_fn(void *arg, const void *bytes, size_t len, long ttl_s);
+struct sti_shared {
+	int (*get)(void *ctx, const char *name, sti_found_fn *found, void *arg);
+	void (*put)(void *ctx, const char *name, const void *bytes, size_t len, unsigned ttl_s);
+	void *ctx;
+};
+/* NULL: not shared (again). */
+void sti_repo_set_shared(struct sti_repo *r, const struct sti_shared *s);
+
 /* Fetches in flight and chains cached (tests, status). */
 unsigned sti_repo_fetching(const struct sti_repo *r);
 unsigned sti_repo_cached(const struct sti_repo *r);

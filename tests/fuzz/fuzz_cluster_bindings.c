@@ -1,7 +1,8 @@
 /* libFuzzer target: what cluster mode reads back from Redis, which may be
  * shared with other programs (cluster/codec.c). The input is taken as a
  * user's bindings value, as a change notice, as a ban or call-count notice
- * (cluster/limits_codec.c) and as one node's call count. A value that is accepted
+ * (cluster/limits_codec.c), as one node's call count and as a shared
+ * certificate's value. A value that is accepted
  * must hold only bounded, printable fields, and must survive being written
  * again and read back unchanged (the node writes what it read). */
 #include <stdint.h>
@@ -56,6 +57,13 @@ static void check_guard_notice(const char *in, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_guard_notice((const char *)data, size);
+	const char *cert;
+	size_t cert_len;
+	long ttl;
+	if (cl_cert_value_decode((const char *)data, size, 1000, &cert, &cert_len, &ttl) == 0 &&
+	    (ttl <= 0 || cert_len == 0 || cert_len > size || cert < (const char *)data ||
+	     cert + cert_len != (const char *)data + size))
+		abort();
 	static struct reg_binding got[REG_MAX_PER_USER], again[REG_MAX_PER_USER];
 	static char text[CL_VALUE_MAX + 1];
 	char node[REG_NODE_MAX], user[REG_USER_MAX];

@@ -24,10 +24,7 @@ command -v redis-server >/dev/null || fail "redis-server is not installed (quick
 
 ABUSE='abuse = { request_rate = 5; request_burst = 10; ban_after = 5; ban_window = 10; ban = 60;
   user_max_calls = 1; };'
-PASSWD="$(dirname "$PORTCULLIS_BIN")/portcullis-passwd"
-[ -x "$PASSWD" ] || fail "portcullis-passwd not built"
-{ printf 'secret123' | "$PASSWD" alice localhost && printf 'bobsecret' | "$PASSWD" bob localhost; } \
-	>"$WORK/users" || fail "passwd"
+make_users alice:secret123 bob:bobsecret
 start_redis
 node_config "$WORK/a.conf" A 5060 20000
 node_config "$WORK/b.conf" B 6060 22000
@@ -50,13 +47,6 @@ for _ in $(seq 50); do [ "$(node_counter B cluster_bindings_read)" -ge 1 ] && br
 fill_scenario policy_uac_call_auth.xml "$WORK/call_auth.xml" HEADERS ""
 fill_scenario policy_uac_auth_refused.xml "$WORK/limited.xml" HEADERS "" EXPECT 503 CHECK "Retry-After: [1-9]"
 AUTH="-au alice -ap secret123 -s carol -t u1"
-start_phone() {
-	timeout 40 sipp -sf "$TESTS/integration/sipp/cluster_phone.xml" -t u1 -i 127.0.0.1 -p 5090 -m 1 \
-		-nostdin >"$WORK/phone.out" 2>&1 &
-	PHONE=$!
-	PIDS="$PIDS $PHONE"
-	wait_port udp 5090
-}
 
 # (a) the held call, and A's crash.
 start_phone

@@ -6,7 +6,10 @@
 media  Relay CPU per bridged packet and concurrent G.711 calls one core
        sustains, plain inside <-> SDES-SRTP outside, for Portcullis's relay
        (bench/media_relay) and rtpengine (userspace, one worker thread) in the
-       same run, AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM.
+       same run, AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM; and the floor
+       (bench/media_floor: same sockets and load, recvmmsg/sendmmsg, no
+       crypto, no checks) at 500 calls and at the relay's maximum, with the
+       relay's ratio to it. --media-calls N: relay and floor at N only.
 sip    Calls/s sustained for 30 s with zero failed calls: SIPp UDP (inside)
        -> proxy -> TLS -> SIPp trunk; the gateway (SDP rewrite, SRTP keys)
        and Kamailio (stateful TLS proxy) one after the other.
@@ -49,6 +52,7 @@ GEN_PLAIN, GEN_SRTP = 32100, 32300  # media_load's sockets (below the ephemeral 
 MEDIA_SECONDS = 8
 MEDIA_P99_MAX_MS = 10.0  # a level counts as sustained only with p99 one-way latency <= this
 MEDIA_MAX_CALLS = 4500   # 4 relay sockets a call; RLIMIT_NOFILE is 20,000 here
+MEDIA_FIXED_PAIRS = 3    # --media-calls: floor/relay alternations, medians compared
 SIP_SECONDS = 30
 SIP_HOLD_MS = 1000
 CLK = os.sysconf("SC_CLK_TCK")
@@ -163,17 +167,52 @@ def wait_test_suite_idle():
 
 # --- media ---------------------------------------------------------------------
 
-def media_step(a, kind, suite, n, seconds, relay_args=()):
+SYSCALL_EVENTS = ["raw_syscalls:sys_enter", "syscalls:sys_enter_recvmmsg", "syscalls:sys_enter_sendmmsg",
+                  "syscalls:sys_enter_epoll_wait"]
+
+
+def perf_syscalls_start(a, pid):
+    """perf stat counting the system calls of pid (None without perf or tracepoints)."""
+    if shutil.which("perf") is None:
+        return None
+    path = os.path.join(a.work, "perf-%d.csv" % pid)
+    return start(["perf", "stat", "-x", ",", "-o", path, "-e", ",".join(SYSCALL_EVENTS), "-p", str(pid)],
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), path
+
+
+def perf_syscalls_stop(p):
+    """{event: count} from a perf stat started by perf_syscalls_start."""
+    if p is None:
+        return {}
+    proc, path = p
+    stop(proc, sig=signal.SIGINT)
+    counts = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.strip().split(",")
+                if len(parts) > 2 and parts[0].isdigit():
+                    counts[parts[2].split(":")[-1]] = int(parts[0])
+    except OSError:
+        pass
+    return counts
+
+
+def media_step(a, kind, suite, n, seconds, relay_args=(), count_syscalls=False):
     wait_test_suite_idle()
     table = os.path.join(a.work, "table-%s.txt" % kind)
-    if kind == "portcullis":
-        relay = start(["taskset", "-c", "0", os.path.join(a.bin, "media_relay"), "--calls", str(n),
-                       "--suite", suite, "--gen-plain", str(GEN_PLAIN), "--gen-srtp", str(GEN_SRTP),
-                       "--table", table] + list(relay_args), stdout=subprocess.PIPE, text=True)
+    if kind in ("portcullis", "floor"):
+        if kind == "portcullis":
+            args = [os.path.join(a.bin, "media_relay"), "--suite", suite] + list(relay_args)
+        else:  # the same sockets and load, no crypto and no checks: plain RTP both ways
+            args = [os.path.join(a.bin, "media_floor")]
+        relay = start(["taskset", "-c", "0"] + args + ["--calls", str(n), "--gen-plain", str(GEN_PLAIN),
+                                                       "--gen-srtp", str(GEN_SRTP), "--table", table],
+                      stdout=subprocess.PIPE, text=True)
         line = relay.stdout.readline()  # "ready ..." once all streams exist
         if not line.startswith("ready"):
             stop(relay)
-            raise RuntimeError("media_relay did not start: %r" % line)
+            raise RuntimeError("%s did not start: %r" % (os.path.basename(args[0]), line))
         setup = kv(line)
     else:
         logf = open(os.path.join(a.work, "rtpengine.log"), "w")
@@ -191,15 +230,17 @@ def media_step(a, kind, suite, n, seconds, relay_args=()):
             stop(relay)
             raise RuntimeError("rtpengine call setup failed: " + r.stderr[-2000:])
         setup = {"rss_after_kib": str(status_kib(relay.pid, "VmRSS"))}
+    perf = perf_syscalls_start(a, relay.pid) if count_syscalls else None
     time.sleep(0.3)
     c0, t0, busy0 = cpu_s(relay.pid), time.time(), cpu0_busy()
     g = subprocess.run(["taskset", "-c", "1", os.path.join(a.bin, "media_load"), "--table", table,
                         "--plain-port", str(GEN_PLAIN), "--srtp-port", str(GEN_SRTP),
                         "--seconds", str(seconds)], capture_output=True, text=True, timeout=seconds + 60)
     wall, c1 = time.time() - t0, cpu_s(relay.pid)
+    syscalls = perf_syscalls_stop(perf)
     stop(relay)
     res = kv(g.stdout)
-    if kind == "portcullis":
+    if kind in ("portcullis", "floor"):
         res.update(kv(relay.stdout.read()))
     if "lost" not in res:
         raise RuntimeError("media_load failed: " + g.stdout + g.stderr)
@@ -215,6 +256,8 @@ def media_step(a, kind, suite, n, seconds, relay_args=()):
     res["late_pct"] = 100.0 * int(res["gen_late_slots"]) / slots
     busy1 = cpu0_busy()
     res["core0_other"] = (busy1[0] - busy0[0]) / max(busy1[1] - busy0[1], 1) - res["relay_util"]
+    if syscalls:
+        res["syscalls"] = {k: v / max(bridged, 1) for k, v in syscalls.items()}
     res["pass"] = (int(res["lost"]) == 0 and int(res["auth_fail"]) == 0 and int(res.get("auth_failures", 0)) == 0
                    and float(res["lat_p99_ms"]) <= MEDIA_P99_MAX_MS)
     log("  %-10s %-24s calls=%5d %s  relay_cpu=%5.1f%%  us/pkt=%5.2f  lost=%d p50=%sms p99=%sms max=%sms  gen_cpu=%s%s" % (
@@ -272,15 +315,66 @@ def media_search(a, kind, suite):
     return lo, hi, limited, steps
 
 
+FLOOR_TARGET = 1.5  # issue 12: the relay with SRTP within 1.5x of the floor's CPU per packet
+FLOOR_NAME = "NULL (floor, no crypto)"
+
+
+def floor_step(a, n, cache):
+    """The floor (bench/media_floor) at n calls, measured once per level per run."""
+    if n not in cache:
+        cache[n] = media_step(a, "floor", FLOOR_NAME, n, a.media_seconds)
+    return cache[n]
+
+
+def floor_line(suite, n, relay, floor):
+    ratio = relay["us_per_pkt"] / max(floor["us_per_pkt"], 1e-9)
+    return "  FLOOR %-24s at %5d calls: portcullis %.2f us/pkt, floor %.2f us/pkt, ratio %.2f (target <= %.1f: %s)" % (
+        suite, n, relay["us_per_pkt"], floor["us_per_pkt"], ratio, FLOOR_TARGET,
+        "met" if ratio <= FLOOR_TARGET else "NOT met")
+
+
+def run_media_fixed(a, suites):
+    """--media-calls N: no search; the relay and the floor alternate at N
+    calls, MEDIA_FIXED_PAIRS times each, and their medians are compared (a
+    quick before/after of the packet path on a shared machine)."""
+    log("== media at a fixed level: %d calls, portcullis and floor alternating %d times, %d s each" % (
+        a.media_calls, MEDIA_FIXED_PAIRS, a.media_seconds))
+    summary = []
+    for suite in suites:
+        us = {"portcullis": [], "floor": []}
+        for _ in range(MEDIA_FIXED_PAIRS):
+            us["floor"].append(media_step(a, "floor", FLOOR_NAME, a.media_calls, a.media_seconds)["us_per_pkt"])
+            us["portcullis"].append(media_step(a, "portcullis", suite, a.media_calls, a.media_seconds)["us_per_pkt"])
+        med = {k: {"us_per_pkt": statistics.median(v)} for k, v in us.items()}
+        # System calls per packet, counted in one more step each (perf's
+        # tracepoints cost a little CPU, so these steps are not in the medians).
+        for kind, name in (("floor", FLOOR_NAME), ("portcullis", suite)):
+            sc = media_step(a, kind, name, a.media_calls, a.media_seconds, count_syscalls=True).get("syscalls")
+            if sc:
+                summary.append("  syscalls per packet %-10s all=%.2f recvmmsg=%.2f sendmmsg=%.2f epoll_wait=%.3f" % (
+                    kind, sc.get("sys_enter", 0), sc.get("sys_enter_recvmmsg", 0),
+                    sc.get("sys_enter_sendmmsg", 0), sc.get("sys_enter_epoll_wait", 0)))
+        summary.append("  us/pkt portcullis %s floor %s" % (["%.2f" % x for x in us["portcullis"]],
+                                                            ["%.2f" % x for x in us["floor"]]))
+        summary.append(floor_line(suite, a.media_calls, med["portcullis"], med["floor"]) + " (medians)")
+    log("-- media summary")
+    for line in summary:
+        log(line)
+
+
 def run_media(a):
     log("== media: G.711 50 pps each way, plain inside <-> SDES-SRTP outside; relay on CPU 0, "
         "generator on CPU 1; %d s per level; sustained = 0 lost, 0 auth failures, p99 <= %.0f ms" % (
             a.media_seconds, MEDIA_P99_MAX_MS))
+    log("  floor: bench/media_floor, the same sockets and load with plain RTP both ways, no checks")
+    suites = ["AES_CM_128_HMAC_SHA1_80"] if a.quick else ["AES_CM_128_HMAC_SHA1_80", "AEAD_AES_128_GCM"]
+    if a.media_calls:
+        return run_media_fixed(a, suites)
     have_rtpengine = shutil.which("rtpengine") is not None
     if not have_rtpengine:
         log("  rtpengine not installed: gateway numbers only")
-    suites = ["AES_CM_128_HMAC_SHA1_80"] if a.quick else ["AES_CM_128_HMAC_SHA1_80", "AEAD_AES_128_GCM"]
     summary = []
+    floors = {}
     for suite in suites:
         found = {}
         for kind in (["portcullis", "rtpengine"] if have_rtpengine else ["portcullis"]):
@@ -299,6 +393,10 @@ def run_media(a):
                                "%.2f" % best["us_per_pkt"] if best else "-",
                                best["lat_p99_ms"] if best else "-", at500["setup_rss_kib"]))
             found[kind] = (lo, hi, limited, steps, by_cpu)
+        p = found["portcullis"]
+        summary.append(floor_line(suite, 500, p[3][500], floor_step(a, 500, floors)))
+        if p[0] and p[0] != 500:
+            summary.append(floor_line(suite, p[0], p[3][p[0]], floor_step(a, p[0], floors)))
         if "rtpengine" in found:
             p, r = found["portcullis"], found["rtpengine"]
             ratio = p[0] / r[0] if r[0] else float("inf")
@@ -963,6 +1061,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build-bench"))
     ap.add_argument("--quick", action="store_true", help="AES-CM only, 10 s signalling runs")
     ap.add_argument("--media-seconds", type=int, default=MEDIA_SECONDS)
+    ap.add_argument("--media-calls", type=int, default=0,
+                    help="media at this one level, relay vs floor only, no search and no rtpengine")
     ap.add_argument("--sip-seconds", type=int, default=SIP_SECONDS)
     ap.add_argument("--sip-max-rate", type=int, default=3200)
     ap.add_argument("--out", default=None, help="results file (default bench/results/<UTC time>.txt)")

@@ -35,7 +35,9 @@ struct media_stream *media_pool_stream_new(struct media_pool *p, int range_a, in
 					   int *worker);
 /* Applies c to its stream where the stream lives: at once with one
  * worker (the direct call's result), else sent to its worker (0 once
- * queued; the worker logs what fails there). c is wiped. */
+ * queued). Keys for a worker's stream are checked before they are sent,
+ * as the worker would check them (valid parameters, a receive key not
+ * retired): -1 then, logged, nothing sent. c is wiped. */
 int media_pool_stream_cmd(struct media_pool *p, struct media_stream_cmd *c);
 void media_pool_stream_free(struct media_pool *p, struct media_stream *s);
 /* The worker a stream is on; 0 on the signalling loop (one worker). */

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -164,6 +165,16 @@ struct media_pool *media_pool_new(struct event_base *base, unsigned nworkers)
 }
 
 struct media_engine *media_pool_engine(struct media_pool *p) { return p ? p->main : NULL; }
+
+unsigned media_pool_default_workers(unsigned max)
+{
+	cpu_set_t set;
+	long n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+							     : sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	return (unsigned)n < max ? (unsigned)n : (max ? max : 1);
+}
 
 unsigned media_pool_workers(const struct media_pool *p) { return p ? p->n : 0; }
 

@@ -21,6 +21,10 @@ struct media_pool;
  * given to media_pool_engine. NULL on failure (logged). */
 struct media_pool *media_pool_new(struct event_base *base, unsigned nworkers);
 struct media_engine *media_pool_engine(struct media_pool *p);
+/* How many workers media.workers absent stands for: the CPUs this process
+ * may run on (its affinity mask, so a gateway started under taskset
+ * takes that many), at least 1, at most `max`. */
+unsigned media_pool_default_workers(unsigned max);
 unsigned media_pool_workers(const struct media_pool *p);
 /* 0, or -1 (logged; the pool is left with no worker started). */
 int media_pool_start(struct media_pool *p);

@@ -298,6 +298,7 @@ def run_media(a):
         log("  rtpengine not installed: gateway numbers only")
     suites = ["AES_CM_128_HMAC_SHA1_80"] if a.quick else ["AES_CM_128_HMAC_SHA1_80", "AEAD_AES_128_GCM"]
     summary = []
+    first = None
     for suite in suites:
         found = {}
         for kind in (["portcullis", "rtpengine"] if have_rtpengine else ["portcullis"]):
@@ -316,6 +317,8 @@ def run_media(a):
                                "%.2f" % best["us_per_pkt"] if best else "-",
                                best["lat_p99_ms"] if best else "-", at500["setup_rss_kib"]))
             found[kind] = (lo, hi, limited, steps, by_cpu)
+        if first is None:
+            first = found
         if "rtpengine" in found:
             p, r = found["portcullis"], found["rtpengine"]
             ratio = p[0] / r[0] if r[0] else float("inf")
@@ -324,15 +327,16 @@ def run_media(a):
             summary.append("  RATIO %-24s calls/core portcullis/rtpengine = %.2f (target >= 1.5: %s); "
                            "by CPU share = %.2f; CPU per packet at 500 calls rtpengine/portcullis = %.2f" % (
                                suite, ratio, "met" if ratio >= 1.5 else "NOT met", share_ratio, cpu_ratio))
-    summary += media_workers(a, suites[0])
+    summary += media_workers(a, suites[0], first["portcullis"][:4] if first else None)
     log("-- media summary")
     for s in summary:
         log(s)
 
 
-def media_workers(a, suite):
+def media_workers(a, suite, one=None):
     """The same search for Portcullis with each count of media workers (the
-    gateway's media.workers), in this run; the lines for the summary."""
+    gateway's media.workers), in this run; the lines for the summary. `one`
+    is the search just made with one worker for this suite (not redone)."""
     counts = [int(x) for x in a.media_workers.split(",") if x.strip()]
     if len(counts) < 2:
         return []
@@ -343,7 +347,10 @@ def media_workers(a, suite):
             for w in counts)))
     lines, base = [], None
     for w in counts:
-        lo, hi, limited, steps = media_search(a, "portcullis", suite, workers=w)
+        if w == 1 and one is not None:
+            lo, hi, limited, steps = one
+        else:
+            lo, hi, limited, steps = media_search(a, "portcullis", suite, workers=w)
         best = steps.get(lo)
         shared = media_cpus(w)[2]
         lines.append("  WORKERS %-2d %-24s max calls=%s%s  relay CPU@max=%s  us/pkt@500=%.2f  p99@max=%s ms%s" % (

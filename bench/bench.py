@@ -6,10 +6,12 @@
 media  Relay CPU per bridged packet and concurrent G.711 calls one core
        sustains, plain inside <-> SDES-SRTP outside, for Portcullis's relay
        (bench/media_relay) and rtpengine (userspace, one worker thread) in the
-       same run, AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM; and the floor
+       same run, AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM; the floor
        (bench/media_floor: same sockets and load, recvmmsg/sendmmsg, no
        crypto, no checks) at 500 calls and at the relay's maximum, with the
-       relay's ratio to it. --media-calls N: relay and floor at N only.
+       relay's ratio to it; then Portcullis with each count of
+       --media-workers (default 1,2: media worker threads, issue 12) in the
+       same run. --media-calls N: relay and floor at N only.
 sip    Calls/s sustained for 30 s with zero failed calls: SIPp UDP (inside)
        -> proxy -> TLS -> SIPp trunk; the gateway (SDP rewrite, SRTP keys)
        and Kamailio (stateful TLS proxy) one after the other.
@@ -28,7 +30,10 @@ ops    Metrics scraping, call records and media-quality tracking off vs on
        gateway CPU per call at a fixed call rate (target: within 5 %).
 
 The system under test is pinned to CPU 0, every load generator and this
-driver to CPU 1. Results go to bench/results/<UTC time>.txt. Every load
+driver to CPU 1. With W media workers the relay gets CPUs 0..W-1 and the
+generator CPU W, or the last CPU when the machine has no more than W (then
+it shares a CPU with a worker, and the W-worker figures understate them:
+the report says so). Results go to bench/results/<UTC time>.txt. Every load
 loop is bounded in count and time; only processes started here are stopped,
 by PID."""
 import argparse
@@ -198,16 +203,25 @@ def perf_syscalls_stop(p):
     return counts
 
 
-def media_step(a, kind, suite, n, seconds, relay_args=(), count_syscalls=False):
+def media_cpus(workers):
+    """(the relay's taskset CPU list, the generator's CPU, whether they share one)."""
+    ncpu = os.cpu_count() or 1
+    relay = "0" if workers == 1 else "0-%d" % (min(workers, ncpu) - 1)
+    gen = workers if workers < ncpu else ncpu - 1
+    return relay, str(gen), workers >= ncpu
+
+
+def media_step(a, kind, suite, n, seconds, relay_args=(), workers=1, count_syscalls=False):
     wait_test_suite_idle()
     table = os.path.join(a.work, "table-%s.txt" % kind)
+    relay_cpus, gen_cpu, _ = media_cpus(workers)
     if kind in ("portcullis", "floor"):
         if kind == "portcullis":
-            args = [os.path.join(a.bin, "media_relay"), "--suite", suite] + list(relay_args)
+            args = [os.path.join(a.bin, "media_relay"), "--suite", suite, "--workers", str(workers)] + list(relay_args)
         else:  # the same sockets and load, no crypto and no checks: plain RTP both ways
             args = [os.path.join(a.bin, "media_floor")]
-        relay = start(["taskset", "-c", "0"] + args + ["--calls", str(n), "--gen-plain", str(GEN_PLAIN),
-                                                       "--gen-srtp", str(GEN_SRTP), "--table", table],
+        relay = start(["taskset", "-c", relay_cpus] + args + ["--calls", str(n), "--gen-plain", str(GEN_PLAIN),
+                                                              "--gen-srtp", str(GEN_SRTP), "--table", table],
                       stdout=subprocess.PIPE, text=True)
         line = relay.stdout.readline()  # "ready ..." once all streams exist
         if not line.startswith("ready"):
@@ -233,7 +247,7 @@ def media_step(a, kind, suite, n, seconds, relay_args=(), count_syscalls=False):
     perf = perf_syscalls_start(a, relay.pid) if count_syscalls else None
     time.sleep(0.3)
     c0, t0, busy0 = cpu_s(relay.pid), time.time(), cpu0_busy()
-    g = subprocess.run(["taskset", "-c", "1", os.path.join(a.bin, "media_load"), "--table", table,
+    g = subprocess.run(["taskset", "-c", gen_cpu, os.path.join(a.bin, "media_load"), "--table", table,
                         "--plain-port", str(GEN_PLAIN), "--srtp-port", str(GEN_SRTP),
                         "--seconds", str(seconds)], capture_output=True, text=True, timeout=seconds + 60)
     wall, c1 = time.time() - t0, cpu_s(relay.pid)
@@ -260,8 +274,9 @@ def media_step(a, kind, suite, n, seconds, relay_args=(), count_syscalls=False):
         res["syscalls"] = {k: v / max(bridged, 1) for k, v in syscalls.items()}
     res["pass"] = (int(res["lost"]) == 0 and int(res["auth_fail"]) == 0 and int(res.get("auth_failures", 0)) == 0
                    and float(res["lat_p99_ms"]) <= MEDIA_P99_MAX_MS)
-    log("  %-10s %-24s calls=%5d %s  relay_cpu=%5.1f%%  us/pkt=%5.2f  lost=%d p50=%sms p99=%sms max=%sms  gen_cpu=%s%s" % (
-        kind, suite, n, "PASS" if res["pass"] else "FAIL", 100 * res["relay_util"], res["us_per_pkt"],
+    log("  %-13s %-24s calls=%5d %s  relay_cpu=%5.1f%%  us/pkt=%5.2f  lost=%d p50=%sms p99=%sms max=%sms  gen_cpu=%s%s" % (
+        kind if workers == 1 else "%s-w%d" % (kind, workers), suite, n, "PASS" if res["pass"] else "FAIL",
+        100 * res["relay_util"], res["us_per_pkt"],
         int(res["lost"]), res["lat_p50_ms"], res["lat_p99_ms"], res["lat_max_ms"],
         res["gen_cpu_s"], " (generator-limited)" if res["gen_limited"] else "") +
         ("  [other load on CPU 0: %.0f%%]" % (100 * res["core0_other"]) if res["core0_other"] > 0.05 else ""))
@@ -282,14 +297,15 @@ def round50(x):
     return max(50, int(round(x / 50.0)) * 50)
 
 
-def media_search(a, kind, suite):
+def media_search(a, kind, suite, workers=1):
     """Highest calls with zero loss and p99 <= MEDIA_P99_MAX_MS: probe at 500,
-    estimate from the relay's CPU share, then bisect; at most 6 steps."""
+    estimate from the relay's CPU share (of its `workers` CPUs), then
+    bisect; at most 6 steps."""
     steps = {}
     probe = 500
-    r = steps[probe] = media_step(a, kind, suite, probe, a.media_seconds)
+    r = steps[probe] = media_step(a, kind, suite, probe, a.media_seconds, workers=workers)
     lo, hi = (probe, None) if r["pass"] else (0, probe)
-    n = round50(probe * 0.85 / max(r["relay_util"], 0.05))
+    n = round50(probe * 0.85 * workers / max(r["relay_util"], 0.05))
     n = min(n, MEDIA_MAX_CALLS)
     if r["pass"] and n <= lo:
         n = lo + 50
@@ -301,7 +317,7 @@ def media_search(a, kind, suite):
             n = round50((lo + hi) / 2)
         if n in steps or n > MEDIA_MAX_CALLS or (hi is not None and hi - lo <= max(50, 0.05 * lo)):
             break
-        r = steps[n] = media_step(a, kind, suite, n, a.media_seconds)
+        r = steps[n] = media_step(a, kind, suite, n, a.media_seconds, workers=workers)
         if r["pass"]:
             lo = max(lo, n)
             n = round50(n * 1.15) if hi is None else round50((lo + hi) / 2)
@@ -375,6 +391,7 @@ def run_media(a):
         log("  rtpengine not installed: gateway numbers only")
     summary = []
     floors = {}
+    first = None
     for suite in suites:
         found = {}
         for kind in (["portcullis", "rtpengine"] if have_rtpengine else ["portcullis"]):
@@ -397,6 +414,8 @@ def run_media(a):
         summary.append(floor_line(suite, 500, p[3][500], floor_step(a, 500, floors)))
         if p[0] and p[0] != 500:
             summary.append(floor_line(suite, p[0], p[3][p[0]], floor_step(a, p[0], floors)))
+        if first is None:
+            first = found
         if "rtpengine" in found:
             p, r = found["portcullis"], found["rtpengine"]
             ratio = p[0] / r[0] if r[0] else float("inf")
@@ -405,9 +424,41 @@ def run_media(a):
             summary.append("  RATIO %-24s calls/core portcullis/rtpengine = %.2f (target >= 1.5: %s); "
                            "by CPU share = %.2f; CPU per packet at 500 calls rtpengine/portcullis = %.2f" % (
                                suite, ratio, "met" if ratio >= 1.5 else "NOT met", share_ratio, cpu_ratio))
+    summary += media_workers(a, suites[0], first["portcullis"][:4] if first else None)
     log("-- media summary")
     for s in summary:
         log(s)
+
+
+def media_workers(a, suite, one=None):
+    """The same search for Portcullis with each count of media workers (the
+    gateway's media.workers), in this run; the lines for the summary. `one`
+    is the search just made with one worker for this suite (not redone)."""
+    counts = [int(x) for x in a.media_workers.split(",") if x.strip()]
+    if len(counts) < 2:
+        return []
+    log("== media workers: %s, Portcullis with %s worker threads; %s" % (
+        suite, " vs ".join(str(w) for w in counts),
+        "; ".join("%d: relay on CPU %s, generator on CPU %s%s" % (
+            w, media_cpus(w)[0], media_cpus(w)[1], " (shared with a worker)" if media_cpus(w)[2] else "")
+            for w in counts)))
+    lines, base = [], None
+    for w in counts:
+        if w == 1 and one is not None:
+            lo, hi, limited, steps = one
+        else:
+            lo, hi, limited, steps = media_search(a, "portcullis", suite, workers=w)
+        best = steps.get(lo)
+        shared = media_cpus(w)[2]
+        lines.append("  WORKERS %-2d %-24s max calls=%s%s  relay CPU@max=%s  us/pkt@500=%.2f  p99@max=%s ms%s" % (
+            w, suite, lo, " (generator-limited, at least)" if limited else ("" if hi else " (search cap)"),
+            "%.0f%%" % (100 * best["relay_util"]) if best else "-", steps[500]["us_per_pkt"],
+            best["lat_p99_ms"] if best else "-", "  [generator shares a relay CPU]" if shared else ""))
+        if base is None:
+            base = lo
+        elif base:
+            lines.append("  WORKERS %d/%d max calls = %.2f" % (w, counts[0], lo / base))
+    return lines
 
 
 # --- signalling ------------------------------------------------------------------
@@ -1063,6 +1114,8 @@ def main():
     ap.add_argument("--media-seconds", type=int, default=MEDIA_SECONDS)
     ap.add_argument("--media-calls", type=int, default=0,
                     help="media at this one level, relay vs floor only, no search and no rtpengine")
+    ap.add_argument("--media-workers", default="1,2",
+                    help="media worker counts compared in the media part (comma-separated; one value: no comparison)")
     ap.add_argument("--sip-seconds", type=int, default=SIP_SECONDS)
     ap.add_argument("--sip-max-rate", type=int, default=3200)
     ap.add_argument("--out", default=None, help="results file (default bench/results/<UTC time>.txt)")

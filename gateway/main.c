@@ -456,7 +456,9 @@ static int start_cluster(struct loop_ctx *lc, const struct gateway_config *cfg)
 static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
 {
 	lc->ep = endpoint_new(lc->base, cfg);
-	lc->pool = media_pool_new(lc->base, 1);
+	unsigned workers = cfg->media.workers ? cfg->media.workers
+					       : media_pool_default_workers(CFG_MAX_MEDIA_WORKERS);
+	lc->pool = media_pool_new(lc->base, workers);
 	lc->media = media_pool_engine(lc->pool);
 	if (!lc->ep || !lc->media)
 		return -1;
@@ -465,6 +467,8 @@ static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
 	lc->b2bua = b2bua_new(lc->base, cfg, &net, lc->pool);
 	if (!lc->b2bua || media_pool_start(lc->pool) < 0)
 		return -1;
+	log_info("media: %u worker%s", workers,
+		 workers == 1 ? " (the relay runs on the signalling loop)" : "s");
 	struct call_handler h;
 	b2bua_call_handler(lc->b2bua, &h);
 	endpoint_set_call_handler(lc->ep, &h);

@@ -101,18 +101,19 @@ static void table(const json_t *list, const char *const *titles, const char *con
 static void print_calls(const json_t *doc)
 {
 	const json_t *calls = json_object_get(doc, "calls");
-	static const char *const t[] = { "ID", "STATE", "DURATION", "FROM", "TO", "LEGS" };
+	static const char *const t[] = { "ID", "STATE", "DURATION", "WORKER", "FROM", "TO", "LEGS" };
 	if (!json_is_array(calls) || json_array_size(calls) == 0) {
 		printf("no calls\n");
 		return;
 	}
-	static const int w[] = { 8, 9, 8, 24, 24, 0 };
-	header(t, w, 6);
+	static const int w[] = { 8, 9, 8, 6, 24, 24, 0 };
+	header(t, w, 7);
 	size_t i, j;
 	const json_t *c, *leg;
 	json_array_foreach(calls, i, c) {
-		static const char *const k[] = { "id", "state", "duration_s", "from", "to" };
-		for (int x = 0; x < 5; x++) {
+		static const char *const k[] = { "id", "state", "duration_s", "media_worker", "from",
+						 "to" };
+		for (int x = 0; x < 6; x++) {
 			put_clean(str(c, k[x]), w[x]);
 			putchar(' ');
 		}

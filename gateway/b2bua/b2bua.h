@@ -57,6 +57,7 @@ struct b2bua_call_view {
 	struct b2bua_leg_view legs[2];
 	struct media_stream *const *streams; /* the relay's streams, for their stats */
 	unsigned n_streams;
+	int media_worker;           /* the media worker of its streams; -1: none yet */
 };
 /* fn for every live call (closed ones are left out), newest first, until it
  * returns false. */

@@ -73,6 +73,8 @@ void media_engine_free(struct media_engine *e)
 		media_stream_free(e->streams);
 	for (int i = 0; i < e->nranges; i++)
 		range_fini(&e->ranges[i]);
+	if (e->pub_ev)
+		event_free(e->pub_ev);
 	event_free(e->ep_ev);
 	close(e->epfd);
 	free(e);

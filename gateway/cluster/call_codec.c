@@ -1,6 +1,6 @@
 /* The sealed call-state record (call_codec.h). The clear record is
  * binary, in a fixed order: "PCS" and a version byte, the id, the answer
- * time, each leg (configured leg, transport, peer address, Call-ID, tags,
+ * time, each leg (configured leg, transport, peer address and TLS identity, Call-ID, tags,
  * URIs, route set, CSeqs, secure), then the streams, each side's relay
  * port, media address, RTCP port and flags, keys, ROC and sequence number.
  * Strings are a 16-bit length and printable ASCII; addresses a family byte
@@ -109,6 +109,7 @@ static void put_leg(struct wr *w, const struct pc_cs_leg *l)
 	put_str(w, l->cfg_leg, sizeof(l->cfg_leg));
 	put_u8(w, l->transport);
 	put_addr(w, &l->peer);
+	put_str(w, l->identity, sizeof(l->identity));
 	put_str(w, l->call_id, sizeof(l->call_id));
 	put_str(w, l->local_tag, sizeof(l->local_tag));
 	put_str(w, l->remote_tag, sizeof(l->remote_tag));
@@ -261,6 +262,7 @@ static void get_leg(struct rd *r, struct pc_cs_leg *l)
 	r->bad |= tp > PC_TP_TLS;
 	l->transport = (enum pc_transport)tp;
 	get_addr(r, &l->peer, false);
+	get_str(r, l->identity, sizeof(l->identity), true);
 	get_str(r, l->call_id, sizeof(l->call_id), false);
 	get_str(r, l->local_tag, sizeof(l->local_tag), false);
 	get_str(r, l->remote_tag, sizeof(l->remote_tag), false);

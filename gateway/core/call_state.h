@@ -28,6 +28,8 @@ struct pc_cs_leg {
 	char cfg_leg[PC_CS_NAME_MAX]; /* the configured leg it belongs to */
 	enum pc_transport transport;
 	struct sockaddr_storage peer; /* where its requests go (family 0: none) */
+	char identity[PC_IDENTITY_MAX]; /* the peer's verified TLS identity, "" none:
+					 * only it may act in the dialog */
 	char call_id[PC_CS_CALL_ID_MAX];
 	char local_tag[PC_CS_TAG_MAX];
 	char remote_tag[PC_CS_TAG_MAX];

@@ -38,6 +38,8 @@ static void fill(struct pc_call_state *s)
 		l->transport = i ? PC_TP_TLS : PC_TP_UDP;
 		set_v4(&l->peer, i ? "10.0.0.2" : "10.0.0.1", 5060 + (unsigned)i);
 		snprintf(l->call_id, sizeof(l->call_id), "secret-call-id-%d@host", i);
+		if (i)
+			snprintf(l->identity, sizeof(l->identity), "trunk.example.com");
 		snprintf(l->local_tag, sizeof(l->local_tag), "lt%d", i);
 		snprintf(l->remote_tag, sizeof(l->remote_tag), "rt%d", i);
 		snprintf(l->local_uri, sizeof(l->local_uri), "sip:gw@192.0.2.1");

@@ -35,14 +35,21 @@ static void on_share(void *ctx, const struct pc_call_state *s, const char *gone_
 	}
 }
 
+/* A's call in dialog d (Call-ID call_id), established with sharing on:
+ * our INVITE to B. */
+static msg_t *shared_call(struct a_dialog *d, const char *call_id)
+{
+	writes = removals = 0;
+	b2bua_set_share(gw, on_share, NULL);
+	new_dialog(d, call_id);
+	return establish(d);
+}
+
 static void written_on_changes(void **state)
 {
 	(void)state;
-	writes = removals = 0;
-	b2bua_set_share(gw, on_share, NULL);
 	struct a_dialog d;
-	new_dialog(&d, "share-1@127.0.0.1");
-	msg_t *inv = establish(&d);
+	msg_t *inv = shared_call(&d, "share-1@127.0.0.1");
 	struct call *c = the_call();
 	assert_int_equal(writes, 1); /* answered: not before (no 180, no INVITE) */
 	assert_int_equal(removals, 0);
@@ -85,11 +92,8 @@ static void written_on_changes(void **state)
 static void raised_again(void **state)
 {
 	(void)state;
-	writes = removals = 0;
-	b2bua_set_share(gw, on_share, NULL);
 	struct a_dialog d;
-	new_dialog(&d, "share-2@127.0.0.1");
-	msg_t *inv = establish(&d);
+	msg_t *inv = shared_call(&d, "share-2@127.0.0.1");
 	struct call *c = the_call();
 	static struct pc_call_state s;
 	s = last;

@@ -70,21 +70,31 @@ static void drop(struct cl_calls *cc, struct cl_rec *r)
 	*r = cc->recs[--cc->n];
 }
 
+/* Room for one more record: 0, or -1 at CL_CALLS_MAX or out of memory. */
+static int grow(struct cl_calls *cc)
+{
+	if (cc->n < cc->cap)
+		return 0;
+	unsigned cap = cc->cap ? cc->cap * 2 : 64;
+	if (cap > CL_CALLS_MAX)
+		cap = CL_CALLS_MAX;
+	if (cap <= cc->cap)
+		return -1;
+	struct cl_rec *grown = realloc(cc->recs, cap * sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	cc->recs = grown;
+	cc->cap = cap;
+	return 0;
+}
+
 /* The record (node, id) now holds blob (taken over); NULL when the table
  * is full or out of memory (blob freed, counted). */
 static struct cl_rec *store(struct cl_calls *cc, const char *node, const char *id, uint8_t *blob,
 			    size_t len)
 {
 	struct cl_rec *r = find(cc, node, id);
-	if (r == NULL && cc->n == cc->cap && cc->cap < CL_CALLS_MAX) {
-		unsigned cap = cc->cap ? cc->cap * 2 : 64;
-		struct cl_rec *grown = realloc(cc->recs, (cap < CL_CALLS_MAX ? cap : CL_CALLS_MAX) * sizeof(*grown));
-		if (grown) {
-			cc->recs = grown;
-			cc->cap = cap < CL_CALLS_MAX ? cap : CL_CALLS_MAX;
-		}
-	}
-	if (r == NULL && cc->n < cc->cap) {
+	if (r == NULL && grow(cc) == 0 && cc->recs) { /* recs: said for the compiler */
 		r = &cc->recs[cc->n++];
 		memset(r, 0, sizeof(*r));
 		snprintf(r->node, sizeof(r->node), "%s", node);
@@ -160,6 +170,9 @@ void cl_calls_put(struct cl_calls *cc, const struct pc_call_state *s, const char
 		log_warnx("cluster: call record %s cannot be sealed (a field it cannot carry)", s->id);
 		return;
 	}
+	uint8_t *fit = realloc(blob, (size_t)n); /* kept per call: its size, not the bound */
+	if (fit)
+		blob = fit;
 	struct cl_rec *r = store(cc, cc->self, s->id, blob, (size_t)n);
 	if (r)
 		(void)send_rec(cc, cc->self, r->id, r->blob, r->len); /* else catch-up */
@@ -195,10 +208,10 @@ static void on_read(void *ctx, const redisReply *reply)
 		if (r)
 			drop(cc, r);
 	} else if (reply && reply->type == REDIS_REPLY_STRING) {
-		struct pc_call_state *s = malloc(sizeof(*s));
-		uint8_t *blob = malloc(reply->len ? reply->len : 1);
-		if (s && blob && reply->len <= CL_CALL_SEALED_MAX &&
-		    cl_call_open(cc->key, rd->id, (const uint8_t *)reply->str, reply->len, s) == 0) {
+		bool fits = reply->len > 0 && reply->len <= CL_CALL_SEALED_MAX;
+		struct pc_call_state *s = fits ? malloc(sizeof(*s)) : NULL;
+		uint8_t *blob = fits ? malloc(reply->len) : NULL;
+		if (s && blob && cl_call_open(cc->key, rd->id, (const uint8_t *)reply->str, reply->len, s) == 0) {
 			memcpy(blob, reply->str, reply->len);
 			if (store(cc, rd->node, rd->id, blob, reply->len)) {
 				counter_inc(CNT_CLUSTER_CALL_STATES_HELD);

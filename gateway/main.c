@@ -207,8 +207,10 @@ static int raise_fd_limit(const struct gateway_config *cfg)
 static void shutdown_all(struct loop_ctx *lc)
 {
 	control_free(lc->control);
-	if (lc->cluster && lc->b2bua) /* calls ending below must not reach it */
+	if (lc->cluster && lc->b2bua) { /* calls ending below must not reach it */
 		guard_set_share(b2bua_guard(lc->b2bua), &(struct guard_share){ 0 });
+		b2bua_set_share(lc->b2bua, NULL, NULL);
+	}
 	cluster_free(lc->cluster); /* before the registrar it writes through */
 	http_server_free(lc->http);
 	endpoint_free(lc->ep);
@@ -447,7 +449,26 @@ static int start_cluster(struct loop_ctx *lc, const struct gateway_config *cfg)
 	guard_set_share(g, &(struct guard_share){ .ban = cluster_share_ban,
 						   .calls = cluster_share_calls,
 						   .ctx = lc->cluster });
+	if (cluster_shares_calls(lc->cluster))
+		b2bua_set_share(lc->b2bua, cluster_share_call, lc->cluster);
+	else
+		log_info("cluster: no key_file: established calls are not shared (no takeover)");
 	log_info("cluster: node \"%s\", redis %s", cfg->cluster.node, cfg->cluster.redis);
+	return 0;
+}
+
+/* portcullisctl takeover NODE (a keepalived notify script's): the calls
+ * NODE shared are raised here. */
+static int takeover(void *ctx, const char *node, char *report, size_t len)
+{
+	struct loop_ctx *lc = ctx;
+	unsigned taken, failed;
+	if (lc->cluster == NULL ||
+	    cluster_takeover(lc->cluster, node, b2bua_adopt_call, lc->b2bua, &taken, &failed) < 0) {
+		snprintf(report, len, "no call sharing here (cluster with a key_file)");
+		return -1;
+	}
+	snprintf(report, len, "%u calls taken over, %u refused", taken, failed);
 	return 0;
 }
 
@@ -496,7 +517,8 @@ static int start_control(struct loop_ctx *lc, const struct gateway_config *cfg,
 				  user->drop ? user->gid : getegid(), why, sizeof(why));
 	lc->commands = (struct control_commands){ .cfg = cfg, .ep = lc->ep, .b2bua = lc->b2bua,
 						  .media = lc->pool, .calls = calls_document,
-						  .calls_ctx = lc };
+						  .calls_ctx = lc, .takeover = takeover,
+						  .takeover_ctx = lc };
 	if (!lc->control || control_commands_register(lc->control, &lc->commands) < 0) {
 		log_err("%s", lc->control ? "control socket: cannot register its commands" : why);
 		return -1;

@@ -34,6 +34,7 @@ static void usage(FILE *out)
 		"  registrations        registrar bindings\n"
 		"  counters             every counter and gauge\n"
 		"  reload               re-read the configuration\n"
+		"  takeover NODE        raise the calls NODE shared (cluster failover)\n"
 		"  log-level [LEVEL]    show or set the log level (error, warning, info, debug)\n"
 		"  peers                configured peers and their keep-alive state\n"
 		"  help                 the gateway's list of commands\n",
@@ -170,6 +171,9 @@ static void print_human(const char *command, const json_t *doc)
 			put_clean(str(doc, "previous"), 0);
 			putchar(')');
 		}
+		putchar('\n');
+	} else if (!strcmp(command, "takeover")) {
+		put_clean(str(doc, "report"), 0);
 		putchar('\n');
 	} else if (!strcmp(command, "call")) {
 		printf("call %s: ending\n", str(doc, "call"));

@@ -5,6 +5,7 @@
  * here (every resource it holds released at once) and freed here once no
  * transaction points at it any more. */
 #include "call.h"
+#include "call_share.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -50,6 +51,10 @@ void call_set_state(struct call *c, enum call_state s)
 	}
 	log_debug("call %u %s -> %s", c->id, call_state_name(c->state), call_state_name(s));
 	c->state = s;
+	if (s == CALL_CONFIRMED)
+		call_share_changed(c);
+	else if (s == CALL_ENDING || s == CALL_CLOSED)
+		call_share_gone(c);
 }
 
 void call_leave_setup(struct call *c)
@@ -127,9 +132,11 @@ struct call *call_new(struct b2bua *b, struct txn *st, const struct leg_config *
 	leg_init(c, LEG_B, b_cfg);
 	count_started(b, a_cfg, 0);
 	count_started(b, b_cfg, 1);
-	c->a_invite = st;
-	txn_set_user_data(st, &c->legs[LEG_A].owner);
-	c->live_txns++;
+	if (st) {
+		c->a_invite = st;
+		txn_set_user_data(st, &c->legs[LEG_A].owner);
+		c->live_txns++;
+	}
 	return c;
 }
 
@@ -189,6 +196,7 @@ void call_close(struct call *c, const char *reason)
 	log_info("call %u closed: %s", c->id, reason);
 	call_rec_emit(c, reason); /* before media and legs are released */
 	call_set_state(c, CALL_CLOSED);
+	call_share_free(c);
 	/* Out of the live list at once: a closed call waits out its
 	 * transactions (up to 32 s) on a list of its own, so what walks the
 	 * live calls (/metrics, /calls, a lost connection) does not also

@@ -92,6 +92,14 @@ void media_engine_set_latch_window_ms(struct media_engine *e, unsigned ms)
 		e->latch_window_ms = ms;
 }
 
+void media_engine_want_ports(struct media_engine *e, unsigned port_a, unsigned port_b)
+{
+	if (e) {
+		e->want_port[0] = port_a;
+		e->want_port[1] = port_b;
+	}
+}
+
 void media_engine_set_quality(struct media_engine *e, bool on)
 {
 	if (e)

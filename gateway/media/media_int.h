@@ -224,6 +224,7 @@ struct media_engine {
 	uint64_t now_us;        /* the clock read for the batch being relayed */
 	bool quality_off;       /* media_engine_set_quality(e, false): bench only */
 	struct event *pub_ev;   /* a worker's quality publication timer (snapshot.c) */
+	unsigned want_port[2];  /* media_engine_want_ports: the next stream's, 0 = any */
 };
 
 static inline socklen_t sa_len(const struct sockaddr_storage *sa)

@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,8 @@
 #include "sip/msg.h"
 #include "sip/reply.h"
 #include "transaction/txn.h"
+
+#include "heap_count.h"
 
 /* --- virtual clock and fake transport ------------------------------------- */
 
@@ -984,24 +985,6 @@ static void test_branch_and_tag(void **state)
 }
 
 /* --- what a lingering transaction holds ------------------------------------ */
-
-/* Heap bytes in use, from glibc's allocator (sofia's homes use malloc). Under
- * AddressSanitizer mallinfo2 does not see the heap: the tests skip. */
-static long heap_in_use(void)
-{
-	return (long)mallinfo2().uordblks;
-}
-
-static void *volatile heap_probe; /* volatile: the compiler must not elide it */
-
-static bool heap_visible(void)
-{
-	heap_probe = malloc(4096);
-	long before = heap_in_use();
-	free(heap_probe);
-	heap_probe = NULL;
-	return before - heap_in_use() >= 4096;
-}
 
 /* An INVITE the size real ones are (an SDP offer and the usual headers),
  * so that keeping it shows: a lingering transaction must not. */

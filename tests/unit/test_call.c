@@ -179,9 +179,10 @@ static void closed_call_freed_at_once(void **state)
 	settle();
 	held -= heap_in_use();
 	/* The transactions (keys and timers; A's BYE waits out Timer J over
-	 * UDP): about 2 KiB. With the call kept, 3 KiB more. */
+	 * UDP): about 2 KiB, less when glibc's per-thread cache keeps freed
+	 * small chunks (counted as in use). With the call kept, 3 KiB more. */
 	print_message("left after the call closed: %ld bytes\n", held);
-	assert_in_range(held, 1, (long)sizeof(struct call));
+	assert_in_range(held, 0, (long)sizeof(struct call));
 }
 
 /* 1d. B never answers our INVITE (Timer B): A gets 408, the call closes. */

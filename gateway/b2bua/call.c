@@ -189,6 +189,26 @@ void call_txn_gone(struct call *c, struct txn *t)
 		bury(c);
 }
 
+/* A closed call's INVITE transactions in Accepted only wait out Timer L or
+ * M (64 x T1, 32 s after the 2xx), and pointing at the call they would keep
+ * it that long: in a churn of short calls, most of the calls in memory.
+ * Nothing they still do needs it. A's INVITE retransmissions are absorbed
+ * by the transaction and A's ACK finds no dialog (the call left the index).
+ * B's resent 2xx, once our ACK went over a reliable transport, can only be
+ * one that crossed it, dropped as a stray would be after Timer M; over UDP
+ * our ACK may be lost, so B's transaction stays the call's and a resent 2xx
+ * is acknowledged again. */
+static void let_go_accepted(struct call *c, struct txn **slot, bool ours_acked)
+{
+	struct txn *t = *slot;
+	if (!t || txn_state(t) != TXN_ACCEPTED || !ours_acked)
+		return;
+	txn_set_user_data(t, NULL);
+	*slot = NULL;
+	if (c->live_txns)
+		c->live_txns--;
+}
+
 void call_close(struct call *c, const char *reason)
 {
 	if (c->state == CALL_CLOSED)
@@ -232,6 +252,10 @@ void call_close(struct call *c, const char *reason)
 		c->ok.st = NULL;
 	}
 	call_timer_stop(c);
+	let_go_accepted(c, &c->a_invite, true);
+	let_go_accepted(c, &c->b_invite,
+			!c->b_ack_pending && c->b_invite &&
+				pc_transport_reliable(txn_peer(c->b_invite)->transport));
 	if (c->live_txns == 0)
 		bury(c);
 }

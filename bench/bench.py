@@ -6,7 +6,12 @@
 media  Relay CPU per bridged packet and concurrent G.711 calls one core
        sustains, plain inside <-> SDES-SRTP outside, for Portcullis's relay
        (bench/media_relay) and rtpengine (userspace, one worker thread) in the
-       same run, AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM.
+       same run, AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM; the floor
+       (bench/media_floor: same sockets and load, recvmmsg/sendmmsg, no
+       crypto, no checks) at 500 calls and at the relay's maximum, with the
+       relay's ratio to it; then Portcullis with each count of
+       --media-workers (default 1,2: media worker threads, issue 12) in the
+       same run. --media-calls N: relay and floor at N only.
 sip    Calls/s sustained for 30 s with zero failed calls: SIPp UDP (inside)
        -> proxy -> TLS -> SIPp trunk; the gateway (SDP rewrite, SRTP keys)
        and Kamailio (stateful TLS proxy) one after the other.
@@ -25,7 +30,10 @@ ops    Metrics scraping, call records and media-quality tracking off vs on
        gateway CPU per call at a fixed call rate (target: within 5 %).
 
 The system under test is pinned to CPU 0, every load generator and this
-driver to CPU 1. Results go to bench/results/<UTC time>.txt. Every load
+driver to CPU 1. With W media workers the relay gets CPUs 0..W-1 and the
+generator CPU W, or the last CPU when the machine has no more than W (then
+it shares a CPU with a worker, and the W-worker figures understate them:
+the report says so). Results go to bench/results/<UTC time>.txt. Every load
 loop is bounded in count and time; only processes started here are stopped,
 by PID."""
 import argparse
@@ -49,6 +57,7 @@ GEN_PLAIN, GEN_SRTP = 32100, 32300  # media_load's sockets (below the ephemeral 
 MEDIA_SECONDS = 8
 MEDIA_P99_MAX_MS = 10.0  # a level counts as sustained only with p99 one-way latency <= this
 MEDIA_MAX_CALLS = 4500   # 4 relay sockets a call; RLIMIT_NOFILE is 20,000 here
+MEDIA_FIXED_PAIRS = 3    # --media-calls: floor/relay alternations, medians compared
 SIP_SECONDS = 30
 SIP_HOLD_MS = 1000
 CLK = os.sysconf("SC_CLK_TCK")
@@ -163,17 +172,61 @@ def wait_test_suite_idle():
 
 # --- media ---------------------------------------------------------------------
 
-def media_step(a, kind, suite, n, seconds, relay_args=()):
+SYSCALL_EVENTS = ["raw_syscalls:sys_enter", "syscalls:sys_enter_recvmmsg", "syscalls:sys_enter_sendmmsg",
+                  "syscalls:sys_enter_epoll_wait"]
+
+
+def perf_syscalls_start(a, pid):
+    """perf stat counting the system calls of pid (None without perf or tracepoints)."""
+    if shutil.which("perf") is None:
+        return None
+    path = os.path.join(a.work, "perf-%d.csv" % pid)
+    return start(["perf", "stat", "-x", ",", "-o", path, "-e", ",".join(SYSCALL_EVENTS), "-p", str(pid)],
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), path
+
+
+def perf_syscalls_stop(p):
+    """{event: count} from a perf stat started by perf_syscalls_start."""
+    if p is None:
+        return {}
+    proc, path = p
+    stop(proc, sig=signal.SIGINT)
+    counts = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.strip().split(",")
+                if len(parts) > 2 and parts[0].isdigit():
+                    counts[parts[2].split(":")[-1]] = int(parts[0])
+    except OSError:
+        pass
+    return counts
+
+
+def media_cpus(workers):
+    """(the relay's taskset CPU list, the generator's CPU, whether they share one)."""
+    ncpu = os.cpu_count() or 1
+    relay = "0" if workers == 1 else "0-%d" % (min(workers, ncpu) - 1)
+    gen = workers if workers < ncpu else ncpu - 1
+    return relay, str(gen), workers >= ncpu
+
+
+def media_step(a, kind, suite, n, seconds, relay_args=(), workers=1, count_syscalls=False):
     wait_test_suite_idle()
     table = os.path.join(a.work, "table-%s.txt" % kind)
-    if kind == "portcullis":
-        relay = start(["taskset", "-c", "0", os.path.join(a.bin, "media_relay"), "--calls", str(n),
-                       "--suite", suite, "--gen-plain", str(GEN_PLAIN), "--gen-srtp", str(GEN_SRTP),
-                       "--table", table] + list(relay_args), stdout=subprocess.PIPE, text=True)
+    relay_cpus, gen_cpu, _ = media_cpus(workers)
+    if kind in ("portcullis", "floor"):
+        if kind == "portcullis":
+            args = [os.path.join(a.bin, "media_relay"), "--suite", suite, "--workers", str(workers)] + list(relay_args)
+        else:  # the same sockets and load, no crypto and no checks: plain RTP both ways
+            args = [os.path.join(a.bin, "media_floor")]
+        relay = start(["taskset", "-c", relay_cpus] + args + ["--calls", str(n), "--gen-plain", str(GEN_PLAIN),
+                                                              "--gen-srtp", str(GEN_SRTP), "--table", table],
+                      stdout=subprocess.PIPE, text=True)
         line = relay.stdout.readline()  # "ready ..." once all streams exist
         if not line.startswith("ready"):
             stop(relay)
-            raise RuntimeError("media_relay did not start: %r" % line)
+            raise RuntimeError("%s did not start: %r" % (os.path.basename(args[0]), line))
         setup = kv(line)
     else:
         logf = open(os.path.join(a.work, "rtpengine.log"), "w")
@@ -191,15 +244,17 @@ def media_step(a, kind, suite, n, seconds, relay_args=()):
             stop(relay)
             raise RuntimeError("rtpengine call setup failed: " + r.stderr[-2000:])
         setup = {"rss_after_kib": str(status_kib(relay.pid, "VmRSS"))}
+    perf = perf_syscalls_start(a, relay.pid) if count_syscalls else None
     time.sleep(0.3)
     c0, t0, busy0 = cpu_s(relay.pid), time.time(), cpu0_busy()
-    g = subprocess.run(["taskset", "-c", "1", os.path.join(a.bin, "media_load"), "--table", table,
+    g = subprocess.run(["taskset", "-c", gen_cpu, os.path.join(a.bin, "media_load"), "--table", table,
                         "--plain-port", str(GEN_PLAIN), "--srtp-port", str(GEN_SRTP),
                         "--seconds", str(seconds)], capture_output=True, text=True, timeout=seconds + 60)
     wall, c1 = time.time() - t0, cpu_s(relay.pid)
+    syscalls = perf_syscalls_stop(perf)
     stop(relay)
     res = kv(g.stdout)
-    if kind == "portcullis":
+    if kind in ("portcullis", "floor"):
         res.update(kv(relay.stdout.read()))
     if "lost" not in res:
         raise RuntimeError("media_load failed: " + g.stdout + g.stderr)
@@ -215,10 +270,13 @@ def media_step(a, kind, suite, n, seconds, relay_args=()):
     res["late_pct"] = 100.0 * int(res["gen_late_slots"]) / slots
     busy1 = cpu0_busy()
     res["core0_other"] = (busy1[0] - busy0[0]) / max(busy1[1] - busy0[1], 1) - res["relay_util"]
+    if syscalls:
+        res["syscalls"] = {k: v / max(bridged, 1) for k, v in syscalls.items()}
     res["pass"] = (int(res["lost"]) == 0 and int(res["auth_fail"]) == 0 and int(res.get("auth_failures", 0)) == 0
                    and float(res["lat_p99_ms"]) <= MEDIA_P99_MAX_MS)
-    log("  %-10s %-24s calls=%5d %s  relay_cpu=%5.1f%%  us/pkt=%5.2f  lost=%d p50=%sms p99=%sms max=%sms  gen_cpu=%s%s" % (
-        kind, suite, n, "PASS" if res["pass"] else "FAIL", 100 * res["relay_util"], res["us_per_pkt"],
+    log("  %-13s %-24s calls=%5d %s  relay_cpu=%5.1f%%  us/pkt=%5.2f  lost=%d p50=%sms p99=%sms max=%sms  gen_cpu=%s%s" % (
+        kind if workers == 1 else "%s-w%d" % (kind, workers), suite, n, "PASS" if res["pass"] else "FAIL",
+        100 * res["relay_util"], res["us_per_pkt"],
         int(res["lost"]), res["lat_p50_ms"], res["lat_p99_ms"], res["lat_max_ms"],
         res["gen_cpu_s"], " (generator-limited)" if res["gen_limited"] else "") +
         ("  [other load on CPU 0: %.0f%%]" % (100 * res["core0_other"]) if res["core0_other"] > 0.05 else ""))
@@ -239,14 +297,15 @@ def round50(x):
     return max(50, int(round(x / 50.0)) * 50)
 
 
-def media_search(a, kind, suite):
+def media_search(a, kind, suite, workers=1):
     """Highest calls with zero loss and p99 <= MEDIA_P99_MAX_MS: probe at 500,
-    estimate from the relay's CPU share, then bisect; at most 6 steps."""
+    estimate from the relay's CPU share (of its `workers` CPUs), then
+    bisect; at most 6 steps."""
     steps = {}
     probe = 500
-    r = steps[probe] = media_step(a, kind, suite, probe, a.media_seconds)
+    r = steps[probe] = media_step(a, kind, suite, probe, a.media_seconds, workers=workers)
     lo, hi = (probe, None) if r["pass"] else (0, probe)
-    n = round50(probe * 0.85 / max(r["relay_util"], 0.05))
+    n = round50(probe * 0.85 * workers / max(r["relay_util"], 0.05))
     n = min(n, MEDIA_MAX_CALLS)
     if r["pass"] and n <= lo:
         n = lo + 50
@@ -258,7 +317,7 @@ def media_search(a, kind, suite):
             n = round50((lo + hi) / 2)
         if n in steps or n > MEDIA_MAX_CALLS or (hi is not None and hi - lo <= max(50, 0.05 * lo)):
             break
-        r = steps[n] = media_step(a, kind, suite, n, a.media_seconds)
+        r = steps[n] = media_step(a, kind, suite, n, a.media_seconds, workers=workers)
         if r["pass"]:
             lo = max(lo, n)
             n = round50(n * 1.15) if hi is None else round50((lo + hi) / 2)
@@ -272,15 +331,67 @@ def media_search(a, kind, suite):
     return lo, hi, limited, steps
 
 
+FLOOR_TARGET = 1.5  # issue 12: the relay with SRTP within 1.5x of the floor's CPU per packet
+FLOOR_NAME = "NULL (floor, no crypto)"
+
+
+def floor_step(a, n, cache):
+    """The floor (bench/media_floor) at n calls, measured once per level per run."""
+    if n not in cache:
+        cache[n] = media_step(a, "floor", FLOOR_NAME, n, a.media_seconds)
+    return cache[n]
+
+
+def floor_line(suite, n, relay, floor):
+    ratio = relay["us_per_pkt"] / max(floor["us_per_pkt"], 1e-9)
+    return "  FLOOR %-24s at %5d calls: portcullis %.2f us/pkt, floor %.2f us/pkt, ratio %.2f (target <= %.1f: %s)" % (
+        suite, n, relay["us_per_pkt"], floor["us_per_pkt"], ratio, FLOOR_TARGET,
+        "met" if ratio <= FLOOR_TARGET else "NOT met")
+
+
+def run_media_fixed(a, suites):
+    """--media-calls N: no search; the relay and the floor alternate at N
+    calls, MEDIA_FIXED_PAIRS times each, and their medians are compared (a
+    quick before/after of the packet path on a shared machine)."""
+    log("== media at a fixed level: %d calls, portcullis and floor alternating %d times, %d s each" % (
+        a.media_calls, MEDIA_FIXED_PAIRS, a.media_seconds))
+    summary = []
+    for suite in suites:
+        us = {"portcullis": [], "floor": []}
+        for _ in range(MEDIA_FIXED_PAIRS):
+            us["floor"].append(media_step(a, "floor", FLOOR_NAME, a.media_calls, a.media_seconds)["us_per_pkt"])
+            us["portcullis"].append(media_step(a, "portcullis", suite, a.media_calls, a.media_seconds)["us_per_pkt"])
+        med = {k: {"us_per_pkt": statistics.median(v)} for k, v in us.items()}
+        # System calls per packet, counted in one more step each (perf's
+        # tracepoints cost a little CPU, so these steps are not in the medians).
+        for kind, name in (("floor", FLOOR_NAME), ("portcullis", suite)):
+            sc = media_step(a, kind, name, a.media_calls, a.media_seconds, count_syscalls=True).get("syscalls")
+            if sc:
+                summary.append("  syscalls per packet %-10s all=%.2f recvmmsg=%.2f sendmmsg=%.2f epoll_wait=%.3f" % (
+                    kind, sc.get("sys_enter", 0), sc.get("sys_enter_recvmmsg", 0),
+                    sc.get("sys_enter_sendmmsg", 0), sc.get("sys_enter_epoll_wait", 0)))
+        summary.append("  us/pkt portcullis %s floor %s" % (["%.2f" % x for x in us["portcullis"]],
+                                                            ["%.2f" % x for x in us["floor"]]))
+        summary.append(floor_line(suite, a.media_calls, med["portcullis"], med["floor"]) + " (medians)")
+    log("-- media summary")
+    for line in summary:
+        log(line)
+
+
 def run_media(a):
     log("== media: G.711 50 pps each way, plain inside <-> SDES-SRTP outside; relay on CPU 0, "
         "generator on CPU 1; %d s per level; sustained = 0 lost, 0 auth failures, p99 <= %.0f ms" % (
             a.media_seconds, MEDIA_P99_MAX_MS))
+    log("  floor: bench/media_floor, the same sockets and load with plain RTP both ways, no checks")
+    suites = ["AES_CM_128_HMAC_SHA1_80"] if a.quick else ["AES_CM_128_HMAC_SHA1_80", "AEAD_AES_128_GCM"]
+    if a.media_calls:
+        return run_media_fixed(a, suites)
     have_rtpengine = shutil.which("rtpengine") is not None
     if not have_rtpengine:
         log("  rtpengine not installed: gateway numbers only")
-    suites = ["AES_CM_128_HMAC_SHA1_80"] if a.quick else ["AES_CM_128_HMAC_SHA1_80", "AEAD_AES_128_GCM"]
     summary = []
+    floors = {}
+    first = None
     for suite in suites:
         found = {}
         for kind in (["portcullis", "rtpengine"] if have_rtpengine else ["portcullis"]):
@@ -299,6 +410,12 @@ def run_media(a):
                                "%.2f" % best["us_per_pkt"] if best else "-",
                                best["lat_p99_ms"] if best else "-", at500["setup_rss_kib"]))
             found[kind] = (lo, hi, limited, steps, by_cpu)
+        p = found["portcullis"]
+        summary.append(floor_line(suite, 500, p[3][500], floor_step(a, 500, floors)))
+        if p[0] and p[0] != 500:
+            summary.append(floor_line(suite, p[0], p[3][p[0]], floor_step(a, p[0], floors)))
+        if first is None:
+            first = found
         if "rtpengine" in found:
             p, r = found["portcullis"], found["rtpengine"]
             ratio = p[0] / r[0] if r[0] else float("inf")
@@ -307,9 +424,41 @@ def run_media(a):
             summary.append("  RATIO %-24s calls/core portcullis/rtpengine = %.2f (target >= 1.5: %s); "
                            "by CPU share = %.2f; CPU per packet at 500 calls rtpengine/portcullis = %.2f" % (
                                suite, ratio, "met" if ratio >= 1.5 else "NOT met", share_ratio, cpu_ratio))
+    summary += media_workers(a, suites[0], first["portcullis"][:4] if first else None)
     log("-- media summary")
     for s in summary:
         log(s)
+
+
+def media_workers(a, suite, one=None):
+    """The same search for Portcullis with each count of media workers (the
+    gateway's media.workers), in this run; the lines for the summary. `one`
+    is the search just made with one worker for this suite (not redone)."""
+    counts = [int(x) for x in a.media_workers.split(",") if x.strip()]
+    if len(counts) < 2:
+        return []
+    log("== media workers: %s, Portcullis with %s worker threads; %s" % (
+        suite, " vs ".join(str(w) for w in counts),
+        "; ".join("%d: relay on CPU %s, generator on CPU %s%s" % (
+            w, media_cpus(w)[0], media_cpus(w)[1], " (shared with a worker)" if media_cpus(w)[2] else "")
+            for w in counts)))
+    lines, base = [], None
+    for w in counts:
+        if w == 1 and one is not None:
+            lo, hi, limited, steps = one
+        else:
+            lo, hi, limited, steps = media_search(a, "portcullis", suite, workers=w)
+        best = steps.get(lo)
+        shared = media_cpus(w)[2]
+        lines.append("  WORKERS %-2d %-24s max calls=%s%s  relay CPU@max=%s  us/pkt@500=%.2f  p99@max=%s ms%s" % (
+            w, suite, lo, " (generator-limited, at least)" if limited else ("" if hi else " (search cap)"),
+            "%.0f%%" % (100 * best["relay_util"]) if best else "-", steps[500]["us_per_pkt"],
+            best["lat_p99_ms"] if best else "-", "  [generator shares a relay CPU]" if shared else ""))
+        if base is None:
+            base = lo
+        elif base:
+            lines.append("  WORKERS %d/%d max calls = %.2f" % (w, counts[0], lo / base))
+    return lines
 
 
 # --- signalling ------------------------------------------------------------------
@@ -963,6 +1112,10 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build-bench"))
     ap.add_argument("--quick", action="store_true", help="AES-CM only, 10 s signalling runs")
     ap.add_argument("--media-seconds", type=int, default=MEDIA_SECONDS)
+    ap.add_argument("--media-calls", type=int, default=0,
+                    help="media at this one level, relay vs floor only, no search and no rtpengine")
+    ap.add_argument("--media-workers", default="1,2",
+                    help="media worker counts compared in the media part (comma-separated; one value: no comparison)")
     ap.add_argument("--sip-seconds", type=int, default=SIP_SECONDS)
     ap.add_argument("--sip-max-rate", type=int, default=3200)
     ap.add_argument("--out", default=None, help="results file (default bench/results/<UTC time>.txt)")

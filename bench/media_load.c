@@ -7,7 +7,9 @@
  * SRTP); each packet is matched to its call by SSRC, SRTP is authenticated
  * and decrypted, and the send timestamp in the payload gives the one-way
  * latency through the relay. The generator's own crypto is srtp_lite
- * (nettle) so it stays cheap at thousands of calls.
+ * (nettle) so it stays cheap at thousands of calls. A table line whose suite
+ * is NULL (written by media_floor) means plain RTP both ways: same schedule,
+ * same sizes less the tag, no crypto on either end.
  *
  *   media_load --table FILE --plain-port P --srtp-port S --seconds D [--rate R]
  *   media_load --selftest       (srtp_lite against libsrtp2, both suites)
@@ -87,8 +89,9 @@ static int load_table(const char *path)
 		enum lite_suite s;
 		uint8_t a[30], b[30];
 		struct call *c = &calls[ncalls];
-		if (lite_suite_from_name(suite, &s) < 0 || hexbytes(k1, a, lite_key_len(s)) < 0 ||
-		    hexbytes(k2, b, lite_key_len(s)) < 0) {
+		bool null = strcmp(suite, "NULL") == 0; /* media_floor: plain both ways */
+		if (!null && (lite_suite_from_name(suite, &s) < 0 || hexbytes(k1, a, lite_key_len(s)) < 0 ||
+		    hexbytes(k2, b, lite_key_len(s)) < 0)) {
 			fprintf(stderr, "media_load: bad table line %u\n", ncalls + 1);
 			fclose(f);
 			return -1;
@@ -97,8 +100,8 @@ static int load_table(const char *path)
 		c->relay_plain.sin_addr.s_addr = c->relay_srtp.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		c->relay_plain.sin_port = htons((uint16_t)pp);
 		c->relay_srtp.sin_port = htons((uint16_t)sp);
-		c->to_relay = lite_new(s, a);
-		c->from_relay = lite_new(s, b);
+		c->to_relay = null ? NULL : lite_new(s, a);
+		c->from_relay = null ? NULL : lite_new(s, b);
 		ncalls++;
 	}
 	fclose(f);
@@ -195,7 +198,7 @@ static void queue(struct outq *q, struct call *c, int dir, uint16_t seq, uint64_
 	uint8_t *p = q->buf[k];
 	int len = 12 + PAYLOAD;
 	build(p, (dir == 0 ? SSRC_OUT : SSRC_IN) + (uint32_t)(c - calls), seq, t);
-	if (dir == 1)
+	if (dir == 1 && c->to_relay)
 		lite_protect(c->to_relay, p, &len);
 	q->iov[k].iov_base = p;
 	q->iov[k].iov_len = (size_t)len;
@@ -243,7 +246,7 @@ static unsigned drain(int fd, int dir, int rounds)
 				continue;
 			}
 			struct call *c = &calls[ssrc - base];
-			if (dir == 0 && lite_unprotect(c->from_relay, p, &len) < 0) {
+			if (dir == 0 && c->from_relay && lite_unprotect(c->from_relay, p, &len) < 0) {
 				auth_fail++;
 				continue;
 			}

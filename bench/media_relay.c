@@ -8,9 +8,13 @@
  * relay protects with, both hex) for media_load, prints "ready", and relays
  * until SIGTERM/SIGINT, then prints the summed per-stream statistics and the
  * relay's own CPU time as key=value. Also prints the RSS the streams took.
+ * The streams go through the gateway's media pool (media/pool.h): with
+ * --workers 1 (the default) it relays on this thread's loop, as the gateway
+ * with media.workers = 1; with N > 1, on N worker threads, calls spread
+ * over them as the gateway spreads them.
  *
  *   media_relay --calls N --suite NAME --gen-plain PORT --gen-srtp PORT --table FILE
- *               [--inside MIN-MAX] [--outside MIN-MAX] */
+ *               [--inside MIN-MAX] [--outside MIN-MAX] [--workers N] */
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <getopt.h>
@@ -25,6 +29,7 @@
 #include "core/log.h"
 #include "core/srtp_params.h"
 #include "media/media.h"
+#include "media/pool.h"
 
 static struct media_stream **streams;
 static unsigned nstreams;
@@ -85,6 +90,25 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(base);
 }
 
+/* The stream's setters as the gateway sends them (media_plan.c). */
+static int remote(struct media_pool *p, struct media_stream *s, enum media_side side,
+		  const struct sockaddr_storage *to)
+{
+	struct media_stream_cmd c = { .op = MEDIA_OP_SET_REMOTE, .s = s, .side = side };
+	c.u.remote.rtp_addr = *to;
+	return media_pool_stream_cmd(p, &c);
+}
+
+static int crypto(struct media_pool *p, struct media_stream *s, const struct pc_srtp_params *recv,
+		  const struct pc_srtp_params *send)
+{
+	struct media_stream_cmd c = { .op = MEDIA_OP_SET_CRYPTO, .s = s, .side = MEDIA_SIDE_B };
+	c.u.crypto.have_recv = c.u.crypto.have_send = true;
+	c.u.crypto.recv = *recv;
+	c.u.crypto.send = *send;
+	return media_pool_stream_cmd(p, &c);
+}
+
 static int range_arg(const char *s, unsigned *lo, unsigned *hi)
 {
 	return sscanf(s, "%u-%u", lo, hi) == 2 && *lo < *hi && *hi < 65536 ? 0 : -1;
@@ -97,9 +121,9 @@ int main(int argc, char **argv)
 		{ "gen-plain", required_argument, NULL, 'p' }, { "gen-srtp", required_argument, NULL, 'P' },
 		{ "table", required_argument, NULL, 't' }, { "inside", required_argument, NULL, 'i' },
 		{ "outside", required_argument, NULL, 'o' }, { "quality", required_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 },
+		{ "workers", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 },
 	};
-	unsigned n = 0, gp = 0, gs = 0, ilo = 10000, ihi = 20999, olo = 21000, ohi = 31999;
+	unsigned n = 0, gp = 0, gs = 0, ilo = 10000, ihi = 20999, olo = 21000, ohi = 31999, workers = 1;
 	const char *suite_name = "AES_CM_128_HMAC_SHA1_80", *table = NULL;
 	bool quality = true;
 	int ch;
@@ -113,23 +137,25 @@ int main(int argc, char **argv)
 		case 'i': if (range_arg(optarg, &ilo, &ihi) < 0) return 2; break;
 		case 'o': if (range_arg(optarg, &olo, &ohi) < 0) return 2; break;
 		case 'q': quality = strcmp(optarg, "off") != 0; break;
+		case 'w': workers = (unsigned)atoi(optarg); break;
 		default: return 2;
 		}
 	}
 	enum pc_srtp_suite suite;
-	if (!n || n > 20000 || !gp || !gs || !table ||
+	if (!n || n > 20000 || !gp || !gs || !table || !workers || workers > 64 ||
 	    pc_srtp_suite_from_name(suite_name, strlen(suite_name), &suite) < 0) {
-		fprintf(stderr, "usage: media_relay --calls N --suite NAME --gen-plain P --gen-srtp P --table FILE [--quality on|off]\n");
+		fprintf(stderr, "usage: media_relay --calls N --suite NAME --gen-plain P --gen-srtp P --table FILE [--quality on|off] [--workers N]\n");
 		return 2;
 	}
 	log_set_level(LOG_LVL_WARN);
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
-	struct media_engine *e = media_engine_new(base);
+	struct media_pool *pool = media_pool_new(base, workers);
+	struct media_engine *e = media_pool_engine(pool);
 	media_engine_set_quality(e, quality);
 	int ra = media_engine_add_range(e, "127.0.0.1", ilo, ihi, 0);
 	int rb = media_engine_add_range(e, "127.0.0.1", olo, ohi, 0);
-	if (ra < 0 || rb < 0)
+	if (ra < 0 || rb < 0 || media_pool_start(pool) < 0)
 		return 1;
 	FILE *f = fopen(table, "w");
 	if (f == NULL) {
@@ -146,11 +172,10 @@ int main(int argc, char **argv)
 	long rss0 = rss_kib();
 	for (unsigned i = 0; i < n; i++) {
 		struct pc_srtp_params recv, send;
-		struct media_stream *s = media_stream_new(e, ra, rb);
+		struct media_stream *s = media_pool_stream_new(pool, ra, rb, NULL);
 		if (s == NULL || media_keys_fresh(suite, &recv) < 0 || media_keys_fresh(suite, &send) < 0 ||
-		    media_stream_set_remote(s, MEDIA_SIDE_A, &pa, 0, false) < 0 ||
-		    media_stream_set_remote(s, MEDIA_SIDE_B, &sa, 0, false) < 0 ||
-		    media_stream_set_crypto(s, MEDIA_SIDE_B, &recv, &send) < 0) {
+		    remote(pool, s, MEDIA_SIDE_A, &pa) < 0 || remote(pool, s, MEDIA_SIDE_B, &sa) < 0 ||
+		    crypto(pool, s, &recv, &send) < 0) {
 			fprintf(stderr, "media_relay: stream %u could not be set up\n", i);
 			return 1;
 		}
@@ -176,7 +201,9 @@ int main(int argc, char **argv)
 	event_base_dispatch(base);
 	event_free(st);
 	event_free(si);
-	media_engine_free(e);
+	for (unsigned i = 0; i < nstreams; i++)
+		media_pool_stream_free(pool, streams[i]);
+	media_pool_free(pool);
 	event_base_free(base);
 	return 0;
 }

@@ -159,6 +159,18 @@ static json_t *cmd_peers(void *ctx, int argc, char **argv, char *err, size_t err
 	return list ? json_pack("{s:o}", "peers", list) : NULL;
 }
 
+static json_t *cmd_takeover(void *ctx, int argc, char **argv, char *err, size_t errlen)
+{
+	struct control_commands *cc = ctx;
+	char report[256] = "";
+	if (!cc->takeover || cc->takeover(cc->takeover_ctx, argv[1], report, sizeof(report)) < 0) {
+		snprintf(err, errlen, "%s", report[0] ? report : "takeover is not available");
+		return NULL;
+	}
+	log_info("control: takeover of node \"%s\": %s", argv[1], report);
+	return json_pack("{s:s,s:s}", "result", "taken over", "report", report);
+}
+
 int control_commands_register(struct control *c, struct control_commands *cc)
 {
 	int rc = 0;
@@ -170,5 +182,6 @@ int control_commands_register(struct control *c, struct control_commands *cc)
 	rc |= control_add(c, "log-level", 0, 1, "log-level [error|warning|info|debug]",
 			  cmd_log_level, cc);
 	rc |= control_add(c, "peers", 0, 0, "peers", cmd_peers, cc);
+	rc |= control_add(c, "takeover", 1, 1, "takeover NODE", cmd_takeover, cc);
 	return rc < 0 ? -1 : 0;
 }

@@ -25,10 +25,13 @@ struct control_commands {
 	void *calls_ctx;
 	int (*reload)(void *ctx, char *report, size_t len); /* gateway_reload: 0 ok, -1 refused */
 	void *reload_ctx;
+	/* cluster takeover of a failed node's calls: 0 ok, -1 refused */
+	int (*takeover)(void *ctx, const char *node, char *report, size_t len);
+	void *takeover_ctx;
 };
 
 /* Registers calls, call kill, registrations, counters, reload, log-level
- * and peers on `c`, reading `cc` (which must outlive `c`). 0 or -1. */
+ * peers and takeover on `c`, reading `cc` (which must outlive `c`). 0 or -1. */
 int control_commands_register(struct control *c, struct control_commands *cc);
 
 #endif

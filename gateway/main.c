@@ -212,6 +212,7 @@ static void shutdown_all(struct loop_ctx *lc)
 		guard_set_share(b2bua_guard(lc->b2bua), &(struct guard_share){ 0 });
 		b2bua_share_lockouts(lc->b2bua, NULL, NULL);
 		b2bua_share_certs(lc->b2bua, NULL);
+		b2bua_set_share(lc->b2bua, NULL, NULL);
 	}
 	cluster_free(lc->cluster); /* before the registrar it writes through */
 	http_server_free(lc->http);
@@ -468,7 +469,26 @@ static int start_cluster(struct loop_ctx *lc, const struct gateway_config *cfg)
 	guard_set_share(g, &(struct guard_share){ .ban = cluster_share_ban,
 						   .calls = cluster_share_calls,
 						   .ctx = lc->cluster });
+	if (cluster_shares_calls(lc->cluster))
+		b2bua_set_share(lc->b2bua, cluster_share_call, lc->cluster);
+	else
+		log_info("cluster: no key_file: established calls are not shared (no takeover)");
 	log_info("cluster: node \"%s\", redis %s", cfg->cluster.node, cfg->cluster.redis);
+	return 0;
+}
+
+/* portcullisctl takeover NODE (a keepalived notify script's): the calls
+ * NODE shared are raised here. */
+static int takeover(void *ctx, const char *node, char *report, size_t len)
+{
+	struct loop_ctx *lc = ctx;
+	unsigned taken, failed;
+	if (lc->cluster == NULL ||
+	    cluster_takeover(lc->cluster, node, b2bua_adopt_call, lc->b2bua, &taken, &failed) < 0) {
+		snprintf(report, len, "no call sharing here (cluster with a key_file)");
+		return -1;
+	}
+	snprintf(report, len, "%u calls taken over, %u refused", taken, failed);
 	return 0;
 }
 
@@ -477,7 +497,9 @@ static int start_cluster(struct loop_ctx *lc, const struct gateway_config *cfg)
 static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
 {
 	lc->ep = endpoint_new(lc->base, cfg);
-	lc->pool = media_pool_new(lc->base, 1);
+	unsigned workers = cfg->media.workers ? cfg->media.workers
+					       : media_pool_default_workers(CFG_MAX_MEDIA_WORKERS);
+	lc->pool = media_pool_new(lc->base, workers);
 	lc->media = media_pool_engine(lc->pool);
 	if (!lc->ep || !lc->media)
 		return -1;
@@ -486,6 +508,8 @@ static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
 	lc->b2bua = b2bua_new(lc->base, cfg, &net, lc->pool);
 	if (!lc->b2bua || media_pool_start(lc->pool) < 0)
 		return -1;
+	log_info("media: %u worker%s", workers,
+		 workers == 1 ? " (the relay runs on the signalling loop)" : "s");
 	struct call_handler h;
 	b2bua_call_handler(lc->b2bua, &h);
 	endpoint_set_call_handler(lc->ep, &h);
@@ -513,7 +537,8 @@ static int start_control(struct loop_ctx *lc, const struct gateway_config *cfg,
 				  user->drop ? user->gid : getegid(), why, sizeof(why));
 	lc->commands = (struct control_commands){ .cfg = cfg, .ep = lc->ep, .b2bua = lc->b2bua,
 						  .media = lc->pool, .calls = calls_document,
-						  .calls_ctx = lc };
+						  .calls_ctx = lc, .takeover = takeover,
+						  .takeover_ctx = lc };
 	if (!lc->control || control_commands_register(lc->control, &lc->commands) < 0) {
 		log_err("%s", lc->control ? "control socket: cannot register its commands" : why);
 		return -1;

@@ -116,6 +116,10 @@ static bool add_call(void *arg, const struct b2bua_call_view *v)
 		leg_json(w->o, v, 0), leg_json(w->o, v, 1));
 	if (call && v->from)
 		json_object_set_new(call, "from", text(v->from));
+	/* Which media worker relays its streams (null before it has one). */
+	if (call)
+		json_object_set_new(call, "media_worker", v->media_worker >= 0
+				    ? json_integer(v->media_worker) : json_null());
 	if (!call || json_array_append_new(w->calls, call) < 0) {
 		w->truncated = true;
 		return false;

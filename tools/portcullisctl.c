@@ -34,6 +34,7 @@ static void usage(FILE *out)
 		"  registrations        registrar bindings\n"
 		"  counters             every counter and gauge\n"
 		"  reload               re-read the configuration\n"
+		"  takeover NODE        raise the calls NODE shared (cluster failover)\n"
 		"  log-level [LEVEL]    show or set the log level (error, warning, info, debug)\n"
 		"  peers                configured peers and their keep-alive state\n"
 		"  help                 the gateway's list of commands\n",
@@ -101,18 +102,19 @@ static void table(const json_t *list, const char *const *titles, const char *con
 static void print_calls(const json_t *doc)
 {
 	const json_t *calls = json_object_get(doc, "calls");
-	static const char *const t[] = { "ID", "STATE", "DURATION", "FROM", "TO", "LEGS" };
+	static const char *const t[] = { "ID", "STATE", "DURATION", "WORKER", "FROM", "TO", "LEGS" };
 	if (!json_is_array(calls) || json_array_size(calls) == 0) {
 		printf("no calls\n");
 		return;
 	}
-	static const int w[] = { 8, 9, 8, 24, 24, 0 };
-	header(t, w, 6);
+	static const int w[] = { 8, 9, 8, 6, 24, 24, 0 };
+	header(t, w, 7);
 	size_t i, j;
 	const json_t *c, *leg;
 	json_array_foreach(calls, i, c) {
-		static const char *const k[] = { "id", "state", "duration_s", "from", "to" };
-		for (int x = 0; x < 5; x++) {
+		static const char *const k[] = { "id", "state", "duration_s", "media_worker", "from",
+						 "to" };
+		for (int x = 0; x < 6; x++) {
 			put_clean(str(c, k[x]), w[x]);
 			putchar(' ');
 		}
@@ -169,6 +171,9 @@ static void print_human(const char *command, const json_t *doc)
 			put_clean(str(doc, "previous"), 0);
 			putchar(')');
 		}
+		putchar('\n');
+	} else if (!strcmp(command, "takeover")) {
+		put_clean(str(doc, "report"), 0);
 		putchar('\n');
 	} else if (!strcmp(command, "call")) {
 		printf("call %s: ending\n", str(doc, "call"));

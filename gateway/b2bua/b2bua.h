@@ -36,6 +36,16 @@ void b2bua_call_handler(struct b2bua *b, struct call_handler *out);
 void b2bua_free(struct b2bua *b);
 /* Every closing call's record to fn (NULL: none). */
 void b2bua_set_record_sink(struct b2bua *b, b2bua_record_fn fn, void *ctx);
+/* Cluster mode (b2bua/call_share.c): an established call's state `s` to
+ * write each time it changes (answer, re-key), or NULL with the id of a
+ * record to remove (its end). s holds keys and is valid during the call
+ * only. fn NULL: nothing shared. */
+struct pc_call_state;
+typedef void b2bua_share_fn(void *ctx, const struct pc_call_state *s, const char *gone_id);
+void b2bua_set_share(struct b2bua *b, b2bua_share_fn *fn, void *ctx);
+/* Raises here a call another node shared (b2bua/call_adopt.c; ctx: the
+ * b2bua): 0 once it runs here, -1 when it cannot (logged). */
+int b2bua_adopt_call(void *ctx, const struct pc_call_state *s);
 unsigned b2bua_call_count(const struct b2bua *b);
 /* Live registrar bindings. */
 unsigned b2bua_registration_count(const struct b2bua *b);
@@ -59,6 +69,7 @@ struct b2bua_call_view {
 	struct b2bua_leg_view legs[2];
 	struct media_stream *const *streams; /* the relay's streams, for their stats */
 	unsigned n_streams;
+	int media_worker;           /* the media worker of its streams; -1: none yet */
 };
 /* fn for every live call (closed ones are left out), newest first, until it
  * returns false. */

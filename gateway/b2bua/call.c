@@ -5,6 +5,7 @@
  * here (every resource it holds released at once) and freed here once no
  * transaction points at it any more. */
 #include "call.h"
+#include "call_share.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -50,6 +51,10 @@ void call_set_state(struct call *c, enum call_state s)
 	}
 	log_debug("call %u %s -> %s", c->id, call_state_name(c->state), call_state_name(s));
 	c->state = s;
+	if (s == CALL_CONFIRMED)
+		call_share_changed(c);
+	else if (s == CALL_ENDING || s == CALL_CLOSED)
+		call_share_gone(c);
 }
 
 void call_leave_setup(struct call *c)
@@ -127,9 +132,11 @@ struct call *call_new(struct b2bua *b, struct txn *st, const struct leg_config *
 	leg_init(c, LEG_B, b_cfg);
 	count_started(b, a_cfg, 0);
 	count_started(b, b_cfg, 1);
-	c->a_invite = st;
-	txn_set_user_data(st, &c->legs[LEG_A].owner);
-	c->live_txns++;
+	if (st) {
+		c->a_invite = st;
+		txn_set_user_data(st, &c->legs[LEG_A].owner);
+		c->live_txns++;
+	}
 	return c;
 }
 
@@ -182,6 +189,26 @@ void call_txn_gone(struct call *c, struct txn *t)
 		bury(c);
 }
 
+/* A closed call's INVITE transactions in Accepted only wait out Timer L or
+ * M (64 x T1, 32 s after the 2xx), and pointing at the call they would keep
+ * it that long: in a churn of short calls, most of the calls in memory.
+ * Nothing they still do needs it. A's INVITE retransmissions are absorbed
+ * by the transaction and A's ACK finds no dialog (the call left the index).
+ * B's resent 2xx, once our ACK went over a reliable transport, can only be
+ * one that crossed it, dropped as a stray would be after Timer M; over UDP
+ * our ACK may be lost, so B's transaction stays the call's and a resent 2xx
+ * is acknowledged again. */
+static void let_go_accepted(struct call *c, struct txn **slot, bool ours_acked)
+{
+	struct txn *t = *slot;
+	if (!t || txn_state(t) != TXN_ACCEPTED || !ours_acked)
+		return;
+	txn_set_user_data(t, NULL);
+	*slot = NULL;
+	if (c->live_txns)
+		c->live_txns--;
+}
+
 void call_close(struct call *c, const char *reason)
 {
 	if (c->state == CALL_CLOSED)
@@ -189,6 +216,7 @@ void call_close(struct call *c, const char *reason)
 	log_info("call %u closed: %s", c->id, reason);
 	call_rec_emit(c, reason); /* before media and legs are released */
 	call_set_state(c, CALL_CLOSED);
+	call_share_free(c);
 	/* Out of the live list at once: a closed call waits out its
 	 * transactions (up to 32 s) on a list of its own, so what walks the
 	 * live calls (/metrics, /calls, a lost connection) does not also
@@ -224,6 +252,10 @@ void call_close(struct call *c, const char *reason)
 		c->ok.st = NULL;
 	}
 	call_timer_stop(c);
+	let_go_accepted(c, &c->a_invite, true);
+	let_go_accepted(c, &c->b_invite,
+			!c->b_ack_pending && c->b_invite &&
+				pc_transport_reliable(txn_peer(c->b_invite)->transport));
 	if (c->live_txns == 0)
 		bury(c);
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "b2bua.h"
+#include "core/call_state.h"
 #include "core/hash.h"
 #include "core/peer.h"
 #include "endpoint/endpoint.h"
@@ -105,6 +106,7 @@ struct relay {
 };
 
 struct identity_out;
+struct call_share;
 
 /* What the call record needs beyond the call itself (call_record.c). */
 struct call_rec {
@@ -165,6 +167,7 @@ struct call {
 	char *shown_from;
 	unsigned auth_failures;
 	const char *end_reason;   /* a Reason for our BYE and CANCEL (a constant), or NULL */
+	struct call_share *share; /* cluster mode's side record (call_share.c), or NULL */
 };
 
 struct b2bua {
@@ -189,6 +192,8 @@ struct b2bua {
 	bool closing;             /* b2bua_free: the endpoint is gone, no call_net */
 	b2bua_record_fn record_fn; /* where a closing call's record goes, or NULL */
 	void *record_ctx;
+	b2bua_share_fn *share_fn; /* cluster mode: established calls' state, or NULL */
+	void *share_ctx;
 	/* Calls created per configured leg: [leg][0] with the caller on it,
 	 * [leg][1] with the callee on it (portcullis_calls_started_total). */
 	uint64_t calls_started[CFG_MAX_LEGS][2];
@@ -209,12 +214,17 @@ void plan_answered(struct call *c);
  * jitter, round trip, MOS), for when the call ends. */
 void plan_log_quality(const struct call *c);
 void plan_release(struct call *c);
+/* A call taken over from another node (call_adopt.c): its streams on the
+ * same relay ports, with the peers and keys the state names. 0, or -1
+ * (a port not free here, a key refused); the caller closes the call. */
+int plan_adopt(struct call *c, const struct pc_call_state *s);
 /* The refusal reason of a status plan_offer or plan_answer returned. */
 enum pc_refusal plan_refusal(int status);
 
 /* call.c: lifetime and state. */
-/* A new call in CALL_INVITING for the server INVITE `st`, counted and
- * listed, legs initialised for their configured legs; NULL without memory.
+/* A new call in CALL_INVITING for the server INVITE `st` (NULL: a call
+ * taken over, call_adopt.c), counted and listed, legs initialised for
+ * their configured legs; NULL without memory.
  * `limits` (may be all zero) is the call's count under the guard. */
 struct call *call_new(struct b2bua *b, struct txn *st, const struct leg_config *a_cfg,
 		      const struct leg_config *b_cfg, const struct guard_call *limits);

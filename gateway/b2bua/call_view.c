@@ -121,6 +121,7 @@ void b2bua_foreach_call(const struct b2bua *b, b2bua_call_fn fn, void *arg)
 			.auth_failures = c->auth_failures,
 			.streams = c->streams,
 			.n_streams = c->n_streams,
+			.media_worker = c->media_worker,
 		};
 		leg_view(c, LEG_A, &v.legs[0]);
 		leg_view(c, LEG_B, &v.legs[1]);

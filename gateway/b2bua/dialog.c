@@ -213,9 +213,14 @@ static void pass_foreign_body(struct call *c, sip_t const *sip, int from, int st
 void dialog_relay_response(struct call *c, struct txn *ct, msg_t *resp)
 {
 	sip_t const *sip = sip_object(resp);
-	sip_t const *rq = sip_object(txn_request_msg(ct));
-	sip_method_t m = rq->sip_request->rq_method;
+	msg_t *req = txn_request_msg(ct);
 	int status = sip->sip_status->st_status;
+	/* Without the request the transaction is Accepted and this a 2xx
+	 * resent: the first was relayed and acknowledged. */
+	if (!req)
+		return;
+	sip_t const *rq = sip_object(req);
+	sip_method_t m = rq->sip_request->rq_method;
 	int from = c->relay.from, to = 1 - from;
 	bool has_body = sip->sip_payload && sip->sip_payload->pl_len;
 	char why[160] = "";
@@ -260,7 +265,7 @@ void dialog_relay_response(struct call *c, struct txn *ct, msg_t *resp)
 
 void dialog_relay_failure(struct call *c, struct txn *ct, int status)
 {
-	sip_method_t m = sip_object(txn_request_msg(ct))->sip_request->rq_method;
+	sip_method_t m = txn_method(ct);
 	leg_respond(c, c->relay.st, c->relay.from, status,
 		    status == 408 ? "Request Timeout" : "Service Unavailable", NULL,
 		    "the other leg did not answer");

@@ -7,6 +7,7 @@
  * Keys never cross legs: A's keys stay on side A of the relay, B's on side B,
  * and every key we send is new from GnuTLS's generator. */
 #include "call.h"
+#include "call_share.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -174,6 +175,7 @@ static int apply_remote(struct call *c, unsigned i, const struct leg *l,
 	if (t == TARGET_OK)
 		m.u.remote.rtp_addr = ss; /* else family 0: no destination */
 	m.u.remote.rtcp_port = s->rtcp_port;
+	call_share_remote(c, i, l->side, t == TARGET_OK ? &ss : NULL, s->rtcp_port);
 	(void)media_pool_stream_cmd(c->b2bua->pool, &m);
 	return 0;
 }
@@ -610,6 +612,8 @@ int plan_answer(struct call *c, int from, const char *body, size_t len, char **o
 	*out_body = pc_sdp_write(body, len, &plan, why, whylen);
 	if (!*out_body)
 		rc = 488;
+	else
+		call_share_changed(c); /* a re-key of a confirmed call */
 out:
 	wipe_plan(&plan);
 	pc_sdp_desc_wipe(&answer);
@@ -652,4 +656,49 @@ void plan_release(struct call *c)
 	}
 	for (int l = 0; l < 2; l++)
 		free_keys(c, &c->legs[l]);
+}
+
+/* One side of stream i of a call taken over: its peer, source rule and
+ * keys as the node that ran it had them. */
+static int adopt_side(struct call *c, unsigned i, int side, const struct pc_cs_side *d)
+{
+	struct leg *l = &c->legs[side];
+	struct media_stream_cmd m = { .op = MEDIA_OP_SET_REMOTE, .s = c->streams[i],
+				      .side = (enum media_side)side };
+	m.u.remote.rtp_addr = d->media; /* family 0: no destination yet */
+	m.u.remote.rtcp_port = d->rtcp_port;
+	m.u.remote.rtcp_mux = d->rtcp_mux;
+	(void)media_pool_stream_cmd(c->b2bua->pool, &m);
+	call_share_remote(c, i, side, d->media.ss_family ? &d->media : NULL, d->rtcp_port);
+	set_source(c, i, l);
+	if (!d->has_recv && !d->has_send)
+		return 0;
+	if (l->keys) { /* a later re-offer checks against them (key_reused) */
+		l->keys[i].recv_key = (struct pc_sdp_crypto){ .tag = 1, .params = d->recv };
+		l->keys[i].send_key = (struct pc_sdp_crypto){ .tag = 1, .params = d->send };
+	}
+	return stream_set_crypto(c, i, side, d->has_recv ? &d->recv : NULL,
+				 d->has_send ? &d->send : NULL);
+}
+
+int plan_adopt(struct call *c, const struct pc_call_state *s)
+{
+	c->n_streams = s->n_streams;
+	for (int side = LEG_A; side <= LEG_B; side++)
+		if (c->legs[side].secure && need_keys(c, &c->legs[side]) < 0)
+			return -1;
+	int ra = leg_range(c, &c->legs[LEG_A]), rb = leg_range(c, &c->legs[LEG_B]);
+	for (unsigned i = 0; i < s->n_streams; i++) {
+		const struct pc_cs_stream *st = &s->streams[i];
+		media_engine_want_ports(c->b2bua->media, st->side[0].relay_port, st->side[1].relay_port);
+		c->streams[i] = media_pool_stream_new(c->b2bua->pool, ra, rb, &c->media_worker);
+		if (c->streams[i] == NULL)
+			return -1;
+		c->offer_proto[i] = c->legs[LEG_A].secure ? PC_SDP_PROTO_RTP_SAVP : PC_SDP_PROTO_RTP_AVP;
+		if (adopt_side(c, i, LEG_A, &st->side[0]) < 0 || adopt_side(c, i, LEG_B, &st->side[1]) < 0)
+			return -1;
+		stream_answered(c, i);
+	}
+	c->answered = true;
+	return 0;
 }

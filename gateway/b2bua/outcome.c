@@ -164,7 +164,7 @@ static void leg_response(struct txn_owner *o, struct txn *ct, msg_t *resp)
 {
 	struct leg *l = (struct leg *)o;
 	struct call *c = l->call;
-	sip_method_t m = sip_object(txn_request_msg(ct))->sip_request->rq_method;
+	sip_method_t m = txn_method(ct); /* the request is gone once it is Accepted */
 	int status = sip_object(resp)->sip_status->st_status;
 
 	if (ct == c->relay.ct) {
@@ -181,7 +181,7 @@ static void leg_failure(struct txn_owner *o, struct txn *ct, int status)
 {
 	struct leg *l = (struct leg *)o;
 	struct call *c = l->call;
-	sip_method_t m = sip_object(txn_request_msg(ct))->sip_request->rq_method;
+	sip_method_t m = txn_method(ct);
 	if (ct == c->relay.ct) {
 		dialog_relay_failure(c, ct, status);
 	} else if (ct == c->b_invite) {

@@ -1,7 +1,8 @@
 /* The cluster's composition: the connection to Redis (redis.c) with its
  * notices and its return wired to the shared registrar bindings
- * (bindings.c), the bans, lockouts and call counts (shared_limits.c) on
- * a channel of their own, and the STIR certificates (shared_certs.c). Later shared state (certificates, calls) joins here. */
+ * (bindings.c), the bans, lockouts and call counts (shared_limits.c) and
+ * the established calls (calls.c, with a key_file) on channels of their
+ * own, and the STIR certificates (shared_certs.c). */
 #include "cluster.h"
 
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "bindings.h"
+#include "calls.h"
 #include "core/log.h"
 #include "key.h"
 #include "shared_certs.h"
@@ -21,8 +23,9 @@ struct cluster {
 	struct cl_redis *redis;
 	struct cl_bindings *bindings;
 	struct cl_limits *limits; /* once cluster_share_limits was called */
+	struct cl_calls *calls;   /* with a key_file: established calls (calls.c) */
 	char self[CFG_NODE_MAX];
-	uint8_t key[CL_KEY_LEN]; /* key_file's: for call state (a later step) */
+	uint8_t key[CL_KEY_LEN]; /* key_file's: seals the call state */
 	bool have_key;
 };
 
@@ -35,6 +38,8 @@ static void on_up(void *ctx)
 	}
 	if (c->limits)
 		cl_limits_up(c->limits);
+	if (c->calls)
+		cl_calls_catch_up(c->calls);
 }
 
 static void on_message(void *ctx, const char *channel, const char *msg, size_t len)
@@ -43,6 +48,9 @@ static void on_message(void *ctx, const char *channel, const char *msg, size_t l
 	if (!strcmp(channel, CL_GUARD_CHANNEL)) {
 		if (c->limits)
 			cl_limits_notice(c->limits, msg, len);
+	} else if (!strcmp(channel, CL_CALL_CHANNEL)) {
+		if (c->calls)
+			cl_calls_notice(c->calls, msg, len);
 	} else if (c->bindings) {
 		cl_bindings_notice(c->bindings, msg, len);
 	}
@@ -72,6 +80,12 @@ struct cluster *cluster_new(struct event_base *base, const struct cluster_config
 		goto fail;
 	if (c->bindings)
 		cl_bindings_set_redis(c->bindings, c->redis);
+	if (c->have_key) {
+		if ((c->calls = cl_calls_new(base, cfg->node, c->key)) == NULL ||
+		    cl_redis_subscribe_also(c->redis, CL_CALL_CHANNEL) < 0)
+			goto fail;
+		cl_calls_set_redis(c->calls, c->redis);
+	}
 	return c;
 fail:
 	cluster_free(c);
@@ -85,6 +99,7 @@ void cluster_free(struct cluster *c)
 	cl_redis_free(c->redis);
 	cl_bindings_free(c->bindings);
 	cl_limits_free(c->limits);
+	cl_calls_free(c->calls);
 	explicit_bzero(c->key, sizeof(c->key));
 	free(c);
 }
@@ -134,4 +149,25 @@ void cluster_certs_put(void *ctx, const char *name, const void *bytes, size_t le
 {
 	struct cluster *c = ctx;
 	cl_certs_put(c->redis, name, bytes, len, ttl_s);
+}
+
+bool cluster_shares_calls(const struct cluster *c) { return c->calls != NULL; }
+
+void cluster_share_call(void *ctx, const struct pc_call_state *s, const char *gone_id)
+{
+	struct cluster *c = ctx;
+	if (c->calls)
+		cl_calls_put(c->calls, s, gone_id);
+}
+
+int cluster_takeover(struct cluster *c, const char *node, cluster_adopt_fn *adopt, void *ctx,
+		     unsigned *taken, unsigned *failed)
+{
+	*taken = *failed = 0;
+	if (c->calls == NULL)
+		return -1;
+	cl_calls_takeover(c->calls, node, adopt, ctx, taken, failed);
+	log_info("cluster: takeover of node \"%s\": %u calls taken over, %u refused", node, *taken,
+		 *failed);
+	return 0;
 }

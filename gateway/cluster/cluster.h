@@ -49,5 +49,16 @@ void cluster_share_calls(void *ctx, bool trunk, const struct rl_key *k, uint32_t
 int cluster_certs_get(void *ctx, const char *name,
 		      void (*found)(void *arg, const void *bytes, size_t len, long ttl_s), void *arg);
 void cluster_certs_put(void *ctx, const char *name, const void *bytes, size_t len, unsigned ttl_s);
+/* Established calls (with a key_file only): cluster_share_call is the
+ * B2BUA's share callback (b2bua_set_share; ctx: the cluster): a call's
+ * sealed state is written, or removed (s NULL). cluster_takeover gives
+ * each call node `node` wrote to adopt (0: it runs here now) and removes
+ * node's records: -1 without a key_file. */
+struct pc_call_state;
+bool cluster_shares_calls(const struct cluster *c);
+void cluster_share_call(void *ctx, const struct pc_call_state *s, const char *gone_id);
+typedef int cluster_adopt_fn(void *ctx, const struct pc_call_state *s);
+int cluster_takeover(struct cluster *c, const char *node, cluster_adopt_fn *adopt, void *ctx,
+		     unsigned *taken, unsigned *failed);
 
 #endif

@@ -40,6 +40,7 @@ struct cl_redis {
 	struct cl_redis_ops ops;
 	char host[INET6_ADDRSTRLEN]; /* numeric, resolved at start */
 	char channel[128], channel2[128]; /* channel2 "" = only one */
+	char channel3[128];               /* cl_redis_subscribe_also, "" = none */
 	redisAsyncContext *cmd, *sub;
 	bool cmd_ready, sub_ready;
 	enum cl_state state;
@@ -198,6 +199,8 @@ static void start_connect(struct cl_redis *r)
 	int rc = r->channel2[0] ? redisAsyncCommand(r->sub, on_sub_reply, NULL, "SUBSCRIBE %s %s",
 						    r->channel, r->channel2)
 				: redisAsyncCommand(r->sub, on_sub_reply, NULL, "SUBSCRIBE %s", r->channel);
+	if (rc == REDIS_OK && r->channel3[0])
+		rc = redisAsyncCommand(r->sub, on_sub_reply, NULL, "SUBSCRIBE %s", r->channel3);
 	if (rc != REDIS_OK) {
 		go_down(r, "cannot subscribe");
 		return;
@@ -332,5 +335,15 @@ int cl_redis_command(struct cl_redis *r, cl_reply_fn *cb, void *ctx, int argc, c
 	unsigned ms = r->cfg->command_timeout_ms;
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 	event_add(c->deadline, &tv);
+	return 0;
+}
+
+int cl_redis_subscribe_also(struct cl_redis *r, const char *channel)
+{
+	snprintf(r->channel3, sizeof(r->channel3), "%s", channel);
+	/* the subscription already asked for goes on; this one joins it now
+	 * (queued until connected) and at every reconnection */
+	if (r->sub && redisAsyncCommand(r->sub, on_sub_reply, NULL, "SUBSCRIBE %s", r->channel3) != REDIS_OK)
+		return -1;
 	return 0;
 }

@@ -43,5 +43,8 @@ int cl_redis_command(struct cl_redis *r, cl_reply_fn *cb, void *ctx, int argc, c
 		     const size_t *argvlen);
 
 bool cl_redis_up(const struct cl_redis *r);
+/* One more channel to subscribe to, now and after every reconnection
+ * (call state, calls.c). 0 or -1. */
+int cl_redis_subscribe_also(struct cl_redis *r, const char *channel);
 
 #endif

@@ -317,10 +317,15 @@ static int load_list(struct cfg_loader *ld, const struct cfg_key *k, void *cfg)
  * listener may evict up to one accept batch before the reaper runs). */
 #define FD_RESERVE 64
 #define FD_PER_LISTENER 64
+#define FD_PER_MEDIA_WORKER 4u
 
 void config_fd_need(const struct gateway_config *cfg, struct cfg_fd_need *need)
 {
 	need->connections = FD_RESERVE + cfg->limits.max_outgoing_connections + cfg->n_peers;
+	/* Each media worker: its loop's and its relay's epoll sets, its
+	 * command queue's eventfd and one spare; 0 workers = up to the most. */
+	need->connections += FD_PER_MEDIA_WORKER * (cfg->media.workers ? cfg->media.workers
+								  : CFG_MAX_MEDIA_WORKERS);
 	for (unsigned i = 0; i < cfg->n_listeners; i++)
 		need->connections += 1 + FD_PER_LISTENER + cfg->listeners[i].max_connections;
 	need->relay = 0;

@@ -283,6 +283,15 @@ struct cluster_config {
 	unsigned heartbeat_s;        /* liveness refresh; a node is gone after three */
 };
 
+/* The media relay (docs/architecture.md, "Media workers"): `workers`
+ * threads relay the calls' media, each call's streams on one of them;
+ * 0 = as many as the CPUs the gateway may run on (media_pool_default_workers),
+ * at most CFG_MAX_MEDIA_WORKERS. Read at start only. */
+#define CFG_MAX_MEDIA_WORKERS 64u
+struct media_config {
+	unsigned workers;
+};
+
 struct limits_config {
 	size_t max_message_size;
 	unsigned max_headers; /* header lines per message, counted before the parse */
@@ -340,6 +349,7 @@ struct gateway_config {
 	struct records_config records;
 	struct control_config control;
 	struct cluster_config cluster;
+	struct media_config media;
 };
 
 /* The leg named `name`, or NULL. */

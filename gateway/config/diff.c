@@ -72,6 +72,8 @@ static const struct field restart_fields[] = {
 	F("control.group", control.group),
 	/* the connection to Redis and the node's name are made at start */
 	F("cluster", cluster),
+	/* the media workers' threads are started once */
+	F("media.workers", media.workers),
 };
 
 static void keep_field(const struct gateway_config *run, struct gateway_config *cand,

@@ -221,6 +221,14 @@ static const struct cfg_key records_keys[] = {
 };
 #undef T
 
+/* Threads are made once at start: not reloadable (diff.c). Absent, the
+ * gateway takes one per CPU it may run on (main.c). */
+#define T struct media_config
+static const struct cfg_key media_keys[] = {
+	UINT("workers", workers, 0, 1, CFG_MAX_MEDIA_WORKERS, 0),
+};
+#undef T
+
 static const struct cfg_section listener_section = SECTION(listener_keys, check_listener,
 	.empty_why = "at least one listener is needed");
 static const struct cfg_section peer_section = SECTION(peer_keys, check_peer);
@@ -233,6 +241,7 @@ static const struct cfg_section registrar_section = SECTION(registrar_keys, chec
 static const struct cfg_section abuse_section = SECTION(abuse_keys, check_abuse);
 static const struct cfg_section identity_section = SECTION(identity_keys, NULL);
 static const struct cfg_section records_section = SECTION(records_keys, NULL);
+static const struct cfg_section media_section = SECTION(media_keys, NULL);
 
 /* The top level, in the order it is read: legs before the routes that name
  * them, limits after the listeners that default to them (check_root). */
@@ -264,6 +273,7 @@ static const struct cfg_key root_keys[] = {
 	GROUP("records", records, records_section),
 	GROUP("control", control, cfg_control_section),
 	GROUP("cluster", cluster, cfg_cluster_section),
+	GROUP("media", media, media_section),
 };
 #undef T
 const struct cfg_section cfg_root_section = SECTION(root_keys, check_root);

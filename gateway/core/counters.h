@@ -115,6 +115,10 @@
 	X(CLUSTER_CATCHUP_LOST, "cluster_catchup_lost") \
 	X(CLUSTER_BINDINGS_WRITTEN, "cluster_bindings_written") \
 	X(CLUSTER_BINDINGS_READ, "cluster_bindings_read") \
+	X(CLUSTER_CALL_STATES_WRITTEN, "cluster_call_states_written") \
+	X(CLUSTER_CALL_STATES_HELD, "cluster_call_states_replicated") \
+	X(CLUSTER_CALL_STATES_LOST, "cluster_call_states_lost") \
+	X(CLUSTER_CALLS_TAKEN_OVER, "cluster_calls_taken_over") \
 	X(CLUSTER_VALUES_REFUSED, "cluster_values_refused") \
 	X(CLUSTER_BANS_SENT, "cluster_bans_sent") \
 	X(CLUSTER_BANS_APPLIED, "cluster_bans_applied") \

@@ -73,6 +73,8 @@ void media_engine_free(struct media_engine *e)
 		media_stream_free(e->streams);
 	for (int i = 0; i < e->nranges; i++)
 		range_fini(&e->ranges[i]);
+	if (e->pub_ev)
+		event_free(e->pub_ev);
 	event_free(e->ep_ev);
 	close(e->epfd);
 	free(e);
@@ -88,6 +90,14 @@ void media_engine_set_latch_window_ms(struct media_engine *e, unsigned ms)
 {
 	if (e)
 		e->latch_window_ms = ms;
+}
+
+void media_engine_want_ports(struct media_engine *e, unsigned port_a, unsigned port_b)
+{
+	if (e) {
+		e->want_port[0] = port_a;
+		e->want_port[1] = port_b;
+	}
 }
 
 void media_engine_set_quality(struct media_engine *e, bool on)

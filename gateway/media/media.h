@@ -65,6 +65,11 @@ void media_engine_set_latch_window_ms(struct media_engine *e, unsigned ms);
  * so bench/run ops can measure what tracking costs per packet; with it off
  * media_stream_quality() reports counts but no loss, jitter or MOS. */
 void media_engine_set_quality(struct media_engine *e, bool on);
+/* The next stream made (media_stream_new, media_pool_stream_new) takes
+ * exactly these RTP ports on sides A and B (0: drawn as usual), or fails:
+ * a node taking over another's call binds the ports the peers send to
+ * (cluster mode). Applies to that one stream. */
+void media_engine_want_ports(struct media_engine *e, unsigned port_a, unsigned port_b);
 /* Free RTP/RTCP pairs left in a range (for tests and resource checks). */
 unsigned media_engine_free_pairs(const struct media_engine *e, int range);
 unsigned media_engine_stream_count(const struct media_engine *e);

@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "core/seqlock.h"
 #include "media.h"
 #include "ports.h"
 #include "srtp.h"
@@ -81,6 +82,45 @@ struct side_report {
 	unsigned sr_next;
 };
 
+/* What media_stream_quality makes its figures from (quality.c), gathered
+ * on the thread of the engine that relays the side. */
+struct quality_src {
+	enum media_codec codec;
+	unsigned clock_rate;
+	uint64_t rtp_in, rtp_in_bytes, rtp_out, rtp_out_bytes, replays;
+	struct rx_stats rx;
+	bool rep_have, rep_have_rtt;
+	uint8_t rep_fraction;
+	int32_t rep_cum_lost;
+	uint32_t rep_jitter;
+	uint64_t rep_rtt_us, rep_malformed;
+};
+#define QUALITY_SRC_WORDS ((sizeof(struct quality_src) + 7) / 8)
+
+/* A side's quality_src as a media worker last published it (snapshot.c),
+ * for readers on the signalling thread: a sequence lock (core/seqlock.h)
+ * over atomic words. `mark` is the worker's own: the packet counts at the
+ * last publication, so an idle side is not published again. */
+struct quality_pub {
+	struct pc_seqlock lock;
+	_Atomic uint64_t w[QUALITY_SRC_WORDS];
+	uint64_t mark;
+};
+
+/* The receive keys the signalling thread sent one side of a stream that
+ * lives on a media worker (keys.c), as fingerprints: the current key, the
+ * one before it while its re-key grace runs (by the signalling clock from
+ * when the new key was sent), and the retired ones, kept by the same
+ * rules as the worker's own (rekey.c), so that media_stream_key_retired
+ * answers on the signalling thread without reading the worker's side. */
+struct key_book {
+	bool have_cur, have_old;
+	uint64_t cur, old;
+	uint64_t old_until_ms;
+	uint64_t retired[MEDIA_RETIRED_KEYS];
+	uint8_t n_retired, retired_next;
+};
+
 struct msock {
 	struct side *side;
 	int kind; /* which port this socket is: K_RTP or K_RTCP */
@@ -136,6 +176,7 @@ struct side {
 	enum media_codec codec;
 	struct rx_stats rx;
 	struct side_report rep;
+	struct quality_pub pub;            /* written by the engine's thread only */
 };
 
 struct media_stream {
@@ -145,6 +186,11 @@ struct media_stream {
 	int worker;                 /* pool.c: its worker, -1 = the signalling loop */
 	struct media_stream *prev, *next;
 	struct side side[2];
+	/* The signalling thread's own, for a stream on a worker: nothing else
+	 * of the stream is read there once it is attached, but a side's
+	 * `port` (set before) and its packet figures (`st`, relaxed atomics)
+	 * and `pub` (sequence lock). */
+	struct key_book book[2];
 };
 
 struct out_meta {
@@ -177,6 +223,8 @@ struct media_engine {
 	int out_fd;
 	uint64_t now_us;        /* the clock read for the batch being relayed */
 	bool quality_off;       /* media_engine_set_quality(e, false): bench only */
+	struct event *pub_ev;   /* a worker's quality publication timer (snapshot.c) */
+	unsigned want_port[2];  /* media_engine_want_ports: the next stream's, 0 = any */
 };
 
 static inline socklen_t sa_len(const struct sockaddr_storage *sa)
@@ -243,9 +291,32 @@ bool source_allowed(const struct side *x, int kind, const struct sockaddr_storag
 void quality_rtp(struct side *x, const uint8_t *pkt, uint64_t now_us);
 void quality_rtcp(struct side *x, struct side *y, const uint8_t *pkt, size_t n, uint64_t now_us);
 
+/* quality.c: a side's figures gathered where it is relayed, and turned
+ * into a media_quality anywhere. */
+void quality_gather(const struct side *x, struct quality_src *src);
+void quality_figures(const struct quality_src *src, struct media_quality *q);
+
+/* snapshot.c, on the engine's thread: publish a side's (a stream's two
+ * sides') quality_src now, and every `ms` for each stream of the engine
+ * whose packet counts moved (a worker's engine; 0, or -1 logged).
+ * quality_snapshot reads the last publication from any thread. */
+void quality_publish(struct side *x);
+void stream_publish(struct media_stream *s);
+int engine_publish_every(struct media_engine *e, unsigned ms);
+void quality_snapshot(const struct side *x, struct quality_src *src);
+
 /* rekey.c: the re-key timer of a side that opens, and every key and
- * context of a side that closes (wiped). */
+ * context of a side that closes (wiped); whether the side itself (on its
+ * engine's thread) holds `recv` as retired. */
 int side_keys_open(struct media_engine *e, struct side *x);
 void side_keys_close(struct side *x);
+bool side_key_retired(const struct side *x, const struct pc_srtp_params *recv);
+
+/* keys.c, on the signalling thread, for a stream on a worker: checks keys
+ * about to be sent to side `side` as the worker would (valid parameters,
+ * a receive key not retired) and notes the receive key in the side's
+ * book; -1 (logged as the worker would) when they would be refused. */
+int key_book_send(struct media_stream *s, enum media_side side, const struct pc_srtp_params *recv,
+		  const struct pc_srtp_params *send, unsigned grace_ms);
 
 #endif

@@ -8,13 +8,17 @@
  * ranges and the signalling thread never frees a stream a worker may
  * still read. A full command queue makes the signalling thread wait for
  * room, reading notices meanwhile, so neither side can wait on the other
- * forever: a setter (keys, await-keys) must never be dropped. */
+ * forever: a setter (keys, await-keys) must never be dropped. Keys are
+ * checked here before they are sent (keys.c's book), and the quality
+ * figures come back as snapshots the worker publishes (snapshot.c), so
+ * the signalling thread reads nothing of a stream the worker writes. */
 #include "pool.h"
 
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -26,6 +30,10 @@
 /* Commands per worker: far more than one turn of signalling produces. */
 #define POOL_DEPTH 1024
 #define POOL_NOTICES 4096
+/* How often a worker publishes the quality figures of streams that
+ * carried packets (snapshot.c): what the signalling thread reads may be
+ * this old, which no reader (a log line, a record, /calls) minds. */
+#define POOL_PUBLISH_MS 250
 
 enum pool_op { POOL_ENGINE_NEW, POOL_ENGINE_FREE, POOL_STREAM };
 
@@ -87,8 +95,13 @@ static void on_cmd(struct media_worker *w, void *msg, void *arg)
 			media_engine_set_rekey_grace_ms(pw->e, c->grace_ms);
 			media_engine_set_latch_window_ms(pw->e, c->latch_window_ms);
 			media_engine_set_quality(pw->e, !c->quality_off);
-			atomic_store(&pw->engine, pw->e);
+			if (engine_publish_every(pw->e, POOL_PUBLISH_MS) < 0) {
+				media_engine_free(pw->e);
+				pw->e = NULL;
+			}
 		}
+		if (pw->e)
+			atomic_store(&pw->engine, pw->e);
 		atomic_store(&pw->ready, pw->e ? 1 : -1);
 		return;
 	case POOL_ENGINE_FREE:
@@ -99,6 +112,9 @@ static void on_cmd(struct media_worker *w, void *msg, void *arg)
 		if (media_stream_cmd_apply(&c->sc) < 0)
 			log_warnx("media worker %u: a stream command (%d) failed",
 				  media_worker_index(w), (int)c->sc.op);
+		/* What the command changed shows at once; after a DETACH these
+		 * are the stream's last figures. */
+		stream_publish(c->sc.s);
 		if (c->sc.op == MEDIA_OP_DETACH) {
 			struct pool_notice m = { .s = c->sc.s, .worker = media_worker_index(w) };
 			while (pc_cmdq_push(pw->p->notices, &m) < 0)
@@ -149,6 +165,16 @@ struct media_pool *media_pool_new(struct event_base *base, unsigned nworkers)
 }
 
 struct media_engine *media_pool_engine(struct media_pool *p) { return p ? p->main : NULL; }
+
+unsigned media_pool_default_workers(unsigned max)
+{
+	cpu_set_t set;
+	long n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+							     : sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	return (unsigned)n < max ? (unsigned)n : (max ? max : 1);
+}
 
 unsigned media_pool_workers(const struct media_pool *p) { return p ? p->n : 0; }
 
@@ -256,6 +282,14 @@ int media_pool_stream_cmd(struct media_pool *p, struct media_stream_cmd *c)
 	int rc = 0;
 	if (c->s->worker < 0) {
 		rc = media_stream_cmd_apply(c);
+	} else if (c->op == MEDIA_OP_SET_CRYPTO &&
+		   key_book_send(c->s, c->side, c->u.crypto.have_recv ? &c->u.crypto.recv : NULL,
+				 c->u.crypto.have_send ? &c->u.crypto.send : NULL,
+				 p->main->grace_ms) < 0) {
+		/* Refused here as the worker would refuse it, so the caller
+		 * gets the same -1 (and the SIP side its error) as with one
+		 * worker; nothing is sent. */
+		rc = -1;
 	} else {
 		struct pool_cmd pc = { .op = POOL_STREAM, .sc = *c };
 		send_cmd(p, &p->wk[c->s->worker], &pc);

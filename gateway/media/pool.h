@@ -21,6 +21,10 @@ struct media_pool;
  * given to media_pool_engine. NULL on failure (logged). */
 struct media_pool *media_pool_new(struct event_base *base, unsigned nworkers);
 struct media_engine *media_pool_engine(struct media_pool *p);
+/* How many workers media.workers absent stands for: the CPUs this process
+ * may run on (its affinity mask, so a gateway started under taskset
+ * takes that many), at least 1, at most `max`. */
+unsigned media_pool_default_workers(unsigned max);
 unsigned media_pool_workers(const struct media_pool *p);
 /* 0, or -1 (logged; the pool is left with no worker started). */
 int media_pool_start(struct media_pool *p);
@@ -35,7 +39,9 @@ struct media_stream *media_pool_stream_new(struct media_pool *p, int range_a, in
 					   int *worker);
 /* Applies c to its stream where the stream lives: at once with one
  * worker (the direct call's result), else sent to its worker (0 once
- * queued; the worker logs what fails there). c is wiped. */
+ * queued). Keys for a worker's stream are checked before they are sent,
+ * as the worker would check them (valid parameters, a receive key not
+ * retired): -1 then, logged, nothing sent. c is wiped. */
 int media_pool_stream_cmd(struct media_pool *p, struct media_stream_cmd *c);
 void media_pool_stream_free(struct media_pool *p, struct media_stream *s);
 /* The worker a stream is on; 0 on the signalling loop (one worker). */

@@ -191,6 +191,29 @@ static int draw(struct port_range *r, unsigned avail, int fds[2], unsigned *pair
 	return -1;
 }
 
+/* Opens the pair at free_set[0] and takes it out of the free set. As
+ * draw() with one candidate, without the random pick. */
+static int draw_first(struct port_range *r, int fds[2], unsigned *pair)
+{
+	uint32_t p = r->free_set[0];
+	unsigned port = range_port(r, p);
+	int rtp = open_bound(r, port);
+	int rtcp = rtp >= 0 ? open_bound(r, port + 1) : -1;
+	if (rtp < 0 || rtcp < 0) {
+		int saved = errno;
+		if (rtp >= 0)
+			close(rtp);
+		log_warn("media: cannot open relay socket on %s port %u", r->name, rtp >= 0 ? port + 1 : port);
+		return saved == EADDRINUSE ? -1 : -2;
+	}
+	free_swap(r, 0, r->free_count - 1);
+	r->free_count--;
+	fds[0] = rtp;
+	fds[1] = rtcp;
+	*pair = p;
+	return 0;
+}
+
 int range_take(struct port_range *r, int fds[2], unsigned *pair)
 {
 	uint64_t now = pc_clock_ms();
@@ -205,6 +228,25 @@ int range_take(struct port_range *r, int fds[2], unsigned *pair)
 		rc = draw(r, 1, fds, pair);
 	}
 	return rc;
+}
+
+int range_take_port(struct port_range *r, unsigned port, int fds[2], unsigned *pair)
+{
+	if (port < r->first_port || port >= r->first_port + 2 * r->npairs || (port - r->first_port) % 2)
+		return -1;
+	uint32_t p = (port - r->first_port) / 2;
+	mature(r, pc_clock_ms());
+	for (unsigned j = 0; j < r->free_count; j++) {
+		if (r->free_set[j] != p)
+			continue;
+		/* the draw of one, at the place of that pair */
+		free_swap(r, j, 0);
+		int rc = draw_first(r, fds, pair);
+		if (rc == 0)
+			return 0;
+		return rc == -1 ? -1 : -2;
+	}
+	return -1; /* in use here, or resting in quarantine */
 }
 
 void range_release(struct port_range *r, unsigned pair, bool used)

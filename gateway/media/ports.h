@@ -52,6 +52,10 @@ void range_fini(struct port_range *r);
  * is free (exhausted); -2 on a socket error other than a port taken by
  * someone else (logged). */
 int range_take(struct port_range *r, int fds[2], unsigned *pair);
+/* Takes the pair whose RTP port is `port`, as a node taking over another's
+ * calls must (cluster mode): the same results as range_take, -1 also when
+ * that pair is not free here (in use or in quarantine). */
+int range_take_port(struct port_range *r, unsigned port, int fds[2], unsigned *pair);
 /* Returns a pair; `used` pairs are quarantined, unused ones freed at once. */
 void range_release(struct port_range *r, unsigned pair, bool used);
 /* Pairs a take could get now: free ones and those past their quarantine. */

@@ -8,7 +8,9 @@
  * accessor that turns them into figures and an E-model MOS (emodel.c).
  * The relay calls in only for packets that authenticated or passed the
  * source rule, so nobody else's packets or reports are counted. The RTP
- * path costs a few integer operations and no call or allocation. */
+ * path costs a few integer operations and no call or allocation. The
+ * figures are made from a quality_src gathered on the relaying thread
+ * (directly, or as a media worker published it: snapshot.c). */
 #include "media_int.h"
 
 #include <inttypes.h>
@@ -201,6 +203,63 @@ int media_stream_set_codec(struct media_stream *s, enum media_side side, unsigne
 
 static double ts_to_ms(uint64_t ts, unsigned rate) { return rate ? (double)ts * 1000.0 / rate : 0; }
 
+void quality_gather(const struct side *x, struct quality_src *src)
+{
+	memset(src, 0, sizeof(*src)); /* padding too: it is published as words */
+	src->codec = x->codec;
+	src->clock_rate = x->clock_rate;
+	src->rtp_in = x->st.rtp_in;
+	src->rtp_in_bytes = x->st.rtp_in_bytes;
+	src->rtp_out = x->st.rtp_out;
+	src->rtp_out_bytes = x->st.rtp_out_bytes;
+	src->replays = x->st.replays;
+	src->rx = x->rx;
+	src->rep_have = x->rep.have;
+	src->rep_have_rtt = x->rep.have_rtt;
+	src->rep_fraction = x->rep.fraction;
+	src->rep_cum_lost = x->rep.cum_lost;
+	src->rep_jitter = x->rep.jitter;
+	src->rep_rtt_us = x->rep.rtt_us;
+	src->rep_malformed = x->rep.malformed;
+}
+
+void quality_figures(const struct quality_src *src, struct media_quality *q)
+{
+	const struct rx_stats *r = &src->rx;
+	memset(q, 0, sizeof(*q));
+	q->codec = src->codec;
+	q->clock_rate = src->clock_rate;
+	q->rx_packets = src->rtp_in;
+	q->rx_bytes = src->rtp_in_bytes;
+	q->tx_packets = src->rtp_out;
+	q->tx_bytes = src->rtp_out_bytes;
+	q->expected = r->prior_expected + rx_expected(r);
+	uint64_t received = r->prior_received + r->received;
+	q->lost = q->expected > received ? q->expected - received : 0;
+	q->fraction_lost = q->expected ? (double)q->lost / (double)q->expected : 0;
+	/* Measured once a packet of the codec's payload type was timed. */
+	q->has_jitter = src->clock_rate != 0 && (r->have_transit || r->jitter_q4 != 0);
+	q->jitter_ms = ts_to_ms(r->jitter_q4 >> 4, src->clock_rate);
+	q->duplicates = r->dups + src->replays;
+	q->late = r->late;
+	q->has_report = src->rep_have;
+	q->reported_fraction_lost = src->rep_fraction / 256.0;
+	q->reported_cum_lost = src->rep_cum_lost;
+	q->reported_jitter_ms = ts_to_ms(src->rep_jitter, src->clock_rate);
+	q->has_rtt = src->rep_have_rtt;
+	q->rtt_ms = (double)src->rep_rtt_us / 1000.0;
+	q->rtcp_malformed = src->rep_malformed;
+	/* One-way delay: half the relay-peer round trip plus a jitter buffer
+	 * of twice the jitter; loss as the relay saw it from this peer. */
+	if (q->expected > 0) {
+		double delay = (q->has_rtt ? q->rtt_ms / 2 : 0) + 2 * q->jitter_ms;
+		q->has_mos = emodel_mos(src->codec, q->fraction_lost * 100.0, delay, &q->mos);
+	}
+}
+
+/* A stream on a worker is read from what the worker last published
+ * (snapshot.c: at most its period old, and fresh after every command and
+ * at the DETACH); one on the signalling loop directly, exact. */
 int media_stream_quality(const struct media_stream *s, enum media_side side,
 			 struct media_quality *q)
 {
@@ -209,36 +268,12 @@ int media_stream_quality(const struct media_stream *s, enum media_side side,
 	memset(q, 0, sizeof(*q));
 	if (s == NULL || (unsigned)side > MEDIA_SIDE_B)
 		return -1;
-	const struct side *x = &s->side[side];
-	const struct rx_stats *r = &x->rx;
-	q->codec = x->codec;
-	q->clock_rate = x->clock_rate;
-	q->rx_packets = x->st.rtp_in;
-	q->rx_bytes = x->st.rtp_in_bytes;
-	q->tx_packets = x->st.rtp_out;
-	q->tx_bytes = x->st.rtp_out_bytes;
-	q->expected = r->prior_expected + rx_expected(r);
-	uint64_t received = r->prior_received + r->received;
-	q->lost = q->expected > received ? q->expected - received : 0;
-	q->fraction_lost = q->expected ? (double)q->lost / (double)q->expected : 0;
-	/* Measured once a packet of the codec's payload type was timed. */
-	q->has_jitter = x->clock_rate != 0 && (r->have_transit || r->jitter_q4 != 0);
-	q->jitter_ms = ts_to_ms(r->jitter_q4 >> 4, x->clock_rate);
-	q->duplicates = r->dups + x->st.replays;
-	q->late = r->late;
-	q->has_report = x->rep.have;
-	q->reported_fraction_lost = x->rep.fraction / 256.0;
-	q->reported_cum_lost = x->rep.cum_lost;
-	q->reported_jitter_ms = ts_to_ms(x->rep.jitter, x->clock_rate);
-	q->has_rtt = x->rep.have_rtt;
-	q->rtt_ms = (double)x->rep.rtt_us / 1000.0;
-	q->rtcp_malformed = x->rep.malformed;
-	/* One-way delay: half the relay-peer round trip plus a jitter buffer
-	 * of twice the jitter; loss as the relay saw it from this peer. */
-	if (q->expected > 0) {
-		double delay = (q->has_rtt ? q->rtt_ms / 2 : 0) + 2 * q->jitter_ms;
-		q->has_mos = emodel_mos(x->codec, q->fraction_lost * 100.0, delay, &q->mos);
-	}
+	struct quality_src src;
+	if (s->worker >= 0)
+		quality_snapshot(&s->side[side], &src);
+	else
+		quality_gather(&s->side[side], &src);
+	quality_figures(&src, q);
 	return 0;
 }
 

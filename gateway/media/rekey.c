@@ -101,7 +101,7 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 		return -1;
 	}
 	uint64_t now = pc_clock_ms();
-	if (recv && media_stream_key_retired(s, side, recv)) {
+	if (recv && side_key_retired(x, recv)) {
 		log_warnx("media: side %c offered a receive key it used before; refused",
 			  side == MEDIA_SIDE_A ? 'A' : 'B');
 		return -1;
@@ -111,7 +111,7 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 	 * window and send index: a fresh context under an unchanged key would
 	 * accept replays and reuse keystream. */
 	bool recv_same = recv && x->recv_keyed && pc_srtp_params_equal(recv, &x->recv_p);
-	bool recv_back = recv && !recv_same && x->recv_old && now < x->old_until_ms &&
+	bool recv_back = recv && !recv_same && x->old_until_ms && now < x->old_until_ms &&
 			 pc_srtp_params_equal(recv, &x->recv_old_p);
 	bool send_same = send && x->send_keyed && pc_srtp_params_equal(send, &x->send_p);
 
@@ -138,12 +138,15 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 		start_grace(e, x, now);
 	} else if (!recv_same) {
 		drop_old_recv(x);
-		if (x->recv && e->grace_ms > 0) {
+		if (x->recv_keyed && e->grace_ms > 0) {
+			/* In grace even when no packet made its context yet (recv_old
+			 * stays NULL then): the signalling thread, which cannot know
+			 * whether one was made, keeps the same rule (keys.c). */
 			x->recv_old = x->recv;
 			x->recv_old_p = x->recv_p;
 			start_grace(e, x, now);
 		} else {
-			/* Never used (no context yet) or no grace: gone now. */
+			/* No grace: gone now. */
 			if (x->recv_keyed)
 				retire_key(x, &x->recv_p);
 			msrtp_free(x->recv);
@@ -166,16 +169,12 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 	return 0;
 }
 
-bool media_stream_key_retired(const struct media_stream *s, enum media_side side,
-			      const struct pc_srtp_params *recv)
+bool side_key_retired(const struct side *x, const struct pc_srtp_params *recv)
 {
-	if (s == NULL || recv == NULL || (unsigned)side > MEDIA_SIDE_B)
-		return false;
-	const struct side *x = &s->side[side];
 	/* The current key (a session refresh) and one still in its grace (a
 	 * peer going back within it) keep their replay state: not retired. */
 	if ((x->recv_keyed && pc_srtp_params_equal(recv, &x->recv_p)) ||
-	    (x->recv_old && x->old_until_ms && pc_srtp_params_equal(recv, &x->recv_old_p)))
+	    (x->old_until_ms && pc_srtp_params_equal(recv, &x->recv_old_p)))
 		return false;
 	return key_is_retired(x, recv);
 }

@@ -41,7 +41,12 @@ static int side_take(struct media_engine *e, struct side *x)
 {
 	struct port_range *r = &e->ranges[x->range];
 	int fds[2];
-	int rc = range_take(r, fds, &x->pair);
+	unsigned want = e->want_port[x->id];
+	int rc = want ? range_take_port(r, want, fds, &x->pair) : range_take(r, fds, &x->pair);
+	if (want && rc == -1) {
+		log_warnx("media: port %u on %s is not free here", want, r->name);
+		return -1;
+	}
 	if (rc == -1) {
 		counter_inc(CNT_MEDIA_PORTS_EXHAUSTED);
 		if (!r->exhausted_logged) {
@@ -97,9 +102,11 @@ struct media_stream *stream_ports_take(struct media_engine *e, int range_a, int 
 		if (side_take(e, &s->side[i]) < 0) {
 			/* Never carried traffic: the pairs go straight back. */
 			stream_ports_release(s, false);
-			return NULL;
+			s = NULL;
+			break;
 		}
 	}
+	e->want_port[0] = e->want_port[1] = 0; /* for one stream only */
 	return s;
 }
 

@@ -100,6 +100,7 @@ static void client_invite_response(struct txn *t, msg_t *resp, int status)
 			txn_timer_clear(layer, &t->retx_timer);
 			txn_arm_timeout(t, t64(layer), txn_timeout_fire); /* M */
 			deliver_response(t, resp);
+			txn_settle_soon(t);
 		} else {
 			/* §17.1.1.2: ACK first, so the server stops retransmitting
 			 * whatever the TU does with the response. */

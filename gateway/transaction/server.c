@@ -25,7 +25,9 @@ const char *txn_local_tag(struct txn *st)
 static int ensure_to_tag(struct txn *st, msg_t *resp)
 {
 	sip_t *rs = sip_object(resp);
-	if (st->entry.req->sip_to->a_tag || !rs->sip_to || rs->sip_to->a_tag)
+	/* Without the request (settled in Accepted) only a 2xx goes out, a
+	 * resend of the one that already carried the tag. */
+	if (!st->entry.req || st->entry.req->sip_to->a_tag || !rs->sip_to || rs->sip_to->a_tag)
 		return 0;
 	if (sip_to_tag(msg_home(resp), rs->sip_to, txn_local_tag(st)) < 0)
 		return -1;
@@ -72,11 +74,16 @@ int txn_respond(struct txn *st, msg_t *resp)
 		st->entry.resp_to_tag = sip_object(resp)->sip_to ? sip_object(resp)->sip_to->a_tag
 								 : NULL;
 	if (st->kind == TXN_SERVER_INVITE) {
-		if (status < 200 || st->state == TXN_ACCEPTED)
+		if (status < 200)
 			return PC_OK;
+		if (st->state == TXN_ACCEPTED) {
+			txn_settle_soon(st); /* the TU's resend is not kept either */
+			return PC_OK;
+		}
 		if (status < 300) {
 			txn_set_state(st, TXN_ACCEPTED);
 			txn_arm_timeout(st, t64(layer), txn_timeout_fire); /* L */
+			txn_settle_soon(st);
 			return PC_OK;
 		}
 		txn_set_state(st, TXN_COMPLETED);

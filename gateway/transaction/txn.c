@@ -59,7 +59,14 @@ static const unsigned legal[4][TXN_TERMINATED + 1] = {
 /* What each state holds (beyond the matching key): a transaction that only
  * absorbs retransmissions (Completed, Confirmed) needs no request, only the
  * bytes that answer one, so a churn of finished transactions waiting out
- * Timers D, I, J and K costs a few hundred bytes each, not a message. */
+ * Timers D, I, J and K costs a few hundred bytes each, not a message. The
+ * same goes for Accepted (RFC 6026), where every call's INVITE transactions
+ * wait out Timers L and M (64 x T1, 32 s): the server one absorbs INVITE
+ * retransmissions without answering (the 2xx is resent by the TU, which
+ * keeps it) and hands ACKs to the TU, the client one hands 2xx
+ * retransmissions to the TU; both match on the key alone. Holding the
+ * INVITE and our 2xx there made them most of the gateway's memory in a
+ * churn of calls. */
 enum {
 	HOLD_REQ = 1,   /* the request and its buffer (the TU reads it) */
 	HOLD_RESP = 2,  /* server: the last response, as a message */
@@ -69,14 +76,14 @@ enum {
 static const unsigned char holds[4][TXN_TERMINATED + 1] = {
 	[TXN_CLIENT_INVITE] = {
 		[TXN_CALLING] = HOLD_REQ, [TXN_PROCEEDING] = HOLD_REQ,
-		[TXN_COMPLETED] = HOLD_AGAIN, [TXN_ACCEPTED] = HOLD_REQ,
+		[TXN_COMPLETED] = HOLD_AGAIN, [TXN_ACCEPTED] = 0,
 	},
 	[TXN_CLIENT_NON_INVITE] = {
 		[TXN_TRYING] = HOLD_REQ, [TXN_PROCEEDING] = HOLD_REQ, [TXN_COMPLETED] = 0,
 	},
 	[TXN_SERVER_INVITE] = {
 		[TXN_PROCEEDING] = HOLD_REQ | HOLD_RESP, [TXN_COMPLETED] = HOLD_AGAIN,
-		[TXN_CONFIRMED] = 0, [TXN_ACCEPTED] = HOLD_REQ | HOLD_RESP,
+		[TXN_CONFIRMED] = 0, [TXN_ACCEPTED] = 0,
 	},
 	[TXN_SERVER_NON_INVITE] = {
 		[TXN_TRYING] = HOLD_REQ, [TXN_PROCEEDING] = HOLD_REQ | HOLD_RESP,
@@ -283,8 +290,10 @@ static void txn_settle(struct txn *t)
 		t->entry.req = NULL;
 		drop_msg(&t->req);
 	}
-	if (!(h & HOLD_RESP))
+	if (!(h & HOLD_RESP) && t->resp) {
+		t->entry.resp_to_tag = NULL; /* it pointed into resp (RFC 2543 matching only) */
 		drop_msg(&t->resp);
+	}
 	if (!(h & HOLD_ACK))
 		drop_msg(&t->ack);
 	if (!(h & HOLD_AGAIN) && t->again) {
@@ -572,6 +581,7 @@ struct txn *txn_cancel_target(const struct txn *cancel_st)
 
 enum txn_kind txn_kind(const struct txn *t) { return t->kind; }
 enum txn_state txn_state(const struct txn *t) { return t->state; }
+sip_method_t txn_method(const struct txn *t) { return t->entry.key.method; }
 msg_t *txn_request_msg(const struct txn *t) { return t->req; }
 const struct pc_peer *txn_peer(const struct txn *t) { return &t->peer; }
 void *txn_user_data(const struct txn *t) { return t->user_data; }

@@ -106,9 +106,13 @@ void txn_new_branch(char *out, size_t len);
 enum txn_kind txn_kind(const struct txn *t);
 enum txn_state txn_state(const struct txn *t);
 const char *txn_state_name(enum txn_state s);
+/* The method of the request that created t (the CSeq method for a client
+ * transaction); valid for the transaction's whole life, unlike the request. */
+sip_method_t txn_method(const struct txn *t);
 /* The request, owned by the transaction; NULL once it only absorbs
- * retransmissions (Completed or Confirmed after a final response, RFC 3261
- * requests), where it keeps just the key and the bytes that answer one. */
+ * retransmissions (Completed, Confirmed or Accepted after a final response,
+ * RFC 3261 requests), where it keeps just the key and the bytes that answer
+ * one: a TU reads it in its callback for the final response, not after. */
 msg_t *txn_request_msg(const struct txn *t);
 const struct pc_peer *txn_peer(const struct txn *t); /* where requests came from / go to */
 void *txn_user_data(const struct txn *t);

@@ -1,12 +1,16 @@
 /* rtp_probe: a test peer that sends and receives real RTP or SRTP (libsrtp2)
- * on 127.0.0.1, for end-to-end media tests through the gateway. It sends
+ * (on 127.0.0.1 unless --local and --remote name other IPv4 addresses), for
+ * end-to-end media tests through the gateway. It sends
  * --count packets (20 ms apart) whose payload carries a marker, receives for
  * the same time plus a second, and reports what arrived: how many, how many
  * authenticated under --recv, and whether the marker was visible before
- * decryption (it must not be on an SRTP leg). --tamper and --replay append a
+ * decryption (it must not be on an SRTP leg), and the longest silence
+ * between two packets received (max_gap_ms: media resuming after a
+ * failover). --tamper and --replay append a
  * modified or repeated protected packet to test the gateway's checks.
  *   rtp_probe --bind PORT --to PORT [--send SUITE:BASE64] [--recv SUITE:BASE64]
  *             [--count N] [--ssrc HEX] [--tamper] [--replay]
+ *             [--local IPV4] [--remote IPV4]
  * Exit 0 when at least half the packets arrived, all authenticated, and no
  * marker leaked; the report line goes to stdout. */
 #include <arpa/inet.h>
@@ -76,11 +80,12 @@ int main(int argc, char **argv)
 		{ "send", required_argument, NULL, 's' }, { "recv", required_argument, NULL, 'r' },
 		{ "count", required_argument, NULL, 'c' }, { "ssrc", required_argument, NULL, 'S' },
 		{ "tamper", no_argument, NULL, 'T' }, { "replay", no_argument, NULL, 'R' },
+		{ "local", required_argument, NULL, 'l' }, { "remote", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned bind_port = 0, to_port = 0, count = 50;
 	uint32_t ssrc = 0x50524f42;
-	const char *send_spec = NULL, *recv_spec = NULL;
+	const char *send_spec = NULL, *recv_spec = NULL, *local = "127.0.0.1", *remote = "127.0.0.1";
 	bool tamper = false, replay = false;
 	int ch;
 
@@ -94,6 +99,8 @@ int main(int argc, char **argv)
 		case 'S': ssrc = (uint32_t)strtoul(optarg, NULL, 16); break;
 		case 'T': tamper = true; break;
 		case 'R': replay = true; break;
+		case 'l': local = optarg; break;
+		case 'm': remote = optarg; break;
 		default: return 2;
 		}
 	}
@@ -111,7 +118,10 @@ int main(int argc, char **argv)
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons((uint16_t)bind_port) };
 	struct sockaddr_in gw = { .sin_family = AF_INET, .sin_port = htons((uint16_t)to_port) };
-	me.sin_addr.s_addr = gw.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (inet_pton(AF_INET, local, &me.sin_addr) != 1 || inet_pton(AF_INET, remote, &gw.sin_addr) != 1) {
+		fprintf(stderr, "rtp_probe: --local and --remote take IPv4 addresses\n");
+		return 2;
+	}
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0) {
@@ -120,6 +130,7 @@ int main(int argc, char **argv)
 	}
 
 	unsigned sent = 0, received = 0, authenticated = 0, failed = 0, leaked = 0, marked = 0;
+	uint64_t last_rx = 0, max_gap = 0;
 	uint64_t start = now_ms(), end = start + count * 20 + 1500;
 	while (now_ms() < end) {
 		uint64_t t = now_ms();
@@ -149,6 +160,9 @@ int main(int argc, char **argv)
 		if (n < 12)
 			continue;
 		received++;
+		if (last_rx && now_ms() - last_rx > max_gap)
+			max_gap = now_ms() - last_rx;
+		last_rx = now_ms();
 		if (memmem(in, (size_t)n, MARKER, strlen(MARKER)))
 			leaked++; /* visible before any decryption */
 		int len = (int)n;
@@ -162,8 +176,9 @@ int main(int argc, char **argv)
 		if (memmem(in, (size_t)len, MARKER, strlen(MARKER)))
 			marked++;
 	}
-	printf("sent=%u received=%u authenticated=%u failed=%u marker_before_decrypt=%u marker=%u\n",
-	       sent, received, authenticated, failed, leaked, marked);
+	printf("sent=%u received=%u authenticated=%u failed=%u marker_before_decrypt=%u marker=%u "
+	       "max_gap_ms=%llu\n",
+	       sent, received, authenticated, failed, leaked, marked, (unsigned long long)max_gap);
 	if (tx.set)
 		srtp_dealloc(tx.session);
 	if (rx.set)

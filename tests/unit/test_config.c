@@ -390,10 +390,11 @@ static void connection_budgets(void **state)
 	assert_int_equal(cfg.limits.first_message_timeout_s, 3);
 	assert_int_equal(cfg.limits.peer_retry_min_s, 2);
 	assert_int_equal(cfg.limits.peer_retry_max_s, 16);
-	/* 64 reserve, 50 outgoing, 3 listeners with 64 each beside 110 connections. */
+	/* 64 reserve, 50 outgoing, 3 listeners with 64 each beside 110
+	 * connections, 4 for each media worker (as many as 64 when not set). */
 	struct cfg_fd_need need;
 	config_fd_need(&cfg, &need);
-	assert_int_equal(need.connections, 64 + 50 + 3 * 65 + 110);
+	assert_int_equal(need.connections, 64 + 50 + 3 * 65 + 110 + 4 * 64);
 	assert_int_equal(need.relay, 0);
 	assert_int_equal(need.calls, 0); /* no legs: no relay sockets */
 
@@ -519,6 +520,37 @@ static void cluster_keys(void **state)
 		{ "cluster = { redis = \"r:1\";\n node = \"a b\"; };\n", "test.conf:4: node: must be a node name" },
 		{ "cluster = { redis = \"r:1\";\n node = \"a\"; command_timeout = 1; };\n", "test.conf:4: command_timeout: must be between" },
 		{ "cluster = { redis = \"r:1\";\n node = \"a\"; nodes = 1; };\n", "test.conf:4: nodes" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char text[1024];
+		snprintf(text, sizeof text, "%s%s%s", LISTENER, LEGS, cases[i].text);
+		assert_int_equal(load(text), -1);
+		if (!strstr(err, cases[i].want))
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, cases[i].want);
+	}
+}
+
+/* media.workers: absent is 0 (one per CPU, resolved at start), 1..64, a
+ * mistake named at its line; a reload cannot change it (diff.c). */
+static void media_keys(void **state)
+{
+	(void)state;
+	assert_int_equal(load(LISTENER LEGS), 0);
+	assert_int_equal(cfg.media.workers, 0);
+	assert_int_equal(load(LISTENER LEGS "media = { workers = 2; };\n"), 0);
+	assert_int_equal(cfg.media.workers, 2);
+	struct cfg_fd_need need;
+	config_fd_need(&cfg, &need);
+	unsigned two = need.connections;
+	assert_int_equal(load(LISTENER LEGS "media = { workers = 64; };\n"), 0);
+	config_fd_need(&cfg, &need);
+	assert_int_equal(need.connections, two + 4 * 62);
+	static const struct { const char *text, *want; } cases[] = {
+		{ "media = {\n workers = 0; };\n", "test.conf:4: workers: must be between 1 and 64" },
+		{ "media = {\n workers = 65; };\n", "test.conf:4: workers: must be between 1 and 64" },
+		{ "media = {\n workers = -1; };\n", "test.conf:4: workers" },
+		{ "media = {\n workers = \"2\"; };\n", "test.conf:4: workers" },
+		{ "media = {\n threads = 2; };\n", "test.conf:4: threads" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char text[1024];
@@ -763,6 +795,7 @@ int main(void)
 		cmocka_unit_test(http_tls_loads),
 		cmocka_unit_test(default_signs_to_the_trunk_and_marks_its_calls),
 		cmocka_unit_test(cluster_keys),
+		cmocka_unit_test(media_keys),
 		cmocka_unit_test(stir_defaults),
 		cmocka_unit_test(stir_signing_leg_loads),
 		cmocka_unit_test(stir_mistakes),

@@ -143,6 +143,16 @@ static void leg_ports_user_store_stir_need_restart(void **state)
 	assert_string_equal(cand.auth.users, run.auth.users);
 }
 
+/* The media workers' threads start once: a new count waits for a restart. */
+static void media_workers_need_restart(void **state)
+{
+	(void)state;
+	cand.media.workers = run.media.workers + 3;
+	assert_int_equal(diff(), 1);
+	assert_string_equal(names, "media.workers");
+	assert_int_equal(cand.media.workers, run.media.workers);
+}
+
 /* The user store's contents reload (not a configuration key), and so do
  * the algorithms offered and the nonce lifetime; the realm the key holder
  * mints nonces for, the store's size bound and the lockout limits, sized
@@ -217,6 +227,7 @@ int main(void)
 		cmocka_unit_test_setup(http_tls_on_needs_restart, setup),
 		cmocka_unit_test_setup(listener_count_and_peer_address, setup),
 		cmocka_unit_test_setup(leg_rename_keeps_all_legs, setup),
+		cmocka_unit_test_setup(media_workers_need_restart, setup),
 		cmocka_unit_test_setup(leg_ports_user_store_stir_need_restart, setup),
 		cmocka_unit_test_setup(rate_table_on_off_needs_restart, setup),
 		cmocka_unit_test_setup(auth_realm_and_lockouts_need_restart_algorithms_do_not, setup),

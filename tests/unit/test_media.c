@@ -392,6 +392,69 @@ static void test_burst_beyond_one_turn(void **state)
 	call_close(&c);
 }
 
+/* One batch (and more: the bursts exceed MEDIA_BATCH) mixing a peer's
+ * packets with an attacker's from another port, all queued before the
+ * relay reads any: every check still runs per packet. Toward the trunk, the
+ * phone's 40 packets arrive in order and none of the 40 spoofed ones (same
+ * SSRC and sequence numbers, other payload); toward the phone, a copy of
+ * each valid SRTP packet sent from elsewhere just before it is refused as
+ * the wrong source and does not use up the original's replay index. */
+static void test_batch_mixed_sources(void **state)
+{
+	enum { BURST = 40 };
+	struct call c;
+	call_open(&c, PC_SRTP_AES_CM_128_HMAC_SHA1_80, false);
+	struct ep spoof;
+	ep_open(&spoof);
+	unsigned aport = media_stream_port(c.s, MEDIA_SIDE_A);
+	unsigned bport = media_stream_port(c.s, MEDIA_SIDE_B);
+	uint16_t seq0 = c.phone_seq;
+	for (int i = 0; i < BURST; i++) {
+		struct pkt p;
+		mk_rtp(&p, (uint16_t)(seq0 + i), PHONE_SSRC, 0xAA);
+		send_pkt(spoof.rtp, aport, &p);
+		mk_rtp(&p, (uint16_t)(seq0 + i), PHONE_SSRC, (uint8_t)i);
+		send_pkt(c.phone.rtp, aport, &p);
+	}
+	c.phone_seq = (uint16_t)(seq0 + BURST);
+	for (int i = 0; i < BURST; i++) {
+		struct pkt got, want;
+		assert_true(recv_wait(c.trunk.rtp, &got, WAIT_MS, NULL));
+		assert_int_equal(t_unprotect(c.trunk_rx, &c.b_send, &got, false), srtp_err_status_ok);
+		mk_rtp(&want, (uint16_t)(seq0 + i), PHONE_SSRC, (uint8_t)i);
+		assert_int_equal(got.len, want.len);
+		assert_memory_equal(got.b, want.b, (size_t)want.len);
+	}
+	expect_nothing(c.trunk.rtp);
+	struct media_side_stats a = stats(c.s, MEDIA_SIDE_A);
+	assert_int_equal(a.rtp_in, BURST);
+	assert_int_equal(a.source_refused, BURST);
+
+	/* The trunk's first packet latches side B; then the burst. */
+	trunk_to_phone(&c, false, false);
+	struct pkt plain[BURST];
+	for (int i = 0; i < BURST; i++) {
+		struct pkt wire;
+		trunk_make(&c, &plain[i], &wire, c.trunk_tx, &c.b_recv, false);
+		send_pkt(spoof.rtp, bport, &wire);
+		send_pkt(c.trunk.rtp, bport, &wire);
+	}
+	for (int i = 0; i < BURST; i++) {
+		struct pkt got;
+		assert_true(recv_wait(c.phone.rtp, &got, WAIT_MS, NULL));
+		assert_int_equal(got.len, plain[i].len);
+		assert_memory_equal(got.b, plain[i].b, (size_t)plain[i].len);
+	}
+	expect_nothing(c.phone.rtp);
+	expect_nothing(spoof.rtp);
+	struct media_side_stats b = stats(c.s, MEDIA_SIDE_B);
+	assert_int_equal(b.rtp_in, BURST + 1);
+	assert_int_equal(b.wrong_source, BURST);
+	assert_int_equal(b.replays + b.auth_failures, 0);
+	ep_close(&spoof);
+	call_close(&c);
+}
+
 static void test_every_suite(void **state)
 {
 	for (int suite = 0; suite < PC_SRTP_SUITE__COUNT; suite++) {
@@ -1208,6 +1271,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plain_to_srtp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_suite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_burst_beyond_one_turn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_mixed_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mki, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rtcp_and_mux, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_dropped, setup, teardown),

@@ -224,6 +224,7 @@ struct two {
 static void two_sides(struct two *t)
 {
 	memset(t, 0, sizeof(*t));
+	t->s.worker = -1; /* relayed on this thread: figures read directly */
 	for (int i = 0; i < 2; i++) {
 		t->s.side[i].s = &t->s;
 		t->s.side[i].id = (enum media_side)i;
@@ -516,6 +517,40 @@ static void accessor_and_line(void **state)
 	(void)state;
 }
 
+/* A stream on a media worker is read from what its worker published
+ * (snapshot.c), never from the figures the worker is changing: nothing
+ * before the first publication, the figures of the moment after it, and
+ * the same as the direct read once published again. */
+static void worker_stream_reads_the_snapshot(void **state)
+{
+	struct two t;
+	two_sides(&t);
+	t.s.worker = 0;
+	assert_int_equal(media_stream_set_codec(&t.s, MEDIA_SIDE_A, 0, 8000, MEDIA_CODEC_PCMU), 0);
+	for (unsigned i = 0; i < 50; i++)
+		if (i % 20 != 10)
+			feed(&t.s.side[0], (uint16_t)i, i * 160, 1000 + i * 20000);
+	struct media_quality q = quality(&t, MEDIA_SIDE_A);
+	assert_int_equal(q.expected, 0);
+	assert_int_equal(q.codec, MEDIA_CODEC_UNKNOWN);
+	stream_publish(&t.s);
+	q = quality(&t, MEDIA_SIDE_A);
+	assert_int_equal(q.expected, 50);
+	assert_int_equal(q.lost, 2);
+	assert_int_equal(q.codec, MEDIA_CODEC_PCMU);
+	for (unsigned i = 50; i < 100; i++)
+		if (i % 20 != 10)
+			feed(&t.s.side[0], (uint16_t)i, i * 160, 1000 + i * 20000);
+	assert_int_equal(quality(&t, MEDIA_SIDE_A).expected, 50); /* not published yet */
+	stream_publish(&t.s);
+	struct media_quality w = quality(&t, MEDIA_SIDE_A);
+	t.s.worker = -1;
+	struct media_quality d = quality(&t, MEDIA_SIDE_A);
+	assert_memory_equal(&w, &d, sizeof(w));
+	assert_int_equal(w.lost, 5);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +567,7 @@ int main(void)
 		cmocka_unit_test(emodel_values),
 		cmocka_unit_test(codec_names),
 		cmocka_unit_test(accessor_and_line),
+		cmocka_unit_test(worker_stream_reads_the_snapshot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

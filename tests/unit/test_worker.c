@@ -10,7 +10,8 @@
  * nothing more and give their ports back; the pool (pool.c) keeps a
  * call's streams on the worker its first stream went to, spreads calls
  * over the workers, and with one worker applies everything at once on the
- * signalling loop. Run
+ * signalling loop; on a worker, keys are checked and quality read on the
+ * signalling thread without touching what the worker writes. Run
  * under ASan (tests/run) it also shows a stop leaves nothing behind. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -443,6 +444,121 @@ static void test_pool_two_workers(void **state)
 	event_base_free(base);
 }
 
+static int pool_crypto(struct media_pool *p, struct media_stream *s, enum media_side side,
+		       const struct pc_srtp_params *recv, const struct pc_srtp_params *send)
+{
+	struct media_stream_cmd c = { .op = MEDIA_OP_SET_CRYPTO, .s = s, .side = side };
+	c.u.crypto.have_recv = recv != NULL;
+	c.u.crypto.have_send = send != NULL;
+	if (recv)
+		c.u.crypto.recv = *recv;
+	if (send)
+		c.u.crypto.send = *send;
+	return media_pool_stream_cmd(p, &c);
+}
+
+static struct pc_srtp_params key(void)
+{
+	struct pc_srtp_params k;
+	assert_int_equal(media_keys_fresh(PC_SRTP_AES_CM_128_HMAC_SHA1_80, &k), 0);
+	return k;
+}
+
+/* Step 2 of the media workers: a stream on a worker answers for its keys
+ * and its quality on the signalling thread without reading what the
+ * worker writes. Keys are checked before they are sent (a malformed key,
+ * or a retired one a peer brings back, is refused here with -1, as the
+ * direct call would), by the fingerprints the signalling thread kept of
+ * what it sent, with the worker's re-key grace; the quality figures are
+ * those the worker published, read while it relays (ASan, TSan). */
+static void test_pool_keys_and_quality(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct media_pool *p = media_pool_new(base, 2);
+	assert_non_null(p);
+	struct media_engine *e = media_pool_engine(p);
+	media_engine_set_rekey_grace_ms(e, 100);
+	int ra = media_engine_add_range(e, "127.0.0.1", 46000, 46009, 0);
+	assert_int_equal(media_pool_start(p), 0);
+	int w = -1;
+	struct media_stream *s = media_pool_stream_new(p, ra, ra, &w);
+	assert_non_null(s);
+
+	struct pc_srtp_params k1 = key(), k2 = key(), k3 = key(), bad = key();
+	bad.key_salt_len = 7; /* no suite has that */
+	assert_int_equal(pool_crypto(p, s, MEDIA_SIDE_B, &bad, NULL), -1);
+	assert_int_equal(pool_crypto(p, s, MEDIA_SIDE_B, &k1, &bad), -1);
+	assert_int_equal(pool_crypto(p, s, MEDIA_SIDE_B, &k1, &k3), 0);
+	assert_int_equal(pool_crypto(p, s, MEDIA_SIDE_B, &k1, &k3), 0); /* a refresh */
+	assert_int_equal(pool_crypto(p, s, MEDIA_SIDE_B, &k2, &k3), 0);
+	/* k1 in its grace: not retired, and may come back (then k2 is in grace). */
+	assert_false(media_stream_key_retired(s, MEDIA_SIDE_B, &k1));
+	assert_int_equal(pool_crypto(p, s, MEDIA_SIDE_B, &k1, &k3), 0);
+	assert_int_equal(pool_crypto(p, s, MEDIA_SIDE_B, &k2, &k3), 0);
+	usleep(150 * 1000);
+	/* The grace is over: k1 is retired, here as on the worker. */
+	assert_true(media_stream_key_retired(s, MEDIA_SIDE_B, &k1));
+	assert_false(media_stream_key_retired(s, MEDIA_SIDE_B, &k2));
+	assert_false(media_stream_key_retired(s, MEDIA_SIDE_A, &k1));
+	assert_int_equal(pool_crypto(p, s, MEDIA_SIDE_B, &k1, &k3), -1);
+	/* Plain: k2 retires at once. */
+	assert_int_equal(pool_crypto(p, s, MEDIA_SIDE_B, NULL, NULL), 0);
+	assert_true(media_stream_key_retired(s, MEDIA_SIDE_B, &k2));
+	assert_int_equal(pool_crypto(p, s, MEDIA_SIDE_B, &k2, NULL), -1);
+
+	/* Plain RTP both ways, every 5th packet from A left out, while the
+	 * figures are read: they follow what the worker publishes. */
+	int fa, fb;
+	unsigned pa, pb;
+	fa = loopback_udp(&pa);
+	fb = loopback_udp(&pb);
+	pool_remote(p, s, MEDIA_SIDE_A, pa);
+	pool_remote(p, s, MEDIA_SIDE_B, pb);
+	struct media_stream_cmd c = { .op = MEDIA_OP_ANSWERED, .s = s };
+	assert_int_equal(media_pool_stream_cmd(p, &c), 0);
+	c = (struct media_stream_cmd){ .op = MEDIA_OP_SET_CODEC, .s = s, .side = MEDIA_SIDE_A };
+	c.u.codec.clock_rate = 8000;
+	c.u.codec.codec = MEDIA_CODEC_PCMU;
+	assert_int_equal(media_pool_stream_cmd(p, &c), 0);
+	struct media_quality q;
+	for (uint16_t seq = 1; seq <= 40; seq++) {
+		if (seq % 5 != 3) {
+			rtp_send(fa, media_stream_port(s, MEDIA_SIDE_A), seq);
+			assert_true(rtp_recv(fb));
+		}
+		rtp_send(fb, media_stream_port(s, MEDIA_SIDE_B), seq);
+		assert_true(rtp_recv(fa));
+		assert_int_equal(media_stream_quality(s, MEDIA_SIDE_A, &q), 0);
+		assert_true(q.lost <= q.expected && q.rx_packets <= 32);
+	}
+	/* Within a few publication periods the last figures are there. */
+	for (int k = 0; k < 400; k++) {
+		media_stream_quality(s, MEDIA_SIDE_A, &q);
+		if (q.rx_packets == 32 && q.expected == 40)
+			break;
+		usleep(5000);
+	}
+	assert_int_equal(q.codec, MEDIA_CODEC_PCMU);
+	assert_int_equal(q.rx_packets, 32);
+	assert_int_equal(q.expected, 40);
+	assert_int_equal(q.lost, 8);
+	assert_true(q.has_mos);
+	media_stream_quality(s, MEDIA_SIDE_B, &q);
+	assert_int_equal(q.tx_packets, 32);
+
+	media_pool_stream_free(p, s);
+	for (int k = 0; media_pool_stream_count(p) > 0 && k < 2000; k++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+	assert_int_equal(media_pool_stream_count(p), 0);
+	close(fa);
+	close(fb);
+	media_pool_free(p);
+	event_base_free(base);
+}
+
 static void test_pool_one_worker_is_direct(void **state)
 {
 	(void)state;
@@ -479,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_ports_on_main_relay_on_workers),
 		cmocka_unit_test(test_pool_two_workers),
 		cmocka_unit_test(test_pool_one_worker_is_direct),
+		cmocka_unit_test(test_pool_keys_and_quality),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

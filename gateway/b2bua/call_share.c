@@ -1,0 +1,138 @@
+/* Cluster mode's view of an established call (issue 12): what another node
+ * needs to take the call over, handed as core/call_state.h data to the
+ * layer above (b2bua_set_share) on every change of it: when the call is
+ * answered, when a re-offer re-keys or moves its media, and its end. Never
+ * per packet. The peers' media addresses are not kept by the call itself
+ * (they live in the relay's streams, possibly on a worker thread), so a
+ * small side record remembers them, allocated only when sharing is on:
+ * without cluster mode a call pays one pointer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "call.h"
+#include "call_share.h"
+#include "core/call_state.h"
+#include "core/log.h"
+#include "core/random.h"
+
+struct call_share {
+	char id[PC_CS_ID_MAX];
+	bool written; /* a record is in the shared store: its end must remove it */
+	struct {
+		struct sockaddr_storage addr; /* family 0: none */
+		uint16_t rtcp_port;
+	} remote[PC_SDP_MAX_STREAMS][2];
+};
+
+void b2bua_set_share(struct b2bua *b, b2bua_share_fn *fn, void *ctx)
+{
+	b->share_fn = fn;
+	b->share_ctx = ctx;
+}
+
+static struct call_share *share_of(struct call *c)
+{
+	if (c->share || c->b2bua == NULL || c->b2bua->share_fn == NULL) /* NULL: a bare test call */
+		return c->share;
+	uint8_t raw[8];
+	if ((c->share = calloc(1, sizeof(*c->share))) == NULL || pc_random_bytes(raw, sizeof(raw)) < 0) {
+		free(c->share);
+		c->share = NULL;
+		log_err("call %u: cannot share its state (out of memory or randomness)", c->id);
+		return NULL;
+	}
+	for (unsigned i = 0; i < sizeof(raw); i++)
+		snprintf(c->share->id + 2 * i, 3, "%02x", raw[i]);
+	return c->share;
+}
+
+void call_share_remote(struct call *c, unsigned i, int side, const struct sockaddr_storage *ss,
+		       unsigned rtcp_port)
+{
+	struct call_share *sh = share_of(c);
+	if (sh == NULL || i >= PC_SDP_MAX_STREAMS)
+		return;
+	memset(&sh->remote[i][side], 0, sizeof(sh->remote[i][side]));
+	if (ss)
+		sh->remote[i][side].addr = *ss;
+	sh->remote[i][side].rtcp_port = (uint16_t)rtcp_port;
+}
+
+static void fill_leg(struct call *c, int side, struct pc_cs_leg *o)
+{
+	const struct leg *l = &c->legs[side];
+	snprintf(o->cfg_leg, sizeof(o->cfg_leg), "%s", l->cfg->name);
+	o->transport = l->peer.transport;
+	o->peer = l->peer.addr;
+	snprintf(o->identity, sizeof(o->identity), "%s", l->peer.identity);
+	snprintf(o->call_id, sizeof(o->call_id), "%s", l->call_id);
+	snprintf(o->local_tag, sizeof(o->local_tag), "%s", l->local_tag);
+	snprintf(o->remote_tag, sizeof(o->remote_tag), "%s", l->remote_tag);
+	call_uri_text(o->local_uri, sizeof(o->local_uri), l->local_url);
+	call_uri_text(o->remote_uri, sizeof(o->remote_uri), l->remote_url);
+	call_uri_text(o->remote_target, sizeof(o->remote_target), l->remote_target);
+	if (side == LEG_B && c->b_path)
+		snprintf(o->route, sizeof(o->route), "%s", c->b_path);
+	o->local_cseq = l->local_cseq;
+	o->secure = l->secure;
+}
+
+static void fill_side(struct call *c, unsigned i, int side, struct pc_cs_side *o)
+{
+	const struct leg *l = &c->legs[side];
+	o->relay_port = (uint16_t)media_stream_port(c->streams[i], (enum media_side)side);
+	o->media = c->share->remote[i][side].addr;
+	o->rtcp_port = c->share->remote[i][side].rtcp_port;
+	if (l->secure && l->keys) {
+		o->has_recv = o->has_send = true;
+		o->recv = l->keys[i].recv_key.params;
+		o->send = l->keys[i].send_key.params;
+	}
+}
+
+/* The state as it is now; streams up to the first missing one (an m-line
+ * refused at the offer has none). */
+static void fill(struct call *c, struct pc_call_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->id, sizeof(s->id), "%s", c->share->id);
+	s->answered_wall_s = (uint64_t)time(NULL);
+	fill_leg(c, LEG_A, &s->legs[0]);
+	fill_leg(c, LEG_B, &s->legs[1]);
+	for (unsigned i = 0; i < c->n_streams && i < PC_CS_STREAMS && c->streams[i]; i++) {
+		fill_side(c, i, LEG_A, &s->streams[i].side[0]);
+		fill_side(c, i, LEG_B, &s->streams[i].side[1]);
+		s->n_streams = i + 1;
+	}
+}
+
+void call_share_changed(struct call *c)
+{
+	if (c->state != CALL_CONFIRMED || share_of(c) == NULL)
+		return;
+	struct pc_call_state *s = malloc(sizeof(*s));
+	if (s == NULL)
+		return;
+	fill(c, s);
+	c->b2bua->share_fn(c->b2bua->share_ctx, s, NULL);
+	c->share->written = true;
+	pc_call_state_wipe(s);
+	free(s);
+}
+
+void call_share_gone(struct call *c)
+{
+	if (c->share && c->share->written && c->b2bua && c->b2bua->share_fn)
+		c->b2bua->share_fn(c->b2bua->share_ctx, NULL, c->share->id);
+	if (c->share)
+		c->share->written = false;
+}
+
+void call_share_free(struct call *c)
+{
+	call_share_gone(c);
+	free(c->share);
+	c->share = NULL;
+}

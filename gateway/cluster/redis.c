@@ -13,10 +13,15 @@
  * command not answered within command_timeout opens the breaker (a slow
  * Redis is treated as a gone one, and the retry finds out). The change of
  * state between UP and not-UP is logged once each way; attempts in between
- * are only counted. */
+ * are only counted. With cluster.password_file each context sends AUTH
+ * first and counts as connected only once Redis accepted it: a refused
+ * AUTH is a failed connect (logged with Redis's reason, never the
+ * password), so a node with the wrong password goes on with local state
+ * as it would with Redis gone. */
 #include "redis.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
@@ -28,6 +33,7 @@
 #include "core/counters.h"
 #include "core/log.h"
 #include "core/peer.h"
+#include "key.h"
 
 #define BACKOFF_FIRST_MS 100
 #define CONNECT_TIMEOUT_MIN_MS 1000
@@ -49,6 +55,7 @@ struct cl_redis {
 	unsigned backoff_ms;
 	unsigned pending;
 	struct event *timer;    /* retry (DOWN) or connect deadline (CONNECTING) */
+	char password[CL_PASSWORD_MAX]; /* "" = no AUTH; wiped at free */
 };
 
 /* One command in flight: its deadline and its caller. */
@@ -116,6 +123,33 @@ static void maybe_up(struct cl_redis *r)
 		r->ops.on_up(r->ops.ctx);
 }
 
+static void mark_ready(struct cl_redis *r, const redisAsyncContext *ac)
+{
+	if (ac == r->cmd)
+		r->cmd_ready = true;
+	else if (ac == r->sub)
+		r->sub_ready = true;
+	maybe_up(r);
+}
+
+/* AUTH's answer, on either context: only "OK" makes it ready. */
+static void on_auth(redisAsyncContext *ac, void *reply, void *priv)
+{
+	(void)priv;
+	struct cl_redis *r = ac->data;
+	const redisReply *rep = reply;
+	if (r->state != CL_CONNECTING || (ac != r->cmd && ac != r->sub))
+		return; /* a context being freed fails its queue */
+	if (rep != NULL && rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "OK") == 0) {
+		mark_ready(r, ac);
+		return;
+	}
+	char why[160];
+	snprintf(why, sizeof(why), "AUTH refused: %.120s",
+		 rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "no answer");
+	go_down(r, why);
+}
+
 static void on_connect(const redisAsyncContext *ac, int status)
 {
 	struct cl_redis *r = ac->data;
@@ -128,11 +162,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		go_down(r, ac->errstr[0] ? ac->errstr : "connect failed");
 		return;
 	}
-	if (ac == r->cmd)
-		r->cmd_ready = true;
-	else if (ac == r->sub)
-		r->sub_ready = true;
-	maybe_up(r);
+	if (!r->password[0])
+		mark_ready(r, ac);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -186,6 +217,21 @@ static redisAsyncContext *open_context(struct cl_redis *r)
 	return ac;
 }
 
+/* AUTH queued first on a new context (hiredis sends in order); the
+ * password goes as its own argument, never through a format string. */
+static int send_auth(struct cl_redis *r, redisAsyncContext *ac)
+{
+	if (!r->password[0])
+		return REDIS_OK;
+	const char *argv[3] = { "AUTH", r->cfg->user, r->password };
+	size_t lens[3] = { 4, strlen(r->cfg->user), strlen(r->password) };
+	if (r->cfg->user[0])
+		return redisAsyncCommandArgv(ac, on_auth, NULL, 3, argv, lens);
+	argv[1] = argv[2]; /* AUTH password: the default user */
+	lens[1] = lens[2];
+	return redisAsyncCommandArgv(ac, on_auth, NULL, 2, argv, lens);
+}
+
 static void start_connect(struct cl_redis *r)
 {
 	r->state = CL_CONNECTING;
@@ -193,6 +239,10 @@ static void start_connect(struct cl_redis *r)
 	r->sub = r->cmd ? open_context(r) : NULL;
 	if (r->cmd == NULL || r->sub == NULL) {
 		go_down(r, "cannot open a socket");
+		return;
+	}
+	if (send_auth(r, r->cmd) != REDIS_OK || send_auth(r, r->sub) != REDIS_OK) {
+		go_down(r, "cannot queue AUTH");
 		return;
 	}
 	/* Queued until connected; answered on the subscription's own context. */
@@ -256,6 +306,12 @@ struct cl_redis *cl_redis_new(struct event_base *base, const struct cluster_conf
 		cl_redis_free(r);
 		return NULL;
 	}
+	char err[PATH_MAX + 128];
+	if (cfg->password_file[0] && cl_password_read(cfg->password_file, r->password, err, sizeof(err)) < 0) {
+		log_err("cluster: password_file %s", err);
+		cl_redis_free(r);
+		return NULL;
+	}
 	start_connect(r);
 	return r;
 }
@@ -266,6 +322,7 @@ void cl_redis_free(struct cl_redis *r)
 		return;
 	r->state = CL_DOWN; /* no logging, no retry from the callbacks below */
 	drop_contexts(r);
+	explicit_bzero(r->password, sizeof(r->password));
 	if (r->timer)
 		event_free(r->timer);
 	free(r);

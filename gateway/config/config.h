@@ -268,7 +268,8 @@ struct control_config {
  * needs no server. `redis` is "host:port" or "unix:/path", read into
  * host/port or unix_path; `node` names this gateway to the others;
  * `key_file` holds the cluster key that will encrypt call state written
- * to Redis. All of it is read at start (restart-only). */
+ * to Redis; `password_file` (and `user`, for a Redis 6 ACL user) what the
+ * connection sends in AUTH. All of it is read at start (restart-only). */
 #define CFG_NODE_MAX 64
 struct cluster_config {
 	char redis[PATH_MAX];
@@ -277,6 +278,8 @@ struct cluster_config {
 	char unix_path[CFG_SOCKET_MAX];
 	char node[CFG_NODE_MAX];
 	char key_file[PATH_MAX];
+	char user[CFG_NODE_MAX];      /* Redis ACL user, "" = the default user */
+	char password_file[PATH_MAX]; /* "" = no AUTH */
 	unsigned command_timeout_ms; /* a command not answered by then has failed */
 	unsigned max_pending;        /* commands in flight; beyond it they fail at once */
 	unsigned retry_max_s;        /* ceiling of the reconnect backoff */

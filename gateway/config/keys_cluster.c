@@ -1,6 +1,7 @@
 /* The keys of the cluster group: where this gateway finds the Redis server
  * it shares state through, the name it goes by among the other nodes, the
- * file of the cluster key, and the circuit breaker's bounds. The group's
+ * file of the cluster key, Redis's user and password file, and the circuit
+ * breaker's bounds. The group's
  * rule reads `redis` ("host:port", "[v6]:port" or "unix:/absolute/path")
  * into host and port or a socket path, so a typo is a file:line error at
  * start rather than a connection that never comes up. Absent group: off.
@@ -13,9 +14,10 @@
 
 static int check_node_name(struct cfg_loader *ld, const config_setting_t *s, char *value, size_t size)
 {
-	/* The name goes into Redis keys and values: no separators, no spaces. */
+	/* A node name goes into Redis keys and values, a user name into AUTH:
+	 * no separators, no spaces. */
 	if (value[0] && !config_user_name_valid(value))
-		return cfg_fail(ld, s, "must be a node name (letters, digits, '.', '_', '-'; not starting with '-')");
+		return cfg_fail(ld, s, "must be a name (letters, digits, '.', '_', '-'; not starting with '-')");
 	return 0;
 }
 
@@ -64,6 +66,8 @@ static int check_cluster(struct cfg_loader *ld, const config_setting_t *g, void 
 		return cfg_fail(ld, rs ? rs : g, "cluster needs redis = \"host:port\" or \"unix:/path\"");
 	if (!c->node[0])
 		return cfg_fail(ld, g, "cluster needs node = \"name\" (unique among the gateways)");
+	if (c->user[0] && !c->password_file[0])
+		return cfg_fail(ld, cfg_member(g, "user"), "a Redis user needs password_file");
 	if (strncmp(c->redis, "unix:", 5) == 0) {
 		const char *p = c->redis + 5;
 		if (p[0] != '/')
@@ -82,6 +86,8 @@ static const struct cfg_key cluster_keys[] = {
 	STR("redis", redis, 0, NULL),
 	{ .name = "node", .kind = K_STRING, FIELD(T, node), .check = check_node_name },
 	STR("key_file", key_file, F_PATH, NULL),
+	{ .name = "user", .kind = K_STRING, FIELD(T, user), .check = check_node_name },
+	STR("password_file", password_file, F_PATH, NULL),
 	UINT("command_timeout", command_timeout_ms, 0, 10, 60000, 250),
 	UINT("max_pending", max_pending, 0, 1, 1000000, 4096),
 	UINT("retry_max", retry_max_s, 0, 1, 3600, 30),

@@ -505,6 +505,10 @@ static void cluster_keys(void **state)
 	assert_int_equal(load(LISTENER LEGS "cluster = { redis = \"[::1]:7\"; node = \"b\"; key_file = \"k\"; };\n"), 0);
 	assert_string_equal(cfg.cluster.host, "::1");
 	assert_string_equal(cfg.cluster.key_file, "/etc/pc/k");
+	assert_string_equal(cfg.cluster.password_file, "");
+	assert_int_equal(load(LISTENER LEGS "cluster = { redis = \"r:1\"; node = \"b\"; user = \"gw\"; password_file = \"p\"; };\n"), 0);
+	assert_string_equal(cfg.cluster.user, "gw");
+	assert_string_equal(cfg.cluster.password_file, "/etc/pc/p");
 	assert_int_equal(load(LISTENER LEGS "cluster = { redis = \"unix:/run/r.sock\"; node = \"b\"; };\n"), 0);
 	assert_string_equal(cfg.cluster.unix_path, "/run/r.sock");
 	assert_string_equal(cfg.cluster.host, "");
@@ -517,7 +521,9 @@ static void cluster_keys(void **state)
 		{ "cluster = { node = \"a\";\n redis = \"::1:5\"; };\n", "test.conf:4: redis: must be" },
 		{ "cluster = { node = \"a\";\n redis = \"a@b:5\"; };\n", "test.conf:4: redis: the host part" },
 		{ "cluster = { node = \"a\";\n redis = \"unix:r.sock\"; };\n", "test.conf:4: redis: a Unix socket path must be absolute" },
-		{ "cluster = { redis = \"r:1\";\n node = \"a b\"; };\n", "test.conf:4: node: must be a node name" },
+		{ "cluster = { redis = \"r:1\";\n node = \"a b\"; };\n", "test.conf:4: node: must be a name" },
+		{ "cluster = { redis = \"r:1\"; node = \"a\";\n user = \"x y\"; password_file = \"p\"; };\n", "test.conf:4: user: must be a name" },
+		{ "cluster = { redis = \"r:1\"; node = \"a\";\n user = \"gw\"; };\n", "test.conf:4: user: a Redis user needs password_file" },
 		{ "cluster = { redis = \"r:1\";\n node = \"a\"; command_timeout = 1; };\n", "test.conf:4: command_timeout: must be between" },
 		{ "cluster = { redis = \"r:1\";\n node = \"a\"; nodes = 1; };\n", "test.conf:4: nodes" },
 	};

@@ -19,6 +19,7 @@
 #include "codec.h"
 #include "core/counters.h"
 #include "core/log.h"
+#include "mac.h"
 
 #define DIRTY_MAX 1024
 
@@ -29,6 +30,7 @@ struct cl_bindings {
 	char (*dirty)[REG_USER_MAX]; /* users changed while Redis was down */
 	unsigned ndirty;
 	bool dirty_lost;
+	const struct cl_mac *mac; /* NULL or off: values travel unauthenticated */
 };
 
 /* A GET in flight: the user it reads. */
@@ -38,6 +40,8 @@ struct cl_read {
 };
 
 static uint64_t wall_now(void) { return (uint64_t)time(NULL); }
+
+static bool mac_on(const struct cl_bindings *cb) { return cb->mac && cb->mac->on; }
 
 static void on_write(void *ctx, const redisReply *reply)
 {
@@ -66,11 +70,11 @@ static int write_user(struct cl_bindings *cb, const char *user)
 	const struct reg_binding *live[REG_MAX_PER_USER];
 	unsigned n = registrar_lookup(cb->reg, user, now, live, REG_MAX_PER_USER);
 	struct reg_binding *copy = calloc(REG_MAX_PER_USER, sizeof(*copy));
-	char *value = malloc(CL_VALUE_MAX + 1);
+	char *value = malloc(CL_VALUE_MAX + 1), *tagged = malloc(CL_VALUE_MAX + CL_MAC_OVERHEAD + 1);
 	char key[sizeof(CL_REG_KEY_PREFIX) + REG_USER_MAX], notice[REG_NODE_MAX + REG_USER_MAX + 2],
 		ttl[24];
 	int rc = -1;
-	if (copy == NULL || value == NULL)
+	if (copy == NULL || value == NULL || tagged == NULL)
 		goto out;
 	uint64_t last = now + 1;
 	for (unsigned i = 0; i < n; i++) {
@@ -84,9 +88,16 @@ static int write_user(struct cl_bindings *cb, const char *user)
 		goto out;
 	}
 	snprintf(key, sizeof(key), "%s%s", CL_REG_KEY_PREFIX, user);
+	if (mac_on(cb)) {
+		vlen = cl_mac_wrap(cb->mac, key, cl_mac_now_ms(), value, (size_t)vlen, tagged,
+				   CL_VALUE_MAX + CL_MAC_OVERHEAD + 1);
+		if (vlen < 0)
+			goto out;
+	}
+	const char *stored = mac_on(cb) ? tagged : value;
 	snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)(last - now));
 	int nlen = snprintf(notice, sizeof(notice), "%s\t%s", cb->self, user);
-	const char *set[] = { "SET", key, value, "EX", ttl }, *del[] = { "DEL", key },
+	const char *set[] = { "SET", key, stored, "EX", ttl }, *del[] = { "DEL", key },
 		   *pub[] = { "PUBLISH", CL_REG_CHANNEL, notice };
 	size_t setl[] = { 3, strlen(key), (size_t)vlen, 2, strlen(ttl) }, dell[] = { 3, strlen(key) },
 	       publ[] = { 7, strlen(CL_REG_CHANNEL), (size_t)nlen };
@@ -99,6 +110,7 @@ static int write_user(struct cl_bindings *cb, const char *user)
 out:
 	free(copy);
 	free(value);
+	free(tagged);
 	return rc;
 }
 
@@ -134,6 +146,8 @@ void cl_bindings_free(struct cl_bindings *cb)
 
 void cl_bindings_set_redis(struct cl_bindings *cb, struct cl_redis *redis) { cb->redis = redis; }
 
+void cl_bindings_set_mac(struct cl_bindings *cb, const struct cl_mac *mac) { cb->mac = mac; }
+
 static void catch_up_binding(void *ctx, const char *user, const struct reg_binding *b)
 {
 	if (!b->node[0]) /* held here */
@@ -162,8 +176,18 @@ static void apply_value(struct cl_bindings *cb, const char *user, const redisRep
 	struct reg_binding *got = NULL;
 	int n = 0;
 	if (reply->type == REDIS_REPLY_STRING) {
+		const char *body = reply->str;
+		size_t blen = reply->len;
+		char key[sizeof(CL_REG_KEY_PREFIX) + REG_USER_MAX];
+		snprintf(key, sizeof(key), "%s%s", CL_REG_KEY_PREFIX, user);
+		if (mac_on(cb) && cl_mac_unwrap(cb->mac, key, 0, 0, reply->str, reply->len, &body, &blen) < 0) {
+			counter_inc(CNT_CLUSTER_VALUES_REFUSED);
+			log_warnx("cluster: value of user \"%s\" in Redis refused (not authenticated by the cluster key)",
+				  user);
+			return;
+		}
 		got = calloc(REG_MAX_PER_USER, sizeof(*got));
-		n = got ? cl_bindings_decode(reply->str, reply->len, got, REG_MAX_PER_USER) : -1;
+		n = got ? cl_bindings_decode(body, blen, got, REG_MAX_PER_USER) : -1;
 		if (n < 0) {
 			counter_inc(CNT_CLUSTER_VALUES_REFUSED);
 			log_warnx("cluster: value of user \"%s\" in Redis refused (malformed)", user);

@@ -21,6 +21,11 @@ struct cl_bindings *cl_bindings_new(struct registrar *reg, const char *self);
 void cl_bindings_free(struct cl_bindings *cb);
 /* The connection to write through; set once it exists. */
 void cl_bindings_set_redis(struct cl_bindings *cb, struct cl_redis *redis);
+/* With a cluster key: values are written with its MAC, and a value read
+ * back without a valid one (for its own user's key) is refused. The MAC
+ * state is the cluster's and outlives this. */
+struct cl_mac;
+void cl_bindings_set_mac(struct cl_bindings *cb, const struct cl_mac *mac);
 
 /* Redis is back: write every user this node holds a binding of (and the
  * users changed meanwhile) again. */

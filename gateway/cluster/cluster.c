@@ -13,6 +13,7 @@
 #include "calls.h"
 #include "core/log.h"
 #include "key.h"
+#include "mac.h"
 #include "shared_certs.h"
 #include "shared_limits.h"
 #include "redis.h"
@@ -26,6 +27,7 @@ struct cluster {
 	struct cl_calls *calls;   /* with a key_file: established calls (calls.c) */
 	char self[CFG_NODE_MAX];
 	uint8_t key[CL_KEY_LEN]; /* key_file's: seals the call state */
+	struct cl_mac mac;       /* derived from it: binding values, guard notices */
 	bool have_key;
 };
 
@@ -69,6 +71,7 @@ struct cluster *cluster_new(struct event_base *base, const struct cluster_config
 			goto fail;
 		}
 		c->have_key = true;
+		cl_mac_init(&c->mac, c->key);
 	}
 	snprintf(c->self, sizeof(c->self), "%s", cfg->node);
 	c->base = base;
@@ -78,8 +81,10 @@ struct cluster *cluster_new(struct event_base *base, const struct cluster_config
 	struct cl_redis_ops ops = { .on_up = on_up, .on_message = on_message, .ctx = c };
 	if ((c->redis = cl_redis_new(base, cfg, CL_REG_CHANNEL, CL_GUARD_CHANNEL, &ops)) == NULL)
 		goto fail;
-	if (c->bindings)
+	if (c->bindings) {
 		cl_bindings_set_redis(c->bindings, c->redis);
+		cl_bindings_set_mac(c->bindings, &c->mac);
+	}
 	if (c->have_key) {
 		if ((c->calls = cl_calls_new(base, cfg->node, c->key)) == NULL ||
 		    cl_redis_subscribe_also(c->redis, CL_CALL_CHANNEL) < 0)
@@ -101,6 +106,7 @@ void cluster_free(struct cluster *c)
 	cl_limits_free(c->limits);
 	cl_calls_free(c->calls);
 	explicit_bzero(c->key, sizeof(c->key));
+	cl_mac_wipe(&c->mac);
 	free(c);
 }
 
@@ -112,6 +118,8 @@ int cluster_share_limits(struct cluster *c, const struct cluster_limits_ops *app
 				     .each_count = apply->each_count, .ctx = apply->ctx };
 	cl_limits_free(c->limits);
 	c->limits = cl_limits_new(c->base, c->self, c->cfg->heartbeat_s, c->redis, &ops);
+	if (c->limits)
+		cl_limits_set_mac(c->limits, &c->mac);
 	if (c->limits && cl_redis_up(c->redis))
 		cl_limits_up(c->limits); /* came up before the limits were shared */
 	return c->limits ? 0 : -1;

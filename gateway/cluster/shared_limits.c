@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/counters.h"
 #include "core/log.h"
+#include "mac.h"
 #include "core/random.h"
 #include "limits_codec.h"
 
@@ -40,6 +41,7 @@ struct cl_limits {
 	char field[FIELD_MAX];  /* "<self>/<life>": our field in the calls hashes */
 	struct cl_pending pending[CL_PENDING_MAX];
 	unsigned n_pending;
+	const struct cl_mac *mac; /* NULL or off: notices travel unauthenticated */
 };
 
 /* One read of a calls hash in flight: which name, and (second step) the
@@ -75,11 +77,24 @@ static int command(struct cl_limits *l, cl_reply_fn *cb, void *ctx, int argc, co
 	return cl_redis_command(l->redis, cb, ctx, argc, argv, len);
 }
 
+static bool mac_on(const struct cl_limits *l) { return l->mac && l->mac->on; }
+
+/* A notice older (or further ahead) than this is refused with a MAC on: a
+ * replayed ban would otherwise ban its source again. Node clocks must agree
+ * within it (NTP). */
+#define NOTICE_MAX_AGE_MS 10000
+
 static int publish(struct cl_limits *l, const char *msg)
 {
-	const char *pub[] = { "PUBLISH", CL_GUARD_CHANNEL, msg };
+	char tagged[CL_NOTICE_MAX + CL_MAC_OVERHEAD + 1];
+	if (mac_on(l) && cl_mac_wrap(l->mac, CL_GUARD_CHANNEL, cl_mac_now_ms(), msg, strlen(msg), tagged,
+				     sizeof(tagged)) < 0)
+		return -1;
+	const char *pub[] = { "PUBLISH", CL_GUARD_CHANNEL, mac_on(l) ? tagged : msg };
 	return command(l, on_sent, NULL, 3, pub);
 }
+
+void cl_limits_set_mac(struct cl_limits *l, const struct cl_mac *mac) { l->mac = mac; }
 
 static void new_life(struct cl_limits *l)
 {
@@ -342,6 +357,13 @@ static void start_read(struct cl_limits *l, bool trunk, const struct rl_key *k)
 void cl_limits_notice(struct cl_limits *l, const char *msg, size_t len)
 {
 	struct cl_guard_notice n;
+	if (mac_on(l) &&
+	    cl_mac_unwrap(l->mac, CL_GUARD_CHANNEL, cl_mac_now_ms(), NOTICE_MAX_AGE_MS, msg, len, &msg, &len) < 0) {
+		counter_inc(CNT_CLUSTER_VALUES_REFUSED);
+		log_warnx("cluster: notice on %s refused (not authenticated by the cluster key, or stale)",
+			  CL_GUARD_CHANNEL);
+		return;
+	}
 	if (cl_guard_notice_decode(msg, len, &n) < 0) {
 		counter_inc(CNT_CLUSTER_VALUES_REFUSED);
 		log_warnx("cluster: notice on %s refused (malformed)", CL_GUARD_CHANNEL);

@@ -56,6 +56,10 @@ struct cl_limits;
 
 struct cl_limits *cl_limits_new(struct event_base *base, const char *self, unsigned heartbeat_s,
 				struct cl_redis *redis, const struct cl_limits_ops *ops);
+/* With a cluster key: notices are sent with its MAC and time, and one
+ * received without a valid MAC, or older than 10 s, is refused. */
+struct cl_mac;
+void cl_limits_set_mac(struct cl_limits *l, const struct cl_mac *mac);
 void cl_limits_free(struct cl_limits *l);
 /* Redis is reachable again (or for the first time): a new life, the
  * heartbeat, this node's counts written again, the others' read again,

@@ -2,7 +2,8 @@
  * shared with other programs (cluster/codec.c). The input is taken as a
  * user's bindings value, as a change notice, as a ban or call-count notice
  * (cluster/limits_codec.c), as one node's call count and as a shared
- * certificate's value. A value that is accepted
+ * certificate's value, and as a value tagged with the cluster key's MAC
+ * (cluster/mac.c). A value that is accepted
  * must hold only bounded, printable fields, and must survive being written
  * again and read back unchanged (the node writes what it read). */
 #include <stdint.h>
@@ -11,6 +12,7 @@
 
 #include "cluster/codec.h"
 #include "cluster/limits_codec.h"
+#include "cluster/mac.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,9 +56,26 @@ static void check_guard_notice(const char *in, size_t size)
 		abort();
 }
 
+/* A tagged value: the tag is read in bounds, and whatever verifies
+ * (nothing random should) lies inside the input. */
+static void check_mac(const char *in, size_t size)
+{
+	static struct cl_mac m;
+	if (!m.on) {
+		static const uint8_t key[32] = { 1 };
+		cl_mac_init(&m, key);
+	}
+	const char *body;
+	size_t blen;
+	if (cl_mac_unwrap(&m, "portcullis:reg:carol", 1, 10000, in, size, &body, &blen) == 0 &&
+	    (body < in || body + blen != in + size))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_guard_notice((const char *)data, size);
+	check_mac((const char *)data, size);
 	const char *cert;
 	size_t cert_len;
 	long ttl;

@@ -15,6 +15,7 @@
 
 #include "cluster/codec.h"
 #include "cluster/limits_codec.h"
+#include "cluster/mac.h"
 
 static const char good[] = "pc1\n"
 			   "A\tsip:carol@127.0.0.1:5090\tc1@x\t7\t2000\tudp\t127.0.0.1\t5090\t\n"
@@ -203,6 +204,49 @@ static void guard_notices(void **state)
 	assert_int_equal(cl_life_decode("ff", 2, &life), -1);
 }
 
+/* The MAC on values and notices: a value verifies only under its own name,
+ * key and, for notices, time; any byte changed, a value moved to another
+ * user's key, another cluster's key, a stale or future notice, or no tag
+ * at all is refused. */
+static void mac_values(void **state)
+{
+	(void)state;
+	uint8_t k1[32], k2[32];
+	memset(k1, 7, sizeof(k1));
+	memset(k2, 8, sizeof(k2));
+	struct cl_mac m1, m2;
+	cl_mac_init(&m1, k1);
+	cl_mac_init(&m2, k2);
+	assert_memory_not_equal(m1.key, k1, sizeof(k1)); /* derived, not the sealing key */
+	char out[sizeof(good) + CL_MAC_OVERHEAD];
+	const uint64_t t = 1780000000000ull;
+	int n = cl_mac_wrap(&m1, "portcullis:reg:carol", t, good, strlen(good), out, sizeof(out));
+	assert_int_equal(n, (int)(strlen(good) + CL_MAC_OVERHEAD));
+	const char *body;
+	size_t blen;
+	assert_int_equal(cl_mac_unwrap(&m1, "portcullis:reg:carol", 0, 0, out, (size_t)n, &body, &blen), 0);
+	assert_int_equal(blen, strlen(good));
+	assert_memory_equal(body, good, blen);
+	assert_int_equal(cl_mac_unwrap(&m1, "portcullis:reg:carol", t + 9000, 10000, out, (size_t)n, &body, &blen), 0);
+	assert_int_equal(cl_mac_unwrap(&m1, "portcullis:reg:carol", t + 11000, 10000, out, (size_t)n, &body, &blen), -1);
+	assert_int_equal(cl_mac_unwrap(&m1, "portcullis:reg:carol", t - 11000, 10000, out, (size_t)n, &body, &blen), -1);
+	assert_int_equal(cl_mac_unwrap(&m1, "portcullis:reg:mallory", 0, 0, out, (size_t)n, &body, &blen), -1);
+	assert_int_equal(cl_mac_unwrap(&m2, "portcullis:reg:carol", 0, 0, out, (size_t)n, &body, &blen), -1);
+	assert_int_equal(cl_mac_unwrap(&m1, "portcullis:reg:carol", 0, 0, good, strlen(good), &body, &blen), -1);
+	assert_int_equal(cl_mac_unwrap(&m1, "portcullis:reg:carol", 0, 0, out, (size_t)n - 1, &body, &blen), -1);
+	for (int i = 0; i < n; i++) {
+		char copy[sizeof(out)];
+		memcpy(copy, out, (size_t)n);
+		copy[i] ^= 0x01;
+		if (cl_mac_unwrap(&m1, "portcullis:reg:carol", 0, 0, copy, (size_t)n, &body, &blen) == 0)
+			fail_msg("byte %d flipped and still accepted", i);
+	}
+	assert_int_equal(cl_mac_wrap(&m1, "x", t, good, strlen(good), out, strlen(good) + CL_MAC_OVERHEAD), -1);
+	cl_mac_wipe(&m1);
+	cl_mac_wipe(&m2);
+	assert_false(m1.on);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +255,7 @@ int main(void)
 		cmocka_unit_test(notices),
 		cmocka_unit_test(replace_keeps_local),
 		cmocka_unit_test(guard_notices),
+		cmocka_unit_test(mac_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

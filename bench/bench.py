@@ -28,6 +28,14 @@ identity  RFC 8224 Identity: signatures (through the key holder) and
 ops    Metrics scraping, call records and media-quality tracking off vs on
        in the same run: relay CPU per packet at a fixed media load and
        gateway CPU per call at a fixed call rate (target: within 5 %).
+cluster  The `sip` search with the gateway alone, then with a `cluster`
+       group on a redis-server of the bench's own (CPU 1): both rates and
+       the ratio (target within 20 %), Redis's CPU seconds and commands per
+       call, and Redis commands while media flows on held calls (none are
+       expected: media state is written on signalling events only).
+ports  The `sip` search with the embedded default relay port ranges
+       (20000-28999 / 30000-38999, max_calls 4000): whether the search
+       ended on relay ports (media_ports_exhausted) or on CPU.
 
 The system under test is pinned to CPU 0, every load generator and this
 driver to CPU 1. With W media workers the relay gets CPUs 0..W-1 and the
@@ -49,6 +57,8 @@ import subprocess
 import sys
 import time
 
+import bench_cluster
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 CERTS = os.path.join(ROOT, "certs", "dev")
@@ -60,6 +70,12 @@ MEDIA_MAX_CALLS = 4500   # 4 relay sockets a call; RLIMIT_NOFILE is 20,000 here
 MEDIA_FIXED_PAIRS = 3    # --media-calls: floor/relay alternations, medians compared
 SIP_SECONDS = 30
 SIP_HOLD_MS = 1000
+# The signalling parts' max_calls: unset, the bench's ranges would mean
+# 5,000 calls, 20,000 relay sockets plus the connection budgets, and the
+# gateway refuses to start under this container's RLIMIT_NOFILE (hard
+# 20,000). 4,000 (the embedded default) fits, and is twice what 1,600
+# calls/s of 1.1 s calls hold up at once.
+SIP_MAX_CALLS = "max_calls = 4000; "
 CLK = os.sysconf("SC_CLK_TCK")
 
 started = []
@@ -475,8 +491,8 @@ listeners = (
 peers = ( { name = "trunk"; transport = "tls"; address = "127.0.0.1"; port = 5071;
   sip_domain = "trunk.portcullis.test";
   tls = { certificate = "%(c)s/gateway.crt"; key = "%(c)s/gateway.key"; ca = "%(c)s/ca.crt"; }; } );
-# max_calls unset unless extra sets it: what these ranges hold (the default
-# ranges: 5,500 pairs a leg, 5,000 calls).
+# max_calls as extra sets it (signalling: SIP_MAX_CALLS); unset it would be
+# what these ranges hold (5,500 pairs a leg: 5,000 calls).
 legs = (
   { name = "inside"; media = "rtp"; rtp_address = "127.0.0.1"; rtp_ports = [ %(i0)d, %(i1)d ]; %(inside)s },
   { name = "outside"; media = "srtp"; rtp_address = "127.0.0.1"; rtp_ports = [ %(o0)d, %(o1)d ]; %(outside)s }
@@ -570,8 +586,9 @@ def start_trunk(a, tag):
 def start_proxy(a, kind, config_extra="", tag=""):
     if kind.startswith("portcullis"):
         cfg = os.path.join(a.work, "gw%s.conf" % tag)
-        gateway_config(a, cfg, config_extra + IDENTITY_MODES[kind]["extra"],
-                       IDENTITY_MODES[kind]["inside"], IDENTITY_MODES[kind]["outside"])
+        mode = IDENTITY_MODES[kind]
+        gateway_config(a, cfg, config_extra + mode["extra"], mode["inside"], mode["outside"],
+                       **({"ports": mode["ports"]} if "ports" in mode else {}))
         p = start(["taskset", "-c", "0", a.gateway, "--config", cfg],
                   stdout=open(os.path.join(a.work, "gateway%s.log" % tag), "w"), stderr=subprocess.STDOUT)
     else:
@@ -606,8 +623,11 @@ def sip_step(a, kind, rate, seconds):
     and trunk (no transactions left over from the previous step)."""
     wait_test_suite_idle()
     helpers = start_trunk(a, kind)
-    extra = "limits = { max_transactions = 1000000; };" if kind.startswith("portcullis") else ""
+    mode = IDENTITY_MODES.get(kind, {})
+    extra = ("limits = { max_transactions = 1000000; %s};" % mode.get("limits", SIP_MAX_CALLS)
+             if kind.startswith("portcullis") else "")
     proxy = start_proxy(a, kind, extra)
+    note = ""
     try:
         # Warm-up: opens the TLS connection to the trunk (and fetches the
         # caller's certificate once when verifying).
@@ -619,8 +639,11 @@ def sip_step(a, kind, rate, seconds):
         k0 = os.times()
         b0 = cpu0_busy(1)
         t0 = time.time()
-        paths = IDENTITY_MODES.get(kind, {}).get("scrape")
+        paths = mode.get("scrape")
         scraper = start_scraper(a, paths) if paths else None
+        # A mode's probe (bench_cluster.py) measures around the load only:
+        # called now, it returns what to call when the load has ended.
+        finish = mode["probe"](a, proxy) if mode.get("probe") else None
         try:
             r = subprocess.run(sipp_uac(a, rate, count, SIP_HOLD_MS, 15090, timeout=seconds + 60, kind=kind),
                                capture_output=True, text=True, timeout=seconds + 90, cwd=a.work)
@@ -635,6 +658,8 @@ def sip_step(a, kind, rate, seconds):
         helper_cpu = sum(cpu_s(h.pid) for h in helpers) - h0
         uac_cpu = (k1.children_user + k1.children_system) - (k0.children_user + k0.children_system)
         alive = proxy.poll() is None
+        if finish:
+            note = finish(wall)
     finally:
         stop(proxy)
         for h in helpers:
@@ -649,6 +674,10 @@ def sip_step(a, kind, rate, seconds):
             kind, rate, seconds, "PASS" if passed else "FAIL", ok, failed, wall, 100 * cpu / wall,
             cpu * 1e6 / max(ok, 1), 100 * uac_cpu / wall, 100 * helper_cpu / wall, 100 * gen_busy,
             "" if on_time else " (rate not kept)", " (generator-limited?)" if gen_busy > 0.9 else ""))
+    if note:
+        log("    " + note)
+    STEPS.append({"kind": kind, "rate": rate, "seconds": seconds, "passed": passed, "ok": ok, "cpu_share": cpu / wall, "gen_busy": gen_busy,
+                  "us_call": cpu * 1e6 / max(ok, 1), "note": note})
     if not passed and kind.startswith("portcullis"):
         # Limits the gateway hit: transactions or calls ("refusing") and relay
         # ports ("exhausted": each call holds a port pair per leg for its
@@ -658,6 +687,9 @@ def sip_step(a, kind, rate, seconds):
                   for w in ("refusing", "exhausted")]
         log("    gateway log: %s 'refusing' lines, %s 'port range exhausted' lines" % tuple(counts))
     return passed, cpu * 1e6 / max(ok, 1)
+
+
+STEPS = []  # every sip_step's outcome, in order (bench_cluster.py reads why a search ended)
 
 
 def sip_search(a, kind):
@@ -784,7 +816,7 @@ def setup_latency(a, kind, rate, calls):
     the gateway (started as in sip_step) with `rate` calls/s of `kind`."""
     wait_test_suite_idle()
     helpers = start_trunk(a, kind)
-    proxy = start_proxy(a, kind, "limits = { max_transactions = 1000000; };")
+    proxy = start_proxy(a, kind, "limits = { max_transactions = 1000000; %s};" % SIP_MAX_CALLS)
     load = None
     try:
         subprocess.run(sipp_uac(a, 5, 5, 0, 15090, timeout=20, kind=kind), capture_output=True, timeout=40,
@@ -1108,7 +1140,8 @@ def run_mem(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="*", default=[], help="media, sip, mem, identity, ops (default: media sip mem)")
+    ap.add_argument("what", nargs="*", default=[],
+                    help="media, sip, mem, identity, ops, cluster, ports (default: media sip mem)")
     ap.add_argument("--build", default=os.path.join(ROOT, "build-bench"))
     ap.add_argument("--quick", action="store_true", help="AES-CM only, 10 s signalling runs")
     ap.add_argument("--media-seconds", type=int, default=MEDIA_SECONDS)
@@ -1140,6 +1173,9 @@ def main():
     t0 = time.time()
     try:
         for w in what:
+            if w in ("cluster", "ports"):
+                getattr(bench_cluster, "run_" + w)(a, sys.modules[__name__])
+                continue
             {"media": run_media, "sip": run_sip, "mem": run_mem, "identity": run_identity, "ops": run_ops}[w](a)
     finally:
         log("total %.0f s; scratch files in %s" % (time.time() - t0, a.work))
@@ -1159,7 +1195,8 @@ def cpu_model():
 
 def versions():
     out = []
-    for pkg in ["libsrtp2-1", "libgnutls30", "rtpengine-daemon", "kamailio", "sip-tester", "stunnel4"]:
+    for pkg in ["libsrtp2-1", "libgnutls30", "rtpengine-daemon", "kamailio", "sip-tester", "stunnel4",
+                "redis-server"]:
         r = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg], capture_output=True, text=True)
         out.append("%s %s" % (pkg, r.stdout or "absent"))
     return ", ".join(out)

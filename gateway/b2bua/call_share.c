@@ -118,6 +118,8 @@ static void fill_leg(struct call *c, int side, struct pc_cs_leg *o)
 	if (side == LEG_B && c->b_path)
 		snprintf(o->route, sizeof(o->route), "%s", c->b_path);
 	o->local_cseq = l->local_cseq;
+	o->sdp_id = l->sdp_id;
+	o->sdp_version = l->sdp_version;
 	o->secure = l->secure;
 }
 

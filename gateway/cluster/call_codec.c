@@ -1,7 +1,7 @@
 /* The sealed call-state record (call_codec.h). The clear record is
  * binary, in a fixed order: "PCS" and a version byte, the id, the answer
  * time, each leg (configured leg, transport, peer address and TLS identity, Call-ID, tags,
- * URIs, route set, CSeqs, secure), then the streams, each side's relay
+ * URIs, route set, CSeqs, SDP o= id and version, secure), then the streams, each side's relay
  * port, media address, RTCP port and flags, keys, and each way's ROC and
  * highest sequence number.
  * Strings are a 16-bit length and printable ASCII; addresses a family byte
@@ -19,7 +19,7 @@
 
 #include "core/random.h"
 
-#define CS_VERSION 2 /* 2: ROC and sequence number each way */
+#define CS_VERSION 2 /* 2: ROC and sequence number each way, o= id and version */
 
 struct wr {
 	uint8_t *p;
@@ -120,6 +120,8 @@ static void put_leg(struct wr *w, const struct pc_cs_leg *l)
 	put_str(w, l->route, sizeof(l->route));
 	put_u32(w, l->local_cseq);
 	put_u32(w, l->remote_cseq);
+	put_u64(w, l->sdp_id);
+	put_u64(w, l->sdp_version);
 	put_u8(w, l->secure);
 }
 
@@ -275,6 +277,8 @@ static void get_leg(struct rd *r, struct pc_cs_leg *l)
 	get_str(r, l->route, sizeof(l->route), true);
 	l->local_cseq = get_u32(r);
 	l->remote_cseq = get_u32(r);
+	l->sdp_id = get_u64(r);
+	l->sdp_version = get_u64(r);
 	unsigned sec = get_u8(r);
 	r->bad |= sec > 1;
 	l->secure = sec;

@@ -33,8 +33,10 @@ static void on_up(void *ctx)
 		cl_bindings_catch_up(c->bindings);
 		cl_bindings_load(c->bindings);
 	}
-	if (c->calls)
+	if (c->calls) {
 		cl_calls_catch_up(c->calls);
+		cl_calls_load(c->calls);
+	}
 }
 
 static void on_message(void *ctx, const char *channel, const char *msg, size_t len)

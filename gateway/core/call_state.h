@@ -38,6 +38,7 @@ struct pc_cs_leg {
 	char remote_target[PC_CS_URI_MAX]; /* the peer's Contact, "" none */
 	char route[PC_CS_ROUTE_MAX];       /* route set (Route header values), "" none */
 	uint32_t local_cseq, remote_cseq;  /* remote 0: not known */
+	uint64_t sdp_id, sdp_version;      /* our o= line toward it: a re-offer counts on */
 	bool secure;
 };
 

@@ -49,6 +49,8 @@ static void fill(struct pc_call_state *s)
 			snprintf(l->route, sizeof(l->route), "<sip:edge.example;lr>");
 		l->local_cseq = 7 + (uint32_t)i;
 		l->remote_cseq = 3;
+		l->sdp_id = 0x123456789ULL + (uint64_t)i;
+		l->sdp_version = 41 + (uint64_t)i;
 		l->secure = i;
 	}
 	s->n_streams = 2;

@@ -11,7 +11,8 @@
 # `portcullisctl takeover A` run on B. Checked: the call's record is in
 # Redis sealed (no Call-ID, no key in clear) under A, then under B; media
 # resumes within 2 s in both directions, the trunk's SRTP authenticating
-# under the key A offered (B installed the same contexts, no re-INVITE:
+# under the key A offered, past a rollover A recorded (B installed the
+# same contexts with their ROCs, no re-INVITE:
 # the trunk's SIPp takes no request but the final BYE); the phone's BYE
 # afterwards is answered by B and forwarded to the trunk, and the record
 # is gone. With LATE_STANDBY=1 (cluster_failover_late.sh) B starts only
@@ -145,15 +146,24 @@ node_log B "call record [0-9a-f]+ of node \"A\" replicated" 2
 
 # Media both ways for 6 s: the trunk's SRTP under its own key toward the
 # gateway, and the gateway's (A's offer, which B must go on using) back.
+# The sequence numbers start at 65500, so both SRTP contexts of the trunk's
+# side roll over (ROC 1) 0.7 s in, before the failover: A must record the
+# ROCs when they move, and B install them, or nothing authenticates after.
 "$PROBE" --local "$CLIENT" --remote "$VIP" --bind 16000 --to "$in_port" --count 300 --ssrc 1111 \
-	>"$WORK/phone_probe.out" 2>&1 &
+	--first-seq 65500 >"$WORK/phone_probe.out" 2>&1 &
 PHONE_PROBE=$!
 "$PROBE" --local "$CLIENT" --remote "$VIP" --bind 17000 --to "$out_port" --count 300 --ssrc 2222 \
+	--first-seq 65500 \
 	--send "AEAD_AES_256_GCM:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKyw=" \
 	--recv "AEAD_AES_256_GCM:$offered_key" >"$WORK/trunk_probe.out" 2>&1 &
 TRUNK_PROBE=$!
 PIDS="$PIDS $PHONE_PROBE $TRUNK_PROBE"
 sleep 1.5
+# Each rollover wrote A's record again (the trunk's context and ours
+# toward it: once each, not per packet), and B has it.
+replicas=$(grep -c "call record [0-9a-f]* of node \"A\" replicated" "$WORK/B.log")
+[ "$replicas" -ge 2 ] && [ "$replicas" -le 3 ] ||
+	fail "B read A's record $replicas times, not 2 or 3 (the answer, the rollovers)"
 
 # The failover: A dies, the address moves, B takes A's calls over.
 kill -9 "${NODE_PID[A]}"

@@ -39,6 +39,8 @@ static int adopt_leg(struct call *c, int side, const struct pc_cs_leg *sl)
 	    (sl->remote_target[0] && leg_set_url_text(&l->remote_target, sl->remote_target) < 0))
 		return -1;
 	l->local_cseq = sl->local_cseq;
+	l->sdp_id = sl->sdp_id; /* a re-offer from here goes on with the same o= count */
+	l->sdp_version = sl->sdp_version;
 	l->secure = sl->secure;
 	if (l->conn_lost_ms == 0 && pc_transport_reliable(l->peer.transport))
 		l->conn_lost_ms = pc_clock_ms(); /* its grace runs: the peer must come back */

@@ -2,7 +2,8 @@
  * needs to take the call over, handed as core/call_state.h data to the
  * layer above (b2bua_set_share) on every change of it: when the call is
  * answered, when a re-offer re-keys or moves its media, and its end. Never
- * per packet. The peers' media addresses are not kept by the call itself
+ * per packet (a stream's SRTP rollover, once per 65,536 packets, is told
+ * by the relay: media_engine_on_roc). The peers' media addresses are not kept by the call itself
  * (they live in the relay's streams, possibly on a worker thread), so a
  * small side record remembers them, allocated only when sharing is on:
  * without cluster mode a call pays one pointer. */
@@ -23,13 +24,25 @@ struct call_share {
 	struct {
 		struct sockaddr_storage addr; /* family 0: none */
 		uint16_t rtcp_port;
+		uint64_t seed[2], seed_fp[2]; /* taken over: [0] recv, [1] send index and key */
 	} remote[PC_SDP_MAX_STREAMS][2];
 };
+
+/* A stream of call `owner` passed an SRTP rollover (once per 65,536
+ * packets, told by the relay on a later turn of the loop): its record
+ * carries each context's ROC, so it is written again. */
+static void on_roc(void *ctx, void *owner)
+{
+	(void)ctx;
+	call_share_changed(owner);
+}
 
 void b2bua_set_share(struct b2bua *b, b2bua_share_fn *fn, void *ctx)
 {
 	b->share_fn = fn;
 	b->share_ctx = ctx;
+	if (b->media)
+		media_engine_on_roc(b->media, fn ? on_roc : NULL, b);
 }
 
 static struct call_share *share_of(struct call *c)
@@ -60,6 +73,35 @@ void call_share_remote(struct call *c, unsigned i, int side, const struct sockad
 	sh->remote[i][side].rtcp_port = (uint16_t)rtcp_port;
 }
 
+void call_share_seed(struct call *c, unsigned i, int side, const struct pc_cs_side *d)
+{
+	struct call_share *sh = share_of(c);
+	if (sh == NULL || i >= PC_SDP_MAX_STREAMS)
+		return;
+	const struct pc_srtp_params *keys[2] = { d->has_recv ? &d->recv : NULL,
+						 d->has_send ? &d->send : NULL };
+	uint64_t top[2] = { (uint64_t)d->recv_roc << 16 | d->recv_seq,
+			    (uint64_t)d->send_roc << 16 | d->send_seq };
+	for (int k = 0; k < 2; k++) {
+		sh->remote[i][side].seed[k] = 0;
+		if (keys[k] && media_key_fingerprint(keys[k], &sh->remote[i][side].seed_fp[k]) == 0)
+			sh->remote[i][side].seed[k] = top[k];
+	}
+}
+
+/* Stream i's side's index under key p, direction k: what the relay
+ * published, or the seed it was given while it has published nothing
+ * higher for that key. */
+static uint64_t index_of(struct call *c, unsigned i, int side, int k,
+			 const struct pc_srtp_params *p, uint64_t published)
+{
+	uint64_t seed = c->share->remote[i][side].seed[k], fp;
+	if (seed > published && media_key_fingerprint(p, &fp) == 0 &&
+	    fp == c->share->remote[i][side].seed_fp[k])
+		return seed;
+	return published;
+}
+
 static void fill_leg(struct call *c, int side, struct pc_cs_leg *o)
 {
 	const struct leg *l = &c->legs[side];
@@ -76,6 +118,8 @@ static void fill_leg(struct call *c, int side, struct pc_cs_leg *o)
 	if (side == LEG_B && c->b_path)
 		snprintf(o->route, sizeof(o->route), "%s", c->b_path);
 	o->local_cseq = l->local_cseq;
+	o->sdp_id = l->sdp_id;
+	o->sdp_version = l->sdp_version;
 	o->secure = l->secure;
 }
 
@@ -89,6 +133,14 @@ static void fill_side(struct call *c, unsigned i, int side, struct pc_cs_side *o
 		o->has_recv = o->has_send = true;
 		o->recv = l->keys[i].recv_key.params;
 		o->send = l->keys[i].send_key.params;
+		uint64_t rt, st; /* as the relay last published them, for these keys */
+		media_stream_roc(c->streams[i], (enum media_side)side, &o->recv, &o->send, &rt, &st);
+		rt = index_of(c, i, side, 0, &o->recv, rt);
+		st = index_of(c, i, side, 1, &o->send, st);
+		o->recv_roc = (uint32_t)(rt >> 16);
+		o->recv_seq = (uint16_t)rt;
+		o->send_roc = (uint32_t)(st >> 16);
+		o->send_seq = (uint16_t)st;
 	}
 }
 

@@ -12,6 +12,12 @@ struct call;
  * rtcp_port (0: RTP + 1); media_plan.c, as it tells the relay. */
 void call_share_remote(struct call *c, unsigned i, int side, const struct sockaddr_storage *ss,
 		       unsigned rtcp_port);
+/* Stream i's side of a call taken over starts its SRTP indices where the
+ * record `d` says (media_stream_seed_roc): recorded again as they are
+ * until the relay publishes its own, which a media worker does when it
+ * applies the seed, after the call's first write here. */
+struct pc_cs_side;
+void call_share_seed(struct call *c, unsigned i, int side, const struct pc_cs_side *d);
 /* The call's shared state changed (answered, re-keyed): written again
  * when the call is confirmed. */
 void call_share_changed(struct call *c);

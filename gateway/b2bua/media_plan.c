@@ -363,6 +363,7 @@ static int offer_stream(struct call *c, unsigned i, int from, const struct pc_sd
 		/* Every stream of a call on the worker of its first. */
 		c->streams[i] = media_pool_stream_new(c->b2bua->pool, leg_range(c, &c->legs[LEG_A]),
 						      leg_range(c, &c->legs[LEG_B]), &c->media_worker);
+		media_stream_set_owner(c->streams[i], c); /* told of its SRTP rollovers */
 		if (!c->streams[i]) {
 			snprintf(why, whylen, "no relay ports left");
 			return 503;
@@ -677,8 +678,16 @@ static int adopt_side(struct call *c, unsigned i, int side, const struct pc_cs_s
 		l->keys[i].recv_key = (struct pc_sdp_crypto){ .tag = 1, .params = d->recv };
 		l->keys[i].send_key = (struct pc_sdp_crypto){ .tag = 1, .params = d->send };
 	}
-	return stream_set_crypto(c, i, side, d->has_recv ? &d->recv : NULL,
-				 d->has_send ? &d->send : NULL);
+	if (stream_set_crypto(c, i, side, d->has_recv ? &d->recv : NULL,
+			      d->has_send ? &d->send : NULL) < 0)
+		return -1;
+	/* Each context carries on the index the failed node's had. */
+	struct media_stream_cmd seed = { .op = MEDIA_OP_SEED_ROC, .s = c->streams[i],
+					 .side = (enum media_side)side };
+	seed.u.seed.recv_top = (uint64_t)d->recv_roc << 16 | d->recv_seq;
+	seed.u.seed.send_top = (uint64_t)d->send_roc << 16 | d->send_seq;
+	call_share_seed(c, i, side, d);
+	return media_pool_stream_cmd(c->b2bua->pool, &seed);
 }
 
 int plan_adopt(struct call *c, const struct pc_call_state *s)
@@ -692,6 +701,7 @@ int plan_adopt(struct call *c, const struct pc_call_state *s)
 		const struct pc_cs_stream *st = &s->streams[i];
 		media_engine_want_ports(c->b2bua->media, st->side[0].relay_port, st->side[1].relay_port);
 		c->streams[i] = media_pool_stream_new(c->b2bua->pool, ra, rb, &c->media_worker);
+		media_stream_set_owner(c->streams[i], c); /* told of its SRTP rollovers */
 		if (c->streams[i] == NULL)
 			return -1;
 		c->offer_proto[i] = c->legs[LEG_A].secure ? PC_SDP_PROTO_RTP_SAVP : PC_SDP_PROTO_RTP_AVP;

@@ -1,8 +1,9 @@
 /* The sealed call-state record (call_codec.h). The clear record is
  * binary, in a fixed order: "PCS" and a version byte, the id, the answer
  * time, each leg (configured leg, transport, peer address and TLS identity, Call-ID, tags,
- * URIs, route set, CSeqs, secure), then the streams, each side's relay
- * port, media address, RTCP port and flags, keys, ROC and sequence number.
+ * URIs, route set, CSeqs, SDP o= id and version, secure), then the streams, each side's relay
+ * port, media address, RTCP port and flags, keys, and each way's ROC and
+ * highest sequence number.
  * Strings are a 16-bit length and printable ASCII; addresses a family byte
  * (0, 4 or 6), the address and the port; integers big-endian. Binary
  * rather than text because it is sealed anyway (redis-cli shows nothing
@@ -18,7 +19,7 @@
 
 #include "core/random.h"
 
-#define CS_VERSION 1
+#define CS_VERSION 2 /* 2: ROC and sequence number each way, o= id and version */
 
 struct wr {
 	uint8_t *p;
@@ -119,6 +120,8 @@ static void put_leg(struct wr *w, const struct pc_cs_leg *l)
 	put_str(w, l->route, sizeof(l->route));
 	put_u32(w, l->local_cseq);
 	put_u32(w, l->remote_cseq);
+	put_u64(w, l->sdp_id);
+	put_u64(w, l->sdp_version);
 	put_u8(w, l->secure);
 }
 
@@ -132,8 +135,10 @@ static void put_side(struct wr *w, const struct pc_cs_side *s)
 		put_params(w, &s->recv);
 	if (s->has_send)
 		put_params(w, &s->send);
-	put_u32(w, s->roc);
-	put_u16(w, s->seq);
+	put_u32(w, s->recv_roc);
+	put_u16(w, s->recv_seq);
+	put_u32(w, s->send_roc);
+	put_u16(w, s->send_seq);
 }
 
 int cl_call_encode(const struct pc_call_state *s, uint8_t *out, size_t outlen)
@@ -272,6 +277,8 @@ static void get_leg(struct rd *r, struct pc_cs_leg *l)
 	get_str(r, l->route, sizeof(l->route), true);
 	l->local_cseq = get_u32(r);
 	l->remote_cseq = get_u32(r);
+	l->sdp_id = get_u64(r);
+	l->sdp_version = get_u64(r);
 	unsigned sec = get_u8(r);
 	r->bad |= sec > 1;
 	l->secure = sec;
@@ -292,8 +299,12 @@ static void get_side(struct rd *r, struct pc_cs_side *s)
 		get_params(r, &s->recv);
 	if (s->has_send)
 		get_params(r, &s->send);
-	s->roc = get_u32(r);
-	s->seq = (uint16_t)get_u16(r);
+	s->recv_roc = get_u32(r);
+	s->recv_seq = (uint16_t)get_u16(r);
+	s->send_roc = get_u32(r);
+	s->send_seq = (uint16_t)get_u16(r);
+	/* an index is 48 bits (RFC 3711 §3.3.1) */
+	r->bad |= s->recv_roc > 0xffff || s->send_roc > 0xffff;
 }
 
 static bool id_ok(const char *id)

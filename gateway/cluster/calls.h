@@ -39,6 +39,10 @@ void cl_calls_set_redis(struct cl_calls *cc, struct cl_redis *redis);
 void cl_calls_put(struct cl_calls *cc, const struct pc_call_state *s, const char *id);
 /* Redis is back: every record of this node written again. */
 void cl_calls_catch_up(struct cl_calls *cc);
+/* Redis is (back) up: every other node's record read into the replica
+ * (SCAN and MGET, bounded, one command at a time), so a node that starts
+ * after a call's last change holds it too. */
+void cl_calls_load(struct cl_calls *cc);
 /* A notice from the channel (untrusted). */
 void cl_calls_notice(struct cl_calls *cc, const char *msg, size_t len);
 

@@ -40,8 +40,10 @@ static void on_up(void *ctx)
 	}
 	if (c->limits)
 		cl_limits_up(c->limits);
-	if (c->calls)
+	if (c->calls) {
 		cl_calls_catch_up(c->calls);
+		cl_calls_load(c->calls);
+	}
 }
 
 static void on_message(void *ctx, const char *channel, const char *msg, size_t len)

@@ -38,14 +38,16 @@ struct pc_cs_leg {
 	char remote_target[PC_CS_URI_MAX]; /* the peer's Contact, "" none */
 	char route[PC_CS_ROUTE_MAX];       /* route set (Route header values), "" none */
 	uint32_t local_cseq, remote_cseq;  /* remote 0: not known */
+	uint64_t sdp_id, sdp_version;      /* our o= line toward it: a re-offer counts on */
 	bool secure;
 };
 
 /* One side of a relay stream: our port toward that side's peer, the
  * peer's media address, and the keys (recv: what the peer protects with;
- * send: what we protect with toward it). roc/seq: the sender's SRTP
- * rollover counter and highest sequence number when known (0: not known,
- * a new context starts from the next packet). */
+ * send: what we protect with toward it). recv_/send_roc and _seq: each SRTP
+ * rollover counter and highest sequence number as last recorded (0 and 0:
+ * none yet; the context taking over starts from there, RFC 3711's index
+ * carried on). */
 struct pc_cs_side {
 	uint16_t relay_port;
 	struct sockaddr_storage media;     /* family 0: not known yet */
@@ -53,8 +55,8 @@ struct pc_cs_side {
 	bool rtcp_mux;
 	bool has_recv, has_send;
 	struct pc_srtp_params recv, send;
-	uint32_t roc;
-	uint16_t seq;
+	uint32_t recv_roc, send_roc;
+	uint16_t recv_seq, send_seq;
 };
 
 struct pc_cs_stream {

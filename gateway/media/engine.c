@@ -44,10 +44,12 @@ struct media_engine *media_engine_new(struct event_base *base)
 		return NULL;
 	}
 	e->ep_ev = event_new(base, e->epfd, EV_READ | EV_PERSIST, on_ready, e);
-	if (e->ep_ev == NULL || event_add(e->ep_ev, NULL) < 0) {
+	if (e->ep_ev == NULL || event_add(e->ep_ev, NULL) < 0 || roc_engine_init(e) < 0) {
 		log_warnx("media: cannot register the relay with the event loop");
 		if (e->ep_ev)
 			event_free(e->ep_ev);
+		if (e->roc_ev)
+			event_free(e->roc_ev);
 		close(e->epfd);
 		free(e);
 		return NULL;
@@ -75,6 +77,7 @@ void media_engine_free(struct media_engine *e)
 		range_fini(&e->ranges[i]);
 	if (e->pub_ev)
 		event_free(e->pub_ev);
+	event_free(e->roc_ev);
 	event_free(e->ep_ev);
 	close(e->epfd);
 	free(e);

@@ -209,4 +209,23 @@ int media_key_fingerprint(const struct pc_srtp_params *p, uint64_t *out);
 bool media_stream_key_retired(const struct media_stream *s, enum media_side side,
 			      const struct pc_srtp_params *recv);
 
+/* Cluster mode (issue 12, roc.c): the SRTP indices a call taken over
+ * carries on from. media_stream_roc reads side `side`'s highest index each
+ * way (ROC << 16 | SEQ) as its engine last published it, each 0 unless it
+ * is for the key given (recv, send: the side's current keys). The
+ * engine calls `fn` with a stream's owner (media_stream_set_owner, on the
+ * signalling thread; NULL: not told) on the signalling loop when one of
+ * the stream's ROCs moved, which happens once per 65,536 packets; fn may
+ * read streams but not change or free them. media_stream_seed_roc makes
+ * the side's contexts start from those indices (msrtp_seed), after its
+ * keys were set. */
+typedef void media_roc_fn(void *ctx, void *owner);
+void media_engine_on_roc(struct media_engine *e, media_roc_fn *fn, void *ctx);
+void media_stream_set_owner(struct media_stream *s, void *owner);
+void media_stream_roc(const struct media_stream *s, enum media_side side,
+		      const struct pc_srtp_params *recv, const struct pc_srtp_params *send,
+		      uint64_t *recv_top, uint64_t *send_top);
+int media_stream_seed_roc(struct media_stream *s, enum media_side side, uint64_t recv_top,
+			  uint64_t send_top);
+
 #endif

@@ -38,6 +38,9 @@ struct event;
  * next turn of the loop, so signalling is never starved by media. */
 #define MEDIA_EVENTS 256
 /* Round buffers to 16 bytes so every packet starts cache- and word-aligned. */
+/* Streams whose ROC moved awaiting their turn (roc.c): more at once would
+ * be more than this many streams wrapping within one turn of the loop. */
+#define MEDIA_ROC_DUE 64
 #define MEDIA_BUF_ALIGNED ((MEDIA_PKT_BUF + 15) & ~15)
 
 enum { K_RTP = 0, K_RTCP = 1 };
@@ -105,6 +108,13 @@ struct quality_pub {
 	struct pc_seqlock lock;
 	_Atomic uint64_t w[QUALITY_SRC_WORDS];
 	uint64_t mark;
+};
+
+/* A side's SRTP indices as its engine last published them (roc.c):
+ * receive key fingerprint and highest index, send fingerprint and index. */
+struct roc_pub {
+	struct pc_seqlock lock;
+	_Atomic uint64_t w[4];
 };
 
 /* The receive keys the signalling thread sent one side of a stream that
@@ -177,6 +187,10 @@ struct side {
 	struct rx_stats rx;
 	struct side_report rep;
 	struct quality_pub pub;            /* written by the engine's thread only */
+	/* Cluster mode (roc.c): where a context made for a call taken over
+	 * starts its index (msrtp_seed), and the indices published. */
+	uint64_t recv_seed, send_seed;
+	struct roc_pub rocp;
 };
 
 struct media_stream {
@@ -191,6 +205,7 @@ struct media_stream {
 	 * `port` (set before) and its packet figures (`st`, relaxed atomics)
 	 * and `pub` (sequence lock). */
 	struct key_book book[2];
+	void *owner;                /* signalling thread: media_stream_set_owner */
 };
 
 struct out_meta {
@@ -225,6 +240,15 @@ struct media_engine {
 	bool quality_off;       /* media_engine_set_quality(e, false): bench only */
 	struct event *pub_ev;   /* a worker's quality publication timer (snapshot.c) */
 	unsigned want_port[2];  /* media_engine_want_ports: the next stream's, 0 = any */
+	/* roc.c: streams whose ROC moved, told on a later turn of the loop,
+	 * to the pool's hook (a worker's engine) or the owner's callback. */
+	struct media_stream *roc_due[MEDIA_ROC_DUE];
+	unsigned nroc;
+	struct event *roc_ev;
+	void (*roc_hook)(void *ctx, struct media_stream *s);
+	void *roc_hook_ctx;
+	media_roc_fn *roc_fn;
+	void *roc_ctx;
 };
 
 static inline socklen_t sa_len(const struct sockaddr_storage *sa)
@@ -318,5 +342,15 @@ bool side_key_retired(const struct side *x, const struct pc_srtp_params *recv);
  * book; -1 (logged as the worker would) when they would be refused. */
 int key_book_send(struct media_stream *s, enum media_side side, const struct pc_srtp_params *recv,
 		  const struct pc_srtp_params *send, unsigned grace_ms);
+
+/* roc.c: publish side x's SRTP indices (on its engine's thread); x's ROC
+ * moved (publish, and tell on a later turn); stream s is due to be told
+ * on engine e's loop (the pool, for a worker's notice); s goes away, or
+ * is no longer e's; e's wake-up event (0, or -1). */
+void roc_publish(struct side *x);
+void roc_wrapped(struct side *x);
+void roc_note(struct media_engine *e, struct media_stream *s);
+void roc_forget(struct media_engine *e, struct media_stream *s);
+int roc_engine_init(struct media_engine *e);
 
 #endif

@@ -47,6 +47,7 @@ struct pool_cmd {
 struct pool_notice {
 	struct media_stream *s;
 	unsigned worker;
+	bool roc; /* s's ROC moved (roc.c), rather than s detached */
 };
 
 struct pool_worker {
@@ -71,6 +72,11 @@ static void on_notice(void *msg, void *arg)
 {
 	struct media_pool *p = arg;
 	const struct pool_notice *m = msg;
+	if (m->roc) {
+		roc_note(p->main, m->s); /* the owner is told on a later turn */
+		return;
+	}
+	roc_forget(p->main, m->s);
 	p->wk[m->worker].nstreams--;
 	stream_ports_release(m->s, true);
 }
@@ -81,6 +87,16 @@ static void on_notices(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct media_pool *p = arg;
 	pc_cmdq_drain(p->notices, on_notice, p);
+}
+
+/* On a worker's thread: a stream's ROC moved. Not waited for when the
+ * queue is full (4,096 notices): that stream's record keeps its last ROC
+ * until the next one. */
+static void on_roc(void *ctx, struct media_stream *s)
+{
+	struct pool_worker *pw = ctx;
+	struct pool_notice m = { .s = s, .roc = true };
+	(void)pc_cmdq_push(pw->p->notices, &m);
 }
 
 /* On a worker's thread. */
@@ -95,6 +111,8 @@ static void on_cmd(struct media_worker *w, void *msg, void *arg)
 			media_engine_set_rekey_grace_ms(pw->e, c->grace_ms);
 			media_engine_set_latch_window_ms(pw->e, c->latch_window_ms);
 			media_engine_set_quality(pw->e, !c->quality_off);
+			pw->e->roc_hook = on_roc;
+			pw->e->roc_hook_ctx = pw;
 			if (engine_publish_every(pw->e, POOL_PUBLISH_MS) < 0) {
 				media_engine_free(pw->e);
 				pw->e = NULL;
@@ -303,6 +321,7 @@ void media_pool_stream_free(struct media_pool *p, struct media_stream *s)
 {
 	if (p == NULL || s == NULL)
 		return;
+	s->owner = NULL; /* a ROC notice still on its way tells nobody */
 	if (s->worker < 0) {
 		media_stream_free(s);
 		return;

@@ -154,6 +154,7 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 		x->recv = NULL;
 		x->recv_p = *recv;
 		x->recv_keyed = true;
+		x->recv_seed = 0; /* a new key's index starts again */
 	}
 
 	if (send == NULL || !send_same) {
@@ -163,9 +164,11 @@ int media_stream_set_crypto(struct media_stream *s, enum media_side side,
 		x->send = NULL;
 		wipe_params(&x->send_p);
 		x->send_keyed = send != NULL;
+		x->send_seed = 0;
 		if (send)
 			x->send_p = *send;
 	}
+	roc_publish(x);
 	return 0;
 }
 

@@ -217,15 +217,20 @@ static bool receive(struct side *x, struct side *y, int kind,
 		return false;
 	}
 	if (x->recv_keyed) {
-		if (x->recv == NULL && (x->recv = msrtp_new(&x->recv_p, true)) == NULL) {
-			counter_inc(CNT_MEDIA_AUTH_FAILED); /* no memory: nothing unverified passes */
-			return false;
+		if (x->recv == NULL) {
+			if ((x->recv = msrtp_new(&x->recv_p, true)) == NULL) {
+				counter_inc(CNT_MEDIA_AUTH_FAILED); /* no memory: nothing unverified passes */
+				return false;
+			}
+			msrtp_seed(x->recv, x->recv_seed); /* 0 but on a call taken over */
 		}
 		enum msrtp_status st = unprotect(x, pkt, n, kind == K_RTCP, now);
 		if (st != MSRTP_OK) {
 			count_recv_failure(x, st, kind, pkt, *n);
 			return false;
 		}
+		if (msrtp_take_wrapped(x->recv))
+			roc_wrapped(x);
 	}
 	/* A secure side's source proved itself just now (it authenticated);
 	 * a plain side's matched its rule, and may (re-)latch in the window. */
@@ -258,9 +263,12 @@ static void forward(struct media_engine *e, struct side *x, struct side *y, int 
 		return;
 	}
 	if (y->send_keyed) {
-		if (y->send == NULL && (y->send = msrtp_new(&y->send_p, false)) == NULL) {
-			counter_inc(CNT_MEDIA_PROTECT_FAILED);
-			return;
+		if (y->send == NULL) {
+			if ((y->send = msrtp_new(&y->send_p, false)) == NULL) {
+				counter_inc(CNT_MEDIA_PROTECT_FAILED);
+				return;
+			}
+			msrtp_seed(y->send, y->send_seed);
 		}
 		/* Fails on a repeated index from a plain peer (keystream reuse),
 		 * an expired key, too many SSRCs or a malformed header. */
@@ -270,6 +278,8 @@ static void forward(struct media_engine *e, struct side *x, struct side *y, int 
 							   : CNT_MEDIA_PROTECT_FAILED);
 			return;
 		}
+		if (msrtp_take_wrapped(y->send))
+			roc_wrapped(y);
 	}
 	queue_out(e, fd, dst, pkt, (int)n, y, kind);
 }

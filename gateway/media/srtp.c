@@ -80,6 +80,8 @@ struct msrtp {
 	struct cm_keys *cm;  /* [0] SRTP, [1] SRTCP; NULL for GCM suites */
 	struct gcm_keys *gk; /* NULL for AES-CM suites */
 	uint64_t rtp_count, rtp_limit, rtcp_count, rtcp_limit;
+	uint64_t seed;         /* msrtp_seed: a new SSRC's index is at least about this */
+	bool wrapped;          /* the ROC moved since msrtp_take_wrapped last asked */
 	unsigned nssrc, cap;
 	struct ssrc_state *ss; /* grown on demand up to MSRTP_MAX_SSRC */
 	size_t alloc;          /* bytes of this block, for the wipe */
@@ -313,17 +315,26 @@ static bool win_bit(const uint64_t *w, uint64_t i)
 	return (w[b / 64] >> (b % 64)) & 1;
 }
 
-/* The RTP index of this packet for this SSRC, or why it is refused. */
-static enum msrtp_status rtp_index(const struct ssrc_state *s, uint16_t seq, uint64_t *idx)
+/* The first index of an SSRC in a seeded context: the one with this
+ * sequence number at or above the seed, less the replay window (an index
+ * further below the highest one was refused by the node that recorded it,
+ * so such a number is the next cycle's). Seed 0: the sequence number, ROC
+ * 0, as in libsrtp2. */
+static uint64_t seeded_index(uint64_t seed, uint16_t seq)
 {
-	if (s == NULL || !s->rtp_seen) {
-		*idx = seq; /* a new stream starts with ROC 0, as in libsrtp2 */
-		return MSRTP_OK;
-	}
-	uint64_t i = guess_index(s->rtp_top, seq);
+	uint64_t i = (seed & ~UINT64_C(0xffff)) | seq;
+	return i + MSRTP_REPLAY_WINDOW < seed ? i + 0x10000 : i;
+}
+
+/* The RTP index of this packet for this SSRC, or why it is refused. */
+static enum msrtp_status rtp_index(const struct msrtp *m, const struct ssrc_state *s, uint16_t seq,
+				   uint64_t *idx)
+{
+	uint64_t i = s == NULL || !s->rtp_seen ? seeded_index(m->seed, seq)
+					       : guess_index(s->rtp_top, seq);
 	if (i >= RTP_INDEX_LIMIT)
 		return MSRTP_KEY_EXPIRED;
-	if (i <= s->rtp_top &&
+	if (s && s->rtp_seen && i <= s->rtp_top &&
 	    (s->rtp_top - i >= MSRTP_REPLAY_WINDOW || win_bit(s->rtp_win, i)))
 		return MSRTP_REPLAY;
 	*idx = i;
@@ -336,8 +347,13 @@ static void win_clear(uint64_t *w, uint64_t i)
 	w[b / 64] &= ~(UINT64_C(1) << (b % 64));
 }
 
-static void rtp_accept(struct ssrc_state *s, uint64_t idx)
+static void rtp_accept(struct msrtp *m, struct ssrc_state *s, uint64_t idx)
 {
+	/* A new cycle, or a first packet in another cycle than the seed's:
+	 * what msrtp_top says changed (cluster mode records it). */
+	uint64_t before = s->rtp_seen ? s->rtp_top : m->seed;
+	if (idx >> 16 > before >> 16)
+		m->wrapped = true;
 	if (!s->rtp_seen) {
 		memset(s->rtp_win, 0, sizeof(s->rtp_win));
 		s->rtp_top = idx;
@@ -482,7 +498,7 @@ static enum msrtp_status rtp_protect(struct msrtp *m, uint8_t *pkt, size_t *len,
 	if (s == NULL && (m->nssrc >= MSRTP_MAX_SSRC || !reserve(m)))
 		return MSRTP_SSRC_LIMIT;
 	uint64_t idx;
-	enum msrtp_status st = rtp_index(s, get16(pkt + 2), &idx);
+	enum msrtp_status st = rtp_index(m, s, get16(pkt + 2), &idx);
 	if (st != MSRTP_OK)
 		return st; /* a repeated index would reuse keystream */
 
@@ -509,7 +525,7 @@ static enum msrtp_status rtp_protect(struct msrtp *m, uint8_t *pkt, size_t *len,
 		hmac_sha1_digest(&k->mac, m->rtp_tag, pkt + n + m->mki_len);
 		explicit_bzero(iv, sizeof(iv));
 	}
-	rtp_accept(s ? s : admit(m, ssrc), idx);
+	rtp_accept(m, s ? s : admit(m, ssrc), idx);
 	spend(m, false);
 	*len = n + m->rtp_tag + m->mki_len;
 	return MSRTP_OK;
@@ -535,7 +551,7 @@ static enum msrtp_status rtp_unprotect(struct msrtp *m, uint8_t *pkt, size_t *le
 	if (s == NULL && m->nssrc >= MSRTP_MAX_SSRC)
 		return MSRTP_SSRC_LIMIT;
 	uint64_t idx;
-	enum msrtp_status st = rtp_index(s, get16(pkt + 2), &idx);
+	enum msrtp_status st = rtp_index(m, s, get16(pkt + 2), &idx);
 	if (st != MSRTP_OK)
 		return st;
 
@@ -577,7 +593,7 @@ static enum msrtp_status rtp_unprotect(struct msrtp *m, uint8_t *pkt, size_t *le
 		ctr_xor(m, &k->aes, iv, pkt + h, body - h);
 		explicit_bzero(iv, sizeof(iv));
 	}
-	rtp_accept(s ? s : admit(m, ssrc), idx);
+	rtp_accept(m, s ? s : admit(m, ssrc), idx);
 	spend(m, false);
 	*len = body;
 	return MSRTP_OK;
@@ -759,4 +775,22 @@ enum msrtp_status msrtp_unprotect(struct msrtp *m, uint8_t *pkt, size_t *len, bo
 	if (!m->inbound)
 		return MSRTP_BAD_PACKET;
 	return rtcp ? rtcp_unprotect(m, pkt, len) : rtp_unprotect(m, pkt, len);
+}
+
+void msrtp_seed(struct msrtp *m, uint64_t index) { m->seed = index < RTP_INDEX_LIMIT ? index : 0; }
+
+uint64_t msrtp_top(const struct msrtp *m)
+{
+	uint64_t top = m->seed;
+	for (unsigned i = 0; i < m->nssrc; i++)
+		if (m->ss[i].rtp_seen && m->ss[i].rtp_top > top)
+			top = m->ss[i].rtp_top;
+	return top;
+}
+
+bool msrtp_take_wrapped(struct msrtp *m)
+{
+	bool w = m->wrapped;
+	m->wrapped = false;
+	return w;
 }

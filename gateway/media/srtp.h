@@ -67,4 +67,16 @@ enum msrtp_status msrtp_protect(struct msrtp *m, uint8_t *pkt, size_t *len, size
  * (E flag 0, authenticated only) is accepted as well. */
 enum msrtp_status msrtp_unprotect(struct msrtp *m, uint8_t *pkt, size_t *len, bool rtcp);
 
+/* Cluster mode (issue 12): a context made on another node for a call taken
+ * over carries on the RTP index where that node's was. msrtp_seed gives
+ * the highest index (ROC << 16 | SEQ) it recorded: the first packet of
+ * each SSRC then takes the index with its sequence number at or above
+ * that (less the replay window) instead of ROC 0. msrtp_top is the
+ * highest RTP index this context used or accepted (the seed when none is
+ * higher); msrtp_take_wrapped says (once) that its ROC moved since the
+ * last ask, which happens once per 65,536 packets of a stream. */
+void msrtp_seed(struct msrtp *m, uint64_t index);
+uint64_t msrtp_top(const struct msrtp *m);
+bool msrtp_take_wrapped(struct msrtp *m);
+
 #endif

@@ -177,6 +177,7 @@ void stream_detach(struct media_engine *e, struct media_stream *s)
 	if (!s->attached)
 		return;
 	s->attached = false;
+	roc_forget(e, s);
 	side_detach(e, &s->side[0]);
 	side_detach(e, &s->side[1]);
 	if (s->prev)

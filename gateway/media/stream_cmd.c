@@ -34,6 +34,8 @@ int media_stream_cmd_apply(const struct media_stream_cmd *c)
 	case MEDIA_OP_SET_CODEC:
 		return media_stream_set_codec(c->s, c->side, c->u.codec.payload_type,
 					      c->u.codec.clock_rate, c->u.codec.codec);
+	case MEDIA_OP_SEED_ROC:
+		return media_stream_seed_roc(c->s, c->side, c->u.seed.recv_top, c->u.seed.send_top);
 	case MEDIA_OP_ATTACH:
 		return c->u.engine ? stream_attach(c->u.engine, c->s) : -1;
 	case MEDIA_OP_DETACH:

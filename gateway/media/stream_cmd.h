@@ -25,6 +25,7 @@ enum media_stream_op {
 	MEDIA_OP_SET_CRYPTO,
 	MEDIA_OP_AWAIT_KEYS,
 	MEDIA_OP_SET_CODEC,
+	MEDIA_OP_SEED_ROC, /* media_stream_seed_roc: u.seed */
 	MEDIA_OP_ATTACH, /* the engine u.engine relays s from now on */
 	MEDIA_OP_DETACH, /* s's engine lets go of it: no more reads, no timers */
 };
@@ -52,6 +53,9 @@ struct media_stream_cmd {
 			unsigned payload_type, clock_rate;
 			enum media_codec codec;
 		} codec;
+		struct {
+			uint64_t recv_top, send_top;
+		} seed;
 		struct media_engine *engine;
 	} u;
 };

@@ -11,12 +11,18 @@
 # `portcullisctl takeover A` run on B. Checked: the call's record is in
 # Redis sealed (no Call-ID, no key in clear) under A, then under B; media
 # resumes within 2 s in both directions, the trunk's SRTP authenticating
-# under the key A offered (B installed the same contexts, no re-INVITE:
+# under the key A offered, past a rollover A recorded (B installed the
+# same contexts with their ROCs, no re-INVITE:
 # the trunk's SIPp takes no request but the final BYE); the phone's BYE
 # afterwards is answered by B and forwarded to the trunk, and the record
-# is gone. Skips only when the kernel refuses network namespaces.
+# is gone. With LATE_STANDBY=1 (cluster_failover_late.sh) B starts only
+# once the call is up, after its last change: it must read the record from
+# Redis when it connects, not wait for the owner's next refresh. Skips
+# only when the kernel refuses network namespaces.
 # test-timeout: 120
 . "$TESTS/integration/lib.sh"
+T=${LATE_STANDBY:+cluster_failover_late}
+T=${T:-cluster_failover}
 . "$TESTS/integration/cluster_lib.inc"
 CTL="$(dirname "$PORTCULLIS_BIN")/../tools/portcullisctl"
 PROBE="$(dirname "$PORTCULLIS_BIN")/../tests/tools/rtp_probe"
@@ -91,9 +97,11 @@ NODE_NETNS[B]=$NB
 failover_config "$WORK/A.conf" A
 failover_config "$WORK/B.conf" B
 start_node A "$WORK/A.conf"
-start_node B "$WORK/B.conf"
 node_log A "cluster: redis .* connected" 5
-node_log B "cluster: redis .* connected" 5
+if [ -z "${LATE_STANDBY:-}" ]; then
+	start_node B "$WORK/B.conf"
+	node_log B "cluster: redis .* connected" 5
+fi
 
 # The scenarios of the plain phone and the SRTP trunk, for these addresses.
 sed -e 's/127\\\.0\\\.0\\\.1/10\\.77\\.0\\.100/g' "$TESTS/integration/sipp/uac_call.xml" >"$WORK/phone.xml"
@@ -104,9 +112,12 @@ timeout 60 sipp -sf "$WORK/trunk.xml" -t u1 -i "$CLIENT" -p 5080 -m 1 -nostdin \
 	>"$WORK/trunk.out" 2>&1 &
 TRUNK_PID=$!
 PIDS="$PIDS $TRUNK_PID"
-# The phone hangs up 9 s after the answer: after the failover.
+# The phone hangs up 9 s after the answer (12 s when B starts late):
+# after the failover and the checks that follow it.
+PHONE_MS=9000
+[ -z "${LATE_STANDBY:-}" ] || PHONE_MS=12000
 timeout 60 sipp -sf "$WORK/phone.xml" "$VIP:5060" -s 12125551234 -t u1 -i "$CLIENT" -p 15090 -m 1 \
-	-d 9000 -nostdin -trace_msg -message_file "$WORK/sipp_msg.log" -trace_err \
+	-d "$PHONE_MS" -nostdin -trace_msg -message_file "$WORK/sipp_msg.log" -trace_err \
 	-error_file "$WORK/sipp_err.log" >"$WORK/sipp.out" 2>&1 &
 PHONE_PID=$!
 PIDS="$PIDS $PHONE_PID"
@@ -123,21 +134,36 @@ call_id=$(awk '/^INVITE /{f=1} f && /^Call-ID:/{print $2; exit}' "$WORK/trunk_ms
 ! grep -qF "$call_id" "$WORK/record.bin" || fail "the Call-ID is in clear in Redis"
 ! grep -qF "$offered_key" "$WORK/record.bin" || fail "the SRTP key is in clear in Redis"
 head -c 4 "$WORK/record.bin" | grep -q '^pcc1$' || fail "the record is not a sealed call record"
-echo "PASS cluster_failover.record_sealed"
-# B keeps a replica of it (from A's notice).
+echo "PASS $T.record_sealed"
+if [ -n "${LATE_STANDBY:-}" ]; then
+	# Nothing of the call changes from now on: B has only Redis to read.
+	sleep 0.5
+	start_node B "$WORK/B.conf"
+	node_log B "cluster: redis .* connected" 5
+fi
+# B keeps a replica of it (from A's notice, or read at its start).
 node_log B "call record [0-9a-f]+ of node \"A\" replicated" 2
 
 # Media both ways for 6 s: the trunk's SRTP under its own key toward the
 # gateway, and the gateway's (A's offer, which B must go on using) back.
+# The sequence numbers start at 65500, so both SRTP contexts of the trunk's
+# side roll over (ROC 1) 0.7 s in, before the failover: A must record the
+# ROCs when they move, and B install them, or nothing authenticates after.
 "$PROBE" --local "$CLIENT" --remote "$VIP" --bind 16000 --to "$in_port" --count 300 --ssrc 1111 \
-	>"$WORK/phone_probe.out" 2>&1 &
+	--first-seq 65500 >"$WORK/phone_probe.out" 2>&1 &
 PHONE_PROBE=$!
 "$PROBE" --local "$CLIENT" --remote "$VIP" --bind 17000 --to "$out_port" --count 300 --ssrc 2222 \
+	--first-seq 65500 \
 	--send "AEAD_AES_256_GCM:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKyw=" \
 	--recv "AEAD_AES_256_GCM:$offered_key" >"$WORK/trunk_probe.out" 2>&1 &
 TRUNK_PROBE=$!
 PIDS="$PIDS $PHONE_PROBE $TRUNK_PROBE"
 sleep 1.5
+# Each rollover wrote A's record again (the trunk's context and ours
+# toward it: once each, not per packet), and B has it.
+replicas=$(grep -c "call record [0-9a-f]* of node \"A\" replicated" "$WORK/B.log")
+[ "$replicas" -ge 2 ] && [ "$replicas" -le 3 ] ||
+	fail "B read A's record $replicas times, not 2 or 3 (the answer, the rollovers)"
 
 # The failover: A dies, the address moves, B takes A's calls over.
 kill -9 "${NODE_PID[A]}"
@@ -166,7 +192,7 @@ for side in phone trunk; do
 	# Packets after the takeover: 300 sent over 6 s, the kill at 1.5 s.
 	[ "${got:-0}" -ge 150 ] || fail "$side: only $got packets arrived"
 done
-echo "PASS cluster_failover.media_resumes"
+echo "PASS $T.media_resumes"
 
 # The record moved to B, A's is gone.
 [ -z "$(rcli --scan --pattern 'portcullis:call:A:*')" ] || fail "A's record is still in Redis"
@@ -181,7 +207,7 @@ node_log B "call [0-9]+ closed" 2
 [ "$(grep -c '^INVITE ' "$WORK/trunk_msg.log")" -eq 1 ] || fail "the trunk got a re-INVITE"
 for _ in $(seq 20); do [ -z "$(rcli --scan --pattern 'portcullis:call:*')" ] && break; sleep 0.1; done
 [ -z "$(rcli --scan --pattern 'portcullis:call:*')" ] || fail "a call record outlived the call"
-echo "PASS cluster_failover.bye_after_takeover"
+echo "PASS $T.bye_after_takeover"
 
 # A takeover of a node with nothing shared takes nothing.
 out=$(ip netns exec "$NB" "$CTL" -s "$WORK/B.sock" takeover A) || fail "second takeover: $out"

@@ -7,10 +7,12 @@
  * decryption (it must not be on an SRTP leg), and the longest silence
  * between two packets received (max_gap_ms: media resuming after a
  * failover). --tamper and --replay append a
- * modified or repeated protected packet to test the gateway's checks.
+ * modified or repeated protected packet to test the gateway's checks;
+ * --first-seq starts the sequence numbers there (1000 by default), so a
+ * run from near 65535 crosses an SRTP rollover.
  *   rtp_probe --bind PORT --to PORT [--send SUITE:BASE64] [--recv SUITE:BASE64]
  *             [--count N] [--ssrc HEX] [--tamper] [--replay]
- *             [--local IPV4] [--remote IPV4]
+ *             [--local IPV4] [--remote IPV4] [--first-seq N]
  * Exit 0 when at least half the packets arrived, all authenticated, and no
  * marker leaked; the report line goes to stdout. */
 #include <arpa/inet.h>
@@ -47,10 +49,14 @@ static int make_key(const char *spec, bool inbound, struct key *k)
 	return 0;
 }
 
+/* The first packet's sequence number (--first-seq): near 65535, the
+ * packets cross an SRTP rollover within the run. */
+static unsigned first_seq = 1000;
+
 /* RTP packet number i: PCMU, 20 ms of timestamp per packet, marked payload. */
 static int build_packet(uint8_t *pkt, unsigned i, uint32_t ssrc)
 {
-	uint16_t seq = (uint16_t)(1000 + i);
+	uint16_t seq = (uint16_t)(first_seq + i);
 	uint32_t ts = i * 160, s = htonl(ssrc);
 	memset(pkt, 0, 12 + PAYLOAD);
 	pkt[0] = 0x80;
@@ -81,7 +87,7 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' }, { "ssrc", required_argument, NULL, 'S' },
 		{ "tamper", no_argument, NULL, 'T' }, { "replay", no_argument, NULL, 'R' },
 		{ "local", required_argument, NULL, 'l' }, { "remote", required_argument, NULL, 'm' },
-		{ NULL, 0, NULL, 0 },
+		{ "first-seq", required_argument, NULL, 'F' }, { NULL, 0, NULL, 0 },
 	};
 	unsigned bind_port = 0, to_port = 0, count = 50;
 	uint32_t ssrc = 0x50524f42;
@@ -101,6 +107,7 @@ int main(int argc, char **argv)
 		case 'R': replay = true; break;
 		case 'l': local = optarg; break;
 		case 'm': remote = optarg; break;
+		case 'F': first_seq = (unsigned)strtoul(optarg, NULL, 10) & 0xffff; break;
 		default: return 2;
 		}
 	}

@@ -49,6 +49,8 @@ static void fill(struct pc_call_state *s)
 			snprintf(l->route, sizeof(l->route), "<sip:edge.example;lr>");
 		l->local_cseq = 7 + (uint32_t)i;
 		l->remote_cseq = 3;
+		l->sdp_id = 0x123456789ULL + (uint64_t)i;
+		l->sdp_version = 41 + (uint64_t)i;
 		l->secure = i;
 	}
 	s->n_streams = 2;
@@ -68,8 +70,10 @@ static void fill(struct pc_call_state *s)
 				memset(d->send.key_salt, 0xCD, 44);
 				d->send.mki_len = 2;
 				d->send.mki = 9;
-				d->roc = 1;
-				d->seq = 65000;
+				d->recv_roc = 1;
+				d->recv_seq = 65000;
+				d->send_roc = 0xffff;
+				d->send_seq = 17;
 			}
 		}
 }
@@ -145,10 +149,12 @@ static void malformed_refused(void **state)
 	assert_int_equal(cl_call_decode(c, (size_t)n + 1, &back), -1);
 	for (int i = 0; i < n; i++)
 		assert_int_equal(cl_call_decode(c, (size_t)i, &back), -1);
-	/* version */
-	c[3] = 2;
-	assert_int_equal(cl_call_decode(c, (size_t)n, &back), -1);
+	/* version: 1 (no ROC each way) and 3 */
 	c[3] = 1;
+	assert_int_equal(cl_call_decode(c, (size_t)n, &back), -1);
+	c[3] = 3;
+	assert_int_equal(cl_call_decode(c, (size_t)n, &back), -1);
+	c[3] = 2;
 	/* what the encoder refuses to write */
 	struct pc_call_state t = s;
 	t.streams[0].side[1].recv.key_salt_len = 29;

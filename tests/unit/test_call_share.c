@@ -118,14 +118,35 @@ static void raised_again(void **state)
 	assert_int_equal(media_stream_port(c->streams[0], MEDIA_SIDE_A), port_a);
 	assert_int_equal(writes, 2); /* written again under this node */
 	assert_string_not_equal(last.id, s.id);
+	for (int i = 0; i < 2; i++) { /* the o= lines carry on */
+		assert_true(s.legs[i].sdp_version > 0);
+		assert_int_equal(last.legs[i].sdp_id, s.legs[i].sdp_id);
+		assert_int_equal(last.legs[i].sdp_version, s.legs[i].sdp_version);
+	}
+
+	/* A re-offer after the takeover: B's o= line is the session it knew,
+	 * one version on (RFC 3264 §8), not a new session. */
+	a_request(&d, "INVITE", 3, sdp_a);
+	msg_t *re = take(TO_B, "INVITE ");
+	char want[96];
+	snprintf(want, sizeof(want), " %llu %llu IN IP", (unsigned long long)s.legs[1].sdp_id,
+		 (unsigned long long)s.legs[1].sdp_version + 1);
+	const sip_payload_t *pl = sip_object(re)->sip_payload;
+	assert_non_null(pl);
+	assert_non_null(memmem(pl->pl_data, pl->pl_len, want, strlen(want)));
+	b_answers(re, 200, sdp_b);
+	msg_destroy(re);
+	msg_destroy(take(TO_B, "ACK "));
+	msg_destroy(a_gets(&d, "SIP/2.0 200"));
+	a_ack(&d, 3, NULL);
 
 	/* A's BYE in its old dialog: answered, and B gets ours in B's. */
-	a_request(&d, "BYE", 3, NULL);
+	a_request(&d, "BYE", 4, NULL);
 	msg_destroy(a_gets(&d, "SIP/2.0 200"));
 	msg_t *bye = take(TO_B, "BYE ");
 	assert_string_equal(sip_object(bye)->sip_call_id->i_id, s.legs[1].call_id);
 	assert_string_equal(sip_object(bye)->sip_to->a_tag, "btag");
-	assert_int_equal(sip_object(bye)->sip_cseq->cs_seq, s.legs[1].local_cseq + 1);
+	assert_int_equal(sip_object(bye)->sip_cseq->cs_seq, s.legs[1].local_cseq + 2);
 	b_answers(bye, 200, NULL);
 	msg_destroy(bye);
 	assert_int_equal(c->state, CALL_CLOSED);

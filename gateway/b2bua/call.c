@@ -255,7 +255,7 @@ void call_close(struct call *c, const char *reason)
 	let_go_accepted(c, &c->a_invite, true);
 	let_go_accepted(c, &c->b_invite,
 			!c->b_ack_pending && c->b_invite &&
-				pc_transport_reliable(txn_peer(c->b_invite)->transport));
+				txn_reliable(c->b_invite));
 	if (c->live_txns == 0)
 		bury(c);
 }

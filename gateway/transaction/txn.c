@@ -197,6 +197,7 @@ static void txn_free(struct txn *t)
 	if (t->ack)
 		msg_destroy(t->ack);
 	free(t->again);
+	free(t->peer);
 	txn_entry_fini(&t->entry);
 	layer->count--;
 	free(t);
@@ -289,6 +290,12 @@ static void txn_settle(struct txn *t)
 		}
 		t->entry.req = NULL;
 		drop_msg(&t->req);
+		/* The TU read the peer with the request; answers need only dest,
+		 * unless an address did not fit in it. */
+		if (t->peer && t->peer->addrlen <= sizeof(t->dest.addr)) {
+			free(t->peer);
+			t->peer = NULL;
+		}
 	}
 	if (!(h & HOLD_RESP) && t->resp) {
 		t->entry.resp_to_tag = NULL; /* it pointed into resp (RFC 2543 matching only) */
@@ -334,15 +341,30 @@ int txn_send_again(struct txn *t)
 	return rc;
 }
 
+/* The peer messages go to: the whole one while held, else one made from
+ * dest in *buf (no identity: nothing on the way out reads it). */
+static const struct pc_peer *dest_peer(const struct txn *t, struct pc_peer *buf)
+{
+	if (t->peer)
+		return t->peer;
+	const struct txn_dest *d = &t->dest;
+	*buf = (struct pc_peer){ .transport = d->transport, .addrlen = d->addrlen,
+				 .conn_id = d->conn_id, .listener = d->listener };
+	memcpy(&buf->addr, &d->addr, sizeof(d->addr));
+	return buf;
+}
+
 int txn_send(struct txn *t, msg_t *msg)
 {
 	struct txn_layer *layer = t->layer;
-	int rc = layer->env.send(layer->env.ctx, &t->peer, msg);
+	struct pc_peer buf;
+	const struct pc_peer *to = dest_peer(t, &buf);
+	int rc = layer->env.send(layer->env.ctx, to, msg);
 	if (rc < 0) {
-		char buf[128];
+		char text[128];
 		counter_inc(CNT_SEND_FAILED);
 		log_warnx("txn %s: send to %s failed: %s", txn_id(t),
-			  pc_peer_str(&t->peer, buf, sizeof(buf)), pc_strerror(rc));
+			  pc_peer_str(to, text, sizeof(text)), pc_strerror(rc));
 	}
 	return rc;
 }
@@ -443,16 +465,23 @@ struct txn *txn_create(struct txn_layer *layer, enum txn_kind kind, msg_t *req,
 		       const struct pc_peer *peer)
 {
 	struct txn *t = calloc(1, sizeof(*t));
-	if (!t) {
+	struct pc_peer *whole = malloc(sizeof(*whole));
+	if (!t || !whole) {
 		log_warnx("txn: out of memory");
+		free(t);
+		free(whole);
 		return NULL;
 	}
+	*whole = *peer;
+	t->peer = whole;
+	t->dest = (struct txn_dest){ .transport = peer->transport, .addrlen = peer->addrlen,
+				     .conn_id = peer->conn_id, .listener = peer->listener };
+	memcpy(&t->dest.addr, &peer->addr, sizeof(t->dest.addr));
 	t->layer = layer;
 	t->kind = kind;
 	t->req = req;
 	t->entry.req = sip_object(req);
 	t->entry.server = kind == TXN_SERVER_INVITE || kind == TXN_SERVER_NON_INVITE;
-	t->peer = *peer;
 	t->reliable = pc_transport_reliable(peer->transport);
 	switch (kind) {
 	case TXN_CLIENT_INVITE: t->state = TXN_CALLING; break;
@@ -536,9 +565,11 @@ static bool same_destination(const struct pc_peer *a, const struct pc_peer *b)
 void txn_layer_unreachable(struct txn_layer *layer, const struct pc_peer *to)
 {
 	for (struct txn *t = layer->all; t; t = t->next) {
-		if (is_server(t) || !same_destination(&t->peer, to))
+		if (is_server(t) || (t->state != TXN_CALLING && t->state != TXN_TRYING &&
+				     t->state != TXN_PROCEEDING))
 			continue;
-		if (t->state == TXN_CALLING || t->state == TXN_TRYING || t->state == TXN_PROCEEDING)
+		struct pc_peer buf;
+		if (same_destination(dest_peer(t, &buf), to))
 			txn_fail(t, 503);
 	}
 }
@@ -583,6 +614,7 @@ enum txn_kind txn_kind(const struct txn *t) { return t->kind; }
 enum txn_state txn_state(const struct txn *t) { return t->state; }
 sip_method_t txn_method(const struct txn *t) { return t->entry.key.method; }
 msg_t *txn_request_msg(const struct txn *t) { return t->req; }
-const struct pc_peer *txn_peer(const struct txn *t) { return &t->peer; }
+const struct pc_peer *txn_peer(const struct txn *t) { return t->peer; }
+bool txn_reliable(const struct txn *t) { return t->reliable; }
 void *txn_user_data(const struct txn *t) { return t->user_data; }
 void txn_set_user_data(struct txn *t, void *data) { t->user_data = data; }

@@ -114,7 +114,13 @@ sip_method_t txn_method(const struct txn *t);
  * RFC 3261 requests), where it keeps just the key and the bytes that answer
  * one: a TU reads it in its callback for the final response, not after. */
 msg_t *txn_request_msg(const struct txn *t);
-const struct pc_peer *txn_peer(const struct txn *t); /* where requests came from / go to */
+/* Where the request came from or went to, verified TLS identity included,
+ * for the TU's decisions; like the request, NULL once the transaction only
+ * absorbs retransmissions (it keeps the transport, connection and address
+ * its answers go to, not the identity). */
+const struct pc_peer *txn_peer(const struct txn *t);
+/* Over a reliable transport (TCP, TLS), in every state. */
+bool txn_reliable(const struct txn *t);
 void *txn_user_data(const struct txn *t);
 void txn_set_user_data(struct txn *t, void *data);
 /* For a CANCEL server transaction: the INVITE server transaction it cancels

@@ -8,11 +8,30 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "table.h"
 #include "txn.h"
 
 #define TAG_SIZE 24
+
+/* Where a transaction's messages go once the TU no longer reads its peer:
+ * the transport, connection and address of struct pc_peer without the
+ * verified TLS identity (256 bytes, for the TU's decisions) and with the
+ * address at an IPv6 address's size rather than sockaddr_storage's. Every
+ * lingering transaction holds one, ~14,000 of them in the churn soak. */
+struct txn_dest {
+	enum pc_transport transport;
+	socklen_t addrlen;
+	uint64_t conn_id;  /* the stream connection answers go on, 0 for UDP */
+	int listener;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} addr;
+};
 
 struct txn {
 	struct txn_entry entry; /* matching keys; the table hands it back */
@@ -29,7 +48,11 @@ struct txn {
 	 * resp and ack; txn_settle() makes the switch. */
 	char *again;
 	size_t again_len;
-	struct pc_peer peer;
+	/* The whole peer, TLS identity included, while the TU may read it
+	 * (txn_peer): as long as the request is held. dest is always set and
+	 * is what a lingering transaction sends to. */
+	struct pc_peer *peer;
+	struct txn_dest dest;
 	void *user_data;
 	void *retx_timer; /* A, E or G */
 	unsigned retx_ms;

@@ -341,22 +341,41 @@ int cl_call_decode(const uint8_t *in, size_t len, struct pc_call_state *out)
 	return 0;
 }
 
-int cl_call_seal(const uint8_t key[CL_CALL_KEY_LEN], const struct pc_call_state *s, uint8_t *out,
-		 size_t outlen)
+/* The associated data: node, NUL, id, NUL, the sealed-at second as
+ * written (8 bytes, big-endian), in one update (nettle takes only the
+ * last update of a size that is not a whole block). */
+static void put_ad(struct gcm_aes256_ctx *ctx, const char *node, const char *id, const uint8_t at[8])
 {
-	size_t head = 4 + CL_CALL_NONCE_LEN;
+	uint8_t ad[256 + PC_CS_ID_MAX + 8];
+	size_t nl = strnlen(node, 255), il = strnlen(id, PC_CS_ID_MAX - 1), n = 0;
+	memcpy(ad, node, nl);
+	n = nl;
+	ad[n++] = 0;
+	memcpy(ad + n, id, il);
+	n += il;
+	ad[n++] = 0;
+	memcpy(ad + n, at, 8);
+	gcm_aes256_update(ctx, n + 8, ad);
+}
+
+int cl_call_seal(const uint8_t key[CL_CALL_KEY_LEN], const char *node, uint64_t sealed_at_s,
+		 const struct pc_call_state *s, uint8_t *out, size_t outlen)
+{
+	size_t head = CL_CALL_HEAD;
 	if (!id_ok(s->id) || outlen < head + CL_CALL_TAG_LEN)
 		return -1;
 	int n = cl_call_encode(s, out + head, outlen - head - CL_CALL_TAG_LEN);
-	if (n < 0 || pc_random_bytes(out + 4, CL_CALL_NONCE_LEN) < 0) {
+	if (n < 0 || pc_random_bytes(out + 12, CL_CALL_NONCE_LEN) < 0) {
 		explicit_bzero(out, outlen);
 		return -1;
 	}
 	memcpy(out, CL_CALL_MAGIC, 4);
+	for (int i = 0; i < 8; i++)
+		out[4 + i] = (uint8_t)(sealed_at_s >> (56 - 8 * i));
 	struct gcm_aes256_ctx ctx;
 	gcm_aes256_set_key(&ctx, key);
-	gcm_aes256_set_iv(&ctx, CL_CALL_NONCE_LEN, out + 4);
-	gcm_aes256_update(&ctx, strlen(s->id), (const uint8_t *)s->id);
+	gcm_aes256_set_iv(&ctx, CL_CALL_NONCE_LEN, out + 12);
+	put_ad(&ctx, node, s->id, out + 4);
 	/* in place: the clear text never exists outside `out` */
 	gcm_aes256_encrypt(&ctx, (size_t)n, out + head, out + head);
 	gcm_aes256_digest(&ctx, CL_CALL_TAG_LEN, out + head + (size_t)n);
@@ -372,10 +391,10 @@ static bool tags_equal(const uint8_t *a, const uint8_t *b, size_t n)
 	return d == 0;
 }
 
-int cl_call_open(const uint8_t key[CL_CALL_KEY_LEN], const char *id, const uint8_t *in, size_t len,
-		 struct pc_call_state *out)
+int cl_call_open(const uint8_t key[CL_CALL_KEY_LEN], const char *node, const char *id, const uint8_t *in,
+		 size_t len, struct pc_call_state *out, uint64_t *sealed_at_s)
 {
-	size_t head = 4 + CL_CALL_NONCE_LEN;
+	size_t head = CL_CALL_HEAD;
 	memset(out, 0, sizeof(*out));
 	if (len < head + CL_CALL_TAG_LEN || len > CL_CALL_SEALED_MAX || memcmp(in, CL_CALL_MAGIC, 4) != 0 ||
 	    !id_ok(id))
@@ -386,17 +405,22 @@ int cl_call_open(const uint8_t key[CL_CALL_KEY_LEN], const char *id, const uint8
 		return -1;
 	struct gcm_aes256_ctx ctx;
 	gcm_aes256_set_key(&ctx, key);
-	gcm_aes256_set_iv(&ctx, CL_CALL_NONCE_LEN, in + 4);
-	gcm_aes256_update(&ctx, strlen(id), (const uint8_t *)id);
+	gcm_aes256_set_iv(&ctx, CL_CALL_NONCE_LEN, in + 12);
+	put_ad(&ctx, node, id, in + 4);
 	gcm_aes256_decrypt(&ctx, n, clear, in + head);
 	gcm_aes256_digest(&ctx, sizeof(tag), tag);
 	explicit_bzero(&ctx, sizeof(ctx));
 	int rc = -1;
 	if (tags_equal(tag, in + head + n, sizeof(tag)) && cl_call_decode(clear, n, out) == 0) {
-		if (strcmp(out->id, id) == 0)
+		if (strcmp(out->id, id) == 0) {
+			uint64_t at = 0;
+			for (int i = 0; i < 8; i++)
+				at = at << 8 | in[4 + i];
+			*sealed_at_s = at;
 			rc = 0;
-		else
+		} else {
 			pc_call_state_wipe(out);
+		}
 	}
 	explicit_bzero(clear, n);
 	free(clear);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codec.h"
 #include "config/config.h"
@@ -29,6 +30,7 @@ struct cl_rec {
 	char id[PC_CS_ID_MAX];
 	uint8_t *blob; /* sealed */
 	size_t len;
+	uint64_t sealed_at; /* wall-clock second of the seal, authenticated */
 };
 
 struct cl_calls {
@@ -71,14 +73,14 @@ static void drop(struct cl_calls *cc, struct cl_rec *r)
 	*r = cc->recs[--cc->n];
 }
 
-/* Room for one more record: 0, or -1 at CL_CALLS_MAX or out of memory. */
+/* Room for one more record: 0, or -1 at CL_CALL_RECORDS_MAX or out of memory. */
 static int grow(struct cl_calls *cc)
 {
 	if (cc->n < cc->cap)
 		return 0;
 	unsigned cap = cc->cap ? cc->cap * 2 : 64;
-	if (cap > CL_CALLS_MAX)
-		cap = CL_CALLS_MAX;
+	if (cap > CL_CALL_RECORDS_MAX)
+		cap = CL_CALL_RECORDS_MAX;
 	if (cap <= cc->cap)
 		return -1;
 	struct cl_rec *grown = realloc(cc->recs, cap * sizeof(*grown));
@@ -91,8 +93,15 @@ static int grow(struct cl_calls *cc)
 
 /* The record (node, id) now holds blob (taken over); NULL when the table
  * is full or out of memory (blob freed, counted). */
+static uint64_t wall_s(void) { return (uint64_t)time(NULL); }
+
+/* A live call's record is sealed again every CL_CALL_TTL_S / 3: one sealed
+ * more than the TTL ago is not a live call's (a copy put back in Redis, or
+ * a call whose end this node missed), and is neither kept nor taken over. */
+static bool too_old(uint64_t sealed_at) { return sealed_at + CL_CALL_TTL_S < wall_s(); }
+
 static struct cl_rec *store(struct cl_calls *cc, const char *node, const char *id, uint8_t *blob,
-			    size_t len)
+			    size_t len, uint64_t sealed_at)
 {
 	struct cl_rec *r = find(cc, node, id);
 	if (r == NULL && grow(cc) == 0 && cc->recs) { /* recs: said for the compiler */
@@ -104,7 +113,7 @@ static struct cl_rec *store(struct cl_calls *cc, const char *node, const char *i
 	if (r == NULL) {
 		counter_inc(CNT_CLUSTER_CALL_STATES_LOST);
 		if (!cc->lost_logged)
-			log_warnx("cluster: call records beyond %u not kept", CL_CALLS_MAX);
+			log_warnx("cluster: call records beyond %u not kept", CL_CALL_RECORDS_MAX);
 		cc->lost_logged = true;
 		free(blob);
 		return NULL;
@@ -115,6 +124,7 @@ static struct cl_rec *store(struct cl_calls *cc, const char *node, const char *i
 	}
 	r->blob = blob;
 	r->len = len;
+	r->sealed_at = sealed_at;
 	return r;
 }
 
@@ -165,7 +175,8 @@ void cl_calls_put(struct cl_calls *cc, const struct pc_call_state *s, const char
 		return;
 	}
 	uint8_t *blob = malloc(CL_CALL_SEALED_MAX);
-	int n = blob ? cl_call_seal(cc->key, s, blob, CL_CALL_SEALED_MAX) : -1;
+	uint64_t now = wall_s();
+	int n = blob ? cl_call_seal(cc->key, cc->self, now, s, blob, CL_CALL_SEALED_MAX) : -1;
 	if (n < 0) {
 		free(blob);
 		log_warnx("cluster: call record %s cannot be sealed (a field it cannot carry)", s->id);
@@ -174,9 +185,35 @@ void cl_calls_put(struct cl_calls *cc, const struct pc_call_state *s, const char
 	uint8_t *fit = realloc(blob, (size_t)n); /* kept per call: its size, not the bound */
 	if (fit)
 		blob = fit;
-	struct cl_rec *r = store(cc, cc->self, s->id, blob, (size_t)n);
+	struct cl_rec *r = store(cc, cc->self, s->id, blob, (size_t)n, now);
 	if (r)
 		(void)send_rec(cc, cc->self, r->id, r->blob, r->len); /* else catch-up */
+}
+
+/* Sealed again with the current second, so that readers can tell a live
+ * call's record (refreshed every TTL/3) from an old one put back in Redis;
+ * kept as it was if that fails. */
+static void reseal(struct cl_calls *cc, struct cl_rec *r)
+{
+	struct pc_call_state *s = malloc(sizeof(*s));
+	uint8_t *blob = malloc(CL_CALL_SEALED_MAX);
+	uint64_t at, now = wall_s();
+	int n = -1;
+	if (s && blob && cl_call_open(cc->key, cc->self, r->id, r->blob, r->len, s, &at) == 0)
+		n = cl_call_seal(cc->key, cc->self, now, s, blob, CL_CALL_SEALED_MAX);
+	if (s) {
+		pc_call_state_wipe(s);
+		free(s);
+	}
+	if (n < 0) {
+		free(blob);
+		return;
+	}
+	explicit_bzero(r->blob, r->len);
+	free(r->blob);
+	r->blob = blob;
+	r->len = (size_t)n;
+	r->sealed_at = now;
 }
 
 void cl_calls_catch_up(struct cl_calls *cc)
@@ -187,8 +224,10 @@ void cl_calls_catch_up(struct cl_calls *cc)
 		if (send_rec(cc, cc->self, cc->gone[i], NULL, 0) < 0)
 			memmove(cc->gone[cc->ngone++], cc->gone[i], PC_CS_ID_MAX);
 	for (unsigned i = 0; i < cc->n; i++)
-		if (!strcmp(cc->recs[i].node, cc->self))
+		if (!strcmp(cc->recs[i].node, cc->self)) {
+			reseal(cc, &cc->recs[i]);
 			(void)send_rec(cc, cc->self, cc->recs[i].id, cc->recs[i].blob, cc->recs[i].len);
+		}
 }
 
 static void on_refresh(evutil_socket_t fd, short what, void *arg)
@@ -210,9 +249,17 @@ static void apply_value(struct cl_calls *cc, const struct cl_call_read *rd, cons
 		bool fits = reply->len > 0 && reply->len <= CL_CALL_SEALED_MAX;
 		struct pc_call_state *s = fits ? malloc(sizeof(*s)) : NULL;
 		uint8_t *blob = fits ? malloc(reply->len) : NULL;
-		if (s && blob && cl_call_open(cc->key, rd->id, (const uint8_t *)reply->str, reply->len, s) == 0) {
+		uint64_t at = 0;
+		const struct cl_rec *held = find(cc, rd->node, rd->id);
+		if (s && blob &&
+		    cl_call_open(cc->key, rd->node, rd->id, (const uint8_t *)reply->str, reply->len, s, &at) == 0 &&
+		    ((held && at < held->sealed_at) || too_old(at))) {
+			counter_inc(CNT_CLUSTER_VALUES_REFUSED);
+			log_warnx("cluster: call record %s of node \"%s\" refused (sealed before the copy held, or "
+				  "more than %u s ago: an old record put back)", rd->id, rd->node, CL_CALL_TTL_S);
+		} else if (s && blob && at) {
 			memcpy(blob, reply->str, reply->len);
-			if (store(cc, rd->node, rd->id, blob, reply->len)) {
+			if (store(cc, rd->node, rd->id, blob, reply->len, at)) {
 				counter_inc(CNT_CLUSTER_CALL_STATES_HELD);
 				log_debug("cluster: call record %s of node \"%s\" replicated", rd->id,
 					  rd->node);
@@ -277,8 +324,13 @@ void cl_calls_takeover(struct cl_calls *cc, const char *node, cl_adopt_fn *adopt
 		/* adopt writes the call's new record here: recs may move */
 		char id[PC_CS_ID_MAX];
 		snprintf(id, sizeof(id), "%s", cc->recs[i].id);
-		if (cl_call_open(cc->key, id, cc->recs[i].blob, cc->recs[i].len, s) == 0 &&
-		    adopt(ctx, s) == 0) {
+		uint64_t at = 0;
+		int opened = cl_call_open(cc->key, node, id, cc->recs[i].blob, cc->recs[i].len, s, &at);
+		if (opened == 0 && too_old(at)) {
+			log_warnx("cluster: call record %s of node \"%s\" not taken over: sealed %llu s ago",
+				  id, node, (unsigned long long)(wall_s() - at));
+			(*failed)++;
+		} else if (opened == 0 && adopt(ctx, s) == 0) {
 			(*taken)++;
 			counter_inc(CNT_CLUSTER_CALLS_TAKEN_OVER);
 		} else {
@@ -331,7 +383,7 @@ void cl_calls_set_redis(struct cl_calls *cc, struct cl_redis *redis) { cc->redis
 /* The load of every other node's record when Redis comes (back), as
  * bindings.c loads the users: one SCAN batch, then one MGET of its keys,
  * then the next batch, so one command of the load is in flight at a time,
- * and it stops past CL_CALLS_MAX keys (the table holds no more). */
+ * and it stops past CL_CALL_RECORDS_MAX keys (the table holds no more). */
 #define SCAN_COUNT 100
 #define SCAN_ROOM (SCAN_COUNT * 2) /* COUNT is a hint: room for more */
 struct cl_calls_load {
@@ -414,7 +466,7 @@ static void on_load_scan(void *ctx, const redisReply *reply)
 
 static void load_next(struct cl_calls_load *ld)
 {
-	if (ld->seen >= CL_CALLS_MAX || ld->cc->redis == NULL) {
+	if (ld->seen >= CL_CALL_RECORDS_MAX || ld->cc->redis == NULL) {
 		free(ld);
 		return;
 	}

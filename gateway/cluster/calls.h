@@ -18,7 +18,7 @@
 #define CL_CALL_CHANNEL "portcullis:call"
 #define CL_CALL_KEY_PREFIX "portcullis:call:"
 /* Records a node holds, its own and the replica of others' together. */
-#define CL_CALLS_MAX 20000
+#define CL_CALL_RECORDS_MAX 20000
 /* TTL of a record; every record of this node is written again each
  * third of it, so one Redis forgets within the TTL what a dead node
  * wrote and nobody took over. */

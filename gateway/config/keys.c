@@ -375,6 +375,13 @@ static int check_peer(struct cfg_loader *ld, const config_setting_t *g, void *ob
 	if (p->cluster_node[0] && !config_user_name_valid(p->cluster_node))
 		return cfg_fail(ld, cfg_member(g, "cluster_node"),
 				"must be a node name (letters, digits, '.', '_', '-'; not starting with '-')");
+	/* A node peer's requests may carry the internal route to a phone's
+	 * flow, trusted by where they come from: a UDP source address can be
+	 * forged blind, a TCP one cannot (and TLS proves the node). */
+	if (p->cluster_node[0] && p->transport == PC_TP_UDP)
+		return cfg_fail(ld, cfg_member(g, "cluster_node"),
+				"a node peer must use transport \"tls\" (or \"tcp\" on a private link): over "
+				"udp a forged source address would pass for the node");
 	if (p->sip_domain[0] == '\0')
 		memcpy(p->sip_domain, p->address, sizeof(p->sip_domain));
 	if (load_tls(ld, g, p->transport, &p->tls, false) < 0)

@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct pc_call_state s, again;
 	static uint8_t out[CL_CALL_SEALED_MAX];
-	if (cl_call_open(key, "0123456789abcdef", data, size, &s) == 0)
+	uint64_t at;
+	if (cl_call_open(key, "A", "0123456789abcdef", data, size, &s, &at) == 0)
 		abort(); /* a forgery under the key: cannot happen */
 	if (cl_call_decode(data, size, &s) < 0)
 		return 0;
@@ -39,8 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int n = cl_call_encode(&s, out, sizeof(out));
 	if (n < 0 || cl_call_decode(out, (size_t)n, &again) < 0 || memcmp(&s, &again, sizeof(s)) != 0)
 		abort();
-	int m = cl_call_seal(key, &s, out, sizeof(out));
-	if (m < 0 || cl_call_open(key, s.id, out, (size_t)m, &again) < 0 || memcmp(&s, &again, sizeof(s)) != 0)
+	int m = cl_call_seal(key, "A", 1780000000, &s, out, sizeof(out));
+	if (m < 0 || cl_call_open(key, "A", s.id, out, (size_t)m, &again, &at) < 0 || at != 1780000000 ||
+	    memcmp(&s, &again, sizeof(s)) != 0)
 		abort();
 	return 0;
 }

@@ -133,7 +133,7 @@ call_id=$(awk '/^INVITE /{f=1} f && /^Call-ID:/{print $2; exit}' "$WORK/trunk_ms
 [ -n "$call_id" ] || fail "no Call-ID in the trunk's trace"
 ! grep -qF "$call_id" "$WORK/record.bin" || fail "the Call-ID is in clear in Redis"
 ! grep -qF "$offered_key" "$WORK/record.bin" || fail "the SRTP key is in clear in Redis"
-head -c 4 "$WORK/record.bin" | grep -q '^pcc1$' || fail "the record is not a sealed call record"
+head -c 4 "$WORK/record.bin" | grep -q '^pcc2$' || fail "the record is not a sealed call record"
 echo "PASS $T.record_sealed"
 if [ -n "${LATE_STANDBY:-}" ]; then
 	# Nothing of the call changes from now on: B has only Redis to read.

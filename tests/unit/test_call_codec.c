@@ -82,7 +82,7 @@ static void fill(struct pc_call_state *s)
 static int sealed(struct pc_call_state *s, uint8_t v[CL_CALL_SEALED_MAX])
 {
 	fill(s);
-	int n = cl_call_seal(key, s, v, CL_CALL_SEALED_MAX);
+	int n = cl_call_seal(key, "A", 1780000000, s, v, CL_CALL_SEALED_MAX);
 	assert_true(n > 0);
 	return n;
 }
@@ -92,8 +92,10 @@ static void round_trip(void **state)
 	(void)state;
 	static struct pc_call_state s, back;
 	static uint8_t v[CL_CALL_SEALED_MAX];
+	uint64_t at = 0;
 	int n = sealed(&s, v);
-	assert_int_equal(cl_call_open(key, s.id, v, (size_t)n, &back), 0);
+	assert_int_equal(cl_call_open(key, "A", s.id, v, (size_t)n, &back, &at), 0);
+	assert_int_equal(at, 1780000000);
 	assert_memory_equal(&s, &back, sizeof(s));
 	/* nothing readable: the Call-ID and the key bytes are not in the value */
 	assert_null(memmem(v, (size_t)n, "secret-call-id", 14));
@@ -101,7 +103,7 @@ static void round_trip(void **state)
 	assert_null(memmem(v, (size_t)n, ab, sizeof(ab)));
 	/* a fresh nonce each time: the same call seals differently */
 	static uint8_t v2[CL_CALL_SEALED_MAX];
-	int n2 = cl_call_seal(key, &s, v2, sizeof(v2));
+	int n2 = cl_call_seal(key, "A", 1780000000, &s, v2, sizeof(v2));
 	assert_int_equal(n, n2);
 	assert_memory_not_equal(v, v2, (size_t)n);
 }
@@ -111,26 +113,30 @@ static void tamper_refused(void **state)
 	(void)state;
 	static struct pc_call_state s, back;
 	static uint8_t v[CL_CALL_SEALED_MAX];
+	uint64_t at = 0;
 	int n = sealed(&s, v);
-	for (int i = 0; i < n; i++) { /* every byte: magic, nonce, body, tag */
+	for (int i = 0; i < n; i++) { /* every byte: magic, time, nonce, body, tag */
 		v[i] ^= 0x01;
-		assert_int_equal(cl_call_open(key, s.id, v, (size_t)n, &back), -1);
+		assert_int_equal(cl_call_open(key, "A", s.id, v, (size_t)n, &back, &at), -1);
 		v[i] ^= 0x01;
 	}
 	assert_int_equal(back.legs[0].call_id[0], '\0'); /* wiped on refusal */
 	/* cut short, or one byte more */
-	assert_int_equal(cl_call_open(key, s.id, v, (size_t)n - 1, &back), -1);
-	assert_int_equal(cl_call_open(key, s.id, v, (size_t)n + 1, &back), -1);
-	assert_int_equal(cl_call_open(key, s.id, v, 10, &back), -1);
+	assert_int_equal(cl_call_open(key, "A", s.id, v, (size_t)n - 1, &back, &at), -1);
+	assert_int_equal(cl_call_open(key, "A", s.id, v, (size_t)n + 1, &back, &at), -1);
+	assert_int_equal(cl_call_open(key, "A", s.id, v, 10, &back, &at), -1);
 	/* moved under another record's id */
-	assert_int_equal(cl_call_open(key, "00c0ffee12345679", v, (size_t)n, &back), -1);
-	assert_int_equal(cl_call_open(key, "bad id", v, (size_t)n, &back), -1);
+	assert_int_equal(cl_call_open(key, "A", "00c0ffee12345679", v, (size_t)n, &back, &at), -1);
+	assert_int_equal(cl_call_open(key, "A", "bad id", v, (size_t)n, &back, &at), -1);
+	/* moved under another node's name (takeover of that node would raise it) */
+	assert_int_equal(cl_call_open(key, "B", s.id, v, (size_t)n, &back, &at), -1);
+	assert_int_equal(cl_call_open(key, "", s.id, v, (size_t)n, &back, &at), -1);
 	/* another cluster's key */
 	uint8_t other[CL_CALL_KEY_LEN];
 	memcpy(other, key, sizeof(other));
 	other[31] ^= 0x80;
-	assert_int_equal(cl_call_open(other, s.id, v, (size_t)n, &back), -1);
-	assert_int_equal(cl_call_open(key, s.id, v, (size_t)n, &back), 0);
+	assert_int_equal(cl_call_open(other, "A", s.id, v, (size_t)n, &back, &at), -1);
+	assert_int_equal(cl_call_open(key, "A", s.id, v, (size_t)n, &back, &at), 0);
 }
 
 /* A clear record that a node with the key (older, buggy) could have

@@ -643,6 +643,10 @@ static void stir_mistakes(void **state)
 		  "test.conf:3: identity_verify: must be off, mark or reject" },
 		{ LISTENER SLEGS("identity_unauthenticated = \"a\";", ""),
 		  "test.conf:3: identity_unauthenticated: must be none or c" },
+		/* a node peer over UDP: a forged source would pass for the node */
+		{ LISTENER "peers = ( { name = \"p\"; transport = \"udp\"; address = \"127.0.0.1\"; port = 5;\n"
+		  " cluster_node = \"b\"; } );\n",
+		  "test.conf:3: cluster_node: a node peer must use transport \"tls\"" },
 		/* legacy RFC 4474 without its keys */
 		{ LISTENER "peers = ( { name = \"p\"; transport = \"udp\"; address = \"127.0.0.1\"; port = 5;\n"
 		  " identity_legacy = true; } );\n",

@@ -98,9 +98,10 @@ static void record(struct pc_call_state *s, const struct pc_srtp_params *k, uint
 static void through_redis(const struct pc_call_state *s, struct pc_call_state *out)
 {
 	static uint8_t v[CL_CALL_SEALED_MAX];
-	int n = cl_call_seal(key_cluster, s, v, sizeof(v));
+	uint64_t at;
+	int n = cl_call_seal(key_cluster, "A", 1780000000, s, v, sizeof(v));
 	assert_true(n > 0);
-	assert_int_equal(cl_call_open(key_cluster, s->id, v, (size_t)n, out), 0);
+	assert_int_equal(cl_call_open(key_cluster, "A", s->id, v, (size_t)n, out, &at), 0);
 }
 
 static void takeover(enum pc_srtp_suite suite)
@@ -231,9 +232,10 @@ static void test_seed_bounds(void **state)
 	record(&s, &k, 0, 0);
 	s.streams[0].side[1].send_roc = 0x10000;
 	static uint8_t v[CL_CALL_SEALED_MAX];
-	int n = cl_call_seal(key_cluster, &s, v, sizeof(v));
+	uint64_t at;
+	int n = cl_call_seal(key_cluster, "A", 1780000000, &s, v, sizeof(v));
 	assert_true(n > 0);
-	assert_int_equal(cl_call_open(key_cluster, s.id, v, (size_t)n, &got), -1);
+	assert_int_equal(cl_call_open(key_cluster, "A", s.id, v, (size_t)n, &got, &at), -1);
 }
 
 int main(void)

@@ -20,6 +20,7 @@
 #include "core/counters.h"
 #include "core/log.h"
 #include "mac.h"
+#include "scan.h"
 
 #define DIRTY_MAX 1024
 
@@ -211,102 +212,27 @@ static void on_read(void *ctx, const redisReply *reply)
 	free(rd);
 }
 
-/* The load of every user's value when Redis comes (back): one SCAN batch,
- * then one MGET of its keys, then the next batch, so at most one command
- * of the load is in flight and the load stops at LOAD_MAX keys. */
-#define SCAN_COUNT 100
+/* The load of every user's value when Redis comes (back), through the
+ * bounded SCAN-and-MGET load (scan.c). */
 #define LOAD_MAX 1000000
-struct cl_load {
-	struct cl_bindings *cb;
-	unsigned seen;
-	unsigned n;
-	bool last; /* the SCAN answered cursor 0: this batch is the last */
-	char users[SCAN_COUNT * 2][REG_USER_MAX]; /* COUNT is a hint: room for more */
-};
 
-static void scan_next(struct cl_load *ld, const char *cursor, size_t len);
-
-static void on_mget(void *ctx, const redisReply *reply)
+static void on_load_key(void *ctx, const char *user, size_t len, const redisReply *value)
 {
-	struct cl_load *ld = ctx;
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != ld->n) {
-		free(ld);
-		return;
-	}
-	for (size_t i = 0; i < reply->elements; i++)
-		apply_value(ld->cb, ld->users[i], reply->element[i]);
-	if (ld->last) {
-		free(ld);
-		return;
-	}
-	scan_next(ld, ld->users[SCAN_COUNT * 2 - 1], strlen(ld->users[SCAN_COUNT * 2 - 1]));
+	(void)len;
+	apply_value(ctx, user, value);
 }
 
-static void on_scan(void *ctx, const redisReply *reply)
+static void on_load_done(void *ctx, bool complete, size_t keys)
 {
-	struct cl_load *ld = ctx;
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-	    reply->element[0]->type != REDIS_REPLY_STRING || reply->element[1]->type != REDIS_REPLY_ARRAY ||
-	    reply->element[0]->len >= REG_USER_MAX) {
-		free(ld);
-		return;
-	}
-	const redisReply *keys = reply->element[1];
-	const char *argv[SCAN_COUNT * 2];
-	size_t argl[SCAN_COUNT * 2];
-	size_t plen = strlen(CL_REG_KEY_PREFIX);
-	ld->n = 0;
-	argv[0] = "MGET";
-	argl[0] = 4;
-	for (size_t i = 0; i < keys->elements && ld->n + 2 < SCAN_COUNT * 2; i++) {
-		const redisReply *k = keys->element[i];
-		if (k->type != REDIS_REPLY_STRING || k->len <= plen || k->len - plen >= REG_USER_MAX ||
-		    memchr(k->str, '\0', k->len))
-			continue;
-		memcpy(ld->users[ld->n], k->str + plen, k->len - plen);
-		ld->users[ld->n][k->len - plen] = '\0';
-		argv[ld->n + 1] = k->str;
-		argl[ld->n + 1] = k->len;
-		ld->n++;
-	}
-	ld->seen += ld->n;
-	/* the cursor is kept in the last slot for the next round */
-	memcpy(ld->users[SCAN_COUNT * 2 - 1], reply->element[0]->str, reply->element[0]->len);
-	ld->users[SCAN_COUNT * 2 - 1][reply->element[0]->len] = '\0';
-	ld->last = !strcmp(ld->users[SCAN_COUNT * 2 - 1], "0");
-	if (ld->n == 0 && ld->last) {
-		free(ld);
-		return;
-	}
-	if (ld->n == 0) {
-		scan_next(ld, ld->users[SCAN_COUNT * 2 - 1], reply->element[0]->len);
-		return;
-	}
-	if (cl_redis_command(ld->cb->redis, on_mget, ld, (int)ld->n + 1, argv, argl) < 0)
-		free(ld);
-}
-
-static void scan_next(struct cl_load *ld, const char *cursor, size_t len)
-{
-	if (ld->seen >= LOAD_MAX) {
-		free(ld);
-		return;
-	}
-	char cur[REG_USER_MAX];
-	snprintf(cur, sizeof(cur), "%.*s", (int)len, cursor);
-	const char *argv[] = { "SCAN", cur, "MATCH", CL_REG_KEY_PREFIX "*", "COUNT", "100" };
-	size_t argl[] = { 4, strlen(cur), 5, strlen(CL_REG_KEY_PREFIX) + 1, 5, 3 };
-	if (cl_redis_command(ld->cb->redis, on_scan, ld, 6, argv, argl) < 0)
-		free(ld);
+	(void)ctx;
+	log_debug("cluster: bindings of %zu users read from Redis%s", keys, complete ? "" : " (load cut)");
 }
 
 void cl_bindings_load(struct cl_bindings *cb)
 {
-	struct cl_load *ld = calloc(1, sizeof(*ld));
-	if (ld == NULL)
-		return;
-	ld->cb = cb;
-	scan_next(ld, "0", 1);
+	if (cb->redis)
+		(void)cl_scan_load(cb->redis, CL_REG_KEY_PREFIX, REG_USER_MAX, LOAD_MAX, on_load_key,
+				   on_load_done, cb);
 }
 
 void cl_bindings_notice(struct cl_bindings *cb, const char *msg, size_t len)

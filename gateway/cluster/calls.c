@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "core/counters.h"
 #include "core/log.h"
+#include "scan.h"
 
 #define GONE_MAX 1024
 #define KEY_MAX (sizeof(CL_CALL_KEY_PREFIX) + CFG_NODE_MAX + PC_CS_ID_MAX + 1)
@@ -380,108 +381,43 @@ void cl_calls_free(struct cl_calls *cc)
 
 void cl_calls_set_redis(struct cl_calls *cc, struct cl_redis *redis) { cc->redis = redis; }
 
-/* The load of every other node's record when Redis comes (back), as
- * bindings.c loads the users: one SCAN batch, then one MGET of its keys,
- * then the next batch, so one command of the load is in flight at a time,
- * and it stops past CL_CALL_RECORDS_MAX keys (the table holds no more). */
-#define SCAN_COUNT 100
-#define SCAN_ROOM (SCAN_COUNT * 2) /* COUNT is a hint: room for more */
-struct cl_calls_load {
-	struct cl_calls *cc;
-	unsigned seen, n;
-	bool last; /* the SCAN answered cursor 0: this batch is the last */
-	char cursor[32];
-	struct cl_call_read rec[SCAN_ROOM];
-};
+/* The load of every other node's record when Redis comes (back), through
+ * the bounded SCAN-and-MGET load (scan.c); it stops past
+ * CL_CALL_RECORDS_MAX keys (the table holds no more). */
 
-static void load_next(struct cl_calls_load *ld);
-
-/* A key "portcullis:call:<node>:<id>" into rd; -1 when it is not one or
- * is this node's own (never adopted from Redis: it is this node's to write). */
-static int key_parse(const struct cl_calls *cc, const redisReply *k, struct cl_call_read *rd)
+/* A key's suffix "<node>:<id>" into rd; -1 when it is not one or is this
+ * node's own (never adopted from Redis: it is this node's to write). */
+static int key_parse(const struct cl_calls *cc, const char *suffix, size_t len, struct cl_call_read *rd)
 {
-	size_t plen = strlen(CL_CALL_KEY_PREFIX);
-	if (k->type != REDIS_REPLY_STRING || k->len <= plen || k->len >= KEY_MAX ||
-	    memchr(k->str, '\0', k->len))
-		return -1;
-	const char *node = k->str + plen, *end = k->str + k->len;
-	const char *colon = memrchr(node, ':', (size_t)(end - node));
-	if (colon == NULL || colon == node || (size_t)(colon - node) >= sizeof(rd->node) ||
+	const char *end = suffix + len;
+	const char *colon = memrchr(suffix, ':', len);
+	if (colon == NULL || colon == suffix || (size_t)(colon - suffix) >= sizeof(rd->node) ||
 	    (size_t)(end - colon - 1) >= sizeof(rd->id) || colon + 1 == end)
 		return -1;
-	memcpy(rd->node, node, (size_t)(colon - node));
-	rd->node[colon - node] = '\0';
+	memcpy(rd->node, suffix, (size_t)(colon - suffix));
+	rd->node[colon - suffix] = '\0';
 	memcpy(rd->id, colon + 1, (size_t)(end - colon - 1));
 	rd->id[end - colon - 1] = '\0';
 	return strcmp(rd->node, cc->self) ? 0 : -1;
 }
 
-static void on_load_mget(void *ctx, const redisReply *reply)
+static void on_load_key(void *ctx, const char *suffix, size_t len, const redisReply *value)
 {
-	struct cl_calls_load *ld = ctx;
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != ld->n) {
-		free(ld);
-		return;
-	}
-	for (size_t i = 0; i < reply->elements; i++)
-		apply_value(ld->cc, &ld->rec[i], reply->element[i]);
-	if (ld->last)
-		free(ld);
-	else
-		load_next(ld);
+	struct cl_calls *cc = ctx;
+	struct cl_call_read rd = { .cc = cc };
+	if (key_parse(cc, suffix, len, &rd) == 0)
+		apply_value(cc, &rd, value);
 }
 
-static void on_load_scan(void *ctx, const redisReply *reply)
+static void on_load_done(void *ctx, bool complete, size_t keys)
 {
-	struct cl_calls_load *ld = ctx;
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-	    reply->element[0]->type != REDIS_REPLY_STRING || reply->element[1]->type != REDIS_REPLY_ARRAY ||
-	    reply->element[0]->len >= sizeof(ld->cursor)) {
-		free(ld);
-		return;
-	}
-	const redisReply *keys = reply->element[1];
-	const char *argv[SCAN_ROOM + 1] = { "MGET" };
-	size_t argl[SCAN_ROOM + 1] = { 4 };
-	ld->n = 0;
-	for (size_t i = 0; i < keys->elements && ld->n < SCAN_ROOM; i++) {
-		if (key_parse(ld->cc, keys->element[i], &ld->rec[ld->n]) < 0)
-			continue;
-		ld->rec[ld->n].cc = ld->cc;
-		argv[ld->n + 1] = keys->element[i]->str;
-		argl[ld->n + 1] = keys->element[i]->len;
-		ld->n++;
-	}
-	ld->seen += ld->n;
-	memcpy(ld->cursor, reply->element[0]->str, reply->element[0]->len);
-	ld->cursor[reply->element[0]->len] = '\0';
-	ld->last = !strcmp(ld->cursor, "0");
-	if (ld->n == 0 && ld->last)
-		free(ld);
-	else if (ld->n == 0)
-		load_next(ld);
-	else if (cl_redis_command(ld->cc->redis, on_load_mget, ld, (int)ld->n + 1, argv, argl) < 0)
-		free(ld);
-}
-
-static void load_next(struct cl_calls_load *ld)
-{
-	if (ld->seen >= CL_CALL_RECORDS_MAX || ld->cc->redis == NULL) {
-		free(ld);
-		return;
-	}
-	const char *argv[] = { "SCAN", ld->cursor, "MATCH", CL_CALL_KEY_PREFIX "*", "COUNT", "100" };
-	size_t argl[] = { 4, strlen(ld->cursor), 5, strlen(CL_CALL_KEY_PREFIX) + 1, 5, 3 };
-	if (cl_redis_command(ld->cc->redis, on_load_scan, ld, 6, argv, argl) < 0)
-		free(ld);
+	(void)ctx;
+	log_debug("cluster: %zu call record keys read from Redis%s", keys, complete ? "" : " (load cut)");
 }
 
 void cl_calls_load(struct cl_calls *cc)
 {
-	struct cl_calls_load *ld = calloc(1, sizeof(*ld));
-	if (ld == NULL)
-		return;
-	ld->cc = cc;
-	snprintf(ld->cursor, sizeof(ld->cursor), "0");
-	load_next(ld);
+	if (cc->redis)
+		(void)cl_scan_load(cc->redis, CL_CALL_KEY_PREFIX, KEY_MAX - strlen(CL_CALL_KEY_PREFIX),
+				   CL_CALL_RECORDS_MAX, on_load_key, on_load_done, cc);
 }

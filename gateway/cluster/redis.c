@@ -197,6 +197,32 @@ static void on_sub_reply(redisAsyncContext *ac, void *reply, void *priv)
 		r->ops.on_message(r->ops.ctx, chan->str, payload->str, payload->len);
 }
 
+#if HIREDIS_MAJOR >= 1
+typedef size_t cl_elements_t;
+#else
+typedef int cl_elements_t;
+#endif
+static redisReplyObjectFunctions bounded_fns;
+static void *(*default_create_array)(const redisReadTask *task, cl_elements_t elements);
+
+/* NULL: hiredis takes it for a failed allocation and fails the read. */
+static void *create_array(const redisReadTask *task, cl_elements_t elements)
+{
+	if ((size_t)elements > CL_REDIS_ELEMENTS_MAX)
+		return NULL;
+	return default_create_array(task, elements);
+}
+
+void cl_redis_bound_reader(redisReader *rd)
+{
+	if (default_create_array == NULL) { /* hiredis's own builder, but for arrays */
+		bounded_fns = *rd->fn;
+		default_create_array = bounded_fns.createArray;
+		bounded_fns.createArray = create_array;
+	}
+	rd->fn = &bounded_fns;
+}
+
 static redisAsyncContext *open_context(struct cl_redis *r)
 {
 	redisAsyncContext *ac = r->cfg->unix_path[0] ? redisAsyncConnectUnix(r->cfg->unix_path)
@@ -208,6 +234,7 @@ static redisAsyncContext *open_context(struct cl_redis *r)
 		return NULL;
 	}
 	ac->data = r;
+	cl_redis_bound_reader(ac->c.reader);
 	if (redisLibeventAttach(ac, r->base) != REDIS_OK) {
 		redisAsyncFree(ac);
 		return NULL;

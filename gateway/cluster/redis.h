@@ -43,6 +43,16 @@ int cl_redis_command(struct cl_redis *r, cl_reply_fn *cb, void *ctx, int argc, c
 		     const size_t *argvlen);
 
 bool cl_redis_up(const struct cl_redis *r);
+
+/* The most elements an array in a reply may announce (the largest the
+ * gateway asks for is a batch of the load, scan.h, of a few hundred). */
+#define CL_REDIS_ELEMENTS_MAX 10000
+/* Makes the reader refuse a reply with a bigger array, as a read error
+ * (the connection drops): hiredis would otherwise allocate the element
+ * table from the count Redis announces, before any element arrived
+ * ("*300000000" alone asks for 2.4 GB). Done to every connection here;
+ * exposed for the tests. */
+void cl_redis_bound_reader(redisReader *rd);
 /* One more channel to subscribe to, now and after every reconnection
  * (call state, calls.c). 0 or -1. */
 int cl_redis_subscribe_also(struct cl_redis *r, const char *channel);

@@ -7,7 +7,8 @@
  * its own it knows better. While Redis is down the changed users are
  * remembered (bounded: past the bound the loss is counted and the keys
  * concerned live out their TTL); when it returns, those users and every
- * user with a binding held here are written again (catch-up). The last
+ * user with a binding held here are written again (catch-up), a few at a
+ * time (drip.c) so as never to ask for more than max_pending. The last
  * writer of a user wins: one phone registers at one node at a time. */
 #include "bindings.h"
 
@@ -17,12 +18,14 @@
 #include <time.h>
 
 #include "codec.h"
+#include "drip.h"
 #include "core/counters.h"
 #include "core/log.h"
 #include "mac.h"
 #include "scan.h"
 
 #define DIRTY_MAX 1024
+#define WRITE_COMMANDS 2 /* SET or DEL, and PUBLISH */
 
 struct cl_bindings {
 	struct registrar *reg;
@@ -32,6 +35,10 @@ struct cl_bindings {
 	unsigned ndirty;
 	bool dirty_lost;
 	const struct cl_mac *mac; /* NULL or off: values travel unauthenticated */
+	struct cl_drip *drip;     /* paces the catch-up */
+	size_t walk_pos;          /* the catch-up's place in the registrar's table */
+	bool walking;             /* a catch-up round is walking it */
+	unsigned round_written, round_lost;
 };
 
 /* A GET in flight: the user it reads. */
@@ -115,18 +122,29 @@ out:
 	return rc;
 }
 
+static bool catch_up_turn(void *ctx, unsigned *budget);
+
 static void on_changed(void *ctx, const char *user)
 {
 	struct cl_bindings *cb = ctx;
-	/* With the breaker open the write is refused at once (and counted). */
-	if (cb->redis == NULL || write_user(cb, user) < 0)
+	/* With the breaker open the write is refused at once (and counted),
+	 * and the catch-up writes it when Redis returns. Refused with Redis
+	 * up (a burst of REGISTERs past max_pending) it is written by a round
+	 * of the drip over the remembered users alone, once there is room. */
+	if (cb->redis == NULL || write_user(cb, user) < 0) {
 		remember(cb, user);
+		if (cb->redis && cl_redis_up(cb->redis))
+			cl_drip_start(cb->drip, cb->redis);
+	}
 }
 
-struct cl_bindings *cl_bindings_new(struct registrar *reg, const char *self)
+struct cl_bindings *cl_bindings_new(struct event_base *base, struct registrar *reg, const char *self)
 {
 	struct cl_bindings *cb = calloc(1, sizeof(*cb));
-	if (cb == NULL || (cb->dirty = calloc(DIRTY_MAX, sizeof(*cb->dirty))) == NULL) {
+	if (cb == NULL || (cb->dirty = calloc(DIRTY_MAX, sizeof(*cb->dirty))) == NULL ||
+	    (cb->drip = cl_drip_new(base, catch_up_turn, cb)) == NULL) {
+		if (cb)
+			free(cb->dirty);
 		free(cb);
 		return NULL;
 	}
@@ -141,6 +159,7 @@ void cl_bindings_free(struct cl_bindings *cb)
 	if (cb == NULL)
 		return;
 	registrar_set_replica(cb->reg, NULL, NULL);
+	cl_drip_free(cb->drip);
 	free(cb->dirty);
 	free(cb);
 }
@@ -149,25 +168,101 @@ void cl_bindings_set_redis(struct cl_bindings *cb, struct cl_redis *redis) { cb-
 
 void cl_bindings_set_mac(struct cl_bindings *cb, const struct cl_mac *mac) { cb->mac = mac; }
 
+/* The catch-up, a round paced by the drip (drip.c): first the users
+ * remembered while Redis was down (those still held here are left to the
+ * walk), then every user with a binding held here, walked in the
+ * registrar's own table a few buckets per turn (no copy of it). A write
+ * refused with Redis up (a max_pending too small for even one user's two
+ * commands) is counted lost; one refused because Redis went is
+ * remembered, and the round ends until Redis returns. */
+static int catch_up_user(struct cl_bindings *cb, const char *user)
+{
+	if (write_user(cb, user) == 0) {
+		cb->round_written++;
+		counter_inc(CNT_CLUSTER_CATCHUP_WRITES);
+		return 0;
+	}
+	if (!cl_redis_up(cb->redis)) {
+		remember(cb, user);
+		return -1;
+	}
+	cb->round_lost++;
+	counter_inc(CNT_CLUSTER_CATCHUP_LOST);
+	return 0;
+}
+
+/* Whether this node holds a live binding of the user: the walk writes
+ * those, so the remembered users need not be written twice. */
+static bool held_here(const struct cl_bindings *cb, const char *user)
+{
+	const struct reg_binding *live[REG_MAX_PER_USER];
+	unsigned n = registrar_lookup(cb->reg, user, wall_now(), live, REG_MAX_PER_USER);
+	for (unsigned i = 0; i < n; i++)
+		if (!live[i]->node[0])
+			return true;
+	return false;
+}
+
+/* One turn's walk: its budget, and the user last written (a user's
+ * bindings come one after the other, and are written once). */
+struct catch_up_walk {
+	struct cl_bindings *cb;
+	unsigned *budget;
+	bool stopped;
+	char last[REG_USER_MAX];
+};
+
+static void spend(unsigned *budget)
+{
+	*budget = *budget > WRITE_COMMANDS ? *budget - WRITE_COMMANDS : 0;
+}
+
 static void catch_up_binding(void *ctx, const char *user, const struct reg_binding *b)
 {
-	if (!b->node[0]) /* held here */
-		remember(ctx, user);
+	struct catch_up_walk *w = ctx;
+	if (b->node[0] || w->stopped || !strcmp(w->last, user)) /* another node's, or done */
+		return;
+	snprintf(w->last, sizeof(w->last), "%s", user);
+	spend(w->budget);
+	if (catch_up_user(w->cb, user) < 0)
+		w->stopped = true;
+}
+
+static bool catch_up_turn(void *ctx, unsigned *budget)
+{
+	struct cl_bindings *cb = ctx;
+	while (cb->ndirty && *budget) {
+		char user[REG_USER_MAX];
+		snprintf(user, sizeof(user), "%s", cb->dirty[--cb->ndirty]);
+		if (cb->walking && held_here(cb, user))
+			continue;
+		spend(budget);
+		if (catch_up_user(cb, user) < 0)
+			return true;
+	}
+	if (cb->ndirty)
+		return false;
+	cb->dirty_lost = false;
+	struct catch_up_walk w = { .cb = cb, .budget = budget };
+	bool end = cb->walking && registrar_walk(cb->reg, wall_now(), &cb->walk_pos,
+						 (*budget + 1) / WRITE_COMMANDS, catch_up_binding, &w);
+	if (w.stopped)
+		return true;
+	if (cb->walking && !end)
+		return false;
+	if (cb->walking && (cb->round_written || cb->round_lost))
+		log_info("cluster: caught up, %u of %u users written again", cb->round_written,
+			 cb->round_written + cb->round_lost);
+	cb->walking = false;
+	return true;
 }
 
 void cl_bindings_catch_up(struct cl_bindings *cb)
 {
-	registrar_each(cb->reg, wall_now(), UINT32_MAX, catch_up_binding, cb);
-	unsigned n = cb->ndirty, written = 0;
-	cb->ndirty = 0;
-	cb->dirty_lost = false;
-	for (unsigned i = 0; i < n; i++) {
-		if (write_user(cb, cb->dirty[i]) == 0)
-			written++;
-	}
-	counter_add(CNT_CLUSTER_CATCHUP_WRITES, written);
-	if (n)
-		log_info("cluster: caught up, %u of %u users written again", written, n);
+	cb->walk_pos = 0;
+	cb->walking = true;
+	cb->round_written = cb->round_lost = 0;
+	cl_drip_start(cb->drip, cb->redis);
 }
 
 /* A user's value as read (a string, or nil: no bindings) into the

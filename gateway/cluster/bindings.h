@@ -17,7 +17,8 @@
 
 struct cl_bindings;
 
-struct cl_bindings *cl_bindings_new(struct registrar *reg, const char *self);
+struct event_base;
+struct cl_bindings *cl_bindings_new(struct event_base *base, struct registrar *reg, const char *self);
 void cl_bindings_free(struct cl_bindings *cb);
 /* The connection to write through; set once it exists. */
 void cl_bindings_set_redis(struct cl_bindings *cb, struct cl_redis *redis);
@@ -28,7 +29,9 @@ struct cl_mac;
 void cl_bindings_set_mac(struct cl_bindings *cb, const struct cl_mac *mac);
 
 /* Redis is back: write every user this node holds a binding of (and the
- * users changed meanwhile) again. */
+ * users changed meanwhile) again, paced over the following turns of the
+ * loop (drip.c) so that no more than max_pending commands are ever asked
+ * for at once, however many users there are. */
 void cl_bindings_catch_up(struct cl_bindings *cb);
 /* Reads every user's value in Redis (SCAN, then MGET a batch at a time),
  * so a node that starts, or returns, after others registered sees their

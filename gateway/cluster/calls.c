@@ -8,7 +8,9 @@
  * it all the same. A removal
  * that Redis did not take (breaker open) is remembered, bounded, and sent
  * at catch-up: a record left behind would let a takeover raise a call
- * that had ended. */
+ * that had ended. The catch-up and the TTL refresh write every record of
+ * this node, paced (drip.c): however many calls it holds, no more
+ * commands are asked for at once than max_pending allows. */
 #include "calls.h"
 
 #include <event2/event.h>
@@ -21,9 +23,11 @@
 #include "config/config.h"
 #include "core/counters.h"
 #include "core/log.h"
+#include "drip.h"
 #include "scan.h"
 
 #define GONE_MAX 1024
+#define WRITE_COMMANDS 2 /* SET or DEL, and PUBLISH */
 #define KEY_MAX (sizeof(CL_CALL_KEY_PREFIX) + CFG_NODE_MAX + PC_CS_ID_MAX + 1)
 
 struct cl_rec {
@@ -32,6 +36,7 @@ struct cl_rec {
 	uint8_t *blob; /* sealed */
 	size_t len;
 	uint64_t sealed_at; /* wall-clock second of the seal, authenticated */
+	bool due;           /* this node's, not yet written in the catch-up round */
 };
 
 struct cl_calls {
@@ -44,6 +49,8 @@ struct cl_calls {
 	char (*gone)[PC_CS_ID_MAX]; /* own removals Redis has not taken */
 	unsigned ngone;
 	bool lost_logged;
+	struct cl_drip *drip; /* paces the catch-up and the refresh */
+	unsigned ndue, next;  /* the round: records due, and where the walk is */
 };
 
 /* A GET in flight: the record it reads. */
@@ -69,6 +76,8 @@ static struct cl_rec *find(struct cl_calls *cc, const char *node, const char *id
 
 static void drop(struct cl_calls *cc, struct cl_rec *r)
 {
+	if (r->due)
+		cc->ndue--;
 	explicit_bzero(r->blob, r->len);
 	free(r->blob);
 	*r = cc->recs[--cc->n];
@@ -217,18 +226,67 @@ static void reseal(struct cl_calls *cc, struct cl_rec *r)
 	r->sealed_at = now;
 }
 
+/* A write of the catch-up refused: with Redis gone the round ends (the
+ * next one starts when it returns); with Redis up (a max_pending too
+ * small for even one record's two commands) it is counted lost. */
+static bool round_stops(struct cl_calls *cc)
+{
+	if (!cl_redis_up(cc->redis))
+		return true;
+	counter_inc(CNT_CLUSTER_CATCHUP_LOST);
+	return false;
+}
+
+static void spend(unsigned *budget)
+{
+	*budget = *budget > WRITE_COMMANDS ? *budget - WRITE_COMMANDS : 0;
+}
+
+/* One turn of the round (drip.c): the removals Redis has not taken, then
+ * each record of this node marked due at the round's start, re-sealed and
+ * written. The table moves under the walk between turns (drop() fills a
+ * hole with the last record), so the walk goes round again from the start
+ * until no record is due: ndue counts them exactly. */
+static bool catch_up_turn(void *ctx, unsigned *budget)
+{
+	struct cl_calls *cc = ctx;
+	while (cc->ngone && *budget) {
+		char id[PC_CS_ID_MAX];
+		snprintf(id, sizeof(id), "%s", cc->gone[--cc->ngone]);
+		spend(budget);
+		if (send_rec(cc, cc->self, id, NULL, 0) < 0 && round_stops(cc)) {
+			snprintf(cc->gone[cc->ngone++], PC_CS_ID_MAX, "%s", id);
+			return true;
+		}
+	}
+	if (cc->ngone)
+		return false;
+	for (unsigned seen = 0; cc->ndue && *budget && seen < cc->n; seen++) {
+		if (cc->next >= cc->n)
+			cc->next = 0;
+		struct cl_rec *r = &cc->recs[cc->next++];
+		if (!r->due)
+			continue;
+		reseal(cc, r);
+		spend(budget);
+		if (send_rec(cc, cc->self, r->id, r->blob, r->len) < 0 && round_stops(cc))
+			return true; /* still due: the next round writes it */
+		r->due = false;
+		cc->ndue--;
+	}
+	return cc->ndue == 0;
+}
+
 void cl_calls_catch_up(struct cl_calls *cc)
 {
-	unsigned n = cc->ngone;
-	cc->ngone = 0;
-	for (unsigned i = 0; i < n; i++) /* those still refused move down, in place */
-		if (send_rec(cc, cc->self, cc->gone[i], NULL, 0) < 0)
-			memmove(cc->gone[cc->ngone++], cc->gone[i], PC_CS_ID_MAX);
-	for (unsigned i = 0; i < cc->n; i++)
-		if (!strcmp(cc->recs[i].node, cc->self)) {
-			reseal(cc, &cc->recs[i]);
-			(void)send_rec(cc, cc->self, cc->recs[i].id, cc->recs[i].blob, cc->recs[i].len);
-		}
+	cc->ndue = 0;
+	cc->next = 0;
+	for (unsigned i = 0; i < cc->n; i++) {
+		cc->recs[i].due = !strcmp(cc->recs[i].node, cc->self);
+		cc->ndue += cc->recs[i].due;
+	}
+	if (cc->redis)
+		cl_drip_start(cc->drip, cc->redis);
 }
 
 static void on_refresh(evutil_socket_t fd, short what, void *arg)
@@ -354,7 +412,8 @@ struct cl_calls *cl_calls_new(struct event_base *base, const char *self,
 {
 	struct cl_calls *cc = calloc(1, sizeof(*cc));
 	if (cc == NULL || (cc->gone = calloc(GONE_MAX, sizeof(*cc->gone))) == NULL ||
-	    (cc->refresh = event_new(base, -1, EV_PERSIST, on_refresh, cc)) == NULL) {
+	    (cc->refresh = event_new(base, -1, EV_PERSIST, on_refresh, cc)) == NULL ||
+	    (cc->drip = cl_drip_new(base, catch_up_turn, cc)) == NULL) {
 		cl_calls_free(cc);
 		return NULL;
 	}
@@ -371,6 +430,7 @@ void cl_calls_free(struct cl_calls *cc)
 		return;
 	if (cc->refresh)
 		event_free(cc->refresh);
+	cl_drip_free(cc->drip);
 	while (cc->n)
 		drop(cc, &cc->recs[cc->n - 1]);
 	free(cc->recs);

@@ -37,7 +37,8 @@ void cl_calls_set_redis(struct cl_calls *cc, struct cl_redis *redis);
  * or deleted, and announced. Without Redis the record is kept and written
  * at catch-up. */
 void cl_calls_put(struct cl_calls *cc, const struct pc_call_state *s, const char *id);
-/* Redis is back: every record of this node written again. */
+/* Redis is back (or the TTL refresh is due): every record of this node
+ * sealed and written again, a turn of the loop at a time (drip.c). */
 void cl_calls_catch_up(struct cl_calls *cc);
 /* Redis is (back) up: every other node's record read into the replica
  * (SCAN and MGET, bounded, one command at a time), so a node that starts

@@ -78,7 +78,7 @@ struct cluster *cluster_new(struct event_base *base, const struct cluster_config
 	snprintf(c->self, sizeof(c->self), "%s", cfg->node);
 	c->base = base;
 	c->cfg = cfg;
-	if (reg && (c->bindings = cl_bindings_new(reg, cfg->node)) == NULL)
+	if (reg && (c->bindings = cl_bindings_new(base, reg, cfg->node)) == NULL)
 		goto fail;
 	struct cl_redis_ops ops = { .on_up = on_up, .on_message = on_message, .ctx = c };
 	if ((c->redis = cl_redis_new(base, cfg, CL_REG_CHANNEL, CL_GUARD_CHANNEL, &ops)) == NULL)

@@ -357,6 +357,13 @@ void cl_redis_free(struct cl_redis *r)
 
 bool cl_redis_up(const struct cl_redis *r) { return r->state == CL_UP; }
 
+unsigned cl_redis_room(const struct cl_redis *r)
+{
+	if (r->state != CL_UP || r->pending >= r->cfg->max_pending)
+		return 0;
+	return r->cfg->max_pending - r->pending;
+}
+
 static void finish(struct cl_cmd *c)
 {
 	c->r->pending--;

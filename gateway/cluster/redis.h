@@ -53,6 +53,9 @@ bool cl_redis_up(const struct cl_redis *r);
  * ("*300000000" alone asks for 2.4 GB). Done to every connection here;
  * exposed for the tests. */
 void cl_redis_bound_reader(redisReader *rd);
+/* How many commands cl_redis_command would take now (0 while not up):
+ * max_pending less those in flight. For pacing bulk writes (drip.c). */
+unsigned cl_redis_room(const struct cl_redis *r);
 /* One more channel to subscribe to, now and after every reconnection
  * (call state, calls.c). 0 or -1. */
 int cl_redis_subscribe_also(struct cl_redis *r, const char *channel);

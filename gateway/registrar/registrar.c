@@ -452,3 +452,23 @@ unsigned registrar_each(const struct registrar *r, uint64_t now, unsigned max, r
 	}
 	return n;
 }
+
+bool registrar_walk(const struct registrar *r, uint64_t now, size_t *pos, unsigned max,
+		    reg_each_fn *fn, void *ctx)
+{
+	unsigned n = 0;
+	size_t i = *pos;
+	for (; i < pc_htab_buckets(&r->users) && n < max; i++) {
+		for (struct pc_hlink *l = pc_htab_chain(&r->users, i); l; l = l->next) {
+			const struct reg_user *u = pc_container_of(l, struct reg_user, link);
+			for (unsigned k = 0; k < u->n; k++) {
+				if (u->b[k].expires_at > now) {
+					fn(ctx, u->name, &u->b[k]);
+					n++;
+				}
+			}
+		}
+	}
+	*pos = i;
+	return i >= pc_htab_buckets(&r->users);
+}

@@ -109,6 +109,15 @@ typedef void reg_each_fn(void *ctx, const char *user, const struct reg_binding *
 unsigned registrar_each(const struct registrar *r, uint64_t now, unsigned max, reg_each_fn *fn,
 			void *ctx);
 
+/* The same walk in steps, for the cluster's catch-up, which writes a few
+ * users per turn: from bucket *pos on, whole buckets (a user's bindings
+ * come together), until fn was called at least max times; *pos is where
+ * the next step goes on. true when the table's end was reached. A user
+ * added meanwhile to a bucket already walked is not seen: the caller
+ * hears of those from its replica callback. */
+bool registrar_walk(const struct registrar *r, uint64_t now, size_t *pos, unsigned max,
+		    reg_each_fn *fn, void *ctx);
+
 unsigned registrar_binding_count(const struct registrar *r);
 /* The longest chain of the user index (tests: crafted user names must not
  * pile up in one chain). */

@@ -269,6 +269,44 @@ static void test_path_kept(void **state)
 	assert_string_equal(b[0]->path, "<sip:edge.example.com;lr>");
 }
 
+/* registrar_walk (the cluster's paced catch-up): taken in steps of one
+ * binding, it passes each live binding exactly once and says when the
+ * table's end is reached. */
+struct walk_seen {
+	unsigned calls, alice, bob;
+};
+
+static void walk_one(void *ctx, const char *user, const struct reg_binding *b)
+{
+	(void)b;
+	struct walk_seen *w = ctx;
+	w->calls++;
+	if (!strcmp(user, "alice"))
+		w->alice++;
+	else if (!strcmp(user, "bob"))
+		w->bob++;
+}
+
+static void test_walk_in_steps(void **state)
+{
+	struct registrar *r = *state;
+	assert_int_equal(apply(r, "alice", "c1", 1,
+			       "Contact: <sip:alice@10.0.0.1>, <sip:alice@10.0.0.2>, "
+			       "<sip:alice@10.0.0.3>;expires=60\r\n", T0), 200);
+	assert_int_equal(apply(r, "bob", "c2", 1, "Contact: <sip:bob@10.0.0.5>\r\n", T0), 200);
+	struct walk_seen w = { 0 };
+	size_t pos = 0;
+	unsigned steps = 0;
+	while (!registrar_walk(r, T0 + 100, &pos, 1, walk_one, &w))
+		assert_true(++steps < 1000000);
+	assert_int_equal(w.alice, 2); /* the live two (the third expired) */
+	assert_int_equal(w.bob, 1);
+	assert_int_equal(w.calls, 3);
+	/* at the end it stays at the end */
+	assert_true(registrar_walk(r, T0 + 100, &pos, 1, walk_one, &w));
+	assert_int_equal(w.calls, 3);
+}
+
 static void test_store_survives_restart(void **state)
 {
 	struct registrar *r = *state;
@@ -334,6 +372,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expire_and_store_reports, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_path_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_survives_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk_in_steps, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

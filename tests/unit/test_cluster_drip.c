@@ -172,6 +172,19 @@ static void catch_up_paced(void **state)
 	event_base_free(base);
 }
 
+/* A node holding CALLS calls whose round (max_pending 20) had its first
+ * turn, every answer in. */
+static struct cl_calls *one_turn_in(struct event_base *base)
+{
+	struct cl_calls *cc = holding(base, CALLS);
+	reset_stub(20);
+	cl_calls_catch_up(cc);
+	event_base_loop(base, EVLOOP_ONCE); /* the first turn comes at once */
+	stub.pending = 0;
+	assert_true(stub.sets > 0 && stub.sets < CALLS);
+	return cc;
+}
+
 /* Calls ending in the middle of the round: the table moves under the walk
  * (drop fills the hole with the last record); every call still up is
  * written, none that ended. */
@@ -179,13 +192,7 @@ static void catch_up_table_moves(void **state)
 {
 	(void)state;
 	struct event_base *base = event_base_new();
-	struct cl_calls *cc = holding(base, CALLS);
-	reset_stub(20);
-	cl_calls_catch_up(cc);
-	event_base_loop(base, EVLOOP_ONCE); /* one turn: the first comes at once */
-	stub.pending = 0;
-	unsigned first = stub.sets;
-	assert_true(first > 0 && first < CALLS);
+	struct cl_calls *cc = one_turn_in(base);
 	bool before[CALLS];
 	memcpy(before, stub.seen, sizeof(before));
 	memset(stub.seen, 0, sizeof(stub.seen));
@@ -217,11 +224,7 @@ static void catch_up_redis_goes(void **state)
 {
 	(void)state;
 	struct event_base *base = event_base_new();
-	struct cl_calls *cc = holding(base, CALLS);
-	reset_stub(20);
-	cl_calls_catch_up(cc);
-	event_base_loop(base, EVLOOP_ONCE);
-	stub.pending = 0;
+	struct cl_calls *cc = one_turn_in(base);
 	stub.up = false;
 	run(base);
 	assert_true(written() < CALLS);

@@ -159,9 +159,13 @@ static void on_mget(void *ctx, const redisReply *reply)
 		finish(s, "an MGET answer that does not match its keys");
 		return;
 	}
-	for (unsigned i = 0; i < s->b.n && s->keys < s->max_keys; i++, s->keys++)
+	unsigned i = 0;
+	for (; i < s->b.n && s->keys < s->max_keys; i++, s->keys++)
 		s->fn(s->ctx, cl_scan_batch_suffix(&s->b, i), s->b.len[i] - s->b.plen, reply->element[i]);
-	next(s);
+	if (i < s->b.n)
+		finish(s, "the most keys a load reads");
+	else
+		next(s);
 }
 
 static void on_scan(void *ctx, const redisReply *reply)

@@ -337,6 +337,13 @@ static void load_stops_at_max_keys(void **state)
 	assert_int_equal(seen.done_calls, 1);
 	assert_false(seen.complete);
 	assert_null(stub.cb);
+	/* in the last batch too: a key left out is no complete load */
+	start(2);
+	answer(scan_of("0", 3, b1));
+	answer(mget_of(3));
+	assert_int_equal(seen.keys, 2);
+	assert_int_equal(seen.done_calls, 1);
+	assert_false(seen.complete);
 }
 
 /* A Redis whose cursor never comes back to 0 ends the load. */

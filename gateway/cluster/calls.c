@@ -261,12 +261,14 @@ static bool catch_up_turn(void *ctx, unsigned *budget)
 	}
 	if (cc->ngone)
 		return false;
-	for (unsigned seen = 0; cc->ndue && *budget && seen < cc->n; seen++) {
+	unsigned seen = 0, found = 0;
+	for (; cc->ndue && *budget && seen < cc->n; seen++) {
 		if (cc->next >= cc->n)
 			cc->next = 0;
 		struct cl_rec *r = &cc->recs[cc->next++];
 		if (!r->due)
 			continue;
+		found++;
 		reseal(cc, r);
 		spend(budget);
 		if (send_rec(cc, cc->self, r->id, r->blob, r->len) < 0 && round_stops(cc))
@@ -274,6 +276,8 @@ static bool catch_up_turn(void *ctx, unsigned *budget)
 		r->due = false;
 		cc->ndue--;
 	}
+	if (found == 0 && seen == cc->n)
+		cc->ndue = 0; /* a whole pass found none: the count is stale, the round done */
 	return cc->ndue == 0;
 }
 

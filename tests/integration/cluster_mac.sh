@@ -15,14 +15,8 @@
 . "$TESTS/integration/cluster_lib.inc"
 command -v redis-server >/dev/null || fail "redis-server is not installed (quickstart.sh installs it)"
 
-# with_key CONF NODE KEYFILE
-with_key() {
-	sed -i "s|node = \"$2\";|& key_file = \"$3\";|" "$1"
-	grep -q key_file "$1" || fail "cannot name the key file"
-}
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/cluster.key"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/other.key"
-chmod 600 "$WORK/cluster.key" "$WORK/other.key"
+new_key "$WORK/cluster.key"
+new_key "$WORK/other.key"
 
 start_redis
 node_config "$WORK/a.conf" A 5060 20000

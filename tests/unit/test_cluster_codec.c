@@ -163,6 +163,31 @@ static void guard_notices(void **state)
 	assert_true(n.kind == CL_GUARD_CALLS && n.trunk);
 	assert_string_equal(n.key.name, "leg:outside");
 
+	/* the fields of the bans and lockouts kept as state */
+	char field[CL_GUARD_FIELD_MAX];
+	struct rl_key got;
+	assert_int_equal(rl_key_addr(&k, (struct sockaddr *)&sa), 0);
+	assert_int_equal(cl_guard_field_encode(false, &k, field, sizeof(field)), 10);
+	assert_string_equal(field, "4:7f000002");
+	assert_int_equal(cl_guard_field_decode(field, strlen(field), false, &got), 0);
+	assert_true(got.family == AF_INET && got.len == 4 && !memcmp(got.addr, k.addr, 4));
+	assert_int_equal(rl_key_name(&k, "alice"), 0);
+	assert_int_equal(cl_guard_field_encode(false, &k, field, sizeof(field)), -1); /* no ban of a user */
+	assert_true(cl_guard_field_encode(true, &k, field, sizeof(field)) > 0);
+	assert_string_equal(field, "u:alice");
+	assert_int_equal(cl_guard_field_decode(field, strlen(field), true, &got), 0);
+	assert_string_equal(got.name, "alice");
+	assert_int_equal(cl_guard_field_decode("u:alice", 7, false, &got), -1);
+	assert_int_equal(cl_guard_field_decode("4:7f00", 6, false, &got), -1);
+	assert_int_equal(cl_guard_field_decode("4-7f000002", 10, false, &got), -1);
+	assert_int_equal(cl_guard_field_decode("u:", 2, true, &got), -1);
+	uint64_t until;
+	assert_int_equal(cl_until_decode("1780000000000", 13, &until), 0);
+	assert_true(until == 1780000000000ull);
+	assert_int_equal(cl_until_decode("99999999999999999999", 20, &until), -1); /* overflow */
+	assert_int_equal(cl_until_decode("12a", 3, &until), -1);
+	assert_int_equal(cl_until_decode("", 0, &until), -1);
+
 	static const char *const bad[] = {
 		"A\tban\t4\t7f000002\t0",              /* no length */
 		"A\tban\t4\t7f000002\t86400001",       /* longer than a day */

@@ -15,15 +15,12 @@ command -v redis-server >/dev/null || fail "redis-server is not installed (quick
 
 ABUSE='abuse = { request_rate = 5; request_burst = 10; ban_after = 5; ban_window = 10; ban = 60; };'
 make_users alice:secret123 bob:bobsecret
-new_key "$WORK/cluster.key"
 start_redis
-node_config "$WORK/a.conf" A 5060 20000
-node_config "$WORK/b.conf" B 6060 22000
+keyed_pair
 for n in a b; do
 	sed -i -e 's/{ name = "outside"; rtp_address/{ name = "outside"; auth = "digest"; rtp_address/' "$WORK/$n.conf"
 	printf '%s\nauth = { users = "%s"; algorithms = [ "MD5" ]; max_failures = 1; user_max_failures = 1; lockout = 60; };\n' \
 		"$ABUSE" "$WORK/users" >>"$WORK/$n.conf"
-	with_key "$WORK/$n.conf" "${n^^}" "$WORK/cluster.key"
 done
 start_node A "$WORK/a.conf"
 node_log A "connected as node \"A\""

@@ -14,16 +14,9 @@
 . "$TESTS/integration/cluster_lib.inc"
 command -v redis-server >/dev/null || fail "redis-server is not installed (quickstart.sh installs it)"
 
-new_key "$WORK/cluster.key"
 start_redis
-node_config "$WORK/a.conf" A 5060 20000
-node_config "$WORK/b.conf" B 6060 22000
-with_key "$WORK/a.conf" A "$WORK/cluster.key"
-with_key "$WORK/b.conf" B "$WORK/cluster.key"
-start_node A "$WORK/a.conf"
-start_node B "$WORK/b.conf"
-node_log A "connected as node \"A\""
-node_log B "connected as node \"B\""
+keyed_pair
+start_pair
 
 # wait_read N: B has read carol's value N times.
 wait_read() {

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <liburing.h>
 
@@ -77,6 +78,7 @@ struct media_uring {
 	int wake_fd;
 	bool woke;
 	bool made; /* the ring exists */
+	bool broken; /* its wait failed once (logged once) */
 };
 
 static struct io_uring_sqe *sqe_get(struct media_uring *u)
@@ -352,7 +354,15 @@ bool uring_turn(struct media_engine *e, unsigned wait_ms)
 	struct __kernel_timespec ts = { .tv_sec = wait_ms / 1000,
 					.tv_nsec = (long long)(wait_ms % 1000) * 1000000 };
 	struct io_uring_cqe *cqe;
-	(void)io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL); /* ETIME, EINTR: a turn */
+	int rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
+		/* Never seen; if the ring broke, the worker must not spin. */
+		if (!u->broken)
+			log_warnx("media: the io_uring wait failed: %s", strerror(-rc));
+		u->broken = true;
+		struct timespec pause = { .tv_nsec = 1000000 };
+		nanosleep(&pause, NULL);
+	}
 	u->woke = false;
 	/* One clock read per turn: what it reaped arrived together. */
 	e->now_us = pc_clock_us();

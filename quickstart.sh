@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 PACKAGES="meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3 python3-cryptography iproute2
   libsofia-sip-ua-dev libgnutls28-dev nettle-dev gnutls-bin libsrtp2-dev libevent-dev
-  libconfig-dev libcmocka-dev libsqlite3-dev sqlite3 libseccomp-dev libjansson-dev libcurl4-gnutls-dev libtasn1-6-dev debhelper dpkg-dev groff-base strace sip-tester stunnel4 socat baresip-core tcpdump libhiredis-dev redis-server
+  libconfig-dev libcmocka-dev libsqlite3-dev sqlite3 libseccomp-dev libjansson-dev libcurl4-gnutls-dev libtasn1-6-dev debhelper dpkg-dev groff-base strace sip-tester stunnel4 socat baresip-core tcpdump libhiredis-dev redis-server liburing-dev
   kamailio kamailio-tls-modules kamailio-secsipid-modules prometheus chromium"
 
 install_packages() {

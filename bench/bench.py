@@ -189,7 +189,7 @@ def wait_test_suite_idle():
 # --- media ---------------------------------------------------------------------
 
 SYSCALL_EVENTS = ["raw_syscalls:sys_enter", "syscalls:sys_enter_recvmmsg", "syscalls:sys_enter_sendmmsg",
-                  "syscalls:sys_enter_epoll_wait"]
+                  "syscalls:sys_enter_epoll_wait", "syscalls:sys_enter_io_uring_enter"]
 
 
 def perf_syscalls_start(a, pid):
@@ -233,9 +233,10 @@ def media_step(a, kind, suite, n, seconds, relay_args=(), workers=1, count_sysca
     relay_cpus, gen_cpu, _ = media_cpus(workers)
     if kind in ("portcullis", "floor"):
         if kind == "portcullis":
-            args = [os.path.join(a.bin, "media_relay"), "--suite", suite, "--workers", str(workers)] + list(relay_args)
+            args = [os.path.join(a.bin, "media_relay"), "--suite", suite, "--workers", str(workers),
+                    "--io", a.media_io] + list(relay_args)
         else:  # the same sockets and load, no crypto and no checks: plain RTP both ways
-            args = [os.path.join(a.bin, "media_floor")]
+            args = [os.path.join(a.bin, "media_floor")] + list(relay_args)
         relay = start(["taskset", "-c", relay_cpus] + args + ["--calls", str(n), "--gen-plain", str(GEN_PLAIN),
                                                               "--gen-srtp", str(GEN_SRTP), "--table", table],
                       stdout=subprocess.PIPE, text=True)
@@ -347,6 +348,7 @@ def media_search(a, kind, suite, workers=1):
     return lo, hi, limited, steps
 
 
+RTPENGINE_TARGET = 2.5  # issue 12: calls per core against rtpengine's userspace relay
 FLOOR_TARGET = 1.5  # issue 12: the relay with SRTP within 1.5x of the floor's CPU per packet
 FLOOR_NAME = "NULL (floor, no crypto)"
 
@@ -369,26 +371,33 @@ def run_media_fixed(a, suites):
     """--media-calls N: no search; the relay and the floor alternate at N
     calls, MEDIA_FIXED_PAIRS times each, and their medians are compared (a
     quick before/after of the packet path on a shared machine)."""
-    log("== media at a fixed level: %d calls, portcullis and floor alternating %d times, %d s each" % (
-        a.media_calls, MEDIA_FIXED_PAIRS, a.media_seconds))
+    log("== media at a fixed level: %d calls, portcullis (media.io = %s), the floor and the io_uring floor "
+        "alternating %d times, %d s each" % (a.media_calls, a.media_io, MEDIA_FIXED_PAIRS, a.media_seconds))
     summary = []
     for suite in suites:
-        us = {"portcullis": [], "floor": []}
+        us = {"portcullis": [], "floor": [], "floor-uring": []}
         for _ in range(MEDIA_FIXED_PAIRS):
             us["floor"].append(media_step(a, "floor", FLOOR_NAME, a.media_calls, a.media_seconds)["us_per_pkt"])
             us["portcullis"].append(media_step(a, "portcullis", suite, a.media_calls, a.media_seconds)["us_per_pkt"])
+            us["floor-uring"].append(media_step(a, "floor", FLOOR_NAME, a.media_calls, a.media_seconds,
+                                                relay_args=["--io", "uring"])["us_per_pkt"])
         med = {k: {"us_per_pkt": statistics.median(v)} for k, v in us.items()}
         # System calls per packet, counted in one more step each (perf's
         # tracepoints cost a little CPU, so these steps are not in the medians).
         for kind, name in (("floor", FLOOR_NAME), ("portcullis", suite)):
             sc = media_step(a, kind, name, a.media_calls, a.media_seconds, count_syscalls=True).get("syscalls")
             if sc:
-                summary.append("  syscalls per packet %-10s all=%.2f recvmmsg=%.2f sendmmsg=%.2f epoll_wait=%.3f" % (
+                summary.append("  syscalls per packet %-10s all=%.2f recvmmsg=%.2f sendmmsg=%.2f epoll_wait=%.3f "
+                               "io_uring_enter=%.3f" % (
                     kind, sc.get("sys_enter", 0), sc.get("sys_enter_recvmmsg", 0),
-                    sc.get("sys_enter_sendmmsg", 0), sc.get("sys_enter_epoll_wait", 0)))
-        summary.append("  us/pkt portcullis %s floor %s" % (["%.2f" % x for x in us["portcullis"]],
-                                                            ["%.2f" % x for x in us["floor"]]))
+                    sc.get("sys_enter_sendmmsg", 0), sc.get("sys_enter_epoll_wait", 0),
+                    sc.get("sys_enter_io_uring_enter", 0)))
+        summary.append("  us/pkt portcullis %s floor %s io_uring floor %s" % (
+            ["%.2f" % x for x in us["portcullis"]], ["%.2f" % x for x in us["floor"]],
+            ["%.2f" % x for x in us["floor-uring"]]))
         summary.append(floor_line(suite, a.media_calls, med["portcullis"], med["floor"]) + " (medians)")
+        summary.append("  io_uring floor %.2f us/pkt (median): what the same forwarding costs through io_uring" %
+                       med["floor-uring"]["us_per_pkt"])
     log("-- media summary")
     for line in summary:
         log(line)
@@ -437,9 +446,10 @@ def run_media(a):
             ratio = p[0] / r[0] if r[0] else float("inf")
             share_ratio = p[4] / r[4] if r[4] else float("inf")
             cpu_ratio = found["rtpengine"][3][500]["us_per_pkt"] / found["portcullis"][3][500]["us_per_pkt"]
-            summary.append("  RATIO %-24s calls/core portcullis/rtpengine = %.2f (target >= 1.5: %s); "
+            summary.append("  RATIO %-24s calls/core portcullis/rtpengine = %.2f (target >= %.1f: %s); "
                            "by CPU share = %.2f; CPU per packet at 500 calls rtpengine/portcullis = %.2f" % (
-                               suite, ratio, "met" if ratio >= 1.5 else "NOT met", share_ratio, cpu_ratio))
+                               suite, ratio, RTPENGINE_TARGET, "met" if ratio >= RTPENGINE_TARGET else "NOT met",
+                               share_ratio, cpu_ratio))
     summary += media_workers(a, suites[0], first["portcullis"][:4] if first else None)
     log("-- media summary")
     for s in summary:
@@ -1147,6 +1157,8 @@ def main():
     ap.add_argument("--media-seconds", type=int, default=MEDIA_SECONDS)
     ap.add_argument("--media-calls", type=int, default=0,
                     help="media at this one level, relay vs floor only, no search and no rtpengine")
+    ap.add_argument("--media-io", default="auto", choices=["auto", "uring", "epoll"],
+                    help="the relay's media.io (the gateway's default: auto)")
     ap.add_argument("--media-workers", default="1,2",
                     help="media worker counts compared in the media part (comma-separated; one value: no comparison)")
     ap.add_argument("--sip-seconds", type=int, default=SIP_SECONDS)

@@ -10,10 +10,10 @@ mkdir -p "$OUT"
 CFLAGS="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror"
 cc $CFLAGS -o "$OUT/media_load" "$ROOT/bench/media_load.c" "$ROOT/bench/srtp_lite.c" \
 	$(pkg-config --cflags --libs nettle libsrtp2)
-cc $CFLAGS -o "$OUT/media_floor" "$ROOT/bench/media_floor.c"
+cc $CFLAGS -DFLOOR_URING -o "$OUT/media_floor" "$ROOT/bench/media_floor.c" $(pkg-config --cflags --libs liburing)
 cc $CFLAGS -I"$ROOT/gateway" -I"$BUILD" -o "$OUT/media_relay" "$ROOT/bench/media_relay.c" \
 	"$BUILD/gateway/media/libpc_media.a" "$BUILD/gateway/core/libpc_core.a" \
-	$(pkg-config --cflags --libs libevent_core nettle gnutls)
+	$(pkg-config --cflags --libs libevent_core nettle gnutls liburing)
 for kh in keyholder_rtt digest_rtt; do
 	cc $CFLAGS -I"$ROOT" -I"$ROOT/gateway" -I"$BUILD" -o "$OUT/$kh" "$ROOT/bench/$kh.c" \
 		"$BUILD/gateway/keyholder/libpc_keyholder.a" "$BUILD/policy/libpc_policy.a" \

@@ -11,10 +11,11 @@
  * The streams go through the gateway's media pool (media/pool.h): with
  * --workers 1 (the default) it relays on this thread's loop, as the gateway
  * with media.workers = 1; with N > 1, on N worker threads, calls spread
- * over them as the gateway spreads them.
+ * over them as the gateway spreads them. --io epoll|auto|uring is
+ * media.io (media/pool.h); the default here is epoll, as before.
  *
  *   media_relay --calls N --suite NAME --gen-plain PORT --gen-srtp PORT --table FILE
- *               [--inside MIN-MAX] [--outside MIN-MAX] [--workers N] */
+ *               [--inside MIN-MAX] [--outside MIN-MAX] [--workers N] [--io epoll|auto|uring] */
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <getopt.h>
@@ -121,9 +122,11 @@ int main(int argc, char **argv)
 		{ "gen-plain", required_argument, NULL, 'p' }, { "gen-srtp", required_argument, NULL, 'P' },
 		{ "table", required_argument, NULL, 't' }, { "inside", required_argument, NULL, 'i' },
 		{ "outside", required_argument, NULL, 'o' }, { "quality", required_argument, NULL, 'q' },
-		{ "workers", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 },
+		{ "workers", required_argument, NULL, 'w' }, { "io", required_argument, NULL, 'I' },
+		{ NULL, 0, NULL, 0 },
 	};
 	unsigned n = 0, gp = 0, gs = 0, ilo = 10000, ihi = 20999, olo = 21000, ohi = 31999, workers = 1;
+	enum media_io io = MEDIA_IO_EPOLL;
 	const char *suite_name = "AES_CM_128_HMAC_SHA1_80", *table = NULL;
 	bool quality = true;
 	int ch;
@@ -138,13 +141,17 @@ int main(int argc, char **argv)
 		case 'o': if (range_arg(optarg, &olo, &ohi) < 0) return 2; break;
 		case 'q': quality = strcmp(optarg, "off") != 0; break;
 		case 'w': workers = (unsigned)atoi(optarg); break;
+		case 'I':
+			io = !strcmp(optarg, "uring") ? MEDIA_IO_URING
+			   : !strcmp(optarg, "auto") ? MEDIA_IO_AUTO : MEDIA_IO_EPOLL;
+			break;
 		default: return 2;
 		}
 	}
 	enum pc_srtp_suite suite;
 	if (!n || n > 20000 || !gp || !gs || !table || !workers || workers > 64 ||
 	    pc_srtp_suite_from_name(suite_name, strlen(suite_name), &suite) < 0) {
-		fprintf(stderr, "usage: media_relay --calls N --suite NAME --gen-plain P --gen-srtp P --table FILE [--quality on|off] [--workers N]\n");
+		fprintf(stderr, "usage: media_relay --calls N --suite NAME --gen-plain P --gen-srtp P --table FILE [--quality on|off] [--workers N] [--io epoll|auto|uring]\n");
 		return 2;
 	}
 	log_set_level(LOG_LVL_WARN);
@@ -155,7 +162,7 @@ int main(int argc, char **argv)
 	media_engine_set_quality(e, quality);
 	int ra = media_engine_add_range(e, "127.0.0.1", ilo, ihi, 0);
 	int rb = media_engine_add_range(e, "127.0.0.1", olo, ohi, 0);
-	if (ra < 0 || rb < 0 || media_pool_start(pool) < 0)
+	if (ra < 0 || rb < 0 || media_pool_set_io(pool, io) < 0 || media_pool_start(pool) < 0)
 		return 1;
 	FILE *f = fopen(table, "w");
 	if (f == NULL) {

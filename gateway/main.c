@@ -501,15 +501,19 @@ static int build_gateway(struct loop_ctx *lc, const struct gateway_config *cfg)
 					       : media_pool_default_workers(CFG_MAX_MEDIA_WORKERS);
 	lc->pool = media_pool_new(lc->base, workers);
 	lc->media = media_pool_engine(lc->pool);
-	if (!lc->ep || !lc->media)
+	static const enum media_io io_of[] = { [CFG_MEDIA_IO_AUTO] = MEDIA_IO_AUTO,
+		[CFG_MEDIA_IO_URING] = MEDIA_IO_URING, [CFG_MEDIA_IO_EPOLL] = MEDIA_IO_EPOLL };
+	if (!lc->ep || !lc->media || media_pool_set_io(lc->pool, io_of[cfg->media.io]) < 0)
 		return -1;
 	struct call_net net;
 	endpoint_call_net(lc->ep, &net);
 	lc->b2bua = b2bua_new(lc->base, cfg, &net, lc->pool);
 	if (!lc->b2bua || media_pool_start(lc->pool) < 0)
 		return -1;
-	log_info("media: %u worker%s", workers,
-		 workers == 1 ? " (the relay runs on the signalling loop)" : "s");
+	bool uring = media_pool_uses_uring(lc->pool);
+	log_info("media: %u worker%s, %s", workers, workers == 1 ? "" : "s",
+		 uring ? "io_uring" : cfg->media.io == CFG_MEDIA_IO_EPOLL && workers == 1
+					  ? "epoll (the relay runs on the signalling loop)" : "epoll");
 	struct call_handler h;
 	b2bua_call_handler(lc->b2bua, &h);
 	endpoint_set_call_handler(lc->ep, &h);

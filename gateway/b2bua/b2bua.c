@@ -35,6 +35,14 @@ static void on_inbound_closed(void *ctx, uint64_t conn_id)
 	}
 }
 
+/* Whether the per-source rate and bans pass over `from`: a hop inside the
+ * trust domain (a trunk), or another node of the cluster, which relays the
+ * calls of many phones and would otherwise be banned as one source. */
+static bool rate_exempt(const struct b2bua *b, const struct pc_peer *from)
+{
+	return identity_prev_hop_trusted(b->cfg, b->guard, from) || route_node_peer(b->cfg, from) != NULL;
+}
+
 /* Network lists, bans, rates, scanners, transport and SIPS, for every
  * request (OPTIONS to the gateway, ACK and CANCEL included) before any
  * transaction, state or answer exists for it. */
@@ -43,9 +51,8 @@ static bool on_screen(void *ctx, msg_t *req, const struct pc_peer *from, msg_t *
 	struct b2bua *b = ctx;
 	sip_t const *sip = sip_object(req);
 	const char *leg = listener_leg(b, from);
-	bool trusted = identity_prev_hop_trusted(b->cfg, b->guard, from);
 	struct verdict v = guard_request(b->guard, sip, from, leg ? config_leg(b->cfg, leg) : NULL,
-					 trusted, pc_clock_ms());
+					 rate_exempt(b, from), pc_clock_ms());
 	if (v.kind == VERDICT_ACCEPT)
 		return true;
 	char peer[128], subject[160];
@@ -59,8 +66,7 @@ static bool on_screen(void *ctx, msg_t *req, const struct pc_peer *from, msg_t *
 static bool on_source_ok(void *ctx, const struct pc_peer *from)
 {
 	struct b2bua *b = ctx;
-	return guard_source_ok(b->guard, from, identity_prev_hop_trusted(b->cfg, b->guard, from),
-			       pc_clock_ms());
+	return guard_source_ok(b->guard, from, rate_exempt(b, from), pc_clock_ms());
 }
 
 static bool on_request(void *ctx, struct txn *st, msg_t *req)

@@ -302,6 +302,10 @@ void fork_free(struct call *c);
  * configured node peer, `out` is a route to the binding held here that it
  * names and the verdict accepts; from anyone else it is refused. */
 bool route_is_internal(sip_t const *sip);
+/* The configured node peer (peers[].cluster_node) a message comes from, or
+ * NULL: over TLS known by its verified certificate, over TCP by its exact
+ * address (a blind forgery cannot complete the handshake), never over UDP. */
+const struct peer_config *route_node_peer(const struct gateway_config *cfg, const struct pc_peer *from);
 struct verdict route_internal(struct b2bua *b, const struct pc_peer *from, sip_t const *sip,
 			      const char *leg, struct route_config *out);
 /* stir_legacy.c: whether a message from `from` comes from the configured

@@ -31,9 +31,9 @@ void guard_free(struct guard *g);
 int guard_reload(struct guard *g, const struct gateway_config *cfg, char *err, size_t errlen);
 
 /* Every request (ACK and CANCEL too) from `from` on `leg` (NULL: a listener without a
- * leg): allow/deny lists, the per-source rate and ban (exempt networks and
- * hops inside the trust domain, `trusted_hop`, skip it: a trunk sends more
- * than any phone), the scanner block-list, the leg's TLS and
+ * leg): allow/deny lists, the per-source rate and ban (exempt networks, and
+ * with `trusted_hop` hops inside the trust domain and the cluster's node
+ * peers, skip it: a trunk or a node sends more than any phone), the scanner block-list, the leg's TLS and
  * client-certificate requirements and SIPS on the inbound hop. Not counted:
  * refuse() counts what it applies. */
 struct verdict guard_request(struct guard *g, const sip_t *sip, const struct pc_peer *from,

@@ -166,13 +166,20 @@ static unsigned local_flow(struct b2bua *b, const char *user, const url_t *ruri)
 	return found;
 }
 
+const struct peer_config *route_node_peer(const struct gateway_config *cfg, const struct pc_peer *from)
+{
+	if (from->transport == PC_TP_UDP) /* never a node peer (refused at load) */
+		return NULL;
+	for (unsigned i = 0; i < cfg->n_peers; i++)
+		if (cfg->peers[i].cluster_node[0] && peer_is_source(&cfg->peers[i], from))
+			return &cfg->peers[i];
+	return NULL;
+}
+
 struct verdict route_internal(struct b2bua *b, const struct pc_peer *from, sip_t const *sip,
 			      const char *leg, struct route_config *out)
 {
-	const struct peer_config *node = NULL;
-	for (unsigned i = 0; i < b->cfg->n_peers && !node; i++)
-		if (b->cfg->peers[i].cluster_node[0] && peer_is_source(&b->cfg->peers[i], from))
-			node = &b->cfg->peers[i];
+	const struct peer_config *node = route_node_peer(b->cfg, from);
 	if (node == NULL)
 		return verdict_refuse(REFUSAL_CLUSTER_ROUTE,
 				      "the cluster's internal route from outside the cluster");

@@ -23,9 +23,16 @@
 #include "core/log.h"
 #include "mac.h"
 #include "scan.h"
+#include "stamps.h"
 
 #define DIRTY_MAX 1024
 #define WRITE_COMMANDS 2 /* SET or DEL, and PUBLISH */
+/* With a MAC, a user's last binding gone is written as a tagged empty
+ * value (a tombstone) rather than deleted: its stamp tells every node,
+ * even one loading later, that the values before it are stale. It lives
+ * as long as the longest binding the registrar can give (max_expires'
+ * ceiling), after which a replayed older value has only expired bindings. */
+#define TOMBSTONE_TTL_S 604800
 
 struct cl_bindings {
 	struct registrar *reg;
@@ -35,6 +42,7 @@ struct cl_bindings {
 	unsigned ndirty;
 	bool dirty_lost;
 	const struct cl_mac *mac; /* NULL or off: values travel unauthenticated */
+	struct cl_stamps *stamps; /* per user, the stamp of the last value taken or written */
 	struct cl_drip *drip;     /* paces the catch-up */
 	size_t walk_pos;          /* the catch-up's place in the registrar's table */
 	bool walking;             /* a catch-up round is walking it */
@@ -97,11 +105,21 @@ static int write_user(struct cl_bindings *cb, const char *user)
 	}
 	snprintf(key, sizeof(key), "%s%s", CL_REG_KEY_PREFIX, user);
 	if (mac_on(cb)) {
-		vlen = cl_mac_wrap(cb->mac, key, cl_mac_now_ms(), value, (size_t)vlen, tagged,
+		/* Later than any value of the user seen here, whatever this
+		 * node's clock says: another node's clock a little ahead must
+		 * not make this newer value look like a replay. */
+		uint64_t at = cl_mac_now_ms(), held = cl_stamps_get(cb->stamps, user);
+		if (at <= held)
+			at = held + 1;
+		vlen = cl_mac_wrap(cb->mac, key, at, value, (size_t)vlen, tagged,
 				   CL_VALUE_MAX + CL_MAC_OVERHEAD + 1);
 		if (vlen < 0)
 			goto out;
+		cl_stamps_take(cb->stamps, user, at);
+		if (n == 0) /* the tombstone, see TOMBSTONE_TTL_S */
+			last = now + TOMBSTONE_TTL_S;
 	}
+	bool set_it = n > 0 || mac_on(cb);
 	const char *stored = mac_on(cb) ? tagged : value;
 	snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)(last - now));
 	int nlen = snprintf(notice, sizeof(notice), "%s\t%s", cb->self, user);
@@ -109,7 +127,7 @@ static int write_user(struct cl_bindings *cb, const char *user)
 		   *pub[] = { "PUBLISH", CL_REG_CHANNEL, notice };
 	size_t setl[] = { 3, strlen(key), (size_t)vlen, 2, strlen(ttl) }, dell[] = { 3, strlen(key) },
 	       publ[] = { 7, strlen(CL_REG_CHANNEL), (size_t)nlen };
-	if ((n ? cl_redis_command(cb->redis, on_write, NULL, 5, set, setl)
+	if ((set_it ? cl_redis_command(cb->redis, on_write, NULL, 5, set, setl)
 	       : cl_redis_command(cb->redis, on_write, NULL, 2, del, dell)) < 0 ||
 	    cl_redis_command(cb->redis, on_write, NULL, 3, pub, publ) < 0)
 		goto out;
@@ -142,9 +160,12 @@ struct cl_bindings *cl_bindings_new(struct event_base *base, struct registrar *r
 {
 	struct cl_bindings *cb = calloc(1, sizeof(*cb));
 	if (cb == NULL || (cb->dirty = calloc(DIRTY_MAX, sizeof(*cb->dirty))) == NULL ||
+	    (cb->stamps = cl_stamps_new(CL_STAMPS_MAX, NULL)) == NULL ||
 	    (cb->drip = cl_drip_new(base, catch_up_turn, cb)) == NULL) {
-		if (cb)
+		if (cb) {
 			free(cb->dirty);
+			cl_stamps_free(cb->stamps);
+		}
 		free(cb);
 		return NULL;
 	}
@@ -161,6 +182,7 @@ void cl_bindings_free(struct cl_bindings *cb)
 	registrar_set_replica(cb->reg, NULL, NULL);
 	cl_drip_free(cb->drip);
 	free(cb->dirty);
+	cl_stamps_free(cb->stamps);
 	free(cb);
 }
 
@@ -266,7 +288,8 @@ void cl_bindings_catch_up(struct cl_bindings *cb)
 }
 
 /* A user's value as read (a string, or nil: no bindings) into the
- * registrar. */
+ * registrar. With a MAC, a value older than the last one taken or written
+ * here for the user is a replay (stamps.h): refused. */
 static void apply_value(struct cl_bindings *cb, const char *user, const redisReply *reply)
 {
 	struct reg_binding *got = NULL;
@@ -287,6 +310,15 @@ static void apply_value(struct cl_bindings *cb, const char *user, const redisRep
 		if (n < 0) {
 			counter_inc(CNT_CLUSTER_VALUES_REFUSED);
 			log_warnx("cluster: value of user \"%s\" in Redis refused (malformed)", user);
+			free(got);
+			return;
+		}
+		uint64_t at;
+		if (mac_on(cb) && (cl_mac_stamp(reply->str, reply->len, &at) < 0 ||
+				   !cl_stamps_take(cb->stamps, user, at))) {
+			counter_inc(CNT_CLUSTER_VALUES_REFUSED);
+			log_warnx("cluster: value of user \"%s\" in Redis refused (older than the one taken before: a replay)",
+				  user);
 			free(got);
 			return;
 		}

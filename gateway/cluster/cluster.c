@@ -2,7 +2,8 @@
  * notices and its return wired to the shared registrar bindings
  * (bindings.c), the bans, lockouts and call counts (shared_limits.c) and
  * the established calls (calls.c, with a key_file) on channels of their
- * own, and the STIR certificates (shared_certs.c). */
+ * own, and the STIR certificates (shared_certs.c); with a key_file the
+ * MAC key derived from it authenticates bindings, notices and certificates. */
 #include "cluster.h"
 
 #include <limits.h>
@@ -152,13 +153,13 @@ int cluster_certs_get(void *ctx, const char *name,
 		      void (*found)(void *arg, const void *bytes, size_t len, long ttl_s), void *arg)
 {
 	struct cluster *c = ctx;
-	return cl_certs_get(c->redis, name, found, arg);
+	return cl_certs_get(c->redis, &c->mac, name, found, arg);
 }
 
 void cluster_certs_put(void *ctx, const char *name, const void *bytes, size_t len, unsigned ttl_s)
 {
 	struct cluster *c = ctx;
-	cl_certs_put(c->redis, name, bytes, len, ttl_s);
+	cl_certs_put(c->redis, &c->mac, name, bytes, len, ttl_s);
 }
 
 bool cluster_shares_calls(const struct cluster *c) { return c->calls != NULL; }

@@ -77,28 +77,34 @@ static int read_name(const char *s, size_t len, struct rl_key *k)
 	return rl_key_name(k, name);
 }
 
-/* A ban or lockout: a source (4, 6: the key's bytes in hex) or, for a
- * lockout only, a user (u: the name), and its length. */
+/* What is banned or locked out: a source (kind 4 or 6, the key's bytes
+ * in hex) or, for a lockout only, a user (kind u, the name). */
+static int read_key(const char *kind, size_t kl, const char *what, size_t wl, bool lock, struct rl_key *k)
+{
+	size_t bytes = is(kind, kl, "4") ? 4 : is(kind, kl, "6") ? 8 : 0;
+	if (lock && bytes == 0 && is(kind, kl, "u"))
+		return read_name(what, wl, k);
+	if (bytes == 0 || wl != bytes * 2)
+		return -1;
+	k->family = bytes == 4 ? AF_INET : AF_INET6;
+	k->len = (uint8_t)bytes;
+	for (size_t i = 0; i < bytes; i++) {
+		int hi = hex_val(what[2 * i]), lo = hex_val(what[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		k->addr[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* A ban or lockout notice: what (read_key), and its length. */
 static int read_ban(const char *f[FIELDS], const size_t fl[FIELDS], bool lock,
 		    struct cl_guard_notice *n)
 {
-	size_t bytes = is(f[2], fl[2], "4") ? 4 : is(f[2], fl[2], "6") ? 8 : 0;
 	n->kind = lock ? CL_GUARD_LOCK : CL_GUARD_BAN;
 	if (read_dec(f[4], fl[4], CL_BAN_MAX_MS, &n->ms) < 0 || n->ms == 0)
 		return -1;
-	if (lock && bytes == 0 && is(f[2], fl[2], "u"))
-		return read_name(f[3], fl[3], &n->key);
-	if (bytes == 0 || fl[3] != bytes * 2)
-		return -1;
-	n->key.family = bytes == 4 ? AF_INET : AF_INET6;
-	n->key.len = (uint8_t)bytes;
-	for (size_t i = 0; i < bytes; i++) {
-		int hi = hex_val(f[3][2 * i]), lo = hex_val(f[3][2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		n->key.addr[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return read_key(f[2], fl[2], f[3], fl[3], lock, &n->key);
 }
 
 int cl_guard_notice_decode(const char *in, size_t len, struct cl_guard_notice *out)
@@ -131,22 +137,61 @@ int cl_count_decode(const char *in, size_t len, uint32_t *out)
 	return 0;
 }
 
-int cl_ban_encode(const char *node, bool lock, const struct rl_key *k, uint64_t ms, char *out,
-		  size_t outlen)
+/* The kind letter and the text of what is banned or locked out: 0 or -1. */
+static int write_key(bool lock, const struct rl_key *k, char *kind, char what[RL_NAME_MAX])
 {
 	bool user = lock && k->family == 0 && printable(k->name, strlen(k->name));
 	if (!user && (k->family != AF_INET || k->len != 4) && (k->family != AF_INET6 || k->len != 8))
 		return -1;
-	if (ms == 0 || ms > CL_BAN_MAX_MS || !printable(node, strlen(node)))
-		return -1;
-	char what[RL_NAME_MAX];
 	if (user)
-		snprintf(what, sizeof(what), "%s", k->name);
+		snprintf(what, RL_NAME_MAX, "%s", k->name);
 	for (unsigned i = 0; !user && i < k->len; i++)
 		snprintf(what + 2 * i, 3, "%02x", k->addr[i]);
-	int w = snprintf(out, outlen, "%s\t%s\t%c\t%s\t%llu", node, lock ? "lock" : "ban",
-			 user ? 'u' : k->len == 4 ? '4' : '6', what, (unsigned long long)ms);
+	*kind = user ? 'u' : k->len == 4 ? '4' : '6';
+	return 0;
+}
+
+int cl_ban_encode(const char *node, bool lock, const struct rl_key *k, uint64_t ms, char *out,
+		  size_t outlen)
+{
+	char what[RL_NAME_MAX], kind;
+	if (write_key(lock, k, &kind, what) < 0 || ms == 0 || ms > CL_BAN_MAX_MS ||
+	    !printable(node, strlen(node)))
+		return -1;
+	int w = snprintf(out, outlen, "%s\t%s\t%c\t%s\t%llu", node, lock ? "lock" : "ban", kind, what,
+			 (unsigned long long)ms);
 	return w < 0 || (size_t)w >= outlen ? -1 : w;
+}
+
+int cl_guard_field_encode(bool lock, const struct rl_key *k, char *out, size_t outlen)
+{
+	char what[RL_NAME_MAX], kind;
+	if (write_key(lock, k, &kind, what) < 0)
+		return -1;
+	int w = snprintf(out, outlen, "%c:%s", kind, what);
+	return w < 0 || (size_t)w >= outlen ? -1 : w;
+}
+
+int cl_guard_field_decode(const char *in, size_t len, bool lock, struct rl_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (len < 3 || in[1] != ':')
+		return -1;
+	return read_key(in, 1, in + 2, len - 2, lock, k);
+}
+
+int cl_until_decode(const char *in, size_t len, uint64_t *until_ms)
+{
+	uint64_t v = 0;
+	if (len == 0 || len > 20)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] < '0' || in[i] > '9' || v > (UINT64_MAX - (uint64_t)(in[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(in[i] - '0');
+	}
+	*until_ms = v;
+	return 0;
 }
 
 /* Exactly 16 lowercase hex digits. */

@@ -48,4 +48,15 @@ int cl_life_decode(const char *in, size_t len, uint64_t *life);
 /* One node's count in a calls hash: decimal, at most CL_CALLS_MAX. */
 int cl_count_decode(const char *in, size_t len, uint32_t *out);
 
+/* Bans and lockouts kept as state (guard_state.c): a hash field names what
+ * is banned or locked out, "<4|6>:<hex of the key's bytes>" for a source
+ * or, for a lockout only, "u:<user>"; its value is the wall-clock ms it
+ * runs until, in decimal. Length, or -1. */
+#define CL_GUARD_FIELD_MAX (2 + RL_NAME_MAX)
+int cl_guard_field_encode(bool lock, const struct rl_key *k, char *out, size_t outlen);
+/* 0 with the key, or -1 when malformed (a user in the bans hash too). */
+int cl_guard_field_decode(const char *in, size_t len, bool lock, struct rl_key *k);
+/* An until: decimal ms, 1 to 20 digits. 0, or -1. */
+int cl_until_decode(const char *in, size_t len, uint64_t *until_ms);
+
 #endif

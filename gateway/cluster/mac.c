@@ -73,6 +73,14 @@ int cl_mac_wrap(const struct cl_mac *m, const char *name, uint64_t now_ms, const
 	return n + (int)blen;
 }
 
+static uint64_t stamp_of(const uint8_t b[8])
+{
+	uint64_t at = 0;
+	for (int i = 0; i < 8; i++)
+		at = at << 8 | b[i];
+	return at;
+}
+
 int cl_mac_unwrap(const struct cl_mac *m, const char *name, uint64_t now_ms, uint64_t max_age_ms,
 		  const char *in, size_t inlen, const char **body, size_t *blen)
 {
@@ -87,14 +95,21 @@ int cl_mac_unwrap(const struct cl_mac *m, const char *name, uint64_t now_ms, uin
 	if (!memeql_sec(got, want, sizeof(got)))
 		return -1;
 	if (max_age_ms > 0) {
-		uint64_t at = 0;
-		for (int i = 0; i < 8; i++)
-			at = at << 8 | stamp_bytes[i];
+		uint64_t at = stamp_of(stamp_bytes);
 		uint64_t age = now_ms > at ? now_ms - at : at - now_ms;
 		if (age > max_age_ms)
 			return -1;
 	}
 	*body = in + CL_MAC_OVERHEAD;
 	*blen = inlen - CL_MAC_OVERHEAD;
+	return 0;
+}
+
+int cl_mac_stamp(const char *in, size_t inlen, uint64_t *at_ms)
+{
+	uint8_t b[8];
+	if (inlen < CL_MAC_OVERHEAD || memcmp(in, "m1 ", 3) != 0 || !hex_decode(in + 3, 16, b, sizeof(b)))
+		return -1;
+	*at_ms = stamp_of(b);
 	return 0;
 }

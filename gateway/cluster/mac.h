@@ -36,4 +36,9 @@ int cl_mac_wrap(const struct cl_mac *m, const char *name, uint64_t now_ms, const
 int cl_mac_unwrap(const struct cl_mac *m, const char *name, uint64_t now_ms, uint64_t max_age_ms,
 		  const char *in, size_t inlen, const char **body, size_t *blen);
 
+/* The time (ms) in a wrapped value's tag line, for the replay check of
+ * binding values (stamps.h): trust it only once cl_mac_unwrap accepted the
+ * value. 0, or -1 when there is no tag line. */
+int cl_mac_stamp(const char *in, size_t inlen, uint64_t *at_ms);
+
 #endif

@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/counters.h"
 #include "core/log.h"
+#include "guard_state.h"
 #include "mac.h"
 #include "core/random.h"
 #include "limits_codec.h"
@@ -42,6 +43,7 @@ struct cl_limits {
 	struct cl_pending pending[CL_PENDING_MAX];
 	unsigned n_pending;
 	const struct cl_mac *mac; /* NULL or off: notices travel unauthenticated */
+	unsigned ticks;           /* since the last read of the bans kept (guard_state.c) */
 };
 
 /* One read of a calls hash in flight: which name, and (second step) the
@@ -118,6 +120,21 @@ static void beat(struct cl_limits *l)
 
 static void start_read(struct cl_limits *l, bool trunk, const struct rl_key *k);
 
+/* A ban or lockout still running in the hashes (guard_state.c). */
+static void apply_kept(void *ctx, bool lock, const struct rl_key *k, uint64_t ms)
+{
+	struct cl_limits *l = ctx;
+	(lock ? l->ops.lock : l->ops.ban)(l->ops.ctx, k, ms);
+}
+
+/* Reads the bans and lockouts kept: what ran before this node came up,
+ * and (every CL_GUARD_SWEEP_S) the sweep of expired entries. */
+static void load_kept(struct cl_limits *l)
+{
+	l->ticks = 0;
+	cl_guard_state_load(l->redis, l->mac, apply_kept, l);
+}
+
 static void reread(void *ctx, bool trunk, const struct rl_key *k, uint32_t local, uint32_t remote)
 {
 	(void)local;
@@ -134,6 +151,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	beat(l);
 	l->ops.each_count(l->ops.ctx, reread, l);
+	if (++l->ticks * l->heartbeat_s >= CL_GUARD_SWEEP_S)
+		load_kept(l);
 }
 
 struct cl_limits *cl_limits_new(struct event_base *base, const char *self, unsigned heartbeat_s,
@@ -174,6 +193,8 @@ static void share(struct cl_limits *l, bool lock, const struct rl_key *k, uint64
 	if (cl_ban_encode(l->self, lock, k, ms, msg, sizeof(msg)) < 0)
 		return;
 	if (publish(l, msg) == 0) {
+		/* also as state, for the nodes that come up while it runs */
+		cl_guard_state_put(l->redis, l->mac, lock, k, cl_mac_now_ms() + ms);
 		counter_inc(lock ? CNT_CLUSTER_LOCKOUTS_SENT : CNT_CLUSTER_BANS_SENT);
 		if (replay)
 			counter_inc(CNT_CLUSTER_BANS_REPLAYED);
@@ -234,6 +255,7 @@ void cl_limits_up(struct cl_limits *l)
 		if (p.until_ms > now)
 			share(l, p.lock, &p.key, p.until_ms - now, true);
 	}
+	load_kept(l);
 }
 
 static void refuse(const struct cl_calls_read *rd)

@@ -4,9 +4,12 @@
  * decides or counts is sent (PUBLISH, HSET) without waiting for an answer;
  * what the others send is applied to its tables as it arrives.
  *  - a ban or lockout started here is published on "portcullis:guard" with
- *    its length; the others apply it for that length from arrival. One
- *    started while Redis is unreachable is kept (at most CL_PENDING_MAX)
- *    and published with what is left of it when Redis returns;
+ *    its length; the others apply it for that length from arrival. It is
+ *    also kept as state (guard_state.h) until it ends, which a node reads
+ *    when its link to Redis comes up, so one that starts or returns later
+ *    enforces it too. One started while Redis is unreachable is kept (at
+ *    most CL_PENDING_MAX) and published with what is left of it when
+ *    Redis returns;
  *  - a user's or trunk's live calls here are this node's field
  *    "<node>/<life>" in the hash "portcullis:calls:<u|t>:<name>",
  *    announced on the same channel; the others read the hash and count the
@@ -63,7 +66,8 @@ void cl_limits_set_mac(struct cl_limits *l, const struct cl_mac *mac);
 void cl_limits_free(struct cl_limits *l);
 /* Redis is reachable again (or for the first time): a new life, the
  * heartbeat, this node's counts written again, the others' read again,
- * the bans and lockouts kept meanwhile published. */
+ * the bans and lockouts kept meanwhile published, and those still running
+ * in Redis applied. */
 void cl_limits_up(struct cl_limits *l);
 /* This node started a ban of the source `k` for `ms`. */
 void cl_limits_ban(struct cl_limits *l, const struct rl_key *k, uint64_t ms);

@@ -291,8 +291,12 @@ struct cluster_config {
  * 0 = as many as the CPUs the gateway may run on (media_pool_default_workers),
  * at most CFG_MAX_MEDIA_WORKERS. Read at start only. */
 #define CFG_MAX_MEDIA_WORKERS 64u
+/* media.io: how the relay reads and sends (media/pool.h). */
+enum cfg_media_io { CFG_MEDIA_IO_AUTO, CFG_MEDIA_IO_URING, CFG_MEDIA_IO_EPOLL };
+
 struct media_config {
 	unsigned workers;
+	enum cfg_media_io io;
 };
 
 struct limits_config {

@@ -74,6 +74,7 @@ static const struct field restart_fields[] = {
 	F("cluster", cluster),
 	/* the media workers' threads are started once */
 	F("media.workers", media.workers),
+	F("media.io", media.io),
 };
 
 static void keep_field(const struct gateway_config *run, struct gateway_config *cand,

@@ -43,6 +43,8 @@ static const struct cfg_word id_unauth_words[] = { { "none", false }, { "c", tru
 static const struct cfg_word pai_words[] = { { "remove", false }, { "keep", true }, { NULL, 0 } };
 static const struct cfg_word level_words[] = { { "error", 0 }, { "warning", 0 }, { "info", 0 },
 	{ "debug", 0 }, { NULL, 0 } };
+static const struct cfg_word media_io_words[] = { { "auto", CFG_MEDIA_IO_AUTO },
+	{ "uring", CFG_MEDIA_IO_URING }, { "epoll", CFG_MEDIA_IO_EPOLL }, { NULL, 0 } };
 static const struct cfg_word log_target_words[] = { { "stderr", 0 }, { "syslog", 0 }, { NULL, 0 } };
 static const struct cfg_word facility_words[] = { { "daemon", 0 }, { "user", 0 }, { "local0", 0 },
 	{ "local1", 0 }, { "local2", 0 }, { "local3", 0 }, { "local4", 0 }, { "local5", 0 },
@@ -226,6 +228,7 @@ static const struct cfg_key records_keys[] = {
 #define T struct media_config
 static const struct cfg_key media_keys[] = {
 	UINT("workers", workers, 0, 1, CFG_MAX_MEDIA_WORKERS, 0),
+	ENUM("io", io, media_io_words, CFG_MEDIA_IO_AUTO),
 };
 #undef T
 

@@ -73,6 +73,7 @@ void media_engine_free(struct media_engine *e)
 		return;
 	while (e->streams)
 		media_stream_free(e->streams);
+	uring_close(e);
 	for (int i = 0; i < e->nranges; i++)
 		range_fini(&e->ranges[i]);
 	if (e->pub_ev)

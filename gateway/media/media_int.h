@@ -136,6 +136,8 @@ struct msock {
 	int kind; /* which port this socket is: K_RTP or K_RTCP */
 	int fd;
 	bool in_epoll; /* added to its engine's epoll set (stream_attach) */
+	bool armed;    /* its receive is on its engine's io_uring (uring.c) */
+	unsigned slot; /* which, while armed */
 	/* Edge-triggered: a socket left with data after its share of reads
 	 * waits on the engine's backlog list, since no new edge will come. */
 	bool backlogged;
@@ -208,6 +210,16 @@ struct media_stream {
 	void *owner;                /* signalling thread: media_stream_set_owner */
 };
 
+/* Where relay_packet sends a datagram that crossed: out of socket fd to
+ * dst, len bytes, bound for side `to` as a packet of `kind`. */
+struct relay_out {
+	int fd;
+	const struct sockaddr_storage *dst;
+	size_t len;
+	struct side *to;
+	int kind;
+};
+
 struct out_meta {
 	struct side *to;
 	int kind;
@@ -238,6 +250,7 @@ struct media_engine {
 	int out_fd;
 	uint64_t now_us;        /* the clock read for the batch being relayed */
 	bool quality_off;       /* media_engine_set_quality(e, false): bench only */
+	struct media_uring *uring; /* uring.c: reads and sends through io_uring, or NULL */
 	struct event *pub_ev;   /* a worker's quality publication timer (snapshot.c) */
 	unsigned want_port[2];  /* media_engine_want_ports: the next stream's, 0 = any */
 	/* roc.c: streams whose ROC moved, told on a later turn of the loop,
@@ -307,6 +320,28 @@ void backlog_remove(struct media_engine *e, struct msock *ms);
 /* relay.c: reads and relays what one socket holds, at most
  * MEDIA_READS_PER_EVENT batches. True when the socket may still hold more. */
 bool relay_drain(struct media_engine *e, struct msock *ms);
+/* relay.c: one datagram of len bytes in pkt (a MEDIA_PKT_BUF buffer: room
+ * to protect it in place) read from socket `sock_kind` of side x, from
+ * `from`, at `now` (ms; the engine's now_us read for its batch). Every
+ * check and transform of the relay; true with *out filled when it is to be
+ * sent on, false when it was dropped (counted). */
+bool relay_packet(struct side *x, int sock_kind, uint8_t *pkt, size_t len, bool truncated,
+		  const struct sockaddr_storage *from, uint64_t now, struct relay_out *out);
+
+/* uring.c: the io_uring backend of an engine on a media worker's thread.
+ * uring_open gives the engine a ring that also wakes when wake_fd becomes
+ * readable (0; -1 when the kernel will not, said
+ * in `why`); uring_arm starts a socket's receive on it and uring_disarm
+ * stops it for good (synchronously: no datagram of it is relayed after);
+ * uring_turn waits (at most wait_ms) and relays what came, and is true
+ * when something other than media woke it; uring_close ends it. */
+int uring_open(struct media_engine *e, int wake_fd, char *why, size_t why_len);
+int uring_arm(struct media_engine *e, struct msock *ms);
+void uring_disarm(struct media_engine *e, struct msock *ms);
+bool uring_turn(struct media_engine *e, unsigned wait_ms);
+void uring_close(struct media_engine *e);
+/* The ring's descriptor, -1 without one (tests: its limits are checked). */
+int uring_ring_fd(const struct media_engine *e);
 /* Is `from` the peer of plain side x under its rule? */
 bool source_allowed(const struct side *x, int kind, const struct sockaddr_storage *from);
 

@@ -39,6 +39,7 @@ enum pool_op { POOL_ENGINE_NEW, POOL_ENGINE_FREE, POOL_STREAM };
 
 struct pool_cmd {
 	enum pool_op op;
+	enum media_io io;                   /* POOL_ENGINE_NEW */
 	unsigned grace_ms, latch_window_ms; /* POOL_ENGINE_NEW */
 	bool quality_off;
 	struct media_stream_cmd sc;         /* POOL_STREAM */
@@ -55,6 +56,7 @@ struct pool_worker {
 	struct media_worker *w;
 	struct media_engine *e;  /* the worker's thread only */
 	atomic_int ready;        /* 0 starting, 1 engine made, -1 failed */
+	atomic_bool uring;       /* its engine reads and sends through io_uring */
 	_Atomic(struct media_engine *) engine; /* for ATTACH commands */
 	unsigned nstreams;       /* signalling thread: attached or detaching */
 };
@@ -62,7 +64,9 @@ struct pool_worker {
 struct media_pool {
 	struct media_engine *main;
 	unsigned n;
-	struct pool_worker *wk;  /* n entries when n > 1 */
+	enum media_io io;
+	bool threads;            /* the streams live on worker threads (n > 1, or io_uring) */
+	struct pool_worker *wk;  /* n entries when threads */
 	bool started;
 	struct pc_cmdq *notices;
 	struct event *notice_ev;
@@ -99,6 +103,30 @@ static void on_roc(void *ctx, struct media_stream *s)
 	(void)pc_cmdq_push(pw->p->notices, &m);
 }
 
+static bool uring_turn_fn(void *arg, unsigned wait_ms) { return uring_turn(arg, wait_ms); }
+
+/* On a worker's thread: the engine reads and sends through io_uring when
+ * asked and the kernel allows; -1 only when io_uring was required. */
+static int engine_io(struct media_worker *w, struct pool_worker *pw, enum media_io io)
+{
+	if (io == MEDIA_IO_EPOLL)
+		return 0;
+	char why[160] = "";
+	if (uring_open(pw->e, media_worker_wake_fd(w), why, sizeof(why)) == 0) {
+		media_worker_set_turn(w, uring_turn_fn, pw->e);
+		atomic_store(&pw->uring, true);
+		return 0;
+	}
+	if (io == MEDIA_IO_URING) {
+		log_warnx("media worker %u: io_uring was required and cannot be had: %s",
+			  media_worker_index(w), why);
+		return -1;
+	}
+	log_info("media worker %u: io_uring cannot be had (%s); relaying with epoll",
+		 media_worker_index(w), why);
+	return 0;
+}
+
 /* On a worker's thread. */
 static void on_cmd(struct media_worker *w, void *msg, void *arg)
 {
@@ -113,7 +141,8 @@ static void on_cmd(struct media_worker *w, void *msg, void *arg)
 			media_engine_set_quality(pw->e, !c->quality_off);
 			pw->e->roc_hook = on_roc;
 			pw->e->roc_hook_ctx = pw;
-			if (engine_publish_every(pw->e, POOL_PUBLISH_MS) < 0) {
+			if (engine_publish_every(pw->e, POOL_PUBLISH_MS) < 0 ||
+			    engine_io(w, pw, c->io) < 0) {
 				media_engine_free(pw->e);
 				pw->e = NULL;
 			}
@@ -123,6 +152,7 @@ static void on_cmd(struct media_worker *w, void *msg, void *arg)
 		atomic_store(&pw->ready, pw->e ? 1 : -1);
 		return;
 	case POOL_ENGINE_FREE:
+		media_worker_set_turn(w, NULL, NULL);
 		media_engine_free(pw->e); /* every stream was detached */
 		pw->e = NULL;
 		return;
@@ -152,6 +182,23 @@ static void send_cmd(struct media_pool *p, struct pool_worker *pw, const struct 
 	}
 }
 
+/* The streams will live on worker threads: their table and the queue
+ * their DETACHes come back on. */
+static int threads_init(struct media_pool *p, struct event_base *base)
+{
+	p->wk = calloc(p->n, sizeof(*p->wk));
+	p->notices = pc_cmdq_new(POOL_NOTICES, sizeof(struct pool_notice));
+	if (p->wk && p->notices)
+		p->notice_ev = event_new(base, pc_cmdq_fd(p->notices), EV_READ | EV_PERSIST,
+					 on_notices, p);
+	if (p->notice_ev == NULL || event_add(p->notice_ev, NULL) < 0) {
+		log_warnx("media: cannot set up the worker pool's notices");
+		return -1;
+	}
+	p->threads = true;
+	return 0;
+}
+
 struct media_pool *media_pool_new(struct event_base *base, unsigned nworkers)
 {
 	if (base == NULL || nworkers == 0)
@@ -162,24 +209,33 @@ struct media_pool *media_pool_new(struct event_base *base, unsigned nworkers)
 		return NULL;
 	}
 	p->n = nworkers;
+	p->io = MEDIA_IO_EPOLL;
 	p->main = media_engine_new(base);
-	if (p->main && nworkers > 1) {
-		p->wk = calloc(nworkers, sizeof(*p->wk));
-		p->notices = pc_cmdq_new(POOL_NOTICES, sizeof(struct pool_notice));
-		if (p->wk && p->notices)
-			p->notice_ev = event_new(base, pc_cmdq_fd(p->notices), EV_READ | EV_PERSIST,
-						 on_notices, p);
-		if (p->notice_ev == NULL || event_add(p->notice_ev, NULL) < 0) {
-			log_warnx("media: cannot set up the worker pool's notices");
-			media_pool_free(p);
-			return NULL;
-		}
-	}
-	if (p->main == NULL) {
+	if (p->main == NULL || (nworkers > 1 && threads_init(p, base) < 0)) {
 		media_pool_free(p);
 		return NULL;
 	}
 	return p;
+}
+
+int media_pool_set_io(struct media_pool *p, enum media_io io)
+{
+	if (p == NULL || p->started)
+		return -1;
+	p->io = io;
+	if (io != MEDIA_IO_EPOLL && !p->threads)
+		return threads_init(p, p->main->base);
+	return 0;
+}
+
+bool media_pool_uses_uring(const struct media_pool *p)
+{
+	if (p == NULL || !p->started || !p->threads)
+		return false;
+	for (unsigned i = 0; i < p->n; i++)
+		if (!atomic_load(&p->wk[i].uring))
+			return false;
+	return true;
 }
 
 struct media_engine *media_pool_engine(struct media_pool *p) { return p ? p->main : NULL; }
@@ -213,9 +269,9 @@ int media_pool_start(struct media_pool *p)
 {
 	if (p == NULL)
 		return -1;
-	if (p->n == 1 || p->started)
+	if (!p->threads || p->started)
 		return 0;
-	struct pool_cmd c = { .op = POOL_ENGINE_NEW, .grace_ms = p->main->grace_ms,
+	struct pool_cmd c = { .op = POOL_ENGINE_NEW, .io = p->io, .grace_ms = p->main->grace_ms,
 			      .latch_window_ms = p->main->latch_window_ms,
 			      .quality_off = p->main->quality_off };
 	for (unsigned i = 0; i < p->n; i++) {
@@ -265,7 +321,7 @@ struct media_stream *media_pool_stream_new(struct media_pool *p, int range_a, in
 {
 	if (p == NULL)
 		return NULL;
-	if (p->n == 1 || !p->started) {
+	if (!p->threads || !p->started) {
 		if (worker)
 			*worker = 0;
 		return media_stream_new(p->main, range_a, range_b);
@@ -339,7 +395,7 @@ unsigned media_pool_stream_count(const struct media_pool *p)
 {
 	if (p == NULL)
 		return 0;
-	if (p->n == 1 || !p->started)
+	if (!p->threads || !p->started)
 		return p->main->nstreams;
 	unsigned n = 0;
 	for (unsigned i = 0; i < p->n; i++)

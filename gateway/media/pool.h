@@ -10,6 +10,8 @@
 #ifndef PC_MEDIA_POOL_H
 #define PC_MEDIA_POOL_H
 
+#include <stdbool.h>
+
 #include "media.h"
 #include "stream_cmd.h"
 
@@ -21,6 +23,18 @@ struct media_pool;
  * given to media_pool_engine. NULL on failure (logged). */
 struct media_pool *media_pool_new(struct event_base *base, unsigned nworkers);
 struct media_engine *media_pool_engine(struct media_pool *p);
+
+/* How the workers read and send (media.io). EPOLL, the default: an epoll
+ * set, recvmmsg and sendmmsg, and one worker relays on the signalling
+ * loop itself. AUTO: io_uring (uring.c) where the kernel allows it, else
+ * epoll, said in the log; URING: io_uring, or media_pool_start fails.
+ * With AUTO or URING even one worker is a thread of its own, since the
+ * io_uring loop is not the signalling loop. Before media_pool_start;
+ * 0 or -1 (logged). */
+enum media_io { MEDIA_IO_EPOLL, MEDIA_IO_AUTO, MEDIA_IO_URING };
+int media_pool_set_io(struct media_pool *p, enum media_io io);
+/* After media_pool_start: every worker reads and sends through io_uring. */
+bool media_pool_uses_uring(const struct media_pool *p);
 /* How many workers media.workers absent stands for: the CPUs this process
  * may run on (its affinity mask, so a gateway started under taskset
  * takes that many), at least 1, at most `max`. */

@@ -64,7 +64,7 @@ static void flush(struct media_engine *e)
 	e->out_fd = -1;
 }
 
-static void queue_out(struct media_engine *e, int fd, struct sockaddr_storage *dst, uint8_t *pkt,
+static void queue_out(struct media_engine *e, int fd, const struct sockaddr_storage *dst, uint8_t *pkt,
 		      int len, struct side *to, int kind)
 {
 	if (e->nout > 0 && e->out_fd != fd)
@@ -73,7 +73,7 @@ static void queue_out(struct media_engine *e, int fd, struct sockaddr_storage *d
 	e->out_fd = fd;
 	e->out_iov[k].iov_base = pkt;
 	e->out_iov[k].iov_len = (size_t)len;
-	e->out[k].msg_hdr.msg_name = dst;
+	e->out[k].msg_hdr.msg_name = (void *)dst; /* sendmmsg only reads it */
 	e->out[k].msg_hdr.msg_namelen = sa_len(dst);
 	e->meta[k].to = to;
 	e->meta[k].kind = kind;
@@ -250,23 +250,24 @@ static bool receive(struct side *x, struct side *y, int kind,
 	return true;
 }
 
-/* Sends a packet that crossed from side x on to side y's peer, protected
- * when y is secure. */
-static void forward(struct media_engine *e, struct side *x, struct side *y, int kind,
-		    uint8_t *pkt, size_t n)
+/* Where a packet that crossed from side x goes: side y's peer, from which
+ * socket, protected when y is secure. False when it goes nowhere (no
+ * destination yet, or protection refused; counted). */
+static bool forward(struct side *x, struct side *y, int kind, uint8_t *pkt, size_t n,
+		    struct relay_out *out)
 {
 	int fd;
 	struct sockaddr_storage *dst = destination(y, kind, &fd);
 	if (dst == NULL) {
 		ST_ADD(x->st.no_destination, 1);
 		counter_inc(CNT_MEDIA_NO_DESTINATION);
-		return;
+		return false;
 	}
 	if (y->send_keyed) {
 		if (y->send == NULL) {
 			if ((y->send = msrtp_new(&y->send_p, false)) == NULL) {
 				counter_inc(CNT_MEDIA_PROTECT_FAILED);
-				return;
+				return false;
 			}
 			msrtp_seed(y->send, y->send_seed);
 		}
@@ -276,40 +277,40 @@ static void forward(struct media_engine *e, struct side *x, struct side *y, int 
 		if (st != MSRTP_OK) {
 			counter_inc(st == MSRTP_SSRC_LIMIT ? CNT_MEDIA_SSRC_LIMIT
 							   : CNT_MEDIA_PROTECT_FAILED);
-			return;
+			return false;
 		}
 		if (msrtp_take_wrapped(y->send))
 			roc_wrapped(y);
 	}
-	queue_out(e, fd, dst, pkt, (int)n, y, kind);
+	out->fd = fd;
+	out->dst = dst;
+	out->len = n;
+	out->to = y;
+	out->kind = kind;
+	return true;
 }
 
-static void relay_one(struct media_engine *e, struct side *x, int sock_kind, unsigned i,
-		      uint64_t now)
+/* One datagram read from socket `sock_kind` of side x (media_int.h). */
+bool relay_packet(struct side *x, int sock_kind, uint8_t *pkt, size_t len, bool truncated,
+		  const struct sockaddr_storage *from, uint64_t now, struct relay_out *out)
 {
-	const struct mmsghdr *m = &e->in[i];
-	uint8_t *pkt = e->buf[i];
-	int len = (int)m->msg_len;
-	const struct sockaddr_storage *from = &e->from[i];
 	struct side *y = &x->s->side[x->id == MEDIA_SIDE_A ? MEDIA_SIDE_B : MEDIA_SIDE_A];
 
 	/* Version 2 and a full fixed header, or it is not RTP/RTCP (a STUN
 	 * probe, junk, or a datagram larger than any we accept). */
-	if ((m->msg_hdr.msg_flags & MSG_TRUNC) || len < 8 || (pkt[0] >> 6) != 2 ||
-	    from->ss_family != x->family) {
+	if (truncated || len < 8 || (pkt[0] >> 6) != 2 || from->ss_family != x->family) {
 		counter_inc(CNT_MEDIA_MALFORMED);
-		return;
+		return false;
 	}
 	int kind = sock_kind;
 	if (kind == K_RTP && x->rtcp_mux && is_rtcp_pt(pkt[1]))
 		kind = K_RTCP;
 	if (kind == K_RTP && len < 12) {
 		counter_inc(CNT_MEDIA_MALFORMED);
-		return;
+		return false;
 	}
-	size_t n = (size_t)len;
-	if (receive(x, y, kind, from, pkt, &n, now))
-		forward(e, x, y, kind, pkt, n);
+	size_t n = len;
+	return receive(x, y, kind, from, pkt, &n, now) && forward(x, y, kind, pkt, n, out);
 }
 
 /* One socket's share of a wake-up (media_int.h). */
@@ -329,7 +330,10 @@ bool relay_drain(struct media_engine *e, struct msock *ms)
 		e->now_us = pc_clock_us();
 		uint64_t now = e->now_us / 1000;
 		for (unsigned i = 0; i < (unsigned)n; i++) {
-			relay_one(e, x, ms->kind, i, now);
+			struct relay_out o;
+			if (relay_packet(x, ms->kind, e->buf[i], e->in[i].msg_len,
+					 (e->in[i].msg_hdr.msg_flags & MSG_TRUNC) != 0, &e->from[i], now, &o))
+				queue_out(e, o.fd, o.dst, e->buf[i], (int)o.len, o.to, o.kind);
 			/* The kernel rewrote these two; restore them for the next
 			 * read (it never touches the iovecs). */
 			e->in[i].msg_hdr.msg_namelen = sizeof(e->from[i]);

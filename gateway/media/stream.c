@@ -130,6 +130,7 @@ static void side_detach(struct media_engine *e, struct side *x)
 		if (x->sock[k].fd >= 0 && x->sock[k].in_epoll)
 			(void)epoll_ctl(e->epfd, EPOLL_CTL_DEL, x->sock[k].fd, NULL);
 		x->sock[k].in_epoll = false;
+		uring_disarm(e, &x->sock[k]);
 	}
 	side_keys_close(x);
 }
@@ -137,6 +138,11 @@ static void side_detach(struct media_engine *e, struct side *x)
 static int side_attach(struct media_engine *e, struct side *x)
 {
 	for (int k = 0; k < 2; k++) {
+		if (e->uring) {
+			if (uring_arm(e, &x->sock[k]) < 0)
+				return -1;
+			continue;
+		}
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = &x->sock[k] };
 		if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, x->sock[k].fd, &ev) < 0) {
 			log_warnx("media: cannot add a relay socket to the epoll set: %s",

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -32,7 +33,15 @@ struct media_worker {
 	struct event *q_ev;
 	pthread_t thread;
 	unsigned char *out; /* the sender's slot being filled (signalling thread only) */
+	/* The worker's thread only. */
+	bool stopping;
+	media_worker_turn_fn turn;
+	void *turn_arg;
 };
+
+/* How late a libevent timer of a worker driven by another loop may fire:
+ * the longest a turn waits. */
+#define WORKER_TICK_MS 10
 
 static size_t slot_size(size_t cmd_size) { return sizeof(struct slot_hdr) + cmd_size; }
 
@@ -40,8 +49,10 @@ static void on_cmd(void *msg, void *arg)
 {
 	struct media_worker *w = arg;
 	struct slot_hdr *h = msg;
-	if (h->stop)
+	if (h->stop) {
+		w->stopping = true;
 		event_base_loopexit(w->base, NULL);
+	}
 	else
 		w->fn(w, h->cmd, w->arg);
 }
@@ -54,12 +65,34 @@ static void on_queue(evutil_socket_t fd, short what, void *arg)
 	pc_cmdq_drain(w->q, on_cmd, w);
 }
 
+/* libevent's timers run on the real clock, whatever a test makes of the
+ * gateway's (core/clock.h). */
+static uint64_t real_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void *run(void *arg)
 {
 	struct media_worker *w = arg;
 	if (counters_thread_attach() < 0)
 		log_warnx("media worker %u: no counter row left; counting in the main row", w->index);
-	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	uint64_t last_pass = 0;
+	while (!w->stopping) {
+		if (w->turn == NULL) {
+			/* Returns at the stop, or when a turn function was set. */
+			event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+			continue;
+		}
+		bool due = w->turn(w->turn_arg, WORKER_TICK_MS);
+		uint64_t now = real_ms();
+		if (due || now - last_pass >= WORKER_TICK_MS) {
+			last_pass = now;
+			event_base_loop(w->base, EVLOOP_NONBLOCK);
+		}
+	}
 	return NULL;
 }
 
@@ -131,6 +164,16 @@ int media_worker_send(struct media_worker *w, const void *cmd)
 struct event_base *media_worker_base(struct media_worker *w) { return w->base; }
 
 unsigned media_worker_index(const struct media_worker *w) { return w->index; }
+
+int media_worker_wake_fd(const struct media_worker *w) { return pc_cmdq_fd(w->q); }
+
+void media_worker_set_turn(struct media_worker *w, media_worker_turn_fn turn, void *arg)
+{
+	w->turn = turn;
+	w->turn_arg = arg;
+	if (turn)
+		event_base_loopbreak(w->base); /* leave the blocking loop for the turns */
+}
 
 void media_worker_stop(struct media_worker *w)
 {

@@ -9,6 +9,7 @@
 #ifndef PC_MEDIA_WORKER_H
 #define PC_MEDIA_WORKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct event_base;
@@ -29,6 +30,19 @@ int media_worker_send(struct media_worker *w, const void *cmd);
  * on it); never to be used from another thread. */
 struct event_base *media_worker_base(struct media_worker *w);
 unsigned media_worker_index(const struct media_worker *w);
+/* A descriptor that becomes readable when a command is waiting. */
+int media_worker_wake_fd(const struct media_worker *w);
+
+/* A turn of a loop other than libevent's (the relay's io_uring): waits at
+ * most wait_ms for its own events and handles them; true when the
+ * worker's libevent events (a command, a timer) may be due. */
+typedef bool (*media_worker_turn_fn)(void *arg, unsigned wait_ms);
+/* On the worker's thread: from now on the thread runs `turn` and, after a
+ * turn that says so and at least every WORKER_TICK_MS (worker.c), one
+ * non-blocking pass of its event_base; NULL goes back to the event_base
+ * alone. So libevent's timers keep their meaning, a few milliseconds
+ * late at most. */
+void media_worker_set_turn(struct media_worker *w, media_worker_turn_fn turn, void *arg);
 /* Carries out what was sent, ends the thread, joins it and frees the
  * worker. Blocks until the queue has room for the stop. */
 void media_worker_stop(struct media_worker *w);

@@ -154,6 +154,10 @@ static const int common_calls[] = {
 static const int network_calls[] = {
 	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
 	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg),
+	/* The media workers' rings (media/uring.c), made before the sandbox
+	 * and limited to receiving, sending and polling: no new ring
+	 * (io_uring_setup is refused) and no other operation. */
+	SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register),
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_create1),
 	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
 	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen),

@@ -4,13 +4,15 @@
 # SRTP packets (libsrtp2 peers) cross in both directions, each leg under its
 # own keys: what the phone sends authenticates only under the phone's key,
 # what reaches the trunk only under the key the gateway offered the trunk,
-# and no key of one leg appears on the other.
+# and no key of one leg appears on the other. It runs the relay with
+# `media.io = "epoll"` (every other media test runs the default, io_uring
+# where the kernel has it), so both packet paths carry real SRTP.
 . "$TESTS/integration/lib.sh"
 PROBE="$(dirname "$PORTCULLIS_BIN")/../tests/tools/rtp_probe"
 [ -x "$PROBE" ] || fail "rtp_probe not built"
 PHONE_KEY="UGhvbmVLZXlfUGhvbmVLZXlfUGhvbmVLZXlfUGhv"
 TRUNK_KEY="AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKyw="
-INSIDE_MEDIA=srtp call_config "$WORK/gw.conf"
+INSIDE_MEDIA=srtp call_config "$WORK/gw.conf" 'media = { io = "epoll"; };'
 
 # The phone offers RTP/SAVP with an AES_CM_128_HMAC_SHA1_80 key and wants
 # RTP/SAVP with one key of that suite back.
@@ -23,6 +25,7 @@ grep -q "RTP/SAVP 0( 101)" "$WORK/phone.xml" && grep -q "check_it=\"true\" assig
 
 start_trunk uas_trunk.xml
 start_gateway "$WORK/gw.conf"
+expect_log "media: [0-9]+ workers?, epoll"
 run_sipp "$WORK/phone.xml" 127.0.0.1:5060 -s 12125551234 -t u1 -p 15090 -d 4000 &
 UAC_PID=$!
 PIDS="$PIDS $UAC_PID"

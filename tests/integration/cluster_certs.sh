@@ -15,7 +15,6 @@
 . "$TESTS/integration/cluster_lib.inc"
 command -v redis-server >/dev/null || fail "redis-server is not installed (quickstart.sh installs it)"
 TOOL="python3 $TESTS/integration/stir_tool.py"
-ORIG=+15550001 ORIG_TN=15550001 DEST=+12125551234 DEST_TN=12125551234
 CERTDIR="$WORK/sti"
 mkdir -p "$CERTDIR"
 cp "$CERTS/sti-peer.crt" "$CERTDIR/"
@@ -30,49 +29,16 @@ wait_port tcp 8081
 URL=http://127.0.0.1:8081/sti-peer.crt
 
 start_redis
-STIR="stir = { trust = \"$CERTS/sti-ca.crt\"; fetch_http_hosts = [ \"127.0.0.1\" ];
-  fetch_allow_networks = [ \"127.0.0.0/8\" ]; fetch_timeout = 1500; connect_timeout = 500;
-  cache_max_age = 600; };"
 node_config "$WORK/a.conf" A 5060 20000
 node_config "$WORK/b.conf" B 6060 22000
-for n in a b; do
-	sed -i 's/{ name = "outside"; rtp_address/{ name = "outside"; identity_verify = "mark"; rtp_address/' "$WORK/$n.conf"
-	grep -q 'identity_verify = "mark"' "$WORK/$n.conf" || fail "cannot turn verification on"
-	printf '%s\n' "$STIR" >>"$WORK/$n.conf"
-done
-start_node A "$WORK/a.conf"
-start_node B "$WORK/b.conf"
-node_log A "cluster: redis 127.0.0.1:$REDIS_PORT connected as node \"A\""
-node_log B "cluster: redis 127.0.0.1:$REDIS_PORT connected as node \"B\""
+stir_pair
 
-# The callee, registered at A as +12125551234 (contact sip:carol@...:5090).
-sed 's/<sip:carol@localhost>/<sip:+12125551234@localhost>/g' "$TESTS/integration/sipp/cluster_register.xml" \
-	>"$WORK/reg_tn.xml"
-fill_scenario "$WORK/reg_tn.xml" "$WORK/register.xml" EXPIRES 120
-run_sipp "$WORK/register.xml" 127.0.0.1:5060 -t u1 -i 127.0.0.1 -p 5090 || fail "REGISTER failed"
-for _ in $(seq 50); do [ "$(node_counter B cluster_bindings_read)" -ge 1 ] && break; sleep 0.1; done
-
-# call_marked NAME PORT: a call from ORIG to DEST placed at PORT with a fresh
-# Identity; the phone's INVITE must carry verstat=TN-Validation-Passed.
+# call_marked NAME PORT: a call via PORT must be marked TN-Validation-Passed.
 call_marked() {
-	local identity
-	identity=$($TOOL sign --key "$CERTS/sti-peer.key" --x5u "$URL" --orig "$ORIG_TN" --dest "$DEST_TN")
-	sed -e "s/From: <sip:dave@/From: <sip:$ORIG@/" \
-		-e "0,/^Contact: /s|^Contact: |Identity: $identity\nContact: |" \
-		"$TESTS/integration/sipp/cluster_caller.xml" >"$WORK/$1.xml"
-	grep -q "^Identity: " "$WORK/$1.xml" || fail "$1: no Identity in the scenario"
-	timeout 30 sipp -sf "$TESTS/integration/sipp/cluster_phone.xml" -t u1 -i 127.0.0.1 -p 5090 -m 1 \
-		-nostdin -trace_msg -message_file "$WORK/$1_phone.log" >"$WORK/phone.out" 2>&1 &
-	local phone=$!
-	PIDS="$PIDS $phone"
-	wait_port udp 5090
-	run_sipp "$WORK/$1.xml" "127.0.0.1:$2" -s "$DEST" -t u1 -i 127.0.0.1 -p 15090 || {
-		cat "$WORK/sipp.out" "$WORK/sipp_err.log" >&2; tail -n 20 "$WORK/A.log" "$WORK/B.log" >&2
-		fail "$1: the call failed"; }
-	wait "$phone" || fail "$1: the phone did not get the call"
-	received_msg "$WORK/$1_phone.log" INVITE | grep -i "^From:" | grep -q "verstat=TN-Validation-Passed" || {
-		received_msg "$WORK/$1_phone.log" INVITE | grep -i "^From:" >&2
-		tail -n 20 "$WORK/A.log" "$WORK/B.log" >&2; fail "$1: the call was not marked TN-Validation-Passed"; }
+	local v
+	v=$(call_identity "$1" "$2" "$URL")
+	[ "$v" = "verstat=TN-Validation-Passed" ] || {
+		tail -n 20 "$WORK/A.log" "$WORK/B.log" >&2; fail "$1: the call was not marked TN-Validation-Passed ($v)"; }
 }
 
 # (a) a rogue certificate under the URL's name.

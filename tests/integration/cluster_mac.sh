@@ -15,24 +15,10 @@
 . "$TESTS/integration/cluster_lib.inc"
 command -v redis-server >/dev/null || fail "redis-server is not installed (quickstart.sh installs it)"
 
-# with_key CONF NODE KEYFILE
-with_key() {
-	sed -i "s|node = \"$2\";|& key_file = \"$3\";|" "$1"
-	grep -q key_file "$1" || fail "cannot name the key file"
-}
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/cluster.key"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/other.key"
-chmod 600 "$WORK/cluster.key" "$WORK/other.key"
-
+new_key "$WORK/other.key"
 start_redis
-node_config "$WORK/a.conf" A 5060 20000
-node_config "$WORK/b.conf" B 6060 22000
-with_key "$WORK/a.conf" A "$WORK/cluster.key"
-with_key "$WORK/b.conf" B "$WORK/cluster.key"
-start_node A "$WORK/a.conf"
-start_node B "$WORK/b.conf"
-node_log A "connected as node \"A\""
-node_log B "connected as node \"B\""
+keyed_pair
+start_pair
 
 register_at 5060 120
 value=$(rcli GET portcullis:reg:carol)

@@ -153,6 +153,16 @@ start_options_uas() {
 # replaces the target of calls from the trunk):
 # legs (inside plain RTP, outside SDES-SRTP), the trunk peer over TLS at
 # 127.0.0.1:5071 and routes inside -> trunk, outside -> phone at 127.0.0.1:5090.
+# kernel_has_io_uring: Linux 6.1 or later with io_uring not disabled, what
+# media.io = "auto" needs to use it (media/uring.c).
+kernel_has_io_uring() {
+	local v; v=$(uname -r)
+	local major=${v%%.*} rest=${v#*.}
+	local minor=${rest%%[!0-9]*}
+	[ "$major" -gt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -ge 1 ]; } || return 1
+	[ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ]
+}
+
 call_config() {
 	write_config "$1" required "" "peers = ( { name = \"trunk\"; transport = \"tls\"; address = \"127.0.0.1\"; port = 5071;
   sip_domain = \"trunk.portcullis.test\"; ${TRUNK_PEER:-}

@@ -13,7 +13,9 @@
 #     flooded with RTP from the peers' own ports; every call ends cleanly,
 #     the streams and their ports all come back (media_streams 0), no
 #     stream command fails on a worker, and the gateway stops cleanly (and
-#     without a sanitizer report under tests/run's ASan build).
+#     without a sanitizer report under tests/run's ASan build);
+#   - the workers relay through io_uring (media.io's default) where the
+#     kernel allows it.
 # Without the workers (one loop) /calls has no second worker; without the
 # published figures the per-leg counts stay 0.
 # test-timeout: 120
@@ -31,6 +33,12 @@ chmod 755 "$WORK"
 start_trunk uas_trunk_workers.xml $N
 start_gateway "$WORK/gw.conf"
 expect_log "media: 2 workers"
+# The default media.io: io_uring wherever the kernel allows it.
+if kernel_has_io_uring; then
+	expect_log "media: 2 workers, io_uring"
+else
+	note "this kernel refuses io_uring: the workers relay with epoll"
+fi
 
 # Phone i: UDP 1509i, its media on 1610i, dialling 1212555000i, on the
 # line for 9 s.

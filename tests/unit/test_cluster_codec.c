@@ -16,6 +16,7 @@
 #include "cluster/codec.h"
 #include "cluster/limits_codec.h"
 #include "cluster/mac.h"
+#include "cluster/stamps.h"
 
 static const char good[] = "pc1\n"
 			   "A\tsip:carol@127.0.0.1:5090\tc1@x\t7\t2000\tudp\t127.0.0.1\t5090\t\n"
@@ -162,6 +163,31 @@ static void guard_notices(void **state)
 	assert_true(n.kind == CL_GUARD_CALLS && n.trunk);
 	assert_string_equal(n.key.name, "leg:outside");
 
+	/* the fields of the bans and lockouts kept as state */
+	char field[CL_GUARD_FIELD_MAX];
+	struct rl_key got;
+	assert_int_equal(rl_key_addr(&k, (struct sockaddr *)&sa), 0);
+	assert_int_equal(cl_guard_field_encode(false, &k, field, sizeof(field)), 10);
+	assert_string_equal(field, "4:7f000002");
+	assert_int_equal(cl_guard_field_decode(field, strlen(field), false, &got), 0);
+	assert_true(got.family == AF_INET && got.len == 4 && !memcmp(got.addr, k.addr, 4));
+	assert_int_equal(rl_key_name(&k, "alice"), 0);
+	assert_int_equal(cl_guard_field_encode(false, &k, field, sizeof(field)), -1); /* no ban of a user */
+	assert_true(cl_guard_field_encode(true, &k, field, sizeof(field)) > 0);
+	assert_string_equal(field, "u:alice");
+	assert_int_equal(cl_guard_field_decode(field, strlen(field), true, &got), 0);
+	assert_string_equal(got.name, "alice");
+	assert_int_equal(cl_guard_field_decode("u:alice", 7, false, &got), -1);
+	assert_int_equal(cl_guard_field_decode("4:7f00", 6, false, &got), -1);
+	assert_int_equal(cl_guard_field_decode("4-7f000002", 10, false, &got), -1);
+	assert_int_equal(cl_guard_field_decode("u:", 2, true, &got), -1);
+	uint64_t until;
+	assert_int_equal(cl_until_decode("1780000000000", 13, &until), 0);
+	assert_true(until == 1780000000000ull);
+	assert_int_equal(cl_until_decode("99999999999999999999", 20, &until), -1); /* overflow */
+	assert_int_equal(cl_until_decode("12a", 3, &until), -1);
+	assert_int_equal(cl_until_decode("", 0, &until), -1);
+
 	static const char *const bad[] = {
 		"A\tban\t4\t7f000002\t0",              /* no length */
 		"A\tban\t4\t7f000002\t86400001",       /* longer than a day */
@@ -241,10 +267,43 @@ static void mac_values(void **state)
 		if (cl_mac_unwrap(&m1, "portcullis:reg:carol", 0, 0, copy, (size_t)n, &body, &blen) == 0)
 			fail_msg("byte %d flipped and still accepted", i);
 	}
+	uint64_t at = 0;
+	assert_int_equal(cl_mac_stamp(out, (size_t)n, &at), 0);
+	assert_true(at == t);
+	assert_int_equal(cl_mac_stamp(good, strlen(good), &at), -1);
 	assert_int_equal(cl_mac_wrap(&m1, "x", t, good, strlen(good), out, strlen(good) + CL_MAC_OVERHEAD), -1);
 	cl_mac_wipe(&m1);
 	cl_mac_wipe(&m2);
 	assert_false(m1.on);
+}
+
+/* The replay check of binding values: an older stamp refused, the same
+ * or a newer one taken; past the bound the least recently stamped user is
+ * forgotten (and only it). Fails if take() accepted an older stamp. */
+static void stamps(void **state)
+{
+	(void)state;
+	uint8_t key[16] = { 1 };
+	struct cl_stamps *s = cl_stamps_new(2, key);
+	assert_non_null(s);
+	assert_null(cl_stamps_new(0, key));
+	assert_true(cl_stamps_take(s, "carol", 2000));
+	assert_false(cl_stamps_take(s, "carol", 1999));
+	assert_true(cl_stamps_take(s, "carol", 2000)); /* the same value read again */
+	assert_true(cl_stamps_get(s, "carol") == 2000);
+	assert_true(cl_stamps_take(s, "dave", 10));
+	assert_true(cl_stamps_take(s, "carol", 3000)); /* carol now the most recent */
+	assert_true(cl_stamps_take(s, "erin", 5));     /* room: dave forgotten */
+	assert_int_equal(cl_stamps_count(s), 2);
+	assert_true(cl_stamps_forgotten(s) == 1);
+	assert_true(cl_stamps_get(s, "dave") == 0);
+	assert_false(cl_stamps_take(s, "carol", 2999));
+	assert_false(cl_stamps_take(s, "erin", 4));
+	char longname[REG_USER_MAX + 1];
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_false(cl_stamps_take(s, longname, 1));
+	cl_stamps_free(s);
 }
 
 int main(void)
@@ -256,6 +315,7 @@ int main(void)
 		cmocka_unit_test(replace_keeps_local),
 		cmocka_unit_test(guard_notices),
 		cmocka_unit_test(mac_values),
+		cmocka_unit_test(stamps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

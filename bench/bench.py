@@ -11,7 +11,7 @@ media  Relay CPU per bridged packet and concurrent G.711 calls one core
        crypto, no checks) at 500 calls and at the relay's maximum, with the
        relay's ratio to it; then Portcullis with each count of
        --media-workers (default 1,2: media worker threads, issue 12) in the
-       same run. --media-calls N: relay and floor at N only.
+       same run. --media-calls N: relay, floors and rtpengine at N only.
 sip    Calls/s sustained for 30 s with zero failed calls: SIPp UDP (inside)
        -> proxy -> TLS -> SIPp trunk; the gateway (SDP rewrite, SRTP keys)
        and Kamailio (stateful TLS proxy) one after the other.
@@ -371,16 +371,22 @@ def run_media_fixed(a, suites):
     """--media-calls N: no search; the relay and the floor alternate at N
     calls, MEDIA_FIXED_PAIRS times each, and their medians are compared (a
     quick before/after of the packet path on a shared machine)."""
-    log("== media at a fixed level: %d calls, portcullis (media.io = %s), the floor and the io_uring floor "
-        "alternating %d times, %d s each" % (a.media_calls, a.media_io, MEDIA_FIXED_PAIRS, a.media_seconds))
+    have_rtpengine = shutil.which("rtpengine") is not None
+    log("== media at a fixed level: %d calls, portcullis (media.io = %s), the floor, the io_uring floor%s "
+        "alternating %d times, %d s each" % (a.media_calls, a.media_io, " and rtpengine" if have_rtpengine else "",
+                                             MEDIA_FIXED_PAIRS, a.media_seconds))
     summary = []
     for suite in suites:
         us = {"portcullis": [], "floor": [], "floor-uring": []}
+        if have_rtpengine:
+            us["rtpengine"] = []
         for _ in range(MEDIA_FIXED_PAIRS):
             us["floor"].append(media_step(a, "floor", FLOOR_NAME, a.media_calls, a.media_seconds)["us_per_pkt"])
             us["portcullis"].append(media_step(a, "portcullis", suite, a.media_calls, a.media_seconds)["us_per_pkt"])
             us["floor-uring"].append(media_step(a, "floor", FLOOR_NAME, a.media_calls, a.media_seconds,
                                                 relay_args=["--io", "uring"])["us_per_pkt"])
+            if have_rtpengine:
+                us["rtpengine"].append(media_step(a, "rtpengine", suite, a.media_calls, a.media_seconds)["us_per_pkt"])
         med = {k: {"us_per_pkt": statistics.median(v)} for k, v in us.items()}
         # System calls per packet, counted in one more step each (perf's
         # tracepoints cost a little CPU, so these steps are not in the medians).
@@ -398,6 +404,17 @@ def run_media_fixed(a, suites):
         summary.append(floor_line(suite, a.media_calls, med["portcullis"], med["floor"]) + " (medians)")
         summary.append("  io_uring floor %.2f us/pkt (median): what the same forwarding costs through io_uring" %
                        med["floor-uring"]["us_per_pkt"])
+        if have_rtpengine:
+            # At one level below both saturation points, CPU per packet is
+            # the cost of a call per core: its ratio estimates the ratio of
+            # calls per core without a search (whose levels a noisy machine
+            # moves by hundreds of calls).
+            ratios = [r / p for r, p in zip(us["rtpengine"], us["portcullis"])]
+            summary.append("  us/pkt rtpengine %s" % ["%.2f" % x for x in us["rtpengine"]])
+            summary.append("  RATIO %-24s CPU per packet rtpengine/portcullis at %d calls = %.2f (median of pairs %s; "
+                           "target >= %.1f: %s)" % (
+                               suite, a.media_calls, statistics.median(ratios), ["%.2f" % x for x in ratios],
+                               RTPENGINE_TARGET, "met" if statistics.median(ratios) >= RTPENGINE_TARGET else "NOT met"))
     log("-- media summary")
     for line in summary:
         log(line)

@@ -333,8 +333,9 @@ bool relay_packet(struct side *x, int sock_kind, uint8_t *pkt, size_t len, bool 
  * readable (0; -1 when the kernel will not, said
  * in `why`); uring_arm starts a socket's receive on it and uring_disarm
  * stops it for good (synchronously: no datagram of it is relayed after);
- * uring_turn waits (at most wait_ms) and relays what came, and is true
- * when something other than media woke it; uring_close ends it. */
+ * uring_turn waits and relays what came, and is true when the worker's
+ * libevent base is due a pass (a command woke it, or wait_ms passed since
+ * the last), everything queued then submitted; uring_close ends it. */
 int uring_open(struct media_engine *e, int wake_fd, char *why, size_t why_len);
 int uring_arm(struct media_engine *e, struct msock *ms);
 void uring_disarm(struct media_engine *e, struct msock *ms);

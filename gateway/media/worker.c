@@ -10,7 +10,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 
@@ -65,33 +64,19 @@ static void on_queue(evutil_socket_t fd, short what, void *arg)
 	pc_cmdq_drain(w->q, on_cmd, w);
 }
 
-/* libevent's timers run on the real clock, whatever a test makes of the
- * gateway's (core/clock.h). */
-static uint64_t real_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void *run(void *arg)
 {
 	struct media_worker *w = arg;
 	if (counters_thread_attach() < 0)
 		log_warnx("media worker %u: no counter row left; counting in the main row", w->index);
-	uint64_t last_pass = 0;
 	while (!w->stopping) {
 		if (w->turn == NULL) {
 			/* Returns at the stop, or when a turn function was set. */
 			event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
 			continue;
 		}
-		bool due = w->turn(w->turn_arg, WORKER_TICK_MS);
-		uint64_t now = real_ms();
-		if (due || now - last_pass >= WORKER_TICK_MS) {
-			last_pass = now;
+		if (w->turn(w->turn_arg, WORKER_TICK_MS))
 			event_base_loop(w->base, EVLOOP_NONBLOCK);
-		}
 	}
 	return NULL;
 }

@@ -33,15 +33,16 @@ unsigned media_worker_index(const struct media_worker *w);
 /* A descriptor that becomes readable when a command is waiting. */
 int media_worker_wake_fd(const struct media_worker *w);
 
-/* A turn of a loop other than libevent's (the relay's io_uring): waits at
- * most wait_ms for its own events and handles them; true when the
- * worker's libevent events (a command, a timer) may be due. */
+/* A turn of a loop other than libevent's (the relay's io_uring): waits
+ * for its own events and handles them; true when the worker's event_base
+ * is due a pass: a command is waiting (media_worker_wake_fd became
+ * readable), or wait_ms passed since its last pass. */
 typedef bool (*media_worker_turn_fn)(void *arg, unsigned wait_ms);
-/* On the worker's thread: from now on the thread runs `turn` and, after a
- * turn that says so and at least every WORKER_TICK_MS (worker.c), one
- * non-blocking pass of its event_base; NULL goes back to the event_base
- * alone. So libevent's timers keep their meaning, a few milliseconds
- * late at most. */
+/* On the worker's thread: from now on the thread runs `turn`, and one
+ * non-blocking pass of its event_base after each turn that says so
+ * (at least every WORKER_TICK_MS, worker.c); NULL goes back to the
+ * event_base alone. So libevent's timers keep their meaning, a few
+ * milliseconds late at most. */
 void media_worker_set_turn(struct media_worker *w, media_worker_turn_fn turn, void *arg);
 /* Carries out what was sent, ends the thread, joins it and frees the
  * worker. Blocks until the queue has room for the stop. */

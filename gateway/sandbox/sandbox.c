@@ -335,7 +335,14 @@ int sandbox_seccomp(enum sandbox_role role, pid_t child, int dirfd)
 	}
 	/* Killed and trapped calls also reach the kernel's audit log where it has one. */
 	(void)seccomp_attr_set(f, SCMP_FLTATR_CTL_LOG, 1);
-	int rc = ADD_LIST(f, SCMP_ACT_KILL_PROCESS, fatal_calls);
+	/* On every thread of the process, not only this one: the media
+	 * workers are started before the sandbox and parse every datagram. The
+	 * kernel sets NO_NEW_PRIVS on the threads it synchronises too. */
+	int rc = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (rc < 0)
+		log_warnx("seccomp: cannot apply the filter to every thread: %s", strerror(-rc));
+	if (rc == 0)
+		rc = ADD_LIST(f, SCMP_ACT_KILL_PROCESS, fatal_calls);
 	if (rc == 0)
 		rc = add_clone_rules(f, role);
 	if (rc == 0 && !SANDBOX_RELAXED)

@@ -90,6 +90,10 @@ for who in network:$GW_PID keyholder:$KH_PID; do
 	p=${who#*:}
 	check "${who%%:*}_no_new_privs" "NoNewPrivs $(status_field "$p" NoNewPrivs)" [ "$(status_field "$p" NoNewPrivs)" = 1 ]
 	check "${who%%:*}_seccomp" "Seccomp $(status_field "$p" Seccomp)" [ "$(status_field "$p" Seccomp)" = 2 ]
+	# Every thread, those started before the filter (the media workers)
+	# included: a filter loaded on one thread alone leaves the others bare.
+	bare=$(grep -lE '^(Seccomp:[[:space:]]+[01]|NoNewPrivs:[[:space:]]+0)$' /proc/"$p"/task/*/status 2>/dev/null | tr '\n' ' ')
+	check "${who%%:*}_every_thread_filtered" "threads without the filter or NoNewPrivs: $bare" [ -z "$bare" ]
 	# No core: a zero core limit, and non-dumpable (the kernel then gives
 	# the process's /proc files to root, whatever the process's user).
 	check "${who%%:*}_core_limit" "core limit not 0" \
